@@ -1,0 +1,12 @@
+//! segbench results: the result schema (plain serde structs, units in field names), whole
+//! HdrHistograms, statistics over repetitions, exporters and the capacity model.
+//!
+//! Exporters only turn finished results into bytes; nothing here measures.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod hist;
+pub mod schema;
+pub mod stats;
+
+pub use schema::*;

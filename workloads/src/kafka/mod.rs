@@ -1,0 +1,1 @@
+//! Kafka's on-disk log format (being written).

@@ -1,0 +1,289 @@
+//! Thin, safe wrappers around the system calls several engines and the segment-log model share:
+//! aligned buffers, memory mappings, O_DIRECT alignment, preallocation, page-cache residency.
+//! All `unsafe` of the crate that is not engine-specific lives here.
+
+use std::alloc::{self, Layout};
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::path::Path;
+use std::ptr::NonNull;
+
+use crate::EngineError;
+
+/// A zero-initialised heap buffer aligned to `align` bytes (for O_DIRECT and registered buffers).
+#[derive(Debug)]
+pub struct AlignedBuf {
+    ptr: NonNull<u8>,
+    layout: Layout,
+}
+
+// SAFETY: AlignedBuf owns its allocation exclusively, like a Box<[u8]>.
+unsafe impl Send for AlignedBuf {}
+// SAFETY: shared references only give `&[u8]`.
+unsafe impl Sync for AlignedBuf {}
+
+impl AlignedBuf {
+    /// Allocates `len` zeroed bytes aligned to `align` (a power of two). Panics only on a
+    /// zero or non-power-of-two alignment, a programming error.
+    pub fn new(len: usize, align: usize) -> Self {
+        let layout = Layout::from_size_align(len.max(1), align.max(1)).expect("alignment is a power of two");
+        // SAFETY: layout has a non-zero size.
+        let ptr = unsafe { alloc::alloc_zeroed(layout) };
+        let ptr = NonNull::new(ptr).unwrap_or_else(|| alloc::handle_alloc_error(layout));
+        AlignedBuf { ptr, layout }
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.layout.size()
+    }
+
+    /// True when empty (never: at least one byte is allocated).
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// The bytes.
+    pub fn as_slice(&self) -> &[u8] {
+        // SAFETY: ptr is valid for len initialised bytes for the life of self.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.layout.size()) }
+    }
+
+    /// The bytes, mutable.
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        // SAFETY: ptr is valid for len initialised bytes and uniquely borrowed through &mut self.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.layout.size()) }
+    }
+
+    /// Raw pointer, for registering with io_uring.
+    pub fn as_mut_ptr(&mut self) -> *mut u8 {
+        self.ptr.as_ptr()
+    }
+}
+
+impl Drop for AlignedBuf {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `new` with this layout.
+        unsafe { alloc::dealloc(self.ptr.as_ptr(), self.layout) }
+    }
+}
+
+/// A shared, writable memory mapping of the first `len` bytes of a file.
+#[derive(Debug)]
+pub struct MmapMut {
+    ptr: NonNull<u8>,
+    len: usize,
+}
+
+// SAFETY: the mapping is owned by this value; access goes through &self / &mut self.
+unsafe impl Send for MmapMut {}
+
+impl MmapMut {
+    /// Maps `len` bytes of `file` (opened read-write) shared and writable. The file must be at
+    /// least `len` bytes long before pages are touched.
+    pub fn map(file: &File, len: usize, path: &Path) -> Result<Self, EngineError> {
+        if len == 0 {
+            return Err(EngineError::io(
+                "mmap",
+                path,
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, "zero-length mapping"),
+                0,
+            ));
+        }
+        // SAFETY: a fresh shared mapping of a file we hold open; no existing memory is affected.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                file.as_raw_fd(),
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(EngineError::io("mmap", path, std::io::Error::last_os_error(), 0));
+        }
+        Ok(MmapMut { ptr: NonNull::new(p as *mut u8).expect("mmap returned a non-null address"), len })
+    }
+
+    /// Mapped length.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when the mapping is empty (never).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The mapped bytes.
+    pub fn as_slice(&self) -> &[u8] {
+        // SAFETY: the mapping is valid for len bytes while self lives.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+
+    /// The mapped bytes, mutable.
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        // SAFETY: the mapping is valid for len bytes and uniquely borrowed.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+
+    /// `msync(MS_SYNC)` over `[start, end)` (rounded out to pages).
+    pub fn sync_range(&self, start: usize, end: usize, path: &Path) -> Result<(), EngineError> {
+        let page = page_size();
+        let s = start / page * page;
+        let e = end.min(self.len);
+        if e <= s {
+            return Ok(());
+        }
+        // SAFETY: [s, e) lies inside the mapping and s is page-aligned.
+        let r = unsafe { libc::msync(self.ptr.as_ptr().add(s) as *mut libc::c_void, e - s, libc::MS_SYNC) };
+        if r != 0 {
+            return Err(EngineError::io("msync", path, std::io::Error::last_os_error(), 0));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for MmapMut {
+    fn drop(&mut self) {
+        // SAFETY: unmapping the mapping created in `map`; no references outlive self.
+        unsafe {
+            libc::munmap(self.ptr.as_ptr() as *mut libc::c_void, self.len);
+        }
+    }
+}
+
+/// The system page size.
+pub fn page_size() -> usize {
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if p > 0 {
+        p as usize
+    } else {
+        4096
+    }
+}
+
+/// O_DIRECT alignment for files in `dir`, as `statx(STATX_DIOALIGN)` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct DioAlign {
+    /// Required alignment of user buffers, bytes.
+    pub mem_align: u32,
+    /// Required alignment of file offsets and lengths, bytes.
+    pub offset_align: u32,
+}
+
+/// Asks the kernel for the O_DIRECT alignment of files in `dir` (statx `STATX_DIOALIGN`, Linux 6.1+).
+/// Returns `Ok(None)` when the kernel or file system does not report it, and
+/// `Ok(Some(0,0))`-like values are mapped to `None` too (the file system has no O_DIRECT).
+pub fn dio_alignment(path: &Path) -> Result<Option<DioAlign>, EngineError> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|e| EngineError::io("statx", path, std::io::Error::new(std::io::ErrorKind::InvalidInput, e), 0))?;
+    // SAFETY: statx is plain old data; an all-zero value is valid.
+    let mut st: libc::statx = unsafe { std::mem::zeroed() };
+    // SAFETY: c is a valid NUL-terminated path and st a valid out pointer.
+    let r = unsafe { libc::statx(libc::AT_FDCWD, c.as_ptr(), 0, libc::STATX_DIOALIGN, &mut st) };
+    if r != 0 {
+        return Err(EngineError::io("statx", path, std::io::Error::last_os_error(), 0));
+    }
+    if st.stx_mask & libc::STATX_DIOALIGN == 0 || st.stx_dio_offset_align == 0 {
+        return Ok(None);
+    }
+    Ok(Some(DioAlign { mem_align: st.stx_dio_mem_align, offset_align: st.stx_dio_offset_align }))
+}
+
+/// `fallocate(fd, 0, 0, len)`: reserves blocks so appends do not extend the file's allocation.
+pub fn fallocate(file: &File, len: u64, path: &Path) -> Result<(), EngineError> {
+    // SAFETY: fallocate on an fd we own; no memory is passed.
+    let r = unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, len as libc::off_t) };
+    if r != 0 {
+        return Err(EngineError::io("fallocate", path, std::io::Error::last_os_error(), 0));
+    }
+    Ok(())
+}
+
+/// `posix_fadvise(POSIX_FADV_DONTNEED)` over the whole file: drops its clean pages from the cache.
+pub fn evict(file: &File, path: &Path) -> Result<(), EngineError> {
+    // SAFETY: no memory is passed.
+    let r = unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+    if r != 0 {
+        return Err(EngineError::io("posix_fadvise", path, std::io::Error::from_raw_os_error(r), 0));
+    }
+    Ok(())
+}
+
+/// Resident pages of a file, measured with `mmap` + `mincore`: `(resident_bytes, file_bytes)`.
+pub fn residency(file: &File, path: &Path) -> Result<(u64, u64), EngineError> {
+    let len = file.metadata().map_err(|e| EngineError::io("stat", path, e, 0))?.len();
+    if len == 0 {
+        return Ok((0, 0));
+    }
+    let page = page_size();
+    // SAFETY: a fresh read-only shared mapping of a file we hold open; it is never dereferenced.
+    let p = unsafe {
+        libc::mmap(std::ptr::null_mut(), len as usize, libc::PROT_READ, libc::MAP_SHARED, file.as_raw_fd(), 0)
+    };
+    if p == libc::MAP_FAILED {
+        return Err(EngineError::io("mmap", path, std::io::Error::last_os_error(), 0));
+    }
+    let pages = (len as usize).div_ceil(page);
+    let mut vec = vec![0u8; pages];
+    // SAFETY: p maps len bytes; vec has one byte per page.
+    let r = unsafe { libc::mincore(p, len as usize, vec.as_mut_ptr()) };
+    let err = std::io::Error::last_os_error();
+    // SAFETY: unmapping the mapping made above.
+    unsafe { libc::munmap(p, len as usize) };
+    if r != 0 {
+        return Err(EngineError::io("mincore", path, err, 0));
+    }
+    let resident = vec.iter().filter(|b| **b & 1 == 1).count() as u64;
+    Ok(((resident * page as u64).min(len), len))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn aligned_buffers_are_aligned_and_zeroed() {
+        let mut b = AlignedBuf::new(10_000, 4096);
+        assert_eq!(b.as_mut_ptr() as usize % 4096, 0);
+        assert!(b.as_slice().iter().all(|&x| x == 0));
+        b.as_mut_slice()[9_999] = 1;
+        assert_eq!(b.len(), 10_000);
+    }
+
+    #[test]
+    fn mapping_writes_reach_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m");
+        let f = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&path).unwrap();
+        f.set_len(8192).unwrap();
+        let mut m = MmapMut::map(&f, 8192, &path).unwrap();
+        m.as_mut_slice()[4096..4100].copy_from_slice(b"kafk");
+        m.sync_range(4000, 4100, &path).unwrap();
+        drop(m);
+        assert_eq!(&std::fs::read(&path).unwrap()[4096..4100], b"kafk");
+    }
+
+    #[test]
+    fn residency_sees_written_pages_and_eviction() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r");
+        let mut f = File::create(&path).unwrap();
+        f.write_all(&vec![7u8; 1 << 20]).unwrap();
+        f.sync_all().unwrap();
+        let f = File::open(&path).unwrap();
+        let (res, len) = residency(&f, &path).unwrap();
+        assert_eq!(len, 1 << 20);
+        assert!(res > 0);
+        evict(&f, &path).unwrap();
+        let (after, _) = residency(&f, &path).unwrap();
+        // tmpfs / overlay cannot evict; on a block device it must drop.
+        assert!(after <= res);
+    }
+}

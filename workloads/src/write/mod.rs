@@ -1,0 +1,128 @@
+//! Write engines: one file each behind [`WriteEngine`], after fio's `ioengine_ops`
+//! (open / prep / submit / reap / close) and ripgrep's `Sink` (one essential method set,
+//! the rest defaulted).
+//!
+//! An engine writes one `.log` (or raw) file at a time. The runner asks it for a writable
+//! region ([`WriteEngine::buffer`]), encodes the batch straight into it, then submits it.
+//! The engine answers [`Submitted::Completed`] (synchronous engines) or [`Submitted::Queued`]
+//! (io_uring); queued appends come back through [`WriteEngine::reap`]. Engines never time,
+//! count or print: they report the bytes each append put on the device, and the runner counts.
+
+use std::path::Path;
+
+use crate::{EngineError, EngineSpec, SyncKind};
+
+pub mod buffered;
+pub mod direct;
+pub mod mmap;
+pub mod null;
+pub mod uring;
+
+/// What an engine needs from, or offers to, the runner (fio's `fio_ioengine_flags`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Caps {
+    /// Appends may be queued and complete later through `reap` (io_uring).
+    pub queued: bool,
+    /// A flush can be linked to an append in `submit` (io_uring linked fsync), so the runner
+    /// passes `Some(sync)` to `submit` instead of calling `flush`.
+    pub linked_flush: bool,
+    /// Bytes reach the device in aligned blocks (O_DIRECT); `device_bytes` may exceed the data.
+    pub direct: bool,
+    /// The data goes through the page cache (a result may be a cache number, not a disk number).
+    pub page_cache: bool,
+}
+
+/// The file an engine writes next.
+#[derive(Debug, Clone, Copy)]
+pub struct FileTarget<'a> {
+    /// Path of the file; the engine creates it (it must not exist).
+    pub path: &'a Path,
+    /// The most bytes that will be appended to this file (the segment size); used to
+    /// preallocate and to size mappings.
+    pub capacity_bytes: u64,
+    /// Reserve `capacity_bytes` with `fallocate` before writing.
+    pub preallocate: bool,
+    /// Open with `O_DSYNC` (every write durable when it completes).
+    pub dsync: bool,
+}
+
+/// Answer of [`WriteEngine::submit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Submitted {
+    /// The append is done (and flushed, if a linked flush was asked for).
+    Completed {
+        /// Bytes this append put on the device or in the page cache (more than the data for
+        /// O_DIRECT when a partial block is rewritten).
+        device_bytes: u64,
+    },
+    /// The append is in flight; its token comes back from `reap`.
+    Queued,
+}
+
+/// One append that finished, from [`WriteEngine::reap`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Completion {
+    /// The token passed to `submit`.
+    pub token: u64,
+    /// As in [`Submitted::Completed`].
+    pub device_bytes: u64,
+}
+
+/// A write path. One instance writes one partition's files, from one thread.
+pub trait WriteEngine: Send {
+    /// What the engine needs or offers.
+    fn caps(&self) -> Caps;
+
+    /// Creates and opens `target` for appending. The previous file, if any, was closed.
+    fn open(&mut self, target: &FileTarget<'_>) -> Result<(), EngineError>;
+
+    /// A writable region of exactly `len` bytes for the next append, or `None` when every
+    /// slot is in flight (the runner must `reap` first). The region's contents are undefined.
+    fn buffer(&mut self, len: usize) -> Result<Option<&mut [u8]>, EngineError>;
+
+    /// Appends the `len` bytes written into the last region from `buffer`.
+    /// `linked_sync` is `Some` only for engines with [`Caps::linked_flush`]: the append is
+    /// acknowledged after that sync completes.
+    fn submit(&mut self, len: usize, token: u64, linked_sync: Option<SyncKind>) -> Result<Submitted, EngineError>;
+
+    /// Waits until at least `min` queued appends completed (0: do not wait) and pushes them
+    /// to `done`. Synchronous engines have nothing queued.
+    fn reap(&mut self, min: usize, done: &mut Vec<Completion>) -> Result<(), EngineError> {
+        let _ = (min, done);
+        Ok(())
+    }
+
+    /// Appends submitted and not yet reaped.
+    fn in_flight(&self) -> usize {
+        0
+    }
+
+    /// Makes everything appended so far durable with `sync`. Queued appends are completed
+    /// first and pushed to `done`.
+    fn flush(&mut self, sync: SyncKind, done: &mut Vec<Completion>) -> Result<(), EngineError>;
+
+    /// Completes queued appends (pushed to `done`), trims the file to its data, and closes it.
+    fn close(&mut self, done: &mut Vec<Completion>) -> Result<(), EngineError>;
+}
+
+/// The write engines this build knows, for `--help` and error messages.
+pub const ENGINE_NAMES: &[&str] = &["buffered", "mmap", "direct", "uring", "null"];
+
+/// Builds the engine a spec names, checking its options. `dir` is where its files will go
+/// (O_DIRECT alignment and io_uring support are checked against it); `max_append_bytes` is
+/// the largest append the runner will ask for (buffers are sized for it).
+///
+/// Returns [`EngineError::Unsupported`] when this kernel or file system cannot run it.
+pub fn build(spec: &EngineSpec, dir: &Path, max_append_bytes: usize) -> Result<Box<dyn WriteEngine>, EngineError> {
+    match spec.name.as_str() {
+        "buffered" => Ok(Box::new(buffered::Buffered::new(spec, max_append_bytes)?)),
+        "mmap" => Ok(Box::new(mmap::Mmap::new(spec)?)),
+        "direct" => Ok(Box::new(direct::Direct::new(spec, dir, max_append_bytes)?)),
+        "uring" => Ok(Box::new(uring::Uring::new(spec, dir, max_append_bytes)?)),
+        "null" => Ok(Box::new(null::Null::new(spec, max_append_bytes)?)),
+        other => Err(spec.invalid(format!(
+            "unknown write engine '{other}' (engines: {})",
+            ENGINE_NAMES.join(", ")
+        ))),
+    }
+}

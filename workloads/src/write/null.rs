@@ -1,0 +1,48 @@
+//! `null`: accepts appends and writes nothing (fio's `engines/null.c`). Used to measure the
+//! runner's own overhead and to test the runner without hardware.
+
+use super::{Caps, Completion, FileTarget, Submitted, WriteEngine};
+use crate::{EngineError, EngineSpec, SyncKind};
+
+/// The null engine: a reusable buffer, no file.
+#[derive(Debug)]
+pub struct Null {
+    buf: Vec<u8>,
+}
+
+impl Null {
+    /// Builds it; it takes no options.
+    pub fn new(spec: &EngineSpec, max_append_bytes: usize) -> Result<Self, EngineError> {
+        spec.check_options(&[])?;
+        Ok(Null { buf: vec![0; max_append_bytes.max(1)] })
+    }
+}
+
+impl WriteEngine for Null {
+    fn caps(&self) -> Caps {
+        Caps::default()
+    }
+
+    fn open(&mut self, _target: &FileTarget<'_>) -> Result<(), EngineError> {
+        Ok(())
+    }
+
+    fn buffer(&mut self, len: usize) -> Result<Option<&mut [u8]>, EngineError> {
+        if len > self.buf.len() {
+            self.buf.resize(len, 0);
+        }
+        Ok(Some(&mut self.buf[..len]))
+    }
+
+    fn submit(&mut self, len: usize, _token: u64, _linked: Option<SyncKind>) -> Result<Submitted, EngineError> {
+        Ok(Submitted::Completed { device_bytes: len as u64 })
+    }
+
+    fn flush(&mut self, _sync: SyncKind, _done: &mut Vec<Completion>) -> Result<(), EngineError> {
+        Ok(())
+    }
+
+    fn close(&mut self, _done: &mut Vec<Completion>) -> Result<(), EngineError> {
+        Ok(())
+    }
+}
