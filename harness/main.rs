@@ -1,1 +1,50 @@
-fn main(){}
+//! The `segbench` binary: parse, dispatch, map errors to exit codes.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use segbench::cli::{Cli, Command};
+use segbench::{commands, BadInput, CheckFailed};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+                let _ = e.print();
+                return ExitCode::from(2);
+            }
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                let _ = e.print();
+                return ExitCode::SUCCESS;
+            }
+            // One line: clap's first line names the value; the rest is usage noise.
+            let text = e.render().to_string();
+            let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid arguments");
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            eprintln!("segbench: {first} (see --help)");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command {
+        Command::Write(a) => commands::write::run(a),
+        Command::Probe(a) => commands::probe::run(a),
+        Command::Clean(a) => commands::clean::run(a),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            if let Some(b) = e.downcast_ref::<BadInput>() {
+                eprintln!("segbench: {b}");
+                ExitCode::from(2)
+            } else if let Some(c) = e.downcast_ref::<CheckFailed>() {
+                eprintln!("segbench: {c}");
+                ExitCode::from(1)
+            } else {
+                eprintln!("segbench: {e:#}");
+                ExitCode::from(1)
+            }
+        }
+    }
+}

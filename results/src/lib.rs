@@ -5,6 +5,8 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod export;
+pub mod format;
 pub mod hist;
 pub mod schema;
 pub mod stats;

@@ -1,1 +1,4 @@
+//! End-to-end tests of the `segbench` binary.
 
+mod util;
+mod write;

@@ -243,6 +243,86 @@ pub fn residency(file: &File, path: &Path) -> Result<(u64, u64), EngineError> {
     Ok(((resident * page as u64).min(len), len))
 }
 
+/// Registers one page-aligned `len`-byte buffer with a fresh 2-entry io_uring, then unregisters
+/// it: `Ok(())` when registered (fixed) buffers of that size are allowed (the `RLIMIT_MEMLOCK`
+/// limit or `CAP_IPC_LOCK`), the kernel's error otherwise. Used by the hardware probe.
+pub fn uring_register_buffer_check(len: usize) -> std::io::Result<()> {
+    let ring = io_uring::IoUring::new(2)?;
+    let mut buf = AlignedBuf::new(len, page_size());
+    let iov = libc::iovec {
+        iov_base: buf.as_mut_ptr() as *mut libc::c_void,
+        iov_len: buf.len(),
+    };
+    // SAFETY: `buf` outlives its registration: it is unregistered and the ring dropped below
+    // before `buf` is freed, and no operation using it is ever submitted.
+    let registered = unsafe { ring.submitter().register_buffers(&[iov]) };
+    if registered.is_ok() {
+        let _ = ring.submitter().unregister_buffers();
+    }
+    drop(ring);
+    drop(buf);
+    registered
+}
+
+/// Creates `path` for the write engines: `O_CREAT | O_EXCL` (it must not exist), mode 0644,
+/// write-only or read-write, plus `custom_flags` (e.g. `O_DIRECT`, `O_DSYNC`). Returns the raw
+/// OS error so callers can tell `EINVAL` (an unsupported flag) from other failures.
+pub fn create_file(path: &Path, read: bool, custom_flags: libc::c_int) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(read)
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .custom_flags(custom_flags)
+        .open(path)
+}
+
+/// Makes what was written to `file` durable with `sync`: `fdatasync`, `fsync`, or nothing for
+/// [`crate::SyncKind::Dsync`] (the file was opened `O_DSYNC`). `written_bytes` is reported with
+/// an out-of-space error.
+pub fn sync_file(
+    file: &File,
+    sync: crate::SyncKind,
+    path: &Path,
+    written_bytes: u64,
+) -> Result<(), EngineError> {
+    match sync {
+        crate::SyncKind::Fdatasync => file
+            .sync_data()
+            .map_err(|e| EngineError::io("fdatasync", path, e, written_bytes)),
+        crate::SyncKind::Fsync => file
+            .sync_all()
+            .map_err(|e| EngineError::io("fsync", path, e, written_bytes)),
+        crate::SyncKind::Dsync => Ok(()),
+    }
+}
+
+/// Touches every page of `buf` (writing the byte already there) so that first use in a
+/// measured loop does not pay page faults on fresh memory.
+pub fn prefault(buf: &mut [u8]) {
+    let page = page_size();
+    let mut i = 0;
+    while i < buf.len() {
+        // SAFETY: i < buf.len(), so the pointer is in bounds and valid for reads and writes.
+        unsafe {
+            let p = buf.as_mut_ptr().add(i);
+            std::ptr::write_volatile(p, std::ptr::read_volatile(p));
+        }
+        i += page;
+    }
+}
+
+/// An [`EngineError::Io`] with `InvalidInput` for an engine used against its contract
+/// (e.g. an append larger than its buffers or past a mapping's end), naming `op` and `path`.
+pub fn invalid_use(op: &'static str, path: &Path, reason: String) -> EngineError {
+    EngineError::Io {
+        op,
+        path: path.to_path_buf(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidInput, reason),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

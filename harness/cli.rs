@@ -1,0 +1,176 @@
+//! The command line (clap derive). Values are parsed with the same parsers as suite files, so a
+//! bad value gets one line naming it and the expected form.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Parses a size for clap.
+pub fn size(s: &str) -> Result<u64, String> {
+    workloads::units::parse_size(s).map_err(|e| e.0)
+}
+/// Parses a duration for clap.
+pub fn duration(s: &str) -> Result<Duration, String> {
+    workloads::units::parse_duration(s).map_err(|e| e.0)
+}
+/// Parses a duration that may be zero (`0` disables), for clap.
+pub fn duration_or_zero(s: &str) -> Result<Duration, String> {
+    if s.trim() == "0" {
+        return Ok(Duration::ZERO);
+    }
+    duration(s)
+}
+/// Parses a rate for clap.
+pub fn rate(s: &str) -> Result<f64, String> {
+    workloads::units::parse_rate(s).map_err(|e| e.0)
+}
+
+const ABOUT: &str = "Benchmark and hardware probe for segment-style append-only logs (Kafka, Flume, ZooKeeper).";
+
+const AFTER_HELP: &str = "Examples:
+  segbench write --size 1GiB                      compare buffered, mmap, direct and io_uring appends
+  segbench write --engine uring:qd=32,direct,fixed --duration 10s --flush batch
+  segbench probe --dir /var/lib/kafka             describe the machine and the disk under a directory
+
+Sizes take KiB/MiB/GiB (binary) or KB/MB/GB (decimal); durations 500ms/10s/2m; rates 100MB/s.
+Exit codes: 0 success, 1 a check failed or the run failed, 2 bad input or environment.";
+
+/// segbench.
+#[derive(Debug, Parser)]
+#[command(name = "segbench", version, about = ABOUT, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Append Kafka-format segment logs through one or more write engines and compare them.
+    #[command(after_help = WRITE_HELP)]
+    Write(WriteArgs),
+    /// Describe the machine, the disk under --dir and the NICs; warn about what distorts benchmarks.
+    #[command(after_help = "Examples:\n  segbench probe\n  segbench probe --dir /data --json > probe.json")]
+    Probe(ProbeArgs),
+    /// Remove the files a segbench run left in DIR (only segbench's own files).
+    Clean(CleanArgs),
+}
+
+const WRITE_HELP: &str = "Engines (repeat --engine to compare; repetitions are interleaved A B C A B C):
+  buffered                 pwrite into the page cache
+  mmap                     fallocate + shared mapping + copy; msync to flush
+  direct                   O_DIRECT with aligned buffers (alignment from statx)
+  uring[:qd=N,direct,fixed,sqpoll]   io_uring; fixed = registered buffers and files
+  null                     writes nothing (measures segbench's own overhead)
+Default: buffered, mmap, direct and uring:qd=8,direct.
+
+Examples:
+  segbench write --size 1GiB
+  segbench write --engine buffered --engine uring:qd=32,direct --partitions 4 --threads 2 --duration 10s
+  segbench write --engine direct --flush batch --sync fdatasync --record-size 512 --batch-size 4KiB
+  segbench write --engine buffered --rate 50MB/s --duration 30s      (open loop)
+  segbench write --format raw --batch-size 128KiB --engine direct     (like-for-like with fio)";
+
+/// `segbench write`.
+#[derive(Debug, Args, Clone)]
+pub struct WriteArgs {
+    /// Write engine spec NAME[:opt,opt=val]; repeat to compare several.
+    #[arg(long = "engine", short = 'e', value_name = "SPEC")]
+    pub engines: Vec<String>,
+    /// Data directory: created if missing, or empty; default a fresh one under the current directory.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Partitions (one segment log each).
+    #[arg(long, default_value = "1", allow_hyphen_values = true, value_name = "N")]
+    pub partitions: u32,
+    /// Runner threads (partitions are dealt round-robin to them).
+    #[arg(long, default_value = "1", allow_hyphen_values = true, value_name = "N")]
+    pub threads: u32,
+    /// Record value size.
+    #[arg(long, default_value = "1KiB", value_parser = size, allow_hyphen_values = true, value_name = "BYTES")]
+    pub record_size: u64,
+    /// Batch size limit (Kafka batch.size); block size with --format raw.
+    #[arg(long, default_value = "16KiB", value_parser = size, allow_hyphen_values = true, value_name = "BYTES")]
+    pub batch_size: u64,
+    /// Roll a segment at this size.
+    #[arg(long, default_value = "1GiB", value_parser = size, allow_hyphen_values = true, value_name = "BYTES")]
+    pub segment_size: u64,
+    /// Bytes between sparse offset-index entries.
+    #[arg(long, default_value = "4096", value_parser = size, allow_hyphen_values = true, value_name = "BYTES")]
+    pub index_interval: u64,
+    /// Preallocate each segment with fallocate.
+    #[arg(long)]
+    pub preallocate: bool,
+    /// Retention per partition: delete the oldest whole segments beyond this size.
+    #[arg(long, value_parser = size, allow_hyphen_values = true, value_name = "BYTES")]
+    pub retention: Option<u64>,
+    /// Flush policy: never (Kafka default), batch, bytes=SIZE, ms=N.
+    #[arg(long, default_value = "never", value_name = "POLICY")]
+    pub flush: String,
+    /// Sync call: fdatasync, fsync, or dsync (O_DSYNC: every write durable).
+    #[arg(long, default_value = "fdatasync", value_name = "CALL")]
+    pub sync: String,
+    /// kafka (v2 record batches + indexes) or raw (plain blocks, for comparison with fio).
+    #[arg(long, default_value = "kafka", value_name = "FORMAT")]
+    pub format: String,
+    /// Bytes per repetition (all partitions); default 256MiB when --duration is not given.
+    #[arg(long, value_parser = size, allow_hyphen_values = true, value_name = "BYTES")]
+    pub size: Option<u64>,
+    /// Time per repetition.
+    #[arg(long, value_parser = duration, allow_hyphen_values = true, value_name = "DURATION")]
+    pub duration: Option<Duration>,
+    /// Open-loop target rate (all partitions); latency then runs from each batch's intended start.
+    #[arg(long, value_parser = rate, allow_hyphen_values = true, value_name = "RATE")]
+    pub rate: Option<f64>,
+    /// Warm-up before each engine's first repetition (0 for none).
+    #[arg(long, default_value = "1s", value_parser = duration_or_zero, allow_hyphen_values = true, value_name = "DURATION")]
+    pub warmup: Duration,
+    /// Measured repetitions per engine.
+    #[arg(long, default_value = "3", allow_hyphen_values = true, value_name = "N")]
+    pub repeat: u32,
+    /// Topic name for partition directories (<topic>-<partition>).
+    #[arg(long, default_value = "segbench", value_name = "NAME")]
+    pub topic: String,
+    /// Re-read every segment after each repetition and check it against the counters (exit 1 on mismatch).
+    #[arg(long)]
+    pub verify: bool,
+    /// Print the results JSON on stdout (nothing else goes there).
+    #[arg(long)]
+    pub json: bool,
+    /// Write the results JSON to FILE (atomically).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Keep the data written (default: removed at the end).
+    #[arg(long)]
+    pub keep: bool,
+    /// No progress on stderr.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Do not embed the hardware probe in the results (faster; for tests).
+    #[arg(long, hide = true)]
+    pub no_probe: bool,
+}
+
+/// `segbench probe`.
+#[derive(Debug, Args, Clone)]
+pub struct ProbeArgs {
+    /// Directory whose file system and device to describe (default: the current directory).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Print JSON on stdout instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Skip the micro-probes (memcpy, first touch, clock, loopback TCP).
+    #[arg(long)]
+    pub no_micro: bool,
+}
+
+/// `segbench clean`.
+#[derive(Debug, Args, Clone)]
+pub struct CleanArgs {
+    /// A data directory of segbench's (it holds the marker file .segbench-data).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+}

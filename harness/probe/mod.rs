@@ -1,0 +1,182 @@
+//! Hardware probe (`segbench probe`): host, CPU, memory, writeback settings, the storage behind
+//! the data directory, NICs, io_uring and a few micro-probes, plus a hardware fingerprint and the
+//! warnings a planned run deserves.
+//!
+//! Every parser reads `/proc` and `/sys` under a root directory ([`probe_at`]), so tests run them
+//! against fixture trees; live-only checks (statvfs, O_DIRECT, io_uring rings, addresses,
+//! micro-probes) run only when the root is `/`. A missing source never fails the probe: the
+//! field is `None` (JSON `null`) and a note says why.
+
+mod cpu;
+mod fingerprint;
+mod host;
+mod memory;
+mod micro;
+mod nic;
+mod render;
+mod source;
+mod storage;
+mod uring;
+mod vm;
+mod warnings;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+pub use cpu::Cpu;
+pub use host::Host;
+pub use memory::Memory;
+pub use micro::Micro;
+pub use nic::Nic;
+pub use render::render;
+pub use storage::{BlockDevice, Storage};
+pub use uring::IoUringInfo;
+pub use vm::VmSettings;
+pub use warnings::{check_free_space, warnings, RunPlan};
+
+use source::Root;
+
+/// What to probe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeOptions {
+    /// The data directory whose file system and devices are described.
+    pub dir: PathBuf,
+    /// Run the micro-probes (about 0.8 s).
+    pub micro: bool,
+}
+
+impl Default for ProbeOptions {
+    fn default() -> Self {
+        ProbeOptions {
+            dir: PathBuf::from("."),
+            micro: true,
+        }
+    }
+}
+
+/// Everything the probe found. Units are in field names; unknown values are `None`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Probe {
+    /// Host and kernel.
+    pub host: Host,
+    /// Processor.
+    pub cpu: Cpu,
+    /// Memory and swap.
+    pub memory: Memory,
+    /// Writeback and VM settings.
+    pub vm: VmSettings,
+    /// Storage behind the data directory.
+    pub storage: Storage,
+    /// Network interfaces, by name.
+    pub nics: Vec<Nic>,
+    /// io_uring availability.
+    pub io_uring: IoUringInfo,
+    /// Micro-probe results, when run.
+    pub micro: Option<Micro>,
+    /// Wall time the probe took.
+    pub probe_elapsed_ns: u64,
+    /// Hardware fingerprint: 16 hex digits of FNV-1a 64 over `fingerprint_source`.
+    pub fingerprint: String,
+    /// The canonical text hashed into the fingerprint (to see why two fingerprints differ).
+    pub fingerprint_source: String,
+    /// Why fields are unknown, and caveats.
+    pub notes: Vec<String>,
+}
+
+/// Probes the live system. Never fails: missing fields are `None` with a note.
+pub fn probe(opts: &ProbeOptions) -> Probe {
+    probe_at(Path::new("/"), opts)
+}
+
+/// Probes the system whose `/proc`, `/sys` and `/etc` are under `root`. With a root other than
+/// `/` (a fixture tree), `opts.dir` is a path in that tree's mount namespace and the live-only
+/// checks are skipped.
+pub fn probe_at(root: &Path, opts: &ProbeOptions) -> Probe {
+    let start = Instant::now();
+    let root = Root::new(root);
+    let mut notes = Vec::new();
+    let mut p = Probe {
+        host: host::parse(&root, &mut notes),
+        cpu: cpu::parse(&root, &mut notes),
+        memory: memory::parse(&root, &mut notes),
+        ..Probe::default()
+    };
+    p.vm = vm::parse(&root, &p.memory, &mut notes);
+
+    if root.is_live() {
+        let canonical = std::fs::canonicalize(&opts.dir);
+        let (path, dev) = match &canonical {
+            Ok(c) => {
+                use std::os::unix::fs::MetadataExt;
+                let dev = std::fs::metadata(c).ok().map(|m| {
+                    (
+                        nix::sys::stat::major(m.dev()),
+                        nix::sys::stat::minor(m.dev()),
+                    )
+                });
+                (c.display().to_string(), dev)
+            }
+            Err(e) => {
+                notes.push(format!(
+                    "storage: {} cannot be resolved: {e}",
+                    opts.dir.display()
+                ));
+                (opts.dir.display().to_string(), None)
+            }
+        };
+        p.storage = storage::parse(&root, &opts.dir, &path, dev, &mut notes);
+        if let Ok(c) = canonical {
+            p.storage.canonical_dir = Some(c.display().to_string());
+            storage::live(&mut p.storage, &c, &mut notes);
+        }
+    } else {
+        let path = opts.dir.display().to_string();
+        p.storage = storage::parse(&root, &opts.dir, &path, None, &mut notes);
+    }
+    if p.host
+        .virtualization
+        .as_deref()
+        .is_some_and(|v| v != "none")
+    {
+        let rot: Vec<&str> = p
+            .storage
+            .disks()
+            .iter()
+            .filter(|d| d.rotational == Some(true))
+            .map(|d| d.name.as_str())
+            .collect();
+        if !rot.is_empty() {
+            notes.push(format!(
+                "storage: rotational=1 reported by {} under virtualisation: the flag is unreliable there",
+                rot.join(", ")
+            ));
+        }
+    }
+
+    p.nics = nic::parse(&root, &mut notes);
+    p.io_uring = uring::parse(&root, &mut notes);
+    if root.is_live() {
+        nic::live(&mut p.nics, &mut notes);
+        uring::live(&mut p.io_uring, &mut notes);
+        if opts.micro {
+            p.micro = Some(micro::run(&mut notes));
+        }
+    } else {
+        notes.push(format!(
+            "live checks skipped (root {}): free space, O_DIRECT, addresses, io_uring rings, micro-probes",
+            root.base().display()
+        ));
+    }
+
+    p.fingerprint_source = fingerprint::canonical(&p);
+    p.fingerprint = fingerprint::fingerprint(&p);
+    p.notes = notes;
+    p.probe_elapsed_ns = start.elapsed().as_nanos() as u64;
+    p
+}
+
+#[cfg(test)]
+mod tests;

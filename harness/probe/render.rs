@@ -1,0 +1,445 @@
+//! Human output: a compact table grouped by section.
+
+use std::fmt::Write as _;
+
+use super::storage::BlockDevice;
+use super::Probe;
+
+/// Binary size text: `512 B`, `4.0 KiB`, `23.5 GiB`.
+pub(crate) fn bytes_text(b: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut v = b as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i + 1 < UNITS.len() {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", UNITS[i])
+    }
+}
+
+/// Decimal size text: `1.5 GB` (10^9 bytes).
+pub(crate) fn dec_bytes(b: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "kB", "MB", "GB", "TB", "PB"];
+    let mut v = b as f64;
+    let mut i = 0;
+    while v >= 1000.0 && i + 1 < UNITS.len() {
+        v /= 1000.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", UNITS[i])
+    }
+}
+
+/// Rate text in MB/s (10^6 bytes/s), or GB/s above 10 GB/s.
+fn rate(bps: f64) -> String {
+    if bps >= 10e9 {
+        format!("{:.1} GB/s", bps / 1e9)
+    } else {
+        format!("{:.0} MB/s", bps / 1e6)
+    }
+}
+
+fn or_dash<T: ToString>(v: &Option<T>) -> String {
+    v.as_ref()
+        .map(|x| x.to_string())
+        .unwrap_or_else(|| "?".into())
+}
+
+fn yes_no(v: Option<bool>) -> &'static str {
+    match v {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "?",
+    }
+}
+
+fn plural(n: u32, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
+/// Rows of the table: (group, key, value); the group is printed on its first row only.
+struct Table {
+    rows: Vec<(String, String, String)>,
+    group: String,
+}
+
+impl Table {
+    fn group(&mut self, g: &str) {
+        self.group = g.to_string();
+    }
+    fn row(&mut self, k: &str, v: String) {
+        let g = std::mem::take(&mut self.group);
+        self.rows.push((g, k.to_string(), v));
+    }
+    fn finish(self) -> String {
+        let gw = self.rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
+        let kw = self
+            .rows
+            .iter()
+            .map(|r| r.1.chars().count())
+            .max()
+            .unwrap_or(0);
+        let mut out = String::new();
+        for (g, k, v) in self.rows {
+            let _ = writeln!(out, "{g:gw$}  {k:kw$}  {v}");
+        }
+        out
+    }
+}
+
+fn device_text(d: &BlockDevice, virt: bool) -> String {
+    let mut parts = vec![d.kind.clone()];
+    if let Some(s) = d.size_bytes {
+        parts.push(bytes_text(s));
+    }
+    if let Some(n) = &d.dm_name {
+        parts.push(format!(
+            "dm {n}{}",
+            d.dm_kind
+                .as_ref()
+                .map(|k| format!(" ({k})"))
+                .unwrap_or_default()
+        ));
+    }
+    if let Some(l) = &d.md_level {
+        parts.push(l.clone());
+    }
+    if let Some(m) = &d.model {
+        parts.push(format!("model {m}"));
+    }
+    if let Some(v) = &d.vendor {
+        parts.push(format!("vendor {v}"));
+    }
+    if let Some(dr) = &d.driver {
+        parts.push(format!("driver {dr}"));
+    }
+    if let Some(r) = d.rotational {
+        let mut s = if r {
+            "rotational".to_string()
+        } else {
+            "non-rotational".to_string()
+        };
+        if virt && r {
+            s.push_str(" (flag unreliable under virtualisation)");
+        }
+        parts.push(s);
+    }
+    if let (Some(l), Some(p)) = (d.logical_block_bytes, d.physical_block_bytes) {
+        parts.push(format!("blocks {l}/{p} B"));
+    }
+    if let Some(s) = &d.scheduler {
+        parts.push(format!("scheduler {s}"));
+    }
+    if let Some(n) = d.nr_requests {
+        parts.push(format!("nr_requests {n}"));
+    }
+    if let Some(w) = &d.write_cache {
+        parts.push(w.clone());
+    }
+    if let Some(dc) = d.discard {
+        parts.push(format!("discard {}", if dc { "yes" } else { "no" }));
+    }
+    if let Some(b) = &d.backing_file {
+        parts.push(format!("file {b}"));
+    }
+    parts.join(", ")
+}
+
+/// The probe as a grouped human-readable table, followed by the notes.
+pub fn render(p: &Probe) -> String {
+    let mut t = Table {
+        rows: Vec::new(),
+        group: String::new(),
+    };
+    let h = &p.host;
+    t.group("host");
+    t.row("hostname", or_dash(&h.hostname));
+    t.row(
+        "kernel",
+        format!("{} ({})", or_dash(&h.kernel_release), or_dash(&h.arch)),
+    );
+    t.row("distribution", or_dash(&h.distribution));
+    let mut virt = or_dash(&h.virtualization);
+    if let Some(c) = &h.container {
+        virt.push_str(&format!(", container {c}"));
+    }
+    t.row("virtualisation", virt);
+    t.row(
+        "clock source",
+        format!(
+            "{} (available: {})",
+            or_dash(&h.clock_source),
+            h.clock_sources_available.join(" ")
+        ),
+    );
+
+    let c = &p.cpu;
+    t.group("cpu");
+    t.row("model", or_dash(&c.model));
+    t.row(
+        "topology",
+        [
+            (c.sockets, "socket"),
+            (c.cores, "core"),
+            (c.threads, "thread"),
+            (c.numa_nodes, "NUMA node"),
+        ]
+        .iter()
+        .map(|(n, what)| match n {
+            Some(n) => plural(*n, what),
+            None => format!("? {what}s"),
+        })
+        .collect::<Vec<_>>()
+        .join(", "),
+    );
+    let mut gov = c
+        .governor
+        .clone()
+        .unwrap_or_else(|| "none (no cpufreq)".into());
+    if let Some(d) = &c.scaling_driver {
+        gov.push_str(&format!(" ({d})"));
+    }
+    if let Some(f) = c.max_frequency_hz {
+        gov.push_str(&format!(", max {:.2} GHz", f as f64 / 1e9));
+    }
+    t.row("governor", gov);
+
+    let m = &p.memory;
+    t.group("memory");
+    t.row(
+        "total",
+        format!(
+            "{} (available {})",
+            m.total_bytes.map(bytes_text).unwrap_or_else(|| "?".into()),
+            m.available_bytes
+                .map(bytes_text)
+                .unwrap_or_else(|| "?".into())
+        ),
+    );
+    t.row(
+        "huge pages",
+        format!(
+            "{} x {} reserved ({} free), THP {} (defrag {})",
+            or_dash(&m.hugepages_total),
+            m.hugepage_size_bytes
+                .map(bytes_text)
+                .unwrap_or_else(|| "?".into()),
+            or_dash(&m.hugepages_free),
+            or_dash(&m.thp_enabled),
+            or_dash(&m.thp_defrag)
+        ),
+    );
+    t.row(
+        "swap",
+        if m.swap_active() {
+            format!(
+                "{} ({} free, {} areas)",
+                m.swap_total_bytes
+                    .map(bytes_text)
+                    .unwrap_or_else(|| "?".into()),
+                m.swap_free_bytes
+                    .map(bytes_text)
+                    .unwrap_or_else(|| "?".into()),
+                or_dash(&m.swap_devices)
+            )
+        } else if m.swap_total_bytes.is_some() {
+            "none".into()
+        } else {
+            "?".into()
+        },
+    );
+
+    let v = &p.vm;
+    t.group("writeback");
+    let lim = |bytes: Option<u64>, ratio: Option<u64>, eff: Option<u64>| {
+        let set = match (bytes, ratio) {
+            (Some(b), _) if b > 0 => format!("{} bytes", b),
+            (_, Some(r)) => format!("{r}%"),
+            _ => "?".into(),
+        };
+        format!(
+            "{set} (~{})",
+            eff.map(bytes_text).unwrap_or_else(|| "?".into())
+        )
+    };
+    t.row(
+        "dirty limit",
+        lim(v.dirty_bytes, v.dirty_ratio_percent, v.dirty_limit_bytes),
+    );
+    t.row(
+        "background",
+        lim(
+            v.dirty_background_bytes,
+            v.dirty_background_ratio_percent,
+            v.dirty_background_limit_bytes,
+        ),
+    );
+    t.row(
+        "expire",
+        format!(
+            "{} ms, flusher every {} ms, swappiness {}",
+            or_dash(&v.dirty_expire_ms),
+            or_dash(&v.dirty_writeback_ms),
+            or_dash(&v.swappiness)
+        ),
+    );
+
+    let s = &p.storage;
+    t.group("storage");
+    t.row("dir", s.dir.clone());
+    t.row(
+        "mount",
+        format!(
+            "{} {} from {} ({}{})",
+            or_dash(&s.mount_point),
+            or_dash(&s.fs_type),
+            or_dash(&s.mount_source),
+            or_dash(&s.mount_options),
+            s.fs_options
+                .as_ref()
+                .map(|o| format!("; {o}"))
+                .unwrap_or_default()
+        ),
+    );
+    t.row(
+        "space",
+        match (s.available_bytes, s.total_bytes) {
+            (Some(a), Some(tot)) => format!("{} available of {}", bytes_text(a), bytes_text(tot)),
+            _ => "?".into(),
+        },
+    );
+    t.row(
+        "O_DIRECT",
+        format!(
+            "{}, memory align {}, offset align {}",
+            yes_no(s.direct_io),
+            s.dio_mem_align_bytes
+                .map(|a| format!("{a} B"))
+                .unwrap_or_else(|| "?".into()),
+            s.dio_offset_align_bytes
+                .map(|a| format!("{a} B"))
+                .unwrap_or_else(|| "?".into())
+        ),
+    );
+    t.row("chain", s.chain_text().unwrap_or_else(|| "?".into()));
+    let in_vm = h.virtualization.as_deref().is_some_and(|v| v != "none");
+    for d in &s.devices {
+        t.row(&d.name, device_text(d, in_vm));
+    }
+
+    t.group("nic");
+    for n in &p.nics {
+        let mut parts = vec![or_dash(&n.state), format!("mtu {}", or_dash(&n.mtu_bytes))];
+        match n.speed_mbit_per_s {
+            Some(sp) => parts.push(format!("{sp} Mbit/s")),
+            None if !n.virtual_device => parts.push("speed ?".into()),
+            None => {}
+        }
+        parts.push(match (&n.driver, n.virtual_device) {
+            (Some(d), _) => d.clone(),
+            (None, true) => "virtual".into(),
+            (None, false) => "driver ?".into(),
+        });
+        if let (Some(r), Some(tx)) = (n.rx_queues, n.tx_queues) {
+            parts.push(format!("{r} rx / {tx} tx queues"));
+        }
+        if !n.addresses.is_empty() {
+            parts.push(n.addresses.join(" "));
+        }
+        t.row(&n.name, parts.join(", "));
+    }
+
+    let u = &p.io_uring;
+    t.group("io_uring");
+    t.row(
+        "enabled",
+        match (u.enabled, &u.disabled_reason) {
+            (Some(false), Some(r)) => format!("no: {r}"),
+            (e, _) => yes_no(e).to_string(),
+        },
+    );
+    if !u.opcodes_supported.is_empty() {
+        let mut o = plural(u.opcodes_supported.len() as u32, "opcode");
+        o.push_str(" supported");
+        if !u.opcodes_unsupported.is_empty() {
+            o.push_str(&format!("; missing: {}", u.opcodes_unsupported.join(" ")));
+        }
+        t.row("opcodes", o);
+    }
+    t.row(
+        "limits",
+        format!(
+            "SQPOLL {}, registered buffers {}, memlock {}",
+            yes_no(u.sqpoll_allowed),
+            yes_no(u.registered_buffers_allowed),
+            if u.memlock_unlimited {
+                "unlimited".into()
+            } else {
+                u.memlock_limit_bytes
+                    .map(bytes_text)
+                    .unwrap_or_else(|| "?".into())
+            }
+        ),
+    );
+
+    if let Some(mi) = &p.micro {
+        t.group("micro");
+        t.row(
+            "memcpy",
+            mi.memcpy_bytes_per_s
+                .map(rate)
+                .unwrap_or_else(|| "?".into()),
+        );
+        t.row(
+            "first touch",
+            mi.first_touch_bytes_per_s
+                .map(rate)
+                .unwrap_or_else(|| "?".into()),
+        );
+        t.row(
+            "clock read",
+            mi.clock_read_ns
+                .map(|n| format!("{n:.1} ns"))
+                .unwrap_or_else(|| "?".into()),
+        );
+        t.row(
+            "loopback tcp",
+            mi.loopback_tcp_bytes_per_s
+                .map(rate)
+                .unwrap_or_else(|| "?".into()),
+        );
+    }
+
+    t.group("probe");
+    t.row("fingerprint", p.fingerprint.clone());
+    t.row("took", format!("{:.2} s", p.probe_elapsed_ns as f64 / 1e9));
+    let mut out = t.finish();
+    if !p.notes.is_empty() {
+        out.push_str("notes:\n");
+        for n in &p.notes {
+            let _ = writeln!(out, "  - {n}");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_rates() {
+        assert_eq!(bytes_text(512), "512 B");
+        assert_eq!(bytes_text(3 << 30), "3.0 GiB");
+        assert_eq!(dec_bytes(1_500_000_000), "1.5 GB");
+        assert_eq!(rate(2.5e9), "2500 MB/s");
+        assert_eq!(rate(12e9), "12.0 GB/s");
+    }
+}

@@ -1,0 +1,213 @@
+//! The runner: warm-up, interleaved repetitions, live progress, and the assembly of finished
+//! workloads. Engines only move bytes; everything here measures.
+
+pub mod progress;
+pub mod storage;
+pub mod timeline;
+pub mod usage;
+pub mod write;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use results::{Kind, Repetition, Status, WorkloadResult};
+use workloads::kafka::log::LogFormat;
+use workloads::pacing::Clock;
+
+use crate::datadir::DataDir;
+use progress::Progress;
+use write::{Limit, LiveCounters, RepMeasure, RunError, WriteConfig};
+
+/// Options shared by every workload of a run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Measured repetitions per workload.
+    pub repeat: u32,
+    /// Warm-up time before each workload's first measured repetition (none when zero).
+    pub warmup: Duration,
+    /// Keep the data written (default: remove each repetition's data when it is done).
+    pub keep: bool,
+    /// Re-read and verify every segment after each repetition.
+    pub verify: bool,
+}
+
+/// One write workload's results plus its verification failures.
+pub struct WriteOutcome {
+    /// Results per engine, in the order given.
+    pub workloads: Vec<WorkloadResult>,
+    /// Verification failures (the run worked but a check failed: exit 1).
+    pub check_failures: Vec<String>,
+    /// True when interrupted by a signal.
+    pub interrupted: bool,
+}
+
+/// Runs every write workload `repeat` times, interleaved (A B C A B C …), so that drift on a
+/// noisy machine hits all alike. An engine that cannot run here is reported as skipped.
+pub fn run_writes(
+    configs: &[WriteConfig],
+    opts: &RunOptions,
+    data: &DataDir,
+    clock: Arc<dyn Clock>,
+    stop: &AtomicBool,
+    progress: &Progress,
+) -> WriteOutcome {
+    let ctx = storage::StorageContext::for_dir(data.path());
+    let mut reps: Vec<Vec<Repetition>> = vec![Vec::new(); configs.len()];
+    let mut status: Vec<Status> = vec![Status::Completed; configs.len()];
+    let mut caps = vec![None; configs.len()];
+    let mut failures = Vec::new();
+    let mut interrupted = false;
+
+    'outer: for rep in 0..opts.repeat {
+        for (w, cfg) in configs.iter().enumerate() {
+            if !matches!(status[w], Status::Completed) {
+                continue;
+            }
+            if stop.load(Ordering::Relaxed) {
+                interrupted = true;
+                break 'outer;
+            }
+            if rep == 0 && !opts.warmup.is_zero() {
+                let label = format!("write {} warm-up", cfg.engine);
+                let limit = Limit { bytes: None, duration: Some(opts.warmup) };
+                match run_one(cfg, data, &format!("w{w}-warmup"), clock.clone(), stop, limit, progress, &label, false) {
+                    Ok(_) => {}
+                    Err(e) => {
+                        status[w] = err_status(&e);
+                        continue;
+                    }
+                }
+            }
+            let label = format!("write {} rep {}/{}", cfg.engine, rep + 1, opts.repeat);
+            let limit = Limit { bytes: cfg.size, duration: cfg.duration };
+            match run_one(cfg, data, &format!("w{w}-r{rep}"), clock.clone(), stop, limit, progress, &label, opts.verify) {
+                Ok((mut m, check)) => {
+                    if let Some(c) = check {
+                        failures.push(format!("write {}: {c}", cfg.engine));
+                    }
+                    m.repetition.index = rep;
+                    progress.done(&label, &m.repetition);
+                    caps[w] = Some(m.caps);
+                    if m.interrupted {
+                        interrupted = true;
+                        status[w] = Status::Interrupted;
+                    }
+                    reps[w].push(m.repetition);
+                    if !opts.keep {
+                        data.remove_child(&format!("w{w}-r{rep}"));
+                    }
+                }
+                Err(e) => {
+                    progress.line(&format!("{label}: {e}"));
+                    status[w] = err_status(&e);
+                    if !opts.keep {
+                        data.remove_child(&format!("w{w}-r{rep}"));
+                    }
+                }
+            }
+        }
+    }
+
+    let workloads = configs
+        .iter()
+        .enumerate()
+        .map(|(w, cfg)| {
+            let reps = std::mem::take(&mut reps[w]);
+            let (medium, mut warnings) = ctx.classify(cfg, caps[w].as_ref(), &reps);
+            if let Status::Skipped { reason } = &status[w] {
+                warnings.push(format!("skipped: {reason}"));
+            }
+            WorkloadResult {
+                name: format!("write/{}", cfg.engine),
+                kind: Kind::Write,
+                engine: cfg.engine.to_string(),
+                config: cfg.config_map(),
+                status: status[w].clone(),
+                medium,
+                summary: results::stats::summarize(&reps),
+                repetitions: reps,
+                warnings,
+            }
+        })
+        .collect();
+    WriteOutcome { workloads, check_failures: failures, interrupted }
+}
+
+fn err_status(e: &RunError) -> Status {
+    match e {
+        RunError::Unsupported(reason) => Status::Skipped { reason: reason.clone() },
+        RunError::Engine(err) => Status::Failed { error: err.to_string() },
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_one(
+    cfg: &WriteConfig,
+    data: &DataDir,
+    child: &str,
+    clock: Arc<dyn Clock>,
+    stop: &AtomicBool,
+    limit: Limit,
+    progress: &Progress,
+    label: &str,
+    verify: bool,
+) -> Result<(RepMeasure, Option<String>), RunError> {
+    let dir: PathBuf = data.create_child(child).map_err(|e| RunError::Unsupported(e.to_string()))?;
+    let live = LiveCounters::default();
+    let expected = limit.bytes;
+    let result = progress.track(label, expected, limit.duration, &live, || {
+        write::run_repetition(cfg, &dir, clock, stop, limit, &live)
+    });
+    let m = match result {
+        Ok(m) => m,
+        Err(e) => {
+            data.remove_child(child);
+            return Err(e);
+        }
+    };
+    let check = if verify { verify_written(cfg, &m) } else { None };
+    if child.ends_with("warmup") {
+        data.remove_child(child);
+    }
+    Ok((m, check))
+}
+
+/// Re-reads every partition written and checks that the bytes and records on disk equal the
+/// counters. Returns a description of the first mismatch.
+pub fn verify_written(cfg: &WriteConfig, m: &RepMeasure) -> Option<String> {
+    let (mut bytes, mut records) = (0u64, 0u64);
+    for d in &m.partition_dirs {
+        if cfg.format == LogFormat::Raw {
+            let segs = match workloads::kafka::reader::list_segments(d) {
+                Ok(s) => s,
+                Err(e) => return Some(format!("verification failed: {e}")),
+            };
+            bytes += segs.iter().map(|s| s.len).sum::<u64>();
+            records = m.repetition.records;
+            continue;
+        }
+        match workloads::kafka::reader::verify_partition(d) {
+            Ok(s) => {
+                bytes += s.bytes;
+                records += s.records;
+            }
+            Err(e) => return Some(format!("verification failed: {e}")),
+        }
+    }
+    let r = &m.repetition;
+    // Retention deletes old segments: then only the validity of what is left is checked.
+    if cfg.retention.is_none() && (bytes != r.bytes || records != r.records) {
+        return Some(format!(
+            "verification failed: results say {} bytes / {} records, the segments hold {bytes} bytes / {records} records",
+            r.bytes, r.records
+        ));
+    }
+    None
+}
+
+/// True when `path` is inside `dir` (used to keep every write inside the data directory).
+pub fn is_inside(dir: &Path, path: &Path) -> bool {
+    path.starts_with(dir)
+}

@@ -1,0 +1,211 @@
+//! A GitHub-flavoured Markdown summary, fit for a pull-request comment: a header (tool
+//! version, host, run id, date), the comparison table (columns padded so the raw Markdown lines
+//! up too), the footnote, the verdict and the warnings.
+
+use super::table::{self, Align, Table};
+use super::terminal;
+use super::{ExportError, Exporter};
+use crate::schema::ResultsFile;
+
+/// The Markdown summary ([`render`]) as UTF-8 bytes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MarkdownExporter;
+
+impl Exporter for MarkdownExporter {
+    fn export(&self, r: &ResultsFile) -> Result<Vec<u8>, ExportError> {
+        Ok(render(r).into_bytes())
+    }
+}
+
+/// Escapes what Markdown would otherwise read as markup inside a table cell or a line of text.
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '|' | '\\' | '*' | '_' | '`' | '<' | '>' | '[' | ']') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Inline code, with a fence longer than any backtick run inside.
+fn code(s: &str) -> String {
+    let mut run = 0;
+    let mut longest = 0;
+    for c in s.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat(longest + 1);
+    let pad = if s.starts_with('`') || s.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{s}{pad}{fence}")
+}
+
+/// The Markdown summary of `r`.
+pub fn render(r: &ResultsFile) -> String {
+    let mut out = String::new();
+    out.push_str("### segbench results\n\n");
+    let git = r
+        .tool
+        .git
+        .as_deref()
+        .map(|g| format!(" ({})", code(g)))
+        .unwrap_or_default();
+    out.push_str(&format!(
+        "{} {}{git} · host {} · run {} · {}\n",
+        escape(&r.tool.name),
+        escape(&r.tool.version),
+        code(&r.run.host),
+        code(&r.run.id),
+        escape(&r.run.start_time)
+    ));
+    if r.interrupted {
+        out.push_str("\n> **Interrupted:** the run was stopped; these results are partial.\n");
+    }
+    out.push('\n');
+    out.push_str(&table(r));
+    out.push('\n');
+    out.push_str(&escape(&table::footnote(r)));
+    out.push('\n');
+    let verdict = terminal::verdict(r);
+    if !verdict.is_empty() {
+        out.push_str("\n**Verdict**\n\n");
+        for line in verdict {
+            out.push_str(&format!("- {}\n", escape(&line)));
+        }
+    }
+    let warnings = terminal::warnings(r);
+    if !warnings.is_empty() {
+        out.push_str("\n**Warnings**\n\n");
+        for w in warnings {
+            out.push_str(&format!("- {}\n", escape(&w)));
+        }
+    }
+    out
+}
+
+/// The comparison table as a GitHub-flavoured Markdown table: every line has the same number
+/// of `|` and the same width in chars; numbers are right-aligned (`---:`).
+pub fn table(r: &ResultsFile) -> String {
+    render_table(&table::comparison(r))
+}
+
+fn render_table(t: &Table) -> String {
+    // A delimiter cell needs at least three chars (`---`, `:--`, `--:`).
+    let widths: Vec<usize> = t.widths(escape).into_iter().map(|w| w.max(3)).collect();
+    let line = |cells: Vec<String>| format!("| {} |\n", cells.join(" | "));
+    let mut out = line(
+        t.columns
+            .iter()
+            .zip(&widths)
+            .map(|((h, a), &w)| table::pad(&escape(h), w, *a))
+            .collect(),
+    );
+    out.push_str(&line(
+        t.columns
+            .iter()
+            .zip(&widths)
+            .map(|((_, a), &w)| match a {
+                Align::Left => format!(":{}", "-".repeat(w - 1)),
+                Align::Right => format!("{}:", "-".repeat(w - 1)),
+            })
+            .collect(),
+    ));
+    for row in &t.rows {
+        out.push_str(&line(
+            row.iter()
+                .zip(&t.columns)
+                .zip(&widths)
+                .map(|((c, (_, a)), &w)| table::pad(&escape(c), w, *a))
+                .collect(),
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::export::fixture;
+    use crate::format;
+
+    fn table_lines(md: &str) -> Vec<&str> {
+        md.lines().filter(|l| l.starts_with('|')).collect()
+    }
+
+    #[test]
+    fn table_rows_have_equal_pipes_and_widths() {
+        let r = fixture::results();
+        let md = render(&r);
+        let lines = table_lines(&md);
+        assert_eq!(lines.len(), 2 + r.workloads.len(), "{md}");
+        let pipes = |l: &str| l.chars().filter(|&c| c == '|').count();
+        let columns = 11; // workload, 9 figures, note
+        for l in &lines {
+            assert_eq!(pipes(l), columns + 1, "{l}");
+            assert_eq!(
+                format::width(l),
+                format::width(lines[0]),
+                "misaligned {l:?} in\n{md}"
+            );
+            assert!(l.ends_with(" |"), "{l}");
+        }
+        // Each `|` sits at the same char offset on every line.
+        let offsets = |l: &str| -> Vec<usize> {
+            l.chars()
+                .enumerate()
+                .filter(|&(_, c)| c == '|')
+                .map(|(i, _)| i)
+                .collect()
+        };
+        for l in &lines {
+            assert_eq!(offsets(l), offsets(lines[0]), "{md}");
+        }
+        // Delimiter row: text left, numbers right.
+        assert!(lines[1].starts_with("| :---"), "{}", lines[1]);
+        assert!(lines[1].contains("-: |"), "{}", lines[1]);
+        assert!(md.contains("| write/uring:direct,qd=8 |"), "{md}");
+        assert!(md.contains("1000 (950–1010) |"), "{md}");
+        let reason = escape(&format!("skipped: {}", fixture::SKIP_REASON));
+        assert!(md.contains(&reason), "{md}");
+    }
+
+    #[test]
+    fn header_verdict_and_warnings() {
+        let md = render(&fixture::results());
+        assert!(md.starts_with("### segbench results\n\nsegbench 0.1.0 (`v0.1.0-3-gabc1234`)"));
+        assert!(md.contains("host `bench-01`"), "{md}");
+        assert!(md.contains("run `20261124T101500Z-3f9a`"), "{md}");
+        assert!(md.contains("2026-11-24T10:15:00Z"), "{md}");
+        let verdict = md.split("**Verdict**\n\n").nth(1).expect("verdict");
+        assert!(
+            verdict.starts_with("- write: uring:direct,qd=8 2.00× buffered"),
+            "{md}"
+        );
+        assert!(verdict.contains("- read: sendfile 1.60× readwrite at 0.550× CPU/GB"));
+        let warnings = md.split("**Warnings**\n\n").nth(1).expect("warnings");
+        assert!(warnings.contains("- write/buffered: wrote 0.5 GB"), "{md}");
+    }
+
+    #[test]
+    fn cells_cannot_break_the_table() {
+        let mut r = fixture::results();
+        r.workloads[2].status = crate::schema::Status::Skipped {
+            reason: "needs a | b\nand *c*".into(),
+        };
+        let md = render(&r);
+        let row = table_lines(&md)
+            .into_iter()
+            .find(|l| l.starts_with("| write/uring:sqpoll"))
+            .unwrap();
+        assert!(row.contains(r"needs a \| b and \*c\*"), "{row}");
+        let unescaped = row.replace(r"\|", "");
+        assert_eq!(unescaped.matches('|').count(), 12, "{row}");
+        assert_eq!(code("a`b"), "``a`b``");
+    }
+}
