@@ -82,7 +82,7 @@ fn null_runner(c: &mut Criterion) {
             std::fs::create_dir(&d).expect("mkdir");
             let stop = AtomicBool::new(false);
             let live = LiveCounters::default();
-            let m = run_repetition(&cfg, &d, Arc::new(MonotonicClock::new()), &stop, Limit { bytes: cfg.size, duration: None }, &live)
+            let m = run_repetition(&cfg, &[d.clone()], Arc::new(MonotonicClock::new()), &stop, Limit { bytes: cfg.size, duration: None }, &live)
                 .expect("null run");
             let _ = std::fs::remove_dir_all(&d);
             black_box(m.repetition.batches)

@@ -114,7 +114,9 @@ pub fn run(a: WriteArgs) -> anyhow::Result<u8> {
     };
     let opts = RunOptions { repeat: a.repeat, warmup: a.warmup, keep: a.keep, verify: a.verify };
     let stop = AtomicBool::new(false);
+    let data = [data];
     let outcome = run_writes(&cfgs, &opts, &data, Arc::new(MonotonicClock::new()), &stop, &progress);
+    let [data] = data;
     let kept = data.finish();
     let file = common::results_file(&meta, probe, results::Baseline::default(), outcome.workloads, Vec::new(), outcome.interrupted);
     common::emit_json(&file, a.out.as_deref(), a.json)?;

@@ -107,10 +107,19 @@ pub fn probe_at(root: &Path, opts: &ProbeOptions) -> Probe {
     p.vm = vm::parse(&root, &p.memory, &mut notes);
 
     if root.is_live() {
-        let canonical = std::fs::canonicalize(&opts.dir);
+        // A data directory the run has yet to create is described by its nearest existing
+        // ancestor: the run's files will live on that file system.
+        let canonical = existing_ancestor(&opts.dir);
         let (path, dev) = match &canonical {
             Ok(c) => {
                 use std::os::unix::fs::MetadataExt;
+                if !opts.dir.exists() {
+                    notes.push(format!(
+                        "storage: {} does not exist yet: described {}, where it would be created",
+                        opts.dir.display(),
+                        c.display()
+                    ));
+                }
                 let dev = std::fs::metadata(c).ok().map(|m| {
                     (
                         nix::sys::stat::major(m.dev()),
@@ -176,6 +185,26 @@ pub fn probe_at(root: &Path, opts: &ProbeOptions) -> Probe {
     p.notes = notes;
     p.probe_elapsed_ns = start.elapsed().as_nanos() as u64;
     p
+}
+
+/// The canonical form of `dir`, or of its nearest existing ancestor when it does not exist.
+fn existing_ancestor(dir: &Path) -> std::io::Result<PathBuf> {
+    let abs = if dir.is_absolute() {
+        dir.to_path_buf()
+    } else {
+        std::env::current_dir()?.join(dir)
+    };
+    let mut cur = abs.as_path();
+    loop {
+        match std::fs::canonicalize(cur) {
+            Ok(c) => return Ok(c),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => match cur.parent() {
+                Some(parent) => cur = parent,
+                None => return Err(e),
+            },
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 #[cfg(test)]

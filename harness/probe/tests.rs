@@ -491,3 +491,23 @@ fn live_storage_of_a_temporary_directory() {
     });
     assert_eq!(again.fingerprint, p.fingerprint);
 }
+
+/// A data directory that does not exist yet is described by its nearest existing ancestor.
+#[test]
+fn live_storage_of_a_directory_to_be_created() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let future = dir.path().join("not/yet");
+    let p = probe(&ProbeOptions {
+        dir: future.clone(),
+        micro: false,
+    });
+    let canonical = std::fs::canonicalize(dir.path()).expect("canonical");
+    assert_eq!(p.storage.dir, future.display().to_string());
+    assert_eq!(
+        p.storage.canonical_dir,
+        Some(canonical.display().to_string())
+    );
+    assert!(p.storage.available_bytes.is_some());
+    assert!(has_note(&p, "does not exist yet"));
+    assert!(!future.exists(), "the probe must not create the directory");
+}

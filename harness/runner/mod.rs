@@ -48,12 +48,15 @@ pub struct WriteOutcome {
 pub fn run_writes(
     configs: &[WriteConfig],
     opts: &RunOptions,
-    data: &DataDir,
+    data: &[DataDir],
     clock: Arc<dyn Clock>,
     stop: &AtomicBool,
     progress: &Progress,
 ) -> WriteOutcome {
-    let ctx = storage::StorageContext::for_dir(data.path());
+    let ctx = match data.first() {
+        Some(d) => storage::StorageContext::for_dir(d.path()),
+        None => storage::StorageContext::default(),
+    };
     let mut reps: Vec<Vec<Repetition>> = vec![Vec::new(); configs.len()];
     let mut status: Vec<Status> = vec![Status::Completed; configs.len()];
     let mut caps = vec![None; configs.len()];
@@ -96,14 +99,14 @@ pub fn run_writes(
                     }
                     reps[w].push(m.repetition);
                     if !opts.keep {
-                        data.remove_child(&format!("w{w}-r{rep}"));
+                        remove_children(data, &format!("w{w}-r{rep}"));
                     }
                 }
                 Err(e) => {
                     progress.line(&format!("{label}: {e}"));
                     status[w] = err_status(&e);
                     if !opts.keep {
-                        data.remove_child(&format!("w{w}-r{rep}"));
+                        remove_children(data, &format!("w{w}-r{rep}"));
                     }
                 }
             }
@@ -142,10 +145,22 @@ fn err_status(e: &RunError) -> Status {
     }
 }
 
+/// Removes the child `name` from every data directory.
+pub fn remove_children(data: &[DataDir], name: &str) {
+    for d in data {
+        d.remove_child(name);
+    }
+}
+
+/// Creates the child `name` in every data directory.
+pub fn create_children(data: &[DataDir], name: &str) -> std::io::Result<Vec<PathBuf>> {
+    data.iter().map(|d| d.create_child(name)).collect()
+}
+
 #[allow(clippy::too_many_arguments)]
 fn run_one(
     cfg: &WriteConfig,
-    data: &DataDir,
+    data: &[DataDir],
     child: &str,
     clock: Arc<dyn Clock>,
     stop: &AtomicBool,
@@ -154,22 +169,22 @@ fn run_one(
     label: &str,
     verify: bool,
 ) -> Result<(RepMeasure, Option<String>), RunError> {
-    let dir: PathBuf = data.create_child(child).map_err(|e| RunError::Unsupported(e.to_string()))?;
+    let dirs = create_children(data, child).map_err(|e| RunError::Unsupported(e.to_string()))?;
     let live = LiveCounters::default();
     let expected = limit.bytes;
     let result = progress.track(label, expected, limit.duration, &live, || {
-        write::run_repetition(cfg, &dir, clock, stop, limit, &live)
+        write::run_repetition(cfg, &dirs, clock, stop, limit, &live)
     });
     let m = match result {
         Ok(m) => m,
         Err(e) => {
-            data.remove_child(child);
+            remove_children(data, child);
             return Err(e);
         }
     };
     let check = if verify { verify_written(cfg, &m) } else { None };
     if child.ends_with("warmup") {
-        data.remove_child(child);
+        remove_children(data, child);
     }
     Ok((m, check))
 }

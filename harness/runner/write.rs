@@ -5,7 +5,7 @@
 //! ends one batch's latency starts the next batch's), plus once per flush or roll.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
@@ -21,6 +21,9 @@ use workloads::{EngineError, EngineSpec, FlushPolicy, SyncKind};
 
 use super::timeline::{TimelineRecorder, DEFAULT_INTERVAL_NS};
 use super::usage::{CpuSnapshot, StorageIo};
+
+/// A flush slower than this is counted (ZooKeeper's `fsync.warningthresholdms` default).
+pub const SLOW_FLUSH_NS: u64 = 1_000_000_000;
 
 /// Everything that defines one write workload.
 #[derive(Debug, Clone)]
@@ -207,10 +210,11 @@ struct Part {
     last_flush_ns: u64,
 }
 
-/// Runs one repetition of `cfg` in `dir` (created by the caller, empty).
+/// Runs one repetition of `cfg` in `dirs` (created by the caller, empty); partition `p` goes
+/// to `dirs[p % dirs.len()]` (several data directories, as on several disks).
 pub fn run_repetition(
     cfg: &WriteConfig,
-    dir: &Path,
+    dirs: &[PathBuf],
     clock: Arc<dyn Clock>,
     stop: &AtomicBool,
     limit: Limit,
@@ -230,7 +234,11 @@ pub fn run_repetition(
     let mut per_thread: Vec<Vec<Part>> = (0..threads).map(|_| Vec::new()).collect();
     let mut caps = Caps::default();
     let mut partition_dirs = Vec::new();
+    let Some(first_dir) = dirs.first() else {
+        return Err(RunError::Unsupported("no data directory".into()));
+    };
     for p in 0..cfg.partitions {
+        let dir = &dirs[p as usize % dirs.len()];
         let log = PartitionLog::create(dir, &cfg.topic, p, log_cfg.clone())?;
         partition_dirs.push(log.dir().to_path_buf());
         let mut engine = match write::build(&cfg.engine, log.dir(), shape.batch_bytes) {
@@ -287,7 +295,7 @@ pub fn run_repetition(
         let outcomes = handles
             .into_iter()
             .map(|h| h.join().unwrap_or_else(|_| Err(EngineError::Corrupt {
-                path: dir.to_path_buf(),
+                path: first_dir.clone(),
                 position: 0,
                 reason: "a runner thread panicked".into(),
             })))
@@ -600,6 +608,12 @@ fn assemble(
         threads.push(r.stats);
     }
     let elapsed_s = (end - start) as f64 / 1e9;
+    let mut extra = BTreeMap::new();
+    if !flush.is_empty() {
+        // ZooKeeper warns when an fsync takes over 1000 ms (fsync.warningthresholdms).
+        let slow = flush.count_between(SLOW_FLUSH_NS, hist::HIGHEST_NS);
+        extra.insert("flushes_over_1000ms".to_string(), serde_json::json!(slow));
+    }
     let per_s = |x: u64| if elapsed_s > 0.0 { x as f64 / elapsed_s } else { 0.0 };
     let cpu_total = cpu.user_s + cpu.sys_s;
     let repetition = Repetition {
@@ -625,7 +639,170 @@ fn assemble(
         threads,
         context_switches: Some(cpu.context_switches),
         harness_overhead_ratio: None,
-        extra: BTreeMap::new(),
+        extra,
     };
     RepMeasure { repetition, caps, partition_dirs, interrupted }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use workloads::pacing::SteppingClock;
+
+    fn null_cfg(format: LogFormat) -> WriteConfig {
+        WriteConfig {
+            engine: "null".parse().unwrap(),
+            topic: "t".into(),
+            partitions: 1,
+            threads: 1,
+            record_size: 100,
+            batch_size: 4096,
+            segment_size: 1 << 30,
+            index_interval: 4096,
+            preallocate: false,
+            retention: None,
+            flush: FlushPolicy::Never,
+            sync: SyncKind::Fdatasync,
+            format,
+            size: Some(100 * 4096),
+            duration: None,
+            rate: None,
+        }
+    }
+
+    fn run(cfg: &WriteConfig, clock: Arc<dyn Clock>) -> RepMeasure {
+        let dir = tempfile::tempdir().unwrap();
+        let stop = AtomicBool::new(false);
+        let live = LiveCounters::default();
+        let limit = Limit { bytes: cfg.size, duration: cfg.duration };
+        run_repetition(cfg, &[dir.path().to_path_buf()], clock, &stop, limit, &live).unwrap()
+    }
+
+    #[test]
+    fn closed_loop_counts_every_batch_and_times_it_with_one_clock_read() {
+        let cfg = null_cfg(LogFormat::Raw);
+        let m = run(&cfg, Arc::new(SteppingClock::new(1_000_000, 1_000)));
+        let r = &m.repetition;
+        assert_eq!(r.batches, 100);
+        assert_eq!(r.bytes, 100 * 4096);
+        assert_eq!(r.records, 100);
+        assert_eq!(r.latency_ns.count, 100);
+        // One clock read per append: every batch took exactly one step.
+        assert_eq!((r.latency_ns.min, r.latency_ns.max), (1_000, 1_000));
+        assert_eq!(r.timeline.bytes.iter().sum::<u64>(), r.bytes);
+        // 100 appends of one step each, plus the start and end reads.
+        assert!(r.elapsed_s > 99e-6 && r.elapsed_s < 103e-6, "{}", r.elapsed_s);
+        assert_eq!(r.device_bytes, Some(r.bytes));
+        assert!(r.flush_latency_ns.is_none() && r.roll_latency_ns.is_none());
+    }
+
+    #[test]
+    fn kafka_format_counts_records_per_batch() {
+        let cfg = null_cfg(LogFormat::Kafka);
+        let shape = cfg.shape().unwrap();
+        assert_eq!(shape.records_per_batch, records_per_batch(4096, 100).unwrap());
+        let m = run(&cfg, Arc::new(SteppingClock::new(0, 500)));
+        let r = &m.repetition;
+        assert_eq!(r.records, r.batches * shape.records_per_batch as u64);
+        assert_eq!(r.bytes, r.batches * shape.batch_bytes as u64);
+        assert!(r.bytes >= 100 * 4096 - shape.batch_bytes as u64);
+    }
+
+    #[test]
+    fn flush_policies_ack_at_the_flush() {
+        let mut cfg = null_cfg(LogFormat::Raw);
+        cfg.flush = FlushPolicy::Batch;
+        let m = run(&cfg, Arc::new(SteppingClock::new(0, 1_000)));
+        let r = &m.repetition;
+        let f = r.flush_latency_ns.as_ref().expect("flushes measured");
+        assert_eq!(f.count, 100);
+        // flush: two reads around it (one step); the batch ends at the flush end.
+        assert_eq!(f.max, 1_000);
+        assert_eq!(r.latency_ns.min, 2_000);
+
+        cfg.flush = FlushPolicy::Bytes(10 * 4096);
+        let m = run(&cfg, Arc::new(SteppingClock::new(0, 1_000)));
+        let r = &m.repetition;
+        assert_eq!(r.flush_latency_ns.as_ref().unwrap().count, 10);
+        assert_eq!(r.latency_ns.count, 100);
+        // The first batch of each group waits for the nine after it.
+        assert!(r.latency_ns.max >= 10_000, "{}", r.latency_ns.max);
+    }
+
+    #[test]
+    fn segments_roll_and_rolls_are_timed() {
+        let mut cfg = null_cfg(LogFormat::Kafka);
+        cfg.segment_size = 16 * 1024;
+        let m = run(&cfg, Arc::new(SteppingClock::new(0, 1_000)));
+        let roll = m.repetition.roll_latency_ns.as_ref().expect("rolled");
+        assert!(roll.count >= 20, "{}", roll.count);
+    }
+
+    #[test]
+    fn open_loop_latency_runs_from_the_intended_start() {
+        let mut cfg = null_cfg(LogFormat::Raw);
+        // 4096 bytes every 40 µs.
+        cfg.rate = Some(4096.0 / 40e-6);
+        let clock = Arc::new(SteppingClock::new(0, 1_000));
+        let m = run(&cfg, clock.clone());
+        let r = &m.repetition;
+        assert_eq!(r.batches, 100);
+        // Paced: elapsed close to 100 x 40 µs, latencies small.
+        assert!(r.elapsed_s > 3.9e-3 && r.elapsed_s < 4.2e-3, "{}", r.elapsed_s);
+        assert!(r.latency_ns.max <= 3_000, "{}", r.latency_ns.max);
+    }
+
+    #[test]
+    fn a_stall_is_charged_to_every_batch_it_delayed() {
+        /// Stalls 1 ms once, at its 50th read.
+        struct Stall {
+            inner: SteppingClock,
+            reads: AtomicU64,
+        }
+        impl Clock for Stall {
+            fn now_ns(&self) -> u64 {
+                if self.reads.fetch_add(1, Ordering::SeqCst) == 50 {
+                    self.inner.advance(1_000_000);
+                }
+                self.inner.now_ns()
+            }
+        }
+        let mut cfg = null_cfg(LogFormat::Raw);
+        cfg.rate = Some(4096.0 / 40e-6);
+        let clock = Arc::new(Stall { inner: SteppingClock::new(0, 1_000), reads: AtomicU64::new(0) });
+        let r = run(&cfg, clock).repetition;
+        // 1 ms / 40 µs = 25 batches were due during the stall: each is charged its wait.
+        let h = hist::decode(&r.latency_ns.hdr).unwrap();
+        let delayed = h.iter_recorded().filter(|v| v.value_iterated_to() > 100_000).map(|v| v.count_at_value()).sum::<u64>();
+        assert!((20..=27).contains(&delayed), "{delayed} batches charged with the stall");
+        assert!(r.latency_ns.max >= 950_000, "{}", r.latency_ns.max);
+    }
+
+    #[test]
+    fn stop_flag_ends_a_duration_run() {
+        let mut cfg = null_cfg(LogFormat::Raw);
+        cfg.size = None;
+        cfg.duration = Some(Duration::from_secs(3600));
+        let dir = tempfile::tempdir().unwrap();
+        let stop = AtomicBool::new(true);
+        let live = LiveCounters::default();
+        let limit = Limit { bytes: None, duration: cfg.duration };
+        let dirs = [dir.path().to_path_buf()];
+        let m = run_repetition(&cfg, &dirs, Arc::new(workloads::pacing::MonotonicClock::new()), &stop, limit, &live).unwrap();
+        assert!(m.interrupted);
+        assert_eq!(m.repetition.batches, 0);
+    }
+
+    #[test]
+    fn bad_shapes_are_refused_with_the_value() {
+        let mut cfg = null_cfg(LogFormat::Kafka);
+        cfg.batch_size = 50;
+        assert!(cfg.shape().unwrap_err().contains("--batch-size 50"));
+        let mut cfg = null_cfg(LogFormat::Kafka);
+        cfg.segment_size = 1000;
+        assert!(cfg.shape().unwrap_err().contains("--segment-size 1000"));
+        let mut cfg = null_cfg(LogFormat::Kafka);
+        cfg.retention = Some(10);
+        assert!(cfg.shape().unwrap_err().contains("--retention"));
+    }
 }

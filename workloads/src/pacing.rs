@@ -111,3 +111,29 @@ mod tests {
         assert!(m.now_ns() >= a);
     }
 }
+
+/// A fake clock that advances by a fixed step on every read: each read is one "tick", so a
+/// runner that reads the clock once per operation sees every operation take exactly one step.
+#[derive(Debug)]
+pub struct SteppingClock {
+    now: std::sync::atomic::AtomicU64,
+    step: u64,
+}
+
+impl SteppingClock {
+    /// Starts at `start_ns` and advances `step_ns` per read.
+    pub fn new(start_ns: u64, step_ns: u64) -> Self {
+        SteppingClock { now: std::sync::atomic::AtomicU64::new(start_ns), step: step_ns }
+    }
+
+    /// Jumps forward by `ns` (a stall).
+    pub fn advance(&self, ns: u64) {
+        self.now.fetch_add(ns, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Clock for SteppingClock {
+    fn now_ns(&self) -> u64 {
+        self.now.fetch_add(self.step, std::sync::atomic::Ordering::SeqCst)
+    }
+}
