@@ -18,7 +18,10 @@ use workloads::{FlushPolicy, SyncKind};
 
 fn encoding(c: &mut Criterion) {
     let mut g = c.benchmark_group("encode_batch");
-    for (value, label) in [(1024usize, "1KiB records, 16KiB batch"), (100, "100B records, 16KiB batch")] {
+    for (value, label) in [
+        (1024usize, "1KiB records, 16KiB batch"),
+        (100, "100B records, 16KiB batch"),
+    ] {
         let n = records_per_batch(16 * 1024, value).expect("fits");
         let len = batch_len(n, value);
         let mut out = vec![0u8; len];
@@ -82,8 +85,18 @@ fn null_runner(c: &mut Criterion) {
             std::fs::create_dir(&d).expect("mkdir");
             let stop = AtomicBool::new(false);
             let live = LiveCounters::default();
-            let m = run_repetition(&cfg, &[d.clone()], Arc::new(MonotonicClock::new()), &stop, Limit { bytes: cfg.size, duration: None }, &live)
-                .expect("null run");
+            let m = run_repetition(
+                &cfg,
+                &[d.clone()],
+                Arc::new(MonotonicClock::new()),
+                &stop,
+                Limit {
+                    bytes: cfg.size,
+                    duration: None,
+                },
+                &live,
+            )
+            .expect("null run");
             let _ = std::fs::remove_dir_all(&d);
             black_box(m.repetition.batches)
         })

@@ -26,7 +26,8 @@ pub fn rate(s: &str) -> Result<f64, String> {
     workloads::units::parse_rate(s).map_err(|e| e.0)
 }
 
-const ABOUT: &str = "Benchmark and hardware probe for segment-style append-only logs (Kafka, Flume, ZooKeeper).";
+const ABOUT: &str =
+    "Benchmark and hardware probe for segment-style append-only logs (Kafka, Flume, ZooKeeper).";
 
 const AFTER_HELP: &str = "Examples:
   segbench write --size 1GiB                      compare buffered, mmap, direct and io_uring appends
@@ -48,11 +49,15 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The main job: probe, then a suite of write and read workloads, then a report.
+    Run(crate::commands::run::RunArgs),
     /// Append Kafka-format segment logs through one or more write engines and compare them.
     #[command(after_help = WRITE_HELP)]
     Write(WriteArgs),
     /// Describe the machine, the disk under --dir and the NICs; warn about what distorts benchmarks.
-    #[command(after_help = "Examples:\n  segbench probe\n  segbench probe --dir /data --json > probe.json")]
+    #[command(
+        after_help = "Examples:\n  segbench probe\n  segbench probe --dir /data --json > probe.json"
+    )]
     Probe(ProbeArgs),
     /// Remove the files a segbench run left in DIR (only segbench's own files).
     Clean(CleanArgs),
@@ -83,10 +88,20 @@ pub struct WriteArgs {
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
     /// Partitions (one segment log each).
-    #[arg(long, default_value = "1", allow_hyphen_values = true, value_name = "N")]
+    #[arg(
+        long,
+        default_value = "1",
+        allow_hyphen_values = true,
+        value_name = "N"
+    )]
     pub partitions: u32,
     /// Runner threads (partitions are dealt round-robin to them).
-    #[arg(long, default_value = "1", allow_hyphen_values = true, value_name = "N")]
+    #[arg(
+        long,
+        default_value = "1",
+        allow_hyphen_values = true,
+        value_name = "N"
+    )]
     pub threads: u32,
     /// Record value size.
     #[arg(long, default_value = "1KiB", value_parser = size, allow_hyphen_values = true, value_name = "BYTES")]
@@ -128,7 +143,12 @@ pub struct WriteArgs {
     #[arg(long, default_value = "1s", value_parser = duration_or_zero, allow_hyphen_values = true, value_name = "DURATION")]
     pub warmup: Duration,
     /// Measured repetitions per engine.
-    #[arg(long, default_value = "3", allow_hyphen_values = true, value_name = "N")]
+    #[arg(
+        long,
+        default_value = "3",
+        allow_hyphen_values = true,
+        value_name = "N"
+    )]
     pub repeat: u32,
     /// Topic name for partition directories (<topic>-<partition>).
     #[arg(long, default_value = "segbench", value_name = "NAME")]

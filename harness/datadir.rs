@@ -13,7 +13,9 @@ pub const MARKER: &str = ".segbench-data";
 #[derive(Debug, thiserror::Error)]
 pub enum DataDirError {
     /// The path exists and is not a directory.
-    #[error("--dir {0}: not a directory; give a directory (segbench never writes to a device or file)")]
+    #[error(
+        "--dir {0}: not a directory; give a directory (segbench never writes to a device or file)"
+    )]
     NotADirectory(PathBuf),
     /// A non-empty directory segbench did not create.
     #[error("--dir {0}: directory is not empty and was not created by segbench; give a new or empty directory")]
@@ -53,7 +55,10 @@ impl DataDir {
                 if !md.is_dir() {
                     return Err(DataDirError::NotADirectory(path));
                 }
-                let mut entries = fs::read_dir(&path).map_err(|e| DataDirError::Create { path: path.clone(), source: e })?;
+                let mut entries = fs::read_dir(&path).map_err(|e| DataDirError::Create {
+                    path: path.clone(),
+                    source: e,
+                })?;
                 if entries.next().is_some() {
                     if path.join(MARKER).exists() {
                         return Err(DataDirError::Stale(path));
@@ -63,12 +68,18 @@ impl DataDir {
                 false
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                fs::create_dir(&path).map_err(|e| DataDirError::Create { path: path.clone(), source: e })?;
+                fs::create_dir(&path).map_err(|e| DataDirError::Create {
+                    path: path.clone(),
+                    source: e,
+                })?;
                 true
             }
             Err(e) => return Err(DataDirError::Create { path, source: e }),
         };
-        let marker = format!("segbench data directory\nrun: {run_id}\npid: {}\ncreated_dir: {created_dir}\n", std::process::id());
+        let marker = format!(
+            "segbench data directory\nrun: {run_id}\npid: {}\ncreated_dir: {created_dir}\n",
+            std::process::id()
+        );
         if let Err(e) = fs::write(path.join(MARKER), marker) {
             if created_dir {
                 let _ = fs::remove_dir(&path);
@@ -76,7 +87,12 @@ impl DataDir {
             return Err(DataDirError::Create { path, source: e });
         }
         let path = fs::canonicalize(&path).unwrap_or(path);
-        Ok(DataDir { path, created_dir, children: Mutex::new(Vec::new()), keep })
+        Ok(DataDir {
+            path,
+            created_dir,
+            children: Mutex::new(Vec::new()),
+            keep,
+        })
     }
 
     /// The directory.
@@ -158,16 +174,25 @@ mod tests {
         fs::write(t.path().join("precious.txt"), b"user data").unwrap();
         let e = DataDir::acquire(Some(t.path()), "id", false).unwrap_err();
         assert!(matches!(e, DataDirError::Foreign(_)), "{e}");
-        assert_eq!(fs::read(t.path().join("precious.txt")).unwrap(), b"user data");
+        assert_eq!(
+            fs::read(t.path().join("precious.txt")).unwrap(),
+            b"user data"
+        );
 
         let s = t.path().join("stale");
         fs::create_dir(&s).unwrap();
         fs::write(s.join(MARKER), b"x").unwrap();
         fs::create_dir(s.join("w0-r0")).unwrap();
-        assert!(matches!(DataDir::acquire(Some(&s), "id", false).unwrap_err(), DataDirError::Stale(_)));
+        assert!(matches!(
+            DataDir::acquire(Some(&s), "id", false).unwrap_err(),
+            DataDirError::Stale(_)
+        ));
 
         let f = t.path().join("precious.txt");
-        assert!(matches!(DataDir::acquire(Some(&f), "id", false).unwrap_err(), DataDirError::NotADirectory(_)));
+        assert!(matches!(
+            DataDir::acquire(Some(&f), "id", false).unwrap_err(),
+            DataDirError::NotADirectory(_)
+        ));
     }
 
     #[test]

@@ -9,6 +9,8 @@ pub mod datadir;
 pub mod meta;
 pub mod probe;
 pub mod runner;
+pub mod signals;
+pub mod suite;
 
 /// Bad input or environment: the binary prints the message on one line and exits 2.
 #[derive(Debug, thiserror::Error)]

@@ -11,7 +11,10 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             use clap::error::ErrorKind;
-            if matches!(e.kind(), ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
                 let _ = e.print();
                 return ExitCode::from(2);
             }
@@ -21,13 +24,17 @@ fn main() -> ExitCode {
             }
             // One line: clap's first line names the value; the rest is usage noise.
             let text = e.render().to_string();
-            let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid arguments");
+            let first = text
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("invalid arguments");
             let first = first.strip_prefix("error: ").unwrap_or(first);
             eprintln!("segbench: {first} (see --help)");
             return ExitCode::from(2);
         }
     };
     let result = match cli.command {
+        Command::Run(a) => commands::run::run(a),
         Command::Write(a) => commands::write::run(a),
         Command::Probe(a) => commands::probe::run(a),
         Command::Clean(a) => commands::clean::run(a),

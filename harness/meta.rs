@@ -20,7 +20,10 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 fn utc_parts(secs: u64) -> ((i64, u32, u32), (u64, u64, u64)) {
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
-    (civil_from_days(days), (rem / 3600, rem % 3600 / 60, rem % 60))
+    (
+        civil_from_days(days),
+        (rem / 3600, rem % 3600 / 60, rem % 60),
+    )
 }
 
 /// RFC 3339 UTC time of a Unix time in seconds, e.g. `2026-11-24T10:15:00Z`.
@@ -45,13 +48,18 @@ pub struct RunMeta {
 impl RunMeta {
     /// Now, on this host, for this process's arguments.
     pub fn now() -> Self {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
         let ((y, mo, d), (h, mi, s)) = utc_parts(now.as_secs());
         let suffix = (now.subsec_nanos() ^ std::process::id().wrapping_mul(2_654_435_761)) & 0xffff;
         RunMeta {
             id: format!("{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}Z-{suffix:04x}"),
             start_time: rfc3339(now.as_secs()),
-            host: nix::unistd::gethostname().ok().and_then(|h| h.into_string().ok()).unwrap_or_else(|| "unknown".into()),
+            host: nix::unistd::gethostname()
+                .ok()
+                .and_then(|h| h.into_string().ok())
+                .unwrap_or_else(|| "unknown".into()),
             command_line: std::env::args().collect(),
         }
     }

@@ -2,9 +2,9 @@
 
 use std::fs;
 
+use crate::bad_input;
 use crate::cli::CleanArgs;
 use crate::datadir::MARKER;
-use crate::bad_input;
 
 /// Removes segbench's files from `DIR`: only when the marker is there, and only the marker, the
 /// repetition directories segbench names `w<N>-r<N>` / `w<N>-warmup` / `r<N>-…`, and the directory
@@ -12,8 +12,12 @@ use crate::bad_input;
 pub fn run(a: CleanArgs) -> anyhow::Result<u8> {
     let dir = &a.dir;
     let marker = dir.join(MARKER);
-    let text = fs::read_to_string(&marker)
-        .map_err(|_| bad_input(format!("{}: no {MARKER} marker: not a segbench data directory, nothing removed", dir.display())))?;
+    let text = fs::read_to_string(&marker).map_err(|_| {
+        bad_input(format!(
+            "{}: no {MARKER} marker: not a segbench data directory, nothing removed",
+            dir.display()
+        ))
+    })?;
     let created_dir = text.contains("created_dir: true");
     let mut removed = 0;
     let mut left = Vec::new();
@@ -34,9 +38,17 @@ pub fn run(a: CleanArgs) -> anyhow::Result<u8> {
     if created_dir && left.is_empty() {
         fs::remove_dir(dir)?;
     }
-    eprintln!("segbench: removed {removed} run director{} from {}", if removed == 1 { "y" } else { "ies" }, dir.display());
+    eprintln!(
+        "segbench: removed {removed} run director{} from {}",
+        if removed == 1 { "y" } else { "ies" },
+        dir.display()
+    );
     if !left.is_empty() {
-        eprintln!("segbench: left {} entries segbench did not create: {}", left.len(), left.join(", "));
+        eprintln!(
+            "segbench: left {} entries segbench did not create: {}",
+            left.len(),
+            left.join(", ")
+        );
     }
     Ok(0)
 }
@@ -46,7 +58,9 @@ pub fn is_segbench_child(name: &str) -> bool {
     let mut parts = name.splitn(2, '-');
     let head = parts.next().unwrap_or("");
     let tail = parts.next().unwrap_or("");
-    let numbered = |s: &str, p: char| s.len() > 1 && s.starts_with(p) && s[1..].chars().all(|c| c.is_ascii_digit());
+    let numbered = |s: &str, p: char| {
+        s.len() > 1 && s.starts_with(p) && s[1..].chars().all(|c| c.is_ascii_digit())
+    };
     (numbered(head, 'w') || numbered(head, 'r') || numbered(head, 'g'))
         && (tail == "warmup" || numbered(tail, 'r') || tail.starts_with("data") || tail.is_empty())
 }

@@ -4,4 +4,5 @@
 pub mod clean;
 pub mod common;
 pub mod probe;
+pub mod run;
 pub mod write;

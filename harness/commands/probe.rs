@@ -7,9 +7,15 @@ use crate::probe::{self, ProbeOptions};
 pub fn run(a: ProbeArgs) -> anyhow::Result<u8> {
     let dir = a.dir.clone().unwrap_or_else(|| ".".into());
     if !dir.is_dir() {
-        return Err(crate::bad_input(format!("--dir {}: not a directory; give an existing directory", dir.display())));
+        return Err(crate::bad_input(format!(
+            "--dir {}: not a directory; give an existing directory",
+            dir.display()
+        )));
     }
-    let p = probe::probe(&ProbeOptions { dir, micro: !a.no_micro });
+    let p = probe::probe(&ProbeOptions {
+        dir,
+        micro: !a.no_micro,
+    });
     if a.json {
         println!("{}", serde_json::to_string_pretty(&p)?);
     } else {

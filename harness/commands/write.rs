@@ -29,8 +29,14 @@ pub fn configs(a: &WriteArgs) -> anyhow::Result<Vec<WriteConfig>> {
     } else {
         a.engines.clone()
     };
-    let flush: FlushPolicy = a.flush.parse().map_err(|e: String| bad_input(format!("--flush {e}")))?;
-    let sync: SyncKind = a.sync.parse().map_err(|e: String| bad_input(format!("--sync {e}")))?;
+    let flush: FlushPolicy = a
+        .flush
+        .parse()
+        .map_err(|e: String| bad_input(format!("--flush {e}")))?;
+    let sync: SyncKind = a
+        .sync
+        .parse()
+        .map_err(|e: String| bad_input(format!("--sync {e}")))?;
     let format = match a.format.as_str() {
         "kafka" => LogFormat::Kafka,
         "raw" => LogFormat::Raw,
@@ -45,7 +51,9 @@ pub fn configs(a: &WriteArgs) -> anyhow::Result<Vec<WriteConfig>> {
     };
     let mut out = Vec::new();
     for n in names {
-        let engine: EngineSpec = n.parse().map_err(|e: workloads::EngineError| bad_input(format!("--engine {e}")))?;
+        let engine: EngineSpec = n
+            .parse()
+            .map_err(|e: workloads::EngineError| bad_input(format!("--engine {e}")))?;
         if !write::ENGINE_NAMES.contains(&engine.name.as_str()) {
             return Err(bad_input(format!(
                 "--engine '{}': unknown write engine; use one of {}",
@@ -79,7 +87,10 @@ pub fn configs(a: &WriteArgs) -> anyhow::Result<Vec<WriteConfig>> {
 
 /// Checks each engine's options and support on the data directory. Invalid options are bad input;
 /// engines this machine cannot run are returned as skip reasons.
-pub fn precheck(cfgs: &[WriteConfig], dir: &std::path::Path) -> anyhow::Result<Vec<Option<String>>> {
+pub fn precheck(
+    cfgs: &[WriteConfig],
+    dir: &std::path::Path,
+) -> anyhow::Result<Vec<Option<String>>> {
     let mut skips = Vec::new();
     for c in cfgs {
         let len = c.shape().map_err(bad_input)?.batch_bytes;
@@ -96,7 +107,8 @@ pub fn precheck(cfgs: &[WriteConfig], dir: &std::path::Path) -> anyhow::Result<V
 pub fn run(a: WriteArgs) -> anyhow::Result<u8> {
     let cfgs = configs(&a)?;
     let meta = RunMeta::now();
-    let data = DataDir::acquire(a.dir.as_deref(), &meta.id, a.keep).map_err(|e| bad_input(e.to_string()))?;
+    let data = DataDir::acquire(a.dir.as_deref(), &meta.id, a.keep)
+        .map_err(|e| bad_input(e.to_string()))?;
     let skips = precheck(&cfgs, data.path())?;
     if skips.iter().all(|s| s.is_some()) {
         let reasons: Vec<String> = skips.into_iter().flatten().collect();
@@ -109,16 +121,38 @@ pub fn run(a: WriteArgs) -> anyhow::Result<u8> {
     let probe = if a.no_probe {
         None
     } else {
-        let p = crate::probe::probe(&crate::probe::ProbeOptions { dir: data.path().to_path_buf(), micro: false });
+        let p = crate::probe::probe(&crate::probe::ProbeOptions {
+            dir: data.path().to_path_buf(),
+            micro: false,
+        });
         Some(serde_json::to_value(&p)?)
     };
-    let opts = RunOptions { repeat: a.repeat, warmup: a.warmup, keep: a.keep, verify: a.verify };
+    let opts = RunOptions {
+        repeat: a.repeat,
+        warmup: a.warmup,
+        keep: a.keep,
+        verify: a.verify,
+    };
     let stop = AtomicBool::new(false);
     let data = [data];
-    let outcome = run_writes(&cfgs, &opts, &data, Arc::new(MonotonicClock::new()), &stop, &progress);
+    let outcome = run_writes(
+        &cfgs,
+        &opts,
+        &data,
+        Arc::new(MonotonicClock::new()),
+        &stop,
+        &progress,
+    );
     let [data] = data;
     let kept = data.finish();
-    let file = common::results_file(&meta, probe, results::Baseline::default(), outcome.workloads, Vec::new(), outcome.interrupted);
+    let file = common::results_file(
+        &meta,
+        probe,
+        results::Baseline::default(),
+        outcome.workloads,
+        Vec::new(),
+        outcome.interrupted,
+    );
     common::emit_json(&file, a.out.as_deref(), a.json)?;
     let table = results::export::terminal::render(&file);
     if a.json {
@@ -130,8 +164,13 @@ pub fn run(a: WriteArgs) -> anyhow::Result<u8> {
         progress.line(&format!("data kept in {}", k.display()));
     }
     if !outcome.check_failures.is_empty() {
-        return Err(anyhow::Error::new(crate::CheckFailed(outcome.check_failures.join("; "))));
+        return Err(anyhow::Error::new(crate::CheckFailed(
+            outcome.check_failures.join("; "),
+        )));
     }
-    let failed = file.workloads.iter().any(|w| matches!(w.status, results::Status::Failed { .. }));
+    let failed = file
+        .workloads
+        .iter()
+        .any(|w| matches!(w.status, results::Status::Failed { .. }));
     Ok(if failed { 1 } else { 0 })
 }

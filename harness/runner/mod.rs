@@ -74,8 +74,21 @@ pub fn run_writes(
             }
             if rep == 0 && !opts.warmup.is_zero() {
                 let label = format!("write {} warm-up", cfg.engine);
-                let limit = Limit { bytes: None, duration: Some(opts.warmup) };
-                match run_one(cfg, data, &format!("w{w}-warmup"), clock.clone(), stop, limit, progress, &label, false) {
+                let limit = Limit {
+                    bytes: None,
+                    duration: Some(opts.warmup),
+                };
+                match run_one(
+                    cfg,
+                    data,
+                    &format!("w{w}-warmup"),
+                    clock.clone(),
+                    stop,
+                    limit,
+                    progress,
+                    &label,
+                    false,
+                ) {
                     Ok(_) => {}
                     Err(e) => {
                         status[w] = err_status(&e);
@@ -84,8 +97,21 @@ pub fn run_writes(
                 }
             }
             let label = format!("write {} rep {}/{}", cfg.engine, rep + 1, opts.repeat);
-            let limit = Limit { bytes: cfg.size, duration: cfg.duration };
-            match run_one(cfg, data, &format!("w{w}-r{rep}"), clock.clone(), stop, limit, progress, &label, opts.verify) {
+            let limit = Limit {
+                bytes: cfg.size,
+                duration: cfg.duration,
+            };
+            match run_one(
+                cfg,
+                data,
+                &format!("w{w}-r{rep}"),
+                clock.clone(),
+                stop,
+                limit,
+                progress,
+                &label,
+                opts.verify,
+            ) {
                 Ok((mut m, check)) => {
                     if let Some(c) = check {
                         failures.push(format!("write {}: {c}", cfg.engine));
@@ -135,13 +161,21 @@ pub fn run_writes(
             }
         })
         .collect();
-    WriteOutcome { workloads, check_failures: failures, interrupted }
+    WriteOutcome {
+        workloads,
+        check_failures: failures,
+        interrupted,
+    }
 }
 
 fn err_status(e: &RunError) -> Status {
     match e {
-        RunError::Unsupported(reason) => Status::Skipped { reason: reason.clone() },
-        RunError::Engine(err) => Status::Failed { error: err.to_string() },
+        RunError::Unsupported(reason) => Status::Skipped {
+            reason: reason.clone(),
+        },
+        RunError::Engine(err) => Status::Failed {
+            error: err.to_string(),
+        },
     }
 }
 
@@ -182,7 +216,11 @@ fn run_one(
             return Err(e);
         }
     };
-    let check = if verify { verify_written(cfg, &m) } else { None };
+    let check = if verify {
+        verify_written(cfg, &m)
+    } else {
+        None
+    };
     if child.ends_with("warmup") {
         remove_children(data, child);
     }

@@ -20,12 +20,18 @@ pub struct Progress {
 impl Progress {
     /// Progress on stderr; `quiet` silences it.
     pub fn new(quiet: bool) -> Self {
-        Progress { quiet, tty: std::io::stderr().is_terminal() }
+        Progress {
+            quiet,
+            tty: std::io::stderr().is_terminal(),
+        }
     }
 
     /// A silent progress, for tests.
     pub fn silent() -> Self {
-        Progress { quiet: true, tty: false }
+        Progress {
+            quiet: true,
+            tty: false,
+        }
     }
 
     /// Prints a plain line.
@@ -36,7 +42,14 @@ impl Progress {
     }
 
     /// Runs `f` while showing how far `live` got towards `bytes` or `duration`.
-    pub fn track<R>(&self, label: &str, bytes: Option<u64>, duration: Option<Duration>, live: &LiveCounters, f: impl FnOnce() -> R) -> R {
+    pub fn track<R>(
+        &self,
+        label: &str,
+        bytes: Option<u64>,
+        duration: Option<Duration>,
+        live: &LiveCounters,
+        f: impl FnOnce() -> R,
+    ) -> R {
         if self.quiet {
             return f();
         }
@@ -49,10 +62,21 @@ impl Progress {
         })
     }
 
-    fn monitor(&self, label: &str, bytes: Option<u64>, duration: Option<Duration>, live: &LiveCounters, finished: &AtomicBool) {
+    fn monitor(
+        &self,
+        label: &str,
+        bytes: Option<u64>,
+        duration: Option<Duration>,
+        live: &LiveCounters,
+        finished: &AtomicBool,
+    ) {
         let t0 = Instant::now();
         let by_time = duration.is_some() && bytes.is_none();
-        let len = if by_time { duration.map(|d| d.as_millis() as u64).unwrap_or(1) } else { bytes.unwrap_or(1) };
+        let len = if by_time {
+            duration.map(|d| d.as_millis() as u64).unwrap_or(1)
+        } else {
+            bytes.unwrap_or(1)
+        };
         let bar = if self.tty {
             let b = ProgressBar::new(len);
             let tmpl = if by_time {
@@ -72,12 +96,20 @@ impl Progress {
         while !finished.load(Ordering::Relaxed) {
             std::thread::sleep(Duration::from_millis(100));
             let done = live.bytes.load(Ordering::Relaxed);
-            let pos = if by_time { t0.elapsed().as_millis() as u64 } else { done };
+            let pos = if by_time {
+                t0.elapsed().as_millis() as u64
+            } else {
+                done
+            };
             if let Some(b) = &bar {
                 b.set_position(pos.min(len));
             } else if last_line.elapsed() >= Duration::from_secs(10) {
                 last_line = Instant::now();
-                eprintln!("  {label}: {:.0} MB after {:.0}s", done as f64 / 1e6, t0.elapsed().as_secs_f64());
+                eprintln!(
+                    "  {label}: {:.0} MB after {:.0}s",
+                    done as f64 / 1e6,
+                    t0.elapsed().as_secs_f64()
+                );
             }
         }
         if let Some(b) = bar {
@@ -91,7 +123,9 @@ impl Progress {
             "{label:<44} {:>9.1} MB/s  p99 {:>9}  CPU {:>6} s/GB",
             r.throughput_bytes_per_s / 1e6,
             workloads::units::format_ns(r.latency_ns.p99 as f64),
-            r.cpu_s_per_gb.map(|c| format!("{c:.2}")).unwrap_or_else(|| "-".into()),
+            r.cpu_s_per_gb
+                .map(|c| format!("{c:.2}"))
+                .unwrap_or_else(|| "-".into()),
         ));
     }
 }

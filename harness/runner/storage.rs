@@ -36,7 +36,10 @@ impl StorageContext {
                 m => format!("0x{m:x}"),
             }
         });
-        StorageContext { fs_type, dirty_limit_bytes: dirty_limit_bytes() }
+        StorageContext {
+            fs_type,
+            dirty_limit_bytes: dirty_limit_bytes(),
+        }
     }
 
     fn in_memory(&self) -> bool {
@@ -44,7 +47,12 @@ impl StorageContext {
     }
 
     /// Labels a write workload's figures and says why.
-    pub fn classify(&self, cfg: &WriteConfig, caps: Option<&Caps>, reps: &[Repetition]) -> (Medium, Vec<String>) {
+    pub fn classify(
+        &self,
+        cfg: &WriteConfig,
+        caps: Option<&Caps>,
+        reps: &[Repetition],
+    ) -> (Medium, Vec<String>) {
         let mut warnings = Vec::new();
         if cfg.engine.name == "null" {
             return (Medium::Memory, warnings);
@@ -56,7 +64,9 @@ impl StorageContext {
             ));
             return (Medium::Memory, warnings);
         }
-        let Some(caps) = caps else { return (Medium::Device, warnings) };
+        let Some(caps) = caps else {
+            return (Medium::Device, warnings);
+        };
         let durable = cfg.flush.flushes() || cfg.sync == SyncKind::Dsync;
         if !caps.page_cache || durable {
             return (Medium::Device, warnings);
@@ -78,7 +88,10 @@ impl StorageContext {
                 (Medium::Device, warnings)
             }
             None => {
-                warnings.push("dirty-page limit unknown: these buffered figures may be page-cache figures".into());
+                warnings.push(
+                    "dirty-page limit unknown: these buffered figures may be page-cache figures"
+                        .into(),
+                );
                 (Medium::PageCache, warnings)
             }
         }
@@ -119,7 +132,10 @@ mod tests {
 
     #[test]
     fn tmpfs_is_memory() {
-        let ctx = StorageContext { fs_type: Some("tmpfs".into()), dirty_limit_bytes: Some(1 << 30) };
+        let ctx = StorageContext {
+            fs_type: Some("tmpfs".into()),
+            dirty_limit_bytes: Some(1 << 30),
+        };
         assert!(ctx.in_memory());
         if std::path::Path::new("/dev/shm").exists() {
             let shm = StorageContext::for_dir(std::path::Path::new("/dev/shm"));

@@ -17,7 +17,11 @@ impl TimelineRecorder {
     /// allocated up front so recording does not allocate in the measured loop.
     pub fn new(start_ns: u64, interval_ns: u64, expected_ns: u64) -> Self {
         let n = (expected_ns / interval_ns.max(1) + 2) as usize;
-        TimelineRecorder { start_ns, interval_ns: interval_ns.max(1), buckets: Vec::with_capacity(n.min(1 << 20)) }
+        TimelineRecorder {
+            start_ns,
+            interval_ns: interval_ns.max(1),
+            buckets: Vec::with_capacity(n.min(1 << 20)),
+        }
     }
 
     /// Adds `bytes` completed at `at_ns`.
@@ -44,7 +48,10 @@ impl TimelineRecorder {
     pub fn finish(mut self, end_ns: u64) -> results::Timeline {
         let n = (end_ns.saturating_sub(self.start_ns)).div_ceil(self.interval_ns) as usize;
         self.buckets.resize(n.max(self.buckets.len().min(n + 1)), 0);
-        results::Timeline { interval_s: self.interval_ns as f64 / 1e9, bytes: self.buckets }
+        results::Timeline {
+            interval_s: self.interval_ns as f64 / 1e9,
+            bytes: self.buckets,
+        }
     }
 }
 

@@ -21,7 +21,9 @@ impl CpuSnapshot {
                 CpuSnapshot {
                     user_s: tv(u.user_time()),
                     sys_s: tv(u.system_time()),
-                    context_switches: (u.voluntary_context_switches() + u.involuntary_context_switches()).max(0) as u64,
+                    context_switches: (u.voluntary_context_switches()
+                        + u.involuntary_context_switches())
+                    .max(0) as u64,
                 }
             }
             Err(_) => CpuSnapshot::default(),
@@ -43,7 +45,9 @@ impl CpuSnapshot {
         CpuSnapshot {
             user_s: (self.user_s - earlier.user_s).max(0.0),
             sys_s: (self.sys_s - earlier.sys_s).max(0.0),
-            context_switches: self.context_switches.saturating_sub(earlier.context_switches),
+            context_switches: self
+                .context_switches
+                .saturating_sub(earlier.context_switches),
         }
     }
 }
@@ -88,7 +92,13 @@ mod tests {
     #[test]
     fn parses_proc_io() {
         let t = "rchar: 1\nwchar: 2\nsyscr: 3\nsyscw: 4\nread_bytes: 4096\nwrite_bytes: 8192\ncancelled_write_bytes: 0\n";
-        assert_eq!(StorageIo::parse(t), Some(StorageIo { read_bytes: 4096, write_bytes: 8192 }));
+        assert_eq!(
+            StorageIo::parse(t),
+            Some(StorageIo {
+                read_bytes: 4096,
+                write_bytes: 8192
+            })
+        );
         assert_eq!(StorageIo::parse("rchar: 1\n"), None);
     }
 

@@ -72,7 +72,10 @@ impl WriteConfig {
             return Err("--threads 0: need at least one thread".into());
         }
         if self.size.is_none() && self.duration.is_none() {
-            return Err("neither --size nor --duration given: say how much to write, e.g. --size 1GiB".into());
+            return Err(
+                "neither --size nor --duration given: say how much to write, e.g. --size 1GiB"
+                    .into(),
+            );
         }
         let shape = match self.format {
             LogFormat::Kafka => {
@@ -84,9 +87,15 @@ impl WriteConfig {
                         batch_len(1, self.record_size)
                     )
                 })?;
-                Shape { records_per_batch: records, batch_bytes: batch_len(records, self.record_size) }
+                Shape {
+                    records_per_batch: records,
+                    batch_bytes: batch_len(records, self.record_size),
+                }
             }
-            LogFormat::Raw => Shape { records_per_batch: 1, batch_bytes: self.batch_size },
+            LogFormat::Raw => Shape {
+                records_per_batch: 1,
+                batch_bytes: self.batch_size,
+            },
         };
         if (shape.batch_bytes as u64) > self.segment_size {
             return Err(format!(
@@ -121,9 +130,19 @@ impl WriteConfig {
         m.insert("retention_bytes".into(), json!(self.retention));
         m.insert("flush".into(), json!(self.flush.to_string()));
         m.insert("sync".into(), json!(self.sync.to_string()));
-        m.insert("format".into(), json!(if self.format == LogFormat::Raw { "raw" } else { "kafka" }));
+        m.insert(
+            "format".into(),
+            json!(if self.format == LogFormat::Raw {
+                "raw"
+            } else {
+                "kafka"
+            }),
+        );
         m.insert("size_bytes".into(), json!(self.size));
-        m.insert("duration_s".into(), json!(self.duration.map(|d| d.as_secs_f64())));
+        m.insert(
+            "duration_s".into(),
+            json!(self.duration.map(|d| d.as_secs_f64())),
+        );
         m.insert("rate_bytes_per_s".into(), json!(self.rate));
         m
     }
@@ -265,43 +284,50 @@ pub fn run_repetition(
 
     let barrier = Barrier::new(threads as usize + 1);
     type Outcomes = Vec<Result<ThreadResult, EngineError>>;
-    let (cpu0, io0, outcomes): (CpuSnapshot, Option<StorageIo>, Outcomes) = std::thread::scope(|s| {
-        let mut handles = Vec::new();
-        for (t, parts) in per_thread.into_iter().enumerate() {
-            let share = parts.len() as u64;
-            let budget = limit.bytes.map(|b| (b * share).div_ceil(cfg.partitions as u64));
-            let rate = cfg.rate.map(|r| r * share as f64 / cfg.partitions as f64);
-            let clock = clock.clone();
-            let barrier = &barrier;
-            let ctx = ThreadCtx {
-                index: t as u32,
-                cfg,
-                shape,
-                budget,
-                duration: limit.duration,
-                rate,
-                stop,
-                live,
-                caps,
-            };
-            handles.push(s.spawn(move || {
-                barrier.wait();
-                run_thread(ctx, parts, clock.as_ref())
-            }));
-        }
-        let cpu0 = CpuSnapshot::process();
-        let io0 = StorageIo::now();
-        barrier.wait();
-        let outcomes = handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err(EngineError::Corrupt {
-                path: first_dir.clone(),
-                position: 0,
-                reason: "a runner thread panicked".into(),
-            })))
-            .collect();
-        (cpu0, io0, outcomes)
-    });
+    let (cpu0, io0, outcomes): (CpuSnapshot, Option<StorageIo>, Outcomes) =
+        std::thread::scope(|s| {
+            let mut handles = Vec::new();
+            for (t, parts) in per_thread.into_iter().enumerate() {
+                let share = parts.len() as u64;
+                let budget = limit
+                    .bytes
+                    .map(|b| (b * share).div_ceil(cfg.partitions as u64));
+                let rate = cfg.rate.map(|r| r * share as f64 / cfg.partitions as f64);
+                let clock = clock.clone();
+                let barrier = &barrier;
+                let ctx = ThreadCtx {
+                    index: t as u32,
+                    cfg,
+                    shape,
+                    budget,
+                    duration: limit.duration,
+                    rate,
+                    stop,
+                    live,
+                    caps,
+                };
+                handles.push(s.spawn(move || {
+                    barrier.wait();
+                    run_thread(ctx, parts, clock.as_ref())
+                }));
+            }
+            let cpu0 = CpuSnapshot::process();
+            let io0 = StorageIo::now();
+            barrier.wait();
+            let outcomes = handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(EngineError::Corrupt {
+                            path: first_dir.clone(),
+                            position: 0,
+                            reason: "a runner thread panicked".into(),
+                        })
+                    })
+                })
+                .collect();
+            (cpu0, io0, outcomes)
+        });
     let cpu = CpuSnapshot::process().since(&cpu0);
     let io1 = StorageIo::now();
 
@@ -309,7 +335,15 @@ pub fn run_repetition(
     for o in outcomes {
         results.push(o?);
     }
-    Ok(assemble(results, cpu, io0, io1, caps, partition_dirs, stop.load(Ordering::Relaxed)))
+    Ok(assemble(
+        results,
+        cpu,
+        io0,
+        io1,
+        caps,
+        partition_dirs,
+        stop.load(Ordering::Relaxed),
+    ))
 }
 
 struct ThreadCtx<'a> {
@@ -345,7 +379,13 @@ impl Acc {
     }
 }
 
-fn take_completions(part: &mut Part, done: &mut Vec<Completion>, acc: &mut Acc, now: u64, defer: bool) {
+fn take_completions(
+    part: &mut Part,
+    done: &mut Vec<Completion>,
+    acc: &mut Acc,
+    now: u64,
+    defer: bool,
+) {
     for c in done.drain(..) {
         acc.device_bytes += c.device_bytes;
         let pos = if part.in_flight.front().map(|f| f.0) == Some(c.token) {
@@ -365,7 +405,13 @@ fn take_completions(part: &mut Part, done: &mut Vec<Completion>, acc: &mut Acc, 
     }
 }
 
-fn flush_part(part: &mut Part, sync: SyncKind, clock: &dyn Clock, acc: &mut Acc, done: &mut Vec<Completion>) -> Result<u64, EngineError> {
+fn flush_part(
+    part: &mut Part,
+    sync: SyncKind,
+    clock: &dyn Clock,
+    acc: &mut Acc,
+    done: &mut Vec<Completion>,
+) -> Result<u64, EngineError> {
     let t0 = clock.now_ns();
     part.engine.flush(sync, done)?;
     let t1 = clock.now_ns();
@@ -379,7 +425,11 @@ fn flush_part(part: &mut Part, sync: SyncKind, clock: &dyn Clock, acc: &mut Acc,
     Ok(t1)
 }
 
-fn run_thread(ctx: ThreadCtx<'_>, mut parts: Vec<Part>, clock: &dyn Clock) -> Result<ThreadResult, EngineError> {
+fn run_thread(
+    ctx: ThreadCtx<'_>,
+    mut parts: Vec<Part>,
+    clock: &dyn Clock,
+) -> Result<ThreadResult, EngineError> {
     let cfg = ctx.cfg;
     let flush = cfg.effective_flush();
     let linked = flush == FlushPolicy::Batch && ctx.caps.linked_flush;
@@ -397,7 +447,10 @@ fn run_thread(ctx: ThreadCtx<'_>, mut parts: Vec<Part>, clock: &dyn Clock) -> Re
     let start_ns = clock.now_ns();
     let mono0 = start_ns;
     let deadline = ctx.duration.map(|d| start_ns + d.as_nanos() as u64);
-    let expected = ctx.duration.map(|d| d.as_nanos() as u64).unwrap_or(10_000_000_000);
+    let expected = ctx
+        .duration
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(10_000_000_000);
     let mut acc = Acc {
         latency: hist::new_hist(),
         flush: hist::new_hist(),
@@ -477,7 +530,14 @@ fn run_thread(ctx: ThreadCtx<'_>, mut parts: Vec<Part>, clock: &dyn Clock) -> Re
                 Some(buf) => {
                     match cfg.format {
                         LogFormat::Kafka => {
-                            encode_batch(buf, part.log.next_offset(), ts_ms, ctx.shape.records_per_batch, cfg.record_size, &mut payload);
+                            encode_batch(
+                                buf,
+                                part.log.next_offset(),
+                                ts_ms,
+                                ctx.shape.records_per_batch,
+                                cfg.record_size,
+                                &mut payload,
+                            );
                         }
                         LogFormat::Raw => payload.fill(buf),
                     }
@@ -493,7 +553,8 @@ fn run_thread(ctx: ThreadCtx<'_>, mut parts: Vec<Part>, clock: &dyn Clock) -> Re
 
         let sync_link = if linked { Some(cfg.sync) } else { None };
         let outcome = part.engine.submit(len, token, sync_link)?;
-        part.log.record_append(len as u64, ctx.shape.records_per_batch, ts_ms)?;
+        part.log
+            .record_append(len as u64, ctx.shape.records_per_batch, ts_ms)?;
         submitted += len as u64;
         part.bytes_since_flush += len as u64;
         match outcome {
@@ -555,7 +616,12 @@ fn run_thread(ctx: ThreadCtx<'_>, mut parts: Vec<Part>, clock: &dyn Clock) -> Re
     }
     let cpu = CpuSnapshot::thread().since(&cpu0);
     Ok(ThreadResult {
-        stats: ThreadStats { index: ctx.index, bytes: acc.bytes, cpu_user_s: cpu.user_s, cpu_sys_s: cpu.sys_s },
+        stats: ThreadStats {
+            index: ctx.index,
+            bytes: acc.bytes,
+            cpu_user_s: cpu.user_s,
+            cpu_sys_s: cpu.sys_s,
+        },
         records: acc.batches * ctx.shape.records_per_batch as u64,
         batches: acc.batches,
         device_bytes: acc.device_bytes,
@@ -614,7 +680,13 @@ fn assemble(
         let slow = flush.count_between(SLOW_FLUSH_NS, hist::HIGHEST_NS);
         extra.insert("flushes_over_1000ms".to_string(), serde_json::json!(slow));
     }
-    let per_s = |x: u64| if elapsed_s > 0.0 { x as f64 / elapsed_s } else { 0.0 };
+    let per_s = |x: u64| {
+        if elapsed_s > 0.0 {
+            x as f64 / elapsed_s
+        } else {
+            0.0
+        }
+    };
     let cpu_total = cpu.user_s + cpu.sys_s;
     let repetition = Repetition {
         index: 0,
@@ -641,7 +713,12 @@ fn assemble(
         harness_overhead_ratio: None,
         extra,
     };
-    RepMeasure { repetition, caps, partition_dirs, interrupted }
+    RepMeasure {
+        repetition,
+        caps,
+        partition_dirs,
+        interrupted,
+    }
 }
 
 #[cfg(test)]
@@ -674,7 +751,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let stop = AtomicBool::new(false);
         let live = LiveCounters::default();
-        let limit = Limit { bytes: cfg.size, duration: cfg.duration };
+        let limit = Limit {
+            bytes: cfg.size,
+            duration: cfg.duration,
+        };
         run_repetition(cfg, &[dir.path().to_path_buf()], clock, &stop, limit, &live).unwrap()
     }
 
@@ -691,7 +771,11 @@ mod tests {
         assert_eq!((r.latency_ns.min, r.latency_ns.max), (1_000, 1_000));
         assert_eq!(r.timeline.bytes.iter().sum::<u64>(), r.bytes);
         // 100 appends of one step each, plus the start and end reads.
-        assert!(r.elapsed_s > 99e-6 && r.elapsed_s < 103e-6, "{}", r.elapsed_s);
+        assert!(
+            r.elapsed_s > 99e-6 && r.elapsed_s < 103e-6,
+            "{}",
+            r.elapsed_s
+        );
         assert_eq!(r.device_bytes, Some(r.bytes));
         assert!(r.flush_latency_ns.is_none() && r.roll_latency_ns.is_none());
     }
@@ -700,7 +784,10 @@ mod tests {
     fn kafka_format_counts_records_per_batch() {
         let cfg = null_cfg(LogFormat::Kafka);
         let shape = cfg.shape().unwrap();
-        assert_eq!(shape.records_per_batch, records_per_batch(4096, 100).unwrap());
+        assert_eq!(
+            shape.records_per_batch,
+            records_per_batch(4096, 100).unwrap()
+        );
         let m = run(&cfg, Arc::new(SteppingClock::new(0, 500)));
         let r = &m.repetition;
         assert_eq!(r.records, r.batches * shape.records_per_batch as u64);
@@ -748,7 +835,11 @@ mod tests {
         let r = &m.repetition;
         assert_eq!(r.batches, 100);
         // Paced: elapsed close to 100 x 40 µs, latencies small.
-        assert!(r.elapsed_s > 3.9e-3 && r.elapsed_s < 4.2e-3, "{}", r.elapsed_s);
+        assert!(
+            r.elapsed_s > 3.9e-3 && r.elapsed_s < 4.2e-3,
+            "{}",
+            r.elapsed_s
+        );
         assert!(r.latency_ns.max <= 3_000, "{}", r.latency_ns.max);
     }
 
@@ -769,12 +860,22 @@ mod tests {
         }
         let mut cfg = null_cfg(LogFormat::Raw);
         cfg.rate = Some(4096.0 / 40e-6);
-        let clock = Arc::new(Stall { inner: SteppingClock::new(0, 1_000), reads: AtomicU64::new(0) });
+        let clock = Arc::new(Stall {
+            inner: SteppingClock::new(0, 1_000),
+            reads: AtomicU64::new(0),
+        });
         let r = run(&cfg, clock).repetition;
         // 1 ms / 40 µs = 25 batches were due during the stall: each is charged its wait.
         let h = hist::decode(&r.latency_ns.hdr).unwrap();
-        let delayed = h.iter_recorded().filter(|v| v.value_iterated_to() > 100_000).map(|v| v.count_at_value()).sum::<u64>();
-        assert!((20..=27).contains(&delayed), "{delayed} batches charged with the stall");
+        let delayed = h
+            .iter_recorded()
+            .filter(|v| v.value_iterated_to() > 100_000)
+            .map(|v| v.count_at_value())
+            .sum::<u64>();
+        assert!(
+            (20..=27).contains(&delayed),
+            "{delayed} batches charged with the stall"
+        );
         assert!(r.latency_ns.max >= 950_000, "{}", r.latency_ns.max);
     }
 
@@ -786,9 +887,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let stop = AtomicBool::new(true);
         let live = LiveCounters::default();
-        let limit = Limit { bytes: None, duration: cfg.duration };
+        let limit = Limit {
+            bytes: None,
+            duration: cfg.duration,
+        };
         let dirs = [dir.path().to_path_buf()];
-        let m = run_repetition(&cfg, &dirs, Arc::new(workloads::pacing::MonotonicClock::new()), &stop, limit, &live).unwrap();
+        let m = run_repetition(
+            &cfg,
+            &dirs,
+            Arc::new(workloads::pacing::MonotonicClock::new()),
+            &stop,
+            limit,
+            &live,
+        )
+        .unwrap();
         assert!(m.interrupted);
         assert_eq!(m.repetition.batches, 0);
     }

@@ -77,7 +77,10 @@ pub fn decode(s: &str) -> Result<Hist, HistError> {
 /// Percentiles and the whole histogram.
 pub fn summarize(h: &Hist) -> LatencySummary {
     if h.is_empty() {
-        return LatencySummary { hdr: encode(h), ..Default::default() };
+        return LatencySummary {
+            hdr: encode(h),
+            ..Default::default()
+        };
     }
     LatencySummary {
         count: h.len(),
@@ -94,11 +97,15 @@ pub fn summarize(h: &Hist) -> LatencySummary {
 }
 
 /// Adds histograms (never averages percentiles) and summarizes the sum.
-pub fn merge_summaries<'a>(parts: impl IntoIterator<Item = &'a LatencySummary>) -> Result<LatencySummary, HistError> {
+pub fn merge_summaries<'a>(
+    parts: impl IntoIterator<Item = &'a LatencySummary>,
+) -> Result<LatencySummary, HistError> {
     let mut total = new_hist();
     for p in parts {
         let h = decode(&p.hdr)?;
-        total.add(&h).map_err(|e| HistError::Add(format!("{e:?}")))?;
+        total
+            .add(&h)
+            .map_err(|e| HistError::Add(format!("{e:?}")))?;
     }
     Ok(summarize(&total))
 }
@@ -115,8 +122,16 @@ mod tests {
         }
         let s = summarize(&h);
         assert_eq!(s.count, 10_000);
-        assert!((s.p50 as f64 - 5_000_000.0).abs() / 5e6 < 0.002, "{}", s.p50);
-        assert!((s.p99 as f64 - 9_900_000.0).abs() / 9.9e6 < 0.002, "{}", s.p99);
+        assert!(
+            (s.p50 as f64 - 5_000_000.0).abs() / 5e6 < 0.002,
+            "{}",
+            s.p50
+        );
+        assert!(
+            (s.p99 as f64 - 9_900_000.0).abs() / 9.9e6 < 0.002,
+            "{}",
+            s.p99
+        );
         let back = decode(&s.hdr).unwrap();
         assert_eq!(back, h);
     }

@@ -101,7 +101,11 @@ pub fn summarize(reps: &[Repetition]) -> Option<Summary> {
         p50_ns: stat(&col(&|r| r.latency_ns.p50 as f64)),
         p99_ns: stat(&col(&|r| r.latency_ns.p99 as f64)),
         p999_ns: stat(&col(&|r| r.latency_ns.p999 as f64)),
-        cpu_s_per_gb: if cpu.is_empty() { None } else { Some(stat(&cpu)) },
+        cpu_s_per_gb: if cpu.is_empty() {
+            None
+        } else {
+            Some(stat(&cpu))
+        },
         latency_ns: latency,
     })
 }
@@ -113,7 +117,10 @@ mod tests {
     #[test]
     fn stat_of_known_samples() {
         let s = stat(&[3.0, 1.0, 2.0, 10.0]);
-        assert_eq!((s.n, s.median, s.min, s.max, s.mean), (4, 2.5, 1.0, 10.0, 4.0));
+        assert_eq!(
+            (s.n, s.median, s.min, s.max, s.mean),
+            (4, 2.5, 1.0, 10.0, 4.0)
+        );
         assert_eq!((s.ci95_low, s.ci95_high), (Some(1.0), Some(10.0)));
         let one = stat(&[5.0]);
         assert_eq!((one.median, one.ci95_low), (5.0, None));
@@ -134,6 +141,9 @@ mod tests {
     #[test]
     fn identical_samples_have_a_point_interval() {
         let s = stat(&[7.0; 12]);
-        assert_eq!((s.ci95_low, s.ci95_high, s.median), (Some(7.0), Some(7.0), 7.0));
+        assert_eq!(
+            (s.ci95_low, s.ci95_high, s.median),
+            (Some(7.0), Some(7.0), 7.0)
+        );
     }
 }

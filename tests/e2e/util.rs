@@ -16,7 +16,10 @@ pub fn segbench_in(cwd: &Path, args: &[&str]) -> Output {
 pub fn results(out: &Output) -> results::ResultsFile {
     let text = String::from_utf8_lossy(&out.stdout);
     serde_json::from_str(&text).unwrap_or_else(|e| {
-        panic!("stdout is not results JSON ({e}):\n{text}\nstderr:\n{}", String::from_utf8_lossy(&out.stderr))
+        panic!(
+            "stdout is not results JSON ({e}):\n{text}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
     })
 }
 

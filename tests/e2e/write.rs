@@ -8,8 +8,24 @@ use results::{Kind, Status};
 use workloads::kafka::reader::{list_partitions, verify_partition};
 
 const SMALL: &[&str] = &[
-    "--size", "4MiB", "--segment-size", "1MiB", "--record-size", "100", "--batch-size", "16KiB",
-    "--warmup", "0", "--repeat", "1", "--json", "--quiet", "--keep", "--no-probe", "--partitions", "2",
+    "--size",
+    "4MiB",
+    "--segment-size",
+    "1MiB",
+    "--record-size",
+    "100",
+    "--batch-size",
+    "16KiB",
+    "--warmup",
+    "0",
+    "--repeat",
+    "1",
+    "--json",
+    "--quiet",
+    "--keep",
+    "--no-probe",
+    "--partitions",
+    "2",
 ];
 
 fn write_and_reread(engine: &str, extra: &[&str]) {
@@ -26,7 +42,12 @@ fn write_and_reread(engine: &str, extra: &[&str]) {
         eprintln!("SKIP {engine}: {reason}");
         return;
     }
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(w.kind, Kind::Write);
     assert_eq!(w.status, Status::Completed);
     let rep = &w.repetitions[0];
@@ -35,7 +56,10 @@ fn write_and_reread(engine: &str, extra: &[&str]) {
     assert!(rep.throughput_bytes_per_s > 0.0 && rep.elapsed_s > 0.0);
     assert!(!rep.timeline.bytes.is_empty());
     assert_eq!(rep.timeline.bytes.iter().sum::<u64>(), rep.bytes);
-    assert!(rep.roll_latency_ns.is_some(), "4 MiB over 2 partitions of 1 MiB segments must roll");
+    assert!(
+        rep.roll_latency_ns.is_some(),
+        "4 MiB over 2 partitions of 1 MiB segments must roll"
+    );
     // Everything on disk: re-read every batch and index entry.
     let parts = list_partitions(&dir.join("w0-r0")).unwrap();
     assert_eq!(parts.len(), 2);
@@ -51,7 +75,10 @@ fn write_and_reread(engine: &str, extra: &[&str]) {
     assert_eq!(bytes, rep.bytes, "bytes in results vs on disk");
     assert_eq!(records, rep.records, "records in results vs on disk");
     if engine.contains("direct") {
-        assert!(rep.device_bytes.unwrap() >= rep.bytes, "O_DIRECT rewrites partial blocks");
+        assert!(
+            rep.device_bytes.unwrap() >= rep.bytes,
+            "O_DIRECT rewrites partial blocks"
+        );
     }
 }
 
@@ -81,14 +108,41 @@ fn data_is_removed_and_foreign_directories_untouched() {
     let t = tempfile::tempdir().unwrap();
     let out = segbench_in(
         t.path(),
-        &["write", "--engine", "buffered", "--size", "1MiB", "--warmup", "0", "--repeat", "2", "--quiet", "--no-probe"],
+        &[
+            "write",
+            "--engine",
+            "buffered",
+            "--size",
+            "1MiB",
+            "--warmup",
+            "0",
+            "--repeat",
+            "2",
+            "--quiet",
+            "--no-probe",
+        ],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(fs::read_dir(t.path()).unwrap().count(), 0, "no data left behind");
-    assert!(String::from_utf8_lossy(&out.stdout).contains("buffered"), "table on stdout");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        fs::read_dir(t.path()).unwrap().count(),
+        0,
+        "no data left behind"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("buffered"),
+        "table on stdout"
+    );
 
     fs::write(t.path().join("precious"), b"keep me").unwrap();
-    let out = segbench_in(t.path(), &["write", "--dir", ".", "--size", "1MiB", "--no-probe"]);
+    let out = segbench_in(
+        t.path(),
+        &["write", "--dir", ".", "--size", "1MiB", "--no-probe"],
+    );
     assert_bad_input(&out, "not empty");
     assert_eq!(fs::read(t.path().join("precious")).unwrap(), b"keep me");
 }
@@ -103,7 +157,10 @@ fn bad_input_exits_2_with_one_line() {
         (&["write", "--size", "0"], "'0'"),
         (&["write", "--size", "-5MiB"], "-5MiB"),
         (&["write", "--size", "lots"], "lots"),
-        (&["write", "--batch-size", "100", "--record-size", "1KiB"], "--batch-size"),
+        (
+            &["write", "--batch-size", "100", "--record-size", "1KiB"],
+            "--batch-size",
+        ),
         (&["write", "--segment-size", "4KiB"], "--segment-size"),
         (&["write", "--flush", "sometimes"], "sometimes"),
         (&["write", "--sync", "nope"], "nope"),
@@ -117,7 +174,11 @@ fn bad_input_exits_2_with_one_line() {
         let out = segbench_in(t.path(), args);
         assert_bad_input(&out, needle);
     }
-    assert_eq!(fs::read_dir(t.path()).unwrap().count(), 0, "bad input writes nothing");
+    assert_eq!(
+        fs::read_dir(t.path()).unwrap().count(),
+        0,
+        "bad input writes nothing"
+    );
 }
 
 #[test]
@@ -128,11 +189,26 @@ fn direct_on_tmpfs_is_refused() {
         return;
     }
     let t = tempfile::tempdir_in(shm).unwrap();
-    let out = segbench_in(t.path(), &["write", "--engine", "direct", "--dir", "d", "--size", "1MiB", "--no-probe"]);
+    let out = segbench_in(
+        t.path(),
+        &[
+            "write",
+            "--engine",
+            "direct",
+            "--dir",
+            "d",
+            "--size",
+            "1MiB",
+            "--no-probe",
+        ],
+    );
     if out.status.code() == Some(0) {
         eprintln!("SKIP: this kernel's tmpfs supports O_DIRECT");
         return;
     }
     assert_bad_input(&out, "O_DIRECT");
-    assert!(!t.path().join("d").exists(), "the data directory it created is removed");
+    assert!(
+        !t.path().join("d").exists(),
+        "the data directory it created is removed"
+    );
 }

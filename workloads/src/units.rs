@@ -55,7 +55,8 @@ pub fn parse_size(s: &str) -> Result<u64, UnitError> {
     Ok(v as u64)
 }
 
-/// Parses a duration (`500ms`, `10s`, `2m`, `1h`, `250us`; a bare number is seconds). Zero is refused.
+/// Parses a duration (`500ms`, `10s`, `2m`, `1h`, `7d`, `2w`, `250us`; a bare number is seconds).
+/// Zero is refused.
 pub fn parse_duration(s: &str) -> Result<Duration, UnitError> {
     let bad = || UnitError(format!("invalid duration '{s}': use a positive number with a unit, e.g. 500ms, 10s, 2m"));
     let (n, unit) = split_number(s).ok_or_else(bad)?;
@@ -66,6 +67,8 @@ pub fn parse_duration(s: &str) -> Result<Duration, UnitError> {
         "ns" => n / 1e9,
         "m" | "min" => n * 60.0,
         "h" => n * 3600.0,
+        "d" | "day" | "days" => n * 86_400.0,
+        "w" | "week" | "weeks" => n * 604_800.0,
         _ => return Err(bad()),
     };
     if secs <= 0.0 || secs > 1e9 {
@@ -141,6 +144,10 @@ mod tests {
         assert_eq!(parse_duration("10s").unwrap(), Duration::from_secs(10));
         assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
         assert_eq!(parse_duration("3").unwrap(), Duration::from_secs(3));
+        // Retention-scale units: days and weeks.
+        assert_eq!(parse_duration("7d").unwrap(), Duration::from_secs(7 * 86_400));
+        assert_eq!(parse_duration("1.5d").unwrap(), Duration::from_secs(129_600));
+        assert_eq!(parse_duration("2w").unwrap(), Duration::from_secs(14 * 86_400));
         for bad in ["", "0s", "-1s", "10 parsecs", "ms"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }

@@ -1,0 +1,451 @@
+//! `segbench run`: one command from hardware to a report. Probe, then a suite (a preset or a
+//! TOML file) of write and read workloads and scaling sweeps, then `results.json`,
+//! `summary.md` and `report.html` in `segbench-results/<run-id>/`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use results::{Baseline, Kind, ResultsFile, Status, WorkloadResult};
+use workloads::kafka::log::LogFormat;
+use workloads::pacing::{Clock, MonotonicClock};
+
+use crate::bad_input;
+use crate::commands::common;
+use crate::datadir::DataDir;
+use crate::meta::RunMeta;
+use crate::runner::progress::Progress;
+use crate::runner::write::WriteConfig;
+use crate::runner::{run_writes, RunOptions};
+use crate::suite::{self, Suite, WorkloadSpec};
+
+const RUN_HELP: &str = "Presets (segbench run --preset NAME --print shows the TOML to start a suite from):
+  kafka               Kafka defaults across every write and read engine, then scaling sweeps (default)
+  flume-file-channel  transactions of 100 events fsynced on every commit
+  zk-txnlog           ~0.5 KiB group commits with fdatasync, 64 MiB preallocation
+  all                 the three in one run
+
+Examples:
+  segbench run                                   the kafka preset here, about 3 minutes
+  segbench run --quick                           the same in under a minute (smoke test, CI)
+  segbench run --preset zk-txnlog --dir /data/zk
+  segbench run --preset flume-file-channel --dir /disk1/f --dir /disk2/f
+  segbench run my-suite.toml --out results/ --baseline 100MB/s@5";
+
+/// `segbench run`.
+#[derive(Debug, Args, Clone)]
+#[command(after_help = RUN_HELP)]
+pub struct RunArgs {
+    /// A suite file (TOML); default: the preset.
+    #[arg(value_name = "SUITE.toml")]
+    pub suite: Option<PathBuf>,
+    /// A built-in suite: kafka, flume-file-channel, zk-txnlog, all.
+    #[arg(long, default_value = "kafka", value_name = "NAME")]
+    pub preset: String,
+    /// Print the suite's TOML and exit.
+    #[arg(long)]
+    pub print: bool,
+    /// Data directory (repeat to spread partitions over several disks); default a fresh one here.
+    #[arg(long = "dir", value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// Results directory; default segbench-results/<run-id>/.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Short durations and sizes, two repetitions, three sweep points (under a minute).
+    #[arg(long)]
+    pub quick: bool,
+    /// Time per repetition of every workload (overrides the suite).
+    #[arg(long, value_parser = crate::cli::duration, allow_hyphen_values = true, value_name = "DURATION")]
+    pub duration: Option<Duration>,
+    /// Measured repetitions per engine (overrides the suite).
+    #[arg(long, allow_hyphen_values = true, value_name = "N")]
+    pub repeat: Option<u32>,
+    /// Baseline cluster as THROUGHPUT@NODES.
+    #[arg(long, default_value = "20MB/s@10", value_name = "SPEC")]
+    pub baseline: String,
+    /// Print the results JSON on stdout (the table then goes to stderr).
+    #[arg(long)]
+    pub json: bool,
+    /// Keep the data written.
+    #[arg(long)]
+    pub keep: bool,
+    /// No progress on stderr.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+/// Parses `20MB/s@10`.
+pub fn parse_baseline(s: &str) -> Result<Baseline, String> {
+    let bad = || format!("--baseline '{s}': expected THROUGHPUT@NODES, e.g. 20MB/s@10");
+    let (rate, nodes) = s.split_once('@').ok_or_else(bad)?;
+    let cluster = workloads::units::parse_rate(rate).map_err(|_| bad())?;
+    let nodes: u32 = nodes.trim().parse().map_err(|_| bad())?;
+    if nodes == 0 {
+        return Err(bad());
+    }
+    let source = if s == "20MB/s@10" {
+        "classic: ~20 MB/s for a 10-node cluster".to_string()
+    } else {
+        format!("given: {s}")
+    };
+    Ok(Baseline {
+        cluster_bytes_per_s: cluster,
+        nodes,
+        per_node_bytes_per_s: cluster / nodes as f64,
+        source,
+    })
+}
+
+/// Loads the suite the arguments name (file or preset) with the overrides applied.
+pub fn load_suite(a: &RunArgs) -> anyhow::Result<(Suite, String)> {
+    let (text, origin) = match &a.suite {
+        Some(p) => {
+            let t = std::fs::read_to_string(p)
+                .map_err(|e| bad_input(format!("{}: cannot read suite: {e}", p.display())))?;
+            (t, p.display().to_string())
+        }
+        None => {
+            let t = suite::preset_toml(&a.preset).ok_or_else(|| {
+                bad_input(format!(
+                    "--preset '{}': unknown preset; presets: {}",
+                    a.preset,
+                    suite::preset_names().join(", ")
+                ))
+            })?;
+            (t, format!("preset {}", a.preset))
+        }
+    };
+    let mut s = suite::parse(&text, Path::new(&origin)).map_err(|e| bad_input(e.0))?;
+    if a.quick {
+        suite::quicken(&mut s, Duration::from_millis(600));
+    }
+    if let Some(d) = a.duration {
+        suite::set_duration(&mut s, &format!("{}ms", d.as_millis().max(1)));
+    }
+    if let Some(r) = a.repeat {
+        if r == 0 {
+            return Err(bad_input("--repeat 0: need at least one repetition"));
+        }
+        s.repeat = Some(r);
+        for w in &mut s.workloads {
+            w.repeat = None;
+        }
+    }
+    Ok((s, text))
+}
+
+/// A write configuration from a suite workload, one engine and one sweep point.
+pub fn write_config(
+    w: &WorkloadSpec,
+    engine: &str,
+    point: &Option<(String, u32)>,
+) -> Result<WriteConfig, String> {
+    use workloads::units::{parse_duration, parse_rate, parse_size};
+    let size = |v: &Option<String>, d: u64| -> Result<u64, String> {
+        v.as_deref()
+            .map(parse_size)
+            .transpose()
+            .map(|x| x.unwrap_or(d))
+            .map_err(|e| e.0)
+    };
+    let mut engine = engine.to_string();
+    let mut partitions = w.partitions.unwrap_or(1);
+    let mut threads = w.threads.unwrap_or(1);
+    if let Some((p, v)) = point {
+        match p.as_str() {
+            "partitions" => partitions = *v,
+            "threads" => threads = *v,
+            "qd" => engine = suite::with_qd(&engine, *v),
+            other => return Err(format!("sweep '{other}' does not apply to write workloads")),
+        }
+    }
+    let cfg = WriteConfig {
+        engine: engine
+            .parse()
+            .map_err(|e: workloads::EngineError| e.to_string())?,
+        topic: w.name.clone(),
+        partitions,
+        threads,
+        record_size: size(&w.record_size, 1024)? as usize,
+        batch_size: size(&w.batch_size, 16 * 1024)? as usize,
+        segment_size: size(&w.segment_size, 1 << 30)?,
+        index_interval: size(&w.index_interval, 4096)?,
+        preallocate: w.preallocate.unwrap_or(false),
+        retention: w
+            .retention
+            .as_deref()
+            .map(parse_size)
+            .transpose()
+            .map_err(|e| e.0)?,
+        flush: w.flush.as_deref().unwrap_or("never").parse()?,
+        sync: w.sync.as_deref().unwrap_or("fdatasync").parse()?,
+        format: if w.format.as_deref() == Some("raw") {
+            LogFormat::Raw
+        } else {
+            LogFormat::Kafka
+        },
+        size: w
+            .size
+            .as_deref()
+            .map(parse_size)
+            .transpose()
+            .map_err(|e| e.0)?,
+        duration: w
+            .duration
+            .as_deref()
+            .map(parse_duration)
+            .transpose()
+            .map_err(|e| e.0)?,
+        rate: w
+            .rate
+            .as_deref()
+            .map(parse_rate)
+            .transpose()
+            .map_err(|e| e.0)?,
+    };
+    cfg.shape()?;
+    Ok(cfg)
+}
+
+/// The fastest completed write engine so far (device figures preferred over page-cache ones).
+pub fn best_write_engine(done: &[WorkloadResult]) -> Option<String> {
+    let median = |w: &WorkloadResult| {
+        w.summary
+            .as_ref()
+            .map(|s| s.throughput_bytes_per_s.median)
+            .unwrap_or(0.0)
+    };
+    let completed: Vec<&WorkloadResult> = done
+        .iter()
+        .filter(|w| {
+            w.kind == Kind::Write
+                && w.status == Status::Completed
+                && !w.config.contains_key("sweep")
+        })
+        .collect();
+    let device: Vec<&&WorkloadResult> = completed
+        .iter()
+        .filter(|w| w.medium == results::Medium::Device)
+        .collect();
+    let pool: Vec<&WorkloadResult> = if device.is_empty() {
+        completed
+    } else {
+        device.into_iter().copied().collect()
+    };
+    pool.into_iter()
+        .max_by(|a, b| median(a).total_cmp(&median(b)))
+        .map(|w| w.engine.clone())
+}
+
+/// Runs `segbench run`.
+pub fn run(a: RunArgs) -> anyhow::Result<u8> {
+    let (suite, text) = load_suite(&a)?;
+    if a.print {
+        if a.suite.is_some() || a.quick || a.duration.is_some() || a.repeat.is_some() {
+            print!("{}", toml::to_string(&suite)?);
+        } else {
+            print!("{text}");
+        }
+        return Ok(0);
+    }
+    let baseline = parse_baseline(&a.baseline).map_err(bad_input)?;
+    // Check every write workload's options before touching the disk.
+    for w in &suite.workloads {
+        if w.kind == "write" {
+            for e in w.engines.iter().filter(|e| *e != "best") {
+                for p in suite::sweep_points(w) {
+                    write_config(w, e, &p)
+                        .map_err(|m| bad_input(format!("workload '{}': {m}", w.name)))?;
+                }
+            }
+        }
+    }
+    let signals = crate::signals::install();
+    let meta = RunMeta::now();
+    let out_dir = a
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("segbench-results").join(&meta.id));
+    let progress = Progress::new(a.quiet);
+    let mut data = Vec::new();
+    if a.dirs.is_empty() {
+        data.push(DataDir::acquire(None, &meta.id, a.keep).map_err(|e| bad_input(e.to_string()))?);
+    } else {
+        for d in &a.dirs {
+            data.push(
+                DataDir::acquire(Some(d), &meta.id, a.keep)
+                    .map_err(|e| bad_input(e.to_string()))?,
+            );
+        }
+    }
+    std::fs::create_dir_all(&out_dir).map_err(|e| {
+        bad_input(format!(
+            "--out {}: cannot create it: {e}",
+            out_dir.display()
+        ))
+    })?;
+
+    progress.line(&format!(
+        "segbench run: suite {} · run {} · data in {}",
+        suite.name,
+        meta.id,
+        data[0].path().display()
+    ));
+    let probe = crate::probe::probe(&crate::probe::ProbeOptions {
+        dir: data[0].path().to_path_buf(),
+        micro: true,
+    });
+    progress.line(&format!("probe: fingerprint {}", probe.fingerprint));
+    let probe_json = serde_json::to_value(&probe)?;
+
+    let clock: Arc<dyn Clock> = Arc::new(MonotonicClock::new());
+    let default_repeat = suite.repeat.unwrap_or(3);
+    let warmup = match suite.warmup.as_deref() {
+        None => Duration::from_secs(1),
+        Some(w) if w.trim() == "0" => Duration::ZERO,
+        Some(w) => workloads::units::parse_duration(w).map_err(|e| bad_input(e.0))?,
+    };
+    let mut done: Vec<WorkloadResult> = Vec::new();
+    let mut failures = Vec::new();
+    let mut interrupted = false;
+    for w in &suite.workloads {
+        if signals.stop.load(std::sync::atomic::Ordering::Relaxed) {
+            interrupted = true;
+            break;
+        }
+        let opts = RunOptions {
+            repeat: w.repeat.unwrap_or(default_repeat),
+            warmup,
+            keep: a.keep,
+            verify: w.verify.unwrap_or(false),
+        };
+        match w.kind.as_str() {
+            "write" => {
+                let mut engines = Vec::new();
+                for e in &w.engines {
+                    if e == "best" {
+                        match best_write_engine(&done) {
+                            Some(b) => engines.push(b),
+                            None => progress.line(&format!(
+                                "{}: no completed write engine to take as 'best'; skipped",
+                                w.name
+                            )),
+                        }
+                    } else {
+                        engines.push(e.clone());
+                    }
+                }
+                for point in suite::sweep_points(w) {
+                    let mut cfgs = Vec::new();
+                    for e in &engines {
+                        cfgs.push(
+                            write_config(w, e, &point)
+                                .map_err(|m| bad_input(format!("workload '{}': {m}", w.name)))?,
+                        );
+                    }
+                    let outcome =
+                        run_writes(&cfgs, &opts, &data, clock.clone(), &signals.stop, &progress);
+                    failures.extend(outcome.check_failures);
+                    interrupted |= outcome.interrupted;
+                    for mut r in outcome.workloads {
+                        r.name = match &point {
+                            Some((p, v)) => format!("{}/{p}={v}/{}", w.name, r.engine),
+                            None => format!("{}/{}", w.name, r.engine),
+                        };
+                        r.config.extend(suite::sweep_config(&point));
+                        r.config
+                            .insert("suite_workload".into(), serde_json::json!(w.name));
+                        done.push(r);
+                    }
+                }
+            }
+            "read" => {
+                let mut rs = run_read_workload(w, &opts, &data, &signals.stop, &progress)?;
+                done.append(&mut rs);
+            }
+            _ => {}
+        }
+    }
+    let data_dir = data[0].path().to_path_buf();
+    drop(data);
+    let warnings = crate::probe::warnings(&probe, &plan_for(&suite, &data_dir));
+    let file = common::results_file(
+        &meta,
+        Some(probe_json),
+        baseline,
+        done,
+        warnings,
+        interrupted,
+    );
+    write_outputs(&file, &out_dir)?;
+    common::emit_json(&file, None, a.json)?;
+    let table = results::export::terminal::render(&file);
+    if a.json {
+        eprint!("{table}");
+    } else {
+        print!("{table}");
+    }
+    progress.line(&format!(
+        "results: {}/results.json, summary.md, report.html",
+        out_dir.display()
+    ));
+    if let Some(code) = signals.exit_code() {
+        return Ok(code);
+    }
+    if !failures.is_empty() {
+        return Err(anyhow::Error::new(crate::CheckFailed(failures.join("; "))));
+    }
+    Ok(0)
+}
+
+/// What the probe's warnings need to know about the run.
+fn plan_for(suite: &Suite, dir: &Path) -> crate::probe::RunPlan {
+    let threads = suite
+        .workloads
+        .iter()
+        .filter_map(|w| w.threads)
+        .max()
+        .unwrap_or(1);
+    let uses_direct = suite
+        .workloads
+        .iter()
+        .any(|w| w.engines.iter().any(|e| e.contains("direct")));
+    let uses_uring = suite
+        .workloads
+        .iter()
+        .any(|w| w.engines.iter().any(|e| e.starts_with("uring")));
+    let flushes = suite
+        .workloads
+        .iter()
+        .any(|w| w.flush.as_deref().is_some_and(|f| f != "never"));
+    crate::probe::RunPlan {
+        data_bytes: 0,
+        threads,
+        uses_direct,
+        uses_uring,
+        flushes,
+        dir: dir.to_path_buf(),
+    }
+}
+
+/// Writes results.json, summary.md and report.html into `dir`, each atomically.
+pub fn write_outputs(file: &ResultsFile, dir: &Path) -> anyhow::Result<()> {
+    use results::export::ExportFormat;
+    let json = serde_json::to_string_pretty(file)?;
+    results::export::json::write_atomic(&dir.join("results.json"), json.as_bytes())?;
+    let md = ExportFormat::Markdown.exporter().export(file)?;
+    results::export::json::write_atomic(&dir.join("summary.md"), &md)?;
+    Ok(())
+}
+
+fn run_read_workload(
+    _w: &WorkloadSpec,
+    _opts: &RunOptions,
+    _data: &[DataDir],
+    _stop: &std::sync::atomic::AtomicBool,
+    progress: &Progress,
+) -> anyhow::Result<Vec<WorkloadResult>> {
+    progress.line("read workloads: not wired into run yet");
+    Ok(Vec::new())
+}

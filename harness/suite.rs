@@ -1,0 +1,529 @@
+//! Suite files (TOML): a list of workloads and sweeps that `segbench run` executes in order.
+//! Presets are suite files built into the binary (`segbench run --preset kafka --print`).
+//!
+//! ```toml
+//! name = "example"
+//! repeat = 3            # measured repetitions per engine
+//! warmup = "1s"
+//!
+//! [[workload]]
+//! kind = "write"
+//! name = "engines"
+//! engines = ["buffered", "uring:qd=8,direct"]
+//! partitions = 4
+//! duration = "3s"
+//!
+//! [[workload]]
+//! kind = "write"
+//! name = "scale-partitions"
+//! engines = ["best"]    # the fastest engine of the write workloads so far
+//! duration = "2s"
+//! sweep = { param = "partitions", values = [1, 2, 4, 8, 16] }
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// A parsed suite.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Suite {
+    /// Suite name (shown in reports).
+    pub name: String,
+    /// What the suite measures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Measured repetitions per engine (default 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat: Option<u32>,
+    /// Warm-up before each engine's first repetition (default 1s; "0" for none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warmup: Option<String>,
+    /// The workloads, in order.
+    #[serde(rename = "workload", default)]
+    pub workloads: Vec<WorkloadSpec>,
+}
+
+/// One workload of a suite: the options of `segbench write` / `segbench read`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadSpec {
+    /// `write` or `read`.
+    pub kind: String,
+    /// Name, unique in the suite (workload names in results are `<name>/<engine>`).
+    pub name: String,
+    /// Engine specs; `best` (write only) = the fastest write engine measured so far in this run.
+    pub engines: Vec<String>,
+    /// Partitions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partitions: Option<u32>,
+    /// Runner threads (write).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<u32>,
+    /// Record value size, e.g. "1KiB" (write).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_size: Option<String>,
+    /// Batch size limit, e.g. "16KiB" (write).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_size: Option<String>,
+    /// Segment size, e.g. "1GiB".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment_size: Option<String>,
+    /// Index interval, e.g. "4KiB" (write).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index_interval: Option<String>,
+    /// Preallocate segments (write).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preallocate: Option<bool>,
+    /// Retention per partition (write).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<String>,
+    /// Flush policy: never, batch, bytes=SIZE, ms=N (write).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flush: Option<String>,
+    /// Sync call: fdatasync, fsync, dsync (write).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync: Option<String>,
+    /// kafka or raw (write).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    /// Bytes per repetition (write), or the log size written first (read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<String>,
+    /// Time per repetition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<String>,
+    /// Open-loop rate, e.g. "50MB/s" (write).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<String>,
+    /// Consumers per group (read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consumers: Option<u32>,
+    /// Independent consumer groups (read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<u32>,
+    /// Fetch size (read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fetch_size: Option<String>,
+    /// hot or cold (read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<String>,
+    /// Verify every delivered batch (read) or every written segment (write).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<bool>,
+    /// Repetitions of this workload (overrides the suite's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat: Option<u32>,
+    /// Sweep one parameter over several values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<Sweep>,
+}
+
+/// A sweep: the workload runs once per value of `param`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sweep {
+    /// `partitions`, `threads`, `qd` (engine option), `consumers` or `groups`.
+    pub param: String,
+    /// The values.
+    pub values: Vec<u32>,
+}
+
+/// Read engines (kept in step with `workloads::read`).
+pub const READ_ENGINES: &[&str] = &["readwrite", "sendfile", "splice", "mmap", "uring"];
+
+/// Parameters a sweep may vary.
+pub const SWEEP_PARAMS: &[&str] = &["partitions", "threads", "qd", "consumers", "groups"];
+
+/// A suite that does not parse or names something unknown: the message has the file and line.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SuiteError(pub String);
+
+/// The built-in presets: name, description, TOML.
+pub const PRESETS: &[(&str, &str, &str)] = &[
+    (
+        "kafka",
+        "Kafka defaults across every write and read engine, then scaling sweeps",
+        include_str!("presets/kafka.toml"),
+    ),
+    (
+        "flume-file-channel",
+        "Flume file channel: transactions fsynced on every commit",
+        include_str!("presets/flume-file-channel.toml"),
+    ),
+    (
+        "zk-txnlog",
+        "ZooKeeper transaction log: small group commits, fdatasync, 64 MiB preallocation",
+        include_str!("presets/zk-txnlog.toml"),
+    ),
+];
+
+/// Names of the presets, including `all`.
+pub fn preset_names() -> Vec<&'static str> {
+    let mut v: Vec<&str> = PRESETS.iter().map(|p| p.0).collect();
+    v.push("all");
+    v
+}
+
+/// The TOML of a preset; `all` concatenates the others' workloads.
+pub fn preset_toml(name: &str) -> Option<String> {
+    if name == "all" {
+        let mut all = Suite {
+            name: "all".into(),
+            description: Some("kafka, flume-file-channel and zk-txnlog in one run".into()),
+            repeat: None,
+            warmup: None,
+            workloads: Vec::new(),
+        };
+        for (n, _, text) in PRESETS {
+            let s = parse(text, Path::new(n)).ok()?;
+            all.repeat = all.repeat.or(s.repeat);
+            all.warmup = all.warmup.or(s.warmup);
+            all.workloads.extend(s.workloads);
+        }
+        return toml::to_string(&all).ok();
+    }
+    PRESETS
+        .iter()
+        .find(|p| p.0 == name)
+        .map(|p| p.2.to_string())
+}
+
+/// 1-based line of a byte offset.
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// Parses and checks a suite; `origin` names the file in errors.
+pub fn parse(text: &str, origin: &Path) -> Result<Suite, SuiteError> {
+    let suite: Suite = toml::from_str(text).map_err(|e| {
+        let line = e
+            .span()
+            .map(|s| format!(", line {}", line_of(text, s.start)))
+            .unwrap_or_default();
+        let msg = e.message().replace('\n', " ");
+        SuiteError(format!("{}{line}: {msg}", origin.display()))
+    })?;
+    check(&suite, text, origin)?;
+    Ok(suite)
+}
+
+/// Line of the first occurrence of `needle` in `text` (for errors on values found after parsing).
+fn line_with(text: &str, needle: &str) -> String {
+    text.find(needle)
+        .map(|o| format!(", line {}", line_of(text, o)))
+        .unwrap_or_default()
+}
+
+fn check(s: &Suite, text: &str, origin: &Path) -> Result<(), SuiteError> {
+    let err = |needle: &str, msg: String| {
+        SuiteError(format!(
+            "{}{}: {msg}",
+            origin.display(),
+            line_with(text, needle)
+        ))
+    };
+    let mut names = std::collections::BTreeSet::new();
+    if let Some(w) = &s.warmup {
+        if w.trim() != "0" {
+            workloads::units::parse_duration(w).map_err(|e| err(w, e.0))?;
+        }
+    }
+    for w in &s.workloads {
+        if !names.insert(w.name.clone()) {
+            return Err(err(
+                &w.name,
+                format!(
+                    "workload name '{}' is used twice; names must be unique",
+                    w.name
+                ),
+            ));
+        }
+        let known: &[&str] = match w.kind.as_str() {
+            "write" => workloads::write::ENGINE_NAMES,
+            "read" => READ_ENGINES,
+            other => {
+                return Err(err(
+                    other,
+                    format!("kind '{other}': expected \"write\" or \"read\""),
+                ))
+            }
+        };
+        if w.engines.is_empty() {
+            return Err(err(
+                &w.name,
+                format!(
+                    "workload '{}' has no engines: expected e.g. engines = [\"buffered\"]",
+                    w.name
+                ),
+            ));
+        }
+        for e in &w.engines {
+            if e == "best" && w.kind == "write" {
+                continue;
+            }
+            let spec: workloads::EngineSpec = e
+                .parse()
+                .map_err(|x: workloads::EngineError| err(e, x.to_string()))?;
+            if !known.contains(&spec.name.as_str()) {
+                return Err(err(
+                    e,
+                    format!(
+                        "unknown {} engine '{}': expected one of {}",
+                        w.kind,
+                        spec.name,
+                        known.join(", ")
+                    ),
+                ));
+            }
+        }
+        for v in [
+            &w.record_size,
+            &w.batch_size,
+            &w.segment_size,
+            &w.index_interval,
+            &w.retention,
+            &w.size,
+            &w.fetch_size,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            workloads::units::parse_size(v).map_err(|e| err(v, e.0))?;
+        }
+        if let Some(d) = &w.duration {
+            workloads::units::parse_duration(d).map_err(|e| err(d, e.0))?;
+        }
+        if let Some(r) = &w.rate {
+            workloads::units::parse_rate(r).map_err(|e| err(r, e.0))?;
+        }
+        if let Some(f) = &w.flush {
+            f.parse::<workloads::FlushPolicy>().map_err(|e| err(f, e))?;
+        }
+        if let Some(x) = &w.sync {
+            x.parse::<workloads::SyncKind>().map_err(|e| err(x, e))?;
+        }
+        if let Some(f) = &w.format {
+            if f != "kafka" && f != "raw" {
+                return Err(err(
+                    f,
+                    format!("format '{f}': expected \"kafka\" or \"raw\""),
+                ));
+            }
+        }
+        if let Some(c) = &w.cache {
+            if c != "hot" && c != "cold" {
+                return Err(err(c, format!("cache '{c}': expected \"hot\" or \"cold\"")));
+            }
+        }
+        if let Some(sw) = &w.sweep {
+            if !SWEEP_PARAMS.contains(&sw.param.as_str()) {
+                return Err(err(
+                    &sw.param,
+                    format!(
+                        "sweep param '{}': expected one of {}",
+                        sw.param,
+                        SWEEP_PARAMS.join(", ")
+                    ),
+                ));
+            }
+            if sw.values.is_empty() || sw.values.contains(&0) {
+                return Err(err(
+                    &sw.param,
+                    "sweep values must be positive numbers, e.g. values = [1, 2, 4]".into(),
+                ));
+            }
+        }
+        if w.kind == "write" && w.size.is_none() && w.duration.is_none() {
+            return Err(err(
+                &w.name,
+                format!("workload '{}' needs size or duration", w.name),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Scales a suite down for `--quick`: durations at most `max`, sizes at most 64 MiB, at most two
+/// repetitions and three sweep points.
+pub fn quicken(s: &mut Suite, max: Duration) {
+    s.repeat = Some(s.repeat.unwrap_or(3).min(2));
+    s.warmup = Some("200ms".into());
+    for w in &mut s.workloads {
+        if let Some(d) = &w.duration {
+            if workloads::units::parse_duration(d)
+                .map(|d| d > max)
+                .unwrap_or(false)
+            {
+                w.duration = Some(format!("{}ms", max.as_millis()));
+            }
+        }
+        if let Some(z) = &w.size {
+            if workloads::units::parse_size(z)
+                .map(|z| z > 64 << 20)
+                .unwrap_or(false)
+            {
+                w.size = Some("64MiB".into());
+            }
+        }
+        w.repeat = w.repeat.map(|r| r.min(2));
+        if let Some(sw) = &mut w.sweep {
+            if sw.values.len() > 3 {
+                let n = sw.values.len();
+                sw.values = vec![sw.values[0], sw.values[n / 2], sw.values[n - 1]];
+            }
+        }
+    }
+}
+
+/// Overrides every workload's duration (`--duration`).
+pub fn set_duration(s: &mut Suite, d: &str) {
+    for w in &mut s.workloads {
+        w.duration = Some(d.to_string());
+    }
+}
+
+/// The sweep values of a workload as (label, value) pairs; one unlabelled entry without a sweep.
+pub fn sweep_points(w: &WorkloadSpec) -> Vec<Option<(String, u32)>> {
+    match &w.sweep {
+        None => vec![None],
+        Some(s) => s
+            .values
+            .iter()
+            .map(|v| Some((s.param.clone(), *v)))
+            .collect(),
+    }
+}
+
+/// Sets `qd=value` in an engine spec.
+pub fn with_qd(engine: &str, qd: u32) -> String {
+    match engine.parse::<workloads::EngineSpec>() {
+        Ok(mut s) => {
+            s.options.insert("qd".into(), Some(qd.to_string()));
+            s.to_string()
+        }
+        Err(_) => engine.to_string(),
+    }
+}
+
+/// The sweep keys added to a result's config so reports can draw scaling curves.
+pub fn sweep_config(point: &Option<(String, u32)>) -> BTreeMap<String, serde_json::Value> {
+    let mut m = BTreeMap::new();
+    if let Some((p, v)) = point {
+        m.insert("sweep".to_string(), serde_json::json!(p));
+        m.insert("sweep_value".to_string(), serde_json::json!(v));
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_parse_and_round_trip_through_print() {
+        for name in preset_names() {
+            let text = preset_toml(name).unwrap();
+            let s = parse(&text, Path::new(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(!s.workloads.is_empty(), "{name}");
+            let printed = toml::to_string(&s).unwrap();
+            let again = parse(&printed, Path::new("printed")).unwrap();
+            assert_eq!(again, s, "{name} round-trips through --print");
+        }
+    }
+
+    #[test]
+    fn every_option_round_trips() {
+        let text = r#"
+name = "all-options"
+description = "d"
+repeat = 2
+warmup = "500ms"
+
+[[workload]]
+kind = "write"
+name = "w"
+engines = ["buffered", "uring:qd=8,direct"]
+partitions = 2
+threads = 2
+record_size = "512"
+batch_size = "4KiB"
+segment_size = "64MiB"
+index_interval = "4KiB"
+preallocate = true
+retention = "1GiB"
+flush = "bytes=1MiB"
+sync = "fsync"
+format = "raw"
+size = "16MiB"
+duration = "1s"
+rate = "10MB/s"
+verify = true
+repeat = 1
+sweep = { param = "qd", values = [1, 4] }
+
+[[workload]]
+kind = "read"
+name = "r"
+engines = ["sendfile"]
+consumers = 2
+groups = 2
+fetch_size = "1MiB"
+cache = "cold"
+size = "64MiB"
+"#;
+        let s = parse(text, Path::new("t.toml")).unwrap();
+        let printed = toml::to_string(&s).unwrap();
+        assert_eq!(parse(&printed, Path::new("p")).unwrap(), s);
+        assert!(printed.contains("rate = \"10MB/s\"") && printed.contains("cache = \"cold\""));
+    }
+
+    #[test]
+    fn errors_name_the_file_line_and_expectation() {
+        let bad_engine = "name = \"x\"\n\n[[workload]]\nkind = \"write\"\nname = \"w\"\nengines = [\"turbo\"]\nsize = \"1MiB\"\n";
+        let e = parse(bad_engine, Path::new("s.toml")).unwrap_err().0;
+        assert!(
+            e.starts_with("s.toml, line 6:") && e.contains("turbo") && e.contains("buffered"),
+            "{e}"
+        );
+
+        let unknown_opt = "name = \"x\"\n[[workload]]\nkind = \"write\"\nname = \"w\"\nengines = [\"mmap\"]\nspeed = 3\n";
+        let e = parse(unknown_opt, Path::new("s.toml")).unwrap_err().0;
+        assert!(e.contains("s.toml, line 6") && e.contains("speed"), "{e}");
+
+        let not_toml = "name = \n";
+        assert!(parse(not_toml, Path::new("s.toml"))
+            .unwrap_err()
+            .0
+            .contains("s.toml, line 1"));
+
+        let bad_size = "name = \"x\"\n[[workload]]\nkind = \"write\"\nname = \"w\"\nengines = [\"mmap\"]\nsize = \"huge\"\n";
+        let e = parse(bad_size, Path::new("s.toml")).unwrap_err().0;
+        assert!(e.contains("line 6") && e.contains("huge"), "{e}");
+
+        let bad_sweep = "name = \"x\"\n[[workload]]\nkind = \"write\"\nname = \"w\"\nengines = [\"mmap\"]\nsize = \"1MiB\"\nsweep = { param = \"colour\", values = [1] }\n";
+        assert!(parse(bad_sweep, Path::new("s.toml"))
+            .unwrap_err()
+            .0
+            .contains("colour"));
+    }
+
+    #[test]
+    fn quick_mode_shrinks_the_suite() {
+        let mut s = parse(&preset_toml("kafka").unwrap(), Path::new("kafka")).unwrap();
+        quicken(&mut s, Duration::from_millis(500));
+        for w in &s.workloads {
+            if let Some(d) = &w.duration {
+                assert!(workloads::units::parse_duration(d).unwrap() <= Duration::from_millis(500));
+            }
+            if let Some(sw) = &w.sweep {
+                assert!(sw.values.len() <= 3);
+            }
+        }
+        assert_eq!(with_qd("uring:direct,qd=8", 32), "uring:direct,qd=32");
+    }
+}

@@ -1,0 +1,74 @@
+//! `readwrite`: `pread(2)` into a reusable, pre-faulted user buffer, then `send(2)` from it:
+//! the classic path Kafka's design avoids (page cache → user buffer → socket buffer, two
+//! copies and two system calls per buffer).
+//!
+//! Option `buf=SIZE` (default 1 MiB): the buffer; a larger range goes in several rounds, each
+//! sent with `MSG_MORE` except the last.
+
+use std::fs::File;
+use std::os::fd::BorrowedFd;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+
+use super::{check_range, send_all, short_file, size_option, Caps, ReadEngine};
+use crate::sys;
+use crate::{EngineError, EngineSpec};
+
+/// Default buffer size (Kafka's consumer `max.partition.fetch.bytes`).
+pub const DEFAULT_BUF_BYTES: u64 = 1 << 20;
+/// Largest buffer accepted.
+pub const MAX_BUF_BYTES: u64 = 1 << 30;
+
+/// The read+write engine.
+#[derive(Debug)]
+pub struct ReadWrite {
+    buf: Vec<u8>,
+}
+
+impl ReadWrite {
+    /// Builds it from `readwrite[:buf=SIZE]` with a pre-faulted buffer.
+    pub fn new(spec: &EngineSpec) -> Result<Self, EngineError> {
+        spec.check_options(&["buf"])?;
+        let len = size_option(spec, "buf", DEFAULT_BUF_BYTES)?;
+        if len > MAX_BUF_BYTES {
+            return Err(spec.invalid(format!("buf={len} is too large (at most 1GiB)")));
+        }
+        let mut buf = vec![0u8; len as usize];
+        sys::prefault(&mut buf);
+        Ok(ReadWrite { buf })
+    }
+}
+
+impl ReadEngine for ReadWrite {
+    fn caps(&self) -> Caps {
+        Caps::default()
+    }
+
+    fn send(
+        &mut self,
+        file: &File,
+        path: &Path,
+        offset: u64,
+        len: u64,
+        sock: BorrowedFd<'_>,
+    ) -> Result<u64, EngineError> {
+        let end = check_range("pread", path, offset, len)?;
+        let mut pos = offset;
+        while pos < end {
+            let n = ((end - pos) as usize).min(self.buf.len());
+            let chunk = &mut self.buf[..n];
+            let mut got = 0;
+            while got < n {
+                match file.read_at(&mut chunk[got..], pos + got as u64) {
+                    Ok(0) => return Err(short_file("pread", path, pos + got as u64, end)),
+                    Ok(k) => got += k,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(EngineError::io("pread", path, e, 0)),
+                }
+            }
+            pos += n as u64;
+            send_all(sock, chunk, pos < end, "send", path)?;
+        }
+        Ok(len)
+    }
+}

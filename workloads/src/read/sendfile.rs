@@ -1,0 +1,64 @@
+//! `sendfile`: `sendfile(2)` from the segment straight to the socket, Kafka's
+//! `FileChannel.transferTo` path: no copy through user space, one system call per fetch
+//! (more only when the socket takes a part at a time). It takes no options.
+
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::path::Path;
+
+use super::{check_range, short_file, socket_error, Caps, ReadEngine};
+use crate::{EngineError, EngineSpec};
+
+/// Largest count one `sendfile` call moves (Linux's `MAX_RW_COUNT`).
+const MAX_SENDFILE: u64 = 0x7fff_f000;
+
+/// The sendfile engine (stateless).
+#[derive(Debug)]
+pub struct SendFile;
+
+impl SendFile {
+    /// Builds it from `sendfile` (no options).
+    pub fn new(spec: &EngineSpec) -> Result<Self, EngineError> {
+        spec.check_options(&[])?;
+        Ok(SendFile)
+    }
+}
+
+impl ReadEngine for SendFile {
+    fn caps(&self) -> Caps {
+        Caps {
+            zero_copy: true,
+            ..Caps::default()
+        }
+    }
+
+    fn send(
+        &mut self,
+        file: &File,
+        path: &Path,
+        offset: u64,
+        len: u64,
+        sock: BorrowedFd<'_>,
+    ) -> Result<u64, EngineError> {
+        let end = check_range("sendfile", path, offset, len)?;
+        let mut off = offset as libc::off64_t;
+        while (off as u64) < end {
+            let count = (end - off as u64).min(MAX_SENDFILE) as usize;
+            match nix::sys::sendfile::sendfile64(sock, file.as_fd(), Some(&mut off), count) {
+                Ok(0) => return Err(short_file("sendfile", path, off as u64, end)),
+                // `off` was advanced by the kernel.
+                Ok(_) => {}
+                Err(nix::errno::Errno::EINTR) => {}
+                Err(e) => {
+                    return Err(socket_error(
+                        "sendfile",
+                        path,
+                        io::Error::from_raw_os_error(e as i32),
+                    ))
+                }
+            }
+        }
+        Ok(len)
+    }
+}
