@@ -39,3 +39,22 @@ pub fn emit_json(file: &ResultsFile, out: Option<&Path>, json: bool) -> anyhow::
     }
     Ok(())
 }
+
+/// The exit of a command that ran workloads: 130 / 143 when a signal stopped it, 1 with one line
+/// per failed workload or failed check, else 0. Results were written before this is called.
+pub fn finish(file: &ResultsFile, check_failures: Vec<String>, signals: &crate::signals::StopSignals) -> anyhow::Result<u8> {
+    if let Some(code) = signals.exit_code() {
+        eprintln!("segbench: interrupted; partial results kept, data removed");
+        return Ok(code);
+    }
+    let mut lines = check_failures;
+    for w in &file.workloads {
+        if let results::Status::Failed { error } = &w.status {
+            lines.push(format!("{} failed: {error}", w.name));
+        }
+    }
+    if lines.is_empty() {
+        return Ok(0);
+    }
+    Err(anyhow::Error::new(crate::CheckFailed(lines.join("; "))))
+}

@@ -390,13 +390,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
         "results: {}/results.json, summary.md, report.html",
         out_dir.display()
     ));
-    if let Some(code) = signals.exit_code() {
-        return Ok(code);
-    }
-    if !failures.is_empty() {
-        return Err(anyhow::Error::new(crate::CheckFailed(failures.join("; "))));
-    }
-    Ok(0)
+    common::finish(&file, failures, signals)
 }
 
 /// What the probe's warnings need to know about the run.

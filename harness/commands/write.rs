@@ -1,6 +1,5 @@
 //! `segbench write`: compares write engines on Kafka-format (or raw) segment logs.
 
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use workloads::kafka::log::LogFormat;
@@ -114,7 +113,7 @@ pub fn run(a: WriteArgs) -> anyhow::Result<u8> {
         let reasons: Vec<String> = skips.into_iter().flatten().collect();
         return Err(bad_input(reasons.join("; ")));
     }
-    let progress = Progress::new(a.quiet || a.json && a.out.is_none() && false);
+    let progress = Progress::new(a.quiet);
     for s in skips.iter().flatten() {
         progress.line(&format!("skipping: {s}"));
     }
@@ -133,14 +132,14 @@ pub fn run(a: WriteArgs) -> anyhow::Result<u8> {
         keep: a.keep,
         verify: a.verify,
     };
-    let stop = AtomicBool::new(false);
+    let signals = crate::signals::install();
     let data = [data];
     let outcome = run_writes(
         &cfgs,
         &opts,
         &data,
         Arc::new(MonotonicClock::new()),
-        &stop,
+        &signals.stop,
         &progress,
     );
     let [data] = data;

@@ -60,6 +60,7 @@ pub fn run_writes(
     let mut reps: Vec<Vec<Repetition>> = vec![Vec::new(); configs.len()];
     let mut status: Vec<Status> = vec![Status::Completed; configs.len()];
     let mut caps = vec![None; configs.len()];
+    let mut overhead: Vec<Option<f64>> = vec![None; configs.len()];
     let mut failures = Vec::new();
     let mut interrupted = false;
 
@@ -96,6 +97,9 @@ pub fn run_writes(
                     }
                 }
             }
+            if rep == 0 {
+                overhead[w] = calibrate_overhead(cfg, data, clock.clone(), stop);
+            }
             let label = format!("write {} rep {}/{}", cfg.engine, rep + 1, opts.repeat);
             let limit = Limit {
                 bytes: cfg.size,
@@ -117,6 +121,7 @@ pub fn run_writes(
                         failures.push(format!("write {}: {c}", cfg.engine));
                     }
                     m.repetition.index = rep;
+                    m.repetition.harness_overhead_ratio = overhead[w].map(|ns| overhead_ratio(ns, &m.repetition));
                     progress.done(&label, &m.repetition);
                     caps[w] = Some(m.caps);
                     if m.interrupted {
@@ -177,6 +182,39 @@ fn err_status(e: &RunError) -> Status {
             error: err.to_string(),
         },
     }
+}
+
+/// Appends timed when measuring the runner's own cost per append.
+const CALIBRATION_OPS: u64 = 4000;
+
+/// The runner's own time per append for `cfg`'s batch shape and format, measured with the null
+/// engine (encoding, clock, histogram, timeline and loop; no I/O). `None` when it cannot run.
+pub fn calibrate_overhead(cfg: &WriteConfig, data: &[DataDir], clock: Arc<dyn Clock>, stop: &AtomicBool) -> Option<f64> {
+    let shape = cfg.shape().ok()?;
+    let mut null = cfg.clone();
+    null.engine = "null".parse().ok()?;
+    null.partitions = 1;
+    null.threads = 1;
+    null.rate = None;
+    null.flush = workloads::FlushPolicy::Never;
+    null.retention = None;
+    let limit = Limit { bytes: Some(shape.batch_bytes as u64 * CALIBRATION_OPS), duration: Some(Duration::from_millis(200)) };
+    let dirs = create_children(&data[..1.min(data.len())], "w0-calibration").ok()?;
+    let live = LiveCounters::default();
+    let m = write::run_repetition(&null, &dirs, clock, stop, limit, &live);
+    remove_children(data, "w0-calibration");
+    let r = m.ok()?.repetition;
+    (r.batches > 0).then(|| r.elapsed_s * 1e9 / r.batches as f64)
+}
+
+/// Share of the runner threads' time that the runner itself used: its cost per append times
+/// the appends, over elapsed time times the threads that ran.
+pub fn overhead_ratio(ns_per_op: f64, r: &Repetition) -> f64 {
+    let threads = r.threads.len().max(1) as f64;
+    if r.elapsed_s <= 0.0 {
+        return 0.0;
+    }
+    (ns_per_op * r.batches as f64 / (r.elapsed_s * 1e9 * threads)).min(1.0)
 }
 
 /// Removes the child `name` from every data directory.
