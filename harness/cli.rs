@@ -54,6 +54,14 @@ pub enum Command {
     /// Append Kafka-format segment logs through one or more write engines and compare them.
     #[command(after_help = WRITE_HELP)]
     Write(WriteArgs),
+    /// Serve a segment log to consumers through one or more read engines (sendfile against
+    /// read+write, splice, mmap, io_uring), hot or cold, over TCP to a sink, and compare them.
+    #[command(after_help = crate::commands::read::READ_HELP)]
+    Read(crate::commands::read::ReadArgs),
+    /// Receive what `segbench read --sink` sends (on another host or network namespace),
+    /// verify it on request, and report per session; runs until Ctrl-C.
+    #[command(after_help = crate::commands::sink::SINK_HELP)]
+    Sink(crate::commands::sink::SinkArgs),
     /// Describe the machine, the disk under --dir and the NICs; warn about what distorts benchmarks.
     #[command(
         after_help = "Examples:\n  segbench probe\n  segbench probe --dir /data --json > probe.json"
@@ -61,7 +69,50 @@ pub enum Command {
     Probe(ProbeArgs),
     /// Remove the files a segbench run left in DIR (only segbench's own files).
     Clean(CleanArgs),
+    /// How many brokers a target load needs on this hardware, which resource binds, and how it
+    /// compares with the baseline cluster (limits from a results file or given explicitly).
+    #[command(after_help = crate::commands::plan::PLAN_HELP)]
+    Plan(crate::commands::plan::PlanArgs),
+    /// Compare two results files: per workload and metric, the change of the median with a 95%
+    /// interval and a verdict (improved / regressed / no significant change). Exit 1 on a regression.
+    #[command(after_help = COMPARE_HELP)]
+    Compare(crate::commands::compare::CompareArgs),
+    /// Merge results of the same workloads from several hosts into one cluster-wide result
+    /// (throughput summed, histograms added, each host kept in a breakdown).
+    #[command(after_help = MERGE_HELP)]
+    Merge(crate::commands::merge::MergeArgs),
+    /// Regenerate report.html (self-contained, with charts) and summary.md from a results file,
+    /// and print the comparison table and verdict.
+    #[command(after_help = crate::commands::report::REPORT_HELP)]
+    Report(crate::commands::report::ReportArgs),
 }
+
+const COMPARE_HELP: &str = "A change counts only when its whole 95% interval (percentile bootstrap of the ratio of
+medians over the repetitions) lies beyond the threshold: regressed = throughput lower, or
+p99 / p99.9 / CPU per GB higher. Workloads are matched by name and configuration.
+
+Examples:
+  segbench compare ci/perf-baseline.json new.json
+  segbench compare base.json new.json --threshold 10% --metric throughput,p99 --markdown comment.md
+  segbench compare base.json new.json --threshold throughput=40% --threshold cpu=10%
+  segbench compare base.json paced.json --ignore-config rate_bytes_per_s
+
+Exit codes: 0 no regression, 1 a regression, 2 the files cannot be compared (not results, other
+schema version, different workload configuration, different hardware unless --allow-different-hardware).";
+
+const MERGE_HELP: &str = "Repetition i of every host is merged with repetition i of the others: bytes, records and CPU
+summed, elapsed = the longest host's, throughput = summed bytes / longest elapsed, timelines
+summed bucket by bucket, latency histograms added (never averaged percentiles). Each host's own
+figures stay in each repetition's extra[\"hosts\"].
+
+With --append the inputs are runs of one machine: their repetitions are pooled into one result
+(e.g. a baseline made of several sessions).
+
+Examples:
+  segbench merge broker1.json broker2.json broker3.json -o cluster.json
+  segbench merge --append monday.json tuesday.json -o baseline.json
+
+Exit code 2 when the inputs do not fit together (other workloads or configurations, schema).";
 
 const WRITE_HELP: &str = "Engines (repeat --engine to compare; repetitions are interleaved A B C A B C):
   buffered                 pwrite into the page cache

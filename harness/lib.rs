@@ -10,6 +10,7 @@ pub mod meta;
 pub mod probe;
 pub mod runner;
 pub mod signals;
+pub mod sink;
 pub mod suite;
 
 /// Bad input or environment: the binary prints the message on one line and exits 2.

@@ -29,6 +29,20 @@ fn main() -> ExitCode {
                 .find(|l| !l.trim().is_empty())
                 .unwrap_or("invalid arguments");
             let first = first.strip_prefix("error: ").unwrap_or(first);
+            // "the following required arguments were not provided:" lists them on the next
+            // lines: keep them on this one.
+            let first = if first.ends_with(':') {
+                let listed: Vec<&str> = text
+                    .lines()
+                    .skip_while(|l| !l.ends_with(':'))
+                    .skip(1)
+                    .take_while(|l| l.starts_with("  "))
+                    .map(str::trim)
+                    .collect();
+                format!("{first} {}", listed.join(", "))
+            } else {
+                first.to_string()
+            };
             eprintln!("segbench: {first} (see --help)");
             return ExitCode::from(2);
         }
@@ -36,8 +50,14 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(a) => commands::run::run(a),
         Command::Write(a) => commands::write::run(a),
+        Command::Read(a) => commands::read::run(a),
+        Command::Sink(a) => commands::sink::run(a),
         Command::Probe(a) => commands::probe::run(a),
         Command::Clean(a) => commands::clean::run(a),
+        Command::Plan(a) => commands::plan::run(a),
+        Command::Compare(a) => commands::compare::run(a),
+        Command::Merge(a) => commands::merge::run(a),
+        Command::Report(a) => commands::report::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

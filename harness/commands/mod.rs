@@ -3,6 +3,12 @@
 
 pub mod clean;
 pub mod common;
+pub mod compare;
+pub mod merge;
+pub mod plan;
 pub mod probe;
+pub mod read;
+pub mod report;
 pub mod run;
+pub mod sink;
 pub mod write;

@@ -18,6 +18,8 @@ use crate::meta::RunMeta;
 use crate::runner::progress::Progress;
 use crate::runner::write::WriteConfig;
 use crate::runner::{run_writes, RunOptions};
+use crate::commands::read as read_cmd;
+use crate::runner::read::{CacheMode, LogSet, ReadConfig, DEFAULT_FETCH_BYTES};
 use crate::suite::{self, Suite, WorkloadSpec};
 
 const RUN_HELP: &str = "Presets (segbench run --preset NAME --print shows the TOML to start a suite from):
@@ -309,6 +311,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
     let mut done: Vec<WorkloadResult> = Vec::new();
     let mut failures = Vec::new();
     let mut interrupted = false;
+    let mut read_log: Option<ReadLog> = None;
     for w in &suite.workloads {
         if signals.stop.load(std::sync::atomic::Ordering::Relaxed) {
             interrupted = true;
@@ -361,13 +364,16 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
                 }
             }
             "read" => {
-                let mut rs = run_read_workload(w, &opts, &data, &signals.stop, &progress)?;
+                let (mut rs, f, i) = run_read_workload(w, opts.repeat, &data, &mut read_log, clock.clone(), &signals.stop, &progress)?;
                 done.append(&mut rs);
+                failures.extend(f);
+                interrupted |= i;
             }
             _ => {}
         }
     }
     let data_dir = data[0].path().to_path_buf();
+    drop(read_log);
     drop(data);
     let warnings = crate::probe::warnings(&probe, &plan_for(&suite, &data_dir));
     let file = common::results_file(
@@ -430,16 +436,104 @@ pub fn write_outputs(file: &ResultsFile, dir: &Path) -> anyhow::Result<()> {
     results::export::json::write_atomic(&dir.join("results.json"), json.as_bytes())?;
     let md = ExportFormat::Markdown.exporter().export(file)?;
     results::export::json::write_atomic(&dir.join("summary.md"), &md)?;
+    let html = ExportFormat::Html.exporter().export(file)?;
+    results::export::json::write_atomic(&dir.join("report.html"), &html)?;
     Ok(())
 }
 
+/// A log written for read workloads, reused while size and partitions stay the same.
+struct ReadLog {
+    size: u64,
+    partitions: u32,
+    dir: PathBuf,
+}
+
+/// The read configurations of a suite workload at one sweep point.
+fn read_configs(w: &WorkloadSpec, point: &Option<(String, u32)>) -> Result<Vec<ReadConfig>, String> {
+    use workloads::units::{parse_duration, parse_size};
+    let mut consumers = w.consumers.unwrap_or(1);
+    let mut groups = w.groups.unwrap_or(1);
+    let mut qd = None;
+    if let Some((p, v)) = point {
+        match p.as_str() {
+            "consumers" => consumers = *v,
+            "groups" => groups = *v,
+            "qd" => qd = Some(*v),
+            other => return Err(format!("sweep '{other}' does not apply to read workloads")),
+        }
+    }
+    let cache: CacheMode = w.cache.as_deref().unwrap_or("hot").parse()?;
+    let mut out = Vec::new();
+    for e in &w.engines {
+        let e = match qd {
+            Some(q) => suite::with_qd(e, q),
+            None => e.clone(),
+        };
+        let cfg = ReadConfig {
+            engine: e.parse().map_err(|x: workloads::EngineError| x.to_string())?,
+            cache,
+            consumers,
+            groups,
+            fetch_size: w.fetch_size.as_deref().map(parse_size).transpose().map_err(|x| x.0)?.unwrap_or(DEFAULT_FETCH_BYTES),
+            duration: w.duration.as_deref().map(parse_duration).transpose().map_err(|x| x.0)?,
+            verify: w.verify.unwrap_or(false),
+        };
+        cfg.check()?;
+        out.push(cfg);
+    }
+    Ok(out)
+}
+
 fn run_read_workload(
-    _w: &WorkloadSpec,
-    _opts: &RunOptions,
-    _data: &[DataDir],
-    _stop: &std::sync::atomic::AtomicBool,
+    w: &WorkloadSpec,
+    repeat: u32,
+    data: &[DataDir],
+    log_cache: &mut Option<ReadLog>,
+    clock: Arc<dyn Clock>,
+    stop: &std::sync::atomic::AtomicBool,
     progress: &Progress,
-) -> anyhow::Result<Vec<WorkloadResult>> {
-    progress.line("read workloads: not wired into run yet");
-    Ok(Vec::new())
+) -> anyhow::Result<(Vec<WorkloadResult>, Vec<String>, bool)> {
+    let size = w.size.as_deref().map(workloads::units::parse_size).transpose().map_err(|e| bad_input(e.0))?.unwrap_or(read_cmd::DEFAULT_SIZE);
+    let partitions = w.partitions.unwrap_or(read_cmd::DEFAULT_PARTITIONS);
+    let reuse = log_cache.as_ref().is_some_and(|l| l.size == size && l.partitions == partitions);
+    if !reuse {
+        if log_cache.take().is_some() {
+            data[0].remove_child("read-log");
+        }
+        let dir = read_cmd::write_log(&data[0], size, partitions, read_cmd::DEFAULT_SEGMENT_SIZE, stop, progress)?;
+        *log_cache = Some(ReadLog { size, partitions, dir });
+    }
+    let Some(cached) = log_cache.as_ref() else { return Ok((Vec::new(), Vec::new(), false)) };
+    let log = LogSet::open(std::slice::from_ref(&cached.dir)).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut out = Vec::new();
+    let mut failures = Vec::new();
+    let mut interrupted = false;
+    for point in suite::sweep_points(w) {
+        let cfgs = read_configs(w, &point).map_err(|m| bad_input(format!("workload '{}': {m}", w.name)))?;
+        let skips = read_cmd::precheck(&cfgs)?;
+        let runnable: Vec<ReadConfig> = cfgs.iter().zip(&skips).filter(|(_, s)| s.is_none()).map(|(c, _)| c.clone()).collect();
+        let sessions = cfgs.iter().map(|c| (c.groups * c.consumers) as usize).max().unwrap_or(1) + 8;
+        let (sink, target) = read_cmd::local_sink(sessions)?;
+        let outcome = crate::runner::read::run_reads(&runnable, repeat, &log, &target, clock.clone(), stop, progress);
+        drop(sink);
+        failures.extend(outcome.check_failures);
+        interrupted |= outcome.interrupted;
+        let mut done = outcome.workloads.into_iter();
+        for (c, skip) in cfgs.iter().zip(&skips) {
+            let r = match skip {
+                None => done.next(),
+                Some(reason) => Some(read_cmd::skipped(c, &log, &target, reason)),
+            };
+            if let Some(mut r) = r {
+                r.name = match &point {
+                    Some((p, v)) => format!("{}/{p}={v}/{}", w.name, r.engine),
+                    None => format!("{}/{}", w.name, r.engine),
+                };
+                r.config.extend(suite::sweep_config(&point));
+                r.config.insert("suite_workload".into(), serde_json::json!(w.name));
+                out.push(r);
+            }
+        }
+    }
+    Ok((out, failures, interrupted))
 }

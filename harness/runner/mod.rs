@@ -2,6 +2,7 @@
 //! workloads. Engines only move bytes; everything here measures.
 
 pub mod progress;
+pub mod read;
 pub mod storage;
 pub mod timeline;
 pub mod usage;

@@ -5,9 +5,14 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod capacity;
+pub mod compare;
 pub mod export;
 pub mod format;
+pub mod hdrlog;
 pub mod hist;
+pub mod merge;
+pub mod plot;
 pub mod schema;
 pub mod stats;
 

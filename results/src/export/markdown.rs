@@ -79,6 +79,13 @@ pub fn render(r: &ResultsFile) -> String {
             out.push_str(&format!("- {}\n", escape(&line)));
         }
     }
+    let capacity = crate::capacity::report_summary(r);
+    if !capacity.is_empty() {
+        out.push_str("\n**Capacity**\n\n");
+        for line in capacity {
+            out.push_str(&format!("- {}\n", escape(&line)));
+        }
+    }
     let warnings = terminal::warnings(r);
     if !warnings.is_empty() {
         out.push_str("\n**Warnings**\n\n");

@@ -5,7 +5,8 @@
 //! - [`json`]: the results file itself (pretty JSON), written atomically, and read back with
 //!   schema checks;
 //! - [`terminal`]: the comparison table for a terminal, the warnings and a one-line verdict;
-//! - [`markdown`]: the same as GitHub-flavoured Markdown, fit for a pull-request comment.
+//! - [`markdown`]: the same as GitHub-flavoured Markdown, fit for a pull-request comment;
+//! - [`html`]: the self-contained HTML report with inline SVG charts.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -13,6 +14,7 @@ use std::str::FromStr;
 
 use crate::schema::ResultsFile;
 
+pub mod html;
 pub mod json;
 pub mod markdown;
 mod table;
@@ -93,14 +95,17 @@ pub enum ExportFormat {
     Json,
     /// GitHub-flavoured Markdown ([`markdown::MarkdownExporter`]).
     Markdown,
+    /// The self-contained HTML report with charts ([`html::HtmlExporter`]).
+    Html,
 }
 
 impl ExportFormat {
     /// Every format, in documentation order.
-    pub const ALL: [ExportFormat; 3] = [
+    pub const ALL: [ExportFormat; 4] = [
         ExportFormat::Terminal,
         ExportFormat::Json,
         ExportFormat::Markdown,
+        ExportFormat::Html,
     ];
 
     /// The exporter of this format.
@@ -109,15 +114,17 @@ impl ExportFormat {
             ExportFormat::Terminal => Box::new(terminal::TerminalExporter),
             ExportFormat::Json => Box::new(json::JsonExporter),
             ExportFormat::Markdown => Box::new(markdown::MarkdownExporter),
+            ExportFormat::Html => Box::new(html::HtmlExporter::default()),
         }
     }
 
-    /// The name used on the command line: `terminal`, `json`, `markdown`.
+    /// The name used on the command line: `terminal`, `json`, `markdown`, `html`.
     pub fn name(self) -> &'static str {
         match self {
             ExportFormat::Terminal => "terminal",
             ExportFormat::Json => "json",
             ExportFormat::Markdown => "markdown",
+            ExportFormat::Html => "html",
         }
     }
 
@@ -127,6 +134,7 @@ impl ExportFormat {
             ExportFormat::Terminal => "txt",
             ExportFormat::Json => "json",
             ExportFormat::Markdown => "md",
+            ExportFormat::Html => "html",
         }
     }
 }
@@ -139,7 +147,7 @@ impl fmt::Display for ExportFormat {
 
 /// An unknown format name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown export format `{0}`; expected terminal, json or markdown")]
+#[error("unknown export format `{0}`; expected terminal, json, markdown or html")]
 pub struct UnknownFormat(pub String);
 
 impl FromStr for ExportFormat {
@@ -150,6 +158,7 @@ impl FromStr for ExportFormat {
             "terminal" | "text" | "txt" => Ok(ExportFormat::Terminal),
             "json" => Ok(ExportFormat::Json),
             "markdown" | "md" => Ok(ExportFormat::Markdown),
+            "html" | "htm" => Ok(ExportFormat::Html),
             _ => Err(UnknownFormat(s.to_string())),
         }
     }

@@ -33,7 +33,13 @@ impl Domain {
         let (a, b, v) = match self.scale {
             Scale::Linear => (self.min, self.max, v),
             Scale::Log => {
-                let lg = |x: f64| if x > 0.0 { x.log10() } else { f64::NEG_INFINITY };
+                let lg = |x: f64| {
+                    if x > 0.0 {
+                        x.log10()
+                    } else {
+                        f64::NEG_INFINITY
+                    }
+                };
                 (lg(self.min), lg(self.max), lg(v).max(lg(self.min) - 1.0))
             }
         };
@@ -69,8 +75,17 @@ pub fn nice_step(span: f64, target: usize) -> f64 {
 
 /// A linear domain covering `lo..=hi` widened to multiples of a nice step, with its ticks
 /// labelled by `label`. `lo == hi` widens around the value; non-finite inputs give `0..=1`.
-pub fn linear_ticks(lo: f64, hi: f64, target: usize, label: impl Fn(f64, f64) -> String) -> (Domain, Vec<Tick>) {
-    let (mut lo, mut hi) = if lo.is_finite() && hi.is_finite() { (lo.min(hi), lo.max(hi)) } else { (0.0, 1.0) };
+pub fn linear_ticks(
+    lo: f64,
+    hi: f64,
+    target: usize,
+    label: impl Fn(f64, f64) -> String,
+) -> (Domain, Vec<Tick>) {
+    let (mut lo, mut hi) = if lo.is_finite() && hi.is_finite() {
+        (lo.min(hi), lo.max(hi))
+    } else {
+        (0.0, 1.0)
+    };
     if hi == lo {
         if hi == 0.0 {
             hi = 1.0;
@@ -81,8 +96,8 @@ pub fn linear_ticks(lo: f64, hi: f64, target: usize, label: impl Fn(f64, f64) ->
         }
     }
     let step = nice_step(hi - lo, target);
-    let start = (lo / step - 1e-9).floor();
-    let end = (hi / step + 1e-9).ceil();
+    let start = (lo / step + 1e-9).floor();
+    let end = (hi / step - 1e-9).ceil();
     let ticks: Vec<Tick> = (start as i64..=end as i64)
         .map(|k| {
             let v = k as f64 * step;
@@ -104,7 +119,9 @@ pub fn linear_ticks(lo: f64, hi: f64, target: usize, label: impl Fn(f64, f64) ->
 pub fn number_label(v: f64, step: f64) -> String {
     let decimals = if step > 0.0 && step.is_finite() {
         let mut d = 0usize;
-        while d < 9 && ((step * 10f64.powi(d as i32)).round() - step * 10f64.powi(d as i32)).abs() > 1e-6 {
+        while d < 9
+            && ((step * 10f64.powi(d as i32)).round() - step * 10f64.powi(d as i32)).abs() > 1e-6
+        {
             d += 1;
         }
         d
@@ -229,7 +246,9 @@ pub fn nines_decades(count: u64) -> usize {
 /// labelled `0%`, `90%`, `99%`, ….
 pub fn nines_ticks(decades: usize) -> (Domain, Vec<Tick>) {
     let decades = decades.clamp(1, NINES_LABELS.len() - 1);
-    let ticks = (0..=decades).map(|d| (d as f64, NINES_LABELS[d].to_string())).collect();
+    let ticks = (0..=decades)
+        .map(|d| (d as f64, NINES_LABELS[d].to_string()))
+        .collect();
     (
         Domain {
             min: 0.0,
@@ -269,7 +288,10 @@ mod tests {
         // Narrow spans get 2× and 5× ticks.
         let (_, t) = log_ticks(1_200.0, 40_000.0, latency_label);
         let labels: Vec<&str> = t.iter().map(|x| x.1.as_str()).collect();
-        assert_eq!(labels, ["1 µs", "2 µs", "5 µs", "10 µs", "20 µs", "50 µs", "100 µs"]);
+        assert_eq!(
+            labels,
+            ["1 µs", "2 µs", "5 µs", "10 µs", "20 µs", "50 µs", "100 µs"]
+        );
         assert!((d.fraction(1e5) - 0.5).abs() < 1e-12);
         assert_eq!(latency_label(2.5e9), "2.5 s");
         assert_eq!(latency_label(500.0), "500 ns");
@@ -297,7 +319,10 @@ mod tests {
         assert!(!all_powers_of_two(&[0.5, 1.0]));
         assert!(!all_powers_of_two(&[]));
         let (d, t) = log2_ticks(&[4.0, 1.0, 16.0, 4.0]);
-        assert_eq!(t.iter().map(|x| x.1.as_str()).collect::<Vec<_>>(), ["1", "4", "16"]);
+        assert_eq!(
+            t.iter().map(|x| x.1.as_str()).collect::<Vec<_>>(),
+            ["1", "4", "16"]
+        );
         // 4 is halfway between 1 and 16 on a log axis.
         assert!((d.fraction(4.0) - 0.5).abs() < 1e-12);
     }

@@ -350,11 +350,7 @@ impl Svg {
             .to_string();
         match tooltip {
             Some(t) => {
-                let _ = writeln!(
-                    self.body,
-                    "{head}><title>{}</title></{tag}>",
-                    escape(t)
-                );
+                let _ = writeln!(self.body, "{head}><title>{}</title></{tag}>", escape(t));
             }
             None => {
                 let _ = writeln!(self.body, "{head}/>");
@@ -398,7 +394,9 @@ pub struct XmlError {
 
 /// HTML elements that never have content; the report writes them self-closed (`<br/>`), but a
 /// bare `<br>` is accepted too.
-const VOID_ELEMENTS: &[&str] = &["area", "base", "br", "col", "hr", "img", "input", "link", "meta", "wbr"];
+const VOID_ELEMENTS: &[&str] = &[
+    "area", "base", "br", "col", "hr", "img", "input", "link", "meta", "wbr",
+];
 
 /// Checks that `doc` is well-formed as the report writes it (XHTML-style HTML with inline SVG):
 /// every tag closed in order, attribute values quoted, no raw `<` or stray `&` in text or
@@ -420,7 +418,8 @@ pub fn check_well_formed(doc: &str) -> Result<(), XmlError> {
                     continue;
                 }
                 if doc[i..].starts_with("<!") {
-                    if !doc[i..].to_ascii_lowercase().starts_with("<!doctype") || !stack.is_empty() {
+                    if !doc[i..].to_ascii_lowercase().starts_with("<!doctype") || !stack.is_empty()
+                    {
                         return err(i, "unexpected <! declaration".into());
                     }
                     match doc[i..].find('>') {
@@ -433,12 +432,17 @@ pub fn check_well_formed(doc: &str) -> Result<(), XmlError> {
                 let closing = b.get(i + 1) == Some(&b'/');
                 i += if closing { 2 } else { 1 };
                 let name_start = i;
-                while i < b.len() && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'-' | b'_' | b':')) {
+                while i < b.len()
+                    && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'-' | b'_' | b':'))
+                {
                     i += 1;
                 }
                 let name = &doc[name_start..i];
                 if name.is_empty() || !b[name_start].is_ascii_alphabetic() {
-                    return err(start, "'<' that does not start a tag (escape it as &lt;)".into());
+                    return err(
+                        start,
+                        "'<' that does not start a tag (escape it as &lt;)".into(),
+                    );
                 }
                 // Attributes: name="value" or name='value', separated by whitespace.
                 let mut self_closed = false;
@@ -462,14 +466,19 @@ pub fn check_well_formed(doc: &str) -> Result<(), XmlError> {
                         return err(i, format!("attributes in closing tag </{name}>"));
                     }
                     let attr_start = i;
-                    while i < b.len() && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'-' | b'_' | b':')) {
+                    while i < b.len()
+                        && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'-' | b'_' | b':'))
+                    {
                         i += 1;
                     }
                     if attr_start == i {
                         return err(i, format!("bad character in tag <{name}>"));
                     }
                     if b.get(i) != Some(&b'=') {
-                        return err(i, format!("attribute {} without a quoted value", &doc[attr_start..i]));
+                        return err(
+                            i,
+                            format!("attribute {} without a quoted value", &doc[attr_start..i]),
+                        );
                     }
                     i += 1;
                     let quote = match b.get(i) {
@@ -495,7 +504,10 @@ pub fn check_well_formed(doc: &str) -> Result<(), XmlError> {
                     match stack.pop() {
                         Some((open, _)) if open == name => {}
                         Some((open, at)) => {
-                            return err(start, format!("</{name}> closes <{open}> opened at byte {at}"))
+                            return err(
+                                start,
+                                format!("</{name}> closes <{open}> opened at byte {at}"),
+                            )
                         }
                         None => return err(start, format!("</{name}> without an open tag")),
                     }
@@ -514,7 +526,9 @@ pub fn check_well_formed(doc: &str) -> Result<(), XmlError> {
                 }
             }
             b'&' => {
-                let end = doc[i..].find(|c: char| c == ';' || c.is_whitespace() || c == '<').map(|e| i + e);
+                let end = doc[i..]
+                    .find(|c: char| c == ';' || c.is_whitespace() || c == '<')
+                    .map(|e| i + e);
                 match end {
                     Some(e) if b[e] == b';' => {
                         check_entities(&doc[i..=e], i)?;
@@ -570,13 +584,24 @@ mod tests {
 
     #[test]
     fn escapes_markup_in_text_and_attributes() {
-        assert_eq!(escape(r#"<script>"a"&'b'"#), "&lt;script&gt;&quot;a&quot;&amp;&#39;b&#39;");
+        assert_eq!(
+            escape(r#"<script>"a"&'b'"#),
+            "&lt;script&gt;&quot;a&quot;&amp;&#39;b&#39;"
+        );
         let mut s = Svg::new(100.0, 50.0);
-        s.text(1.0, 2.0, "<script>alert(1)</script>", &TextStyle::new(12.0, Anchor::Start));
+        s.text(
+            1.0,
+            2.0,
+            "<script>alert(1)</script>",
+            &TextStyle::new(12.0, Anchor::Start),
+        );
         s.rect(0.0, 0.0, 5.0, 5.0, "#fff\" onload=\"x", Some("a < b"));
         let out = s.finish("title & <b>");
         assert!(!out.contains("<script>"), "{out}");
-        assert!(out.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{out}");
+        assert!(
+            out.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{out}"
+        );
         assert!(!out.contains("\" onload"), "{out}");
         check_well_formed(&out).unwrap();
     }
@@ -585,14 +610,26 @@ mod tests {
     fn writes_well_formed_svg_with_negative_rects_and_groups() {
         let mut s = Svg::new(200.0, 100.0);
         s.open_group(Some("series"));
-        s.polyline(&[(0.0, 0.0), (10.0, 20.5), (f64::NAN, 3.0)], &Stroke::dashed("#123", 2.0, "4 2"), None);
+        s.polyline(
+            &[(0.0, 0.0), (10.0, 20.5), (f64::NAN, 3.0)],
+            &Stroke::dashed("#123", 2.0, "4 2"),
+            None,
+        );
         s.rect(10.0, 50.0, 20.0, -30.0, "#abc", None);
         s.circle(5.0, 5.0, 2.0, "red", Some("point"));
-        s.text(0.0, 0.0, "x", &TextStyle::new(10.0, Anchor::Middle).rotate(-30.0).bold());
+        s.text(
+            0.0,
+            0.0,
+            "x",
+            &TextStyle::new(10.0, Anchor::Middle).rotate(-30.0).bold(),
+        );
         // left open on purpose: finish closes it
         let out = s.finish("chart");
         check_well_formed(&out).unwrap();
-        assert!(out.contains(r#"<rect x="10" y="20" width="20" height="30""#), "{out}");
+        assert!(
+            out.contains(r#"<rect x="10" y="20" width="20" height="30""#),
+            "{out}"
+        );
         assert!(out.contains("points=\"0,0 10,20.5 0,3\""), "{out}");
         assert!(out.contains("rotate(-30 0 0)"), "{out}");
         assert_eq!(out.matches("<g>").count(), out.matches("</g>").count());

@@ -31,7 +31,10 @@ unsafe impl Send for Mapping {}
 
 impl Mapping {
     fn map(file: &File, path: &Path) -> Result<Self, EngineError> {
-        let len = file.metadata().map_err(|e| EngineError::io("stat", path, e, 0))?.len();
+        let len = file
+            .metadata()
+            .map_err(|e| EngineError::io("stat", path, e, 0))?
+            .len();
         if len == 0 || len > isize::MAX as u64 {
             return Err(short_file("mmap", path, len, len.saturating_add(1)));
         }
@@ -48,11 +51,21 @@ impl Mapping {
             )
         };
         if p == libc::MAP_FAILED {
-            return Err(EngineError::io("mmap", path, std::io::Error::last_os_error(), 0));
+            return Err(EngineError::io(
+                "mmap",
+                path,
+                std::io::Error::last_os_error(),
+                0,
+            ));
         }
-        let ptr = NonNull::new(p as *mut u8)
-            .ok_or_else(|| crate::sys::invalid_use("mmap", path, "mmap returned a null address".into()))?;
-        Ok(Mapping { ptr, len: len as usize, last_use: 0 })
+        let ptr = NonNull::new(p as *mut u8).ok_or_else(|| {
+            crate::sys::invalid_use("mmap", path, "mmap returned a null address".into())
+        })?;
+        Ok(Mapping {
+            ptr,
+            len: len as usize,
+            last_use: 0,
+        })
     }
 
     fn bytes(&self) -> &[u8] {
@@ -99,7 +112,8 @@ impl Mmap {
                 if let Some(i) = found {
                     self.maps.swap_remove(i); // the file grew: map it again
                 } else if self.maps.len() >= MAX_MAPPINGS {
-                    if let Some(lru) = (0..self.maps.len()).min_by_key(|&k| self.maps[k].1.last_use) {
+                    if let Some(lru) = (0..self.maps.len()).min_by_key(|&k| self.maps[k].1.last_use)
+                    {
                         self.maps.swap_remove(lru);
                     }
                 }
@@ -138,7 +152,13 @@ impl ReadEngine for Mmap {
             return Ok(0);
         }
         let m = self.mapping(file, path, end)?;
-        send_all(sock, &m.bytes()[offset as usize..end as usize], false, "send", path)?;
+        send_all(
+            sock,
+            &m.bytes()[offset as usize..end as usize],
+            false,
+            "send",
+            path,
+        )?;
         Ok(len)
     }
 }
@@ -157,7 +177,12 @@ mod tests {
         let f = File::open(&path).unwrap();
         assert_eq!(m.mapping(&f, &path, 5000).unwrap().len, 5000);
         assert_eq!(m.mapped(), 1);
-        std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(9000).unwrap();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(9000)
+            .unwrap();
         assert_eq!(m.mapping(&f, &path, 9000).unwrap().len, 9000);
         assert_eq!(m.mapped(), 1);
         assert!(m.mapping(&f, &path, 9001).is_err());

@@ -131,7 +131,13 @@ pub fn send_all(
             Ok(0) => return Err(socket_error(op, path, io::ErrorKind::WriteZero.into())),
             Ok(n) => buf = &buf[n..],
             Err(nix::errno::Errno::EINTR) => {}
-            Err(e) => return Err(socket_error(op, path, io::Error::from_raw_os_error(e as i32))),
+            Err(e) => {
+                return Err(socket_error(
+                    op,
+                    path,
+                    io::Error::from_raw_os_error(e as i32),
+                ))
+            }
         }
     }
     Ok(())
@@ -163,16 +169,25 @@ pub(crate) fn size_option(spec: &EngineSpec, key: &str, default: u64) -> Result<
     match spec.options.get(key) {
         None => Ok(default),
         Some(None) => Err(spec.invalid(format!("option '{key}' needs a size, e.g. {key}=256KiB"))),
-        Some(Some(v)) => crate::units::parse_size(v).map_err(|e| spec.invalid(format!("option '{key}': {e}"))),
+        Some(Some(v)) => {
+            crate::units::parse_size(v).map_err(|e| spec.invalid(format!("option '{key}': {e}")))
+        }
     }
 }
 
 /// Refuses a range that does not fit an `off_t`.
-pub(crate) fn check_range(op: &'static str, path: &Path, offset: u64, len: u64) -> Result<u64, EngineError> {
+pub(crate) fn check_range(
+    op: &'static str,
+    path: &Path,
+    offset: u64,
+    len: u64,
+) -> Result<u64, EngineError> {
     offset
         .checked_add(len)
         .filter(|&e| e <= i64::MAX as u64)
-        .ok_or_else(|| crate::sys::invalid_use(op, path, format!("range {offset}+{len} is out of bounds")))
+        .ok_or_else(|| {
+            crate::sys::invalid_use(op, path, format!("range {offset}+{len} is out of bounds"))
+        })
 }
 
 #[cfg(test)]
@@ -270,7 +285,14 @@ mod tests {
     fn a_range_past_the_end_of_the_file_is_an_error_not_a_hang() {
         let dir = tempfile::tempdir().unwrap();
         let (path, _) = data_file(dir.path(), 10_000);
-        for spec in ["readwrite", "sendfile", "splice", "mmap", "uring", "uring:splice"] {
+        for spec in [
+            "readwrite",
+            "sendfile",
+            "splice",
+            "mmap",
+            "uring",
+            "uring:splice",
+        ] {
             let spec: EngineSpec = spec.parse().unwrap();
             let mut engine = match build(&spec) {
                 Ok(e) => e,
@@ -281,8 +303,13 @@ mod tests {
             let sock = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
             let (_peer, _) = listener.accept().unwrap();
             let file = File::open(&path).unwrap();
-            let e = engine.send(&file, &path, 9_000, 5_000, sock.as_fd()).unwrap_err();
-            assert!(e.to_string().contains("00000000000000000000.log"), "{spec}: {e}");
+            let e = engine
+                .send(&file, &path, 9_000, 5_000, sock.as_fd())
+                .unwrap_err();
+            assert!(
+                e.to_string().contains("00000000000000000000.log"),
+                "{spec}: {e}"
+            );
             assert!(!is_peer_gone(&e), "{spec}: {e}");
         }
     }
@@ -291,7 +318,14 @@ mod tests {
     fn a_closed_peer_is_reported_as_gone() {
         let dir = tempfile::tempdir().unwrap();
         let (path, _) = data_file(dir.path(), 4 << 20);
-        for spec in ["readwrite", "sendfile", "splice", "mmap", "uring", "uring:splice"] {
+        for spec in [
+            "readwrite",
+            "sendfile",
+            "splice",
+            "mmap",
+            "uring",
+            "uring:splice",
+        ] {
             let spec: EngineSpec = spec.parse().unwrap();
             let mut engine = match build(&spec) {
                 Ok(e) => e,
@@ -319,7 +353,13 @@ mod tests {
 
     #[test]
     fn unknown_engines_and_options_are_refused() {
-        for bad in ["bogus", "sendfile:qd=2", "uring:qd=0", "uring:qd=100000", "readwrite:buf=0"] {
+        for bad in [
+            "bogus",
+            "sendfile:qd=2",
+            "uring:qd=0",
+            "uring:qd=100000",
+            "readwrite:buf=0",
+        ] {
             let spec: EngineSpec = bad.parse().unwrap();
             match build(&spec) {
                 Err(EngineError::InvalidSpec { .. }) => {}

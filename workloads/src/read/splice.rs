@@ -31,15 +31,22 @@ pub(crate) struct Pipe {
 impl Pipe {
     /// A close-on-exec pipe with `want` bytes of capacity if the kernel allows it.
     pub(crate) fn new(want: u64, engine: &str) -> Result<Self, EngineError> {
-        let (read, write) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| EngineError::Unsupported {
-            engine: engine.to_string(),
-            reason: format!("cannot create a pipe: {e}"),
-        })?;
+        let (read, write) =
+            nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| EngineError::Unsupported {
+                engine: engine.to_string(),
+                reason: format!("cannot create a pipe: {e}"),
+            })?;
         let want = want.min(i32::MAX as u64) as i32;
         // Refused above fs.pipe-max-size for unprivileged users: keep the default then.
         let _ = fcntl(write.as_raw_fd(), FcntlArg::F_SETPIPE_SZ(want));
-        let capacity = fcntl(write.as_raw_fd(), FcntlArg::F_GETPIPE_SZ).unwrap_or(65536).max(4096) as usize;
-        Ok(Pipe { read, write, capacity })
+        let capacity = fcntl(write.as_raw_fd(), FcntlArg::F_GETPIPE_SZ)
+            .unwrap_or(65536)
+            .max(4096) as usize;
+        Ok(Pipe {
+            read,
+            write,
+            capacity,
+        })
     }
 }
 
@@ -57,7 +64,11 @@ impl Splice {
     pub fn new(spec: &EngineSpec) -> Result<Self, EngineError> {
         spec.check_options(&["pipe"])?;
         let want = size_option(spec, "pipe", DEFAULT_PIPE_BYTES)?;
-        Ok(Splice { pipe: Pipe::new(want, "splice")?, want, dirty: false })
+        Ok(Splice {
+            pipe: Pipe::new(want, "splice")?,
+            want,
+            dirty: false,
+        })
     }
 
     /// The pipe's capacity, bytes.
@@ -98,11 +109,25 @@ impl ReadEngine for Splice {
             if in_pipe == 0 {
                 let want = ((end - off as u64) as usize).min(self.pipe.capacity);
                 let flags = SpliceFFlags::SPLICE_F_MOVE | SpliceFFlags::SPLICE_F_MORE;
-                match nix::fcntl::splice(file.as_fd(), Some(&mut off), self.pipe.write.as_fd(), None, want, flags) {
+                match nix::fcntl::splice(
+                    file.as_fd(),
+                    Some(&mut off),
+                    self.pipe.write.as_fd(),
+                    None,
+                    want,
+                    flags,
+                ) {
                     Ok(0) => return Err(short_file("splice from file", path, off as u64, end)),
                     Ok(n) => in_pipe = n,
                     Err(nix::errno::Errno::EINTR) => continue,
-                    Err(e) => return Err(EngineError::io("splice from file", path, io::Error::from_raw_os_error(e as i32), 0)),
+                    Err(e) => {
+                        return Err(EngineError::io(
+                            "splice from file",
+                            path,
+                            io::Error::from_raw_os_error(e as i32),
+                            0,
+                        ))
+                    }
                 }
             }
             let mut flags = SpliceFFlags::SPLICE_F_MOVE;
@@ -112,7 +137,11 @@ impl ReadEngine for Splice {
             match nix::fcntl::splice(self.pipe.read.as_fd(), None, sock, None, in_pipe, flags) {
                 Ok(0) => {
                     self.dirty = true;
-                    return Err(socket_error("splice to socket", path, io::ErrorKind::WriteZero.into()));
+                    return Err(socket_error(
+                        "splice to socket",
+                        path,
+                        io::ErrorKind::WriteZero.into(),
+                    ));
                 }
                 Ok(m) => in_pipe -= m,
                 Err(nix::errno::Errno::EINTR) => {}

@@ -137,11 +137,18 @@ impl Uring {
         }
         let splice = spec.flag("splice");
         if splice && spec.options.contains_key("qd") && qd != 1 {
-            return Err(spec.invalid("splice runs one pipe-full at a time: qd does not apply".into()));
+            return Err(
+                spec.invalid("splice runs one pipe-full at a time: qd does not apply".into())
+            );
         }
         let engine = spec.to_string();
-        let unsupported = |reason: String| EngineError::Unsupported { engine: engine.clone(), reason };
-        let disabled = std::fs::read_to_string(DISABLED_SYSCTL).ok().map(|s| s.trim().to_string());
+        let unsupported = |reason: String| EngineError::Unsupported {
+            engine: engine.clone(),
+            reason,
+        };
+        let disabled = std::fs::read_to_string(DISABLED_SYSCTL)
+            .ok()
+            .map(|s| s.trim().to_string());
         if disabled.as_deref() == Some("2") {
             return Err(unsupported(format!(
                 "io_uring is disabled by the sysctl kernel.io_uring_disabled=2 ({DISABLED_SYSCTL})"
@@ -185,7 +192,10 @@ impl Uring {
         let iovs: Vec<libc::iovec> = me
             .bufs
             .iter_mut()
-            .map(|b| libc::iovec { iov_base: b.as_mut_ptr() as *mut libc::c_void, iov_len: b.len() })
+            .map(|b| libc::iovec {
+                iov_base: b.as_mut_ptr() as *mut libc::c_void,
+                iov_len: b.len(),
+            })
             .collect();
         // SAFETY: the buffers live as long as the ring (the ring is dropped first, and a
         // poisoned engine leaks them) and are never moved: AlignedBuf owns a heap allocation.
@@ -221,7 +231,12 @@ impl Uring {
         for c in self.ring.completion() {
             self.cqes.push((c.user_data(), c.result()));
         }
-        self.in_flight -= self.cqes.iter().filter(|c| c.0 != CANCEL_UD).count().min(self.in_flight);
+        self.in_flight -= self
+            .cqes
+            .iter()
+            .filter(|c| c.0 != CANCEL_UD)
+            .count()
+            .min(self.in_flight);
     }
 
     /// Pushes one SQE.
@@ -236,7 +251,7 @@ impl Uring {
             self.ring.submit()?;
             // SAFETY: as above.
             unsafe { self.ring.submission().push(e) }
-                .map_err(|_| io::Error::new(io::ErrorKind::Other, "io_uring submission queue full"))?;
+                .map_err(|_| io::Error::other("io_uring submission queue full"))?;
         }
         self.in_flight += 1;
         Ok(())
@@ -247,7 +262,9 @@ impl Uring {
         if self.in_flight == 0 {
             return;
         }
-        let cancel = opcode::AsyncCancel2::new(types::CancelBuilder::any()).build().user_data(CANCEL_UD);
+        let cancel = opcode::AsyncCancel2::new(types::CancelBuilder::any())
+            .build()
+            .user_data(CANCEL_UD);
         // SAFETY: a cancel request references no memory.
         let _ = unsafe { self.ring.submission().push(&cancel) };
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(CANCEL_TIMEOUT_S);
@@ -267,7 +284,9 @@ impl Uring {
         let off = slot.off + u64::from(slot.read);
         let fd = types::Fd(file.as_raw_fd());
         let e = if self.registered {
-            opcode::ReadFixed::new(fd, ptr, len, s as u16).offset(off).build()
+            opcode::ReadFixed::new(fd, ptr, len, s as u16)
+                .offset(off)
+                .build()
         } else {
             opcode::Read::new(fd, ptr, len).offset(off).build()
         };
@@ -309,7 +328,13 @@ impl Uring {
                 let s = next_assign % qd;
                 let off = offset + next_assign as u64 * chunk;
                 let len = (end - off).min(chunk) as u32;
-                self.slots[s] = Slot { state: State::Reading, off, len, more: off + u64::from(len) < end, ..FREE };
+                self.slots[s] = Slot {
+                    state: State::Reading,
+                    off,
+                    len,
+                    more: off + u64::from(len) < end,
+                    ..FREE
+                };
                 let link = qd == 1 && !send_in_flight && next_assign == next_send;
                 let mut read = self.read_entry(s, file);
                 if link {
@@ -364,16 +389,24 @@ impl Uring {
                 let slot = &mut self.slots[s];
                 if u & 1 == 0 {
                     if res < 0 {
-                        err.get_or_insert_with(|| io_err("io_uring read", io::Error::from_raw_os_error(-res)));
+                        err.get_or_insert_with(|| {
+                            io_err("io_uring read", io::Error::from_raw_os_error(-res))
+                        });
                     } else if res == 0 {
-                        err.get_or_insert_with(|| short_file("io_uring read", path, slot.off + u64::from(slot.read), end));
+                        err.get_or_insert_with(|| {
+                            short_file("io_uring read", path, slot.off + u64::from(slot.read), end)
+                        });
                     } else {
                         slot.read += res as u32;
                         if slot.read < slot.len {
                             slot.state = State::Reading;
                             resubmit.push(s);
                         } else {
-                            slot.state = if slot.linked_send { State::Sending } else { State::Ready };
+                            slot.state = if slot.linked_send {
+                                State::Sending
+                            } else {
+                                State::Ready
+                            };
                         }
                     }
                 } else {
@@ -385,7 +418,9 @@ impl Uring {
                             slot.state = State::Ready;
                         }
                     } else if res < 0 {
-                        err.get_or_insert_with(|| socket_error("io_uring send", path, io::Error::from_raw_os_error(-res)));
+                        err.get_or_insert_with(|| {
+                            socket_error("io_uring send", path, io::Error::from_raw_os_error(-res))
+                        });
                     } else {
                         slot.sent += res as u32;
                         if slot.sent < slot.len {
@@ -426,21 +461,39 @@ impl Uring {
             self.pipe_dirty = false;
         }
         let Some(pipe) = self.pipe.as_ref() else {
-            return Err(sys::invalid_use("io_uring splice", path, "uring: no pipe".into()));
+            return Err(sys::invalid_use(
+                "io_uring splice",
+                path,
+                "uring: no pipe".into(),
+            ));
         };
-        let (pr, pw, cap) = (pipe.read.as_raw_fd(), pipe.write.as_raw_fd(), pipe.capacity as u64);
+        let (pr, pw, cap) = (
+            pipe.read.as_raw_fd(),
+            pipe.write.as_raw_fd(),
+            pipe.capacity as u64,
+        );
         let sock = sock.as_raw_fd();
         let move_flag = libc::SPLICE_F_MOVE;
         let mut off = offset;
         while off < end {
             let want = (end - off).min(cap) as u32;
             let more_after = off + u64::from(want) < end;
-            let fill = opcode::Splice::new(types::Fd(file.as_raw_fd()), off as i64, types::Fd(pw), -1, want)
-                .flags(move_flag | libc::SPLICE_F_MORE)
-                .build()
-                .flags(squeue::Flags::IO_LINK)
-                .user_data(0);
-            let out_flags = if more_after { move_flag | libc::SPLICE_F_MORE } else { move_flag };
+            let fill = opcode::Splice::new(
+                types::Fd(file.as_raw_fd()),
+                off as i64,
+                types::Fd(pw),
+                -1,
+                want,
+            )
+            .flags(move_flag | libc::SPLICE_F_MORE)
+            .build()
+            .flags(squeue::Flags::IO_LINK)
+            .user_data(0);
+            let out_flags = if more_after {
+                move_flag | libc::SPLICE_F_MORE
+            } else {
+                move_flag
+            };
             let drain = opcode::Splice::new(types::Fd(pr), -1, types::Fd(sock), -1, want)
                 .flags(out_flags)
                 .build()
@@ -472,19 +525,32 @@ impl Uring {
             let (filled, drained) = (filled.unwrap_or(0), drained.unwrap_or(0));
             if filled < 0 {
                 self.pipe_dirty = true;
-                return Err(EngineError::io("io_uring splice from file", path, io::Error::from_raw_os_error(-filled), 0));
+                return Err(EngineError::io(
+                    "io_uring splice from file",
+                    path,
+                    io::Error::from_raw_os_error(-filled),
+                    0,
+                ));
             }
             if filled == 0 {
                 return Err(short_file("io_uring splice from file", path, off, end));
             }
             if drained < 0 && drained != -libc::ECANCELED {
                 self.pipe_dirty = true;
-                return Err(socket_error("io_uring splice to socket", path, io::Error::from_raw_os_error(-drained)));
+                return Err(socket_error(
+                    "io_uring splice to socket",
+                    path,
+                    io::Error::from_raw_os_error(-drained),
+                ));
             }
             let mut in_pipe = filled as u32 - drained.max(0) as u32;
             off += filled as u64;
             while in_pipe > 0 {
-                let flags = if off < end { move_flag | libc::SPLICE_F_MORE } else { move_flag };
+                let flags = if off < end {
+                    move_flag | libc::SPLICE_F_MORE
+                } else {
+                    move_flag
+                };
                 let d = opcode::Splice::new(types::Fd(pr), -1, types::Fd(sock), -1, in_pipe)
                     .flags(flags)
                     .build()
@@ -500,10 +566,19 @@ impl Uring {
                     return Err(socket_error("io_uring wait", path, e));
                 }
                 self.reap();
-                let res = self.cqes.iter().find(|c| c.0 == 1).map(|c| c.1).unwrap_or(0);
+                let res = self
+                    .cqes
+                    .iter()
+                    .find(|c| c.0 == 1)
+                    .map(|c| c.1)
+                    .unwrap_or(0);
                 if res <= 0 {
                     self.pipe_dirty = true;
-                    let e = if res == 0 { io::ErrorKind::WriteZero.into() } else { io::Error::from_raw_os_error(-res) };
+                    let e = if res == 0 {
+                        io::ErrorKind::WriteZero.into()
+                    } else {
+                        io::Error::from_raw_os_error(-res)
+                    };
                     return Err(socket_error("io_uring splice to socket", path, e));
                 }
                 in_pipe -= res as u32;

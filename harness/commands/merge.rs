@@ -1,0 +1,51 @@
+//! `segbench merge A.json B.json … -o OUT.json`: results of the same workloads from several
+//! hosts become one cluster-wide result (see `results::merge` for the rules); with `--append`,
+//! several runs of one machine become one result holding all their repetitions. Exit 2 when the
+//! inputs do not fit together.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use results::export::json::{read_results, write_results};
+
+use crate::bad_input;
+
+/// `segbench merge`.
+#[derive(Debug, Args, Clone)]
+pub struct MergeArgs {
+    /// Results files of the same workloads, one per host (at least two).
+    #[arg(value_name = "RESULTS.json", num_args = 2.., required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// The inputs are runs of one machine made one after the other: append their repetitions
+    /// (pools run-to-run variation, e.g. for the CI gate) instead of summing hosts.
+    #[arg(long)]
+    pub append: bool,
+    /// Where to write the merged results (atomically).
+    #[arg(long, short = 'o', value_name = "OUT.json")]
+    pub out: PathBuf,
+    /// Print nothing on stdout.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+/// Runs `segbench merge`.
+pub fn run(a: MergeArgs) -> anyhow::Result<u8> {
+    let mut inputs = Vec::with_capacity(a.inputs.len());
+    for p in &a.inputs {
+        inputs.push(read_results(p).map_err(|e| bad_input(e.to_string()))?);
+    }
+    let merged = if a.append {
+        results::merge::append(&inputs)
+    } else {
+        results::merge::merge(&inputs)
+    };
+    let mut merged = merged.map_err(|e| bad_input(format!("cannot merge: {e}")))?;
+    merged.run.command_line = std::env::args().collect();
+    write_results(&a.out, &merged).map_err(|e| bad_input(e.to_string()))?;
+    if !a.quiet {
+        print!("{}", results::export::terminal::render(&merged));
+        let what = if a.append { "runs" } else { "hosts" };
+        println!("\nmerged {} {what} into {}", inputs.len(), a.out.display());
+    }
+    Ok(0)
+}

@@ -1,0 +1,584 @@
+//! `segbench read`: serves a segment log to consumers through one or more read engines
+//! (sendfile against read+write, and splice, mmap, io_uring), hot or cold, and compares them.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use results::{Kind, ResultsFile, Status, WorkloadResult};
+use workloads::kafka::log::LogFormat;
+use workloads::pacing::{Clock, MonotonicClock};
+use workloads::{read, EngineSpec, FlushPolicy, SyncKind};
+
+use crate::cli::{duration, size};
+use crate::commands::common;
+use crate::datadir::DataDir;
+use crate::meta::RunMeta;
+use crate::runner::progress::Progress;
+use crate::runner::read::{self as reader, CacheMode, LoadError, LogSet, ReadConfig, SinkTarget};
+use crate::runner::write::{Limit, LiveCounters, RunError, WriteConfig};
+use crate::sink::{Sink, SinkConfig};
+use crate::{bad_input, CheckFailed};
+
+/// Engines compared when none is given.
+pub const DEFAULT_ENGINES: &[&str] = &["sendfile", "readwrite", "splice", "mmap", "uring"];
+/// Size of the log written first when no --dir is given.
+pub const DEFAULT_SIZE: u64 = 256 << 20;
+/// Partitions of that log.
+pub const DEFAULT_PARTITIONS: u32 = 4;
+/// Segment size of that log: small enough that consumers cross segments.
+pub const DEFAULT_SEGMENT_SIZE: u64 = 128 << 20;
+/// Record value size of that log.
+const GEN_RECORD_SIZE: usize = 1024;
+/// Batch size of that log (Kafka's producer `batch.size`).
+const GEN_BATCH_SIZE: usize = 16 << 10;
+
+/// Help after the options.
+pub const READ_HELP: &str = "Engines (repeat --engine to compare; repetitions are interleaved A B C A B C):
+  sendfile                      sendfile(2) from the page cache to the socket (Kafka's transferTo)
+  readwrite[:buf=SIZE]          pread into a user buffer, then send (two copies)
+  splice[:pipe=SIZE]            splice(2) file -> pipe -> socket
+  mmap                          send from a read-only mapping of each segment
+  uring[:qd=N,buf=SIZE,splice]  io_uring: registered-buffer read + send (qd reads ahead), or splice pairs
+Default: sendfile, readwrite, splice, mmap, uring.
+
+The consumers send to an in-process sink on loopback unless --sink names a `segbench sink`
+(another host, or another network namespace: scripts/netns-pair.sh). Without --dir a fresh
+log is written first (buffered, 1 KiB records in 16 KiB batches) and removed afterwards;
+with --dir an existing log (segbench's, or a Kafka partition or log directory) is read
+strictly read-only.
+
+Examples:
+  segbench read --engine sendfile --engine readwrite --size 1GiB --consumers 2 --verify
+  segbench read --cache cold --size 2GiB                      catch-up readers (evicted first)
+  segbench read --cache hot --cache cold --engine sendfile    both cache states
+  segbench read --dir /var/lib/kafka/orders-0 --engine sendfile --consumers 1
+  segbench read --sink 10.203.0.1:7878 --engine sendfile --duration 10s --groups 3";
+
+/// `segbench read`.
+#[derive(Debug, Args, Clone)]
+pub struct ReadArgs {
+    /// Read engine spec NAME[:opt,opt=val]; repeat to compare several.
+    #[arg(long = "engine", short = 'e', value_name = "SPEC")]
+    pub engines: Vec<String>,
+    /// Read this existing log, strictly read-only: a partition directory (<topic>-<n>), a broker's log directory, or a segbench data directory.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["size", "partitions", "segment_size", "data_dir"])]
+    pub dir: Option<PathBuf>,
+    /// Without --dir: size of the log written first [default: 256MiB].
+    #[arg(long, value_parser = size, value_name = "BYTES")]
+    pub size: Option<u64>,
+    /// Without --dir: partitions of the log written first [default: 4].
+    #[arg(long, value_name = "N")]
+    pub partitions: Option<u32>,
+    /// Without --dir: segment size of the log written first [default: 128MiB].
+    #[arg(long, value_parser = size, value_name = "BYTES")]
+    pub segment_size: Option<u64>,
+    /// Without --dir: where to write that log (a new or empty directory) [default: a new one here].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Consumers per group; partitions are dealt by Kafka's range assignor.
+    #[arg(long, default_value = "1", value_name = "N")]
+    pub consumers: u32,
+    /// Independent consumer groups, each reading the whole log (fan-out).
+    #[arg(long, default_value = "1", value_name = "N")]
+    pub groups: u32,
+    /// Largest fetch; fetches end on whole batches (at least one).
+    #[arg(long, default_value = "1MiB", value_parser = size, value_name = "BYTES")]
+    pub fetch_size: u64,
+    /// Page cache before each repetition: hot (read first) or cold (evicted); repeat for both.
+    #[arg(long = "cache", value_name = "hot|cold")]
+    pub caches: Vec<String>,
+    /// Send to a `segbench sink` at HOST:PORT instead of the in-process loopback sink.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub sink: Option<String>,
+    /// The sink checks every batch's CRC and that offsets arrive once, in order (exit 1 if not).
+    #[arg(long)]
+    pub verify: bool,
+    /// Read for this long per repetition, starting over at the beginning (default: the whole log once).
+    #[arg(long, value_parser = duration, value_name = "DURATION")]
+    pub duration: Option<Duration>,
+    /// Measured repetitions per engine.
+    #[arg(long, default_value = "3", value_name = "N")]
+    pub repeat: u32,
+    /// Print the results JSON on stdout (nothing else goes there).
+    #[arg(long)]
+    pub json: bool,
+    /// Write the results JSON to FILE (atomically).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Keep the log written first (default: removed at the end).
+    #[arg(long)]
+    pub keep: bool,
+    /// No progress on stderr.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Do not embed the hardware probe in the results (faster; for tests).
+    #[arg(long, hide = true)]
+    pub no_probe: bool,
+}
+
+/// Turns the arguments into one configuration per engine and cache state (engines inner, so
+/// `--cache hot --cache cold` runs every engine hot, then every engine cold, per repetition).
+pub fn configs(a: &ReadArgs) -> anyhow::Result<Vec<ReadConfig>> {
+    if a.repeat == 0 {
+        return Err(bad_input("--repeat 0: need at least one repetition"));
+    }
+    let names: Vec<String> = if a.engines.is_empty() {
+        DEFAULT_ENGINES.iter().map(|s| s.to_string()).collect()
+    } else {
+        a.engines.clone()
+    };
+    let caches: Vec<CacheMode> = if a.caches.is_empty() {
+        vec![CacheMode::Hot]
+    } else {
+        a.caches
+            .iter()
+            .map(|c| {
+                c.parse()
+                    .map_err(|e: String| bad_input(format!("--cache {e}")))
+            })
+            .collect::<Result<_, _>>()?
+    };
+    let mut out = Vec::new();
+    for cache in caches {
+        for n in &names {
+            let engine: EngineSpec = n
+                .parse()
+                .map_err(|e: workloads::EngineError| bad_input(format!("--engine {e}")))?;
+            if !read::ENGINE_NAMES.contains(&engine.name.as_str()) {
+                return Err(bad_input(format!(
+                    "--engine '{}': unknown read engine; use one of {}",
+                    engine.name,
+                    read::ENGINE_NAMES.join(", ")
+                )));
+            }
+            let cfg = ReadConfig {
+                engine,
+                cache,
+                consumers: a.consumers,
+                groups: a.groups,
+                fetch_size: a.fetch_size,
+                duration: a.duration,
+                verify: a.verify,
+            };
+            cfg.check().map_err(bad_input)?;
+            if out.iter().any(|c: &ReadConfig| c.name() == cfg.name()) {
+                return Err(bad_input(format!("--engine {} is given twice", cfg.engine)));
+            }
+            out.push(cfg);
+        }
+    }
+    Ok(out)
+}
+
+/// Builds each engine once: invalid options are bad input; engines this kernel cannot run
+/// come back as skip reasons.
+pub fn precheck(cfgs: &[ReadConfig]) -> anyhow::Result<Vec<Option<String>>> {
+    cfgs.iter()
+        .map(|c| match read::build(&c.engine) {
+            Ok(_) => Ok(None),
+            Err(e) if e.is_unsupported() => Ok(Some(e.to_string())),
+            Err(e) => Err(bad_input(format!("--engine {e}"))),
+        })
+        .collect()
+}
+
+/// Resolves `--sink HOST:PORT` and checks that something accepts connections there.
+pub fn remote_sink(spec: &str) -> anyhow::Result<SinkTarget> {
+    let addr: SocketAddr = spec
+        .to_socket_addrs()
+        .map_err(|e| {
+            bad_input(format!(
+                "--sink {spec}: {e} (expected HOST:PORT, e.g. 10.203.0.1:7878)"
+            ))
+        })?
+        .next()
+        .ok_or_else(|| bad_input(format!("--sink {spec}: the name resolves to no address")))?;
+    std::net::TcpStream::connect_timeout(&addr, reader::CONNECT_TIMEOUT).map_err(|e| {
+        bad_input(format!("--sink {spec}: cannot reach the sink at {addr}: {e} (is `segbench sink --listen {addr}` running there?)"))
+    })?;
+    Ok(SinkTarget { addr, remote: true })
+}
+
+/// Starts the in-process loopback sink, with room for `connections` sessions at once.
+pub fn local_sink(connections: usize) -> anyhow::Result<(Sink, SinkTarget)> {
+    let cfg = SinkConfig {
+        max_connections: connections.max(crate::sink::DEFAULT_MAX_CONNECTIONS),
+        ..SinkConfig::default()
+    };
+    let sink = Sink::bind(SocketAddr::from(([127, 0, 0, 1], 0)), cfg)
+        .map_err(|e| bad_input(format!("cannot start the loopback sink on 127.0.0.1: {e}")))?;
+    let target = SinkTarget {
+        addr: sink.local_addr(),
+        remote: false,
+    };
+    Ok((sink, target))
+}
+
+/// Writes a fresh Kafka-format log of `size` bytes over `partitions` partitions with the
+/// buffered write engine into the child `read-log` of `data`; returns its directory.
+pub fn write_log(
+    data: &DataDir,
+    size: u64,
+    partitions: u32,
+    segment_size: u64,
+    stop: &AtomicBool,
+    progress: &Progress,
+) -> anyhow::Result<PathBuf> {
+    let dir = data.create_child("read-log").map_err(|e| {
+        bad_input(format!(
+            "cannot create {}/read-log: {e}",
+            data.path().display()
+        ))
+    })?;
+    let cfg = WriteConfig {
+        engine: "buffered"
+            .parse()
+            .map_err(|e: workloads::EngineError| anyhow::anyhow!("{e}"))?,
+        topic: "segbench".into(),
+        partitions,
+        threads: partitions.min(2),
+        record_size: GEN_RECORD_SIZE,
+        batch_size: GEN_BATCH_SIZE,
+        segment_size,
+        index_interval: 4096,
+        preallocate: false,
+        retention: None,
+        flush: FlushPolicy::Never,
+        sync: SyncKind::Fdatasync,
+        format: LogFormat::Kafka,
+        size: Some(size),
+        duration: None,
+        rate: None,
+    };
+    cfg.shape().map_err(bad_input)?;
+    progress.line(&format!(
+        "writing a {} log ({partitions} partitions, {} segments) in {}",
+        workloads::units::format_size(size),
+        workloads::units::format_size(segment_size),
+        dir.display()
+    ));
+    let live = LiveCounters::default();
+    let clock: Arc<dyn Clock> = Arc::new(MonotonicClock::new());
+    let limit = Limit {
+        bytes: Some(size),
+        duration: None,
+    };
+    crate::runner::write::run_repetition(
+        &cfg,
+        std::slice::from_ref(&dir),
+        clock,
+        stop,
+        limit,
+        &live,
+    )
+    .map_err(|e| match e {
+        RunError::Unsupported(m) => bad_input(format!("writing the log: {m}")),
+        RunError::Engine(e) => anyhow::anyhow!("writing the log: {e}"),
+    })?;
+    Ok(dir)
+}
+
+/// Median of a numeric `extra` figure over the repetitions.
+fn median_extra(w: &WorkloadResult, key: &str) -> Option<f64> {
+    let mut v: Vec<f64> = w
+        .repetitions
+        .iter()
+        .filter_map(|r| r.extra.get(key).and_then(|x| x.as_f64()))
+        .collect();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    Some(v[v.len() / 2])
+}
+
+/// One line per read workload with what the table does not show: CPU per GB on both sides,
+/// residency before the run, bytes read from the device, consumer skew.
+pub fn detail_lines(file: &ResultsFile) -> Vec<String> {
+    let mut out = Vec::new();
+    for w in file
+        .workloads
+        .iter()
+        .filter(|w| w.kind == Kind::Read && !w.repetitions.is_empty())
+    {
+        let mut v: Vec<f64> = w
+            .repetitions
+            .iter()
+            .filter_map(|r| r.cpu_s_per_gb)
+            .collect();
+        v.sort_by(f64::total_cmp);
+        let sender = v.get(v.len() / 2).copied();
+        let mut io: Vec<u64> = w
+            .repetitions
+            .iter()
+            .filter_map(|r| r.storage_io_bytes)
+            .collect();
+        io.sort();
+        let fmt =
+            |x: Option<f64>, d: usize| x.map(|x| format!("{x:.d$}")).unwrap_or_else(|| "-".into());
+        out.push(format!(
+            "{}: CPU s/GB sender {} sink {} · resident before {} · read from device {} · consumer skew {}",
+            w.name,
+            fmt(sender, 3),
+            fmt(median_extra(w, "sink_cpu_s_per_gb"), 3),
+            median_extra(w, "residency_before_ratio").map(|r| format!("{:.0}%", r * 100.0)).unwrap_or_else(|| "-".into()),
+            io.get(io.len() / 2).map(|b| format!("{:.0} MB", *b as f64 / 1e6)).unwrap_or_else(|| "-".into()),
+            fmt(median_extra(w, "consumer_skew"), 2),
+        ));
+    }
+    out
+}
+
+/// Runs `segbench read`.
+pub fn run(a: ReadArgs) -> anyhow::Result<u8> {
+    let cfgs = configs(&a)?;
+    let skips = reader_precheck(&cfgs)?;
+    let progress = Progress::new(a.quiet);
+    for s in skips.iter().flatten() {
+        progress.line(&format!("skipping: {s}"));
+    }
+    let target = match &a.sink {
+        Some(s) => Some(remote_sink(s)?),
+        None => None,
+    };
+    let meta = RunMeta::now();
+    let signals = crate::signals::install();
+
+    // The log: an existing one, read-only, or a fresh one written first.
+    let mut data = None;
+    let root = match &a.dir {
+        Some(d) => d.clone(),
+        None => {
+            if a.partitions == Some(0) {
+                return Err(bad_input("--partitions 0: need at least one partition"));
+            }
+            let dd = DataDir::acquire(a.data_dir.as_deref(), &meta.id, a.keep)
+                .map_err(|e| bad_input(e.to_string()))?;
+            let dir = write_log(
+                &dd,
+                a.size.unwrap_or(DEFAULT_SIZE),
+                a.partitions.unwrap_or(DEFAULT_PARTITIONS),
+                a.segment_size.unwrap_or(DEFAULT_SEGMENT_SIZE),
+                &signals.stop,
+                &progress,
+            )?;
+            data = Some(dd);
+            dir
+        }
+    };
+    let log = LogSet::open(std::slice::from_ref(&root)).map_err(|e| match e {
+        LoadError::BadInput(m) => bad_input(m),
+        LoadError::Corrupt(e) => {
+            anyhow::Error::new(CheckFailed(format!("the log is damaged: {e}")))
+        }
+    })?;
+    let segments: usize = log.partitions.iter().map(|p| p.segments.len()).sum();
+    progress.line(&format!(
+        "log: {} partitions, {} segments, {} in whole batches ({})",
+        log.partitions.len(),
+        segments,
+        workloads::units::format_size(log.bytes),
+        root.display()
+    ));
+    for n in &log.notes {
+        progress.line(&format!("note: {n}"));
+    }
+
+    let probe = if a.no_probe {
+        None
+    } else {
+        let p = crate::probe::probe(&crate::probe::ProbeOptions {
+            dir: root.clone(),
+            micro: false,
+        });
+        Some(serde_json::to_value(&p)?)
+    };
+    let sessions = (a.groups as usize) * (a.consumers as usize).min(log.partitions.len()) + 8;
+    let (local, target) = match target {
+        Some(t) => (None, t),
+        None => {
+            let (s, t) = local_sink(sessions)?;
+            (Some(s), t)
+        }
+    };
+    let mut run_warnings: Vec<String> = log.notes.clone();
+    if !target.remote {
+        run_warnings.push(
+            "the sink ran in this process on loopback: no NIC in the path, and the kernel's receive processing is partly charged to the sending threads; use --sink with `segbench sink` on another host or network namespace for network figures"
+                .into(),
+        );
+    }
+
+    let runnable: Vec<ReadConfig> = cfgs
+        .iter()
+        .zip(&skips)
+        .filter(|(_, s)| s.is_none())
+        .map(|(c, _)| c.clone())
+        .collect();
+    let outcome = reader::run_reads(
+        &runnable,
+        a.repeat,
+        &log,
+        &target,
+        Arc::new(MonotonicClock::new()),
+        &signals.stop,
+        &progress,
+    );
+    // Back in the order given, with the engines this machine cannot run reported as skipped.
+    let mut done = outcome.workloads.into_iter();
+    let workloads: Vec<WorkloadResult> = cfgs
+        .iter()
+        .zip(&skips)
+        .filter_map(|(c, skip)| match skip {
+            None => done.next(),
+            Some(reason) => Some(skipped(c, &log, &target, reason)),
+        })
+        .collect();
+    drop(local);
+    drop(log);
+    let kept = data.and_then(|d| d.finish());
+    let file = common::results_file(
+        &meta,
+        probe,
+        results::Baseline::default(),
+        workloads,
+        run_warnings,
+        outcome.interrupted,
+    );
+    common::emit_json(&file, a.out.as_deref(), a.json)?;
+    let mut report = results::export::terminal::render(&file);
+    let details: String = detail_lines(&file)
+        .iter()
+        .map(|l| format!("{l}\n"))
+        .collect();
+    // After the verdict, before the warnings.
+    match report.find("\nwarnings:\n") {
+        Some(i) => report.insert_str(i, &format!("\n{details}")),
+        None => report.push_str(&details),
+    }
+    if a.json {
+        eprint!("{report}");
+    } else {
+        print!("{report}");
+    }
+    if let Some(k) = kept {
+        progress.line(&format!("log kept in {}", k.display()));
+    }
+    if let Some(msg) = outcome.sink_failure {
+        return Err(anyhow::anyhow!(
+            "{msg}; the run stopped there and the results are partial"
+        ));
+    }
+    if !outcome.check_failures.is_empty() {
+        return Err(anyhow::Error::new(CheckFailed(
+            outcome.check_failures.join("; "),
+        )));
+    }
+    if let Some(code) = signals.exit_code() {
+        return Ok(code);
+    }
+    let failed = file
+        .workloads
+        .iter()
+        .any(|w| matches!(w.status, Status::Failed { .. }));
+    Ok(if failed { 1 } else { 0 })
+}
+
+/// The result of a workload whose engine cannot run here.
+pub fn skipped(c: &ReadConfig, log: &LogSet, target: &SinkTarget, reason: &str) -> WorkloadResult {
+    WorkloadResult {
+        name: c.name(),
+        kind: Kind::Read,
+        engine: c.engine.to_string(),
+        config: c.config_map(log, target, None),
+        status: Status::Skipped {
+            reason: reason.to_string(),
+        },
+        medium: match c.cache {
+            CacheMode::Hot => results::Medium::PageCache,
+            CacheMode::Cold => results::Medium::Device,
+        },
+        repetitions: Vec::new(),
+        summary: None,
+        warnings: vec![format!("skipped: {reason}")],
+    }
+}
+
+/// [`precheck`], refusing a run in which no engine can run.
+fn reader_precheck(cfgs: &[ReadConfig]) -> anyhow::Result<Vec<Option<String>>> {
+    let skips = precheck(cfgs)?;
+    if skips.iter().all(|s| s.is_some()) {
+        let reasons: Vec<String> = skips.into_iter().flatten().collect();
+        return Err(bad_input(reasons.join("; ")));
+    }
+    Ok(skips)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::read::DEFAULT_FETCH_BYTES;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct T {
+        #[command(flatten)]
+        a: ReadArgs,
+    }
+
+    fn parse(args: &[&str]) -> ReadArgs {
+        T::try_parse_from(std::iter::once("read").chain(args.iter().copied()))
+            .unwrap()
+            .a
+    }
+
+    #[test]
+    fn engines_and_caches_make_one_config_each() {
+        let c = configs(&parse(&[
+            "-e",
+            "sendfile",
+            "-e",
+            "readwrite",
+            "--cache",
+            "hot",
+            "--cache",
+            "cold",
+        ]))
+        .unwrap();
+        let names: Vec<String> = c.iter().map(|c| c.name()).collect();
+        assert_eq!(
+            names,
+            [
+                "read/sendfile/hot",
+                "read/readwrite/hot",
+                "read/sendfile/cold",
+                "read/readwrite/cold"
+            ]
+        );
+        assert_eq!(configs(&parse(&[])).unwrap().len(), DEFAULT_ENGINES.len());
+        assert_eq!(c[0].fetch_size, DEFAULT_FETCH_BYTES);
+    }
+
+    #[test]
+    fn bad_values_are_bad_input() {
+        for (args, needle) in [
+            (&["-e", "bogus"][..], "unknown read engine"),
+            (&["--cache", "warm"], "--cache 'warm'"),
+            (&["--consumers", "0"], "--consumers 0"),
+            (&["--groups", "0"], "--groups 0"),
+            (&["--repeat", "0"], "--repeat 0"),
+            (&["-e", "sendfile", "-e", "sendfile"], "given twice"),
+        ] {
+            let e = configs(&parse(args)).unwrap_err();
+            assert!(e.downcast_ref::<crate::BadInput>().is_some(), "{args:?}");
+            assert!(e.to_string().contains(needle), "{args:?}: {e}");
+        }
+        assert!(T::try_parse_from(["read", "--dir", "/x", "--size", "1MiB"]).is_err());
+        let e = remote_sink("127.0.0.1:1").unwrap_err();
+        assert!(e.to_string().contains("cannot reach the sink"), "{e}");
+    }
+}

@@ -1,0 +1,475 @@
+//! `segbench read` and `segbench sink` end to end: engines deliver the whole log verified, to
+//! the in-process sink, to a sink in another process, and across a network-namespace pair;
+//! a damaged log and a vanished sink fail with exit 1; bad input exits 2 with one line.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::util::{assert_bad_input, results, segbench_in};
+use results::{Kind, ResultsFile, Status};
+use workloads::kafka::batch::{batch_len, encode_batch};
+use workloads::payload::PayloadPool;
+
+const BIN: &str = env!("CARGO_BIN_EXE_segbench");
+
+/// Checks every read workload of `r` completed, verified, with what the sink received equal
+/// to what was sent; returns the bytes of each.
+fn assert_verified(r: &ResultsFile, engines: &[&str]) -> Vec<u64> {
+    assert_eq!(r.workloads.len(), engines.len());
+    let mut out = Vec::new();
+    for (w, e) in r.workloads.iter().zip(engines) {
+        assert_eq!(w.kind, Kind::Read);
+        assert_eq!(w.engine, *e);
+        assert_eq!(w.status, Status::Completed, "{}: {:?}", w.name, w.status);
+        let rep = &w.repetitions[0];
+        assert!(rep.bytes > 0 && rep.records > 0);
+        assert_eq!(
+            rep.extra["sink_bytes"].as_u64(),
+            Some(rep.bytes),
+            "{}",
+            w.name
+        );
+        assert_eq!(rep.extra["verify_errors"].as_u64(), Some(0), "{}", w.name);
+        assert_eq!(
+            rep.extra["verified_batches"], rep.extra["kafka_batches"],
+            "{}",
+            w.name
+        );
+        assert_eq!(rep.latency_ns.count, rep.batches, "one latency per fetch");
+        assert!(rep.cpu_s_per_gb.is_some() && rep.extra["sink_cpu_s_per_gb"].is_number());
+        out.push(rep.bytes);
+    }
+    out
+}
+
+#[test]
+fn read_serves_the_whole_log_verified_and_removes_it() {
+    let t = tempfile::tempdir().unwrap();
+    let args = [
+        "read",
+        "--engine",
+        "sendfile",
+        "--engine",
+        "readwrite",
+        "--size",
+        "8MiB",
+        "--consumers",
+        "2",
+        "--verify",
+        "--repeat",
+        "1",
+        "--json",
+        "--quiet",
+        "--no-probe",
+        "--segment-size",
+        "2MiB",
+    ];
+    let out = segbench_in(t.path(), &args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = results(&out);
+    let bytes = assert_verified(&r, &["sendfile", "readwrite"]);
+    assert_eq!(bytes[0], bytes[1], "both engines read the same whole log");
+    assert!(bytes[0] >= 8 << 20);
+    let w = &r.workloads[0];
+    assert_eq!(w.name, "read/sendfile/hot");
+    assert_eq!(w.config["consumers"], 2);
+    // 4 partitions over 2 consumers: no one idle, no skew.
+    assert_eq!(w.repetitions[0].extra["idle_consumers"], 0);
+    assert!((w.repetitions[0].extra["consumer_skew"].as_f64().unwrap() - 1.0).abs() < 0.05);
+    // The terminal table with its comparison went to stderr (stdout is JSON only).
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("read: sendfile") && err.contains("× readwrite"),
+        "{err}"
+    );
+    let left: Vec<_> = std::fs::read_dir(t.path()).unwrap().collect();
+    assert!(
+        left.is_empty(),
+        "the log written first is removed: {left:?}"
+    );
+}
+
+/// A `segbench sink` child and its address, read from its first line on stderr.
+struct SinkProcess {
+    child: Child,
+    addr: String,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl SinkProcess {
+    fn start(netns: Option<&str>, listen: &str, extra: &[&str]) -> SinkProcess {
+        let mut cmd = match netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, BIN]);
+                c
+            }
+            None => Command::new(BIN),
+        };
+        let mut child = cmd
+            .args(["sink", "--listen", listen])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("segbench sink starts");
+        let stderr = child.stderr.take().expect("piped");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let first = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the sink prints where it listens");
+        let addr = first
+            .split("listening on ")
+            .nth(1)
+            .and_then(|s| s.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no address in: {first}"))
+            .to_string();
+        SinkProcess {
+            child,
+            addr,
+            lines: rx,
+        }
+    }
+
+    /// Waits for the child to exit on its own (at most `limit`), else kills it.
+    fn wait(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let t = Instant::now();
+        while t.elapsed() < limit {
+            if let Ok(Some(s)) = self.child.try_wait() {
+                return Some(s);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        None
+    }
+
+    fn output(&self) -> Vec<String> {
+        self.lines.try_iter().collect()
+    }
+}
+
+impl Drop for SinkProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+#[test]
+fn read_sends_to_a_sink_in_another_process() {
+    let t = tempfile::tempdir().unwrap();
+    let mut sink = SinkProcess::start(None, "127.0.0.1:0", &["--verify", "--sessions", "2"]);
+    let out = segbench_in(
+        t.path(),
+        &[
+            "read",
+            "--sink",
+            &sink.addr,
+            "--engine",
+            "splice",
+            "--size",
+            "4MiB",
+            "--consumers",
+            "2",
+            "--verify",
+            "--repeat",
+            "1",
+            "--json",
+            "--quiet",
+            "--no-probe",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = results(&out);
+    assert_verified(&r, &["splice"]);
+    assert_eq!(
+        r.workloads[0].config["sink"],
+        format!("remote {}", sink.addr)
+    );
+    let status = sink
+        .wait(Duration::from_secs(10))
+        .expect("the sink stops after --sessions 2");
+    assert!(status.success());
+    let lines = sink.output();
+    assert_eq!(
+        lines.iter().filter(|l| l.contains("session g0-c")).count(),
+        2,
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .all(|l| !l.contains("errors") || l.contains(" 0 errors")),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn a_sink_that_dies_mid_run_stops_the_reader_with_partial_results() {
+    let t = tempfile::tempdir().unwrap();
+    let mut sink = SinkProcess::start(None, "127.0.0.1:0", &[]);
+    let mut reader = Command::new(BIN)
+        .args([
+            "read",
+            "--sink",
+            &sink.addr,
+            "--engine",
+            "sendfile",
+            "--engine",
+            "readwrite",
+            "--size",
+            "4MiB",
+            "--duration",
+            "30s",
+            "--repeat",
+            "2",
+            "--json",
+            "--quiet",
+            "--no-probe",
+        ])
+        .current_dir(t.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let _ = sink.child.kill();
+    let killed = Instant::now();
+    let mut status = None;
+    while killed.elapsed() < Duration::from_secs(20) {
+        if let Some(s) = reader.try_wait().unwrap() {
+            status = Some(s);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let Some(status) = status else {
+        let _ = reader.kill();
+        panic!("the reader did not stop after the sink died");
+    };
+    let stopped_after = killed.elapsed();
+    let out = reader.wait_with_output().unwrap();
+    assert!(stopped_after < Duration::from_secs(10), "{stopped_after:?}");
+    assert_eq!(
+        status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = results(&out);
+    assert!(r.interrupted);
+    assert!(
+        matches!(&r.workloads[0].status, Status::Failed { error } if error.contains("went away")),
+        "{:?}",
+        r.workloads[0].status
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("results are partial"), "{err}");
+    let left: Vec<_> = std::fs::read_dir(t.path()).unwrap().collect();
+    assert!(
+        left.is_empty(),
+        "the log written first is removed: {left:?}"
+    );
+}
+
+/// A partition directory `t-0` with one segment of `batches` batches of 4 records.
+fn write_segment(root: &Path, batches: usize) -> (std::path::PathBuf, usize) {
+    let dir = root.join("t-0");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut pool = PayloadPool::new(1 << 16, 5);
+    let one = batch_len(4, 200);
+    let mut bytes = vec![0u8; one * batches];
+    for (k, b) in bytes.chunks_mut(one).enumerate() {
+        encode_batch(b, 4 * k as i64, 1_700_000_000_000, 4, 200, &mut pool);
+    }
+    let path = dir.join("00000000000000000000.log");
+    std::fs::write(&path, &bytes).unwrap();
+    (path, one)
+}
+
+#[test]
+fn a_damaged_log_fails_verification_naming_file_and_position() {
+    let t = tempfile::tempdir().unwrap();
+    let (seg, one) = write_segment(t.path(), 50);
+    let mut bytes = std::fs::read(&seg).unwrap();
+    bytes[17 * one + 300] ^= 0x10;
+    std::fs::write(&seg, &bytes).unwrap();
+    let before = std::fs::read(&seg).unwrap();
+    let dir = t.path().join("t-0");
+    let out = segbench_in(
+        t.path(),
+        &[
+            "read",
+            "--dir",
+            dir.to_str().unwrap(),
+            "--engine",
+            "mmap",
+            "--verify",
+            "--repeat",
+            "1",
+            "--quiet",
+            "--no-probe",
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let last = err.lines().last().unwrap_or("");
+    assert!(
+        last.contains(&seg.display().to_string())
+            && last.contains(&format!("at byte {}", 17 * one)),
+        "{err}"
+    );
+    assert!(last.contains("CRC-32C"), "{err}");
+    assert_eq!(std::fs::read(&seg).unwrap(), before, "--dir is read-only");
+}
+
+#[test]
+fn bad_input_exits_2_with_one_line() {
+    let t = tempfile::tempdir().unwrap();
+    std::fs::create_dir(t.path().join("empty-0")).unwrap();
+    let empty = t.path().to_str().unwrap();
+    let out = segbench_in(t.path(), &["read", "--dir", empty, "--engine", "sendfile"]);
+    assert_bad_input(&out, "no segment files");
+    // A port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let sink = format!("127.0.0.1:{port}");
+    let out = segbench_in(t.path(), &["read", "--sink", &sink, "--engine", "sendfile"]);
+    assert_bad_input(&out, "cannot reach the sink");
+    let out = segbench_in(t.path(), &["read", "--engine", "bogus"]);
+    assert_bad_input(&out, "unknown read engine");
+    let out = segbench_in(t.path(), &["read", "--dir", empty, "--size", "1MiB"]);
+    assert_bad_input(&out, "--size");
+    let out = segbench_in(t.path(), &["sink", "--listen", "not-an-address"]);
+    assert_bad_input(&out, "--listen");
+    assert_eq!(
+        std::fs::read_dir(t.path()).unwrap().count(),
+        1,
+        "nothing written"
+    );
+}
+
+/// Removes the namespace pair when dropped.
+struct NetnsPair {
+    script: std::path::PathBuf,
+    env: [(String, String); 2],
+}
+
+impl NetnsPair {
+    fn run(&self, action: &str) -> std::process::Output {
+        Command::new("sh")
+            .arg(&self.script)
+            .arg(action)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .output()
+            .expect("sh runs")
+    }
+}
+
+impl Drop for NetnsPair {
+    fn drop(&mut self) {
+        let _ = self.run("down");
+    }
+}
+
+#[test]
+fn read_across_a_network_namespace_pair() {
+    // Root: the effective uid in /proc/self/status.
+    let root = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(2) == Some("0"))
+        })
+        .unwrap_or(false);
+    if !root {
+        eprintln!("SKIP: read_across_a_network_namespace_pair needs root (network namespaces)");
+        return;
+    }
+    if Command::new("ip").arg("-V").output().is_err() {
+        eprintln!("SKIP: read_across_a_network_namespace_pair needs ip(8) (iproute2)");
+        return;
+    }
+    let id = std::process::id();
+    let (a, b) = (format!("sbe{id}-a"), format!("sbe{id}-b"));
+    let pair = NetnsPair {
+        script: Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/netns-pair.sh"),
+        env: [("NETNS_A".into(), a.clone()), ("NETNS_B".into(), b.clone())],
+    };
+    let up = pair.run("up");
+    if !up.status.success() {
+        eprintln!(
+            "SKIP: read_across_a_network_namespace_pair: cannot create network namespaces here: {}",
+            String::from_utf8_lossy(&up.stderr).trim()
+        );
+        return;
+    }
+    let mut sink = SinkProcess::start(Some(&a), "10.203.0.1:0", &["--verify", "--sessions", "1"]);
+    assert!(sink.addr.starts_with("10.203.0.1:"), "{}", sink.addr);
+    let t = tempfile::tempdir().unwrap();
+    let out = Command::new("ip")
+        .args(["netns", "exec", &b, BIN])
+        .args([
+            "read",
+            "--sink",
+            &sink.addr,
+            "--engine",
+            "sendfile",
+            "--size",
+            "8MiB",
+            "--verify",
+            "--repeat",
+            "1",
+            "--json",
+            "--quiet",
+            "--no-probe",
+        ])
+        .current_dir(t.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = results(&out);
+    let bytes = assert_verified(&r, &["sendfile"]);
+    assert!(bytes[0] >= 8 << 20);
+    assert!(sink
+        .wait(Duration::from_secs(10))
+        .is_some_and(|s| s.success()));
+    let lines = sink.output();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("from 10.203.0.2:") && l.contains(" 0 errors")),
+        "{lines:?}"
+    );
+    drop(pair);
+}
