@@ -87,7 +87,7 @@ fn null_runner(c: &mut Criterion) {
             let live = LiveCounters::default();
             let m = run_repetition(
                 &cfg,
-                &[d.clone()],
+                std::slice::from_ref(&d),
                 Arc::new(MonotonicClock::new()),
                 &stop,
                 Limit {

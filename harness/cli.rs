@@ -100,7 +100,8 @@ Examples:
 Exit codes: 0 no regression, 1 a regression, 2 the files cannot be compared (not results, other
 schema version, different workload configuration, different hardware unless --allow-different-hardware).";
 
-const MERGE_HELP: &str = "Repetition i of every host is merged with repetition i of the others: bytes, records and CPU
+const MERGE_HELP: &str =
+    "Repetition i of every host is merged with repetition i of the others: bytes, records and CPU
 summed, elapsed = the longest host's, throughput = summed bytes / longest elapsed, timelines
 summed bucket by bucket, latency histograms added (never averaged percentiles). Each host's own
 figures stay in each repetition's extra[\"hosts\"].

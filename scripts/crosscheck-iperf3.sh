@@ -2,12 +2,13 @@
 # Cross-checks segbench's read engines against iperf3 over loopback.
 #
 #   scripts/crosscheck-iperf3.sh [DIR] [--time 3] [--pairs 5] [--size 1GiB] [--len 1MiB]
-#                                [--port 5299] [--jobs sendfile,readwrite,readwrite-file]
+#                                [--port 5299] [--jobs sendfile,sendfile-small,readwrite,readwrite-file]
 #                                [--tsv FILE] [--no-build]
 #
 # job             iperf3 (client -> server on 127.0.0.1)   segbench read (in-process loopback sink)
 # sendfile        iperf3 -Z -t T -l LEN: sendfile(2) from  --engine sendfile --duration T
 #                 a cached temporary file of LEN bytes
+# sendfile-small  the same                                 the same, from a log of 2 x LEN bytes
 # readwrite       iperf3 -t T -l LEN: send(2) from one     --engine readwrite:buf=LEN --duration T
 #                 user buffer (no file is read)
 # readwrite-file  iperf3 -F SEGMENT -l LEN: read(2) the    --engine readwrite:buf=LEN, the log once
@@ -26,10 +27,11 @@
 # also on Ctrl-C.
 #
 # Not identical by design: iperf3 -Z sends the same LEN bytes of one small file over and over
-# (they stay in the CPU caches), segbench sends SIZE distinct bytes of segment files from the
-# page cache, as a broker serving a tail reader does; plain iperf3 reads no file at all, so
-# segbench's readwrite (pread + send: one more copy) is expected well below it: readwrite-file
-# is the like-for-like job for that path.
+# (they stay in the CPU caches); segbench's sendfile job sends SIZE distinct bytes of segment
+# files from the page cache, as a broker serving a tail reader does, so the receiver's copy
+# reads DRAM. sendfile-small gives segbench iperf3 -Z's footprint. Plain iperf3 reads no file
+# at all, so segbench's readwrite (pread + send: one more copy) is expected well below it;
+# readwrite-file is the like-for-like job for that path.
 #
 # Environment: SEGBENCH=/path/to/segbench skips the build; CARGO_TARGET_DIR is honoured.
 set -euo pipefail
@@ -43,7 +45,7 @@ SIZE=1GiB
 PAIRS=5
 LEN=1MiB
 PORT=5299
-JOBS=sendfile,readwrite,readwrite-file
+JOBS=sendfile,sendfile-small,readwrite,readwrite-file
 TSV=
 BUILD=
 TARGET=0.90
@@ -70,7 +72,7 @@ len_b=$(to_bytes "$LEN")
 if ! { [[ $PORT =~ ^[0-9]+$ ]] && [ "$PORT" -gt 0 ] && [ "$PORT" -lt 65536 ]; }; then die "--port must be 1..65535"; fi
 if ! { [ "$len_b" -gt 0 ] && [ "$size_b" -ge "$len_b" ]; }; then die "--size must be at least --len"; fi
 for j in ${JOBS//,/ }; do
-    case "$j" in sendfile | readwrite | readwrite-file) ;; *) die "unknown job '$j' (sendfile, readwrite, readwrite-file)" ;; esac
+    case "$j" in sendfile | sendfile-small | readwrite | readwrite-file) ;; *) die "unknown job '$j' (sendfile, sendfile-small, readwrite, readwrite-file)" ;; esac
 done
 
 need python3 "install python3 (it parses the JSON outputs)"
@@ -96,12 +98,19 @@ trap 'log "interrupted: cleaning up"; exit 130' INT TERM
 
 WORK=$(mktemp -d "$DIR/crosscheck-iperf3.XXXXXX") || die "cannot create a directory under $DIR"
 LOG="$WORK/log"
+SMALL_LOG="$WORK/small-log"
 
 # The log segbench serves: one partition of SIZE bytes of Kafka batches, written once.
 log "writing the log segbench reads: $SIZE, one partition ($LOG) ..."
 "$SB" write --engine buffered --size "$size_b" --partitions 1 --segment-size "$size_b" \
     --dir "$LOG" --repeat 1 --warmup 0 --keep --quiet "${NO_PROBE[@]}" >/dev/null 2>"$WORK/write.err" ||
     die "segbench write failed: $(grep -v '^$' "$WORK/write.err" | tail -1)"
+# A log of 2 x LEN bytes: a footprint like iperf3 -Z's LEN-byte file (sendfile-small).
+if [[ ,$JOBS, == *,sendfile-small,* ]]; then
+    "$SB" write --engine buffered --size $((2 * len_b)) --partitions 1 --segment-size "$size_b" \
+        --dir "$SMALL_LOG" --repeat 1 --warmup 0 --keep --quiet "${NO_PROBE[@]}" >/dev/null 2>"$WORK/write.err" ||
+        die "segbench write failed: $(grep -v '^$' "$WORK/write.err" | tail -1)"
+fi
 # The largest segment file of that log: what iperf3 -F reads in the readwrite-file job.
 SEGFILE=$(find "$LOG" -name '*.log' -type f -printf '%s %p\n' | sort -n | tail -1 | cut -d' ' -f2-)
 [ -n "$SEGFILE" ] || die "no segment file found under $LOG"
@@ -126,7 +135,7 @@ done
 run_iperf3() {
     local job=$1 out="$WORK/iperf3.json" how bw
     case "$job" in
-    sendfile) how=(-t "$TIME" -Z) ;;
+    sendfile | sendfile-small) how=(-t "$TIME" -Z) ;;
     readwrite) how=(-t "$TIME") ;;
     readwrite-file) how=(-F "$SEGFILE") ;;
     esac
@@ -144,11 +153,12 @@ run_iperf3() {
 run_sb() {
     local job=$1 out="$WORK/sb.json" how bw rc=0
     case "$job" in
-    sendfile) how=(--engine sendfile --duration "${TIME}s") ;;
-    readwrite) how=(--engine "readwrite:buf=$len_b" --duration "${TIME}s") ;;
-    readwrite-file) how=(--engine "readwrite:buf=$len_b") ;;
+    sendfile) how=(--dir "$LOG" --engine sendfile --duration "${TIME}s") ;;
+    sendfile-small) how=(--dir "$SMALL_LOG" --engine sendfile --duration "${TIME}s") ;;
+    readwrite) how=(--dir "$LOG" --engine "readwrite:buf=$len_b" --duration "${TIME}s") ;;
+    readwrite-file) how=(--dir "$LOG" --engine "readwrite:buf=$len_b") ;;
     esac
-    "$SB" read --dir "$LOG" "${how[@]}" --fetch-size "$len_b" --cache hot --consumers 1 \
+    "$SB" read "${how[@]}" --fetch-size "$len_b" --cache hot --consumers 1 \
         --repeat 1 "${NO_PROBE[@]}" --json --quiet >"$out" 2>"$WORK/sb.err" || rc=$?
     if [ "$rc" = 0 ]; then
         bw=$(json_get "$out" "d['workloads'][0]['repetitions'][0]['throughput_bytes_per_s']" 2>/dev/null || echo nan)
@@ -186,7 +196,7 @@ for job in ${JOBS//,/ }; do
 done
 echo
 summarize_pairs "$PAIRS_TSV" "$TARGET" "loopback (127.0.0.1), hot cache; ${TIME}s per run (readwrite-file: the $SIZE log once), $LEN per call" iperf3
-echo "target >= $TARGET applies to sendfile (vs iperf3 -Z); plain iperf3 reads no file (readwrite: one copy fewer than segbench)"
+echo "target >= $TARGET: sendfile jobs (vs iperf3 -Z). Plain iperf3 reads no file: readwrite-file is readwrite's like-for-like job."
 echo
 echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ -n "$TSV" ]; then

@@ -62,7 +62,11 @@ pub fn is_segbench_child(name: &str) -> bool {
         s.len() > 1 && s.starts_with(p) && s[1..].chars().all(|c| c.is_ascii_digit())
     };
     (numbered(head, 'w') || numbered(head, 'r') || numbered(head, 'g'))
-        && (tail == "warmup" || tail == "calibration" || numbered(tail, 'r') || tail.starts_with("data") || tail.is_empty())
+        && (tail == "warmup"
+            || tail == "calibration"
+            || numbered(tail, 'r')
+            || tail.starts_with("data")
+            || tail.is_empty())
 }
 
 #[cfg(test)]

@@ -42,7 +42,11 @@ pub fn emit_json(file: &ResultsFile, out: Option<&Path>, json: bool) -> anyhow::
 
 /// The exit of a command that ran workloads: 130 / 143 when a signal stopped it, 1 with one line
 /// per failed workload or failed check, else 0. Results were written before this is called.
-pub fn finish(file: &ResultsFile, check_failures: Vec<String>, signals: &crate::signals::StopSignals) -> anyhow::Result<u8> {
+pub fn finish(
+    file: &ResultsFile,
+    check_failures: Vec<String>,
+    signals: &crate::signals::StopSignals,
+) -> anyhow::Result<u8> {
     if let Some(code) = signals.exit_code() {
         eprintln!("segbench: interrupted; partial results kept, data removed");
         return Ok(code);

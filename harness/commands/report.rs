@@ -805,9 +805,9 @@ mod tests {
         let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
         let md = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
         check_well_formed(&html).unwrap();
-        // Five chart sections: throughput, latency (write, read), timeline (write, read),
-        // scaling (partitions, qd), CPU.
-        assert_eq!(html.matches("<svg").count(), 8);
+        // Six chart sections: throughput, latency (write, read), timeline (write, read),
+        // scaling (partitions, qd), CPU, capacity.
+        assert_eq!(html.matches("<svg").count(), 9);
         for name in [
             "write/buffered",
             "write/uring:qd=8,direct",

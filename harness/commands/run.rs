@@ -13,13 +13,13 @@ use workloads::pacing::{Clock, MonotonicClock};
 
 use crate::bad_input;
 use crate::commands::common;
+use crate::commands::read as read_cmd;
 use crate::datadir::DataDir;
 use crate::meta::RunMeta;
 use crate::runner::progress::Progress;
+use crate::runner::read::{CacheMode, LogSet, ReadConfig, DEFAULT_FETCH_BYTES};
 use crate::runner::write::WriteConfig;
 use crate::runner::{run_writes, RunOptions};
-use crate::commands::read as read_cmd;
-use crate::runner::read::{CacheMode, LogSet, ReadConfig, DEFAULT_FETCH_BYTES};
 use crate::suite::{self, Suite, WorkloadSpec};
 
 const RUN_HELP: &str = "Presets (segbench run --preset NAME --print shows the TOML to start a suite from):
@@ -364,7 +364,15 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
                 }
             }
             "read" => {
-                let (mut rs, f, i) = run_read_workload(w, opts.repeat, &data, &mut read_log, clock.clone(), &signals.stop, &progress)?;
+                let (mut rs, f, i) = run_read_workload(
+                    w,
+                    opts.repeat,
+                    &data,
+                    &mut read_log,
+                    clock.clone(),
+                    &signals.stop,
+                    &progress,
+                )?;
                 done.append(&mut rs);
                 failures.extend(f);
                 interrupted |= i;
@@ -449,7 +457,10 @@ struct ReadLog {
 }
 
 /// The read configurations of a suite workload at one sweep point.
-fn read_configs(w: &WorkloadSpec, point: &Option<(String, u32)>) -> Result<Vec<ReadConfig>, String> {
+fn read_configs(
+    w: &WorkloadSpec,
+    point: &Option<(String, u32)>,
+) -> Result<Vec<ReadConfig>, String> {
     use workloads::units::{parse_duration, parse_size};
     let mut consumers = w.consumers.unwrap_or(1);
     let mut groups = w.groups.unwrap_or(1);
@@ -470,12 +481,25 @@ fn read_configs(w: &WorkloadSpec, point: &Option<(String, u32)>) -> Result<Vec<R
             None => e.clone(),
         };
         let cfg = ReadConfig {
-            engine: e.parse().map_err(|x: workloads::EngineError| x.to_string())?,
+            engine: e
+                .parse()
+                .map_err(|x: workloads::EngineError| x.to_string())?,
             cache,
             consumers,
             groups,
-            fetch_size: w.fetch_size.as_deref().map(parse_size).transpose().map_err(|x| x.0)?.unwrap_or(DEFAULT_FETCH_BYTES),
-            duration: w.duration.as_deref().map(parse_duration).transpose().map_err(|x| x.0)?,
+            fetch_size: w
+                .fetch_size
+                .as_deref()
+                .map(parse_size)
+                .transpose()
+                .map_err(|x| x.0)?
+                .unwrap_or(DEFAULT_FETCH_BYTES),
+            duration: w
+                .duration
+                .as_deref()
+                .map(parse_duration)
+                .transpose()
+                .map_err(|x| x.0)?,
             verify: w.verify.unwrap_or(false),
         };
         cfg.check()?;
@@ -493,28 +517,69 @@ fn run_read_workload(
     stop: &std::sync::atomic::AtomicBool,
     progress: &Progress,
 ) -> anyhow::Result<(Vec<WorkloadResult>, Vec<String>, bool)> {
-    let size = w.size.as_deref().map(workloads::units::parse_size).transpose().map_err(|e| bad_input(e.0))?.unwrap_or(read_cmd::DEFAULT_SIZE);
+    let size = w
+        .size
+        .as_deref()
+        .map(workloads::units::parse_size)
+        .transpose()
+        .map_err(|e| bad_input(e.0))?
+        .unwrap_or(read_cmd::DEFAULT_SIZE);
     let partitions = w.partitions.unwrap_or(read_cmd::DEFAULT_PARTITIONS);
-    let reuse = log_cache.as_ref().is_some_and(|l| l.size == size && l.partitions == partitions);
+    let reuse = log_cache
+        .as_ref()
+        .is_some_and(|l| l.size == size && l.partitions == partitions);
     if !reuse {
         if log_cache.take().is_some() {
             data[0].remove_child("read-log");
         }
-        let dir = read_cmd::write_log(&data[0], size, partitions, read_cmd::DEFAULT_SEGMENT_SIZE, stop, progress)?;
-        *log_cache = Some(ReadLog { size, partitions, dir });
+        let dir = read_cmd::write_log(
+            &data[0],
+            size,
+            partitions,
+            read_cmd::DEFAULT_SEGMENT_SIZE,
+            stop,
+            progress,
+        )?;
+        *log_cache = Some(ReadLog {
+            size,
+            partitions,
+            dir,
+        });
     }
-    let Some(cached) = log_cache.as_ref() else { return Ok((Vec::new(), Vec::new(), false)) };
-    let log = LogSet::open(std::slice::from_ref(&cached.dir)).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let Some(cached) = log_cache.as_ref() else {
+        return Ok((Vec::new(), Vec::new(), false));
+    };
+    let log =
+        LogSet::open(std::slice::from_ref(&cached.dir)).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut out = Vec::new();
     let mut failures = Vec::new();
     let mut interrupted = false;
     for point in suite::sweep_points(w) {
-        let cfgs = read_configs(w, &point).map_err(|m| bad_input(format!("workload '{}': {m}", w.name)))?;
+        let cfgs = read_configs(w, &point)
+            .map_err(|m| bad_input(format!("workload '{}': {m}", w.name)))?;
         let skips = read_cmd::precheck(&cfgs)?;
-        let runnable: Vec<ReadConfig> = cfgs.iter().zip(&skips).filter(|(_, s)| s.is_none()).map(|(c, _)| c.clone()).collect();
-        let sessions = cfgs.iter().map(|c| (c.groups * c.consumers) as usize).max().unwrap_or(1) + 8;
+        let runnable: Vec<ReadConfig> = cfgs
+            .iter()
+            .zip(&skips)
+            .filter(|(_, s)| s.is_none())
+            .map(|(c, _)| c.clone())
+            .collect();
+        let sessions = cfgs
+            .iter()
+            .map(|c| (c.groups * c.consumers) as usize)
+            .max()
+            .unwrap_or(1)
+            + 8;
         let (sink, target) = read_cmd::local_sink(sessions)?;
-        let outcome = crate::runner::read::run_reads(&runnable, repeat, &log, &target, clock.clone(), stop, progress);
+        let outcome = crate::runner::read::run_reads(
+            &runnable,
+            repeat,
+            &log,
+            &target,
+            clock.clone(),
+            stop,
+            progress,
+        );
         drop(sink);
         failures.extend(outcome.check_failures);
         interrupted |= outcome.interrupted;
@@ -530,7 +595,8 @@ fn run_read_workload(
                     None => format!("{}/{}", w.name, r.engine),
                 };
                 r.config.extend(suite::sweep_config(&point));
-                r.config.insert("suite_workload".into(), serde_json::json!(w.name));
+                r.config
+                    .insert("suite_workload".into(), serde_json::json!(w.name));
                 out.push(r);
             }
         }

@@ -122,7 +122,8 @@ pub fn run_writes(
                         failures.push(format!("write {}: {c}", cfg.engine));
                     }
                     m.repetition.index = rep;
-                    m.repetition.harness_overhead_ratio = overhead[w].map(|ns| overhead_ratio(ns, &m.repetition));
+                    m.repetition.harness_overhead_ratio =
+                        overhead[w].map(|ns| overhead_ratio(ns, &m.repetition));
                     progress.done(&label, &m.repetition);
                     caps[w] = Some(m.caps);
                     if m.interrupted {
@@ -190,7 +191,12 @@ const CALIBRATION_OPS: u64 = 4000;
 
 /// The runner's own time per append for `cfg`'s batch shape and format, measured with the null
 /// engine (encoding, clock, histogram, timeline and loop; no I/O). `None` when it cannot run.
-pub fn calibrate_overhead(cfg: &WriteConfig, data: &[DataDir], clock: Arc<dyn Clock>, stop: &AtomicBool) -> Option<f64> {
+pub fn calibrate_overhead(
+    cfg: &WriteConfig,
+    data: &[DataDir],
+    clock: Arc<dyn Clock>,
+    stop: &AtomicBool,
+) -> Option<f64> {
     let shape = cfg.shape().ok()?;
     let mut null = cfg.clone();
     null.engine = "null".parse().ok()?;
@@ -199,7 +205,10 @@ pub fn calibrate_overhead(cfg: &WriteConfig, data: &[DataDir], clock: Arc<dyn Cl
     null.rate = None;
     null.flush = workloads::FlushPolicy::Never;
     null.retention = None;
-    let limit = Limit { bytes: Some(shape.batch_bytes as u64 * CALIBRATION_OPS), duration: Some(Duration::from_millis(200)) };
+    let limit = Limit {
+        bytes: Some(shape.batch_bytes as u64 * CALIBRATION_OPS),
+        duration: Some(Duration::from_millis(200)),
+    };
     let dirs = create_children(&data[..1.min(data.len())], "w0-calibration").ok()?;
     let live = LiveCounters::default();
     let m = write::run_repetition(&null, &dirs, clock, stop, limit, &live);

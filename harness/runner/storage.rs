@@ -25,7 +25,7 @@ impl StorageContext {
     /// Reads the file-system type of `dir` and the kernel's dirty limit.
     pub fn for_dir(dir: &Path) -> Self {
         let fs_type = nix::sys::statfs::statfs(dir).ok().map(|s| {
-            let magic = s.filesystem_type().0 as i64;
+            let magic = s.filesystem_type().0;
             match magic {
                 TMPFS_MAGIC => "tmpfs".to_string(),
                 RAMFS_MAGIC => "ramfs".to_string(),

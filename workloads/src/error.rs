@@ -55,17 +55,35 @@ pub enum EngineError {
 
 impl EngineError {
     /// Wraps an I/O error, mapping ENOSPC / EDQUOT to [`EngineError::NoSpace`].
-    pub fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error, written_bytes: u64) -> Self {
+    pub fn io(
+        op: &'static str,
+        path: impl Into<PathBuf>,
+        source: io::Error,
+        written_bytes: u64,
+    ) -> Self {
         let path = path.into();
         match source.raw_os_error() {
-            Some(libc::ENOSPC) | Some(libc::EDQUOT) => EngineError::NoSpace { path, written_bytes },
+            Some(libc::ENOSPC) | Some(libc::EDQUOT) => EngineError::NoSpace {
+                path,
+                written_bytes,
+            },
             _ => EngineError::Io { op, path, source },
         }
     }
 
     /// Wraps a nix errno like [`EngineError::io`].
-    pub fn errno(op: &'static str, path: impl Into<PathBuf>, errno: nix::errno::Errno, written_bytes: u64) -> Self {
-        Self::io(op, path, io::Error::from_raw_os_error(errno as i32), written_bytes)
+    pub fn errno(
+        op: &'static str,
+        path: impl Into<PathBuf>,
+        errno: nix::errno::Errno,
+        written_bytes: u64,
+    ) -> Self {
+        Self::io(
+            op,
+            path,
+            io::Error::from_raw_os_error(errno as i32),
+            written_bytes,
+        )
     }
 
     /// True when the runner should report a skip rather than a failure.

@@ -23,7 +23,9 @@ impl FromStr for SyncKind {
             "fdatasync" => Ok(SyncKind::Fdatasync),
             "fsync" => Ok(SyncKind::Fsync),
             "dsync" | "o_dsync" => Ok(SyncKind::Dsync),
-            _ => Err(format!("unknown sync call '{s}': use fdatasync, fsync or dsync")),
+            _ => Err(format!(
+                "unknown sync call '{s}': use fdatasync, fsync or dsync"
+            )),
         }
     }
 }
@@ -62,7 +64,9 @@ impl FlushPolicy {
 impl FromStr for FlushPolicy {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("invalid flush policy '{s}': use never, batch, bytes=SIZE (e.g. bytes=1MiB) or ms=N (e.g. ms=100)");
+        let bad = || {
+            format!("invalid flush policy '{s}': use never, batch, bytes=SIZE (e.g. bytes=1MiB) or ms=N (e.g. ms=100)")
+        };
         match s {
             "never" => Ok(FlushPolicy::Never),
             "batch" => Ok(FlushPolicy::Batch),
@@ -110,7 +114,10 @@ mod tests {
             assert_eq!(s.parse::<FlushPolicy>().unwrap(), p);
             assert_eq!(p.to_string(), s);
         }
-        assert_eq!("bytes=1MiB".parse::<FlushPolicy>().unwrap(), FlushPolicy::Bytes(1 << 20));
+        assert_eq!(
+            "bytes=1MiB".parse::<FlushPolicy>().unwrap(),
+            FlushPolicy::Bytes(1 << 20)
+        );
         for bad in ["", "always", "bytes=", "bytes=0", "ms=0", "ms=x"] {
             assert!(bad.parse::<FlushPolicy>().is_err(), "{bad}");
         }

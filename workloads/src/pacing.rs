@@ -21,7 +21,9 @@ pub struct MonotonicClock {
 impl MonotonicClock {
     /// A clock whose origin is now.
     pub fn new() -> Self {
-        MonotonicClock { origin: Instant::now() }
+        MonotonicClock {
+            origin: Instant::now(),
+        }
     }
 }
 
@@ -47,7 +49,9 @@ pub struct FakeClock {
 impl FakeClock {
     /// A fake clock at `start_ns`.
     pub fn new(start_ns: u64) -> Self {
-        FakeClock { now: std::sync::atomic::AtomicU64::new(start_ns) }
+        FakeClock {
+            now: std::sync::atomic::AtomicU64::new(start_ns),
+        }
     }
 
     /// Moves the clock forward by `ns`.
@@ -74,7 +78,11 @@ pub struct Pacer {
 impl Pacer {
     /// A pacer starting at `start_ns` for `rate_bytes_per_s` (> 0).
     pub fn new(start_ns: u64, rate_bytes_per_s: f64) -> Self {
-        Pacer { start_ns, ns_per_byte: 1e9 / rate_bytes_per_s, bytes_scheduled: 0 }
+        Pacer {
+            start_ns,
+            ns_per_byte: 1e9 / rate_bytes_per_s,
+            bytes_scheduled: 0,
+        }
     }
 
     /// The intended start time of the next operation of `len` bytes, and books it.
@@ -123,7 +131,10 @@ pub struct SteppingClock {
 impl SteppingClock {
     /// Starts at `start_ns` and advances `step_ns` per read.
     pub fn new(start_ns: u64, step_ns: u64) -> Self {
-        SteppingClock { now: std::sync::atomic::AtomicU64::new(start_ns), step: step_ns }
+        SteppingClock {
+            now: std::sync::atomic::AtomicU64::new(start_ns),
+            step: step_ns,
+        }
     }
 
     /// Jumps forward by `ns` (a stall).
@@ -134,6 +145,7 @@ impl SteppingClock {
 
 impl Clock for SteppingClock {
     fn now_ns(&self) -> u64 {
-        self.now.fetch_add(self.step, std::sync::atomic::Ordering::SeqCst)
+        self.now
+            .fetch_add(self.step, std::sync::atomic::Ordering::SeqCst)
     }
 }

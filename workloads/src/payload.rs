@@ -61,6 +61,9 @@ mod tests {
         let mut big = vec![0u8; 5000];
         p.fill(&mut big);
         assert!(big[4000..].iter().any(|&x| x != 0));
-        assert_eq!(PayloadPool::new(1000, 7).bytes, PayloadPool::new(1000, 7).bytes);
+        assert_eq!(
+            PayloadPool::new(1000, 7).bytes,
+            PayloadPool::new(1000, 7).bytes
+        );
     }
 }

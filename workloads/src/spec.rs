@@ -26,7 +26,9 @@ impl EngineSpec {
         match self.options.get(key) {
             None => Ok(default),
             Some(None) => Err(self.invalid(format!("option '{key}' needs a value, e.g. {key}=8"))),
-            Some(Some(v)) => v.parse().map_err(|_| self.invalid(format!("option '{key}={v}' has an invalid value"))),
+            Some(Some(v)) => v
+                .parse()
+                .map_err(|_| self.invalid(format!("option '{key}={v}' has an invalid value"))),
         }
     }
 
@@ -34,8 +36,15 @@ impl EngineSpec {
     pub fn check_options(&self, known: &[&str]) -> Result<(), EngineError> {
         for k in self.options.keys() {
             if !known.contains(&k.as_str()) {
-                let list = if known.is_empty() { "none".to_string() } else { known.join(", ") };
-                return Err(self.invalid(format!("unknown option '{k}' for engine '{}' (options: {list})", self.name)));
+                let list = if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                };
+                return Err(self.invalid(format!(
+                    "unknown option '{k}' for engine '{}' (options: {list})",
+                    self.name
+                )));
             }
         }
         Ok(())
@@ -43,20 +52,32 @@ impl EngineSpec {
 
     /// An [`EngineError::InvalidSpec`] for this spec.
     pub fn invalid(&self, reason: String) -> EngineError {
-        EngineError::InvalidSpec { spec: self.to_string(), reason }
+        EngineError::InvalidSpec {
+            spec: self.to_string(),
+            reason,
+        }
     }
 }
 
 impl FromStr for EngineSpec {
     type Err = EngineError;
     fn from_str(s: &str) -> Result<Self, EngineError> {
-        let invalid = |reason: &str| EngineError::InvalidSpec { spec: s.to_string(), reason: reason.to_string() };
+        let invalid = |reason: &str| EngineError::InvalidSpec {
+            spec: s.to_string(),
+            reason: reason.to_string(),
+        };
         let (name, rest) = match s.split_once(':') {
             Some((n, r)) => (n, Some(r)),
             None => (s, None),
         };
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-            return Err(invalid("expected NAME[:opt,opt=val], e.g. uring:qd=32,direct"));
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(invalid(
+                "expected NAME[:opt,opt=val], e.g. uring:qd=32,direct",
+            ));
         }
         let mut options = BTreeMap::new();
         if let Some(rest) = rest {
@@ -66,14 +87,19 @@ impl FromStr for EngineSpec {
                     None => (opt.trim(), None),
                 };
                 if k.is_empty() || v.as_deref() == Some("") {
-                    return Err(invalid("empty option: expected NAME[:opt,opt=val], e.g. uring:qd=32,direct"));
+                    return Err(invalid(
+                        "empty option: expected NAME[:opt,opt=val], e.g. uring:qd=32,direct",
+                    ));
                 }
                 if options.insert(k.to_string(), v).is_some() {
                     return Err(invalid(&format!("option '{k}' given twice")));
                 }
             }
         }
-        Ok(EngineSpec { name: name.to_string(), options })
+        Ok(EngineSpec {
+            name: name.to_string(),
+            options,
+        })
     }
 }
 
@@ -110,7 +136,15 @@ mod tests {
 
     #[test]
     fn refuses_malformed_specs() {
-        for bad in ["", ":qd=1", "uring:", "uring:qd=", "uring:qd=1,qd=2", "ur ing", "uring:,direct"] {
+        for bad in [
+            "",
+            ":qd=1",
+            "uring:",
+            "uring:qd=",
+            "uring:qd=1,qd=2",
+            "ur ing",
+            "uring:,direct",
+        ] {
             assert!(bad.parse::<EngineSpec>().is_err(), "{bad}");
         }
         let s: EngineSpec = "uring:qd=x,bogus".parse().unwrap();

@@ -26,7 +26,8 @@ impl AlignedBuf {
     /// Allocates `len` zeroed bytes aligned to `align` (a power of two). Panics only on a
     /// zero or non-power-of-two alignment, a programming error.
     pub fn new(len: usize, align: usize) -> Self {
-        let layout = Layout::from_size_align(len.max(1), align.max(1)).expect("alignment is a power of two");
+        let layout =
+            Layout::from_size_align(len.max(1), align.max(1)).expect("alignment is a power of two");
         // SAFETY: layout has a non-zero size.
         let ptr = unsafe { alloc::alloc_zeroed(layout) };
         let ptr = NonNull::new(ptr).unwrap_or_else(|| alloc::handle_alloc_error(layout));
@@ -102,9 +103,17 @@ impl MmapMut {
             )
         };
         if p == libc::MAP_FAILED {
-            return Err(EngineError::io("mmap", path, std::io::Error::last_os_error(), 0));
+            return Err(EngineError::io(
+                "mmap",
+                path,
+                std::io::Error::last_os_error(),
+                0,
+            ));
         }
-        Ok(MmapMut { ptr: NonNull::new(p as *mut u8).expect("mmap returned a non-null address"), len })
+        Ok(MmapMut {
+            ptr: NonNull::new(p as *mut u8).expect("mmap returned a non-null address"),
+            len,
+        })
     }
 
     /// Mapped length.
@@ -138,9 +147,20 @@ impl MmapMut {
             return Ok(());
         }
         // SAFETY: [s, e) lies inside the mapping and s is page-aligned.
-        let r = unsafe { libc::msync(self.ptr.as_ptr().add(s) as *mut libc::c_void, e - s, libc::MS_SYNC) };
+        let r = unsafe {
+            libc::msync(
+                self.ptr.as_ptr().add(s) as *mut libc::c_void,
+                e - s,
+                libc::MS_SYNC,
+            )
+        };
         if r != 0 {
-            return Err(EngineError::io("msync", path, std::io::Error::last_os_error(), 0));
+            return Err(EngineError::io(
+                "msync",
+                path,
+                std::io::Error::last_os_error(),
+                0,
+            ));
         }
         Ok(())
     }
@@ -180,19 +200,33 @@ pub struct DioAlign {
 /// `Ok(Some(0,0))`-like values are mapped to `None` too (the file system has no O_DIRECT).
 pub fn dio_alignment(path: &Path) -> Result<Option<DioAlign>, EngineError> {
     use std::os::unix::ffi::OsStrExt;
-    let c = std::ffi::CString::new(path.as_os_str().as_bytes())
-        .map_err(|e| EngineError::io("statx", path, std::io::Error::new(std::io::ErrorKind::InvalidInput, e), 0))?;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(|e| {
+        EngineError::io(
+            "statx",
+            path,
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, e),
+            0,
+        )
+    })?;
     // SAFETY: statx is plain old data; an all-zero value is valid.
     let mut st: libc::statx = unsafe { std::mem::zeroed() };
     // SAFETY: c is a valid NUL-terminated path and st a valid out pointer.
     let r = unsafe { libc::statx(libc::AT_FDCWD, c.as_ptr(), 0, libc::STATX_DIOALIGN, &mut st) };
     if r != 0 {
-        return Err(EngineError::io("statx", path, std::io::Error::last_os_error(), 0));
+        return Err(EngineError::io(
+            "statx",
+            path,
+            std::io::Error::last_os_error(),
+            0,
+        ));
     }
     if st.stx_mask & libc::STATX_DIOALIGN == 0 || st.stx_dio_offset_align == 0 {
         return Ok(None);
     }
-    Ok(Some(DioAlign { mem_align: st.stx_dio_mem_align, offset_align: st.stx_dio_offset_align }))
+    Ok(Some(DioAlign {
+        mem_align: st.stx_dio_mem_align,
+        offset_align: st.stx_dio_offset_align,
+    }))
 }
 
 /// `fallocate(fd, 0, 0, len)`: reserves blocks so appends do not extend the file's allocation.
@@ -200,7 +234,12 @@ pub fn fallocate(file: &File, len: u64, path: &Path) -> Result<(), EngineError> 
     // SAFETY: fallocate on an fd we own; no memory is passed.
     let r = unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, len as libc::off_t) };
     if r != 0 {
-        return Err(EngineError::io("fallocate", path, std::io::Error::last_os_error(), 0));
+        return Err(EngineError::io(
+            "fallocate",
+            path,
+            std::io::Error::last_os_error(),
+            0,
+        ));
     }
     Ok(())
 }
@@ -210,24 +249,44 @@ pub fn evict(file: &File, path: &Path) -> Result<(), EngineError> {
     // SAFETY: no memory is passed.
     let r = unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
     if r != 0 {
-        return Err(EngineError::io("posix_fadvise", path, std::io::Error::from_raw_os_error(r), 0));
+        return Err(EngineError::io(
+            "posix_fadvise",
+            path,
+            std::io::Error::from_raw_os_error(r),
+            0,
+        ));
     }
     Ok(())
 }
 
 /// Resident pages of a file, measured with `mmap` + `mincore`: `(resident_bytes, file_bytes)`.
 pub fn residency(file: &File, path: &Path) -> Result<(u64, u64), EngineError> {
-    let len = file.metadata().map_err(|e| EngineError::io("stat", path, e, 0))?.len();
+    let len = file
+        .metadata()
+        .map_err(|e| EngineError::io("stat", path, e, 0))?
+        .len();
     if len == 0 {
         return Ok((0, 0));
     }
     let page = page_size();
     // SAFETY: a fresh read-only shared mapping of a file we hold open; it is never dereferenced.
     let p = unsafe {
-        libc::mmap(std::ptr::null_mut(), len as usize, libc::PROT_READ, libc::MAP_SHARED, file.as_raw_fd(), 0)
+        libc::mmap(
+            std::ptr::null_mut(),
+            len as usize,
+            libc::PROT_READ,
+            libc::MAP_SHARED,
+            file.as_raw_fd(),
+            0,
+        )
     };
     if p == libc::MAP_FAILED {
-        return Err(EngineError::io("mmap", path, std::io::Error::last_os_error(), 0));
+        return Err(EngineError::io(
+            "mmap",
+            path,
+            std::io::Error::last_os_error(),
+            0,
+        ));
     }
     let pages = (len as usize).div_ceil(page);
     let mut vec = vec![0u8; pages];
@@ -341,7 +400,13 @@ mod tests {
     fn mapping_writes_reach_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("m");
-        let f = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&path).unwrap();
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .unwrap();
         f.set_len(8192).unwrap();
         let mut m = MmapMut::map(&f, 8192, &path).unwrap();
         m.as_mut_slice()[4096..4100].copy_from_slice(b"kafk");

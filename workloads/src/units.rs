@@ -45,7 +45,9 @@ fn size_multiplier(unit: &str) -> Option<u64> {
 /// Parses a size in bytes (`4096`, `16KiB`, `1.5GiB`, `10MB`; `k`/`m`/`g` alone are binary).
 /// Zero, negative and fractional-byte results are refused.
 pub fn parse_size(s: &str) -> Result<u64, UnitError> {
-    let bad = || UnitError(format!("invalid size '{s}': use a positive number with an optional unit, e.g. 4096, 16KiB, 1GiB, 10MB"));
+    let bad = || {
+        UnitError(format!("invalid size '{s}': use a positive number with an optional unit, e.g. 4096, 16KiB, 1GiB, 10MB"))
+    };
     let (n, unit) = split_number(s).ok_or_else(bad)?;
     let mult = size_multiplier(unit).ok_or_else(bad)?;
     let v = n * mult as f64;
@@ -58,7 +60,11 @@ pub fn parse_size(s: &str) -> Result<u64, UnitError> {
 /// Parses a duration (`500ms`, `10s`, `2m`, `1h`, `7d`, `2w`, `250us`; a bare number is seconds).
 /// Zero is refused.
 pub fn parse_duration(s: &str) -> Result<Duration, UnitError> {
-    let bad = || UnitError(format!("invalid duration '{s}': use a positive number with a unit, e.g. 500ms, 10s, 2m"));
+    let bad = || {
+        UnitError(format!(
+            "invalid duration '{s}': use a positive number with a unit, e.g. 500ms, 10s, 2m"
+        ))
+    };
     let (n, unit) = split_number(s).ok_or_else(bad)?;
     let secs = match unit {
         "" | "s" | "sec" => n,
@@ -79,9 +85,16 @@ pub fn parse_duration(s: &str) -> Result<Duration, UnitError> {
 
 /// Parses a rate in bytes per second (`100MB/s`, `1GiB/s`, `5000000`). Zero is refused.
 pub fn parse_rate(s: &str) -> Result<f64, UnitError> {
-    let bad = || UnitError(format!("invalid rate '{s}': use a size per second, e.g. 100MB/s, 1GiB/s, 20MB/s"));
+    let bad = || {
+        UnitError(format!(
+            "invalid rate '{s}': use a size per second, e.g. 100MB/s, 1GiB/s, 20MB/s"
+        ))
+    };
     let t = s.trim();
-    let t = t.strip_suffix("/s").or_else(|| t.strip_suffix("ps")).unwrap_or(t);
+    let t = t
+        .strip_suffix("/s")
+        .or_else(|| t.strip_suffix("ps"))
+        .unwrap_or(t);
     let (n, unit) = split_number(t).ok_or_else(bad)?;
     let mult = size_multiplier(unit).ok_or_else(bad)?;
     let v = n * mult as f64;

@@ -83,7 +83,12 @@ pub trait WriteEngine: Send {
     /// Appends the `len` bytes written into the last region from `buffer`.
     /// `linked_sync` is `Some` only for engines with [`Caps::linked_flush`]: the append is
     /// acknowledged after that sync completes.
-    fn submit(&mut self, len: usize, token: u64, linked_sync: Option<SyncKind>) -> Result<Submitted, EngineError>;
+    fn submit(
+        &mut self,
+        len: usize,
+        token: u64,
+        linked_sync: Option<SyncKind>,
+    ) -> Result<Submitted, EngineError>;
 
     /// Waits until at least `min` queued appends completed (0: do not wait) and pushes them
     /// to `done`. Synchronous engines have nothing queued.
@@ -113,7 +118,11 @@ pub const ENGINE_NAMES: &[&str] = &["buffered", "mmap", "direct", "uring", "null
 /// the largest append the runner will ask for (buffers are sized for it).
 ///
 /// Returns [`EngineError::Unsupported`] when this kernel or file system cannot run it.
-pub fn build(spec: &EngineSpec, dir: &Path, max_append_bytes: usize) -> Result<Box<dyn WriteEngine>, EngineError> {
+pub fn build(
+    spec: &EngineSpec,
+    dir: &Path,
+    max_append_bytes: usize,
+) -> Result<Box<dyn WriteEngine>, EngineError> {
     match spec.name.as_str() {
         "buffered" => Ok(Box::new(buffered::Buffered::new(spec, max_append_bytes)?)),
         "mmap" => Ok(Box::new(mmap::Mmap::new(spec)?)),

@@ -14,7 +14,9 @@ impl Null {
     /// Builds it; it takes no options.
     pub fn new(spec: &EngineSpec, max_append_bytes: usize) -> Result<Self, EngineError> {
         spec.check_options(&[])?;
-        Ok(Null { buf: vec![0; max_append_bytes.max(1)] })
+        Ok(Null {
+            buf: vec![0; max_append_bytes.max(1)],
+        })
     }
 }
 
@@ -34,8 +36,15 @@ impl WriteEngine for Null {
         Ok(Some(&mut self.buf[..len]))
     }
 
-    fn submit(&mut self, len: usize, _token: u64, _linked: Option<SyncKind>) -> Result<Submitted, EngineError> {
-        Ok(Submitted::Completed { device_bytes: len as u64 })
+    fn submit(
+        &mut self,
+        len: usize,
+        _token: u64,
+        _linked: Option<SyncKind>,
+    ) -> Result<Submitted, EngineError> {
+        Ok(Submitted::Completed {
+            device_bytes: len as u64,
+        })
     }
 
     fn flush(&mut self, _sync: SyncKind, _done: &mut Vec<Completion>) -> Result<(), EngineError> {
