@@ -162,14 +162,5 @@ pub fn run(a: WriteArgs) -> anyhow::Result<u8> {
     if let Some(k) = kept {
         progress.line(&format!("data kept in {}", k.display()));
     }
-    if !outcome.check_failures.is_empty() {
-        return Err(anyhow::Error::new(crate::CheckFailed(
-            outcome.check_failures.join("; "),
-        )));
-    }
-    let failed = file
-        .workloads
-        .iter()
-        .any(|w| matches!(w.status, results::Status::Failed { .. }));
-    Ok(if failed { 1 } else { 0 })
+    common::finish(&file, outcome.check_failures, signals)
 }

@@ -15,6 +15,13 @@
 //! an interval that reaches into `[-threshold, +threshold]` — is `no significant change`.
 //! A regression is never called from one point estimate: a side with fewer than
 //! [`MIN_REPETITIONS`] repetitions gives no decision.
+//!
+//! The interval only knows the spread of the repetitions of each run. Run-to-run variation that
+//! all repetitions of a run share (other tenants' CPU load, page-cache and writeback state) is
+//! what the noise threshold must cover, so each metric may have its own
+//! ([`CompareOptions::metric_thresholds`]): on a shared 2-core VM, wall-clock throughput of a
+//! page-cache workload moved up to 3x between runs while CPU seconds per GB moved about 10%
+//! (see `scripts/gate-noise.sh`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;

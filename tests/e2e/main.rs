@@ -3,5 +3,6 @@
 mod compare;
 mod plan;
 mod read;
+mod safety;
 mod util;
 mod write;

@@ -1,0 +1,292 @@
+//! Reliability and safety end to end: signals, SIGKILL leftovers and `clean`, a full disk, and
+//! parsers that refuse garbage without panicking.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+use crate::util::{assert_bad_input, segbench_in};
+
+fn spawn(cwd: &Path, args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_segbench"))
+        .args(args)
+        .current_dir(cwd)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("segbench starts")
+}
+
+/// Waits for the child at most `limit`; kills it and fails when it does not stop.
+fn wait_within(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let t0 = Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        if t0.elapsed() > limit {
+            let _ = child.kill();
+            panic!("segbench did not stop within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Waits until `path` exists (the run has started writing).
+fn wait_for(path: &Path) {
+    let t0 = Instant::now();
+    while !path.exists() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn interrupted_run_keeps_partial_results(signal: Signal, code: i32) {
+    let t = tempfile::tempdir().unwrap();
+    let mut child = spawn(
+        t.path(),
+        &[
+            "write",
+            "--engine",
+            "buffered",
+            "--duration",
+            "60s",
+            "--warmup",
+            "0",
+            "--repeat",
+            "3",
+            "--dir",
+            "d",
+            "--out",
+            "r.json",
+            "--no-probe",
+            "--segment-size",
+            "8MiB",
+        ],
+    );
+    wait_for(&t.path().join("d/w0-r0"));
+    std::thread::sleep(Duration::from_millis(300));
+    let sent = Instant::now();
+    kill(Pid::from_raw(child.id() as i32), signal).unwrap();
+    let status = wait_within(&mut child, Duration::from_secs(5));
+    assert!(
+        sent.elapsed() < Duration::from_secs(2),
+        "stopped after {:?}",
+        sent.elapsed()
+    );
+    assert_eq!(status.code(), Some(code));
+    let r = results::export::json::read_results(t.path().join("r.json"))
+        .expect("valid partial results");
+    assert!(r.interrupted);
+    assert_eq!(r.workloads[0].status, results::Status::Interrupted);
+    assert_eq!(r.workloads[0].repetitions.len(), 1);
+    assert!(r.workloads[0].repetitions[0].bytes > 0);
+    assert!(!t.path().join("d").exists(), "data removed");
+}
+
+#[test]
+fn sigint_stops_within_two_seconds_with_partial_results() {
+    interrupted_run_keeps_partial_results(Signal::SIGINT, 130);
+}
+
+#[test]
+fn sigterm_stops_within_two_seconds_with_partial_results() {
+    interrupted_run_keeps_partial_results(Signal::SIGTERM, 143);
+}
+
+#[test]
+fn a_killed_run_is_recognised_and_clean_removes_only_its_files() {
+    let t = tempfile::tempdir().unwrap();
+    let mut child = spawn(
+        t.path(),
+        &[
+            "write",
+            "--engine",
+            "buffered",
+            "--duration",
+            "60s",
+            "--warmup",
+            "0",
+            "--dir",
+            "d",
+            "--no-probe",
+            "--quiet",
+        ],
+    );
+    wait_for(&t.path().join("d/w0-r0"));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let d = t.path().join("d");
+    assert!(
+        d.join(".segbench-data").exists(),
+        "SIGKILL leaves the marker"
+    );
+    let out = segbench_in(
+        t.path(),
+        &["write", "--dir", "d", "--size", "1MiB", "--no-probe"],
+    );
+    assert_bad_input(&out, "segbench clean");
+    fs::write(d.join("notes.txt"), b"mine").unwrap();
+    let out = segbench_in(t.path(), &["clean", "d"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let left: Vec<String> = fs::read_dir(&d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into())
+        .collect();
+    assert_eq!(left, vec!["notes.txt".to_string()]);
+    assert_eq!(fs::read(d.join("notes.txt")).unwrap(), b"mine");
+    // Not a segbench directory: nothing removed, exit 2.
+    let out = segbench_in(t.path(), &["clean", "d"]);
+    assert_bad_input(&out, "not a segbench data directory");
+    assert!(d.join("notes.txt").exists());
+}
+
+#[test]
+fn a_full_disk_fails_with_one_line_and_partial_results() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("SKIP: mounting a small tmpfs needs root");
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let mnt = t.path().join("small");
+    fs::create_dir(&mnt).unwrap();
+    let ok = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"])
+        .arg(&mnt)
+        .status();
+    if !matches!(ok, Ok(s) if s.success()) {
+        eprintln!("SKIP: cannot mount a tmpfs here");
+        return;
+    }
+    struct Umount<'a>(&'a Path);
+    impl Drop for Umount<'_> {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(self.0).status();
+        }
+    }
+    let _u = Umount(&mnt);
+    let out = segbench_in(
+        t.path(),
+        &[
+            "write",
+            "--engine",
+            "buffered",
+            "--size",
+            "64MiB",
+            "--warmup",
+            "0",
+            "--repeat",
+            "1",
+            "--dir",
+            "small/d",
+            "--out",
+            "r.json",
+            "--no-probe",
+            "--quiet",
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("segbench:")).collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(
+        lines[0].contains("no space left on the device holding") && lines[0].contains(".log"),
+        "{err}"
+    );
+    let r = results::export::json::read_results(t.path().join("r.json")).unwrap();
+    assert!(matches!(
+        r.workloads[0].status,
+        results::Status::Failed { .. }
+    ));
+    assert!(!mnt.join("d").exists(), "data removed after the failure");
+}
+
+mod fuzz {
+    //! Every parser refuses, never panics (proptest with arbitrary input; these are the
+    //! repository's fuzz targets, run on every `cargo test`).
+    use proptest::prelude::*;
+    use std::path::Path;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        #[test]
+        fn cli_values(s in ".{0,40}") {
+            let _ = workloads::units::parse_size(&s);
+            let _ = workloads::units::parse_duration(&s);
+            let _ = workloads::units::parse_rate(&s);
+            let _ = s.parse::<workloads::EngineSpec>();
+            let _ = s.parse::<workloads::FlushPolicy>();
+            let _ = s.parse::<workloads::SyncKind>();
+            let _ = segbench::commands::run::parse_baseline(&s);
+        }
+
+        #[test]
+        fn unit_like_values(n in "-?[0-9]{0,25}(\\.[0-9]{0,5})?", u in "(|k|KiB|MB|GiB|TB|ms|s|m|h|d|/s|MB/s|x)") {
+            let s = format!("{n}{u}");
+            if let Ok(v) = workloads::units::parse_size(&s) { prop_assert!(v > 0); }
+            if let Ok(d) = workloads::units::parse_duration(&s) { prop_assert!(!d.is_zero()); }
+            if let Ok(r) = workloads::units::parse_rate(&s) { prop_assert!(r > 0.0 && r.is_finite()); }
+        }
+
+        #[test]
+        fn engine_specs(name in "[a-z]{0,8}", opts in proptest::collection::vec("[a-z=0-9,]{0,6}", 0..4)) {
+            let s = format!("{name}:{}", opts.join(","));
+            if let Ok(spec) = s.parse::<workloads::EngineSpec>() {
+                let dir = std::env::temp_dir();
+                let _ = workloads::write::build(&spec, &dir, 4096);
+                let _ = workloads::read::build(&spec);
+            }
+        }
+
+        #[test]
+        fn suite_toml(s in "(name = \"x\"\n)?(\\[\\[workload\\]\\]\n)?[a-z_ =\"\\[\\]0-9,{}\n]{0,200}") {
+            let _ = segbench::suite::parse(&s, Path::new("fuzz.toml"));
+        }
+
+        #[test]
+        fn results_json(s in "\\{[\"a-z_:0-9,\\[\\]{} .-]{0,300}") {
+            let _ = results::export::json::parse_results(Path::new("fuzz.json"), s.as_bytes());
+        }
+
+        #[test]
+        fn results_json_bytes(b in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let _ = results::export::json::parse_results(Path::new("fuzz.json"), &b);
+        }
+    }
+
+    #[test]
+    fn mutated_results_files_are_refused_not_panicked_on() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/results/sample.json"
+        ))
+        .unwrap();
+        let bytes = text.as_bytes();
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..300 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let mut m = bytes.to_vec();
+            let i = (x as usize) % m.len();
+            m[i] = (x >> 32) as u8;
+            let cut = (x >> 8) as usize % m.len();
+            let _ = results::export::json::parse_results(Path::new("m.json"), &m);
+            let _ = results::export::json::parse_results(Path::new("m.json"), &m[..cut]);
+        }
+    }
+}
