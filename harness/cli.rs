@@ -223,6 +223,9 @@ pub struct WriteArgs {
     /// Do not embed the hardware probe in the results (faster; for tests).
     #[arg(long, hide = true)]
     pub no_probe: bool,
+    /// Write HdrHistogram interval logs (standard text format), one `.hlog` per workload, into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub hdr_log: Option<std::path::PathBuf>,
 }
 
 /// `segbench probe`.

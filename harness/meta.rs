@@ -32,6 +32,14 @@ pub fn rfc3339(secs: u64) -> String {
     format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
 }
 
+static PROCESS_START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
+/// Seconds since the run started ([`RunMeta::now`]); the start offset of a repetition in
+/// HdrHistogram interval logs.
+pub fn since_start_s() -> f64 {
+    PROCESS_START.get_or_init(std::time::Instant::now).elapsed().as_secs_f64()
+}
+
 /// The identity of one invocation.
 #[derive(Debug, Clone)]
 pub struct RunMeta {
@@ -48,6 +56,7 @@ pub struct RunMeta {
 impl RunMeta {
     /// Now, on this host, for this process's arguments.
     pub fn now() -> Self {
+        let _ = since_start_s();
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();

@@ -62,3 +62,12 @@ pub fn finish(
     }
     Err(anyhow::Error::new(crate::CheckFailed(lines.join("; "))))
 }
+
+/// Writes `--hdr-log DIR`: one HdrHistogram interval log per workload.
+pub fn emit_hdr_logs(file: &ResultsFile, dir: Option<&Path>) -> anyhow::Result<()> {
+    if let Some(dir) = dir {
+        results::hdrlog::write_interval_logs(dir, file)
+            .map_err(|e| crate::bad_input(format!("--hdr-log {}: {e}", dir.display())))?;
+    }
+    Ok(())
+}

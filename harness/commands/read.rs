@@ -118,6 +118,9 @@ pub struct ReadArgs {
     /// Do not embed the hardware probe in the results (faster; for tests).
     #[arg(long, hide = true)]
     pub no_probe: bool,
+    /// Write HdrHistogram interval logs (standard text format), one `.hlog` per workload, into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub hdr_log: Option<std::path::PathBuf>,
 }
 
 /// Turns the arguments into one configuration per engine and cache state (engines inner, so
@@ -450,6 +453,7 @@ pub fn run(a: ReadArgs) -> anyhow::Result<u8> {
         outcome.interrupted,
     );
     common::emit_json(&file, a.out.as_deref(), a.json)?;
+    common::emit_hdr_logs(&file, a.hdr_log.as_deref())?;
     let mut report = results::export::terminal::render(&file);
     let details: String = detail_lines(&file)
         .iter()

@@ -75,6 +75,9 @@ pub struct RunArgs {
     /// No progress on stderr.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Write HdrHistogram interval logs (standard text format), one `.hlog` per workload, into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub hdr_log: Option<std::path::PathBuf>,
 }
 
 /// Parses `20MB/s@10`.
@@ -394,6 +397,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
     );
     write_outputs(&file, &out_dir)?;
     common::emit_json(&file, None, a.json)?;
+    common::emit_hdr_logs(&file, a.hdr_log.as_deref())?;
     let table = results::export::terminal::render(&file);
     if a.json {
         eprint!("{table}");

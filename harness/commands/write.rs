@@ -153,6 +153,7 @@ pub fn run(a: WriteArgs) -> anyhow::Result<u8> {
         outcome.interrupted,
     );
     common::emit_json(&file, a.out.as_deref(), a.json)?;
+    common::emit_hdr_logs(&file, a.hdr_log.as_deref())?;
     let table = results::export::terminal::render(&file);
     if a.json {
         eprint!("{table}");

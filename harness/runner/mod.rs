@@ -254,16 +254,21 @@ fn run_one(
     let dirs = create_children(data, child).map_err(|e| RunError::Unsupported(e.to_string()))?;
     let live = LiveCounters::default();
     let expected = limit.bytes;
+    let start_offset_s = crate::meta::since_start_s();
     let result = progress.track(label, expected, limit.duration, &live, || {
         write::run_repetition(cfg, &dirs, clock, stop, limit, &live)
     });
-    let m = match result {
+    let mut m = match result {
         Ok(m) => m,
         Err(e) => {
             remove_children(data, child);
             return Err(e);
         }
     };
+    m.repetition.extra.insert(
+        results::hdrlog::START_OFFSET_KEY.into(),
+        serde_json::json!(start_offset_s),
+    );
     let check = if verify {
         verify_written(cfg, &m)
     } else {
