@@ -37,7 +37,10 @@ static PROCESS_START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceL
 /// Seconds since the run started ([`RunMeta::now`]); the start offset of a repetition in
 /// HdrHistogram interval logs.
 pub fn since_start_s() -> f64 {
-    PROCESS_START.get_or_init(std::time::Instant::now).elapsed().as_secs_f64()
+    PROCESS_START
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_secs_f64()
 }
 
 /// The identity of one invocation.

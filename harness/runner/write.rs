@@ -918,3 +918,95 @@ mod tests {
         assert!(cfg.shape().unwrap_err().contains("--retention"));
     }
 }
+
+#[cfg(test)]
+mod kernel_feature_tests {
+    use super::*;
+    use crate::datadir::DataDir;
+    use crate::runner::progress::Progress;
+    use crate::runner::{run_writes, RunOptions};
+    use results::Status;
+
+    /// io_uring refused by seccomp (as in many containers): the uring engine is a reported
+    /// skip with the reason, the buffered engine beside it still runs.
+    #[test]
+    fn io_uring_refused_by_seccomp_is_a_skip_and_others_still_run() {
+        let t = tempfile::tempdir().unwrap();
+        let outcome = std::thread::spawn(move || {
+            if let Err(e) = workloads::sys::deny_io_uring_in_this_thread() {
+                return Err(format!("SKIP: cannot install a seccomp filter here: {e}"));
+            }
+            let read_uring = workloads::read::build(&"uring".parse().unwrap());
+            assert!(
+                matches!(&read_uring, Err(e) if e.is_unsupported()),
+                "read uring under seccomp: {:?}",
+                read_uring.err()
+            );
+            assert!(workloads::read::build(&"sendfile".parse().unwrap()).is_ok());
+            let data = [DataDir::acquire(Some(&t.path().join("d")), "t", false).unwrap()];
+            let mk = |e: &str| WriteConfig {
+                engine: e.parse().unwrap(),
+                topic: "t".into(),
+                partitions: 1,
+                threads: 1,
+                record_size: 100,
+                batch_size: 4096,
+                segment_size: 1 << 20,
+                index_interval: 4096,
+                preallocate: false,
+                retention: None,
+                flush: FlushPolicy::Never,
+                sync: SyncKind::Fdatasync,
+                format: LogFormat::Kafka,
+                size: Some(256 * 1024),
+                duration: None,
+                rate: None,
+            };
+            let cfgs = [
+                mk("buffered"),
+                mk("uring:qd=4"),
+                mk("uring:qd=4,direct,fixed"),
+            ];
+            let opts = RunOptions {
+                repeat: 1,
+                warmup: Duration::ZERO,
+                keep: false,
+                verify: true,
+            };
+            let stop = AtomicBool::new(false);
+            let clock: Arc<dyn Clock> = Arc::new(workloads::pacing::MonotonicClock::new());
+            Ok(run_writes(
+                &cfgs,
+                &opts,
+                &data,
+                clock,
+                &stop,
+                &Progress::silent(),
+            ))
+        })
+        .join()
+        .unwrap();
+        let outcome = match outcome {
+            Ok(o) => o,
+            Err(skip) => {
+                eprintln!("{skip}");
+                return;
+            }
+        };
+        let w = &outcome.workloads;
+        assert_eq!(w[0].status, Status::Completed);
+        assert!(w[0].repetitions[0].bytes >= 256 * 1024);
+        for u in &w[1..] {
+            match &u.status {
+                Status::Skipped { reason } => assert!(reason.contains("io_uring"), "{reason}"),
+                other => panic!("{} should be skipped, got {other:?}", u.name),
+            }
+            assert!(u.repetitions.is_empty());
+        }
+        assert!(
+            outcome.check_failures.is_empty(),
+            "{:?}",
+            outcome.check_failures
+        );
+    }
+}
