@@ -17,6 +17,10 @@ pub struct StorageContext {
     pub dirty_limit_bytes: Option<u64>,
 }
 
+/// A buffered result counts as a device figure only when at least this share of its bytes
+/// cannot have stayed in the page cache (bytes beyond the dirty-page limit).
+pub const MIN_DEVICE_SHARE: f64 = 0.5;
+
 /// File system magic numbers (statfs `f_type`) of memory-backed file systems.
 const TMPFS_MAGIC: i64 = 0x0102_1994;
 const RAMFS_MAGIC: i64 = 0x8584_58f6_u32 as i64;
@@ -81,11 +85,26 @@ impl StorageContext {
                 ));
                 (Medium::PageCache, warnings)
             }
-            Some(_) => {
-                warnings.push(
-                    "buffered without flushes: part of each repetition was absorbed by the page cache; the timeline shows when writeback throttled it".into(),
-                );
-                (Medium::Device, warnings)
+            Some(limit) => {
+                // Up to `limit` bytes could have stayed dirty in memory: only the rest surely
+                // went to the device during the repetition.
+                let min_bytes = reps.iter().map(|r| r.bytes).min().unwrap_or(0);
+                let device_share = min_bytes.saturating_sub(limit) as f64 / min_bytes.max(1) as f64;
+                if device_share < MIN_DEVICE_SHARE {
+                    warnings.push(format!(
+                        "mostly page cache, not disk: of {:.0} MB per repetition, up to {:.0} MB (the dirty-page limit) could stay in memory, so at most {:.0}% surely reached the device; write at least twice the limit, flush, or use a direct engine for disk figures",
+                        min_bytes as f64 / 1e6,
+                        limit as f64 / 1e6,
+                        device_share * 100.0
+                    ));
+                    (Medium::PageCache, warnings)
+                } else {
+                    warnings.push(format!(
+                        "buffered without flushes: up to {:.0} MB of each repetition was absorbed by the page cache; the timeline shows when writeback throttled it",
+                        limit as f64 / 1e6
+                    ));
+                    (Medium::Device, warnings)
+                }
             }
             None => {
                 warnings.push(
@@ -128,6 +147,70 @@ mod tests {
     fn dirty_limit_is_known_on_linux() {
         let l = dirty_limit_bytes().expect("/proc/sys/vm readable");
         assert!(l > 1 << 20, "{l}");
+    }
+
+    fn rep(bytes: u64) -> Repetition {
+        serde_json::from_value(serde_json::json!({
+            "index": 0, "bytes": bytes, "records": 1, "batches": 1, "elapsed_s": 1.0,
+            "throughput_bytes_per_s": 1.0, "records_per_s": 1.0, "cpu_user_s": 0.0, "cpu_sys_s": 0.0,
+            "cpu_s_per_gb": null, "device_bytes": null, "storage_io_bytes": null,
+            "latency_ns": {"count": 0, "min": 0, "mean": 0.0, "p50": 0, "p90": 0, "p99": 0, "p999": 0, "p9999": 0, "max": 0, "hdr": ""},
+            "flush_latency_ns": null, "roll_latency_ns": null, "timeline": {"interval_s": 0.1, "bytes": []},
+            "threads": [], "context_switches": null, "harness_overhead_ratio": null
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn buffered_writes_are_device_figures_only_well_beyond_the_dirty_limit() {
+        let ctx = StorageContext {
+            fs_type: Some("ext4".into()),
+            dirty_limit_bytes: Some(1000),
+        };
+        let cfg = crate::runner::write::WriteConfig {
+            engine: "buffered".parse().unwrap(),
+            topic: "t".into(),
+            partitions: 1,
+            threads: 1,
+            record_size: 100,
+            batch_size: 4096,
+            segment_size: 1 << 20,
+            index_interval: 4096,
+            preallocate: false,
+            retention: None,
+            flush: workloads::FlushPolicy::Never,
+            sync: SyncKind::Fdatasync,
+            format: workloads::kafka::log::LogFormat::Kafka,
+            size: Some(1),
+            duration: None,
+            rate: None,
+        };
+        let caps = Caps {
+            page_cache: true,
+            ..Caps::default()
+        };
+        let label = |b: u64| ctx.classify(&cfg, Some(&caps), &[rep(b)]).0;
+        assert_eq!(label(900), Medium::PageCache);
+        assert_eq!(
+            label(1500),
+            Medium::PageCache,
+            "a third beyond the limit: mostly cache"
+        );
+        assert_eq!(label(2500), Medium::Device);
+        let mut flushed = cfg.clone();
+        flushed.flush = workloads::FlushPolicy::Batch;
+        assert_eq!(
+            ctx.classify(&flushed, Some(&caps), &[rep(10)]).0,
+            Medium::Device
+        );
+        let direct = Caps {
+            direct: true,
+            ..Caps::default()
+        };
+        assert_eq!(
+            ctx.classify(&cfg, Some(&direct), &[rep(10)]).0,
+            Medium::Device
+        );
     }
 
     #[test]
