@@ -5,7 +5,6 @@
 //! core; clock + histogram <= 30 ns per op; null-engine runner >= 20 million ops/s.
 
 use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
@@ -43,13 +42,26 @@ fn clock_and_histogram(c: &mut Criterion) {
     let clock = MonotonicClock::new();
     let mut h = results::hist::new_hist();
     let mut last = clock.now_ns();
-    c.bench_function("clock read + histogram record", |b| {
+    c.bench_function("clock read + histogram record (clock_gettime)", |b| {
         b.iter(|| {
             let now = clock.now_ns();
             results::hist::record(&mut h, now - last);
             last = now;
         })
     });
+    if let Some(tsc) = workloads::pacing::TscClock::calibrate() {
+        let mut last = tsc.now_ns();
+        c.bench_function(
+            "clock read + histogram record (tsc, the runner's default)",
+            |b| {
+                b.iter(|| {
+                    let now = tsc.now_ns();
+                    results::hist::record(&mut h, now - last);
+                    last = now;
+                })
+            },
+        );
+    }
 }
 
 fn null_runner(c: &mut Criterion) {
@@ -88,7 +100,7 @@ fn null_runner(c: &mut Criterion) {
             let m = run_repetition(
                 &cfg,
                 std::slice::from_ref(&d),
-                Arc::new(MonotonicClock::new()),
+                workloads::pacing::best_clock().0,
                 &stop,
                 Limit {
                     bytes: cfg.size,

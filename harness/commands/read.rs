@@ -427,7 +427,7 @@ pub fn run(a: ReadArgs) -> anyhow::Result<u8> {
         a.repeat,
         &log,
         &target,
-        Arc::new(MonotonicClock::new()),
+        workloads::pacing::best_clock().0,
         &signals.stop,
         &progress,
     );

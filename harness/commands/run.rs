@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::Args;
 use results::{Baseline, Kind, ResultsFile, Status, WorkloadResult};
 use workloads::kafka::log::LogFormat;
-use workloads::pacing::{Clock, MonotonicClock};
+use workloads::pacing::Clock;
 
 use crate::bad_input;
 use crate::commands::common;
@@ -304,7 +304,8 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
     progress.line(&format!("probe: fingerprint {}", probe.fingerprint));
     let probe_json = serde_json::to_value(&probe)?;
 
-    let clock: Arc<dyn Clock> = Arc::new(MonotonicClock::new());
+    let (clock, clock_name): (Arc<dyn Clock>, &str) = workloads::pacing::best_clock();
+    progress.line(&format!("clock: {clock_name}"));
     let default_repeat = suite.repeat.unwrap_or(3);
     let warmup = match suite.warmup.as_deref() {
         None => Duration::from_secs(1),

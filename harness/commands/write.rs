@@ -1,9 +1,6 @@
 //! `segbench write`: compares write engines on Kafka-format (or raw) segment logs.
 
-use std::sync::Arc;
-
 use workloads::kafka::log::LogFormat;
-use workloads::pacing::MonotonicClock;
 use workloads::{write, EngineSpec, FlushPolicy, SyncKind};
 
 use crate::bad_input;
@@ -138,7 +135,7 @@ pub fn run(a: WriteArgs) -> anyhow::Result<u8> {
         &cfgs,
         &opts,
         &data,
-        Arc::new(MonotonicClock::new()),
+        workloads::pacing::best_clock().0,
         &signals.stop,
         &progress,
     );

@@ -149,3 +149,129 @@ impl Clock for SteppingClock {
             .fetch_add(self.step, std::sync::atomic::Ordering::SeqCst)
     }
 }
+
+/// The CPU's invariant time-stamp counter, scaled to nanoseconds: about a third of the cost of
+/// `clock_gettime` in a VM (11 ns against 28 ns measured here), which matters at millions of
+/// operations per second. Used only where the kernel itself trusts the TSC (current clock
+/// source `tsc`, CPU flags `constant_tsc` and `nonstop_tsc`), so it is monotonic and
+/// synchronised across cores; elsewhere [`best_clock`] falls back to [`MonotonicClock`].
+#[derive(Debug, Clone, Copy)]
+pub struct TscClock {
+    tsc0: u64,
+    ns_per_tick: f64,
+}
+
+/// How long [`TscClock::calibrate`] compares the TSC with `CLOCK_MONOTONIC`.
+const TSC_CALIBRATION: std::time::Duration = std::time::Duration::from_millis(30);
+
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn rdtsc() -> u64 {
+    // SAFETY: RDTSC has no memory effects and exists on every x86_64 CPU.
+    unsafe { core::arch::x86_64::_rdtsc() }
+}
+
+impl TscClock {
+    /// A TSC clock calibrated against `CLOCK_MONOTONIC`, or `None` when the TSC is not
+    /// trustworthy here (not x86_64, the kernel does not use it as its clock source, or the
+    /// CPU lacks an invariant TSC) or calibrates to an implausible frequency.
+    pub fn calibrate() -> Option<Self> {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let source = std::fs::read_to_string(
+                "/sys/devices/system/clocksource/clocksource0/current_clocksource",
+            )
+            .ok()?;
+            if source.trim() != "tsc" {
+                return None;
+            }
+            let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+            let flags = cpuinfo.lines().find(|l| l.starts_with("flags"))?;
+            let has = |f: &str| flags.split_whitespace().any(|x| x == f);
+            if !(has("constant_tsc") && has("nonstop_tsc")) {
+                return None;
+            }
+            let i0 = Instant::now();
+            let t0 = rdtsc();
+            std::thread::sleep(TSC_CALIBRATION);
+            let t1 = rdtsc();
+            let ns = i0.elapsed().as_nanos() as f64;
+            let ticks = t1.wrapping_sub(t0) as f64;
+            let ghz = ticks / ns;
+            if !(0.2..=20.0).contains(&ghz) {
+                return None;
+            }
+            Some(TscClock {
+                tsc0: rdtsc(),
+                ns_per_tick: ns / ticks,
+            })
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            None
+        }
+    }
+
+    /// The calibrated TSC frequency, GHz.
+    pub fn ghz(&self) -> f64 {
+        1.0 / self.ns_per_tick
+    }
+}
+
+impl Clock for TscClock {
+    #[inline]
+    fn now_ns(&self) -> u64 {
+        #[cfg(target_arch = "x86_64")]
+        {
+            (rdtsc().wrapping_sub(self.tsc0) as f64 * self.ns_per_tick) as u64
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            0
+        }
+    }
+}
+
+/// The cheapest trustworthy monotonic clock here: [`TscClock`] when the kernel trusts the TSC,
+/// else [`MonotonicClock`]. `SEGBENCH_CLOCK=monotonic` forces the latter. Returns the clock and
+/// its name for the results.
+pub fn best_clock() -> (std::sync::Arc<dyn Clock>, &'static str) {
+    if std::env::var("SEGBENCH_CLOCK").as_deref() != Ok("monotonic") {
+        if let Some(t) = TscClock::calibrate() {
+            return (std::sync::Arc::new(t), "tsc");
+        }
+    }
+    (
+        std::sync::Arc::new(MonotonicClock::new()),
+        "clock_gettime(CLOCK_MONOTONIC)",
+    )
+}
+
+#[cfg(test)]
+mod tsc_tests {
+    use super::*;
+
+    #[test]
+    fn tsc_clock_agrees_with_the_monotonic_clock() {
+        let Some(t) = TscClock::calibrate() else {
+            eprintln!("SKIP: no trusted invariant TSC here");
+            return;
+        };
+        let m = MonotonicClock::new();
+        let (t0, m0) = (t.now_ns(), m.now_ns());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let (t1, m1) = (t.now_ns(), m.now_ns());
+        let (dt, dm) = ((t1 - t0) as f64, (m1 - m0) as f64);
+        assert!(
+            (dt - dm).abs() / dm < 0.01,
+            "tsc {dt} ns vs monotonic {dm} ns"
+        );
+        let mut last = t.now_ns();
+        for _ in 0..100_000 {
+            let now = t.now_ns();
+            assert!(now >= last);
+            last = now;
+        }
+        assert!(t.ghz() > 0.2);
+    }
+}
