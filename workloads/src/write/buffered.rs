@@ -6,13 +6,15 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use super::{Caps, Completion, FileTarget, Submitted, WriteEngine};
-use crate::sys;
+use crate::sys::{self, AlignedBuf};
 use crate::{EngineError, EngineSpec, SyncKind};
 
 /// The buffered engine: one file open at a time, one staging buffer.
 #[derive(Debug)]
 pub struct Buffered {
-    buf: Vec<u8>,
+    /// Page-aligned: a copy into the page cache from an unaligned source is measurably slower
+    /// (a plain `Vec` of 128 KiB comes from `mmap` at page + 16 bytes).
+    buf: AlignedBuf,
     file: Option<Open>,
 }
 
@@ -30,8 +32,8 @@ impl Buffered {
     /// Builds it with a pre-faulted buffer of `max_append_bytes`; it takes no options.
     pub fn new(spec: &EngineSpec, max_append_bytes: usize) -> Result<Self, EngineError> {
         spec.check_options(&[])?;
-        let mut buf = vec![0; max_append_bytes.max(1)];
-        sys::prefault(&mut buf);
+        let mut buf = AlignedBuf::new(max_append_bytes.max(1), sys::page_size());
+        sys::prefault(buf.as_mut_slice());
         Ok(Buffered { buf, file: None })
     }
 }
@@ -70,10 +72,10 @@ impl WriteEngine for Buffered {
     fn buffer(&mut self, len: usize) -> Result<Option<&mut [u8]>, EngineError> {
         if len > self.buf.len() {
             // Only when the runner exceeds the max_append_bytes it promised: not the hot path.
-            self.buf.resize(len, 0);
-            sys::prefault(&mut self.buf);
+            self.buf = AlignedBuf::new(len, sys::page_size());
+            sys::prefault(self.buf.as_mut_slice());
         }
-        Ok(Some(&mut self.buf[..len]))
+        Ok(Some(&mut self.buf.as_mut_slice()[..len]))
     }
 
     fn submit(
@@ -104,7 +106,7 @@ impl WriteEngine for Buffered {
         };
         // write_all_at retries short writes and EINTR; any other error is returned.
         f.file
-            .write_all_at(&self.buf[..len], f.pos)
+            .write_all_at(&self.buf.as_slice()[..len], f.pos)
             .map_err(|e| EngineError::io("pwrite", &f.path, e, f.pos))?;
         f.pos += len as u64;
         Ok(Submitted::Completed {
