@@ -175,6 +175,97 @@ impl Drop for MmapMut {
     }
 }
 
+/// A read-only shared mapping of the first `len` bytes of a file.
+#[derive(Debug)]
+pub struct MmapRo {
+    ptr: NonNull<u8>,
+    len: usize,
+}
+
+// SAFETY: the mapping is owned by this value and only read through `&self`.
+unsafe impl Send for MmapRo {}
+
+impl MmapRo {
+    /// Maps `len` (> 0) bytes of `file` read-only and shared.
+    pub fn map(file: &File, len: usize, path: &Path) -> Result<Self, EngineError> {
+        if len == 0 {
+            return Err(invalid_use("mmap", path, "zero-length mapping".into()));
+        }
+        // SAFETY: a fresh read-only shared mapping of a file we hold open; no existing memory
+        // is affected, and the kernel checks the fd's access mode against PROT_READ.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ,
+                libc::MAP_SHARED,
+                file.as_raw_fd(),
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(EngineError::io(
+                "mmap",
+                path,
+                std::io::Error::last_os_error(),
+                0,
+            ));
+        }
+        let ptr = NonNull::new(p as *mut u8)
+            .ok_or_else(|| invalid_use("mmap", path, "mmap returned a null address".into()))?;
+        Ok(MmapRo { ptr, len })
+    }
+
+    /// Mapped length.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when the mapping is empty (never).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The mapped bytes. They may change under the caller if someone writes the file (fine for
+    /// bytes sent or inspected as they are); touching pages of a file truncated by someone
+    /// else raises SIGBUS.
+    pub fn as_slice(&self) -> &[u8] {
+        // SAFETY: the mapping is valid for len bytes while self lives; it is read-only.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+
+    /// Which pages are resident (`mincore`): one byte per page, bit 0 set when resident.
+    pub fn resident_pages(&self, path: &Path) -> Result<Vec<u8>, EngineError> {
+        let mut vec = vec![0u8; self.len.div_ceil(page_size())];
+        // SAFETY: ptr maps len bytes; vec has one byte per page of it.
+        let r = unsafe {
+            libc::mincore(
+                self.ptr.as_ptr() as *mut libc::c_void,
+                self.len,
+                vec.as_mut_ptr(),
+            )
+        };
+        if r != 0 {
+            return Err(EngineError::io(
+                "mincore",
+                path,
+                std::io::Error::last_os_error(),
+                0,
+            ));
+        }
+        Ok(vec)
+    }
+}
+
+impl Drop for MmapRo {
+    fn drop(&mut self) {
+        // SAFETY: unmapping the mapping created in `map`; no slice of it outlives self.
+        unsafe {
+            libc::munmap(self.ptr.as_ptr() as *mut libc::c_void, self.len);
+        }
+    }
+}
+
 /// The system page size.
 pub fn page_size() -> usize {
     // SAFETY: sysconf has no memory-safety preconditions.
@@ -268,38 +359,9 @@ pub fn residency(file: &File, path: &Path) -> Result<(u64, u64), EngineError> {
     if len == 0 {
         return Ok((0, 0));
     }
-    let page = page_size();
-    // SAFETY: a fresh read-only shared mapping of a file we hold open; it is never dereferenced.
-    let p = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            len as usize,
-            libc::PROT_READ,
-            libc::MAP_SHARED,
-            file.as_raw_fd(),
-            0,
-        )
-    };
-    if p == libc::MAP_FAILED {
-        return Err(EngineError::io(
-            "mmap",
-            path,
-            std::io::Error::last_os_error(),
-            0,
-        ));
-    }
-    let pages = (len as usize).div_ceil(page);
-    let mut vec = vec![0u8; pages];
-    // SAFETY: p maps len bytes; vec has one byte per page.
-    let r = unsafe { libc::mincore(p, len as usize, vec.as_mut_ptr()) };
-    let err = std::io::Error::last_os_error();
-    // SAFETY: unmapping the mapping made above.
-    unsafe { libc::munmap(p, len as usize) };
-    if r != 0 {
-        return Err(EngineError::io("mincore", path, err, 0));
-    }
-    let resident = vec.iter().filter(|b| **b & 1 == 1).count() as u64;
-    Ok(((resident * page as u64).min(len), len))
+    let pages = MmapRo::map(file, len as usize, path)?.resident_pages(path)?;
+    let resident = pages.iter().filter(|b| **b & 1 == 1).count() as u64;
+    Ok(((resident * page_size() as u64).min(len), len))
 }
 
 /// Registers one page-aligned `len`-byte buffer with a fresh 2-entry io_uring, then unregisters

@@ -8,26 +8,23 @@
 //! leader changes; point it at a live broker's log with that in mind. It takes no options.
 
 use std::fs::File;
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::BorrowedFd;
 use std::path::{Path, PathBuf};
-use std::ptr::NonNull;
 
 use super::{check_range, send_all, short_file, Caps, ReadEngine};
+use crate::sys::MmapRo;
 use crate::{EngineError, EngineSpec};
 
 /// Mappings kept at most.
 pub const MAX_MAPPINGS: usize = 64;
 
-/// A read-only shared mapping of a whole file.
+/// A read-only shared mapping of a whole file and when it was last used.
 #[derive(Debug)]
 struct Mapping {
-    ptr: NonNull<u8>,
+    map: MmapRo,
     len: usize,
     last_use: u64,
 }
-
-// SAFETY: the mapping is owned by this value and only read through `&self`.
-unsafe impl Send for Mapping {}
 
 impl Mapping {
     fn map(file: &File, path: &Path) -> Result<Self, EngineError> {
@@ -38,50 +35,15 @@ impl Mapping {
         if len == 0 || len > isize::MAX as u64 {
             return Err(short_file("mmap", path, len, len.saturating_add(1)));
         }
-        // SAFETY: a fresh read-only shared mapping of a file we hold open; no existing memory is
-        // affected, and the kernel checks the fd's access mode against PROT_READ.
-        let p = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len as usize,
-                libc::PROT_READ,
-                libc::MAP_SHARED,
-                file.as_raw_fd(),
-                0,
-            )
-        };
-        if p == libc::MAP_FAILED {
-            return Err(EngineError::io(
-                "mmap",
-                path,
-                std::io::Error::last_os_error(),
-                0,
-            ));
-        }
-        let ptr = NonNull::new(p as *mut u8).ok_or_else(|| {
-            crate::sys::invalid_use("mmap", path, "mmap returned a null address".into())
-        })?;
         Ok(Mapping {
-            ptr,
+            map: MmapRo::map(file, len as usize, path)?,
             len: len as usize,
             last_use: 0,
         })
     }
 
     fn bytes(&self) -> &[u8] {
-        // SAFETY: the mapping is valid for `len` bytes while self lives; it is read-only and
-        // shared, so the bytes may change under us only if the file is written, which is
-        // fine for u8 data sent as is (no invariant depends on them).
-        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
-    }
-}
-
-impl Drop for Mapping {
-    fn drop(&mut self) {
-        // SAFETY: unmapping the mapping created in `map`; no slice of it outlives `self`.
-        unsafe {
-            libc::munmap(self.ptr.as_ptr() as *mut libc::c_void, self.len);
-        }
+        self.map.as_slice()
     }
 }
 
