@@ -208,15 +208,23 @@ pub struct WriteArgs {
     /// Re-read every segment after each repetition and check it against the counters (exit 1 on mismatch).
     #[arg(long)]
     pub verify: bool,
+    /// Keep the data written (default: removed at the end).
+    #[arg(long)]
+    pub keep: bool,
+    /// Where results and progress go.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Output options shared by the commands that measure (`write`, `read`).
+#[derive(Debug, Args, Clone)]
+pub struct OutputArgs {
     /// Print the results JSON on stdout (nothing else goes there).
     #[arg(long)]
     pub json: bool,
     /// Write the results JSON to FILE (atomically).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// Keep the data written (default: removed at the end).
-    #[arg(long)]
-    pub keep: bool,
     /// No progress on stderr.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -225,7 +233,7 @@ pub struct WriteArgs {
     pub no_probe: bool,
     /// Write HdrHistogram interval logs (standard text format), one `.hlog` per workload, into DIR.
     #[arg(long, value_name = "DIR")]
-    pub hdr_log: Option<std::path::PathBuf>,
+    pub hdr_log: Option<PathBuf>,
 }
 
 /// `segbench probe`.

@@ -103,24 +103,12 @@ pub struct ReadArgs {
     /// Measured repetitions per engine.
     #[arg(long, default_value = "3", value_name = "N")]
     pub repeat: u32,
-    /// Print the results JSON on stdout (nothing else goes there).
-    #[arg(long)]
-    pub json: bool,
-    /// Write the results JSON to FILE (atomically).
-    #[arg(long, value_name = "FILE")]
-    pub out: Option<PathBuf>,
     /// Keep the log written first (default: removed at the end).
     #[arg(long)]
     pub keep: bool,
-    /// No progress on stderr.
-    #[arg(long, short = 'q')]
-    pub quiet: bool,
-    /// Do not embed the hardware probe in the results (faster; for tests).
-    #[arg(long, hide = true)]
-    pub no_probe: bool,
-    /// Write HdrHistogram interval logs (standard text format), one `.hlog` per workload, into DIR.
-    #[arg(long, value_name = "DIR")]
-    pub hdr_log: Option<std::path::PathBuf>,
+    /// Where results and progress go.
+    #[command(flatten)]
+    pub output: crate::cli::OutputArgs,
 }
 
 /// Turns the arguments into one configuration per engine and cache state (engines inner, so
@@ -340,7 +328,7 @@ pub fn detail_lines(file: &ResultsFile) -> Vec<String> {
 pub fn run(a: ReadArgs) -> anyhow::Result<u8> {
     let cfgs = configs(&a)?;
     let skips = reader_precheck(&cfgs)?;
-    let progress = Progress::new(a.quiet);
+    let progress = Progress::new(a.output.quiet);
     for s in skips.iter().flatten() {
         progress.line(&format!("skipping: {s}"));
     }
@@ -391,7 +379,7 @@ pub fn run(a: ReadArgs) -> anyhow::Result<u8> {
         progress.line(&format!("note: {n}"));
     }
 
-    let probe = if a.no_probe {
+    let probe = if a.output.no_probe {
         None
     } else {
         let p = crate::probe::probe(&crate::probe::ProbeOptions {
@@ -452,8 +440,8 @@ pub fn run(a: ReadArgs) -> anyhow::Result<u8> {
         run_warnings,
         outcome.interrupted,
     );
-    common::emit_json(&file, a.out.as_deref(), a.json)?;
-    common::emit_hdr_logs(&file, a.hdr_log.as_deref())?;
+    common::emit_json(&file, a.output.out.as_deref(), a.output.json)?;
+    common::emit_hdr_logs(&file, a.output.hdr_log.as_deref())?;
     let mut report = results::export::terminal::render(&file);
     let details: String = detail_lines(&file)
         .iter()
@@ -464,7 +452,7 @@ pub fn run(a: ReadArgs) -> anyhow::Result<u8> {
         Some(i) => report.insert_str(i, &format!("\n{details}")),
         None => report.push_str(&details),
     }
-    if a.json {
+    if a.output.json {
         eprint!("{report}");
     } else {
         print!("{report}");

@@ -110,11 +110,11 @@ pub fn run(a: WriteArgs) -> anyhow::Result<u8> {
         let reasons: Vec<String> = skips.into_iter().flatten().collect();
         return Err(bad_input(reasons.join("; ")));
     }
-    let progress = Progress::new(a.quiet);
+    let progress = Progress::new(a.output.quiet);
     for s in skips.iter().flatten() {
         progress.line(&format!("skipping: {s}"));
     }
-    let probe = if a.no_probe {
+    let probe = if a.output.no_probe {
         None
     } else {
         let p = crate::probe::probe(&crate::probe::ProbeOptions {
@@ -149,10 +149,10 @@ pub fn run(a: WriteArgs) -> anyhow::Result<u8> {
         Vec::new(),
         outcome.interrupted,
     );
-    common::emit_json(&file, a.out.as_deref(), a.json)?;
-    common::emit_hdr_logs(&file, a.hdr_log.as_deref())?;
+    common::emit_json(&file, a.output.out.as_deref(), a.output.json)?;
+    common::emit_hdr_logs(&file, a.output.hdr_log.as_deref())?;
     let table = results::export::terminal::render(&file);
-    if a.json {
+    if a.output.json {
         eprint!("{table}");
     } else {
         print!("{table}");
