@@ -90,6 +90,7 @@ fn null_runner(c: &mut Criterion) {
     };
     let dir = tempfile::tempdir().expect("tempdir");
     let mut n = 0;
+    let clock = workloads::pacing::best_clock().0;
     g.bench_function("null engine, raw 64-byte appends", |b| {
         b.iter(|| {
             n += 1;
@@ -100,7 +101,7 @@ fn null_runner(c: &mut Criterion) {
             let m = run_repetition(
                 &cfg,
                 std::slice::from_ref(&d),
-                workloads::pacing::best_clock().0,
+                clock.clone(),
                 &stop,
                 Limit {
                     bytes: cfg.size,
