@@ -99,6 +99,41 @@ pub fn precheck(
     Ok(skips)
 }
 
+/// What the probe's warnings and free-space check need to know: the bytes on disk at once
+/// (one repetition's data, or all of them with --keep), threads, engines, flushing.
+fn run_plan(cfgs: &[WriteConfig], a: &WriteArgs, dir: &std::path::Path) -> crate::probe::RunPlan {
+    let per_rep = cfgs.iter().filter_map(|c| c.size).max().unwrap_or(0);
+    let at_once = if a.keep {
+        per_rep * a.repeat as u64 * cfgs.len() as u64
+    } else {
+        per_rep
+    };
+    let capped = match a.retention {
+        Some(r) => at_once.min(
+            r.saturating_add(a.segment_size)
+                * a.partitions as u64
+                * if a.keep {
+                    a.repeat as u64 * cfgs.len() as u64
+                } else {
+                    1
+                },
+        ),
+        None => at_once,
+    };
+    crate::probe::RunPlan {
+        data_bytes: capped,
+        threads: a.threads,
+        uses_direct: cfgs
+            .iter()
+            .any(|c| c.engine.name == "direct" || c.engine.flag("direct")),
+        uses_uring: cfgs.iter().any(|c| c.engine.name == "uring"),
+        flushes: cfgs
+            .iter()
+            .any(|c| c.flush.flushes() || c.sync == SyncKind::Dsync),
+        dir: dir.to_path_buf(),
+    }
+}
+
 /// Runs `segbench write`.
 pub fn run(a: WriteArgs) -> anyhow::Result<u8> {
     let cfgs = configs(&a)?;
@@ -114,6 +149,7 @@ pub fn run(a: WriteArgs) -> anyhow::Result<u8> {
     for s in skips.iter().flatten() {
         progress.line(&format!("skipping: {s}"));
     }
+    let mut run_warnings = Vec::new();
     let probe = if a.output.no_probe {
         None
     } else {
@@ -121,6 +157,9 @@ pub fn run(a: WriteArgs) -> anyhow::Result<u8> {
             dir: data.path().to_path_buf(),
             micro: false,
         });
+        let plan = run_plan(&cfgs, &a, data.path());
+        crate::probe::check_free_space(&p, plan.data_bytes).map_err(bad_input)?;
+        run_warnings = crate::probe::warnings(&p, &plan);
         Some(serde_json::to_value(&p)?)
     };
     let opts = RunOptions {
@@ -146,7 +185,7 @@ pub fn run(a: WriteArgs) -> anyhow::Result<u8> {
         probe,
         results::Baseline::default(),
         outcome.workloads,
-        Vec::new(),
+        run_warnings,
         outcome.interrupted,
     );
     common::emit_json(&file, a.output.out.as_deref(), a.output.json)?;

@@ -169,6 +169,7 @@ fn bad_input_exits_2_with_one_line() {
         (&["write", "--rate", "fast"], "fast"),
         (&["write", "--repeat", "0"], "--repeat"),
         (&["write", "--bogus-flag"], "--bogus-flag"),
+        (&["write", "--size", "500TiB"], "not enough free space"),
     ];
     for (args, needle) in cases {
         let out = segbench_in(t.path(), args);
