@@ -71,3 +71,66 @@ pub fn emit_hdr_logs(file: &ResultsFile, dir: Option<&Path>) -> anyhow::Result<(
     }
     Ok(())
 }
+
+/// One line per flushing write workload: sync-call p99 and how many took over 1000 ms
+/// (ZooKeeper's `fsync.warningthresholdms`), from the repetitions' flush histograms added up.
+pub fn flush_lines(file: &ResultsFile) -> Vec<String> {
+    let mut out = Vec::new();
+    for w in &file.workloads {
+        let flushes = w
+            .config
+            .get("flush")
+            .and_then(|v| v.as_str())
+            .unwrap_or("never");
+        if w.kind != results::Kind::Write || flushes == "never" || w.repetitions.is_empty() {
+            continue;
+        }
+        let sync = w
+            .config
+            .get("sync")
+            .and_then(|v| v.as_str())
+            .unwrap_or("fdatasync");
+        let hists: Vec<&results::LatencySummary> = w
+            .repetitions
+            .iter()
+            .filter_map(|r| r.flush_latency_ns.as_ref())
+            .collect();
+        if hists.is_empty() {
+            out.push(format!(
+                "{}: {sync} linked to each write (io_uring): its time is inside the batch latency",
+                w.name
+            ));
+            continue;
+        }
+        let Ok(all) = results::hist::merge_summaries(hists) else {
+            continue;
+        };
+        let slow: u64 = w
+            .repetitions
+            .iter()
+            .filter_map(|r| r.extra.get("flushes_over_1000ms").and_then(|v| v.as_u64()))
+            .sum();
+        out.push(format!(
+            "{}: {} {sync} calls, p50 {}, p99 {}, max {}, {slow} over 1000 ms",
+            w.name,
+            all.count,
+            workloads::units::format_ns(all.p50 as f64),
+            workloads::units::format_ns(all.p99 as f64),
+            workloads::units::format_ns(all.max as f64),
+        ));
+    }
+    out
+}
+
+/// The terminal report: the table, then the flush lines when there are any.
+pub fn terminal_report(file: &ResultsFile) -> String {
+    let mut text = results::export::terminal::render(file);
+    let lines = flush_lines(file);
+    if !lines.is_empty() {
+        text.push_str("\nflushes:\n");
+        for l in lines {
+            text.push_str(&format!("  {l}\n"));
+        }
+    }
+    text
+}

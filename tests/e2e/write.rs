@@ -213,3 +213,50 @@ fn direct_on_tmpfs_is_refused() {
         "the data directory it created is removed"
     );
 }
+
+#[test]
+fn flushing_runs_report_sync_latency_and_slow_syncs() {
+    let t = tempfile::tempdir().unwrap();
+    let out = segbench_in(
+        t.path(),
+        &[
+            "write",
+            "--engine",
+            "buffered",
+            "--flush",
+            "batch",
+            "--sync",
+            "fsync",
+            "--size",
+            "512KiB",
+            "--warmup",
+            "0",
+            "--repeat",
+            "1",
+            "--quiet",
+            "--no-probe",
+            "--json",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = results(&out);
+    let rep = &r.workloads[0].repetitions[0];
+    // With --json the table goes to stderr.
+    let table = String::from_utf8_lossy(&out.stderr);
+    let line = table
+        .lines()
+        .find(|l| l.contains("write/buffered:"))
+        .unwrap_or_else(|| panic!("{table}"));
+    // One fsync per batch.
+    assert_eq!(rep.flush_latency_ns.as_ref().unwrap().count, rep.batches);
+    assert!(
+        line.contains(&format!("{} fsync calls", rep.batches)),
+        "{line}"
+    );
+    assert!(line.contains("over 1000 ms"), "{line}");
+}
