@@ -290,3 +290,48 @@ mod fuzz {
         }
     }
 }
+
+#[test]
+fn a_data_directory_that_vanishes_mid_run_fails_with_one_line_and_partial_results() {
+    let t = tempfile::tempdir().unwrap();
+    let mut child = spawn(
+        t.path(),
+        &[
+            "write",
+            "--engine",
+            "buffered",
+            "--duration",
+            "30s",
+            "--warmup",
+            "0",
+            "--repeat",
+            "1",
+            "--segment-size",
+            "1MiB",
+            "--dir",
+            "d",
+            "--out",
+            "r.json",
+            "--no-probe",
+            "--quiet",
+        ],
+    );
+    wait_for(&t.path().join("d/w0-r0"));
+    std::thread::sleep(Duration::from_millis(200));
+    fs::rename(t.path().join("d"), t.path().join("moved")).unwrap();
+    let status = wait_within(&mut child, Duration::from_secs(10));
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(1), "{err}");
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(
+        lines[0].contains("No such file or directory") && lines[0].contains("/d/w0-r0/"),
+        "{err}"
+    );
+    let r = results::export::json::read_results(t.path().join("r.json")).unwrap();
+    assert!(matches!(
+        r.workloads[0].status,
+        results::Status::Failed { .. }
+    ));
+}
