@@ -296,7 +296,10 @@ mod tests {
             let spec: EngineSpec = spec.parse().unwrap();
             let mut engine = match build(&spec) {
                 Ok(e) => e,
-                Err(e) if e.is_unsupported() => continue,
+                Err(e) if e.is_unsupported() => {
+                    eprintln!("SKIP {spec}: {e}");
+                    continue;
+                }
                 Err(e) => panic!("{e}"),
             };
             let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -329,7 +332,10 @@ mod tests {
             let spec: EngineSpec = spec.parse().unwrap();
             let mut engine = match build(&spec) {
                 Ok(e) => e,
-                Err(e) if e.is_unsupported() => continue,
+                Err(e) if e.is_unsupported() => {
+                    eprintln!("SKIP {spec}: {e}");
+                    continue;
+                }
                 Err(e) => panic!("{e}"),
             };
             let listener = TcpListener::bind("127.0.0.1:0").unwrap();
