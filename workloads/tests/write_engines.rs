@@ -734,3 +734,17 @@ fn uring_short_writes_are_resubmitted_or_reported() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn uring_refuses_a_queue_whose_buffers_would_exceed_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec: workloads::EngineSpec = "uring:qd=4096".parse().unwrap();
+    match workloads::write::build(&spec, dir.path(), 1 << 20) {
+        Err(workloads::EngineError::InvalidSpec { reason, .. }) => {
+            assert!(reason.contains("4096 MiB"), "{reason}")
+        }
+        Err(e) if e.is_unsupported() => eprintln!("SKIP: {e}"),
+        Err(e) => panic!("{e}"),
+        Ok(_) => panic!("4 GiB of queue buffers accepted"),
+    }
+}

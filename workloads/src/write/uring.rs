@@ -30,6 +30,9 @@ use super::{Caps, Completion, FileTarget, Submitted, WriteEngine};
 use crate::sys::{self, AlignedBuf};
 use crate::{EngineError, EngineSpec, SyncKind};
 
+/// Most memory the queue's buffers (qd × batch size) may take: every slot is allocated up front.
+pub const MAX_SLOT_BYTES: u64 = 1 << 30;
+
 /// Default queue depth.
 pub const DEFAULT_QD: u32 = 8;
 /// Largest queue depth accepted.
@@ -131,6 +134,14 @@ impl Uring {
         let qd: u32 = spec.value("qd", DEFAULT_QD)?;
         if !(1..=MAX_QD).contains(&qd) {
             return Err(spec.invalid(format!("qd={qd} is out of range: use 1..={MAX_QD}")));
+        }
+        let slots_bytes = qd as u64 * max_append_bytes as u64;
+        if slots_bytes > MAX_SLOT_BYTES {
+            return Err(spec.invalid(format!(
+                "qd={qd} with {max_append_bytes}-byte batches needs {} MiB of buffers (limit {} MiB): lower qd or --batch-size",
+                slots_bytes >> 20,
+                MAX_SLOT_BYTES >> 20
+            )));
         }
         let (direct, fixed, sqpoll) =
             (spec.flag("direct"), spec.flag("fixed"), spec.flag("sqpoll"));
