@@ -137,10 +137,8 @@ pub fn run_writes(
                 }
                 Err(e) => {
                     progress.line(&format!("{label}: {e}"));
+                    // run_one removed the repetition's data.
                     status[w] = err_status(&e);
-                    if !opts.keep {
-                        remove_children(data, &format!("w{w}-r{rep}"));
-                    }
                 }
             }
         }

@@ -285,26 +285,7 @@ mod tests {
     fn a_range_past_the_end_of_the_file_is_an_error_not_a_hang() {
         let dir = tempfile::tempdir().unwrap();
         let (path, _) = data_file(dir.path(), 10_000);
-        for spec in [
-            "readwrite",
-            "sendfile",
-            "splice",
-            "mmap",
-            "uring",
-            "uring:splice",
-        ] {
-            let spec: EngineSpec = spec.parse().unwrap();
-            let mut engine = match build(&spec) {
-                Ok(e) => e,
-                Err(e) if e.is_unsupported() => {
-                    eprintln!("SKIP {spec}: {e}");
-                    continue;
-                }
-                Err(e) => panic!("{e}"),
-            };
-            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-            let sock = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-            let (_peer, _) = listener.accept().unwrap();
+        for_each_engine(|spec, engine, sock, _peer| {
             let file = File::open(&path).unwrap();
             let e = engine
                 .send(&file, &path, 9_000, 5_000, sock.as_fd())
@@ -314,13 +295,33 @@ mod tests {
                 "{spec}: {e}"
             );
             assert!(!is_peer_gone(&e), "{spec}: {e}");
-        }
+        });
     }
 
     #[test]
     fn a_closed_peer_is_reported_as_gone() {
         let dir = tempfile::tempdir().unwrap();
         let (path, _) = data_file(dir.path(), 4 << 20);
+        for_each_engine(|spec, engine, sock, peer| {
+            // Unread data at close makes the peer answer with RST.
+            (&peer).write_all(b"x").unwrap();
+            drop(peer);
+            let file = File::open(&path).unwrap();
+            let mut err = None;
+            for _ in 0..50 {
+                if let Err(e) = engine.send(&file, &path, 0, 4 << 20, sock.as_fd()) {
+                    err = Some(e);
+                    break;
+                }
+            }
+            let e = err.unwrap_or_else(|| panic!("{spec}: sends to a closed peer kept succeeding"));
+            assert!(is_peer_gone(&e), "{spec}: {e}");
+        });
+    }
+
+    /// Runs `f` for every engine spec this kernel can run (the others are reported skips), each
+    /// with a fresh loopback connection: (spec, engine, sending socket, peer).
+    fn for_each_engine(mut f: impl FnMut(&EngineSpec, &mut dyn ReadEngine, TcpStream, TcpStream)) {
         for spec in [
             "readwrite",
             "sendfile",
@@ -341,19 +342,7 @@ mod tests {
             let listener = TcpListener::bind("127.0.0.1:0").unwrap();
             let sock = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
             let (peer, _) = listener.accept().unwrap();
-            // Unread data at close makes the peer answer with RST.
-            (&peer).write_all(b"x").unwrap();
-            drop(peer);
-            let file = File::open(&path).unwrap();
-            let mut err = None;
-            for _ in 0..50 {
-                if let Err(e) = engine.send(&file, &path, 0, 4 << 20, sock.as_fd()) {
-                    err = Some(e);
-                    break;
-                }
-            }
-            let e = err.unwrap_or_else(|| panic!("{spec}: sends to a closed peer kept succeeding"));
-            assert!(is_peer_gone(&e), "{spec}: {e}");
+            f(&spec, engine.as_mut(), sock, peer);
         }
     }
 

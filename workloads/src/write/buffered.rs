@@ -54,12 +54,7 @@ impl WriteEngine for Buffered {
                 format!("buffered: {} is still open", f.path.display()),
             ));
         }
-        let flags = if target.dsync { libc::O_DSYNC } else { 0 };
-        let file = sys::create_file(target.path, false, flags)
-            .map_err(|e| EngineError::io("open", target.path, e, 0))?;
-        if target.preallocate && target.capacity_bytes > 0 {
-            sys::fallocate(&file, target.capacity_bytes, target.path)?;
-        }
+        let file = target.create(0)?;
         self.file = Some(Open {
             file,
             path: target.path.to_path_buf(),

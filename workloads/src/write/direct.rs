@@ -211,12 +211,7 @@ impl WriteEngine for Direct {
                 format!("direct: {} is still open", f.path.display()),
             ));
         }
-        let flags = libc::O_DIRECT | if target.dsync { libc::O_DSYNC } else { 0 };
-        let file = sys::create_file(target.path, false, flags)
-            .map_err(|e| EngineError::io("open", target.path, e, 0))?;
-        if target.preallocate && target.capacity_bytes > 0 {
-            sys::fallocate(&file, target.capacity_bytes, target.path)?;
-        }
+        let file = target.create(libc::O_DIRECT)?;
         self.file = Some(Open {
             file,
             path: target.path.to_path_buf(),

@@ -46,6 +46,21 @@ pub struct FileTarget<'a> {
     pub dsync: bool,
 }
 
+impl FileTarget<'_> {
+    /// Creates the file for an engine that writes with `pwrite`-like calls: `O_CREAT | O_EXCL`,
+    /// plus `extra_flags` (e.g. `O_DIRECT`), plus `O_DSYNC` when asked, reserving
+    /// `capacity_bytes` with `fallocate` when `preallocate` is set.
+    pub fn create(&self, extra_flags: i32) -> Result<std::fs::File, EngineError> {
+        let flags = extra_flags | if self.dsync { libc::O_DSYNC } else { 0 };
+        let file = crate::sys::create_file(self.path, false, flags)
+            .map_err(|e| EngineError::io("open", self.path, e, 0))?;
+        if self.preallocate && self.capacity_bytes > 0 {
+            crate::sys::fallocate(&file, self.capacity_bytes, self.path)?;
+        }
+        Ok(file)
+    }
+}
+
 /// Answer of [`WriteEngine::submit`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Submitted {

@@ -481,13 +481,7 @@ impl WriteEngine for Uring {
             ));
         }
         let direct = self.align.is_some();
-        let flags =
-            if direct { libc::O_DIRECT } else { 0 } | if target.dsync { libc::O_DSYNC } else { 0 };
-        let file = sys::create_file(target.path, false, flags)
-            .map_err(|e| EngineError::io("open", target.path, e, 0))?;
-        if target.preallocate && target.capacity_bytes > 0 {
-            sys::fallocate(&file, target.capacity_bytes, target.path)?;
-        }
+        let file = target.create(if direct { libc::O_DIRECT } else { 0 })?;
         if self.fixed {
             self.ring
                 .submitter()
