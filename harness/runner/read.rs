@@ -6,7 +6,8 @@
 //!   broker's), opened read-only and scanned once, before any clock starts, for the batch
 //!   boundaries of every segment, so the measured loop does no I/O beyond the engine's.
 //! - **Consumers**: `consumers` per group in `groups` independent groups (fan-out); each
-//!   group's partitions are dealt by Kafka's range assignor ([`range_assign`]): per topic,
+//!   group's partitions are dealt by Kafka's range assignor ([`range_assign`], in the Kafka
+//!   model): per topic,
 //!   partitions and consumers sorted, each consumer gets `P / C`, the first `P mod C` one more,
 //!   the rest nothing (idle, reported with the skew). One thread and one TCP connection per
 //!   active consumer.
@@ -41,6 +42,7 @@ use std::time::Duration;
 use results::hist::{self, Hist};
 use results::{Kind, Medium, Repetition, Status, ThreadStats, WorkloadResult};
 use serde_json::json;
+use workloads::kafka::assign::range_assign;
 use workloads::kafka::reader::{
     list_partitions, list_segments, BatchMap, BatchScanner, StopReason,
 };
@@ -208,10 +210,8 @@ pub struct SegmentData {
     pub file: File,
     /// Base offset (the file name).
     pub base_offset: i64,
-    /// Whole batches: start positions and the end of the last.
+    /// Whole batches: start positions, the end of the last, records before each.
     pub map: BatchMap,
-    /// `records_before[k]` = records in batches `0..k` (one more entry than batches).
-    pub records_before: Vec<u64>,
 }
 
 /// One partition of a [`LogSet`].
@@ -284,7 +284,7 @@ impl PartitionData {
                 start: cur.position,
                 end,
                 batches: (b - a) as u64,
-                records: s.records_before[b] - s.records_before[a],
+                records: s.map.records_before[b] - s.map.records_before[a],
             };
             cur.position = end;
             return Some(f);
@@ -397,11 +397,7 @@ impl LogSet {
             let id = set.partitions.len() as u32;
             let p = load_partition(id, topic, partition, dir, &mut set.notes)?;
             set.bytes += p.bytes;
-            set.records += p
-                .segments
-                .iter()
-                .map(|s| s.records_before.last().copied().unwrap_or(0))
-                .sum::<u64>();
+            set.records += p.segments.iter().map(|s| s.map.records()).sum::<u64>();
             set.partitions.push(p);
         }
         if set.bytes == 0 {
@@ -452,18 +448,16 @@ fn load_partition(
         let scan_file = file
             .try_clone()
             .map_err(|e| LoadError::BadInput(format!("{}: {e}", f.log_path.display())))?;
-        let mut scanner = BatchScanner::new(scan_file, f.log_path.clone(), 0, f.len);
-        let (mut starts, mut records_before, mut end) = (Vec::new(), vec![0u64], 0u64);
-        for item in scanner.by_ref() {
-            let (pos, h) = item.map_err(LoadError::Corrupt)?;
-            starts.push(pos);
-            records_before
-                .push(records_before.last().copied().unwrap_or(0) + h.records_count.max(0) as u64);
-            end = pos + h.total_len() as u64;
-            p.first_offset.get_or_insert(h.base_offset);
-            p.next_offset = Some(h.next_offset());
+        let map =
+            BatchMap::from_scanner(BatchScanner::new(scan_file, f.log_path.clone(), 0, f.len))
+                .map_err(LoadError::Corrupt)?;
+        if let Some(first) = map.first_offset {
+            p.first_offset.get_or_insert(first);
         }
-        if let Some(stop) = scanner.stopped() {
+        if map.next_offset.is_some() {
+            p.next_offset = map.next_offset;
+        }
+        if let Some(stop) = map.stopped {
             if let StopReason::Truncated {
                 needed_bytes,
                 available_bytes,
@@ -476,33 +470,16 @@ fn load_partition(
                 ));
             }
         }
-        p.bytes += end;
-        p.batches += starts.len() as u64;
+        p.bytes += map.end;
+        p.batches += map.starts.len() as u64;
         p.segments.push(SegmentData {
             path: f.log_path,
             file,
             base_offset: f.base_offset,
-            map: BatchMap { starts, end },
-            records_before,
+            map,
         });
     }
     Ok(p)
-}
-
-/// Kafka's range assignor for one topic: `consumers` ranges over `0..partitions` (sorted
-/// partitions, sorted consumers): each consumer gets `partitions / consumers`, the first
-/// `partitions % consumers` get one more; consumers beyond `partitions` get an empty range.
-pub fn range_assign(partitions: usize, consumers: usize) -> Vec<std::ops::Range<usize>> {
-    if consumers == 0 {
-        return Vec::new();
-    }
-    let (each, extra) = (partitions / consumers, partitions % consumers);
-    (0..consumers)
-        .map(|c| {
-            let start = c * each + c.min(extra);
-            start..start + each + usize::from(c < extra)
-        })
-        .collect()
 }
 
 /// Partition indexes of `log` per consumer of one group: [`range_assign`] per topic.
@@ -1338,30 +1315,6 @@ mod tests {
     use workloads::kafka::batch::{batch_len, encode_batch};
     use workloads::pacing::MonotonicClock;
     use workloads::payload::PayloadPool;
-
-    #[test]
-    fn range_assignor_matches_kafka() {
-        let r = |p, c| {
-            range_assign(p, c)
-                .into_iter()
-                .map(|r| r.len())
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(r(4, 2), vec![2, 2]); // P = 2C
-        assert_eq!(r(3, 3), vec![1, 1, 1]); // P = C
-        assert_eq!(r(7, 3), vec![3, 2, 2]); // P mod C = 1: the first takes one more
-        assert_eq!(r(8, 3), vec![3, 3, 2]);
-        assert_eq!(r(2, 5), vec![1, 1, 0, 0, 0]); // P < C: the last consumers idle
-        assert_eq!(range_assign(7, 3), vec![0..3, 3..5, 5..7]);
-        assert_eq!(range_assign(2, 5)[1], 1..2);
-        // Every partition exactly once, in order.
-        for p in 0..20 {
-            for c in 1..8 {
-                let flat: Vec<usize> = range_assign(p, c).into_iter().flatten().collect();
-                assert_eq!(flat, (0..p).collect::<Vec<_>>(), "{p} {c}");
-            }
-        }
-    }
 
     /// Writes a partition directory `<topic>-<p>` with segments of `batches_per_segment`
     /// batches of `records` records (100-byte values), offsets continuing across segments.

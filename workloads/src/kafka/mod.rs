@@ -2,6 +2,7 @@
 //! (`kafka-dump-log.sh`) and client libraries can read segbench's files, and segbench's read
 //! path can be pointed, read-only, at a real broker's log directory.
 //!
+//! - [`assign`]: the consumer group's range assignor (`RangeAssignor`).
 //! - [`varint`]: zig-zag varints (`ByteUtils`).
 //! - [`batch`]: v2 record batches (`DefaultRecordBatch`, `DefaultRecord`): encode, parse,
 //!   verify, decode.
@@ -15,14 +16,16 @@
 //!
 //! Reference: Apache Kafka `clients/.../record/DefaultRecordBatch.java`, `DefaultRecord.java`,
 //! `storage/.../log/LogSegment.java`, `OffsetIndex.java`, `TimeIndex.java`,
-//! `AbstractIndex.java`.
+//! `AbstractIndex.java`, `clients/.../consumer/RangeAssignor.java`.
 
+pub mod assign;
 pub mod batch;
 pub mod index;
 pub mod log;
 pub mod reader;
 pub mod varint;
 
+pub use assign::range_assign;
 pub use batch::{
     batch_len, checked_batch_len, decode_records, encode_batch, parse_header, records_per_batch,
     verify_batch, BatchHeader, FormatError, Record, RecordHeader, BATCH_HEADER_LEN,

@@ -659,19 +659,49 @@ pub struct BatchMap {
     pub starts: Vec<u64>,
     /// End of the last whole batch.
     pub end: u64,
+    /// `records_before[k]` = records in batches `0..k` (one more entry than batches).
+    pub records_before: Vec<u64>,
+    /// Offset of the first batch, if any.
+    pub first_offset: Option<i64>,
+    /// Offset after the last whole batch, if any.
+    pub next_offset: Option<i64>,
+    /// Where and why the scan stopped (the end, zero padding, a truncated last batch).
+    pub stopped: Option<ScanStop>,
 }
 
 impl BatchMap {
     /// Scans `path` with a [`BatchScanner`].
     pub fn scan(path: &Path) -> Result<Self, EngineError> {
-        let mut starts = Vec::new();
-        let mut end = 0;
-        for item in BatchScanner::open(path)? {
+        Self::from_scanner(BatchScanner::open(path)?)
+    }
+
+    /// Runs `scanner` to its end and maps what it found; the first corrupt header is the error.
+    pub fn from_scanner(mut scanner: BatchScanner) -> Result<Self, EngineError> {
+        let mut map = BatchMap {
+            starts: Vec::new(),
+            end: 0,
+            records_before: vec![0],
+            first_offset: None,
+            next_offset: None,
+            stopped: None,
+        };
+        for item in scanner.by_ref() {
             let (pos, h) = item?;
-            starts.push(pos);
-            end = pos + h.total_len() as u64;
+            map.starts.push(pos);
+            let before = map.records_before.last().copied().unwrap_or(0);
+            map.records_before
+                .push(before + h.records_count.max(0) as u64);
+            map.end = pos + h.total_len() as u64;
+            map.first_offset.get_or_insert(h.base_offset);
+            map.next_offset = Some(h.next_offset());
         }
-        Ok(BatchMap { starts, end })
+        map.stopped = scanner.stopped().copied();
+        Ok(map)
+    }
+
+    /// Records in the whole batches.
+    pub fn records(&self) -> u64 {
+        self.records_before.last().copied().unwrap_or(0)
     }
 
     /// [`fetch_end`] from the map: `start` must be one of `starts` (or `end`).
@@ -806,6 +836,10 @@ mod tests {
         let one = starts[1]; // size of a one-record batch
         let map = BatchMap::scan(&path).unwrap();
         assert_eq!(map.starts, starts);
+        assert_eq!(map.records_before, [0, 1, 2, 3, 23, 24]);
+        assert_eq!(map.records(), 24);
+        assert_eq!((map.first_offset, map.next_offset), (Some(0), Some(24)));
+        assert_eq!(map.stopped.map(|s| s.reason), Some(StopReason::End));
         for (start, size, want) in [
             (0, one, starts[1]),
             (0, one + 1, starts[1]),
