@@ -8,7 +8,8 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use segbench::runner::write::{run_repetition, Limit, LiveCounters, WriteConfig};
+use segbench::runner::write::{run_repetition, WriteConfig};
+use segbench::runner::{Limit, LiveCounters};
 use workloads::kafka::batch::{batch_len, encode_batch, records_per_batch};
 use workloads::kafka::log::LogFormat;
 use workloads::pacing::{Clock, MonotonicClock};

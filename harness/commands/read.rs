@@ -19,7 +19,8 @@ use crate::datadir::DataDir;
 use crate::meta::RunMeta;
 use crate::runner::progress::Progress;
 use crate::runner::read::{self as reader, CacheMode, LoadError, LogSet, ReadConfig, SinkTarget};
-use crate::runner::write::{Limit, LiveCounters, RunError, WriteConfig};
+use crate::runner::write::WriteConfig;
+use crate::runner::{Limit, LiveCounters, RunError};
 use crate::sink::{Sink, SinkConfig};
 use crate::{bad_input, CheckFailed};
 

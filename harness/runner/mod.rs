@@ -19,7 +19,34 @@ use workloads::pacing::Clock;
 
 use crate::datadir::DataDir;
 use progress::Progress;
-use write::{Limit, LiveCounters, RepMeasure, RunError, WriteConfig};
+use write::{RepMeasure, WriteConfig};
+
+/// Why a repetition did not produce figures.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The engine cannot run here: report a skip.
+    #[error("{0}")]
+    Unsupported(String),
+    /// An engine or file-system error mid-run.
+    #[error(transparent)]
+    Engine(#[from] workloads::EngineError),
+}
+
+/// Limits of one repetition (a warm-up uses its own).
+#[derive(Debug, Clone, Copy)]
+pub struct Limit {
+    /// Stop after this many bytes (all threads).
+    pub bytes: Option<u64>,
+    /// Stop after this long.
+    pub duration: Option<Duration>,
+}
+
+/// Live counters a progress display may read while a repetition runs.
+#[derive(Debug, Default)]
+pub struct LiveCounters {
+    /// Bytes acknowledged so far (all threads).
+    pub bytes: std::sync::atomic::AtomicU64,
+}
 
 /// Options shared by every workload of a run.
 #[derive(Debug, Clone)]

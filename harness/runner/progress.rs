@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressStyle};
 use results::Repetition;
 
-use super::write::LiveCounters;
+use super::LiveCounters;
 
 /// Where progress goes.
 #[derive(Debug, Clone, Copy)]

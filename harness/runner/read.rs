@@ -53,7 +53,7 @@ use workloads::{EngineError, EngineSpec};
 use super::progress::Progress;
 use super::timeline::{TimelineRecorder, DEFAULT_INTERVAL_NS};
 use super::usage::{CpuSnapshot, StorageIo};
-use super::write::LiveCounters;
+use super::LiveCounters;
 use crate::sink::{self, ClientError, FrameHeader, Hello, PartitionName, SessionSummary};
 
 /// How long connecting to the sink may take.

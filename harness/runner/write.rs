@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
@@ -21,6 +21,7 @@ use workloads::{EngineError, EngineSpec, FlushPolicy, SyncKind};
 
 use super::timeline::{TimelineRecorder, DEFAULT_INTERVAL_NS};
 use super::usage::{CpuSnapshot, StorageIo};
+use super::{Limit, LiveCounters, RunError};
 
 /// A flush slower than this is counted (ZooKeeper's `fsync.warningthresholdms` default).
 pub const SLOW_FLUSH_NS: u64 = 1_000_000_000;
@@ -163,33 +164,6 @@ pub struct Shape {
     pub records_per_batch: u32,
     /// Bytes per batch, framing included.
     pub batch_bytes: usize,
-}
-
-/// Why a repetition did not produce figures.
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    /// The engine cannot run here: report a skip.
-    #[error("{0}")]
-    Unsupported(String),
-    /// An engine or file-system error mid-run.
-    #[error(transparent)]
-    Engine(#[from] EngineError),
-}
-
-/// Limits of one repetition (a warm-up uses its own).
-#[derive(Debug, Clone, Copy)]
-pub struct Limit {
-    /// Stop after this many bytes (all threads).
-    pub bytes: Option<u64>,
-    /// Stop after this long.
-    pub duration: Option<Duration>,
-}
-
-/// Live counters a progress display may read while a repetition runs.
-#[derive(Debug, Default)]
-pub struct LiveCounters {
-    /// Bytes acknowledged so far (all threads).
-    pub bytes: AtomicU64,
 }
 
 /// What one repetition measured.
@@ -751,6 +725,7 @@ fn assemble(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::AtomicU64;
     use workloads::pacing::SteppingClock;
 
     fn null_cfg(format: LogFormat) -> WriteConfig {
