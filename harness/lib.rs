@@ -7,6 +7,7 @@ pub mod cli;
 pub mod commands;
 pub mod datadir;
 pub mod meta;
+pub mod parse;
 pub mod probe;
 pub mod runner;
 pub mod signals;

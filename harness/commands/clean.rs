@@ -1,10 +1,20 @@
 //! `segbench clean DIR`: removes what a segbench run left behind (it was killed), and nothing else.
 
 use std::fs;
+use std::path::PathBuf;
+
+use clap::Args;
 
 use crate::bad_input;
-use crate::cli::CleanArgs;
 use crate::datadir::MARKER;
+
+/// `segbench clean`.
+#[derive(Debug, Args, Clone)]
+pub struct CleanArgs {
+    /// A data directory of segbench's (it holds the marker file .segbench-data).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+}
 
 /// Removes segbench's files from `DIR`: only when the marker is there, and only the marker, the
 /// repetition directories segbench names `w<N>-r<N>` / `w<N>-warmup` / `r<N>-…`, and the directory

@@ -1,10 +1,33 @@
-//! Helpers shared by the commands: results assembly and output.
+//! What the commands share: the output options (`--json`, `--out`, …), results assembly and
+//! output.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
 
 use results::{Baseline, ResultsFile, WorkloadResult, SCHEMA_VERSION};
 
 use crate::meta::{self, RunMeta};
+
+/// Output options shared by the commands that measure (`write`, `read`).
+#[derive(Debug, Args, Clone)]
+pub struct OutputArgs {
+    /// Print the results JSON on stdout (nothing else goes there).
+    #[arg(long)]
+    pub json: bool,
+    /// Write the results JSON to FILE (atomically).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// No progress on stderr.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Do not embed the hardware probe in the results (faster; for tests).
+    #[arg(long, hide = true)]
+    pub no_probe: bool,
+    /// Write HdrHistogram interval logs (standard text format), one `.hlog` per workload, into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub hdr_log: Option<PathBuf>,
+}
 
 /// A results file for finished workloads.
 pub fn results_file(

@@ -9,6 +9,20 @@ use results::export::json::{read_results, write_atomic};
 
 use crate::bad_input;
 
+/// Help after the options.
+pub const COMPARE_HELP: &str = "A change counts only when its whole 95% interval (percentile bootstrap of the ratio of
+medians over the repetitions) lies beyond the threshold: regressed = throughput lower, or
+p99 / p99.9 / CPU per GB higher. Workloads are matched by name and configuration.
+
+Examples:
+  segbench compare ci/perf-baseline.json new.json
+  segbench compare base.json new.json --threshold 10% --metric throughput,p99 --markdown comment.md
+  segbench compare base.json new.json --threshold throughput=40% --threshold cpu=10%
+  segbench compare base.json paced.json --ignore-config rate_bytes_per_s
+
+Exit codes: 0 no regression, 1 a regression, 2 the files cannot be compared (not results, other
+schema version, different workload configuration, different hardware unless --allow-different-hardware).";
+
 /// Parses `--threshold [METRIC=]PERCENT` for clap.
 fn threshold(s: &str) -> Result<(Option<Metric>, f64), String> {
     compare::parse_threshold_arg(s)

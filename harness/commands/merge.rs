@@ -10,6 +10,22 @@ use results::export::json::{read_results, write_results};
 
 use crate::bad_input;
 
+/// Help after the options.
+pub const MERGE_HELP: &str =
+    "Repetition i of every host is merged with repetition i of the others: bytes, records and CPU
+summed, elapsed = the longest host's, throughput = summed bytes / longest elapsed, timelines
+summed bucket by bucket, latency histograms added (never averaged percentiles). Each host's own
+figures stay in each repetition's extra[\"hosts\"].
+
+With --append the inputs are runs of one machine: their repetitions are pooled into one result
+(e.g. a baseline made of several sessions).
+
+Examples:
+  segbench merge broker1.json broker2.json broker3.json -o cluster.json
+  segbench merge --append monday.json tuesday.json -o baseline.json
+
+Exit code 2 when the inputs do not fit together (other workloads or configurations, schema).";
+
 /// `segbench merge`.
 #[derive(Debug, Args, Clone)]
 pub struct MergeArgs {

@@ -10,7 +10,7 @@ use results::capacity::{self, Figure, NodeLimits, Resource, Shape, Targets};
 use results::Baseline;
 
 use crate::bad_input;
-use crate::cli::{duration, rate, size};
+use crate::parse::{duration, rate, size};
 
 /// Examples shown by `segbench plan --help`.
 pub const PLAN_HELP: &str =

@@ -13,10 +13,10 @@ use workloads::kafka::log::LogFormat;
 use workloads::pacing::{Clock, MonotonicClock};
 use workloads::{read, EngineSpec, FlushPolicy, SyncKind};
 
-use crate::cli::{duration, size};
 use crate::commands::common;
 use crate::datadir::DataDir;
 use crate::meta::RunMeta;
+use crate::parse::{duration, size};
 use crate::runner::progress::Progress;
 use crate::runner::read::{self as reader, CacheMode, LoadError, LogSet, ReadConfig, SinkTarget};
 use crate::runner::write::WriteConfig;
@@ -109,7 +109,7 @@ pub struct ReadArgs {
     pub keep: bool,
     /// Where results and progress go.
     #[command(flatten)]
-    pub output: crate::cli::OutputArgs,
+    pub output: common::OutputArgs,
 }
 
 /// Turns the arguments into one configuration per engine and cache state (engines inner, so

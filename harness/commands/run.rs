@@ -58,7 +58,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub quick: bool,
     /// Time per repetition of every workload (overrides the suite).
-    #[arg(long, value_parser = crate::cli::duration, allow_hyphen_values = true, value_name = "DURATION")]
+    #[arg(long, value_parser = crate::parse::duration, allow_hyphen_values = true, value_name = "DURATION")]
     pub duration: Option<Duration>,
     /// Measured repetitions per engine (overrides the suite).
     #[arg(long, allow_hyphen_values = true, value_name = "N")]

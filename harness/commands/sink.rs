@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::bad_input;
-use crate::cli::duration;
+use crate::parse::duration;
 use crate::sink::{Sink, SinkConfig, DEFAULT_LISTEN};
 
 /// Help after the options.

@@ -1,16 +1,122 @@
 //! `segbench write`: compares write engines on Kafka-format (or raw) segment logs.
 
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
 use workloads::kafka::log::LogFormat;
 use workloads::{write, EngineSpec, FlushPolicy, SyncKind};
 
 use crate::bad_input;
-use crate::cli::WriteArgs;
 use crate::commands::common;
 use crate::datadir::DataDir;
 use crate::meta::RunMeta;
+use crate::parse::{duration, duration_or_zero, rate, size};
 use crate::runner::progress::Progress;
 use crate::runner::write::WriteConfig;
 use crate::runner::{run_writes, RunOptions};
+
+/// Help after the options.
+pub const WRITE_HELP: &str = "Engines (repeat --engine to compare; repetitions are interleaved A B C A B C):
+  buffered                 pwrite into the page cache
+  mmap                     fallocate + shared mapping + copy; msync to flush
+  direct                   O_DIRECT with aligned buffers (alignment from statx)
+  uring[:qd=N,direct,fixed,sqpoll]   io_uring; fixed = registered buffers and files
+  null                     writes nothing (measures segbench's own overhead)
+Default: buffered, mmap, direct and uring:qd=8,direct.
+
+Examples:
+  segbench write --size 1GiB
+  segbench write --engine buffered --engine uring:qd=32,direct --partitions 4 --threads 2 --duration 10s
+  segbench write --engine direct --flush batch --sync fdatasync --record-size 512 --batch-size 4KiB
+  segbench write --engine buffered --rate 50MB/s --duration 30s      (open loop)
+  segbench write --format raw --batch-size 128KiB --engine direct     (like-for-like with fio)";
+
+/// `segbench write`.
+#[derive(Debug, Args, Clone)]
+pub struct WriteArgs {
+    /// Write engine spec NAME[:opt,opt=val]; repeat to compare several.
+    #[arg(long = "engine", short = 'e', value_name = "SPEC")]
+    pub engines: Vec<String>,
+    /// Data directory: created if missing, or empty; default a fresh one under the current directory.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Partitions (one segment log each).
+    #[arg(
+        long,
+        default_value = "1",
+        allow_hyphen_values = true,
+        value_name = "N"
+    )]
+    pub partitions: u32,
+    /// Runner threads (partitions are dealt round-robin to them).
+    #[arg(
+        long,
+        default_value = "1",
+        allow_hyphen_values = true,
+        value_name = "N"
+    )]
+    pub threads: u32,
+    /// Record value size.
+    #[arg(long, default_value = "1KiB", value_parser = size, allow_hyphen_values = true, value_name = "BYTES")]
+    pub record_size: u64,
+    /// Batch size limit (Kafka batch.size); block size with --format raw.
+    #[arg(long, default_value = "16KiB", value_parser = size, allow_hyphen_values = true, value_name = "BYTES")]
+    pub batch_size: u64,
+    /// Roll a segment at this size.
+    #[arg(long, default_value = "1GiB", value_parser = size, allow_hyphen_values = true, value_name = "BYTES")]
+    pub segment_size: u64,
+    /// Bytes between sparse offset-index entries.
+    #[arg(long, default_value = "4096", value_parser = size, allow_hyphen_values = true, value_name = "BYTES")]
+    pub index_interval: u64,
+    /// Preallocate each segment with fallocate.
+    #[arg(long)]
+    pub preallocate: bool,
+    /// Retention per partition: delete the oldest whole segments beyond this size.
+    #[arg(long, value_parser = size, allow_hyphen_values = true, value_name = "BYTES")]
+    pub retention: Option<u64>,
+    /// Flush policy: never (Kafka default), batch, bytes=SIZE, ms=N.
+    #[arg(long, default_value = "never", value_name = "POLICY")]
+    pub flush: String,
+    /// Sync call: fdatasync, fsync, or dsync (O_DSYNC: every write durable).
+    #[arg(long, default_value = "fdatasync", value_name = "CALL")]
+    pub sync: String,
+    /// kafka (v2 record batches + indexes) or raw (plain blocks, for comparison with fio).
+    #[arg(long, default_value = "kafka", value_name = "FORMAT")]
+    pub format: String,
+    /// Bytes per repetition (all partitions); default 256MiB when --duration is not given.
+    #[arg(long, value_parser = size, allow_hyphen_values = true, value_name = "BYTES")]
+    pub size: Option<u64>,
+    /// Time per repetition.
+    #[arg(long, value_parser = duration, allow_hyphen_values = true, value_name = "DURATION")]
+    pub duration: Option<Duration>,
+    /// Open-loop target rate (all partitions); latency then runs from each batch's intended start.
+    #[arg(long, value_parser = rate, allow_hyphen_values = true, value_name = "RATE")]
+    pub rate: Option<f64>,
+    /// Warm-up before each engine's first repetition (0 for none).
+    #[arg(long, default_value = "1s", value_parser = duration_or_zero, allow_hyphen_values = true, value_name = "DURATION")]
+    pub warmup: Duration,
+    /// Measured repetitions per engine.
+    #[arg(
+        long,
+        default_value = "3",
+        allow_hyphen_values = true,
+        value_name = "N"
+    )]
+    pub repeat: u32,
+    /// Topic name for partition directories (<topic>-<partition>).
+    #[arg(long, default_value = "segbench", value_name = "NAME")]
+    pub topic: String,
+    /// Re-read every segment after each repetition and check it against the counters (exit 1 on mismatch).
+    #[arg(long)]
+    pub verify: bool,
+    /// Keep the data written (default: removed at the end).
+    #[arg(long)]
+    pub keep: bool,
+    /// Where results and progress go.
+    #[command(flatten)]
+    pub output: common::OutputArgs,
+}
 
 /// Engines compared when none is given.
 pub const DEFAULT_ENGINES: &[&str] = &["buffered", "mmap", "direct", "uring:qd=8,direct"];
