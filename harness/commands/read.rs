@@ -21,7 +21,7 @@ use crate::runner::progress::Progress;
 use crate::runner::read::{self as reader, CacheMode, LoadError, LogSet, ReadConfig, SinkTarget};
 use crate::runner::write::WriteConfig;
 use crate::runner::{Limit, LiveCounters, RunError};
-use crate::sink::{Sink, SinkConfig};
+use crate::sink::server::{Sink, SinkConfig, DEFAULT_MAX_CONNECTIONS};
 use crate::{bad_input, CheckFailed};
 
 /// Engines compared when none is given.
@@ -198,7 +198,7 @@ pub fn remote_sink(spec: &str) -> anyhow::Result<SinkTarget> {
 /// Starts the in-process loopback sink, with room for `connections` sessions at once.
 pub fn local_sink(connections: usize) -> anyhow::Result<(Sink, SinkTarget)> {
     let cfg = SinkConfig {
-        max_connections: connections.max(crate::sink::DEFAULT_MAX_CONNECTIONS),
+        max_connections: connections.max(DEFAULT_MAX_CONNECTIONS),
         ..SinkConfig::default()
     };
     let sink = Sink::bind(SocketAddr::from(([127, 0, 0, 1], 0)), cfg)

@@ -9,7 +9,7 @@ use clap::Args;
 
 use crate::bad_input;
 use crate::parse::duration;
-use crate::sink::{Sink, SinkConfig, DEFAULT_LISTEN};
+use crate::sink::server::{Sink, SinkConfig, DEFAULT_LISTEN};
 
 /// Help after the options.
 pub const SINK_HELP: &str = "The sink listens on loopback unless given another address. It drains what readers send,

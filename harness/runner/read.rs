@@ -54,7 +54,8 @@ use super::progress::Progress;
 use super::timeline::{TimelineRecorder, DEFAULT_INTERVAL_NS};
 use super::usage::{CpuSnapshot, StorageIo};
 use super::LiveCounters;
-use crate::sink::{self, ClientError, FrameHeader, Hello, PartitionName, SessionSummary};
+use crate::sink::client::{self, ClientError};
+use crate::sink::protocol::{FrameHeader, Hello, PartitionName, SessionSummary};
 
 /// How long connecting to the sink may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -633,7 +634,7 @@ fn open_session(
     sink: &SinkTarget,
     verify: bool,
 ) -> Result<TcpStream, ReadError> {
-    let mut stream = sink::connect(sink.addr, SEND_TIMEOUT)
+    let mut stream = client::connect(sink.addr, SEND_TIMEOUT)
         .map_err(|e| sink_error(sink, "cannot be reached", e))?;
     let hello = Hello {
         verify,
@@ -651,7 +652,7 @@ fn open_session(
             })
             .collect(),
     };
-    match sink::hello(&mut stream, &hello) {
+    match client::hello(&mut stream, &hello) {
         Ok(r) if verify && !r.verify => {
             Err(sink_error(sink, "did not agree to verify", "HELLO answer"))
         }
@@ -765,7 +766,7 @@ fn consume_inner(
             cursors.iter_mut().for_each(|c| *c = Cursor::default());
         }
     }
-    let summary = sink::end(stream)
+    let summary = client::end(stream)
         .map_err(|e| sink_error(ctx.sink, "did not confirm the end of the session", e))?;
     let end_ns = clock.now_ns();
     Ok(ConsumerOut {
@@ -1311,7 +1312,7 @@ fn classify(cfg: &ReadConfig, reps: &[Repetition]) -> (Medium, Vec<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sink::{Sink, SinkConfig};
+    use crate::sink::server::{Sink, SinkConfig};
     use workloads::kafka::batch::{batch_len, encode_batch};
     use workloads::pacing::MonotonicClock;
     use workloads::payload::PayloadPool;
@@ -1525,7 +1526,7 @@ mod tests {
         let fake = std::thread::spawn(move || {
             use std::io::{Read, Write};
             let (mut s, _) = l.accept().unwrap();
-            let mut hdr = [0u8; sink::HEADER_LEN];
+            let mut hdr = [0u8; crate::sink::protocol::HEADER_LEN];
             s.read_exact(&mut hdr).unwrap();
             let h = FrameHeader::decode(&hdr).unwrap();
             let mut p = vec![0u8; h.payload_len as usize];

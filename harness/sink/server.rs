@@ -1,0 +1,375 @@
+//! The sink server: an accept thread and a thread per connection (bounded connections and
+//! idle time, bounded memory), each draining its session into a [`Session`] and answering END
+//! with the session's summary.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::os::fd::AsFd;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::protocol::{
+    is_timeout, FrameHeader, FrameKind, Hello, HelloReply, SessionSummary, HEADER_LEN,
+    MAX_HELLO_BYTES,
+};
+use super::session::Session;
+use crate::runner::usage::CpuSnapshot;
+
+/// Where `segbench sink` listens unless told otherwise (loopback only).
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7878";
+/// Default bound on concurrent connections.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 64;
+/// Default idle timeout of a connection.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Bytes per read from a connection.
+pub const READ_BUF_BYTES: usize = 1 << 20;
+/// Timeout of the sink's own writes (answers).
+const SINK_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What a sink does.
+#[derive(Debug, Clone)]
+pub struct SinkConfig {
+    /// Concurrent connections; more are refused politely.
+    pub max_connections: usize,
+    /// A connection silent this long is closed.
+    pub idle_timeout: Duration,
+    /// Verify every session, whatever its HELLO says.
+    pub verify: bool,
+    /// Print a line per finished session and per refused or broken connection on stderr.
+    pub log: bool,
+}
+
+impl Default for SinkConfig {
+    fn default() -> Self {
+        SinkConfig {
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            verify: false,
+            log: false,
+        }
+    }
+}
+
+struct Shared {
+    cfg: SinkConfig,
+    active: AtomicUsize,
+    finished: AtomicU64,
+    refused: AtomicU64,
+    broken: AtomicU64,
+}
+
+impl Shared {
+    fn log(&self, msg: &str) {
+        if self.cfg.log {
+            eprintln!("segbench sink: {msg}");
+        }
+    }
+}
+
+/// A running sink server: an accept thread plus a thread per connection.
+pub struct Sink {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    accept: Option<JoinHandle<()>>,
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Sink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sink")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sink {
+    /// Listens on `addr` (port 0: any free port) and serves until [`Sink::shutdown`].
+    pub fn bind(addr: SocketAddr, cfg: SinkConfig) -> io::Result<Sink> {
+        let listener = TcpListener::bind(addr)?;
+        let addr = listener.local_addr()?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let shared = Arc::new(Shared {
+            cfg,
+            active: AtomicUsize::new(0),
+            finished: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
+            broken: AtomicU64::new(0),
+        });
+        let (s2, sh2) = (stop.clone(), shared.clone());
+        let accept = std::thread::Builder::new()
+            .name("sink-accept".into())
+            .spawn(move || accept_loop(listener, &s2, &sh2))?;
+        Ok(Sink {
+            addr,
+            stop,
+            accept: Some(accept),
+            shared,
+        })
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Sessions that ended with END and got their summary.
+    pub fn finished_sessions(&self) -> u64 {
+        self.shared.finished.load(Ordering::Relaxed)
+    }
+
+    /// Connections refused (too many) or closed for bad framing, idleness or an abrupt end.
+    pub fn refused_or_broken(&self) -> (u64, u64) {
+        (
+            self.shared.refused.load(Ordering::Relaxed),
+            self.shared.broken.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Connections being served now.
+    pub fn active_connections(&self) -> usize {
+        self.shared.active.load(Ordering::Relaxed)
+    }
+
+    /// Stops accepting (within 200 ms). Connections being served finish on their own (their
+    /// reader ends them, or the idle timeout does).
+    pub fn shutdown(mut self) {
+        self.stop_accepting();
+    }
+
+    fn stop_accepting(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(h) = self.accept.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        self.stop_accepting();
+    }
+}
+
+fn accept_loop(listener: TcpListener, stop: &AtomicBool, shared: &Arc<Shared>) {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    while !stop.load(Ordering::Relaxed) {
+        let mut fds = [PollFd::new(listener.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::from(200u16)) {
+            Ok(0) | Err(nix::errno::Errno::EINTR) => continue,
+            Ok(_) => {}
+            Err(e) => {
+                shared.log(&format!(
+                    "poll on the listening socket failed: {e}; stopping"
+                ));
+                return;
+            }
+        }
+        let (stream, peer) = match listener.accept() {
+            Ok(c) => c,
+            Err(e) => {
+                // EMFILE and friends: wait a little rather than spin.
+                shared.log(&format!("accept failed: {e}"));
+                std::thread::sleep(Duration::from_millis(50));
+                continue;
+            }
+        };
+        if shared.active.load(Ordering::Relaxed) >= shared.cfg.max_connections {
+            shared.refused.fetch_add(1, Ordering::Relaxed);
+            shared.log(&format!(
+                "refused {peer}: {} connections already (--max-connections)",
+                shared.cfg.max_connections
+            ));
+            refuse(stream, shared.cfg.max_connections);
+            continue;
+        }
+        shared.active.fetch_add(1, Ordering::Relaxed);
+        let sh = shared.clone();
+        let spawned = std::thread::Builder::new()
+            .name("sink-conn".into())
+            .spawn(move || {
+                serve(stream, peer, &sh);
+                sh.active.fetch_sub(1, Ordering::Relaxed);
+            });
+        if let Err(e) = spawned {
+            shared.active.fetch_sub(1, Ordering::Relaxed);
+            shared.log(&format!("cannot start a thread for {peer}: {e}"));
+        }
+    }
+}
+
+/// Answers a connection over the limit with a refusal line, after reading its HELLO briefly
+/// (so that closing does not reset the connection before the reader sees the answer).
+fn refuse(mut stream: TcpStream, max: usize) {
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
+    let _ = stream.set_write_timeout(Some(Duration::from_millis(200)));
+    let mut hdr = [0u8; HEADER_LEN];
+    if read_full(&mut stream, &mut hdr).is_ok() {
+        if let Ok(h) = FrameHeader::decode(&hdr) {
+            if h.kind == FrameKind::Hello && h.payload_len <= MAX_HELLO_BYTES {
+                let _ = io::copy(
+                    &mut (&mut stream).take(u64::from(h.payload_len)),
+                    &mut io::sink(),
+                );
+            }
+        }
+    }
+    let reply = HelloReply {
+        ok: false,
+        verify: false,
+        error: Some(format!(
+            "the sink serves at most {max} connections at once; try again later"
+        )),
+    };
+    let _ = write_line(&mut stream, &reply);
+    let _ = stream.shutdown(Shutdown::Write);
+}
+
+/// Reads exactly `buf.len()` bytes. `Ok(false)` on a clean end of stream before the first byte.
+fn read_full(stream: &mut TcpStream, buf: &mut [u8]) -> io::Result<bool> {
+    let mut got = 0;
+    while got < buf.len() {
+        match stream.read(&mut buf[got..]) {
+            Ok(0) if got == 0 => return Ok(false),
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(true)
+}
+
+fn write_line<T: Serialize>(stream: &mut TcpStream, v: &T) -> io::Result<()> {
+    let mut line = serde_json::to_vec(v).map_err(io::Error::other)?;
+    line.push(b'\n');
+    stream.write_all(&line)
+}
+
+/// Serves one connection to its end; never panics on what the peer sends.
+fn serve(mut stream: TcpStream, peer: SocketAddr, shared: &Shared) {
+    let cfg = &shared.cfg;
+    let t0 = Instant::now();
+    let cpu0 = CpuSnapshot::thread();
+    let _ = stream.set_read_timeout(Some(cfg.idle_timeout));
+    let _ = stream.set_write_timeout(Some(SINK_WRITE_TIMEOUT));
+    let _ = stream.set_nodelay(true);
+    let broken = |msg: String| {
+        shared.broken.fetch_add(1, Ordering::Relaxed);
+        shared.log(&format!("{peer}: {msg}; connection closed"));
+    };
+
+    // HELLO.
+    let mut hdr = [0u8; HEADER_LEN];
+    match read_full(&mut stream, &mut hdr) {
+        Ok(true) => {}
+        Ok(false) => return, // connected and left: a reachability check
+        Err(e) if is_timeout(&e) => {
+            return broken(format!("no HELLO within {:?}", cfg.idle_timeout))
+        }
+        Err(e) => return broken(format!("reading HELLO: {e}")),
+    }
+    let h = match FrameHeader::decode(&hdr) {
+        Ok(h) if h.kind == FrameKind::Hello => h,
+        Ok(h) => return broken(format!("expected HELLO, got {:?}", h.kind)),
+        Err(e) => return broken(e.to_string()),
+    };
+    if h.payload_len > MAX_HELLO_BYTES {
+        return broken(format!(
+            "HELLO of {} bytes is over the limit of {MAX_HELLO_BYTES}",
+            h.payload_len
+        ));
+    }
+    let mut payload = vec![0u8; h.payload_len as usize];
+    if let Err(e) = read_full(&mut stream, &mut payload) {
+        return broken(format!("reading HELLO: {e}"));
+    }
+    let hello: Hello = match serde_json::from_slice(&payload) {
+        Ok(h) => h,
+        Err(e) => {
+            let reply = HelloReply {
+                ok: false,
+                verify: false,
+                error: Some(format!("HELLO does not parse: {e}")),
+            };
+            let _ = write_line(&mut stream, &reply);
+            return broken(format!("HELLO does not parse: {e}"));
+        }
+    };
+    let verify = cfg.verify || hello.verify;
+    if let Err(e) = write_line(
+        &mut stream,
+        &HelloReply {
+            ok: true,
+            verify,
+            error: None,
+        },
+    ) {
+        return broken(format!("answering HELLO: {e}"));
+    }
+
+    let mut session = Session::new(verify, &hello);
+    let mut buf = vec![0u8; READ_BUF_BYTES];
+    loop {
+        let n = match stream.read(&mut buf) {
+            Ok(0) => {
+                return broken(format!(
+                    "session {} ended without END after {} bytes",
+                    hello.consumer,
+                    session.bytes()
+                ))
+            }
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if is_timeout(&e) => {
+                return broken(format!(
+                    "session {} idle for {:?}",
+                    hello.consumer, cfg.idle_timeout
+                ))
+            }
+            Err(e) => return broken(format!("session {}: {e}", hello.consumer)),
+        };
+        match session.feed(&buf[..n]) {
+            Ok(false) => {}
+            Ok(true) => break,
+            Err(e) => return broken(format!("session {}: {e}", hello.consumer)),
+        }
+    }
+    let cpu = CpuSnapshot::thread().since(&cpu0);
+    let mut summary = session.finish();
+    summary.peer = peer.to_string();
+    summary.cpu_user_s = cpu.user_s;
+    summary.cpu_sys_s = cpu.sys_s;
+    summary.elapsed_s = t0.elapsed().as_secs_f64();
+    // Counted before answering, so a reader that has its answer sees the count.
+    shared.finished.fetch_add(1, Ordering::Relaxed);
+    if let Err(e) = write_line(&mut stream, &summary) {
+        return broken(format!("answering END: {e}"));
+    }
+    let _ = stream.shutdown(Shutdown::Write);
+    shared.log(&session_line(&summary));
+}
+
+/// One line describing a finished session.
+pub fn session_line(s: &SessionSummary) -> String {
+    let verified = if s.verified {
+        format!(
+            ", {} batches verified, {} errors",
+            s.batches, s.verify_errors
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "session {} from {}: {} in {} frames{verified}, {:.2} s, CPU {:.2} s",
+        s.consumer,
+        s.peer,
+        workloads::units::format_size(s.bytes),
+        s.frames,
+        s.elapsed_s,
+        s.cpu_user_s + s.cpu_sys_s
+    )
+}
