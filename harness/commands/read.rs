@@ -3,40 +3,25 @@
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
 use results::{Kind, ResultsFile, Status, WorkloadResult};
-use workloads::kafka::log::LogFormat;
-use workloads::pacing::{Clock, MonotonicClock};
-use workloads::{read, EngineSpec, FlushPolicy, SyncKind};
+use workloads::{read, EngineSpec};
 
 use crate::commands::common;
 use crate::datadir::DataDir;
 use crate::meta::RunMeta;
 use crate::parse::{duration, size};
 use crate::runner::progress::Progress;
+use crate::runner::read::prepare::{
+    self, local_sink, precheck, write_log, DEFAULT_PARTITIONS, DEFAULT_SEGMENT_SIZE, DEFAULT_SIZE,
+};
 use crate::runner::read::{self as reader, CacheMode, LoadError, LogSet, ReadConfig, SinkTarget};
-use crate::runner::write::WriteConfig;
-use crate::runner::{Limit, LiveCounters, RunError};
-use crate::sink::server::{Sink, SinkConfig, DEFAULT_MAX_CONNECTIONS};
 use crate::{bad_input, CheckFailed};
 
 /// Engines compared when none is given.
 pub const DEFAULT_ENGINES: &[&str] = &["sendfile", "readwrite", "splice", "mmap", "uring"];
-/// Size of the log written first when no --dir is given.
-pub const DEFAULT_SIZE: u64 = 256 << 20;
-/// Partitions of that log.
-pub const DEFAULT_PARTITIONS: u32 = 4;
-/// Segment size of that log: small enough that consumers cross segments.
-pub const DEFAULT_SEGMENT_SIZE: u64 = 128 << 20;
-/// Record value size of that log.
-const GEN_RECORD_SIZE: usize = 1024;
-/// Batch size of that log (Kafka's producer `batch.size`).
-const GEN_BATCH_SIZE: usize = 16 << 10;
-
 /// Help after the options.
 pub const READ_HELP: &str = "Engines (repeat --engine to compare; repetitions are interleaved A B C A B C):
   sendfile                      sendfile(2) from the page cache to the socket (Kafka's transferTo)
@@ -166,18 +151,6 @@ pub fn configs(a: &ReadArgs) -> anyhow::Result<Vec<ReadConfig>> {
     Ok(out)
 }
 
-/// Builds each engine once: invalid options are bad input; engines this kernel cannot run
-/// come back as skip reasons.
-pub fn precheck(cfgs: &[ReadConfig]) -> anyhow::Result<Vec<Option<String>>> {
-    cfgs.iter()
-        .map(|c| match read::build(&c.engine) {
-            Ok(_) => Ok(None),
-            Err(e) if e.is_unsupported() => Ok(Some(e.to_string())),
-            Err(e) => Err(bad_input(format!("--engine {e}"))),
-        })
-        .collect()
-}
-
 /// Resolves `--sink HOST:PORT` and checks that something accepts connections there.
 pub fn remote_sink(spec: &str) -> anyhow::Result<SinkTarget> {
     let addr: SocketAddr = spec
@@ -193,85 +166,6 @@ pub fn remote_sink(spec: &str) -> anyhow::Result<SinkTarget> {
         bad_input(format!("--sink {spec}: cannot reach the sink at {addr}: {e} (is `segbench sink --listen {addr}` running there?)"))
     })?;
     Ok(SinkTarget { addr, remote: true })
-}
-
-/// Starts the in-process loopback sink, with room for `connections` sessions at once.
-pub fn local_sink(connections: usize) -> anyhow::Result<(Sink, SinkTarget)> {
-    let cfg = SinkConfig {
-        max_connections: connections.max(DEFAULT_MAX_CONNECTIONS),
-        ..SinkConfig::default()
-    };
-    let sink = Sink::bind(SocketAddr::from(([127, 0, 0, 1], 0)), cfg)
-        .map_err(|e| bad_input(format!("cannot start the loopback sink on 127.0.0.1: {e}")))?;
-    let target = SinkTarget {
-        addr: sink.local_addr(),
-        remote: false,
-    };
-    Ok((sink, target))
-}
-
-/// Writes a fresh Kafka-format log of `size` bytes over `partitions` partitions with the
-/// buffered write engine into the child `read-log` of `data`; returns its directory.
-pub fn write_log(
-    data: &DataDir,
-    size: u64,
-    partitions: u32,
-    segment_size: u64,
-    stop: &AtomicBool,
-    progress: &Progress,
-) -> anyhow::Result<PathBuf> {
-    let dir = data.create_child("read-log").map_err(|e| {
-        bad_input(format!(
-            "cannot create {}/read-log: {e}",
-            data.path().display()
-        ))
-    })?;
-    let cfg = WriteConfig {
-        engine: "buffered"
-            .parse()
-            .map_err(|e: workloads::EngineError| anyhow::anyhow!("{e}"))?,
-        topic: "segbench".into(),
-        partitions,
-        threads: partitions.min(2),
-        record_size: GEN_RECORD_SIZE,
-        batch_size: GEN_BATCH_SIZE,
-        segment_size,
-        index_interval: 4096,
-        preallocate: false,
-        retention: None,
-        flush: FlushPolicy::Never,
-        sync: SyncKind::Fdatasync,
-        format: LogFormat::Kafka,
-        size: Some(size),
-        duration: None,
-        rate: None,
-    };
-    cfg.shape().map_err(bad_input)?;
-    progress.line(&format!(
-        "writing a {} log ({partitions} partitions, {} segments) in {}",
-        workloads::units::format_size(size),
-        workloads::units::format_size(segment_size),
-        dir.display()
-    ));
-    let live = LiveCounters::default();
-    let clock: Arc<dyn Clock> = Arc::new(MonotonicClock::new());
-    let limit = Limit {
-        bytes: Some(size),
-        duration: None,
-    };
-    crate::runner::write::run_repetition(
-        &cfg,
-        std::slice::from_ref(&dir),
-        clock,
-        stop,
-        limit,
-        &live,
-    )
-    .map_err(|e| match e {
-        RunError::Unsupported(m) => bad_input(format!("writing the log: {m}")),
-        RunError::Engine(e) => anyhow::anyhow!("writing the log: {e}"),
-    })?;
-    Ok(dir)
 }
 
 /// Median of a numeric `extra` figure over the repetitions.
@@ -405,12 +299,7 @@ pub fn run(a: ReadArgs) -> anyhow::Result<u8> {
         );
     }
 
-    let runnable: Vec<ReadConfig> = cfgs
-        .iter()
-        .zip(&skips)
-        .filter(|(_, s)| s.is_none())
-        .map(|(c, _)| c.clone())
-        .collect();
+    let runnable = prepare::runnable(&cfgs, &skips);
     let outcome = reader::run_reads(
         &runnable,
         a.repeat,
@@ -421,15 +310,7 @@ pub fn run(a: ReadArgs) -> anyhow::Result<u8> {
         &progress,
     );
     // Back in the order given, with the engines this machine cannot run reported as skipped.
-    let mut done = outcome.workloads.into_iter();
-    let workloads: Vec<WorkloadResult> = cfgs
-        .iter()
-        .zip(&skips)
-        .filter_map(|(c, skip)| match skip {
-            None => done.next(),
-            Some(reason) => Some(skipped(c, &log, &target, reason)),
-        })
-        .collect();
+    let workloads = prepare::with_skips(&cfgs, &skips, outcome.workloads, &log, &target);
     drop(local);
     drop(log);
     let kept = data.and_then(|d| d.finish());
@@ -479,26 +360,6 @@ pub fn run(a: ReadArgs) -> anyhow::Result<u8> {
         .iter()
         .any(|w| matches!(w.status, Status::Failed { .. }));
     Ok(if failed { 1 } else { 0 })
-}
-
-/// The result of a workload whose engine cannot run here.
-pub fn skipped(c: &ReadConfig, log: &LogSet, target: &SinkTarget, reason: &str) -> WorkloadResult {
-    WorkloadResult {
-        name: c.name(),
-        kind: Kind::Read,
-        engine: c.engine.to_string(),
-        config: c.config_map(log, target, None),
-        status: Status::Skipped {
-            reason: reason.to_string(),
-        },
-        medium: match c.cache {
-            CacheMode::Hot => results::Medium::PageCache,
-            CacheMode::Cold => results::Medium::Device,
-        },
-        repetitions: Vec::new(),
-        summary: None,
-        warnings: vec![format!("skipped: {reason}")],
-    }
 }
 
 /// [`precheck`], refusing a run in which no engine can run.

@@ -13,10 +13,10 @@ use workloads::pacing::Clock;
 
 use crate::bad_input;
 use crate::commands::common;
-use crate::commands::read as read_cmd;
 use crate::datadir::DataDir;
 use crate::meta::RunMeta;
 use crate::runner::progress::Progress;
+use crate::runner::read::prepare as read_prep;
 use crate::runner::read::{CacheMode, LogSet, ReadConfig, DEFAULT_FETCH_BYTES};
 use crate::runner::write::WriteConfig;
 use crate::runner::{run_writes, RunOptions};
@@ -528,8 +528,8 @@ fn run_read_workload(
         .map(workloads::units::parse_size)
         .transpose()
         .map_err(|e| bad_input(e.0))?
-        .unwrap_or(read_cmd::DEFAULT_SIZE);
-    let partitions = w.partitions.unwrap_or(read_cmd::DEFAULT_PARTITIONS);
+        .unwrap_or(read_prep::DEFAULT_SIZE);
+    let partitions = w.partitions.unwrap_or(read_prep::DEFAULT_PARTITIONS);
     let reuse = log_cache
         .as_ref()
         .is_some_and(|l| l.size == size && l.partitions == partitions);
@@ -537,11 +537,11 @@ fn run_read_workload(
         if log_cache.take().is_some() {
             data[0].remove_child("read-log");
         }
-        let dir = read_cmd::write_log(
+        let dir = read_prep::write_log(
             &data[0],
             size,
             partitions,
-            read_cmd::DEFAULT_SEGMENT_SIZE,
+            read_prep::DEFAULT_SEGMENT_SIZE,
             stop,
             progress,
         )?;
@@ -562,20 +562,15 @@ fn run_read_workload(
     for point in suite::sweep_points(w) {
         let cfgs = read_configs(w, &point)
             .map_err(|m| bad_input(format!("workload '{}': {m}", w.name)))?;
-        let skips = read_cmd::precheck(&cfgs)?;
-        let runnable: Vec<ReadConfig> = cfgs
-            .iter()
-            .zip(&skips)
-            .filter(|(_, s)| s.is_none())
-            .map(|(c, _)| c.clone())
-            .collect();
+        let skips = read_prep::precheck(&cfgs)?;
+        let runnable = read_prep::runnable(&cfgs, &skips);
         let sessions = cfgs
             .iter()
             .map(|c| (c.groups * c.consumers) as usize)
             .max()
             .unwrap_or(1)
             + 8;
-        let (sink, target) = read_cmd::local_sink(sessions)?;
+        let (sink, target) = read_prep::local_sink(sessions)?;
         let outcome = crate::runner::read::run_reads(
             &runnable,
             repeat,
@@ -588,22 +583,15 @@ fn run_read_workload(
         drop(sink);
         failures.extend(outcome.check_failures);
         interrupted |= outcome.interrupted;
-        let mut done = outcome.workloads.into_iter();
-        for (c, skip) in cfgs.iter().zip(&skips) {
-            let r = match skip {
-                None => done.next(),
-                Some(reason) => Some(read_cmd::skipped(c, &log, &target, reason)),
+        for mut r in read_prep::with_skips(&cfgs, &skips, outcome.workloads, &log, &target) {
+            r.name = match &point {
+                Some((p, v)) => format!("{}/{p}={v}/{}", w.name, r.engine),
+                None => format!("{}/{}", w.name, r.engine),
             };
-            if let Some(mut r) = r {
-                r.name = match &point {
-                    Some((p, v)) => format!("{}/{p}={v}/{}", w.name, r.engine),
-                    None => format!("{}/{}", w.name, r.engine),
-                };
-                r.config.extend(suite::sweep_config(&point));
-                r.config
-                    .insert("suite_workload".into(), serde_json::json!(w.name));
-                out.push(r);
-            }
+            r.config.extend(suite::sweep_config(&point));
+            r.config
+                .insert("suite_workload".into(), serde_json::json!(w.name));
+            out.push(r);
         }
     }
     Ok((out, failures, interrupted))

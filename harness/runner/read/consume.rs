@@ -1,0 +1,353 @@
+//! One read repetition: a session and an engine per active consumer, set up before the
+//! clock starts, then one thread per consumer fetching round-robin over its partitions and
+//! sending each fetch, framed, to the sink. Uses the sink's protocol and client only.
+
+use std::fmt;
+use std::net::TcpStream;
+use std::os::fd::AsFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Barrier};
+
+use results::hist::{self, Hist};
+use results::Repetition;
+use workloads::pacing::Clock;
+use workloads::read::{self, Caps, ReadEngine};
+use workloads::EngineError;
+
+use super::assemble::{assemble, check_sessions};
+use super::config::{ReadConfig, SinkTarget};
+use super::logset::{assign, Cursor, LogSet};
+use super::SEND_TIMEOUT;
+use crate::runner::timeline::{TimelineRecorder, DEFAULT_INTERVAL_NS};
+use crate::runner::usage::{CpuSnapshot, StorageIo};
+use crate::runner::LiveCounters;
+use crate::sink::client::{self, ClientError};
+use crate::sink::protocol::{FrameHeader, Hello, PartitionName, SessionSummary};
+
+/// Why a repetition did not produce figures.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The engine cannot run here: report a skip.
+    #[error("{0}")]
+    Unsupported(String),
+    /// An engine or file error mid-run.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The sink refused, could not be reached, or went away: the run cannot go on.
+    #[error("{0}")]
+    Sink(String),
+    /// Stopped because another consumer failed (never returned by `run_repetition`).
+    #[error("stopped after another consumer failed")]
+    Aborted,
+}
+
+/// What one repetition measured.
+#[derive(Debug, Clone)]
+pub struct ReadMeasure {
+    /// The figures.
+    pub repetition: Repetition,
+    /// Capabilities of the engine that ran.
+    pub caps: Caps,
+    /// Verification failures, each naming the segment file and byte position.
+    pub check_failures: Vec<String>,
+    /// True when stopped early by the stop flag.
+    pub interrupted: bool,
+}
+
+/// One consumer of one group.
+#[derive(Debug, Clone)]
+pub(super) struct Plan {
+    pub(super) group: u16,
+    pub(super) consumer: u32,
+    pub(super) partitions: Vec<usize>,
+}
+
+impl Plan {
+    fn name(&self) -> String {
+        format!("g{}-c{}", self.group, self.consumer)
+    }
+}
+
+pub(super) struct ConsumerOut {
+    pub(super) group: u16,
+    pub(super) consumer: u32,
+    pub(super) bytes: u64,
+    pub(super) records: u64,
+    pub(super) fetches: u64,
+    pub(super) batches: u64,
+    pub(super) complete_passes: u32,
+    pub(super) interrupted: bool,
+    pub(super) latency: Hist,
+    pub(super) timeline: TimelineRecorder,
+    pub(super) start_ns: u64,
+    pub(super) end_ns: u64,
+    pub(super) cpu: CpuSnapshot,
+    pub(super) summary: SessionSummary,
+}
+
+fn sink_error(sink: &SinkTarget, what: &str, e: impl fmt::Display) -> ReadError {
+    ReadError::Sink(format!("the sink at {} {what}: {e}", sink.addr))
+}
+
+fn open_session(
+    plan: &Plan,
+    log: &LogSet,
+    sink: &SinkTarget,
+    verify: bool,
+) -> Result<TcpStream, ReadError> {
+    let mut stream = client::connect(sink.addr, SEND_TIMEOUT)
+        .map_err(|e| sink_error(sink, "cannot be reached", e))?;
+    let hello = Hello {
+        verify,
+        consumer: plan.name(),
+        partitions: plan
+            .partitions
+            .iter()
+            .map(|&i| {
+                let p = &log.partitions[i];
+                PartitionName {
+                    id: p.id,
+                    topic: p.topic.clone(),
+                    partition: p.partition,
+                }
+            })
+            .collect(),
+    };
+    match client::hello(&mut stream, &hello) {
+        Ok(r) if verify && !r.verify => {
+            Err(sink_error(sink, "did not agree to verify", "HELLO answer"))
+        }
+        Ok(_) => Ok(stream),
+        Err(ClientError::Refused(why)) => Err(sink_error(sink, "refused the session", why)),
+        Err(e) => Err(sink_error(sink, "failed at HELLO", e)),
+    }
+}
+
+struct Ctx<'a> {
+    cfg: &'a ReadConfig,
+    log: &'a LogSet,
+    sink: &'a SinkTarget,
+    clock: &'a dyn Clock,
+    barrier: &'a Barrier,
+    stop: &'a AtomicBool,
+    abort: &'a AtomicBool,
+    live: &'a LiveCounters,
+}
+
+fn consume(
+    ctx: &Ctx<'_>,
+    plan: &Plan,
+    mut stream: TcpStream,
+    mut engine: Box<dyn ReadEngine>,
+) -> Result<ConsumerOut, ReadError> {
+    ctx.barrier.wait();
+    let r = consume_inner(ctx, plan, &mut stream, engine.as_mut());
+    if r.is_err() {
+        ctx.abort.store(true, Ordering::Relaxed);
+    }
+    r
+}
+
+fn consume_inner(
+    ctx: &Ctx<'_>,
+    plan: &Plan,
+    stream: &mut TcpStream,
+    engine: &mut dyn ReadEngine,
+) -> Result<ConsumerOut, ReadError> {
+    let (cfg, log, clock) = (ctx.cfg, ctx.log, ctx.clock);
+    let cpu0 = CpuSnapshot::thread();
+    let start = clock.now_ns();
+    let deadline = cfg.duration.map(|d| start + d.as_nanos() as u64);
+    let expected = cfg
+        .duration
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(10_000_000_000);
+    let mut latency = hist::new_hist();
+    let mut timeline = TimelineRecorder::new(start, DEFAULT_INTERVAL_NS, expected);
+    let mut cursors = vec![Cursor::default(); plan.partitions.len()];
+    let (mut bytes, mut records, mut fetches, mut batches) = (0u64, 0u64, 0u64, 0u64);
+    let (mut pass, mut complete_passes) = (0u32, 0u32);
+    let mut interrupted = false;
+    let mut now = start;
+    let sock = stream.as_fd();
+    'run: loop {
+        let mut any = false;
+        for (k, &pi) in plan.partitions.iter().enumerate() {
+            if ctx.abort.load(Ordering::Relaxed) {
+                return Err(ReadError::Aborted);
+            }
+            if ctx.stop.load(Ordering::Relaxed) {
+                interrupted = true;
+                break 'run;
+            }
+            if deadline.is_some_and(|d| now >= d) {
+                break 'run;
+            }
+            let part = &log.partitions[pi];
+            let Some(f) = part.next_fetch(&mut cursors[k], cfg.fetch_size) else {
+                continue;
+            };
+            any = true;
+            let seg = &part.segments[f.segment];
+            let len = f.end - f.start;
+            let header = FrameHeader::data(
+                plan.group,
+                part.id,
+                pass,
+                f.start,
+                seg.base_offset,
+                len as u32,
+            )
+            .encode();
+            let t0 = now;
+            let sent = read::send_all(sock, &header, true, "send frame header", &seg.path)
+                .and_then(|_| engine.send(&seg.file, &seg.path, f.start, len, sock));
+            if let Err(e) = sent {
+                return Err(if read::is_peer_gone(&e) {
+                    sink_error(ctx.sink, "went away mid-run", e)
+                } else {
+                    ReadError::Engine(e)
+                });
+            }
+            now = clock.now_ns();
+            hist::record(&mut latency, now - t0);
+            timeline.record(now, len);
+            bytes += len;
+            records += f.records;
+            batches += f.batches;
+            fetches += 1;
+            ctx.live.bytes.fetch_add(len, Ordering::Relaxed);
+        }
+        if !any {
+            complete_passes += 1;
+            if deadline.is_none() {
+                break;
+            }
+            pass += 1;
+            cursors.iter_mut().for_each(|c| *c = Cursor::default());
+        }
+    }
+    let summary = client::end(stream)
+        .map_err(|e| sink_error(ctx.sink, "did not confirm the end of the session", e))?;
+    let end_ns = clock.now_ns();
+    Ok(ConsumerOut {
+        group: plan.group,
+        consumer: plan.consumer,
+        bytes,
+        records,
+        fetches,
+        batches,
+        complete_passes,
+        interrupted,
+        latency,
+        timeline,
+        start_ns: start,
+        end_ns,
+        cpu: CpuSnapshot::thread().since(&cpu0),
+        summary,
+    })
+}
+
+/// Runs one repetition of `cfg` over `log`, sending to `sink`. The cache state is the
+/// caller's business ([`prepare_cache`]).
+pub fn run_repetition(
+    cfg: &ReadConfig,
+    log: &LogSet,
+    sink: &SinkTarget,
+    clock: Arc<dyn Clock>,
+    stop: &AtomicBool,
+    live: &LiveCounters,
+) -> Result<ReadMeasure, ReadError> {
+    cfg.check().map_err(ReadError::Unsupported)?;
+    let assignment = assign(log, cfg.consumers);
+    let mut plans = Vec::new();
+    for g in 0..cfg.groups {
+        for (c, parts) in assignment.iter().enumerate() {
+            if !parts.is_empty() {
+                plans.push(Plan {
+                    group: g as u16,
+                    consumer: c as u32,
+                    partitions: parts.clone(),
+                });
+            }
+        }
+    }
+    // Engines and sessions are set up before the clock starts.
+    let mut setups = Vec::new();
+    let mut caps = Caps::default();
+    for plan in &plans {
+        let engine = match read::build(&cfg.engine) {
+            Ok(e) => e,
+            Err(e) if e.is_unsupported() => return Err(ReadError::Unsupported(e.to_string())),
+            Err(e) => return Err(e.into()),
+        };
+        caps = engine.caps();
+        let stream = open_session(plan, log, sink, cfg.verify)?;
+        setups.push((plan, stream, engine));
+    }
+
+    let barrier = Barrier::new(setups.len() + 1);
+    let abort = AtomicBool::new(false);
+    let ctx = Ctx {
+        cfg,
+        log,
+        sink,
+        clock: clock.as_ref(),
+        barrier: &barrier,
+        stop,
+        abort: &abort,
+        live,
+    };
+    let (cpu0, io0, outcomes) = std::thread::scope(|s| {
+        let handles: Vec<_> = setups
+            .into_iter()
+            .map(|(plan, stream, engine)| {
+                let ctx = &ctx;
+                s.spawn(move || consume(ctx, plan, stream, engine))
+            })
+            .collect();
+        let cpu0 = CpuSnapshot::process();
+        let io0 = StorageIo::now();
+        barrier.wait();
+        let outcomes: Vec<Result<ConsumerOut, ReadError>> = handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(ReadError::Sink("a consumer thread panicked".into())))
+            })
+            .collect();
+        (cpu0, io0, outcomes)
+    });
+    let process_cpu = CpuSnapshot::process().since(&cpu0);
+    let io1 = StorageIo::now();
+
+    let mut outs = Vec::new();
+    let mut first_err = None;
+    for o in outcomes {
+        match o {
+            Ok(c) => outs.push(c),
+            Err(ReadError::Aborted) => {}
+            Err(e) => {
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    if let Some(e) = first_err {
+        return Err(e);
+    }
+    let storage = match (io0, io1) {
+        (Some(a), Some(b)) => Some(b.read_bytes.saturating_sub(a.read_bytes)),
+        _ => None,
+    };
+    let check_failures = check_sessions(cfg, log, &plans, &outs);
+    Ok(assemble(
+        cfg,
+        log,
+        sink,
+        outs,
+        process_cpu,
+        storage,
+        caps,
+        check_failures,
+    ))
+}
