@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use results::{Kind, ResultsFile, Status, WorkloadResult};
+use results::Status;
 use workloads::{read, EngineSpec};
 
 use crate::commands::common;
@@ -168,57 +168,6 @@ pub fn remote_sink(spec: &str) -> anyhow::Result<SinkTarget> {
     Ok(SinkTarget { addr, remote: true })
 }
 
-/// Median of a numeric `extra` figure over the repetitions.
-fn median_extra(w: &WorkloadResult, key: &str) -> Option<f64> {
-    let mut v: Vec<f64> = w
-        .repetitions
-        .iter()
-        .filter_map(|r| r.extra.get(key).and_then(|x| x.as_f64()))
-        .collect();
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    Some(v[v.len() / 2])
-}
-
-/// One line per read workload with what the table does not show: CPU per GB on both sides,
-/// residency before the run, bytes read from the device, consumer skew.
-pub fn detail_lines(file: &ResultsFile) -> Vec<String> {
-    let mut out = Vec::new();
-    for w in file
-        .workloads
-        .iter()
-        .filter(|w| w.kind == Kind::Read && !w.repetitions.is_empty())
-    {
-        let mut v: Vec<f64> = w
-            .repetitions
-            .iter()
-            .filter_map(|r| r.cpu_s_per_gb)
-            .collect();
-        v.sort_by(f64::total_cmp);
-        let sender = v.get(v.len() / 2).copied();
-        let mut io: Vec<u64> = w
-            .repetitions
-            .iter()
-            .filter_map(|r| r.storage_io_bytes)
-            .collect();
-        io.sort();
-        let fmt =
-            |x: Option<f64>, d: usize| x.map(|x| format!("{x:.d$}")).unwrap_or_else(|| "-".into());
-        out.push(format!(
-            "{}: CPU s/GB sender {} sink {} · resident before {} · read from device {} · consumer skew {}",
-            w.name,
-            fmt(sender, 3),
-            fmt(median_extra(w, "sink_cpu_s_per_gb"), 3),
-            median_extra(w, "residency_before_ratio").map(|r| format!("{:.0}%", r * 100.0)).unwrap_or_else(|| "-".into()),
-            io.get(io.len() / 2).map(|b| format!("{:.0} MB", *b as f64 / 1e6)).unwrap_or_else(|| "-".into()),
-            fmt(median_extra(w, "consumer_skew"), 2),
-        ));
-    }
-    out
-}
-
 /// Runs `segbench read`.
 pub fn run(a: ReadArgs) -> anyhow::Result<u8> {
     let cfgs = configs(&a)?;
@@ -324,16 +273,7 @@ pub fn run(a: ReadArgs) -> anyhow::Result<u8> {
     );
     common::emit_json(&file, a.output.out.as_deref(), a.output.json)?;
     common::emit_hdr_logs(&file, a.output.hdr_log.as_deref())?;
-    let mut report = results::export::terminal::render(&file);
-    let details: String = detail_lines(&file)
-        .iter()
-        .map(|l| format!("{l}\n"))
-        .collect();
-    // After the verdict, before the warnings.
-    match report.find("\nwarnings:\n") {
-        Some(i) => report.insert_str(i, &format!("\n{details}")),
-        None => report.push_str(&details),
-    }
+    let report = results::export::detail::with_read_lines(&file);
     if a.output.json {
         eprint!("{report}");
     } else {

@@ -399,7 +399,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
     write_outputs(&file, &out_dir)?;
     common::emit_json(&file, None, a.json)?;
     common::emit_hdr_logs(&file, a.hdr_log.as_deref())?;
-    let table = common::terminal_report(&file);
+    let table = results::export::detail::with_flushes(&file, workloads::units::format_ns);
     if a.json {
         eprint!("{table}");
     } else {

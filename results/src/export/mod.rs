@@ -14,6 +14,7 @@ use std::str::FromStr;
 
 use crate::schema::ResultsFile;
 
+pub mod detail;
 pub mod html;
 pub mod json;
 pub mod markdown;

@@ -1,0 +1,135 @@
+//! The terminal report's detail lines under the table: sync-call latency for flushing write
+//! workloads ("flushes:") and, for read workloads, what the table does not show (CPU per GB
+//! on both sides, residency, device reads, consumer skew).
+
+use crate::hist::merge_summaries;
+use crate::schema::{Kind, LatencySummary, ResultsFile, WorkloadResult};
+
+/// One line per flushing write workload: sync-call p50, p99 and max and how many took over
+/// 1000 ms (ZooKeeper's `fsync.warningthresholdms`), from the repetitions' flush histograms
+/// added up. `latency` formats nanoseconds (the caller's formatter, so these lines read like
+/// its progress lines).
+pub fn flush_lines(file: &ResultsFile, latency: fn(f64) -> String) -> Vec<String> {
+    let mut out = Vec::new();
+    for w in &file.workloads {
+        let flushes = w
+            .config
+            .get("flush")
+            .and_then(|v| v.as_str())
+            .unwrap_or("never");
+        if w.kind != Kind::Write || flushes == "never" || w.repetitions.is_empty() {
+            continue;
+        }
+        let sync = w
+            .config
+            .get("sync")
+            .and_then(|v| v.as_str())
+            .unwrap_or("fdatasync");
+        let hists: Vec<&LatencySummary> = w
+            .repetitions
+            .iter()
+            .filter_map(|r| r.flush_latency_ns.as_ref())
+            .collect();
+        if hists.is_empty() {
+            out.push(format!(
+                "{}: {sync} linked to each write (io_uring): its time is inside the batch latency",
+                w.name
+            ));
+            continue;
+        }
+        let Ok(all) = merge_summaries(hists) else {
+            continue;
+        };
+        let slow: u64 = w
+            .repetitions
+            .iter()
+            .filter_map(|r| r.extra.get("flushes_over_1000ms").and_then(|v| v.as_u64()))
+            .sum();
+        out.push(format!(
+            "{}: {} {sync} calls, p50 {}, p99 {}, max {}, {slow} over 1000 ms",
+            w.name,
+            all.count,
+            latency(all.p50 as f64),
+            latency(all.p99 as f64),
+            latency(all.max as f64),
+        ));
+    }
+    out
+}
+
+/// The terminal report ([`super::terminal::render`]), then the [`flush_lines`] under
+/// "flushes:" when there are any.
+pub fn with_flushes(file: &ResultsFile, latency: fn(f64) -> String) -> String {
+    let mut text = super::terminal::render(file);
+    let lines = flush_lines(file, latency);
+    if !lines.is_empty() {
+        text.push_str("\nflushes:\n");
+        for l in lines {
+            text.push_str(&format!("  {l}\n"));
+        }
+    }
+    text
+}
+
+/// Median of a numeric `extra` figure over the repetitions.
+fn median_extra(w: &WorkloadResult, key: &str) -> Option<f64> {
+    let mut v: Vec<f64> = w
+        .repetitions
+        .iter()
+        .filter_map(|r| r.extra.get(key).and_then(|x| x.as_f64()))
+        .collect();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    Some(v[v.len() / 2])
+}
+
+/// One line per read workload with what the table does not show: CPU per GB on both sides,
+/// residency before the run, bytes read from the device, consumer skew.
+pub fn read_lines(file: &ResultsFile) -> Vec<String> {
+    let mut out = Vec::new();
+    for w in file
+        .workloads
+        .iter()
+        .filter(|w| w.kind == Kind::Read && !w.repetitions.is_empty())
+    {
+        let mut v: Vec<f64> = w
+            .repetitions
+            .iter()
+            .filter_map(|r| r.cpu_s_per_gb)
+            .collect();
+        v.sort_by(f64::total_cmp);
+        let sender = v.get(v.len() / 2).copied();
+        let mut io: Vec<u64> = w
+            .repetitions
+            .iter()
+            .filter_map(|r| r.storage_io_bytes)
+            .collect();
+        io.sort();
+        let fmt =
+            |x: Option<f64>, d: usize| x.map(|x| format!("{x:.d$}")).unwrap_or_else(|| "-".into());
+        out.push(format!(
+            "{}: CPU s/GB sender {} sink {} · resident before {} · read from device {} · consumer skew {}",
+            w.name,
+            fmt(sender, 3),
+            fmt(median_extra(w, "sink_cpu_s_per_gb"), 3),
+            median_extra(w, "residency_before_ratio").map(|r| format!("{:.0}%", r * 100.0)).unwrap_or_else(|| "-".into()),
+            io.get(io.len() / 2).map(|b| format!("{:.0} MB", *b as f64 / 1e6)).unwrap_or_else(|| "-".into()),
+            fmt(median_extra(w, "consumer_skew"), 2),
+        ));
+    }
+    out
+}
+
+/// The terminal report ([`super::terminal::render`]) with the [`read_lines`] after the
+/// verdict, before the warnings.
+pub fn with_read_lines(file: &ResultsFile) -> String {
+    let mut report = super::terminal::render(file);
+    let details: String = read_lines(file).iter().map(|l| format!("{l}\n")).collect();
+    match report.find("\nwarnings:\n") {
+        Some(i) => report.insert_str(i, &format!("\n{details}")),
+        None => report.push_str(&details),
+    }
+    report
+}
