@@ -1,5 +1,5 @@
 //! The sink server: an accept thread and a thread per connection (bounded connections and
-//! idle time, bounded memory), each draining its session into a [`Session`] and answering END
+//! idle time, bounded memory), each draining its session into a `Session` and answering END
 //! with the session's summary.
 
 use std::io::{self, Read, Write};

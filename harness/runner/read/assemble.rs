@@ -1,6 +1,6 @@
 //! A read repetition's result: what the sink confirmed checked against what was sent and
-//! against the log ([`check_sessions`]), the consumers' figures added up into a
-//! [`Repetition`] ([`assemble`]), and what a finished workload measures ([`classify`]).
+//! against the log (`check_sessions`), the consumers' figures added up into a
+//! [`Repetition`] (`assemble`), and what a finished workload measures (`classify`).
 
 use std::collections::BTreeMap;
 

@@ -249,7 +249,7 @@ fn consume_inner(
 }
 
 /// Runs one repetition of `cfg` over `log`, sending to `sink`. The cache state is the
-/// caller's business ([`prepare_cache`]).
+/// caller's business ([`prepare_cache`](super::prepare_cache)).
 pub fn run_repetition(
     cfg: &ReadConfig,
     log: &LogSet,
