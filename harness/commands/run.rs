@@ -355,16 +355,12 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
                         run_writes(&cfgs, &opts, &data, clock.clone(), &signals.stop, &progress);
                     failures.extend(outcome.check_failures);
                     interrupted |= outcome.interrupted;
-                    for mut r in outcome.workloads {
-                        r.name = match &point {
-                            Some((p, v)) => format!("{}/{p}={v}/{}", w.name, r.engine),
-                            None => format!("{}/{}", w.name, r.engine),
-                        };
-                        r.config.extend(suite::sweep_config(&point));
-                        r.config
-                            .insert("suite_workload".into(), serde_json::json!(w.name));
-                        done.push(r);
-                    }
+                    done.extend(
+                        outcome
+                            .workloads
+                            .into_iter()
+                            .map(|r| in_suite(r, w, &point)),
+                    );
                 }
             }
             "read" => {
@@ -583,16 +579,28 @@ fn run_read_workload(
         drop(sink);
         failures.extend(outcome.check_failures);
         interrupted |= outcome.interrupted;
-        for mut r in read_prep::with_skips(&cfgs, &skips, outcome.workloads, &log, &target) {
-            r.name = match &point {
-                Some((p, v)) => format!("{}/{p}={v}/{}", w.name, r.engine),
-                None => format!("{}/{}", w.name, r.engine),
-            };
-            r.config.extend(suite::sweep_config(&point));
-            r.config
-                .insert("suite_workload".into(), serde_json::json!(w.name));
-            out.push(r);
-        }
+        out.extend(
+            read_prep::with_skips(&cfgs, &skips, outcome.workloads, &log, &target)
+                .into_iter()
+                .map(|r| in_suite(r, w, &point)),
+        );
     }
     Ok((out, failures, interrupted))
+}
+
+/// A result named and configured as suite workload `w` at sweep `point`:
+/// `<workload>[/<param>=<value>]/<engine>`, with the sweep and the workload in its config.
+fn in_suite(
+    mut r: WorkloadResult,
+    w: &WorkloadSpec,
+    point: &Option<(String, u32)>,
+) -> WorkloadResult {
+    r.name = match point {
+        Some((p, v)) => format!("{}/{p}={v}/{}", w.name, r.engine),
+        None => format!("{}/{}", w.name, r.engine),
+    };
+    r.config.extend(suite::sweep_config(point));
+    r.config
+        .insert("suite_workload".into(), serde_json::json!(w.name));
+    r
 }
