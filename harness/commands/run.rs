@@ -18,8 +18,7 @@ use crate::meta::RunMeta;
 use crate::runner::progress::Progress;
 use crate::runner::read::prepare as read_prep;
 use crate::runner::read::{CacheMode, LogSet, ReadConfig, DEFAULT_FETCH_BYTES};
-use crate::runner::write::WriteConfig;
-use crate::runner::{run_writes, RunOptions};
+use crate::runner::write::{run_writes, RunOptions, WriteConfig};
 use crate::suite::{self, Suite, WorkloadSpec};
 
 const RUN_HELP: &str = "Presets (segbench run --preset NAME --print shows the TOML to start a suite from):

@@ -13,8 +13,7 @@ use crate::datadir::DataDir;
 use crate::meta::RunMeta;
 use crate::parse::{duration, duration_or_zero, rate, size};
 use crate::runner::progress::Progress;
-use crate::runner::write::WriteConfig;
-use crate::runner::{run_writes, RunOptions};
+use crate::runner::write::{run_writes, RunOptions, WriteConfig};
 
 /// Help after the options.
 pub const WRITE_HELP: &str = "Engines (repeat --engine to compare; repetitions are interleaved A B C A B C):

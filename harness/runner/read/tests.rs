@@ -7,8 +7,10 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use super::*;
+use crate::runner::LiveCounters;
 use crate::sink::protocol::FrameHeader;
 use crate::sink::server::{Sink, SinkConfig};
+use serde_json::json;
 use workloads::kafka::batch::{batch_len, encode_batch};
 use workloads::pacing::MonotonicClock;
 use workloads::payload::PayloadPool;

@@ -8,10 +8,12 @@
 //! Files: this one, what defines a write workload ([`WriteConfig`], [`Shape`]);
 //! [`repetition`], one repetition ([`run_repetition`]): the partitions and engines set up, a
 //! thread per runner thread, the results gathered; [`thread`], the measured loop of one runner
-//! thread; [`assemble`], the threads' figures added up into a repetition.
+//! thread; [`assemble`], the threads' figures added up into a repetition; [`runs`], every
+//! write workload of a run ([`run_writes`]).
 
 pub mod assemble;
 pub mod repetition;
+pub mod runs;
 pub mod thread;
 
 use std::collections::BTreeMap;
@@ -22,6 +24,7 @@ use workloads::kafka::log::LogFormat;
 use workloads::{EngineSpec, FlushPolicy, SyncKind};
 
 pub use repetition::{run_repetition, RepMeasure};
+pub use runs::{run_writes, RunOptions, WriteOutcome};
 
 /// A flush slower than this is counted (ZooKeeper's `fsync.warningthresholdms` default).
 pub const SLOW_FLUSH_NS: u64 = 1_000_000_000;

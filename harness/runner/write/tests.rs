@@ -208,7 +208,7 @@ mod kernel_feature_tests {
     use super::*;
     use crate::datadir::DataDir;
     use crate::runner::progress::Progress;
-    use crate::runner::{run_writes, RunOptions};
+    use crate::runner::write::{run_writes, RunOptions};
     use results::Status;
 
     /// io_uring refused by seccomp (as in many containers): the uring engine is a reported

@@ -1,0 +1,312 @@
+//! Every write workload of a run: warm-up, repetitions interleaved across workloads, the
+//! runner's own cost calibrated, data directories per repetition, verification, and the
+//! finished [`WorkloadResult`]s.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use results::{Kind, Repetition, Status, WorkloadResult};
+use workloads::kafka::log::LogFormat;
+use workloads::pacing::Clock;
+
+use super::{RepMeasure, WriteConfig};
+use crate::datadir::DataDir;
+use crate::runner::progress::Progress;
+use crate::runner::{Limit, LiveCounters, RunError};
+
+/// Options shared by every workload of a run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Measured repetitions per workload.
+    pub repeat: u32,
+    /// Warm-up time before each workload's first measured repetition (none when zero).
+    pub warmup: Duration,
+    /// Keep the data written (default: remove each repetition's data when it is done).
+    pub keep: bool,
+    /// Re-read and verify every segment after each repetition.
+    pub verify: bool,
+}
+
+/// One write workload's results plus its verification failures.
+pub struct WriteOutcome {
+    /// Results per engine, in the order given.
+    pub workloads: Vec<WorkloadResult>,
+    /// Verification failures (the run worked but a check failed: exit 1).
+    pub check_failures: Vec<String>,
+    /// True when interrupted by a signal.
+    pub interrupted: bool,
+}
+
+/// Runs every write workload `repeat` times, interleaved (A B C A B C …), so that drift on a
+/// noisy machine hits all alike. An engine that cannot run here is reported as skipped.
+pub fn run_writes(
+    configs: &[WriteConfig],
+    opts: &RunOptions,
+    data: &[DataDir],
+    clock: Arc<dyn Clock>,
+    stop: &AtomicBool,
+    progress: &Progress,
+) -> WriteOutcome {
+    let ctx = match data.first() {
+        Some(d) => crate::runner::storage::StorageContext::for_dir(d.path()),
+        None => crate::runner::storage::StorageContext::default(),
+    };
+    let mut reps: Vec<Vec<Repetition>> = vec![Vec::new(); configs.len()];
+    let mut status: Vec<Status> = vec![Status::Completed; configs.len()];
+    let mut caps = vec![None; configs.len()];
+    let mut overhead: Vec<Option<f64>> = vec![None; configs.len()];
+    let mut failures = Vec::new();
+    let mut interrupted = false;
+
+    'outer: for rep in 0..opts.repeat {
+        for (w, cfg) in configs.iter().enumerate() {
+            if !matches!(status[w], Status::Completed) {
+                continue;
+            }
+            if stop.load(Ordering::Relaxed) {
+                interrupted = true;
+                break 'outer;
+            }
+            if rep == 0 && !opts.warmup.is_zero() {
+                let label = format!("write {} warm-up", cfg.engine);
+                let limit = Limit {
+                    bytes: None,
+                    duration: Some(opts.warmup),
+                };
+                match run_one(
+                    cfg,
+                    data,
+                    &format!("w{w}-warmup"),
+                    clock.clone(),
+                    stop,
+                    limit,
+                    progress,
+                    &label,
+                    false,
+                ) {
+                    Ok(_) => {}
+                    Err(e) => {
+                        status[w] = err_status(&e);
+                        continue;
+                    }
+                }
+            }
+            if rep == 0 {
+                overhead[w] = calibrate_overhead(cfg, data, clock.clone(), stop);
+            }
+            let label = format!("write {} rep {}/{}", cfg.engine, rep + 1, opts.repeat);
+            let limit = Limit {
+                bytes: cfg.size,
+                duration: cfg.duration,
+            };
+            match run_one(
+                cfg,
+                data,
+                &format!("w{w}-r{rep}"),
+                clock.clone(),
+                stop,
+                limit,
+                progress,
+                &label,
+                opts.verify,
+            ) {
+                Ok((mut m, check)) => {
+                    if let Some(c) = check {
+                        failures.push(format!("write {}: {c}", cfg.engine));
+                    }
+                    m.repetition.index = rep;
+                    m.repetition.harness_overhead_ratio =
+                        overhead[w].map(|ns| overhead_ratio(ns, &m.repetition));
+                    progress.done(&label, &m.repetition);
+                    caps[w] = Some(m.caps);
+                    if m.interrupted {
+                        interrupted = true;
+                        status[w] = Status::Interrupted;
+                    }
+                    reps[w].push(m.repetition);
+                    if !opts.keep {
+                        remove_children(data, &format!("w{w}-r{rep}"));
+                    }
+                }
+                Err(e) => {
+                    progress.line(&format!("{label}: {e}"));
+                    // run_one removed the repetition's data.
+                    status[w] = err_status(&e);
+                }
+            }
+        }
+    }
+
+    let workloads = configs
+        .iter()
+        .enumerate()
+        .map(|(w, cfg)| {
+            let reps = std::mem::take(&mut reps[w]);
+            let (medium, mut warnings) = ctx.classify(cfg, caps[w].as_ref(), &reps);
+            if let Status::Skipped { reason } = &status[w] {
+                warnings.push(format!("skipped: {reason}"));
+            }
+            WorkloadResult {
+                name: format!("write/{}", cfg.engine),
+                kind: Kind::Write,
+                engine: cfg.engine.to_string(),
+                config: cfg.config_map(),
+                status: status[w].clone(),
+                medium,
+                summary: results::stats::summarize(&reps),
+                repetitions: reps,
+                warnings,
+            }
+        })
+        .collect();
+    WriteOutcome {
+        workloads,
+        check_failures: failures,
+        interrupted,
+    }
+}
+
+fn err_status(e: &RunError) -> Status {
+    match e {
+        RunError::Unsupported(reason) => Status::Skipped {
+            reason: reason.clone(),
+        },
+        RunError::Engine(err) => Status::Failed {
+            error: err.to_string(),
+        },
+    }
+}
+
+/// Appends timed when measuring the runner's own cost per append.
+const CALIBRATION_OPS: u64 = 4000;
+
+/// The runner's own time per append for `cfg`'s batch shape and format, measured with the null
+/// engine (encoding, clock, histogram, timeline and loop; no I/O). `None` when it cannot run.
+pub fn calibrate_overhead(
+    cfg: &WriteConfig,
+    data: &[DataDir],
+    clock: Arc<dyn Clock>,
+    stop: &AtomicBool,
+) -> Option<f64> {
+    let shape = cfg.shape().ok()?;
+    let mut null = cfg.clone();
+    null.engine = "null".parse().ok()?;
+    null.partitions = 1;
+    null.threads = 1;
+    null.rate = None;
+    null.flush = workloads::FlushPolicy::Never;
+    null.retention = None;
+    let limit = Limit {
+        bytes: Some(shape.batch_bytes as u64 * CALIBRATION_OPS),
+        duration: Some(Duration::from_millis(200)),
+    };
+    let dirs = create_children(&data[..1.min(data.len())], "w0-calibration").ok()?;
+    let live = LiveCounters::default();
+    let m = super::run_repetition(&null, &dirs, clock, stop, limit, &live);
+    remove_children(data, "w0-calibration");
+    let r = m.ok()?.repetition;
+    (r.batches > 0).then(|| r.elapsed_s * 1e9 / r.batches as f64)
+}
+
+/// Share of the runner threads' time that the runner itself used: its cost per append times
+/// the appends, over elapsed time times the threads that ran.
+pub fn overhead_ratio(ns_per_op: f64, r: &Repetition) -> f64 {
+    let threads = r.threads.len().max(1) as f64;
+    if r.elapsed_s <= 0.0 {
+        return 0.0;
+    }
+    (ns_per_op * r.batches as f64 / (r.elapsed_s * 1e9 * threads)).min(1.0)
+}
+
+/// Removes the child `name` from every data directory.
+pub fn remove_children(data: &[DataDir], name: &str) {
+    for d in data {
+        d.remove_child(name);
+    }
+}
+
+/// Creates the child `name` in every data directory.
+pub fn create_children(data: &[DataDir], name: &str) -> std::io::Result<Vec<PathBuf>> {
+    data.iter().map(|d| d.create_child(name)).collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_one(
+    cfg: &WriteConfig,
+    data: &[DataDir],
+    child: &str,
+    clock: Arc<dyn Clock>,
+    stop: &AtomicBool,
+    limit: Limit,
+    progress: &Progress,
+    label: &str,
+    verify: bool,
+) -> Result<(RepMeasure, Option<String>), RunError> {
+    let dirs = create_children(data, child).map_err(|e| RunError::Unsupported(e.to_string()))?;
+    let live = LiveCounters::default();
+    let expected = limit.bytes;
+    let start_offset_s = crate::meta::since_start_s();
+    let result = progress.track(label, expected, limit.duration, &live, || {
+        super::run_repetition(cfg, &dirs, clock, stop, limit, &live)
+    });
+    let mut m = match result {
+        Ok(m) => m,
+        Err(e) => {
+            remove_children(data, child);
+            return Err(e);
+        }
+    };
+    m.repetition.extra.insert(
+        results::hdrlog::START_OFFSET_KEY.into(),
+        serde_json::json!(start_offset_s),
+    );
+    let check = if verify {
+        verify_written(cfg, &m)
+    } else {
+        None
+    };
+    if child.ends_with("warmup") {
+        remove_children(data, child);
+    }
+    Ok((m, check))
+}
+
+/// Re-reads every partition written and checks that the bytes and records on disk equal the
+/// counters. Returns a description of the first mismatch.
+pub fn verify_written(cfg: &WriteConfig, m: &RepMeasure) -> Option<String> {
+    let (mut bytes, mut records) = (0u64, 0u64);
+    for d in &m.partition_dirs {
+        if cfg.format == LogFormat::Raw {
+            let segs = match workloads::kafka::reader::list_segments(d) {
+                Ok(s) => s,
+                Err(e) => return Some(format!("verification failed: {e}")),
+            };
+            bytes += segs.iter().map(|s| s.len).sum::<u64>();
+            records = m.repetition.records;
+            continue;
+        }
+        match workloads::kafka::reader::verify_partition(d) {
+            Ok(s) => {
+                bytes += s.bytes;
+                records += s.records;
+            }
+            Err(e) => return Some(format!("verification failed: {e}")),
+        }
+    }
+    let r = &m.repetition;
+    // Retention deletes old segments: then only the validity of what is left is checked.
+    if cfg.retention.is_none() && (bytes != r.bytes || records != r.records) {
+        return Some(format!(
+            "verification failed: results say {} bytes / {} records, the segments hold {bytes} bytes / {records} records",
+            r.bytes, r.records
+        ));
+    }
+    None
+}
+
+/// True when `path` is inside `dir` (used to keep every write inside the data directory).
+pub fn is_inside(dir: &Path, path: &Path) -> bool {
+    path.starts_with(dir)
+}
