@@ -1,7 +1,7 @@
 //! The runner: warm-up, interleaved repetitions, live progress, and the assembly of finished
 //! workloads. Engines only move bytes; everything here measures.
 //!
-//! - [`write`]: the write runner (configuration, one repetition, the measured loop, its
+//! - [`write`](mod@write): the write runner (configuration, one repetition, the measured loop, its
 //!   figures, and the runs of every write workload);
 //! - [`read`]: the read runner (configuration, the log, the consumers, their figures, and
 //!   what `run` and `read` do around the runs);

@@ -1,6 +1,6 @@
 //! The read runner: serves a segment log to consumers through one read engine per consumer
 //! thread, owns the clock, the counters and the histograms, and turns one repetition into a
-//! [`Repetition`].
+//! [`Repetition`](results::Repetition).
 //!
 //! - **Data**: a [`LogSet`] is every partition of a log directory (segbench's or a real
 //!   broker's), opened read-only and scanned once, before any clock starts, for the batch
