@@ -133,3 +133,61 @@ pub fn with_read_lines(file: &ResultsFile) -> String {
     }
     report
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::export::fixture;
+
+    #[test]
+    fn read_lines_show_medians_and_go_before_the_warnings() {
+        let mut r = fixture::results();
+        let w = r
+            .workloads
+            .iter_mut()
+            .find(|w| w.name == "read/sendfile")
+            .unwrap();
+        for (i, rep) in w.repetitions.iter_mut().enumerate() {
+            rep.extra
+                .insert("consumer_skew".into(), serde_json::json!(1.0 + i as f64));
+            rep.extra
+                .insert("residency_before_ratio".into(), serde_json::json!(0.5));
+        }
+        let lines = read_lines(&r);
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(
+            lines[0].starts_with("read/sendfile: CPU s/GB sender "),
+            "{}",
+            lines[0]
+        );
+        assert!(
+            lines[0].contains("resident before 50%") && lines[0].ends_with("consumer skew 2.00"),
+            "{}",
+            lines[0]
+        );
+        assert!(lines[1].contains("sink - "), "{}", lines[1]);
+        let report = with_read_lines(&r);
+        let at = report.find(&lines[0]).unwrap();
+        assert!(at < report.find("\nwarnings:\n").unwrap(), "{report}");
+    }
+
+    #[test]
+    fn flush_lines_only_for_flushing_writes() {
+        let mut r = fixture::results();
+        assert!(flush_lines(&r, |ns| format!("{ns}")).is_empty());
+        assert_eq!(
+            with_flushes(&r, |ns| format!("{ns}")),
+            super::super::terminal::render(&r)
+        );
+        let w = &mut r.workloads[0];
+        w.config.insert("flush".into(), serde_json::json!("batch"));
+        w.config.insert("sync".into(), serde_json::json!("fsync"));
+        let lines = flush_lines(&r, |ns| format!("{ns}"));
+        assert_eq!(
+            lines,
+            ["write/buffered: fsync linked to each write (io_uring): its time is inside the batch latency"]
+        );
+        assert!(with_flushes(&r, |ns| format!("{ns}"))
+            .ends_with(&format!("\nflushes:\n  {}\n", lines[0])));
+    }
+}
