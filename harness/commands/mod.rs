@@ -1,5 +1,7 @@
-//! One module per command: each parses its arguments into workload configurations, calls the
-//! runner, and hands the finished results to the exporters.
+//! One module per command: each owns its clap arguments (`*Args`) and help text (`*_HELP`),
+//! parses them into workload configurations, calls the runner, and hands the finished
+//! results to the exporters. [`common`] holds what they share (the output options,
+//! results assembly and output); the value parsers are in [`crate::parse`].
 
 pub mod clean;
 pub mod common;
