@@ -1952,7 +1952,7 @@ mod tests {
     }
 
     fn workload(name: &str, kind: Kind, medium: Medium, median: f64) -> WorkloadResult {
-        let mut w = crate::export::fixture::results().workloads[0].clone();
+        let mut w = crate::testing::results().workloads[0].clone();
         w.name = name.to_string();
         w.engine = name
             .split_once('/')
@@ -1968,7 +1968,7 @@ mod tests {
     }
 
     fn results_with(workloads: Vec<WorkloadResult>, probe: serde_json::Value) -> ResultsFile {
-        let mut r = crate::export::fixture::results();
+        let mut r = crate::testing::results();
         r.workloads = workloads;
         r.probe = Some(probe);
         r

@@ -15,5 +15,7 @@ pub mod merge;
 pub mod plot;
 pub mod schema;
 pub mod stats;
+#[cfg(any(test, feature = "test-util"))]
+pub mod testing;
 
 pub use schema::*;

@@ -1618,14 +1618,13 @@ pub fn cpu(r: &ResultsFile) -> Option<Section> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::export::fixture;
     use crate::plot::check_well_formed;
     use crate::schema::Kind;
     use crate::stats;
 
     /// The exporters' fixture plus a partitions sweep and a queue-depth sweep.
     fn with_sweeps() -> ResultsFile {
-        let mut r = fixture::results();
+        let mut r = crate::testing::results();
         let template = r.workloads[0].clone();
         for (i, p) in [1u32, 2, 4, 8].into_iter().enumerate() {
             let mut w = template.clone();
@@ -1720,7 +1719,7 @@ mod tests {
         for w in &r.workloads {
             assert!(html.contains(&escape(&w.name)), "{} missing", w.name);
         }
-        assert!(html.contains(&escape(fixture::SKIP_REASON)));
+        assert!(html.contains(&escape(crate::testing::SKIP_REASON)));
         let tp = section(&html, "throughput");
         // The line's label in the margin, the whole baseline in the legend.
         for line in [">baseline</text>", ">2.00 MB/s</text>", ">per node</text>"] {
@@ -1747,7 +1746,7 @@ mod tests {
         assert!(
             write.contains(&format!(
                 "<tr class=\"skipped\"><td class=\"name\">write/uring:sqpoll</td><td class=\"note\" colspan=\"9\">skipped: {}</td></tr>",
-                fixture::SKIP_REASON
+                crate::testing::SKIP_REASON
             )),
             "{write}"
         );
@@ -1776,7 +1775,7 @@ mod tests {
 
     #[test]
     fn a_failure_after_some_repetitions_keeps_its_figures_and_shows_the_error_below() {
-        let mut r = fixture::results();
+        let mut r = crate::testing::results();
         r.workloads[3].status = Status::Failed {
             error: "EIO on the socket".into(),
         };
@@ -1796,7 +1795,7 @@ mod tests {
 
     #[test]
     fn latency_chart_has_the_nines_axis_and_adaptive_units() {
-        let html = render(&fixture::results());
+        let html = render(&crate::testing::results());
         let lat = section(&html, "latency");
         for label in ["0%", "90%", "99%", "99.9%"] {
             assert!(lat.contains(&format!(">{label}</text>")), "{label} missing");
@@ -1857,7 +1856,7 @@ mod tests {
 
     #[test]
     fn probe_summary_reads_what_is_there_and_dashes_the_rest() {
-        let mut r = fixture::results();
+        let mut r = crate::testing::results();
         r.probe = Some(serde_json::json!({
             "host": {"hostname": "bench-01", "kernel_release": "6.1.0-18-amd64", "arch": "x86_64"},
             "cpu": {"model": "AMD EPYC 7B13", "cores": 2, "threads": 2, "max_frequency_hz": 3_000_000_000u64},
@@ -1895,19 +1894,19 @@ mod tests {
         // Missing fields are dashes, not errors.
         assert!(m.contains("<tr><th>dirty limit</th><td>–</td></tr>"), "{m}");
         // A probe of another shape (the fixture's) still renders, with its JSON.
-        let html = render(&fixture::results());
+        let html = render(&crate::testing::results());
         let m = section(&html, "machine");
         assert!(m.contains("<tr><th>CPU model</th><td>–</td></tr>"), "{m}");
         assert!(m.contains("&quot;rotational&quot;: 1"), "raw JSON");
         // No probe at all.
-        let mut r = fixture::results();
+        let mut r = crate::testing::results();
         r.probe = None;
         assert!(section(&render(&r), "machine").contains("No hardware probe"));
     }
 
     #[test]
     fn sections_without_data_are_left_out() {
-        let mut r = fixture::results();
+        let mut r = crate::testing::results();
         r.workloads.retain(|w| w.kind == Kind::Write);
         let html = render(&r);
         assert!(!html.contains("<section id=\"read\">"));
@@ -1924,7 +1923,7 @@ mod tests {
 
     #[test]
     fn timeline_uses_the_median_repetition_and_cuts_the_last_interval() {
-        let r = fixture::results();
+        let r = crate::testing::results();
         let w = &r.workloads[1]; // 950, 1000, 1010 MB/s
         let rep = median_repetition(w).unwrap();
         assert_eq!(rep.throughput_bytes_per_s, 1000e6);
@@ -1982,7 +1981,7 @@ mod tests {
         }
         let e = HtmlExporter::new().with_section(capacity);
         assert_eq!(e.sections().len(), SECTIONS.len() + 1);
-        let html = String::from_utf8(e.export(&fixture::results()).unwrap()).unwrap();
+        let html = String::from_utf8(e.export(&crate::testing::results()).unwrap()).unwrap();
         assert!(html.contains("<a href=\"#capacity\">Capacity</a>"));
         assert!(section(&html, "capacity").contains("<p>5 workloads</p>"));
         check_well_formed(&html).unwrap();

@@ -138,7 +138,6 @@ fn render_table(t: &Table) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::export::fixture;
     use crate::format;
 
     fn table_lines(md: &str) -> Vec<&str> {
@@ -147,7 +146,7 @@ mod tests {
 
     #[test]
     fn table_rows_have_equal_pipes_and_widths() {
-        let r = fixture::results();
+        let r = crate::testing::results();
         let md = render(&r);
         let lines = table_lines(&md);
         assert_eq!(lines.len(), 2 + r.workloads.len(), "{md}");
@@ -178,13 +177,13 @@ mod tests {
         assert!(lines[1].contains("-: |"), "{}", lines[1]);
         assert!(md.contains("| write/uring:direct,qd=8 |"), "{md}");
         assert!(md.contains("1000 (950–1010) |"), "{md}");
-        let reason = escape(&format!("skipped: {}", fixture::SKIP_REASON));
+        let reason = escape(&format!("skipped: {}", crate::testing::SKIP_REASON));
         assert!(md.contains(&reason), "{md}");
     }
 
     #[test]
     fn header_verdict_and_warnings() {
-        let md = render(&fixture::results());
+        let md = render(&crate::testing::results());
         assert!(md.starts_with("### segbench results\n\nsegbench 0.1.0 (`v0.1.0-3-gabc1234`)"));
         assert!(md.contains("host `bench-01`"), "{md}");
         assert!(md.contains("run `20261124T101500Z-3f9a`"), "{md}");
@@ -201,7 +200,7 @@ mod tests {
 
     #[test]
     fn cells_cannot_break_the_table() {
-        let mut r = fixture::results();
+        let mut r = crate::testing::results();
         r.workloads[2].status = crate::schema::Status::Skipped {
             reason: "needs a | b\nand *c*".into(),
         };

@@ -177,11 +177,10 @@ pub(crate) fn footnote(r: &ResultsFile) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::export::fixture;
 
     #[test]
     fn rows_carry_the_figures() {
-        let r = fixture::results();
+        let r = crate::testing::results();
         let t = comparison(&r);
         assert_eq!(t.rows.len(), r.workloads.len());
         assert!(t.rows.iter().all(|row| row.len() == t.columns.len()));
@@ -194,12 +193,15 @@ mod tests {
         assert_eq!(uring[10], "");
         let skipped = &t.rows[2];
         assert_eq!(skipped[1], MISSING);
-        assert_eq!(skipped[10], format!("skipped: {}", fixture::SKIP_REASON));
+        assert_eq!(
+            skipped[10],
+            format!("skipped: {}", crate::testing::SKIP_REASON)
+        );
     }
 
     #[test]
     fn no_note_column_when_everything_completed_and_notes_stay_on_one_line() {
-        let mut r = fixture::results();
+        let mut r = crate::testing::results();
         r.workloads.retain(|w| w.status == Status::Completed);
         let t = comparison(&r);
         assert_eq!(t.columns.last().unwrap().0, "× baseline");

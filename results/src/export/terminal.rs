@@ -225,7 +225,6 @@ pub fn verdict(r: &ResultsFile) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::export::fixture;
     use crate::schema::Medium;
 
     fn table_lines(report: &str) -> Vec<&str> {
@@ -239,7 +238,7 @@ mod tests {
 
     #[test]
     fn table_shows_every_engine_with_its_median_and_aligned_columns() {
-        let r = fixture::results();
+        let r = crate::testing::results();
         let out = render(&r);
         let lines = table_lines(&out);
         assert_eq!(lines.len(), 2 + r.workloads.len(), "{out}");
@@ -291,14 +290,14 @@ mod tests {
 
     #[test]
     fn skipped_rows_show_their_reason_and_warnings_follow() {
-        let out = render(&fixture::results());
+        let out = render(&crate::testing::results());
         let lines = table_lines(&out);
         let skipped = lines
             .iter()
             .find(|l| l.starts_with("write/uring:sqpoll"))
             .unwrap();
         assert!(
-            skipped.contains(&format!("skipped: {}", fixture::SKIP_REASON)),
+            skipped.contains(&format!("skipped: {}", crate::testing::SKIP_REASON)),
             "{out}"
         );
         let warnings = out.split("warnings:\n").nth(1).expect("warnings section");
@@ -312,7 +311,7 @@ mod tests {
 
     #[test]
     fn verdict_compares_with_buffered_and_readwrite() {
-        let r = fixture::results();
+        let r = crate::testing::results();
         let v = verdict(&r);
         assert_eq!(
             v,
@@ -330,7 +329,7 @@ mod tests {
 
     #[test]
     fn verdict_needs_both_sides_and_ignores_unfinished_workloads() {
-        let mut r = fixture::results();
+        let mut r = crate::testing::results();
         r.workloads[1].medium = Medium::PageCache;
         assert_eq!(verdict(&r)[0], "write: uring:direct,qd=8 2.00× buffered");
         // The fastest engine failed: the next one (none here) is not invented.
@@ -347,7 +346,7 @@ mod tests {
 
     #[test]
     fn interrupted_runs_say_so() {
-        let mut r = fixture::results();
+        let mut r = crate::testing::results();
         r.interrupted = true;
         r.workloads[4].status = Status::Interrupted;
         let out = render(&r);
