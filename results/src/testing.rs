@@ -168,3 +168,54 @@ pub fn results() -> ResultsFile {
         interrupted: false,
     }
 }
+
+/// The fixture's first workload renamed `name` (its engine: what follows the `/`), of `kind`
+/// and `medium`, with a median throughput of `median_bytes_per_s`.
+pub fn workload_with(
+    name: &str,
+    kind: Kind,
+    medium: Medium,
+    median_bytes_per_s: f64,
+) -> WorkloadResult {
+    let mut w = results().workloads[0].clone();
+    w.name = name.to_string();
+    w.engine = name
+        .split_once('/')
+        .map(|x| x.1)
+        .unwrap_or(name)
+        .to_string();
+    w.kind = kind;
+    w.medium = medium;
+    if let Some(s) = w.summary.as_mut() {
+        s.throughput_bytes_per_s.median = median_bytes_per_s;
+    }
+    w
+}
+
+/// The fixture with `workloads` and `probe` instead of its own.
+pub fn results_with(workloads: Vec<WorkloadResult>, probe: serde_json::Value) -> ResultsFile {
+    let mut r = results();
+    r.workloads = workloads;
+    r.probe = Some(probe);
+    r
+}
+
+/// A probe with a 2 TB data file system (1.5 TB free) and, besides loopback and a virtual
+/// interface, a 10 Gbit/s `eth0` and an `eth1` of unknown speed: what the capacity limits read.
+pub fn capacity_probe() -> serde_json::Value {
+    serde_json::json!({
+        "storage": {"mount_point": "/data", "total_bytes": 2_000_000_000_000u64,
+                    "free_bytes": 1_500_000_000_000u64},
+        "nics": [
+            {"name": "lo", "virtual_device": true, "speed_mbit_per_s": null},
+            {"name": "veth1", "virtual_device": true, "speed_mbit_per_s": 40000},
+            {"name": "eth0", "virtual_device": false, "speed_mbit_per_s": 10000},
+            {"name": "eth1", "virtual_device": false, "speed_mbit_per_s": null}
+        ]
+    })
+}
+
+/// `a` equals `b` up to floating-point noise (a relative 1e-9).
+pub fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * b.abs().max(1.0)
+}
