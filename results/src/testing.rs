@@ -219,3 +219,83 @@ pub fn capacity_probe() -> serde_json::Value {
 pub fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-9 * b.abs().max(1.0)
 }
+
+/// A repetition with throughput `bytes_per_s`, latencies spread around `lat_ns`, CPU cost.
+pub fn plain_repetition(i: u32, bytes_per_s: f64, lat_ns: u64, cpu_s_per_gb: f64) -> Repetition {
+    let mut h = hist::new_hist();
+    for k in 0..1000u64 {
+        hist::record(&mut h, lat_ns / 2 + lat_ns * k / 1000);
+    }
+    Repetition {
+        index: i,
+        bytes: (bytes_per_s) as u64,
+        records: 1000,
+        batches: 100,
+        elapsed_s: 1.0,
+        throughput_bytes_per_s: bytes_per_s,
+        records_per_s: 1000.0,
+        cpu_user_s: 0.1,
+        cpu_sys_s: 0.1,
+        cpu_s_per_gb: Some(cpu_s_per_gb),
+        device_bytes: None,
+        storage_io_bytes: None,
+        latency_ns: hist::summarize(&h),
+        flush_latency_ns: None,
+        roll_latency_ns: None,
+        timeline: Timeline::default(),
+        threads: Vec::new(),
+        context_switches: None,
+        harness_overhead_ratio: None,
+        extra: BTreeMap::new(),
+    }
+}
+
+/// A completed buffered page-cache write `name` with repetitions `reps` and their summary.
+pub fn buffered_write(name: &str, reps: Vec<Repetition>) -> WorkloadResult {
+    let mut config = BTreeMap::new();
+    config.insert("engine".to_string(), serde_json::json!("buffered"));
+    config.insert("size_bytes".to_string(), serde_json::json!(67108864));
+    config.insert("repeat".to_string(), serde_json::json!(reps.len()));
+    WorkloadResult {
+        name: name.to_string(),
+        kind: Kind::Write,
+        engine: "buffered".to_string(),
+        config,
+        status: Status::Completed,
+        medium: Medium::PageCache,
+        summary: stats::summarize(&reps),
+        repetitions: reps,
+        warnings: Vec::new(),
+    }
+}
+
+/// A results file of `workloads` with a probe holding only a fingerprint.
+pub fn file_of(workloads: Vec<WorkloadResult>) -> ResultsFile {
+    ResultsFile {
+        schema_version: SCHEMA_VERSION,
+        tool: Tool {
+            name: "segbench".into(),
+            version: "0.1.0".into(),
+            git: None,
+        },
+        run: RunInfo {
+            id: "r".into(),
+            start_time: "2026-11-24T10:15:00Z".into(),
+            host: "h".into(),
+            command_line: vec![],
+        },
+        probe: Some(serde_json::json!({"fingerprint": "00ff00ff00ff00ff"})),
+        baseline: Baseline::default(),
+        workloads,
+        warnings: Vec::new(),
+        interrupted: false,
+    }
+}
+
+/// Throughputs (MB/s) as repetitions with matching latency and CPU.
+pub fn repetitions(mbps: &[f64]) -> Vec<Repetition> {
+    mbps.iter()
+        .enumerate()
+        .map(|(i, &m)| plain_repetition(i as u32, m * 1e6, 100_000, 1.0))
+        .collect()
+}
