@@ -299,3 +299,40 @@ pub fn repetitions(mbps: &[f64]) -> Vec<Repetition> {
         .map(|(i, &m)| plain_repetition(i as u32, m * 1e6, 100_000, 1.0))
         .collect()
 }
+
+/// The exporters' fixture plus a partitions sweep and a queue-depth sweep.
+pub fn with_sweeps() -> ResultsFile {
+    let mut r = crate::testing::results();
+    let template = r.workloads[0].clone();
+    for (i, p) in [1u32, 2, 4, 8].into_iter().enumerate() {
+        let mut w = template.clone();
+        w.name = format!("scale-partitions/buffered/partitions={p}");
+        w.config
+            .insert("sweep".into(), serde_json::json!("partitions"));
+        w.config.insert("sweep_value".into(), serde_json::json!(p));
+        for rep in &mut w.repetitions {
+            rep.throughput_bytes_per_s *= 1.0 + i as f64 * 0.3;
+        }
+        w.summary = stats::summarize(&w.repetitions);
+        r.workloads.push(w);
+    }
+    let template = r.workloads[1].clone();
+    for qd in [1u32, 4, 16] {
+        let mut w = template.clone();
+        w.engine = format!("uring:direct,qd={qd}");
+        w.name = format!("scale-qd/uring:direct,qd={qd}");
+        w.config.insert("sweep".into(), serde_json::json!("qd"));
+        w.config.insert("sweep_value".into(), serde_json::json!(qd));
+        r.workloads.push(w);
+    }
+    r
+}
+
+/// The HTML of the section with `id` in an HTML report.
+pub fn html_section<'a>(html: &'a str, id: &str) -> &'a str {
+    let start = html
+        .find(&format!("<section id=\"{id}\">"))
+        .unwrap_or_else(|| panic!("no section {id}"));
+    let end = html[start..].find("</section>").unwrap() + start;
+    &html[start..end]
+}

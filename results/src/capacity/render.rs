@@ -411,41 +411,6 @@ mod tests {
     }
 
     #[test]
-    fn html_report_charts_rf_1_and_3_with_the_baseline_point() {
-        let r = results_with(
-            vec![workload(
-                "write/direct",
-                Kind::Write,
-                Medium::Device,
-                600.0 * MB,
-            )],
-            probe(),
-        );
-        let s = crate::export::html::capacity(&r).unwrap();
-        assert_eq!(
-            (s.id.as_str(), s.title.as_str()),
-            ("cluster-capacity", "Capacity")
-        );
-        assert_eq!(s.html.matches("<svg").count(), 1);
-        for needle in [
-            "this hardware, rf 1, 1 consumer group",
-            "this hardware, rf 3, 1 consumer group",
-            "baseline: 20.0 MB/s on 10 nodes",
-            // 600 MB/s per node flat out against a 20 MB/s cluster: a log axis.
-            "log scale",
-            "per broker flat out",
-        ] {
-            assert!(s.html.contains(needle), "'{needle}' not in the section");
-        }
-        let html = crate::export::html::render(&r);
-        assert!(html.contains("<a href=\"#cluster-capacity\">Capacity</a>"));
-        crate::plot::check_well_formed(&html).unwrap();
-        // Without a write figure, no section.
-        let none = results_with(vec![], serde_json::Value::Null);
-        assert!(crate::export::html::capacity(&none).is_none());
-    }
-
-    #[test]
     fn labels() {
         assert_eq!(retention_label(7.0 * DAY), "7 d");
         assert_eq!(retention_label(3.0 * DAY), "3 d");

@@ -1,0 +1,282 @@
+//! Which workloads the charts show and how they are labelled and coloured, and the bar charts
+//! with min–max whiskers: throughput and CPU cost per workload.
+
+use crate::export::table;
+use crate::format;
+use crate::plot::scale::{linear_ticks, number_label};
+use crate::plot::svg::escape;
+use crate::plot::{Axis, Bar, BarChart, LegendItem, LegendMark, ReferenceLine, Stroke, PALETTE};
+use crate::schema::{Kind, Medium, ResultsFile, Status, WorkloadResult};
+
+use super::{figure, Section};
+
+/// The sweep a workload belongs to: `config.sweep` (the parameter) and `config.sweep_value`.
+pub fn sweep_of(w: &WorkloadResult) -> Option<(String, f64)> {
+    let param = w.config.get("sweep")?.as_str()?.trim();
+    let value = w.config.get("sweep_value")?.as_f64()?;
+    (!param.is_empty() && value.is_finite()).then(|| (param.to_string(), value))
+}
+
+/// True when the workload has at least one measured repetition summarised.
+pub(super) fn has_figures(w: &WorkloadResult) -> bool {
+    !matches!(w.status, Status::Skipped { .. })
+        && w.summary
+            .as_ref()
+            .is_some_and(|s| s.throughput_bytes_per_s.n > 0)
+}
+
+/// The label of a workload in charts: its table label, plus its status when it did not
+/// complete.
+pub(super) fn chart_label(w: &WorkloadResult) -> String {
+    let label = table::workload_label(w);
+    match w.status {
+        Status::Completed | Status::Skipped { .. } => label,
+        Status::Failed { .. } => format!("{label} (failed)"),
+        Status::Interrupted => format!("{label} (interrupted)"),
+    }
+}
+
+/// Workloads of `kind` (or both kinds) drawn in the per-workload charts: those with figures,
+/// leaving out sweep points (they have their own chart) unless there is nothing else.
+pub(super) fn charted(r: &ResultsFile, kind: Option<Kind>) -> Vec<&WorkloadResult> {
+    let all: Vec<&WorkloadResult> = r
+        .workloads
+        .iter()
+        .filter(|w| !matches!(kind, Some(k) if k != w.kind) && has_figures(w))
+        .collect();
+    let plain: Vec<&WorkloadResult> = all
+        .iter()
+        .copied()
+        .filter(|w| sweep_of(w).is_none())
+        .collect();
+    let mut chosen = if plain.is_empty() { all } else { plain };
+    // Writes first, then reads, each in file order.
+    chosen.sort_by_key(|w| match w.kind {
+        Kind::Write => 0,
+        Kind::Read => 1,
+    });
+    chosen
+}
+
+pub(super) fn kind_name(k: Kind) -> &'static str {
+    match k {
+        Kind::Write => "write",
+        Kind::Read => "read",
+    }
+}
+
+/// Bar colour by kind and medium: writes blue, reads orange, page-cache figures in a pale
+/// shade of the same hue, pure memory grey.
+fn bar_color(kind: Kind, medium: Medium) -> &'static str {
+    match (kind, medium) {
+        (_, Medium::Memory) => "#bab0ac",
+        (Kind::Write, Medium::PageCache) => "#a0cbe8",
+        (Kind::Write, _) => PALETTE[0],
+        (Kind::Read, Medium::PageCache) => "#ffbe7d",
+        (Kind::Read, _) => PALETTE[1],
+    }
+}
+
+/// Legend entries for the (kind, medium) pairs of `ws`, in first-seen order.
+fn kind_legend(ws: &[&WorkloadResult]) -> Vec<LegendItem> {
+    let mut seen: Vec<(Kind, Medium)> = Vec::new();
+    for w in ws {
+        if !seen.contains(&(w.kind, w.medium)) {
+            seen.push((w.kind, w.medium));
+        }
+    }
+    seen.into_iter()
+        .map(|(k, m)| LegendItem {
+            label: format!("{} · {}", kind_name(k), format::medium_label(m)),
+            mark: LegendMark::Swatch(bar_color(k, m).to_string()),
+        })
+        .collect()
+}
+
+/// Workloads not drawn because they have no figures, as a sentence, or empty.
+fn not_shown(r: &ResultsFile, kind: Option<Kind>) -> String {
+    let missing: Vec<String> = r
+        .workloads
+        .iter()
+        .filter(|w| !matches!(kind, Some(k) if k != w.kind) && !has_figures(w))
+        .map(|w| match &w.status {
+            Status::Skipped { reason } => format!("{} (skipped: {reason})", w.name),
+            Status::Failed { error } => format!("{} (failed: {error})", w.name),
+            Status::Interrupted => format!("{} (interrupted)", w.name),
+            Status::Completed => format!("{} (no figures)", w.name),
+        })
+        .collect();
+    if missing.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "<p class=\"foot\">Not shown: {}.</p>\n",
+            escape(&missing.join("; "))
+        )
+    }
+}
+
+pub(super) const MB_AXIS: &str = "throughput (MB/s; 1 MB = 10⁶ bytes)";
+
+/// Throughput per workload: median bars, min–max whiskers, the per-node baseline line.
+pub fn throughput(r: &ResultsFile) -> Option<Section> {
+    let ws = charted(r, None);
+    if ws.is_empty() {
+        return None;
+    }
+    let per_node = r.baseline.per_node_bytes_per_s;
+    let mut top = per_node / format::MB;
+    let mut bars = Vec::new();
+    let mut last_kind = None;
+    for w in &ws {
+        let Some(s) = &w.summary else { continue };
+        let t = &s.throughput_bytes_per_s;
+        top = top.max(t.max / format::MB).max(t.median / format::MB);
+        let times = if per_node > 0.0 {
+            format!(", {} baseline", format::ratio(t.median / per_node))
+        } else {
+            String::new()
+        };
+        bars.push(Bar {
+            label: chart_label(w),
+            value: t.median / format::MB,
+            low: Some(t.min / format::MB),
+            high: Some(t.max / format::MB),
+            color: bar_color(w.kind, w.medium).to_string(),
+            annotation: Some(format::mb_per_s_value(t.median)),
+            tooltip: format!(
+                "{}: median {} (min {}, max {}) over {} repetition{}{times}; {}",
+                chart_label(w),
+                format::mb_per_s(t.median),
+                format::mb_per_s(t.min),
+                format::mb_per_s(t.max),
+                t.n,
+                if t.n == 1 { "" } else { "s" },
+                format::medium_label(w.medium)
+            ),
+            gap_before: last_kind.is_some_and(|k| k != w.kind),
+        });
+        last_kind = Some(w.kind);
+    }
+    let (domain, ticks) = linear_ticks(0.0, top * 1.08, 6, number_label);
+    let mut legend = kind_legend(&ws);
+    legend.push(LegendItem {
+        label: "min–max over repetitions".into(),
+        mark: LegendMark::Whisker,
+    });
+    let baseline_stroke = Stroke::dashed(PALETTE[2], 2.0, "8 4");
+    let reference = (per_node > 0.0).then(|| ReferenceLine {
+        value: per_node / format::MB,
+        label: format!("baseline\n{}\nper node", format::mb_per_s(per_node)),
+        stroke: baseline_stroke.clone(),
+    });
+    if reference.is_some() {
+        legend.push(LegendItem {
+            label: format!(
+                "baseline: {} per node ({})",
+                format::mb_per_s(per_node),
+                r.baseline.source
+            ),
+            mark: LegendMark::Line(baseline_stroke),
+        });
+    }
+    let chart = BarChart {
+        title: "Throughput per workload".into(),
+        subtitle: Some(
+            "bars: median over repetitions · whiskers: min–max · dashed line: baseline per node"
+                .into(),
+        ),
+        x_label: "workload".into(),
+        y: Axis {
+            label: MB_AXIS.into(),
+            domain,
+            ticks,
+        },
+        bars,
+        reference,
+        legend,
+    };
+    let mut html = figure(
+        &chart.render(),
+        "Pale bars may be page-cache numbers (the data need not have reached the device). \
+         Hover a bar for its figures.",
+    );
+    html.push_str(&not_shown(r, None));
+    Some(Section {
+        id: "throughput".into(),
+        title: "Throughput".into(),
+        html,
+    })
+}
+
+/// CPU seconds per GB moved, per workload.
+pub fn cpu(r: &ResultsFile) -> Option<Section> {
+    let ws: Vec<&WorkloadResult> = charted(r, None)
+        .into_iter()
+        .filter(|w| {
+            w.summary
+                .as_ref()
+                .and_then(|s| s.cpu_s_per_gb)
+                .is_some_and(|c| c.n > 0)
+        })
+        .collect();
+    if ws.is_empty() {
+        return None;
+    }
+    let mut bars = Vec::new();
+    let mut top: f64 = 0.0;
+    let mut last_kind = None;
+    for w in &ws {
+        let Some(c) = w.summary.as_ref().and_then(|s| s.cpu_s_per_gb) else {
+            continue;
+        };
+        top = top.max(c.max).max(c.median);
+        bars.push(Bar {
+            label: chart_label(w),
+            value: c.median,
+            low: Some(c.min),
+            high: Some(c.max),
+            color: bar_color(w.kind, w.medium).to_string(),
+            annotation: Some(format::cpu_s_per_gb(c.median)),
+            tooltip: format!(
+                "{}: median {} CPU s/GB (min {}, max {})",
+                chart_label(w),
+                format::cpu_s_per_gb(c.median),
+                format::cpu_s_per_gb(c.min),
+                format::cpu_s_per_gb(c.max)
+            ),
+            gap_before: last_kind.is_some_and(|k| k != w.kind),
+        });
+        last_kind = Some(w.kind);
+    }
+    let (domain, ticks) = linear_ticks(0.0, top * 1.1, 6, number_label);
+    let mut legend = kind_legend(&ws);
+    legend.push(LegendItem {
+        label: "min–max over repetitions".into(),
+        mark: LegendMark::Whisker,
+    });
+    let chart = BarChart {
+        title: "CPU cost per workload".into(),
+        subtitle: Some(
+            "user + system CPU seconds of the whole process per GB moved · lower is better".into(),
+        ),
+        x_label: "workload".into(),
+        y: Axis {
+            label: "CPU seconds per GB (1 GB = 10⁹ bytes)".into(),
+            domain,
+            ticks,
+        },
+        bars,
+        reference: None,
+        legend,
+    };
+    let html = figure(
+        &chart.render(),
+        "Read workloads include the in-process sink's CPU when the peer is the loopback sink.",
+    );
+    Some(Section {
+        id: "cpu".into(),
+        title: "CPU cost".into(),
+        html,
+    })
+}
