@@ -6,7 +6,7 @@ use crate::format;
 use crate::plot::scale::{linear_ticks, number_label};
 use crate::plot::svg::escape;
 use crate::plot::{Axis, Bar, BarChart, LegendItem, LegendMark, ReferenceLine, Stroke, PALETTE};
-use crate::schema::{Kind, Medium, ResultsFile, Status, WorkloadResult};
+use crate::schema::{Kind, Medium, ResultsFile, Stat, Status, WorkloadResult};
 
 use super::{figure, Section};
 
@@ -118,6 +118,75 @@ fn not_shown(r: &ResultsFile, kind: Option<Kind>) -> String {
 
 pub(super) const MB_AXIS: &str = "throughput (MB/s; 1 MB = 10⁶ bytes)";
 
+/// A bar chart of one statistic per workload: a bar at the median, whiskers from min to max,
+/// coloured by kind and medium, a gap between write and read workloads. What differs between
+/// the charts that use it (throughput, CPU cost) is in here; the drawing is one.
+struct WhiskerChart<'a> {
+    title: &'a str,
+    subtitle: &'a str,
+    y_label: &'a str,
+    /// Divides the statistic into the axis unit (MB for throughput).
+    unit: f64,
+    /// The axis reaches at least this high (axis units).
+    floor: f64,
+    /// The axis top, as a multiple of the tallest bar or whisker.
+    headroom: f64,
+    /// A reference line across the bars and its legend entry.
+    reference: Option<(ReferenceLine, LegendItem)>,
+}
+
+impl WhiskerChart<'_> {
+    /// The chart of `stat` of each of `ws` (workloads without it are left out), each bar
+    /// annotated with `annotation(median)` and hovered with `tooltip(workload, stat)`.
+    fn build(
+        self,
+        ws: &[&WorkloadResult],
+        stat: impl Fn(&WorkloadResult) -> Option<Stat>,
+        annotation: impl Fn(f64) -> String,
+        tooltip: impl Fn(&WorkloadResult, &Stat) -> String,
+    ) -> BarChart {
+        let mut top = self.floor;
+        let mut bars = Vec::new();
+        let mut last_kind = None;
+        for w in ws {
+            let Some(t) = stat(w) else { continue };
+            top = top.max(t.max / self.unit).max(t.median / self.unit);
+            bars.push(Bar {
+                label: chart_label(w),
+                value: t.median / self.unit,
+                low: Some(t.min / self.unit),
+                high: Some(t.max / self.unit),
+                color: bar_color(w.kind, w.medium).to_string(),
+                annotation: Some(annotation(t.median)),
+                tooltip: tooltip(w, &t),
+                gap_before: last_kind.is_some_and(|k| k != w.kind),
+            });
+            last_kind = Some(w.kind);
+        }
+        let (domain, ticks) = linear_ticks(0.0, top * self.headroom, 6, number_label);
+        let mut legend = kind_legend(ws);
+        legend.push(LegendItem {
+            label: "min–max over repetitions".into(),
+            mark: LegendMark::Whisker,
+        });
+        let (reference, reference_legend) = self.reference.unzip();
+        legend.extend(reference_legend);
+        BarChart {
+            title: self.title.into(),
+            subtitle: Some(self.subtitle.into()),
+            x_label: "workload".into(),
+            y: Axis {
+                label: self.y_label.into(),
+                domain,
+                ticks,
+            },
+            bars,
+            reference,
+            legend,
+        }
+    }
+}
+
 /// Throughput per workload: median bars, min–max whiskers, the per-node baseline line.
 pub fn throughput(r: &ResultsFile) -> Option<Section> {
     let ws = charted(r, None);
@@ -125,26 +194,45 @@ pub fn throughput(r: &ResultsFile) -> Option<Section> {
         return None;
     }
     let per_node = r.baseline.per_node_bytes_per_s;
-    let mut top = per_node / format::MB;
-    let mut bars = Vec::new();
-    let mut last_kind = None;
-    for w in &ws {
-        let Some(s) = &w.summary else { continue };
-        let t = &s.throughput_bytes_per_s;
-        top = top.max(t.max / format::MB).max(t.median / format::MB);
-        let times = if per_node > 0.0 {
-            format!(", {} baseline", format::ratio(t.median / per_node))
-        } else {
-            String::new()
-        };
-        bars.push(Bar {
-            label: chart_label(w),
-            value: t.median / format::MB,
-            low: Some(t.min / format::MB),
-            high: Some(t.max / format::MB),
-            color: bar_color(w.kind, w.medium).to_string(),
-            annotation: Some(format::mb_per_s_value(t.median)),
-            tooltip: format!(
+    let baseline_stroke = Stroke::dashed(PALETTE[2], 2.0, "8 4");
+    let reference = (per_node > 0.0).then(|| {
+        (
+            ReferenceLine {
+                value: per_node / format::MB,
+                label: format!("baseline\n{}\nper node", format::mb_per_s(per_node)),
+                stroke: baseline_stroke.clone(),
+            },
+            LegendItem {
+                label: format!(
+                    "baseline: {} per node ({})",
+                    format::mb_per_s(per_node),
+                    r.baseline.source
+                ),
+                mark: LegendMark::Line(baseline_stroke),
+            },
+        )
+    });
+    let chart = WhiskerChart {
+        title: "Throughput per workload",
+        subtitle:
+            "bars: median over repetitions · whiskers: min–max · dashed line: baseline per node",
+        y_label: MB_AXIS,
+        unit: format::MB,
+        floor: per_node / format::MB,
+        headroom: 1.08,
+        reference,
+    }
+    .build(
+        &ws,
+        |w| w.summary.as_ref().map(|s| s.throughput_bytes_per_s),
+        format::mb_per_s_value,
+        |w, t| {
+            let times = if per_node > 0.0 {
+                format!(", {} baseline", format::ratio(t.median / per_node))
+            } else {
+                String::new()
+            };
+            format!(
                 "{}: median {} (min {}, max {}) over {} repetition{}{times}; {}",
                 chart_label(w),
                 format::mb_per_s(t.median),
@@ -153,49 +241,9 @@ pub fn throughput(r: &ResultsFile) -> Option<Section> {
                 t.n,
                 if t.n == 1 { "" } else { "s" },
                 format::medium_label(w.medium)
-            ),
-            gap_before: last_kind.is_some_and(|k| k != w.kind),
-        });
-        last_kind = Some(w.kind);
-    }
-    let (domain, ticks) = linear_ticks(0.0, top * 1.08, 6, number_label);
-    let mut legend = kind_legend(&ws);
-    legend.push(LegendItem {
-        label: "min–max over repetitions".into(),
-        mark: LegendMark::Whisker,
-    });
-    let baseline_stroke = Stroke::dashed(PALETTE[2], 2.0, "8 4");
-    let reference = (per_node > 0.0).then(|| ReferenceLine {
-        value: per_node / format::MB,
-        label: format!("baseline\n{}\nper node", format::mb_per_s(per_node)),
-        stroke: baseline_stroke.clone(),
-    });
-    if reference.is_some() {
-        legend.push(LegendItem {
-            label: format!(
-                "baseline: {} per node ({})",
-                format::mb_per_s(per_node),
-                r.baseline.source
-            ),
-            mark: LegendMark::Line(baseline_stroke),
-        });
-    }
-    let chart = BarChart {
-        title: "Throughput per workload".into(),
-        subtitle: Some(
-            "bars: median over repetitions · whiskers: min–max · dashed line: baseline per node"
-                .into(),
-        ),
-        x_label: "workload".into(),
-        y: Axis {
-            label: MB_AXIS.into(),
-            domain,
-            ticks,
+            )
         },
-        bars,
-        reference,
-        legend,
-    };
+    );
     let mut html = figure(
         &chart.render(),
         "Pale bars may be page-cache numbers (the data need not have reached the device). \
@@ -211,65 +259,32 @@ pub fn throughput(r: &ResultsFile) -> Option<Section> {
 
 /// CPU seconds per GB moved, per workload.
 pub fn cpu(r: &ResultsFile) -> Option<Section> {
+    let cpu_stat = |w: &WorkloadResult| w.summary.as_ref().and_then(|s| s.cpu_s_per_gb);
     let ws: Vec<&WorkloadResult> = charted(r, None)
         .into_iter()
-        .filter(|w| {
-            w.summary
-                .as_ref()
-                .and_then(|s| s.cpu_s_per_gb)
-                .is_some_and(|c| c.n > 0)
-        })
+        .filter(|w| cpu_stat(w).is_some_and(|c| c.n > 0))
         .collect();
     if ws.is_empty() {
         return None;
     }
-    let mut bars = Vec::new();
-    let mut top: f64 = 0.0;
-    let mut last_kind = None;
-    for w in &ws {
-        let Some(c) = w.summary.as_ref().and_then(|s| s.cpu_s_per_gb) else {
-            continue;
-        };
-        top = top.max(c.max).max(c.median);
-        bars.push(Bar {
-            label: chart_label(w),
-            value: c.median,
-            low: Some(c.min),
-            high: Some(c.max),
-            color: bar_color(w.kind, w.medium).to_string(),
-            annotation: Some(format::cpu_s_per_gb(c.median)),
-            tooltip: format!(
-                "{}: median {} CPU s/GB (min {}, max {})",
-                chart_label(w),
-                format::cpu_s_per_gb(c.median),
-                format::cpu_s_per_gb(c.min),
-                format::cpu_s_per_gb(c.max)
-            ),
-            gap_before: last_kind.is_some_and(|k| k != w.kind),
-        });
-        last_kind = Some(w.kind);
-    }
-    let (domain, ticks) = linear_ticks(0.0, top * 1.1, 6, number_label);
-    let mut legend = kind_legend(&ws);
-    legend.push(LegendItem {
-        label: "min–max over repetitions".into(),
-        mark: LegendMark::Whisker,
-    });
-    let chart = BarChart {
-        title: "CPU cost per workload".into(),
-        subtitle: Some(
-            "user + system CPU seconds of the whole process per GB moved · lower is better".into(),
-        ),
-        x_label: "workload".into(),
-        y: Axis {
-            label: "CPU seconds per GB (1 GB = 10⁹ bytes)".into(),
-            domain,
-            ticks,
-        },
-        bars,
+    let chart = WhiskerChart {
+        title: "CPU cost per workload",
+        subtitle: "user + system CPU seconds of the whole process per GB moved · lower is better",
+        y_label: "CPU seconds per GB (1 GB = 10⁹ bytes)",
+        unit: 1.0,
+        floor: 0.0,
+        headroom: 1.1,
         reference: None,
-        legend,
-    };
+    }
+    .build(&ws, cpu_stat, format::cpu_s_per_gb, |w, c| {
+        format!(
+            "{}: median {} CPU s/GB (min {}, max {})",
+            chart_label(w),
+            format::cpu_s_per_gb(c.median),
+            format::cpu_s_per_gb(c.min),
+            format::cpu_s_per_gb(c.max)
+        )
+    });
     let html = figure(
         &chart.render(),
         "Read workloads include the in-process sink's CPU when the peer is the loopback sink.",
