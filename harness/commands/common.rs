@@ -114,9 +114,9 @@ pub fn flush_lines(file: &ResultsFile) -> Vec<String> {
             "{}: {} {sync} calls, p50 {}, p99 {}, max {}, {slow} over 1000 ms",
             w.name,
             all.count,
-            workloads::units::format_ns(all.p50 as f64),
-            workloads::units::format_ns(all.p99 as f64),
-            workloads::units::format_ns(all.max as f64),
+            results::format::latency(all.p50),
+            results::format::latency(all.p99),
+            results::format::latency(all.max),
         ));
     }
     out
