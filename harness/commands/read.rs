@@ -248,8 +248,8 @@ pub fn write_log(
     cfg.shape().map_err(bad_input)?;
     progress.line(&format!(
         "writing a {} log ({partitions} partitions, {} segments) in {}",
-        workloads::units::format_size(size),
-        workloads::units::format_size(segment_size),
+        results::format::bytes_iec(size),
+        results::format::bytes_iec(segment_size),
         dir.display()
     ));
     let live = LiveCounters::default();
@@ -372,7 +372,7 @@ pub fn run(a: ReadArgs) -> anyhow::Result<u8> {
         "log: {} partitions, {} segments, {} in whole batches ({})",
         log.partitions.len(),
         segments,
-        workloads::units::format_size(log.bytes),
+        results::format::bytes_iec(log.bytes),
         root.display()
     ));
     for n in &log.notes {

@@ -96,26 +96,9 @@ pub fn retention_label(s: f64) -> String {
     format!("{} s", format::sig(s))
 }
 
-/// Bytes in decimal units, as disks are sold: `"10.0 TB"`, `"3.70 TB"`, `"512 GB"`.
-fn bytes_si(v: f64) -> String {
-    const UNITS: [(f64, &str); 5] = [
-        (1e15, "PB"),
-        (1e12, "TB"),
-        (1e9, "GB"),
-        (1e6, "MB"),
-        (1e3, "kB"),
-    ];
-    for (scale, unit) in UNITS {
-        if v >= scale * 0.9995 {
-            return format!("{} {unit}", format::sig(v / scale));
-        }
-    }
-    format!("{} B", format::sig(v))
-}
-
 fn figure_text(r: Resource, v: f64) -> String {
     if r.is_storage() {
-        bytes_si(v)
+        format::bytes_iec(v)
     } else {
         format::mb_per_s(v)
     }
@@ -240,7 +223,7 @@ pub fn render_text(p: &Plan) -> String {
     let mut line = |name: &str, v: Option<f64>, storage: bool| {
         if let Some(v) = v {
             let t = if storage {
-                bytes_si(v)
+                format::bytes_iec(v)
             } else {
                 format::mb_per_s(v)
             };
@@ -415,10 +398,6 @@ mod tests {
         assert_eq!(retention_label(7.0 * DAY), "7 d");
         assert_eq!(retention_label(3.0 * DAY), "3 d");
         assert_eq!(retention_label(90.0), "90.0 s");
-        assert_eq!(bytes_si(1e13), "10.0 TB");
-        assert_eq!(bytes_si(2.592e13 / 7.0), "3.70 TB");
-        assert_eq!(bytes_si(999.9e9), "1.00 TB");
-        assert_eq!(bytes_si(512.0), "512 B");
         assert_eq!(retention_label(36.0 * 3600.0), "36 h");
     }
 }
