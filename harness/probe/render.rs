@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use results::export::table::{Align, TextLayout};
 use results::format::bytes_iec;
 
 use super::storage::BlockDevice;
@@ -49,18 +50,22 @@ impl Table {
         self.rows.push((g, k.to_string(), v));
     }
     fn finish(self) -> String {
-        let gw = self.rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
-        let kw = self
-            .rows
-            .iter()
-            .map(|r| r.1.chars().count())
-            .max()
-            .unwrap_or(0);
-        let mut out = String::new();
-        for (g, k, v) in self.rows {
-            let _ = writeln!(out, "{g:gw$}  {k:kw$}  {v}");
-        }
-        out
+        let table = results::export::table::Table {
+            columns: ["group", "key", "value"]
+                .map(|h| (h.to_string(), Align::Left))
+                .to_vec(),
+            rows: self
+                .rows
+                .into_iter()
+                .map(|(g, k, v)| vec![g, k, v])
+                .collect(),
+        };
+        table.render_text(&TextLayout {
+            gap: "  ",
+            header: false,
+            rule: None,
+            pad_last: false,
+        })
     }
 }
 

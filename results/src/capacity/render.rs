@@ -6,6 +6,7 @@ use super::model::{
     max_ingest, per_node_ingest, Resource, Shape, Targets, CEIL_TOLERANCE, DEFAULT_UTILIZATION,
 };
 use super::plan::{BrokerLoads, Plan};
+use crate::export::table::{pad, Align};
 use crate::format;
 use crate::schema::ResultsFile;
 
@@ -104,24 +105,6 @@ fn figure_text(r: Resource, v: f64) -> String {
     }
 }
 
-fn pad(s: &str, w: usize) -> String {
-    let n = format::width(s);
-    if n >= w {
-        s.to_string()
-    } else {
-        format!("{s}{}", " ".repeat(w - n))
-    }
-}
-
-fn lpad(s: &str, w: usize) -> String {
-    let n = format::width(s);
-    if n >= w {
-        s.to_string()
-    } else {
-        format!("{}{s}", " ".repeat(w - n))
-    }
-}
-
 fn use_lines(out: &mut String, l: &BrokerLoads) {
     for u in &l.utilization {
         let util = u
@@ -139,10 +122,10 @@ fn use_lines(out: &mut String, l: &BrokerLoads) {
         };
         out.push_str(&format!(
             "  {} {} of {} = {}  (target {}: {verdict})\n",
-            pad(u.resource.label(), 12),
-            lpad(&figure_text(u.resource, u.load), 10),
-            lpad(&figure_text(u.resource, u.limit), 10),
-            lpad(&util, 6),
+            pad(u.resource.label(), 12, Align::Left),
+            pad(&figure_text(u.resource, u.load), 10, Align::Right),
+            pad(&figure_text(u.resource, u.limit), 10, Align::Right),
+            pad(&util, 6, Align::Right),
             format::percent(u.target),
         ));
     }
@@ -183,8 +166,8 @@ pub fn render_text(p: &Plan) -> String {
         if let Some(f) = f {
             out.push_str(&format!(
                 "  {} {}  {}\n",
-                pad(name, 15),
-                lpad(&figure_text(r, f.value), 10),
+                pad(name, 15, Align::Left),
+                pad(&figure_text(r, f.value), 10, Align::Right),
                 f.source
             ));
         }
@@ -197,9 +180,9 @@ pub fn render_text(p: &Plan) -> String {
     for c in &p.constraints {
         out.push_str(&format!(
             "  {} {} = {}{}\n",
-            pad(c.resource.label(), 18),
-            pad(&c.formula, 22),
-            lpad(&format::sig(c.term), 8),
+            pad(c.resource.label(), 18, Align::Left),
+            pad(&c.formula, 22, Align::Left),
+            pad(&format::sig(c.term), 8, Align::Right),
             if c.binding { "   <- binding" } else { "" }
         ));
     }
@@ -227,7 +210,11 @@ pub fn render_text(p: &Plan) -> String {
             } else {
                 format::mb_per_s(v)
             };
-            out.push_str(&format!("  {} {}\n", pad(name, 30), lpad(&t, 10)));
+            out.push_str(&format!(
+                "  {} {}\n",
+                pad(name, 30, Align::Left),
+                pad(&t, 10, Align::Right)
+            ));
         }
     };
     line("disk writes", ld.disk_write_bytes_per_s, false);

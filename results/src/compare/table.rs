@@ -3,10 +3,13 @@
 
 use super::{Comparison, Side};
 use crate::compare::Verdict;
+use crate::export::markdown::escape;
+use crate::export::table::{one_line, Align, Table, TextLayout};
 use crate::format;
 
 impl Comparison {
-    fn table(&self) -> Vec<[String; 8]> {
+    /// One row per workload and metric.
+    fn table(&self) -> Table {
         let pct = |x: f64| {
             let s = format::sig(x * 100.0);
             if x > 0.0 {
@@ -39,7 +42,17 @@ impl Comparison {
                 m.verdict.label().to_string(),
             ]);
         }
-        rows
+        Table {
+            columns: TABLE_HEADER
+                .iter()
+                .zip(RIGHT_ALIGNED)
+                .map(|(h, right)| {
+                    let align = if right { Align::Right } else { Align::Left };
+                    (h.to_string(), align)
+                })
+                .collect(),
+            rows: rows.into_iter().map(Vec::from).collect(),
+        }
     }
 
     /// The report for a terminal: header, one row per workload and metric, the summary line,
@@ -48,30 +61,12 @@ impl Comparison {
         let mut out = String::new();
         out.push_str(&format!("base: {}\n", side_line(&self.base)));
         out.push_str(&format!("new:  {}\n\n", side_line(&self.new)));
-        let header = TABLE_HEADER.map(str::to_string);
-        let rows = self.table();
-        let widths = column_widths(&header, &rows);
-        let line = |cells: &[String; 8]| {
-            let s: Vec<String> = cells
-                .iter()
-                .zip(&widths)
-                .enumerate()
-                .map(|(i, (c, &w))| pad(c, w, RIGHT_ALIGNED[i]))
-                .collect();
-            format!("{}\n", s.join("  ").trim_end())
-        };
-        out.push_str(&line(&header));
-        out.push_str(&format!(
-            "{}\n",
-            widths
-                .iter()
-                .map(|&w| "─".repeat(w))
-                .collect::<Vec<_>>()
-                .join("  ")
-        ));
-        for r in &rows {
-            out.push_str(&line(r));
-        }
+        out.push_str(&self.table().render_text(&TextLayout {
+            gap: "  ",
+            header: true,
+            rule: Some('─'),
+            pad_last: false,
+        }));
         out.push('\n');
         out.push_str(&self.summary_line());
         out.push('\n');
@@ -102,65 +97,31 @@ impl Comparison {
         out.push_str(&format!("### segbench compare: {headline}\n\n"));
         out.push_str(&format!(
             "- base: {}\n- new: {}\n\n",
-            md_escape(&side_line(&self.base)),
-            md_escape(&side_line(&self.new))
+            escape(&side_line(&self.base)),
+            escape(&side_line(&self.new))
         ));
-        let header = TABLE_HEADER.map(str::to_string);
-        let rows: Vec<[String; 8]> = self
-            .table()
-            .into_iter()
-            .map(|r| {
-                let mut r = r.map(|c| md_escape(&one_line(&c)));
-                let v = &r[VERDICT_COLUMN];
-                if v == Verdict::Regressed.label() || v == Verdict::Improved.label() {
-                    r[VERDICT_COLUMN] = format!("**{v}**");
-                }
-                r
-            })
-            .collect();
-        let widths: Vec<usize> = column_widths(&header, &rows)
-            .into_iter()
-            .map(|w| w.max(3))
-            .collect();
-        let line = |cells: &[String; 8]| {
-            let s: Vec<String> = cells
-                .iter()
-                .zip(&widths)
-                .enumerate()
-                .map(|(i, (c, &w))| pad(c, w, RIGHT_ALIGNED[i]))
-                .collect();
-            format!("| {} |\n", s.join(" | "))
-        };
-        out.push_str(&line(&header));
-        let rule: Vec<String> = widths
-            .iter()
-            .enumerate()
-            .map(|(i, &w)| {
-                if RIGHT_ALIGNED[i] {
-                    format!("{}:", "-".repeat(w - 1))
-                } else {
-                    format!(":{}", "-".repeat(w - 1))
-                }
-            })
-            .collect();
-        out.push_str(&format!("| {} |\n", rule.join(" | ")));
-        for r in &rows {
-            out.push_str(&line(r));
+        let mut t = self.table().map_cells(|c| escape(&one_line(c)));
+        for r in &mut t.rows {
+            let v = &r[VERDICT_COLUMN];
+            if v == Verdict::Regressed.label() || v == Verdict::Improved.label() {
+                r[VERDICT_COLUMN] = format!("**{v}**");
+            }
         }
+        out.push_str(&t.render_markdown());
         out.push('\n');
-        out.push_str(&md_escape(&self.summary_line()));
+        out.push_str(&escape(&self.summary_line()));
         out.push('\n');
         let notes = self.notes();
         if !notes.is_empty() {
             out.push_str("\n**Notes**\n\n");
             for n in notes {
-                out.push_str(&format!("- {}\n", md_escape(&one_line(&n))));
+                out.push_str(&format!("- {}\n", escape(&one_line(&n))));
             }
         }
         if !self.warnings.is_empty() {
             out.push_str("\n**Warnings**\n\n");
             for w in &self.warnings {
-                out.push_str(&format!("- {}\n", md_escape(&one_line(w))));
+                out.push_str(&format!("- {}\n", escape(&one_line(w))));
             }
         }
         out
@@ -193,46 +154,6 @@ fn side_line(s: &Side) -> String {
         "{} · run {} · host {} · {}",
         s.version, s.run_id, s.host, s.start_time
     )
-}
-
-fn column_widths(header: &[String; 8], rows: &[[String; 8]]) -> Vec<usize> {
-    (0..header.len())
-        .map(|i| {
-            rows.iter()
-                .map(|r| format::width(&r[i]))
-                .chain(std::iter::once(format::width(&header[i])))
-                .max()
-                .unwrap_or(0)
-        })
-        .collect()
-}
-
-fn pad(s: &str, width: usize, right: bool) -> String {
-    let fill = " ".repeat(width.saturating_sub(format::width(s)));
-    if right {
-        format!("{fill}{s}")
-    } else {
-        format!("{s}{fill}")
-    }
-}
-
-/// Control characters (newlines in error messages) become spaces.
-fn one_line(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
-}
-
-/// Escapes Markdown markup characters.
-fn md_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(c, '|' | '\\' | '*' | '_' | '`' | '<' | '>' | '[' | ']') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[cfg(test)]

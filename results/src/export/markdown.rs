@@ -2,7 +2,7 @@
 //! version, host, run id, date), the comparison table (columns padded so the raw Markdown lines
 //! up too), the footnote, the verdict and the warnings.
 
-use super::table::{self, Align, Table};
+use super::comparison;
 use super::terminal;
 use super::{ExportError, Exporter};
 use crate::schema::ResultsFile;
@@ -17,8 +17,9 @@ impl Exporter for MarkdownExporter {
     }
 }
 
-/// Escapes what Markdown would otherwise read as markup inside a table cell or a line of text.
-fn escape(s: &str) -> String {
+/// Escapes what Markdown would otherwise read as markup inside a table cell or a line of text:
+/// the one Markdown escape of the crate.
+pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if matches!(c, '|' | '\\' | '*' | '_' | '`' | '<' | '>' | '[' | ']') {
@@ -70,7 +71,7 @@ pub fn render(r: &ResultsFile) -> String {
     out.push('\n');
     out.push_str(&table(r));
     out.push('\n');
-    out.push_str(&escape(&table::footnote(r)));
+    out.push_str(&escape(&comparison::footnote(r)));
     out.push('\n');
     let verdict = terminal::verdict(r);
     if !verdict.is_empty() {
@@ -99,40 +100,9 @@ pub fn render(r: &ResultsFile) -> String {
 /// The comparison table as a GitHub-flavoured Markdown table: every line has the same number
 /// of `|` and the same width in chars; numbers are right-aligned (`---:`).
 pub fn table(r: &ResultsFile) -> String {
-    render_table(&table::comparison(r))
-}
-
-fn render_table(t: &Table) -> String {
-    // A delimiter cell needs at least three chars (`---`, `:--`, `--:`).
-    let widths: Vec<usize> = t.widths(escape).into_iter().map(|w| w.max(3)).collect();
-    let line = |cells: Vec<String>| format!("| {} |\n", cells.join(" | "));
-    let mut out = line(
-        t.columns
-            .iter()
-            .zip(&widths)
-            .map(|((h, a), &w)| table::pad(&escape(h), w, *a))
-            .collect(),
-    );
-    out.push_str(&line(
-        t.columns
-            .iter()
-            .zip(&widths)
-            .map(|((_, a), &w)| match a {
-                Align::Left => format!(":{}", "-".repeat(w - 1)),
-                Align::Right => format!("{}:", "-".repeat(w - 1)),
-            })
-            .collect(),
-    ));
-    for row in &t.rows {
-        out.push_str(&line(
-            row.iter()
-                .zip(&t.columns)
-                .zip(&widths)
-                .map(|((c, (_, a)), &w)| table::pad(&escape(c), w, *a))
-                .collect(),
-        ));
-    }
-    out
+    comparison::comparison(r)
+        .map_cells(escape)
+        .render_markdown()
 }
 
 #[cfg(test)]

@@ -6,7 +6,9 @@
 //!   schema checks;
 //! - [`terminal`]: the comparison table for a terminal, the warnings and a one-line verdict;
 //! - [`markdown`]: the same as GitHub-flavoured Markdown, fit for a pull-request comment;
-//! - [`html`]: the self-contained HTML report with inline SVG charts.
+//! - [`html`]: the self-contained HTML report with inline SVG charts;
+//! - [`table`]: the one text-table renderer (aligned text and Markdown), also used by `compare`
+//!   and the binary's probe summary; `comparison` builds the results' comparison table.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -14,10 +16,11 @@ use std::str::FromStr;
 
 use crate::schema::ResultsFile;
 
+mod comparison;
 pub mod html;
 pub mod json;
 pub mod markdown;
-mod table;
+pub mod table;
 pub mod terminal;
 
 /// Turns finished results into the bytes of one format.

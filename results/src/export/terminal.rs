@@ -2,7 +2,8 @@
 //! widths counted in chars so `µ` and `×` line up), a footnote on units and baseline, the
 //! verdict and the warnings. No color.
 
-use super::table::{self, Align, Table};
+use super::comparison;
+use super::table::TextLayout;
 use super::{ExportError, Exporter};
 use crate::format;
 use crate::schema::{Kind, ResultsFile, Status, WorkloadResult};
@@ -33,7 +34,7 @@ pub fn render(r: &ResultsFile) -> String {
     out.push('\n');
     out.push_str(&table(r));
     out.push('\n');
-    out.push_str(&table::footnote(r));
+    out.push_str(&comparison::footnote(r));
     out.push('\n');
     let verdict = verdict(r);
     if !verdict.is_empty() {
@@ -72,41 +73,12 @@ pub(crate) fn header_line(r: &ResultsFile) -> String {
 /// The comparison table alone, every line (header, rule, rows) exactly as wide as the others,
 /// each ending with a newline.
 pub fn table(r: &ResultsFile) -> String {
-    render_table(&table::comparison(r))
-}
-
-fn render_table(t: &Table) -> String {
-    let widths = t.widths(|s| s.to_string());
-    let line = |cells: &mut dyn Iterator<Item = (String, usize, Align)>| -> String {
-        let mut s = cells
-            .map(|(c, w, a)| table::pad(&c, w, a))
-            .collect::<Vec<_>>()
-            .join(GAP);
-        s.push('\n');
-        s
-    };
-    let mut out = line(
-        &mut t
-            .columns
-            .iter()
-            .zip(&widths)
-            .map(|((h, a), &w)| (h.clone(), w, *a)),
-    );
-    out.push_str(&line(
-        &mut widths
-            .iter()
-            .map(|&w| (RULE.to_string().repeat(w), w, Align::Left)),
-    ));
-    for row in &t.rows {
-        out.push_str(&line(
-            &mut row
-                .iter()
-                .zip(&t.columns)
-                .zip(&widths)
-                .map(|((c, (_, a)), &w)| (c.clone(), w, *a)),
-        ));
-    }
-    out
+    comparison::comparison(r).render_text(&TextLayout {
+        gap: GAP,
+        header: true,
+        rule: Some(RULE),
+        pad_last: true,
+    })
 }
 
 /// The warnings of the run, then each workload's, prefixed with the workload name.

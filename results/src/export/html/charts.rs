@@ -1,7 +1,7 @@
 //! Which workloads the charts show and how they are labelled and coloured, and the bar charts
 //! with min–max whiskers: throughput and CPU cost per workload.
 
-use crate::export::table;
+use crate::export::comparison;
 use crate::format;
 use crate::plot::scale::{linear_ticks, number_label};
 use crate::plot::svg::escape;
@@ -28,7 +28,7 @@ pub(super) fn has_figures(w: &WorkloadResult) -> bool {
 /// The label of a workload in charts: its table label, plus its status when it did not
 /// complete.
 pub(super) fn chart_label(w: &WorkloadResult) -> String {
-    let label = table::workload_label(w);
+    let label = comparison::workload_label(w);
     match w.status {
         Status::Completed | Status::Skipped { .. } => label,
         Status::Failed { .. } => format!("{label} (failed)"),

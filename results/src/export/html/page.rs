@@ -3,7 +3,8 @@
 
 use std::fmt::Write as _;
 
-use crate::export::table::{self, Align, Table};
+use crate::export::comparison;
+use crate::export::table::{Align, Table};
 use crate::export::terminal;
 use crate::format::{self, MISSING};
 use crate::plot::svg::escape;
@@ -276,7 +277,7 @@ fn kind_table(r: &ResultsFile, kind: Kind) -> Option<Section> {
     }
     let mut only = r.clone();
     only.workloads.retain(|w| w.kind == kind);
-    let mut html = html_table(&table::comparison(&only));
+    let mut html = html_table(&comparison::comparison(&only));
     let prefix = match kind {
         Kind::Write => "write:",
         Kind::Read => "read:",
@@ -295,7 +296,7 @@ fn kind_table(r: &ResultsFile, kind: Kind) -> Option<Section> {
     let _ = writeln!(
         html,
         "<p class=\"foot\">{}</p>",
-        escape(&table::footnote(r))
+        escape(&comparison::footnote(r))
     );
     let (id, title) = match kind {
         Kind::Write => ("write", "Write paths"),
