@@ -636,9 +636,6 @@ pub fn per_node_ingest(limits: &NodeLimits, rf: u32, consumers: u32) -> Option<(
         })
 }
 
-/// The capacity paragraph of the reports, one sentence per item: the per-node limits with
-/// their sources, then for each of [`REPORT_REPLICATION`] (one consumer group) what a broker
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,6 +16,8 @@ pub const REPORT_MAX_NODES: u32 = 20;
 /// Replication factors the reports show, each with one consumer group.
 pub const REPORT_REPLICATION: [u32; 2] = [1, 3];
 
+/// The capacity paragraph of the reports, one sentence per item: the per-node limits with
+/// their sources, then for each of [`REPORT_REPLICATION`] (one consumer group) what a broker
 /// and a cluster of the baseline's size carry flat out against the baseline. Empty when the
 /// results hold no usable disk write figure.
 pub fn report_summary(r: &ResultsFile) -> Vec<String> {
