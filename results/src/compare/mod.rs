@@ -212,17 +212,11 @@ impl Side {
             start_time,
             ..
         } = &r.run;
-        let git = r
-            .tool
-            .git
-            .as_deref()
-            .map(|g| format!(" ({g})"))
-            .unwrap_or_default();
         Side {
             run_id: id.clone(),
             host: host.clone(),
             start_time: start_time.clone(),
-            version: format!("{} {}{git}", r.tool.name, r.tool.version),
+            version: crate::export::terminal::tool_version(r),
             fingerprint: fingerprint(r).map(str::to_string),
         }
     }

@@ -56,17 +56,25 @@ pub fn render(r: &ResultsFile) -> String {
     out
 }
 
-/// `segbench 0.1.0 (git) · run <id> · host <host> · <start time>`.
-pub(crate) fn header_line(r: &ResultsFile) -> String {
+/// The tool that wrote `r`: `segbench 0.1.0 (git)`.
+pub(crate) fn tool_version(r: &ResultsFile) -> String {
     let git = r
         .tool
         .git
         .as_deref()
         .map(|g| format!(" ({g})"))
         .unwrap_or_default();
+    format!("{} {}{git}", r.tool.name, r.tool.version)
+}
+
+/// `segbench 0.1.0 (git) · run <id> · host <host> · <start time>`.
+pub(crate) fn header_line(r: &ResultsFile) -> String {
     format!(
-        "{} {}{git} · run {} · host {} · {}",
-        r.tool.name, r.tool.version, r.run.id, r.run.host, r.run.start_time
+        "{} · run {} · host {} · {}",
+        tool_version(r),
+        r.run.id,
+        r.run.host,
+        r.run.start_time
     )
 }
 

@@ -4,11 +4,12 @@
 use std::collections::BTreeSet;
 
 use crate::compare::fingerprint;
-use crate::schema::{ResultsFile, RunInfo, WorkloadResult};
+use crate::schema::{ResultsFile, WorkloadResult};
 use crate::stats;
 
 use super::{
-    check_configs, check_workload_sets, first_unfinished, merged_medium, per_input, MergeError,
+    check_configs, check_workload_sets, combined_run, first_unfinished, merged_medium, per_input,
+    MergeError,
 };
 
 /// Key of a repetition's source run id in [`Repetition::extra`], set by [`append`].
@@ -88,23 +89,7 @@ pub fn append(inputs: &[ResultsFile]) -> Result<ResultsFile, MergeError> {
     Ok(ResultsFile {
         schema_version: first.schema_version,
         tool: first.tool.clone(),
-        run: RunInfo {
-            id: format!(
-                "appended-{}",
-                inputs
-                    .iter()
-                    .map(|r| r.run.id.as_str())
-                    .collect::<Vec<_>>()
-                    .join("+")
-            ),
-            start_time: inputs
-                .iter()
-                .map(|r| r.run.start_time.clone())
-                .min()
-                .unwrap_or_default(),
-            host: first.run.host.clone(),
-            command_line: first.run.command_line.clone(),
-        },
+        run: combined_run(inputs, "appended", first.run.host.clone()),
         probe: first.probe.clone(),
         baseline: first.baseline.clone(),
         workloads,

@@ -224,6 +224,31 @@ fn first_unfinished(per_input: &[&WorkloadResult], labels: &[String]) -> Status 
         .unwrap_or(Status::Completed)
 }
 
+/// The run of a file made of `inputs`: id `PREFIX-ID1+ID2…`, the earliest start time, `host`
+/// and the first input's command line.
+fn combined_run(inputs: &[ResultsFile], prefix: &str, host: String) -> RunInfo {
+    RunInfo {
+        id: format!(
+            "{prefix}-{}",
+            inputs
+                .iter()
+                .map(|r| r.run.id.as_str())
+                .collect::<Vec<_>>()
+                .join("+")
+        ),
+        start_time: inputs
+            .iter()
+            .map(|r| r.run.start_time.clone())
+            .min()
+            .unwrap_or_default(),
+        host,
+        command_line: inputs
+            .first()
+            .map(|r| r.run.command_line.clone())
+            .unwrap_or_default(),
+    }
+}
+
 /// Merges results of several hosts into one (see the module documentation).
 ///
 /// The merged file keeps the first input's tool and baseline; `run` names every host
@@ -343,27 +368,10 @@ pub fn merge(inputs: &[ResultsFile]) -> Result<ResultsFile, MergeError> {
         });
     }
 
-    let start_time = inputs
-        .iter()
-        .map(|r| r.run.start_time.clone())
-        .min()
-        .unwrap_or_default();
     Ok(ResultsFile {
         schema_version: first.schema_version,
         tool: first.tool.clone(),
-        run: RunInfo {
-            id: format!(
-                "merged-{}",
-                inputs
-                    .iter()
-                    .map(|r| r.run.id.as_str())
-                    .collect::<Vec<_>>()
-                    .join("+")
-            ),
-            start_time,
-            host: labels.join("+"),
-            command_line: first.run.command_line.clone(),
-        },
+        run: combined_run(inputs, "merged", labels.join("+")),
         probe: if same_hardware {
             first.probe.clone()
         } else {
