@@ -23,11 +23,11 @@
 //!
 //! Everything here is a pure function of its arguments; the binary reads files and prints.
 //!
-//! - [`model`]: the broker-count maths;
-//! - [`plan`]: what a plan holds;
-//! - [`consumers`]: a consumer group's range-assignor split;
-//! - [`limits`]: per-node limits taken from a results file and its probe;
-//! - [`render`]: the reports' capacity paragraph and the text of `segbench plan`.
+//! - `model`: the broker-count maths;
+//! - `plan`: what a plan holds;
+//! - `consumers`: a consumer group's range-assignor split;
+//! - `limits`: per-node limits taken from a results file and its probe;
+//! - `render`: the reports' capacity paragraph and the text of `segbench plan`.
 
 mod consumers;
 mod limits;

@@ -12,7 +12,7 @@ use super::{
     MergeError,
 };
 
-/// Key of a repetition's source run id in [`Repetition::extra`], set by [`append`].
+/// Key of a repetition's source run id in [`crate::schema::Repetition::extra`], set by [`append`].
 pub const RUN_ID_KEY: &str = "run_id";
 
 /// Several runs of the same workloads on one machine become one result whose repetitions are

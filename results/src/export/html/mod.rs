@@ -25,7 +25,7 @@
 //!
 //! 1. write `pub fn capacity(r: &ResultsFile) -> Option<Section>` (in its own module if it is
 //!    large), returning `None` when the results cannot support it;
-//! 2. build the chart with [`crate::plot::LineChart`] (x: brokers, y: MB/s; a [`Series`] per
+//! 2. build the chart with [`crate::plot::LineChart`] (x: brokers, y: MB/s; a [`crate::plot::Series`] per
 //!    replication factor) and put `chart.render()` inside [`figure`];
 //! 3. list the function in [`SECTIONS`] where it should appear (e.g. after `scaling`), or, for a
 //!    section that needs more than the results file, add it at run time with
