@@ -216,7 +216,7 @@ pub fn run(a: ReadArgs) -> anyhow::Result<u8> {
         "log: {} partitions, {} segments, {} in whole batches ({})",
         log.partitions.len(),
         segments,
-        workloads::units::format_size(log.bytes),
+        results::format::bytes_iec(log.bytes),
         root.display()
     ));
     for n in &log.notes {

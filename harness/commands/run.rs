@@ -394,7 +394,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
     write_outputs(&file, &out_dir)?;
     common::emit_json(&file, None, a.json)?;
     common::emit_hdr_logs(&file, a.hdr_log.as_deref())?;
-    let table = results::export::detail::with_flushes(&file, workloads::units::format_ns);
+    let table = results::export::detail::with_flushes(&file);
     if a.json {
         eprint!("{table}");
     } else {

@@ -295,7 +295,7 @@ pub fn run(a: WriteArgs) -> anyhow::Result<u8> {
     );
     common::emit_json(&file, a.output.out.as_deref(), a.output.json)?;
     common::emit_hdr_logs(&file, a.output.hdr_log.as_deref())?;
-    let table = results::export::detail::with_flushes(&file, workloads::units::format_ns);
+    let table = results::export::detail::with_flushes(&file);
     if a.output.json {
         eprint!("{table}");
     } else {

@@ -2,40 +2,11 @@
 
 use std::fmt::Write as _;
 
+use results::export::table::{Align, TextLayout};
+use results::format::bytes_iec;
+
 use super::storage::BlockDevice;
 use super::Probe;
-
-/// Binary size text: `512 B`, `4.0 KiB`, `23.5 GiB`.
-pub(crate) fn bytes_text(b: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut v = b as f64;
-    let mut i = 0;
-    while v >= 1024.0 && i + 1 < UNITS.len() {
-        v /= 1024.0;
-        i += 1;
-    }
-    if i == 0 {
-        format!("{b} B")
-    } else {
-        format!("{v:.1} {}", UNITS[i])
-    }
-}
-
-/// Decimal size text: `1.5 GB` (10^9 bytes).
-pub(crate) fn dec_bytes(b: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "kB", "MB", "GB", "TB", "PB"];
-    let mut v = b as f64;
-    let mut i = 0;
-    while v >= 1000.0 && i + 1 < UNITS.len() {
-        v /= 1000.0;
-        i += 1;
-    }
-    if i == 0 {
-        format!("{b} B")
-    } else {
-        format!("{v:.1} {}", UNITS[i])
-    }
-}
 
 /// Rate text in MB/s (10^6 bytes/s), or GB/s above 10 GB/s.
 fn rate(bps: f64) -> String {
@@ -79,25 +50,29 @@ impl Table {
         self.rows.push((g, k.to_string(), v));
     }
     fn finish(self) -> String {
-        let gw = self.rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
-        let kw = self
-            .rows
-            .iter()
-            .map(|r| r.1.chars().count())
-            .max()
-            .unwrap_or(0);
-        let mut out = String::new();
-        for (g, k, v) in self.rows {
-            let _ = writeln!(out, "{g:gw$}  {k:kw$}  {v}");
-        }
-        out
+        let table = results::export::table::Table {
+            columns: ["group", "key", "value"]
+                .map(|h| (h.to_string(), Align::Left))
+                .to_vec(),
+            rows: self
+                .rows
+                .into_iter()
+                .map(|(g, k, v)| vec![g, k, v])
+                .collect(),
+        };
+        table.render_text(&TextLayout {
+            gap: "  ",
+            header: false,
+            rule: None,
+            pad_last: false,
+        })
     }
 }
 
 fn device_text(d: &BlockDevice, virt: bool) -> String {
     let mut parts = vec![d.kind.clone()];
     if let Some(s) = d.size_bytes {
-        parts.push(bytes_text(s));
+        parts.push(bytes_iec(s));
     }
     if let Some(n) = &d.dm_name {
         parts.push(format!(
@@ -217,9 +192,9 @@ pub fn render(p: &Probe) -> String {
         "total",
         format!(
             "{} (available {})",
-            m.total_bytes.map(bytes_text).unwrap_or_else(|| "?".into()),
+            m.total_bytes.map(bytes_iec).unwrap_or_else(|| "?".into()),
             m.available_bytes
-                .map(bytes_text)
+                .map(bytes_iec)
                 .unwrap_or_else(|| "?".into())
         ),
     );
@@ -229,7 +204,7 @@ pub fn render(p: &Probe) -> String {
             "{} x {} reserved ({} free), THP {} (defrag {})",
             or_dash(&m.hugepages_total),
             m.hugepage_size_bytes
-                .map(bytes_text)
+                .map(bytes_iec)
                 .unwrap_or_else(|| "?".into()),
             or_dash(&m.hugepages_free),
             or_dash(&m.thp_enabled),
@@ -242,10 +217,10 @@ pub fn render(p: &Probe) -> String {
             format!(
                 "{} ({} free, {} areas)",
                 m.swap_total_bytes
-                    .map(bytes_text)
+                    .map(bytes_iec)
                     .unwrap_or_else(|| "?".into()),
                 m.swap_free_bytes
-                    .map(bytes_text)
+                    .map(bytes_iec)
                     .unwrap_or_else(|| "?".into()),
                 or_dash(&m.swap_devices)
             )
@@ -266,7 +241,7 @@ pub fn render(p: &Probe) -> String {
         };
         format!(
             "{set} (~{})",
-            eff.map(bytes_text).unwrap_or_else(|| "?".into())
+            eff.map(bytes_iec).unwrap_or_else(|| "?".into())
         )
     };
     t.row(
@@ -311,7 +286,7 @@ pub fn render(p: &Probe) -> String {
     t.row(
         "space",
         match (s.available_bytes, s.total_bytes) {
-            (Some(a), Some(tot)) => format!("{} available of {}", bytes_text(a), bytes_text(tot)),
+            (Some(a), Some(tot)) => format!("{} available of {}", bytes_iec(a), bytes_iec(tot)),
             _ => "?".into(),
         },
     );
@@ -383,7 +358,7 @@ pub fn render(p: &Probe) -> String {
                 "unlimited".into()
             } else {
                 u.memlock_limit_bytes
-                    .map(bytes_text)
+                    .map(bytes_iec)
                     .unwrap_or_else(|| "?".into())
             }
         ),
@@ -435,10 +410,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sizes_and_rates() {
-        assert_eq!(bytes_text(512), "512 B");
-        assert_eq!(bytes_text(3 << 30), "3.0 GiB");
-        assert_eq!(dec_bytes(1_500_000_000), "1.5 GB");
+    fn rates() {
         assert_eq!(rate(2.5e9), "2500 MB/s");
         assert_eq!(rate(12e9), "12.0 GB/s");
     }

@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
-use super::render::{bytes_text, dec_bytes};
 use super::Probe;
+use results::format::bytes_iec;
 
 /// What a run is about to do, as far as the probe's warnings care.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -33,8 +33,8 @@ pub fn warnings(p: &Probe, plan: &RunPlan) -> Vec<String> {
                 w.push(format!(
                     "data set {} is below the dirty limit {} (vm.dirty_ratio/dirty_bytes): buffered writes \
                      may never leave the page cache, so this measures the cache, not the disk",
-                    bytes_text(plan.data_bytes),
-                    bytes_text(limit)
+                    bytes_iec(plan.data_bytes),
+                    bytes_iec(limit)
                 ));
             }
         }
@@ -80,7 +80,7 @@ pub fn warnings(p: &Probe, plan: &RunPlan) -> Vec<String> {
             "swap is active ({}): page-cache pressure can push memory to swap during the run",
             p.memory
                 .swap_total_bytes
-                .map(bytes_text)
+                .map(bytes_iec)
                 .unwrap_or_else(|| "size unknown".into())
         ));
     }
@@ -105,13 +105,11 @@ pub fn warnings(p: &Probe, plan: &RunPlan) -> Vec<String> {
 pub fn check_free_space(p: &Probe, needed_bytes: u64) -> Result<(), String> {
     match p.storage.available_bytes {
         Some(avail) if avail < needed_bytes => Err(format!(
-            "not enough free space in {} (mount {}): the run needs {} ({}) but only {} ({}) is available",
+            "not enough free space in {} (mount {}): the run needs {} but only {} is available",
             p.storage.dir,
             p.storage.mount_point.as_deref().unwrap_or("?"),
-            bytes_text(needed_bytes),
-            dec_bytes(needed_bytes),
-            bytes_text(avail),
-            dec_bytes(avail)
+            bytes_iec(needed_bytes),
+            bytes_iec(avail)
         )),
         _ => Ok(()),
     }

@@ -122,7 +122,7 @@ impl Progress {
         self.line(&format!(
             "{label:<44} {:>9.1} MB/s  p99 {:>9}  CPU {:>6} s/GB",
             r.throughput_bytes_per_s / 1e6,
-            workloads::units::format_ns(r.latency_ns.p99 as f64),
+            results::format::latency(r.latency_ns.p99),
             r.cpu_s_per_gb
                 .map(|c| format!("{c:.2}"))
                 .unwrap_or_else(|| "-".into()),

@@ -367,7 +367,7 @@ pub fn session_line(s: &SessionSummary) -> String {
         "session {} from {}: {} in {} frames{verified}, {:.2} s, CPU {:.2} s",
         s.consumer,
         s.peer,
-        workloads::units::format_size(s.bytes),
+        results::format::bytes_iec(s.bytes),
         s.frames,
         s.elapsed_s,
         s.cpu_user_s + s.cpu_sys_s

@@ -1,5 +1,6 @@
-//! Human formatting of figures for the exporters: throughput in MB/s (10^6 bytes), latencies in
-//! adaptive units (ns, µs, ms, s), counts with SI prefixes, ratios ("1.90×").
+//! Human formatting of figures, for the exporters and the binary alike: throughput in MB/s
+//! (10^6 bytes), sizes in binary units (KiB, MiB, GiB), latencies in adaptive units (ns, µs,
+//! ms, s), counts with SI prefixes, ratios ("1.90×"). One formatter per kind of figure.
 //!
 //! Everything is rounded to [`SIGNIFICANT_DIGITS`] significant digits: run-to-run noise on real
 //! hardware is larger than 0.1%, so a fourth digit would only pretend to precision. Numbers at or
@@ -151,16 +152,39 @@ pub fn cpu_s_per_gb(x: f64) -> String {
     sig(x)
 }
 
-/// A byte count in binary units: `"512 B"`, `"4.00 KiB"`, `"1.00 GiB"`.
-pub fn bytes_iec(n: u64) -> String {
+/// A byte count, as integer (`u64`, a size) or float (`f64`, e.g. storage per broker).
+pub trait ByteCount: Copy {
+    /// The value as `f64` bytes.
+    fn as_bytes_f64(self) -> f64;
+}
+
+impl ByteCount for u64 {
+    fn as_bytes_f64(self) -> f64 {
+        self as f64
+    }
+}
+
+impl ByteCount for f64 {
+    fn as_bytes_f64(self) -> f64 {
+        self
+    }
+}
+
+/// A byte count in binary units: `"512 B"`, `"4.00 KiB"`, `"1.00 GiB"`, `"3.64 TiB"`. The one
+/// byte formatter of segbench: sizes print the same in `probe`, `plan` and the reports.
+pub fn bytes_iec(n: impl ByteCount) -> String {
     const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut v = n as f64;
+    let n = n.as_bytes_f64();
+    if !n.is_finite() || n < 0.0 {
+        return MISSING.to_string();
+    }
+    let mut v = n;
     let mut unit = 0;
     while v >= 1024.0 && unit + 1 < UNITS.len() {
         v /= 1024.0;
         unit += 1;
     }
-    if unit == 0 {
+    if unit == 0 && n.fract() == 0.0 {
         format!("{n} B")
     } else {
         format!("{} {}", sig(v), UNITS[unit])
@@ -258,6 +282,11 @@ mod tests {
         assert_eq!(bytes_iec(4096), "4.00 KiB");
         assert_eq!(bytes_iec(1 << 30), "1.00 GiB");
         assert_eq!(bytes_iec(1536 * 1024), "1.50 MiB");
+        assert_eq!(bytes_iec(3u64 << 30), "3.00 GiB");
+        assert_eq!(bytes_iec(1e13), "9.09 TiB");
+        assert_eq!(bytes_iec(512.0), "512 B");
+        assert_eq!(bytes_iec(0.5), "0.500 B");
+        assert_eq!(bytes_iec(f64::NAN), MISSING);
     }
 
     #[test]

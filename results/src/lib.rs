@@ -2,6 +2,13 @@
 //! HdrHistograms, statistics over repetitions, exporters and the capacity model.
 //!
 //! Exporters only turn finished results into bytes; nothing here measures.
+//!
+//! Where things are: [`schema`] (the results file), [`hist`] and [`hdrlog`] (histograms),
+//! [`stats`] (summaries, the median and its interval, the bootstrap), [`format`](mod@format) (the one
+//! formatter per kind of figure), [`compare`] (verdicts and their tables), [`merge`] (hosts and
+//! runs into one file), [`capacity`] (model, limits, text), [`export`] (one exporter per format
+//! and the one text-table renderer), [`plot`] (the SVG charts); `testing` (with the `test-util`
+//! feature) builds results files for tests.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -15,5 +22,7 @@ pub mod merge;
 pub mod plot;
 pub mod schema;
 pub mod stats;
+#[cfg(any(test, feature = "test-util"))]
+pub mod testing;
 
 pub use schema::*;

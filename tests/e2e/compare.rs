@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::util::{assert_bad_input, segbench_in};
+use crate::util::{assert_bad_input, assert_success, segbench_in};
 use results::export::json::{read_results, write_results};
 use results::hist;
 use results::*;
@@ -224,12 +224,7 @@ fn merge_sums_hosts_and_refuses_inputs_that_do_not_fit() {
         t.path(),
         &["merge", "a.json", "b.json", "-o", "cluster.json"],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let m = read_results(t.path().join("cluster.json")).unwrap();
     assert_eq!(m.run.host, "broker1+broker2");
     let w = &m.workloads[0];
@@ -283,12 +278,7 @@ fn merge_append_pools_runs_of_one_machine() {
             "-q",
         ],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     assert!(out.stdout.is_empty());
     let all = read_results(t.path().join("all.json")).unwrap();
     let w = &all.workloads[0];

@@ -1,14 +1,11 @@
 //! `segbench plan` end to end: broker counts from explicit figures and from a results file,
 //! one-line refusals of bad input.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::util::{assert_bad_input, segbench_in};
-use results::{
-    Baseline, Kind, Medium, ResultsFile, RunInfo, Stat, Status, Summary, Tool, WorkloadResult,
-    SCHEMA_VERSION,
-};
+use results::testing::{capacity_probe as probe, results_with, workload_with as workload};
+use results::{Kind, Medium, ResultsFile};
 
 const MB: f64 = 1e6;
 
@@ -208,55 +205,11 @@ fn bad_input_exits_2_with_one_line() {
     );
 }
 
-fn workload(name: &str, kind: Kind, medium: Medium, median: f64) -> WorkloadResult {
-    let stat = Stat {
-        n: 3,
-        median,
-        min: median * 0.9,
-        max: median * 1.1,
-        mean: median,
-        ci95_low: Some(median * 0.9),
-        ci95_high: Some(median * 1.1),
-    };
-    WorkloadResult {
-        name: name.to_string(),
-        kind,
-        engine: name
-            .split_once('/')
-            .map(|x| x.1)
-            .unwrap_or(name)
-            .to_string(),
-        config: BTreeMap::new(),
-        status: Status::Completed,
-        medium,
-        repetitions: vec![],
-        summary: Some(Summary {
-            throughput_bytes_per_s: stat,
-            ..Summary::default()
-        }),
-        warnings: vec![],
-    }
-}
-
 /// Device writes 400 and 600 MB/s, a page-cache write of 2000 MB/s, a read of 1600 MB/s;
 /// probe: eth0 at 10 Gbit/s (1250 MB/s), 2 TB of disk.
 fn results_file(probe: Option<serde_json::Value>) -> ResultsFile {
-    ResultsFile {
-        schema_version: SCHEMA_VERSION,
-        tool: Tool {
-            name: "segbench".into(),
-            version: "0.1.0".into(),
-            git: None,
-        },
-        run: RunInfo {
-            id: "20261124T101500Z-3f9a".into(),
-            start_time: "2026-11-24T10:15:00Z".into(),
-            host: "bench-01".into(),
-            command_line: vec!["segbench".into(), "run".into()],
-        },
-        probe,
-        baseline: Baseline::default(),
-        workloads: vec![
+    let mut r = results_with(
+        vec![
             workload(
                 "write/buffered",
                 Kind::Write,
@@ -272,19 +225,10 @@ fn results_file(probe: Option<serde_json::Value>) -> ResultsFile {
             ),
             workload("read/sendfile", Kind::Read, Medium::Network, 1600.0 * MB),
         ],
-        warnings: vec![],
-        interrupted: false,
-    }
-}
-
-fn probe() -> serde_json::Value {
-    serde_json::json!({
-        "storage": {"mount_point": "/data", "total_bytes": 2_000_000_000_000u64, "free_bytes": 1_000_000_000_000u64},
-        "nics": [
-            {"name": "lo", "virtual_device": true},
-            {"name": "eth0", "virtual_device": false, "speed_mbit_per_s": 10000}
-        ]
-    })
+        serde_json::Value::Null,
+    );
+    r.probe = probe;
+    r
 }
 
 #[test]

@@ -7,12 +7,12 @@ use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::{assert_bad_input, results, segbench_in};
+use crate::util::{
+    assert_bad_input, assert_success, results, segbench_in, spawn_in, wait_within, BIN,
+};
 use results::{Kind, ResultsFile, Status};
 use workloads::kafka::batch::{batch_len, encode_batch};
 use workloads::payload::PayloadPool;
-
-const BIN: &str = env!("CARGO_BIN_EXE_segbench");
 
 /// Checks every read workload of `r` completed, verified, with what the sink received equal
 /// to what was sent; returns the bytes of each.
@@ -67,12 +67,7 @@ fn read_serves_the_whole_log_verified_and_removes_it() {
         "2MiB",
     ];
     let out = segbench_in(t.path(), &args);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let r = results(&out);
     let bytes = assert_verified(&r, &["sendfile", "readwrite"]);
     assert_eq!(bytes[0], bytes[1], "both engines read the same whole log");
@@ -145,16 +140,7 @@ impl SinkProcess {
 
     /// Waits for the child to exit on its own (at most `limit`), else kills it.
     fn wait(&mut self, limit: Duration) -> Option<ExitStatus> {
-        let t = Instant::now();
-        while t.elapsed() < limit {
-            if let Ok(Some(s)) = self.child.try_wait() {
-                return Some(s);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        None
+        wait_within(&mut self.child, limit)
     }
 
     fn output(&self) -> Vec<String> {
@@ -195,12 +181,7 @@ fn read_sends_to_a_sink_in_another_process() {
             "--no-probe",
         ],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let r = results(&out);
     assert_verified(&r, &["splice"]);
     assert_eq!(
@@ -229,8 +210,9 @@ fn read_sends_to_a_sink_in_another_process() {
 fn a_sink_that_dies_mid_run_stops_the_reader_with_partial_results() {
     let t = tempfile::tempdir().unwrap();
     let mut sink = SinkProcess::start(None, "127.0.0.1:0", &[]);
-    let mut reader = Command::new(BIN)
-        .args([
+    let mut reader = spawn_in(
+        t.path(),
+        &[
             "read",
             "--sink",
             &sink.addr,
@@ -247,25 +229,12 @@ fn a_sink_that_dies_mid_run_stops_the_reader_with_partial_results() {
             "--json",
             "--quiet",
             "--no-probe",
-        ])
-        .current_dir(t.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        ],
+    );
     std::thread::sleep(Duration::from_millis(1500));
     let _ = sink.child.kill();
     let killed = Instant::now();
-    let mut status = None;
-    while killed.elapsed() < Duration::from_secs(20) {
-        if let Some(s) = reader.try_wait().unwrap() {
-            status = Some(s);
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let Some(status) = status else {
-        let _ = reader.kill();
+    let Some(status) = wait_within(&mut reader, Duration::from_secs(20)) else {
         panic!("the reader did not stop after the sink died");
     };
     let stopped_after = killed.elapsed();
@@ -452,12 +421,7 @@ fn read_across_a_network_namespace_pair() {
         .current_dir(t.path())
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let r = results(&out);
     let bytes = assert_verified(&r, &["sendfile"]);
     assert!(bytes[0] >= 8 << 20);

@@ -3,55 +3,17 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-use crate::util::{assert_bad_input, segbench_in};
-
-fn spawn(cwd: &Path, args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_segbench"))
-        .args(args)
-        .current_dir(cwd)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("segbench starts")
-}
-
-/// Waits for the child at most `limit`; kills it and fails when it does not stop.
-fn wait_within(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
-    let t0 = Instant::now();
-    loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            return s;
-        }
-        if t0.elapsed() > limit {
-            let _ = child.kill();
-            panic!("segbench did not stop within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Waits until `path` exists (the run has started writing).
-fn wait_for(path: &Path) {
-    let t0 = Instant::now();
-    while !path.exists() {
-        assert!(
-            t0.elapsed() < Duration::from_secs(20),
-            "{} never appeared",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
+use crate::util::{assert_bad_input, assert_success, segbench_in, spawn_in, wait_for, wait_within};
 
 fn interrupted_run_keeps_partial_results(signal: Signal, code: i32) {
     let t = tempfile::tempdir().unwrap();
-    let mut child = spawn(
+    let mut child = spawn_in(
         t.path(),
         &[
             "write",
@@ -76,7 +38,7 @@ fn interrupted_run_keeps_partial_results(signal: Signal, code: i32) {
     std::thread::sleep(Duration::from_millis(300));
     let sent = Instant::now();
     kill(Pid::from_raw(child.id() as i32), signal).unwrap();
-    let status = wait_within(&mut child, Duration::from_secs(5));
+    let status = wait_within(&mut child, Duration::from_secs(5)).expect("segbench stops in time");
     assert!(
         sent.elapsed() < Duration::from_secs(2),
         "stopped after {:?}",
@@ -105,7 +67,7 @@ fn sigterm_stops_within_two_seconds_with_partial_results() {
 #[test]
 fn a_killed_run_is_recognised_and_clean_removes_only_its_files() {
     let t = tempfile::tempdir().unwrap();
-    let mut child = spawn(
+    let mut child = spawn_in(
         t.path(),
         &[
             "write",
@@ -136,12 +98,7 @@ fn a_killed_run_is_recognised_and_clean_removes_only_its_files() {
     assert_bad_input(&out, "segbench clean");
     fs::write(d.join("notes.txt"), b"mine").unwrap();
     let out = segbench_in(t.path(), &["clean", "d"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let left: Vec<String> = fs::read_dir(&d)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into())
@@ -294,7 +251,7 @@ mod fuzz {
 #[test]
 fn a_data_directory_that_vanishes_mid_run_fails_with_one_line_and_partial_results() {
     let t = tempfile::tempdir().unwrap();
-    let mut child = spawn(
+    let mut child = spawn_in(
         t.path(),
         &[
             "write",
@@ -319,7 +276,7 @@ fn a_data_directory_that_vanishes_mid_run_fails_with_one_line_and_partial_result
     wait_for(&t.path().join("d/w0-r0"));
     std::thread::sleep(Duration::from_millis(200));
     fs::rename(t.path().join("d"), t.path().join("moved")).unwrap();
-    let status = wait_within(&mut child, Duration::from_secs(10));
+    let status = wait_within(&mut child, Duration::from_secs(10)).expect("segbench stops in time");
     let mut err = String::new();
     std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
     assert_eq!(status.code(), Some(1), "{err}");

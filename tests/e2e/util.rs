@@ -1,15 +1,69 @@
-//! Helpers: run the binary, parse its JSON, check one-line errors.
+//! Helpers: run the binary (to the end, or spawned and waited for), parse its JSON, check
+//! its exit code and one-line errors.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_segbench");
 
 /// Runs `segbench ARGS` in `cwd`.
 pub fn segbench_in(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_segbench"))
+    Command::new(BIN)
         .args(args)
         .current_dir(cwd)
         .output()
         .expect("segbench runs")
+}
+
+/// Starts `segbench ARGS` in `cwd`, stdout and stderr piped.
+pub fn spawn_in(cwd: &Path, args: &[&str]) -> Child {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(cwd)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("segbench starts")
+}
+
+/// Waits for `child` to exit on its own, at most `limit`; past it, kills and reaps it and
+/// gives `None`.
+pub fn wait_within(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+    let t0 = Instant::now();
+    while t0.elapsed() < limit {
+        if let Some(s) = child.try_wait().expect("try_wait") {
+            return Some(s);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+/// Waits until `path` exists (the run has started writing), at most 20 s.
+pub fn wait_for(path: &Path) {
+    let t0 = Instant::now();
+    while !path.exists() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Asserts exit code 0, showing stderr otherwise.
+pub fn assert_success(out: &Output) {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Stdout as results JSON.

@@ -3,7 +3,7 @@
 
 use std::fs;
 
-use crate::util::{assert_bad_input, results, segbench_in};
+use crate::util::{assert_bad_input, assert_success, results, segbench_in};
 use results::{Kind, Status};
 use workloads::kafka::reader::{list_partitions, verify_partition};
 
@@ -42,12 +42,7 @@ fn write_and_reread(engine: &str, extra: &[&str]) {
         eprintln!("SKIP {engine}: {reason}");
         return;
     }
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     assert_eq!(w.kind, Kind::Write);
     assert_eq!(w.status, Status::Completed);
     let rep = &w.repetitions[0];
@@ -122,12 +117,7 @@ fn data_is_removed_and_foreign_directories_untouched() {
             "--no-probe",
         ],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     assert_eq!(
         fs::read_dir(t.path()).unwrap().count(),
         0,
@@ -238,12 +228,7 @@ fn flushing_runs_report_sync_latency_and_slow_syncs() {
             "--json",
         ],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let r = results(&out);
     let rep = &r.workloads[0].repetitions[0];
     // With --json the table goes to stderr.

@@ -104,35 +104,6 @@ pub fn parse_rate(s: &str) -> Result<f64, UnitError> {
     Ok(v)
 }
 
-/// Formats bytes with a binary unit: `16 KiB`, `1.5 GiB`.
-pub fn format_size(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = bytes as f64;
-    let mut i = 0;
-    while v >= 1024.0 && i < UNITS.len() - 1 {
-        v /= 1024.0;
-        i += 1;
-    }
-    if i == 0 || v.fract() == 0.0 {
-        format!("{} {}", v as u64, UNITS[i])
-    } else {
-        format!("{v:.1} {}", UNITS[i])
-    }
-}
-
-/// Formats a duration compactly: `850ns`, `12.3µs`, `4.5ms`, `2.00s`.
-pub fn format_ns(ns: f64) -> String {
-    if ns < 1e3 {
-        format!("{ns:.0}ns")
-    } else if ns < 1e6 {
-        format!("{:.1}µs", ns / 1e3)
-    } else if ns < 1e9 {
-        format!("{:.1}ms", ns / 1e6)
-    } else {
-        format!("{:.2}s", ns / 1e9)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,13 +145,5 @@ mod tests {
         assert_eq!(parse_rate("20MBps").unwrap(), 2e7);
         assert!(parse_rate("0MB/s").is_err());
         assert!(parse_rate("fast").is_err());
-    }
-
-    #[test]
-    fn formatting() {
-        assert_eq!(format_size(16384), "16 KiB");
-        assert_eq!(format_size(3 << 29), "1.5 GiB");
-        assert_eq!(format_ns(850.0), "850ns");
-        assert_eq!(format_ns(4_500_000.0), "4.5ms");
     }
 }

@@ -147,8 +147,8 @@ pub fn write_log(
     cfg.shape().map_err(bad_input)?;
     progress.line(&format!(
         "writing a {} log ({partitions} partitions, {} segments) in {}",
-        workloads::units::format_size(size),
-        workloads::units::format_size(segment_size),
+        results::format::bytes_iec(size),
+        results::format::bytes_iec(segment_size),
         dir.display()
     ));
     let live = LiveCounters::default();

@@ -2,14 +2,14 @@
 //! workloads ("flushes:") and, for read workloads, what the table does not show (CPU per GB
 //! on both sides, residency, device reads, consumer skew).
 
+use crate::format::latency;
 use crate::hist::merge_summaries;
 use crate::schema::{Kind, LatencySummary, ResultsFile, WorkloadResult};
 
 /// One line per flushing write workload: sync-call p50, p99 and max and how many took over
 /// 1000 ms (ZooKeeper's `fsync.warningthresholdms`), from the repetitions' flush histograms
-/// added up. `latency` formats nanoseconds (the caller's formatter, so these lines read like
-/// its progress lines).
-pub fn flush_lines(file: &ResultsFile, latency: fn(f64) -> String) -> Vec<String> {
+/// added up.
+pub fn flush_lines(file: &ResultsFile) -> Vec<String> {
     let mut out = Vec::new();
     for w in &file.workloads {
         let flushes = w
@@ -49,9 +49,9 @@ pub fn flush_lines(file: &ResultsFile, latency: fn(f64) -> String) -> Vec<String
             "{}: {} {sync} calls, p50 {}, p99 {}, max {}, {slow} over 1000 ms",
             w.name,
             all.count,
-            latency(all.p50 as f64),
-            latency(all.p99 as f64),
-            latency(all.max as f64),
+            latency(all.p50),
+            latency(all.p99),
+            latency(all.max),
         ));
     }
     out
@@ -59,9 +59,9 @@ pub fn flush_lines(file: &ResultsFile, latency: fn(f64) -> String) -> Vec<String
 
 /// The terminal report ([`super::terminal::render`]), then the [`flush_lines`] under
 /// "flushes:" when there are any.
-pub fn with_flushes(file: &ResultsFile, latency: fn(f64) -> String) -> String {
+pub fn with_flushes(file: &ResultsFile) -> String {
     let mut text = super::terminal::render(file);
-    let lines = flush_lines(file, latency);
+    let lines = flush_lines(file);
     if !lines.is_empty() {
         text.push_str("\nflushes:\n");
         for l in lines {
@@ -137,7 +137,7 @@ pub fn with_read_lines(file: &ResultsFile) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::export::fixture;
+    use crate::testing as fixture;
 
     #[test]
     fn read_lines_show_medians_and_go_before_the_warnings() {
@@ -174,20 +174,20 @@ mod tests {
     #[test]
     fn flush_lines_only_for_flushing_writes() {
         let mut r = fixture::results();
-        assert!(flush_lines(&r, |ns| format!("{ns}")).is_empty());
+        assert!(flush_lines(&r).is_empty());
         assert_eq!(
-            with_flushes(&r, |ns| format!("{ns}")),
+            with_flushes(&r),
             super::super::terminal::render(&r)
         );
         let w = &mut r.workloads[0];
         w.config.insert("flush".into(), serde_json::json!("batch"));
         w.config.insert("sync".into(), serde_json::json!("fsync"));
-        let lines = flush_lines(&r, |ns| format!("{ns}"));
+        let lines = flush_lines(&r);
         assert_eq!(
             lines,
             ["write/buffered: fsync linked to each write (io_uring): its time is inside the batch latency"]
         );
-        assert!(with_flushes(&r, |ns| format!("{ns}"))
+        assert!(with_flushes(&r)
             .ends_with(&format!("\nflushes:\n  {}\n", lines[0])));
     }
 }

@@ -157,7 +157,6 @@ pub fn parse_results(path: &Path, bytes: &[u8]) -> Result<ResultsFile, ExportErr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::export::fixture;
 
     fn one_line(e: &ExportError) -> String {
         let s = e.to_string();
@@ -169,7 +168,7 @@ mod tests {
     fn round_trips_exactly_through_write_atomic_and_read_results() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("results.json");
-        let r = fixture::results();
+        let r = crate::testing::results();
         write_results(&path, &r).unwrap();
         let back = read_results(&path).unwrap();
         assert_eq!(back, r);
@@ -183,7 +182,7 @@ mod tests {
     #[test]
     fn awkward_floats_round_trip_bit_for_bit() {
         // Values whose shortest decimal form needs 17 digits, and tiny/huge magnitudes.
-        let mut r = fixture::results();
+        let mut r = crate::testing::results();
         let awkward = [
             0.1 + 0.2,
             1.0 / 3.0,
@@ -258,7 +257,7 @@ mod tests {
     fn refuses_another_schema_version_naming_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("future.json");
-        let mut v = serde_json::to_value(fixture::results()).unwrap();
+        let mut v = serde_json::to_value(crate::testing::results()).unwrap();
         v["schema_version"] = serde_json::json!(999);
         fs::write(&path, serde_json::to_vec(&v).unwrap()).unwrap();
         let e = read_results(&path).unwrap_err();
@@ -312,7 +311,7 @@ mod tests {
 
     #[test]
     fn refuses_to_export_a_figure_that_would_not_read_back() {
-        let mut r = fixture::results();
+        let mut r = crate::testing::results();
         r.workloads[0].repetitions[0].throughput_bytes_per_s = f64::NAN;
         let e = JsonExporter.export(&r).unwrap_err();
         assert!(one_line(&e).contains("NaN or infinite"), "{e}");

@@ -2,7 +2,7 @@
 //! version, host, run id, date), the comparison table (columns padded so the raw Markdown lines
 //! up too), the footnote, the verdict and the warnings.
 
-use super::table::{self, Align, Table};
+use super::comparison;
 use super::terminal;
 use super::{ExportError, Exporter};
 use crate::schema::ResultsFile;
@@ -17,8 +17,9 @@ impl Exporter for MarkdownExporter {
     }
 }
 
-/// Escapes what Markdown would otherwise read as markup inside a table cell or a line of text.
-fn escape(s: &str) -> String {
+/// Escapes what Markdown would otherwise read as markup inside a table cell or a line of text:
+/// the one Markdown escape of the crate.
+pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if matches!(c, '|' | '\\' | '*' | '_' | '`' | '<' | '>' | '[' | ']') {
@@ -70,7 +71,7 @@ pub fn render(r: &ResultsFile) -> String {
     out.push('\n');
     out.push_str(&table(r));
     out.push('\n');
-    out.push_str(&escape(&table::footnote(r)));
+    out.push_str(&escape(&comparison::footnote(r)));
     out.push('\n');
     let verdict = terminal::verdict(r);
     if !verdict.is_empty() {
@@ -99,46 +100,14 @@ pub fn render(r: &ResultsFile) -> String {
 /// The comparison table as a GitHub-flavoured Markdown table: every line has the same number
 /// of `|` and the same width in chars; numbers are right-aligned (`---:`).
 pub fn table(r: &ResultsFile) -> String {
-    render_table(&table::comparison(r))
-}
-
-fn render_table(t: &Table) -> String {
-    // A delimiter cell needs at least three chars (`---`, `:--`, `--:`).
-    let widths: Vec<usize> = t.widths(escape).into_iter().map(|w| w.max(3)).collect();
-    let line = |cells: Vec<String>| format!("| {} |\n", cells.join(" | "));
-    let mut out = line(
-        t.columns
-            .iter()
-            .zip(&widths)
-            .map(|((h, a), &w)| table::pad(&escape(h), w, *a))
-            .collect(),
-    );
-    out.push_str(&line(
-        t.columns
-            .iter()
-            .zip(&widths)
-            .map(|((_, a), &w)| match a {
-                Align::Left => format!(":{}", "-".repeat(w - 1)),
-                Align::Right => format!("{}:", "-".repeat(w - 1)),
-            })
-            .collect(),
-    ));
-    for row in &t.rows {
-        out.push_str(&line(
-            row.iter()
-                .zip(&t.columns)
-                .zip(&widths)
-                .map(|((c, (_, a)), &w)| table::pad(&escape(c), w, *a))
-                .collect(),
-        ));
-    }
-    out
+    comparison::comparison(r)
+        .map_cells(escape)
+        .render_markdown()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::export::fixture;
     use crate::format;
 
     fn table_lines(md: &str) -> Vec<&str> {
@@ -147,7 +116,7 @@ mod tests {
 
     #[test]
     fn table_rows_have_equal_pipes_and_widths() {
-        let r = fixture::results();
+        let r = crate::testing::results();
         let md = render(&r);
         let lines = table_lines(&md);
         assert_eq!(lines.len(), 2 + r.workloads.len(), "{md}");
@@ -178,13 +147,13 @@ mod tests {
         assert!(lines[1].contains("-: |"), "{}", lines[1]);
         assert!(md.contains("| write/uring:direct,qd=8 |"), "{md}");
         assert!(md.contains("1000 (950–1010) |"), "{md}");
-        let reason = escape(&format!("skipped: {}", fixture::SKIP_REASON));
+        let reason = escape(&format!("skipped: {}", crate::testing::SKIP_REASON));
         assert!(md.contains(&reason), "{md}");
     }
 
     #[test]
     fn header_verdict_and_warnings() {
-        let md = render(&fixture::results());
+        let md = render(&crate::testing::results());
         assert!(md.starts_with("### segbench results\n\nsegbench 0.1.0 (`v0.1.0-3-gabc1234`)"));
         assert!(md.contains("host `bench-01`"), "{md}");
         assert!(md.contains("run `20261124T101500Z-3f9a`"), "{md}");
@@ -201,7 +170,7 @@ mod tests {
 
     #[test]
     fn cells_cannot_break_the_table() {
-        let mut r = fixture::results();
+        let mut r = crate::testing::results();
         r.workloads[2].status = crate::schema::Status::Skipped {
             reason: "needs a | b\nand *c*".into(),
         };

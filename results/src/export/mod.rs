@@ -6,7 +6,9 @@
 //!   schema checks;
 //! - [`terminal`]: the comparison table for a terminal, the warnings and a one-line verdict;
 //! - [`markdown`]: the same as GitHub-flavoured Markdown, fit for a pull-request comment;
-//! - [`html`]: the self-contained HTML report with inline SVG charts.
+//! - [`html`]: the self-contained HTML report with inline SVG charts;
+//! - [`table`]: the one text-table renderer (aligned text and Markdown), also used by `compare`
+//!   and the binary's probe summary; `comparison` builds the results' comparison table.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -14,11 +16,12 @@ use std::str::FromStr;
 
 use crate::schema::ResultsFile;
 
+mod comparison;
 pub mod detail;
 pub mod html;
 pub mod json;
 pub mod markdown;
-mod table;
+pub mod table;
 pub mod terminal;
 
 /// Turns finished results into the bytes of one format.
@@ -165,189 +168,13 @@ impl FromStr for ExportFormat {
     }
 }
 
-/// A results file built in code for the exporters' tests: two write engines (buffered at
-/// 500 MB/s, `uring:direct,qd=8` at 1000 MB/s), two read engines (`sendfile` at 1600 MB/s and
-/// 0.55 CPU s/GB, `readwrite` at 1000 MB/s and 1.0 CPU s/GB) and a skipped one.
-#[cfg(test)]
-pub(crate) mod fixture {
-    use std::collections::BTreeMap;
-
-    use crate::hist;
-    use crate::schema::*;
-    use crate::stats;
-
-    /// Skip reason of the skipped workload.
-    pub const SKIP_REASON: &str = "io_uring is disabled (kernel.io_uring_disabled=2)";
-
-    fn repetition(
-        index: u32,
-        bytes_per_s: f64,
-        cpu_s_per_gb: f64,
-        latencies_ns: &[u64],
-    ) -> Repetition {
-        let mut h = hist::new_hist();
-        for (i, &ns) in latencies_ns.iter().enumerate() {
-            // Spread a little so percentiles differ; awkward values for the JSON round trip.
-            hist::record(&mut h, ns + (i as u64 * 7919) % (ns / 10 + 1));
-        }
-        let elapsed_s = 1.0 / 3.0 + index as f64 * 0.1;
-        let bytes = (bytes_per_s * elapsed_s) as u64;
-        let records = bytes / 1000;
-        Repetition {
-            index,
-            bytes,
-            records,
-            batches: records / 16,
-            elapsed_s,
-            throughput_bytes_per_s: bytes_per_s,
-            records_per_s: records as f64 / elapsed_s,
-            cpu_user_s: cpu_s_per_gb * 0.3 * bytes as f64 / 1e9,
-            cpu_sys_s: cpu_s_per_gb * 0.7 * bytes as f64 / 1e9,
-            cpu_s_per_gb: Some(cpu_s_per_gb),
-            device_bytes: Some(bytes + 4096),
-            storage_io_bytes: None,
-            latency_ns: hist::summarize(&h),
-            flush_latency_ns: None,
-            roll_latency_ns: None,
-            timeline: Timeline {
-                interval_s: 0.1,
-                bytes: vec![
-                    bytes / 4,
-                    bytes / 4,
-                    bytes / 3,
-                    bytes - bytes / 4 * 2 - bytes / 3,
-                ],
-            },
-            threads: vec![ThreadStats {
-                index: 0,
-                bytes,
-                cpu_user_s: 0.1 / 7.0,
-                cpu_sys_s: 0.2 / 7.0,
-            }],
-            context_switches: Some(1234),
-            harness_overhead_ratio: Some(0.001_234_567_891),
-            extra: BTreeMap::new(),
-        }
-    }
-
-    fn workload(
-        name: &str,
-        kind: Kind,
-        engine: &str,
-        medium: Medium,
-        mb_per_s: [f64; 3],
-        cpu_s_per_gb: f64,
-        latency_ns: u64,
-    ) -> WorkloadResult {
-        let lat: Vec<u64> = (0..1000)
-            .map(|i| latency_ns + i * latency_ns / 500)
-            .collect();
-        let repetitions: Vec<Repetition> = mb_per_s
-            .iter()
-            .enumerate()
-            .map(|(i, &mb)| repetition(i as u32, mb * 1e6, cpu_s_per_gb, &lat))
-            .collect();
-        let mut config = BTreeMap::new();
-        config.insert("engine".to_string(), serde_json::json!(engine));
-        config.insert("batch_size_bytes".to_string(), serde_json::json!(16384));
-        WorkloadResult {
-            name: name.to_string(),
-            kind,
-            engine: engine.to_string(),
-            config,
-            status: Status::Completed,
-            medium,
-            summary: stats::summarize(&repetitions),
-            repetitions,
-            warnings: vec![],
-        }
-    }
-
-    /// The fixture.
-    pub fn results() -> ResultsFile {
-        let mut buffered = workload(
-            "write/buffered",
-            Kind::Write,
-            "buffered",
-            Medium::PageCache,
-            [480.0, 500.0, 520.0],
-            0.8,
-            1_500,
-        );
-        buffered
-            .warnings
-            .push("wrote 0.5 GB, less than the dirty limit (1.6 GB): a page-cache number".into());
-        let uring = workload(
-            "write/uring:direct,qd=8",
-            Kind::Write,
-            "uring:direct,qd=8",
-            Medium::Device,
-            [950.0, 1000.0, 1010.0],
-            0.5,
-            120_000,
-        );
-        let skipped = WorkloadResult {
-            name: "write/uring:sqpoll".to_string(),
-            kind: Kind::Write,
-            engine: "uring:sqpoll".to_string(),
-            config: BTreeMap::new(),
-            status: Status::Skipped {
-                reason: SKIP_REASON.to_string(),
-            },
-            medium: Medium::Device,
-            repetitions: vec![],
-            summary: None,
-            warnings: vec![],
-        };
-        let sendfile = workload(
-            "read/sendfile",
-            Kind::Read,
-            "sendfile",
-            Medium::Network,
-            [1600.0, 1550.0, 1700.0],
-            0.55,
-            2_000_000,
-        );
-        let readwrite = workload(
-            "read/readwrite",
-            Kind::Read,
-            "readwrite",
-            Medium::Network,
-            [1000.0, 990.0, 1020.0],
-            1.0,
-            3_000_000,
-        );
-        ResultsFile {
-            schema_version: SCHEMA_VERSION,
-            tool: Tool {
-                name: "segbench".into(),
-                version: "0.1.0".into(),
-                git: Some("v0.1.0-3-gabc1234".into()),
-            },
-            run: RunInfo {
-                id: "20261124T101500Z-3f9a".into(),
-                start_time: "2026-11-24T10:15:00Z".into(),
-                host: "bench-01".into(),
-                command_line: vec!["segbench".into(), "run".into()],
-            },
-            probe: Some(
-                serde_json::json!({"cpus": 2, "disk": {"model": "virtio", "rotational": 1}}),
-            ),
-            baseline: Baseline::default(),
-            workloads: vec![buffered, uring, skipped, sendfile, readwrite],
-            warnings: vec!["the disk claims rotational=1 (virtio): not used to classify it".into()],
-            interrupted: false,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn formats_parse_and_export() {
-        let r = fixture::results();
+        let r = crate::testing::results();
         for f in ExportFormat::ALL {
             assert_eq!(f.name().parse::<ExportFormat>(), Ok(f));
             let bytes = f.exporter().export(&r).unwrap();

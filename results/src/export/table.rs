@@ -1,12 +1,13 @@
-//! The comparison table shared by the terminal and Markdown exporters: one row per workload,
-//! cells already formatted, widths counted in chars.
+//! The one text-table renderer: cells already formatted, widths counted in chars (so `µ`, `×`
+//! and `–` line up), laid out as aligned text ([`Table::render_text`]) or as a GitHub-flavoured
+//! Markdown table ([`Table::render_markdown`]). Used by the terminal and Markdown exporters,
+//! `compare`, the HTML tables' data and the binary's probe summary.
 
-use crate::format::{self, MISSING};
-use crate::schema::{ResultsFile, Status, WorkloadResult};
+use crate::format;
 
 /// How a column's cells line up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Align {
+pub enum Align {
     /// Text.
     Left,
     /// Numbers.
@@ -14,34 +15,147 @@ pub(crate) enum Align {
 }
 
 /// A table of formatted cells.
-#[derive(Debug, Clone)]
-pub(crate) struct Table {
+#[derive(Debug, Clone, Default)]
+pub struct Table {
     /// Column headers and alignment.
     pub columns: Vec<(String, Align)>,
-    /// One row per workload, as many cells as columns, each on one line.
+    /// The rows, as many cells as columns, each on one line.
     pub rows: Vec<Vec<String>>,
 }
 
+/// How [`Table::render_text`] lays a table out.
+#[derive(Debug, Clone, Copy)]
+pub struct TextLayout<'a> {
+    /// Between two columns.
+    pub gap: &'a str,
+    /// Print the header row.
+    pub header: bool,
+    /// Draw a rule of this char under the header, as wide as each column.
+    pub rule: Option<char>,
+    /// Pad the last column too, so every line is exactly as wide as the others; else a line
+    /// ends with its last cell.
+    pub pad_last: bool,
+}
+
 impl Table {
-    /// Width of each column in chars: the widest of its header and cells, as `cell` renders them.
-    pub fn widths(&self, cell: impl Fn(&str) -> String) -> Vec<usize> {
+    /// Width of each column in chars: the widest of its cells and, when `header`, its header.
+    fn widths(&self, header: bool) -> Vec<usize> {
         self.columns
             .iter()
             .enumerate()
             .map(|(i, (h, _))| {
                 self.rows
                     .iter()
-                    .map(|r| format::width(&cell(&r[i])))
-                    .chain(std::iter::once(format::width(&cell(h))))
+                    .map(|r| format::width(&r[i]))
+                    .chain(header.then(|| format::width(h)))
                     .max()
                     .unwrap_or(0)
             })
             .collect()
     }
+
+    /// The same table with `f` applied to every header and cell (e.g. an escape).
+    pub fn map_cells(mut self, f: impl Fn(&str) -> String) -> Table {
+        for (h, _) in &mut self.columns {
+            *h = f(h);
+        }
+        for row in &mut self.rows {
+            for c in row.iter_mut() {
+                *c = f(c);
+            }
+        }
+        self
+    }
+
+    /// The table as aligned text, one line per row (and the header and rule, as `layout`
+    /// says), each ending with a newline.
+    pub fn render_text(&self, layout: &TextLayout) -> String {
+        let widths = self.widths(layout.header);
+        let last = self.columns.len().saturating_sub(1);
+        let line = |cells: &mut dyn Iterator<Item = (usize, &str, Align)>| -> String {
+            let mut s = cells
+                .map(|(i, c, a)| {
+                    if i == last && !layout.pad_last && a == Align::Left {
+                        c.to_string()
+                    } else {
+                        pad(c, widths[i], a)
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(layout.gap);
+            s.push('\n');
+            s
+        };
+        let mut out = String::new();
+        if layout.header {
+            out.push_str(&line(
+                &mut self
+                    .columns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (h, a))| (i, h.as_str(), *a)),
+            ));
+        }
+        if let Some(rule) = layout.rule {
+            let rules: Vec<String> = widths.iter().map(|&w| rule.to_string().repeat(w)).collect();
+            out.push_str(&line(
+                &mut rules
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| (i, r.as_str(), Align::Left)),
+            ));
+        }
+        for row in &self.rows {
+            out.push_str(&line(
+                &mut row
+                    .iter()
+                    .zip(&self.columns)
+                    .enumerate()
+                    .map(|(i, (c, (_, a)))| (i, c.as_str(), *a)),
+            ));
+        }
+        out
+    }
+
+    /// The table as a GitHub-flavoured Markdown table: every line has the same number of `|`
+    /// and the same width in chars; numbers are right-aligned (`---:`). Cells are written as
+    /// they are: escape them first ([`Table::map_cells`]).
+    pub fn render_markdown(&self) -> String {
+        // A delimiter cell needs at least three chars (`---`, `:--`, `--:`).
+        let widths: Vec<usize> = self.widths(true).into_iter().map(|w| w.max(3)).collect();
+        let line = |cells: Vec<String>| format!("| {} |\n", cells.join(" | "));
+        let mut out = line(
+            self.columns
+                .iter()
+                .zip(&widths)
+                .map(|((h, a), &w)| pad(h, w, *a))
+                .collect(),
+        );
+        out.push_str(&line(
+            self.columns
+                .iter()
+                .zip(&widths)
+                .map(|((_, a), &w)| match a {
+                    Align::Left => format!(":{}", "-".repeat(w - 1)),
+                    Align::Right => format!("{}:", "-".repeat(w - 1)),
+                })
+                .collect(),
+        ));
+        for row in &self.rows {
+            out.push_str(&line(
+                row.iter()
+                    .zip(&self.columns)
+                    .zip(&widths)
+                    .map(|((c, (_, a)), &w)| pad(c, w, *a))
+                    .collect(),
+            ));
+        }
+        out
+    }
 }
 
 /// `s` padded with spaces to `width` chars.
-pub(crate) fn pad(s: &str, width: usize, align: Align) -> String {
+pub fn pad(s: &str, width: usize, align: Align) -> String {
     let fill = " ".repeat(width.saturating_sub(format::width(s)));
     match align {
         Align::Left => format!("{s}{fill}"),
@@ -50,166 +164,8 @@ pub(crate) fn pad(s: &str, width: usize, align: Align) -> String {
 }
 
 /// One line of text: control characters (newlines in error messages) become spaces.
-fn one_line(s: &str) -> String {
+pub fn one_line(s: &str) -> String {
     s.chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect()
-}
-
-/// The label of a workload: its name, plus the engine when the name does not show it.
-pub(crate) fn workload_label(w: &WorkloadResult) -> String {
-    if w.name.contains(&w.engine) {
-        w.name.clone()
-    } else {
-        format!("{} ({})", w.name, w.engine)
-    }
-}
-
-/// What the note column says about a workload that did not simply complete.
-fn note(w: &WorkloadResult) -> String {
-    let reps = w.repetitions.len();
-    let plural = if reps == 1 { "" } else { "s" };
-    match &w.status {
-        Status::Completed => String::new(),
-        Status::Skipped { reason } => format!("skipped: {reason}"),
-        Status::Failed { error } if reps > 0 => {
-            format!("failed after {reps} repetition{plural}: {error}")
-        }
-        Status::Failed { error } => format!("failed: {error}"),
-        Status::Interrupted if reps > 0 => format!("interrupted after {reps} repetition{plural}"),
-        Status::Interrupted => "interrupted".to_string(),
-    }
-}
-
-/// The comparison table of `r`: workload, MB/s median (min–max), records/s, merged p50 / p99 /
-/// p99.9 / max latency, CPU s/GB, medium, × baseline (per node), and a note column when a
-/// workload was skipped, failed or interrupted.
-pub(crate) fn comparison(r: &ResultsFile) -> Table {
-    let mut columns: Vec<(String, Align)> = [
-        ("workload", Align::Left),
-        ("MB/s median (min–max)", Align::Right),
-        ("records/s", Align::Right),
-        ("p50", Align::Right),
-        ("p99", Align::Right),
-        ("p99.9", Align::Right),
-        ("max", Align::Right),
-        ("CPU s/GB", Align::Right),
-        ("medium", Align::Left),
-        ("× baseline", Align::Right),
-    ]
-    .into_iter()
-    .map(|(h, a)| (h.to_string(), a))
-    .collect();
-    let per_node = r.baseline.per_node_bytes_per_s;
-    let mut rows: Vec<Vec<String>> = r
-        .workloads
-        .iter()
-        .map(|w| {
-            let mut row = vec![workload_label(w)];
-            match &w.summary {
-                Some(s) if s.throughput_bytes_per_s.n > 0 => {
-                    let t = &s.throughput_bytes_per_s;
-                    let median = format::mb_per_s_value(t.median);
-                    row.push(if t.n > 1 && t.min != t.max {
-                        format!(
-                            "{median} ({}–{})",
-                            format::mb_per_s_value(t.min),
-                            format::mb_per_s_value(t.max)
-                        )
-                    } else {
-                        median
-                    });
-                    row.push(format::count(s.records_per_s.median));
-                    let l = &s.latency_ns;
-                    if l.count > 0 {
-                        // Percentiles of all repetitions' histograms added together.
-                        row.extend([l.p50, l.p99, l.p999, l.max].map(format::latency));
-                    } else if s.p50_ns.n > 0 {
-                        // No merged histogram: medians over repetitions, and no max.
-                        row.extend(
-                            [s.p50_ns.median, s.p99_ns.median, s.p999_ns.median]
-                                .map(format::latency),
-                        );
-                        row.push(MISSING.to_string());
-                    } else {
-                        row.extend(vec![MISSING.to_string(); 4]);
-                    }
-                    row.push(
-                        s.cpu_s_per_gb
-                            .filter(|c| c.n > 0)
-                            .map(|c| format::cpu_s_per_gb(c.median))
-                            .unwrap_or_else(|| MISSING.to_string()),
-                    );
-                    row.push(format::medium_label(w.medium).to_string());
-                    row.push(if per_node > 0.0 {
-                        format::ratio(t.median / per_node)
-                    } else {
-                        MISSING.to_string()
-                    });
-                }
-                _ => row.extend(vec![MISSING.to_string(); 9]),
-            }
-            row.push(note(w));
-            row.into_iter().map(|c| one_line(&c)).collect()
-        })
-        .collect();
-    if rows.iter().any(|r| !r[r.len() - 1].is_empty()) {
-        columns.push(("note".to_string(), Align::Left));
-    } else {
-        for r in &mut rows {
-            r.pop();
-        }
-    }
-    Table { columns, rows }
-}
-
-/// The footnote explaining units and the baseline.
-pub(crate) fn footnote(r: &ResultsFile) -> String {
-    let b = &r.baseline;
-    format!(
-        "MB = 10^6 bytes; latency per batch (write) or fetch (read), all repetitions merged; \
-         × baseline = MB/s ÷ {} per node ({}).",
-        format::mb_per_s(b.per_node_bytes_per_s),
-        b.source
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::export::fixture;
-
-    #[test]
-    fn rows_carry_the_figures() {
-        let r = fixture::results();
-        let t = comparison(&r);
-        assert_eq!(t.rows.len(), r.workloads.len());
-        assert!(t.rows.iter().all(|row| row.len() == t.columns.len()));
-        assert_eq!(t.columns.last().unwrap().0, "note");
-        let uring = &t.rows[1];
-        assert_eq!(uring[0], "write/uring:direct,qd=8");
-        assert_eq!(uring[1], "1000 (950–1010)");
-        assert_eq!(uring[8], "device");
-        assert_eq!(uring[9], "500×"); // 1000 MB/s against 2 MB/s per node
-        assert_eq!(uring[10], "");
-        let skipped = &t.rows[2];
-        assert_eq!(skipped[1], MISSING);
-        assert_eq!(skipped[10], format!("skipped: {}", fixture::SKIP_REASON));
-    }
-
-    #[test]
-    fn no_note_column_when_everything_completed_and_notes_stay_on_one_line() {
-        let mut r = fixture::results();
-        r.workloads.retain(|w| w.status == Status::Completed);
-        let t = comparison(&r);
-        assert_eq!(t.columns.last().unwrap().0, "× baseline");
-        r.workloads[0].status = Status::Failed {
-            error: "disk full\nwhile appending".into(),
-        };
-        let t = comparison(&r);
-        assert_eq!(
-            t.rows[0][10],
-            "failed after 3 repetitions: disk full while appending"
-        );
-    }
 }

@@ -2,7 +2,8 @@
 //! widths counted in chars so `µ` and `×` line up), a footnote on units and baseline, the
 //! verdict and the warnings. No color.
 
-use super::table::{self, Align, Table};
+use super::comparison;
+use super::table::TextLayout;
 use super::{ExportError, Exporter};
 use crate::format;
 use crate::schema::{Kind, ResultsFile, Status, WorkloadResult};
@@ -33,7 +34,7 @@ pub fn render(r: &ResultsFile) -> String {
     out.push('\n');
     out.push_str(&table(r));
     out.push('\n');
-    out.push_str(&table::footnote(r));
+    out.push_str(&comparison::footnote(r));
     out.push('\n');
     let verdict = verdict(r);
     if !verdict.is_empty() {
@@ -55,58 +56,37 @@ pub fn render(r: &ResultsFile) -> String {
     out
 }
 
-/// `segbench 0.1.0 (git) · run <id> · host <host> · <start time>`.
-pub(crate) fn header_line(r: &ResultsFile) -> String {
+/// The tool that wrote `r`: `segbench 0.1.0 (git)`.
+pub(crate) fn tool_version(r: &ResultsFile) -> String {
     let git = r
         .tool
         .git
         .as_deref()
         .map(|g| format!(" ({g})"))
         .unwrap_or_default();
+    format!("{} {}{git}", r.tool.name, r.tool.version)
+}
+
+/// `segbench 0.1.0 (git) · run <id> · host <host> · <start time>`.
+pub(crate) fn header_line(r: &ResultsFile) -> String {
     format!(
-        "{} {}{git} · run {} · host {} · {}",
-        r.tool.name, r.tool.version, r.run.id, r.run.host, r.run.start_time
+        "{} · run {} · host {} · {}",
+        tool_version(r),
+        r.run.id,
+        r.run.host,
+        r.run.start_time
     )
 }
 
 /// The comparison table alone, every line (header, rule, rows) exactly as wide as the others,
 /// each ending with a newline.
 pub fn table(r: &ResultsFile) -> String {
-    render_table(&table::comparison(r))
-}
-
-fn render_table(t: &Table) -> String {
-    let widths = t.widths(|s| s.to_string());
-    let line = |cells: &mut dyn Iterator<Item = (String, usize, Align)>| -> String {
-        let mut s = cells
-            .map(|(c, w, a)| table::pad(&c, w, a))
-            .collect::<Vec<_>>()
-            .join(GAP);
-        s.push('\n');
-        s
-    };
-    let mut out = line(
-        &mut t
-            .columns
-            .iter()
-            .zip(&widths)
-            .map(|((h, a), &w)| (h.clone(), w, *a)),
-    );
-    out.push_str(&line(
-        &mut widths
-            .iter()
-            .map(|&w| (RULE.to_string().repeat(w), w, Align::Left)),
-    ));
-    for row in &t.rows {
-        out.push_str(&line(
-            &mut row
-                .iter()
-                .zip(&t.columns)
-                .zip(&widths)
-                .map(|((c, (_, a)), &w)| (c.clone(), w, *a)),
-        ));
-    }
-    out
+    comparison::comparison(r).render_text(&TextLayout {
+        gap: GAP,
+        header: true,
+        rule: Some(RULE),
+        pad_last: true,
+    })
 }
 
 /// The warnings of the run, then each workload's, prefixed with the workload name.
@@ -225,7 +205,6 @@ pub fn verdict(r: &ResultsFile) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::export::fixture;
     use crate::schema::Medium;
 
     fn table_lines(report: &str) -> Vec<&str> {
@@ -239,7 +218,7 @@ mod tests {
 
     #[test]
     fn table_shows_every_engine_with_its_median_and_aligned_columns() {
-        let r = fixture::results();
+        let r = crate::testing::results();
         let out = render(&r);
         let lines = table_lines(&out);
         assert_eq!(lines.len(), 2 + r.workloads.len(), "{out}");
@@ -291,14 +270,14 @@ mod tests {
 
     #[test]
     fn skipped_rows_show_their_reason_and_warnings_follow() {
-        let out = render(&fixture::results());
+        let out = render(&crate::testing::results());
         let lines = table_lines(&out);
         let skipped = lines
             .iter()
             .find(|l| l.starts_with("write/uring:sqpoll"))
             .unwrap();
         assert!(
-            skipped.contains(&format!("skipped: {}", fixture::SKIP_REASON)),
+            skipped.contains(&format!("skipped: {}", crate::testing::SKIP_REASON)),
             "{out}"
         );
         let warnings = out.split("warnings:\n").nth(1).expect("warnings section");
@@ -312,7 +291,7 @@ mod tests {
 
     #[test]
     fn verdict_compares_with_buffered_and_readwrite() {
-        let r = fixture::results();
+        let r = crate::testing::results();
         let v = verdict(&r);
         assert_eq!(
             v,
@@ -330,7 +309,7 @@ mod tests {
 
     #[test]
     fn verdict_needs_both_sides_and_ignores_unfinished_workloads() {
-        let mut r = fixture::results();
+        let mut r = crate::testing::results();
         r.workloads[1].medium = Medium::PageCache;
         assert_eq!(verdict(&r)[0], "write: uring:direct,qd=8 2.00× buffered");
         // The fastest engine failed: the next one (none here) is not invented.
@@ -347,7 +326,7 @@ mod tests {
 
     #[test]
     fn interrupted_runs_say_so() {
-        let mut r = fixture::results();
+        let mut r = crate::testing::results();
         r.interrupted = true;
         r.workloads[4].status = Status::Interrupted;
         let out = render(&r);

@@ -22,33 +22,30 @@
 //! ([`CompareOptions::metric_thresholds`]): on a shared 2-core VM, wall-clock throughput of a
 //! page-cache workload moved up to 3x between runs while CPU seconds per GB moved about 10%
 //! (see `scripts/gate-noise.sh`).
+//!
+//! - `verdict`: the metrics and the verdict on one of them;
+//! - `table`: the comparison as a terminal or Markdown table;
+//! - this module: options, matching the workloads of two files, and the whole [`Comparison`].
+//!
+//! The bootstrap itself is in [`crate::stats`].
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
 use crate::format;
-use crate::schema::{Repetition, ResultsFile, RunInfo, Status, WorkloadResult};
+use crate::schema::{ResultsFile, RunInfo, Status, WorkloadResult};
+use crate::stats::{BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, CONFIDENCE};
+
+mod table;
+mod verdict;
+
+pub use crate::stats::Change;
+use table::plain_percent;
+pub use verdict::*;
 
 /// Default noise threshold: changes within ±5% are noise.
 pub const DEFAULT_THRESHOLD: f64 = 0.05;
-
-/// Confidence level of the intervals.
-pub const CONFIDENCE: f64 = 0.95;
-
-/// Bootstrap resamples per metric: percentile intervals need far more resamples than standard
-/// errors (Efron & Tibshirani ask for at least 1000); 10,000 keeps the interval ends stable from
-/// one seed to another and costs milliseconds.
-pub const BOOTSTRAP_RESAMPLES: usize = 10_000;
-
-/// Fixed seed of the bootstrap's generator, so a comparison is reproducible.
-pub const BOOTSTRAP_SEED: u64 = 0x5EB0_4C4E_C0FF_EE01;
-
-/// Fewest repetitions per side for a verdict: with fewer, the interval is the spread of one or
-/// two points and says nothing about noise.
-pub const MIN_REPETITIONS: usize = 3;
 
 /// Configuration keys that do not define a workload (how often or where it ran, what was
 /// printed): ignored when matching workloads, so a baseline taken with `--repeat 10` compares
@@ -69,260 +66,6 @@ pub const NON_DEFINING_CONFIG_KEYS: &[&str] = &[
     "hdr_log",
     "topic",
 ];
-
-/// A figure compared between two runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Metric {
-    /// Throughput, bytes/s (higher is better).
-    Throughput,
-    /// 99th percentile latency of a repetition, ns (lower is better).
-    P99,
-    /// 99.9th percentile latency of a repetition, ns (lower is better).
-    P999,
-    /// CPU seconds per GB moved (lower is better).
-    Cpu,
-}
-
-/// Which way a metric gets better.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Direction {
-    /// More is better (throughput).
-    HigherIsBetter,
-    /// Less is better (latency, CPU cost).
-    LowerIsBetter,
-}
-
-impl Metric {
-    /// Every metric, in display order.
-    pub const ALL: [Metric; 4] = [Metric::Throughput, Metric::P99, Metric::P999, Metric::Cpu];
-
-    /// The name used on the command line: `throughput`, `p99`, `p999`, `cpu`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Metric::Throughput => "throughput",
-            Metric::P99 => "p99",
-            Metric::P999 => "p999",
-            Metric::Cpu => "cpu",
-        }
-    }
-
-    /// Which way it gets better.
-    pub fn direction(self) -> Direction {
-        match self {
-            Metric::Throughput => Direction::HigherIsBetter,
-            Metric::P99 | Metric::P999 | Metric::Cpu => Direction::LowerIsBetter,
-        }
-    }
-
-    /// The figure of one repetition; `None` when the repetition does not have it (no CPU figure,
-    /// no latency recorded).
-    pub fn value(self, r: &Repetition) -> Option<f64> {
-        let v = match self {
-            Metric::Throughput => r.throughput_bytes_per_s,
-            Metric::P99 if r.latency_ns.count > 0 => r.latency_ns.p99 as f64,
-            Metric::P999 if r.latency_ns.count > 0 => r.latency_ns.p999 as f64,
-            Metric::P99 | Metric::P999 => return None,
-            Metric::Cpu => r.cpu_s_per_gb?,
-        };
-        v.is_finite().then_some(v)
-    }
-
-    /// A value of this metric for people: `412 MB/s`, `1.23 ms`, `0.420 s/GB`.
-    pub fn display(self, v: f64) -> String {
-        match self {
-            Metric::Throughput => format::mb_per_s(v),
-            Metric::P99 | Metric::P999 => format::latency(v),
-            Metric::Cpu => format!("{} s/GB", format::cpu_s_per_gb(v)),
-        }
-    }
-
-    /// Column label: `MB/s`, `p99`, `p99.9`, `CPU s/GB`.
-    pub fn label(self) -> &'static str {
-        match self {
-            Metric::Throughput => "throughput",
-            Metric::P99 => "p99",
-            Metric::P999 => "p99.9",
-            Metric::Cpu => "CPU s/GB",
-        }
-    }
-}
-
-impl fmt::Display for Metric {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// An unknown metric name.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown metric `{0}`; expected throughput, p99, p999 or cpu")]
-pub struct UnknownMetric(pub String);
-
-impl FromStr for Metric {
-    type Err = UnknownMetric;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "throughput" | "tput" | "mbps" => Ok(Metric::Throughput),
-            "p99" => Ok(Metric::P99),
-            "p999" | "p99.9" => Ok(Metric::P999),
-            "cpu" | "cpu_s_per_gb" => Ok(Metric::Cpu),
-            _ => Err(UnknownMetric(s.to_string())),
-        }
-    }
-}
-
-/// The verdict on one metric.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    /// The whole interval is beyond the threshold in the good direction.
-    Improved,
-    /// The whole interval is beyond the threshold in the bad direction.
-    Regressed,
-    /// The interval reaches into the noise band (or there is too little data to decide).
-    NoSignificantChange,
-}
-
-impl Verdict {
-    /// `improved`, `regressed`, `no significant change`.
-    pub fn label(self) -> &'static str {
-        match self {
-            Verdict::Improved => "improved",
-            Verdict::Regressed => "regressed",
-            Verdict::NoSignificantChange => "no significant change",
-        }
-    }
-}
-
-/// The relative change of the median, `new / base - 1`, with its confidence interval.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Change {
-    /// `median(new) / median(base) - 1`.
-    pub relative: f64,
-    /// Lower end of the interval of the relative change.
-    pub ci_low: f64,
-    /// Upper end of the interval of the relative change.
-    pub ci_high: f64,
-}
-
-/// Three-way verdict on `change` for a metric that gets better in `direction`: a change counts
-/// only when the whole interval lies beyond `threshold` (criterion `analysis/compare.rs`).
-pub fn verdict(change: &Change, direction: Direction, threshold: f64) -> Verdict {
-    let below = change.ci_high < -threshold; // the whole interval is a decrease beyond the band
-    let above = change.ci_low > threshold; // the whole interval is an increase beyond the band
-    match (direction, below, above) {
-        (Direction::HigherIsBetter, true, _) | (Direction::LowerIsBetter, _, true) => {
-            Verdict::Regressed
-        }
-        (Direction::HigherIsBetter, _, true) | (Direction::LowerIsBetter, true, _) => {
-            Verdict::Improved
-        }
-        _ => Verdict::NoSignificantChange,
-    }
-}
-
-/// xorshift64* (Vigna, "An experimental exploration of Marsaglia's xorshift generators,
-/// scrambled", ACM TOMS 42(4), 2016): small, fast, and good enough to draw resampling indices.
-#[derive(Debug, Clone)]
-struct XorShift64Star(u64);
-
-impl XorShift64Star {
-    fn new(seed: u64) -> Self {
-        // The state must not be zero.
-        XorShift64Star(if seed == 0 {
-            0x9E37_79B9_7F4A_7C15
-        } else {
-            seed
-        })
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// Uniform in `0..n` by multiply-shift (Lemire 2019); the bias is below 2^-40 for the small
-    /// `n` used here.
-    fn below(&mut self, n: usize) -> usize {
-        ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
-    }
-}
-
-/// Median of `v`, sorting it in place.
-fn median_in_place(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
-
-/// Median of `v`.
-pub fn median(v: &[f64]) -> f64 {
-    median_in_place(&mut v.to_vec())
-}
-
-/// The relative change of the median from `base` to `new` with its `confidence` interval: the
-/// two-sample percentile bootstrap of `median(new*) / median(base*)` (Efron & Tibshirani 1993,
-/// ch. 13), `resamples` resamples from a generator seeded with `seed`.
-///
-/// `None` when a sample is empty or a median is not positive (a ratio is then meaningless).
-pub fn ratio_of_medians(
-    base: &[f64],
-    new: &[f64],
-    resamples: usize,
-    confidence: f64,
-    seed: u64,
-) -> Option<Change> {
-    if base.is_empty() || new.is_empty() {
-        return None;
-    }
-    let (mb, mn) = (median(base), median(new));
-    if !(mb > 0.0 && mn >= 0.0 && mb.is_finite() && mn.is_finite()) {
-        return None;
-    }
-    let resamples = resamples.max(1);
-    let mut rng = XorShift64Star::new(seed);
-    let (mut bb, mut nb) = (vec![0.0; base.len()], vec![0.0; new.len()]);
-    let mut ratios = Vec::with_capacity(resamples);
-    for _ in 0..resamples {
-        for x in bb.iter_mut() {
-            *x = base[rng.below(base.len())];
-        }
-        for x in nb.iter_mut() {
-            *x = new[rng.below(new.len())];
-        }
-        let b = median_in_place(&mut bb);
-        if b > 0.0 {
-            ratios.push(median_in_place(&mut nb) / b);
-        }
-    }
-    if ratios.is_empty() {
-        return None;
-    }
-    ratios.sort_by(f64::total_cmp);
-    // The percentile interval: the B·α/2-th and B·(1-α/2)-th of the sorted bootstrap values.
-    let alpha = 1.0 - confidence;
-    let b = ratios.len();
-    let lo = ((b as f64 * alpha / 2.0).floor() as usize).min(b - 1);
-    let hi = ((b as f64 * (1.0 - alpha / 2.0)).ceil() as usize)
-        .saturating_sub(1)
-        .min(b - 1);
-    Some(Change {
-        relative: mn / mb - 1.0,
-        ci_low: ratios[lo] - 1.0,
-        ci_high: ratios[hi] - 1.0,
-    })
-}
 
 /// How to compare.
 #[derive(Debug, Clone, PartialEq)]
@@ -433,29 +176,6 @@ pub fn fingerprint(r: &ResultsFile) -> Option<&str> {
     r.probe.as_ref()?.get("fingerprint")?.as_str()
 }
 
-/// One metric of one workload compared.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MetricComparison {
-    /// The metric.
-    pub metric: Metric,
-    /// Median over the base repetitions; `None` when none has the figure.
-    pub base_median: Option<f64>,
-    /// Median over the new repetitions.
-    pub new_median: Option<f64>,
-    /// Base repetitions with the figure.
-    pub base_n: usize,
-    /// New repetitions with the figure.
-    pub new_n: usize,
-    /// The change with its interval; `None` when it cannot be computed.
-    pub change: Option<Change>,
-    /// The noise threshold applied (fraction).
-    pub threshold: f64,
-    /// The verdict.
-    pub verdict: Verdict,
-    /// Why there is no decision, when there is none.
-    pub note: Option<String>,
-}
-
 /// One workload compared, or the reason it was not.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkloadComparison {
@@ -492,17 +212,11 @@ impl Side {
             start_time,
             ..
         } = &r.run;
-        let git = r
-            .tool
-            .git
-            .as_deref()
-            .map(|g| format!(" ({g})"))
-            .unwrap_or_default();
         Side {
             run_id: id.clone(),
             host: host.clone(),
             start_time: start_time.clone(),
-            version: format!("{} {}{git}", r.tool.name, r.tool.version),
+            version: crate::export::terminal::tool_version(r),
             fingerprint: fingerprint(r).map(str::to_string),
         }
     }
@@ -605,234 +319,6 @@ impl Comparison {
         );
         out
     }
-
-    fn table(&self) -> Vec<[String; 8]> {
-        let pct = |x: f64| {
-            let s = format::sig(x * 100.0);
-            if x > 0.0 {
-                format!("+{s}%")
-            } else {
-                format!("{s}%")
-            }
-        };
-        let mut rows = Vec::new();
-        for (w, m) in self.results() {
-            let show = |v: Option<f64>| {
-                v.map(|v| m.metric.display(v))
-                    .unwrap_or_else(|| format::MISSING.to_string())
-            };
-            let (change, ci) = match &m.change {
-                Some(c) => (
-                    pct(c.relative),
-                    format!("[{}, {}]", pct(c.ci_low), pct(c.ci_high)),
-                ),
-                None => (format::MISSING.to_string(), format::MISSING.to_string()),
-            };
-            rows.push([
-                w.name.clone(),
-                m.metric.label().to_string(),
-                show(m.base_median),
-                show(m.new_median),
-                change,
-                ci,
-                format!("±{}%", plain_percent(m.threshold)),
-                m.verdict.label().to_string(),
-            ]);
-        }
-        rows
-    }
-
-    /// The report for a terminal: header, one row per workload and metric, the summary line,
-    /// notes and warnings.
-    pub fn render_terminal(&self) -> String {
-        let mut out = String::new();
-        out.push_str(&format!("base: {}\n", side_line(&self.base)));
-        out.push_str(&format!("new:  {}\n\n", side_line(&self.new)));
-        let header = TABLE_HEADER.map(str::to_string);
-        let rows = self.table();
-        let widths = column_widths(&header, &rows);
-        let line = |cells: &[String; 8]| {
-            let s: Vec<String> = cells
-                .iter()
-                .zip(&widths)
-                .enumerate()
-                .map(|(i, (c, &w))| pad(c, w, RIGHT_ALIGNED[i]))
-                .collect();
-            format!("{}\n", s.join("  ").trim_end())
-        };
-        out.push_str(&line(&header));
-        out.push_str(&format!(
-            "{}\n",
-            widths
-                .iter()
-                .map(|&w| "─".repeat(w))
-                .collect::<Vec<_>>()
-                .join("  ")
-        ));
-        for r in &rows {
-            out.push_str(&line(r));
-        }
-        out.push('\n');
-        out.push_str(&self.summary_line());
-        out.push('\n');
-        let notes = self.notes();
-        if !notes.is_empty() {
-            out.push_str("\nnotes:\n");
-            for n in notes {
-                out.push_str(&format!("  - {}\n", one_line(&n)));
-            }
-        }
-        if !self.warnings.is_empty() {
-            out.push_str("\nwarnings:\n");
-            for w in &self.warnings {
-                out.push_str(&format!("  - {}\n", one_line(w)));
-            }
-        }
-        out
-    }
-
-    /// The report as GitHub-flavoured Markdown, fit for a pull-request comment.
-    pub fn render_markdown(&self) -> String {
-        let mut out = String::new();
-        let headline = if self.regressed() {
-            "regression"
-        } else {
-            "no regression"
-        };
-        out.push_str(&format!("### segbench compare: {headline}\n\n"));
-        out.push_str(&format!(
-            "- base: {}\n- new: {}\n\n",
-            md_escape(&side_line(&self.base)),
-            md_escape(&side_line(&self.new))
-        ));
-        let header = TABLE_HEADER.map(str::to_string);
-        let rows: Vec<[String; 8]> = self
-            .table()
-            .into_iter()
-            .map(|r| {
-                let mut r = r.map(|c| md_escape(&one_line(&c)));
-                let v = &r[VERDICT_COLUMN];
-                if v == Verdict::Regressed.label() || v == Verdict::Improved.label() {
-                    r[VERDICT_COLUMN] = format!("**{v}**");
-                }
-                r
-            })
-            .collect();
-        let widths: Vec<usize> = column_widths(&header, &rows)
-            .into_iter()
-            .map(|w| w.max(3))
-            .collect();
-        let line = |cells: &[String; 8]| {
-            let s: Vec<String> = cells
-                .iter()
-                .zip(&widths)
-                .enumerate()
-                .map(|(i, (c, &w))| pad(c, w, RIGHT_ALIGNED[i]))
-                .collect();
-            format!("| {} |\n", s.join(" | "))
-        };
-        out.push_str(&line(&header));
-        let rule: Vec<String> = widths
-            .iter()
-            .enumerate()
-            .map(|(i, &w)| {
-                if RIGHT_ALIGNED[i] {
-                    format!("{}:", "-".repeat(w - 1))
-                } else {
-                    format!(":{}", "-".repeat(w - 1))
-                }
-            })
-            .collect();
-        out.push_str(&format!("| {} |\n", rule.join(" | ")));
-        for r in &rows {
-            out.push_str(&line(r));
-        }
-        out.push('\n');
-        out.push_str(&md_escape(&self.summary_line()));
-        out.push('\n');
-        let notes = self.notes();
-        if !notes.is_empty() {
-            out.push_str("\n**Notes**\n\n");
-            for n in notes {
-                out.push_str(&format!("- {}\n", md_escape(&one_line(&n))));
-            }
-        }
-        if !self.warnings.is_empty() {
-            out.push_str("\n**Warnings**\n\n");
-            for w in &self.warnings {
-                out.push_str(&format!("- {}\n", md_escape(&one_line(w))));
-            }
-        }
-        out
-    }
-}
-
-/// Column headers of the comparison table.
-const TABLE_HEADER: [&str; 8] = [
-    "workload",
-    "metric",
-    "base",
-    "new",
-    "change",
-    "95% CI",
-    "threshold",
-    "verdict",
-];
-/// Which columns are numbers.
-const RIGHT_ALIGNED: [bool; 8] = [false, false, true, true, true, true, true, false];
-/// Index of the verdict column.
-const VERDICT_COLUMN: usize = 7;
-
-/// A fraction as a percentage without trailing zeros: 0.05 -> `5`, 0.025 -> `2.5`.
-fn plain_percent(x: f64) -> String {
-    format!("{}", (x * 100.0 * 1000.0).round() / 1000.0)
-}
-
-fn side_line(s: &Side) -> String {
-    format!(
-        "{} · run {} · host {} · {}",
-        s.version, s.run_id, s.host, s.start_time
-    )
-}
-
-fn column_widths(header: &[String; 8], rows: &[[String; 8]]) -> Vec<usize> {
-    (0..header.len())
-        .map(|i| {
-            rows.iter()
-                .map(|r| format::width(&r[i]))
-                .chain(std::iter::once(format::width(&header[i])))
-                .max()
-                .unwrap_or(0)
-        })
-        .collect()
-}
-
-fn pad(s: &str, width: usize, right: bool) -> String {
-    let fill = " ".repeat(width.saturating_sub(format::width(s)));
-    if right {
-        format!("{fill}{s}")
-    } else {
-        format!("{s}{fill}")
-    }
-}
-
-/// Control characters (newlines in error messages) become spaces.
-fn one_line(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
-}
-
-/// Escapes Markdown markup characters.
-fn md_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(c, '|' | '\\' | '*' | '_' | '`' | '<' | '>' | '[' | ']') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn status_note(side: &str, w: &WorkloadResult) -> Option<String> {
@@ -844,48 +330,7 @@ fn status_note(side: &str, w: &WorkloadResult) -> Option<String> {
     }
 }
 
-/// Compares one metric over the repetitions of two workloads.
-pub fn compare_metric(
-    metric: Metric,
-    base: &[Repetition],
-    new: &[Repetition],
-    opts: &CompareOptions,
-) -> MetricComparison {
-    let b: Vec<f64> = base.iter().filter_map(|r| metric.value(r)).collect();
-    let n: Vec<f64> = new.iter().filter_map(|r| metric.value(r)).collect();
-    let med = |v: &[f64]| (!v.is_empty()).then(|| median(v));
-    let mut m = MetricComparison {
-        metric,
-        base_median: med(&b),
-        new_median: med(&n),
-        base_n: b.len(),
-        new_n: n.len(),
-        change: None,
-        threshold: opts.threshold_for(metric),
-        verdict: Verdict::NoSignificantChange,
-        note: None,
-    };
-    if b.is_empty() || n.is_empty() {
-        m.note = Some("no figure in one of the runs".to_string());
-        return m;
-    }
-    // Mix the metric into the seed so metrics do not share resampling indices.
-    let seed = opts.seed ^ (metric as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    m.change = ratio_of_medians(&b, &n, opts.resamples, CONFIDENCE, seed);
-    match &m.change {
-        None => m.note = Some("the base median is zero; no ratio".to_string()),
-        Some(_) if b.len() < MIN_REPETITIONS || n.len() < MIN_REPETITIONS => {
-            m.note = Some(format!(
-                "too few repetitions to decide ({} base, {} new; need {MIN_REPETITIONS} each)",
-                b.len(),
-                n.len()
-            ));
-        }
-        Some(c) => m.verdict = verdict(c, metric.direction(), m.threshold),
-    }
-    m
-}
-
+///
 /// Compares `new` with `base`.
 ///
 /// Refuses ([`CompareError`]) results from different hardware (unless allowed), a workload
@@ -1046,86 +491,10 @@ pub fn parse_threshold(s: &str) -> Result<f64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hist;
-    use crate::schema::*;
-
-    /// A repetition with throughput `bytes_per_s`, latencies spread around `lat_ns`, CPU cost.
-    fn rep(i: u32, bytes_per_s: f64, lat_ns: u64, cpu_s_per_gb: f64) -> Repetition {
-        let mut h = hist::new_hist();
-        for k in 0..1000u64 {
-            hist::record(&mut h, lat_ns / 2 + lat_ns * k / 1000);
-        }
-        Repetition {
-            index: i,
-            bytes: (bytes_per_s) as u64,
-            records: 1000,
-            batches: 100,
-            elapsed_s: 1.0,
-            throughput_bytes_per_s: bytes_per_s,
-            records_per_s: 1000.0,
-            cpu_user_s: 0.1,
-            cpu_sys_s: 0.1,
-            cpu_s_per_gb: Some(cpu_s_per_gb),
-            device_bytes: None,
-            storage_io_bytes: None,
-            latency_ns: hist::summarize(&h),
-            flush_latency_ns: None,
-            roll_latency_ns: None,
-            timeline: Timeline::default(),
-            threads: Vec::new(),
-            context_switches: None,
-            harness_overhead_ratio: None,
-            extra: BTreeMap::new(),
-        }
-    }
-
-    fn workload(name: &str, reps: Vec<Repetition>) -> WorkloadResult {
-        let mut config = BTreeMap::new();
-        config.insert("engine".to_string(), serde_json::json!("buffered"));
-        config.insert("size_bytes".to_string(), serde_json::json!(67108864));
-        config.insert("repeat".to_string(), serde_json::json!(reps.len()));
-        WorkloadResult {
-            name: name.to_string(),
-            kind: Kind::Write,
-            engine: "buffered".to_string(),
-            config,
-            status: Status::Completed,
-            medium: Medium::PageCache,
-            summary: crate::stats::summarize(&reps),
-            repetitions: reps,
-            warnings: Vec::new(),
-        }
-    }
-
-    fn file(workloads: Vec<WorkloadResult>) -> ResultsFile {
-        ResultsFile {
-            schema_version: SCHEMA_VERSION,
-            tool: Tool {
-                name: "segbench".into(),
-                version: "0.1.0".into(),
-                git: None,
-            },
-            run: RunInfo {
-                id: "r".into(),
-                start_time: "2026-11-24T10:15:00Z".into(),
-                host: "h".into(),
-                command_line: vec![],
-            },
-            probe: Some(serde_json::json!({"fingerprint": "00ff00ff00ff00ff"})),
-            baseline: Baseline::default(),
-            workloads,
-            warnings: Vec::new(),
-            interrupted: false,
-        }
-    }
-
-    /// Throughputs (MB/s) as repetitions with matching latency and CPU.
-    fn reps(mbps: &[f64]) -> Vec<Repetition> {
-        mbps.iter()
-            .enumerate()
-            .map(|(i, &m)| rep(i as u32, m * 1e6, 100_000, 1.0))
-            .collect()
-    }
+    use crate::schema::Repetition;
+    use crate::testing::{
+        buffered_write as workload, file_of as file, plain_repetition as rep, repetitions as reps,
+    };
 
     fn only(m: Metric) -> CompareOptions {
         CompareOptions {
@@ -1298,41 +667,6 @@ mod tests {
     }
 
     #[test]
-    fn the_bootstrap_is_reproducible_and_covers_the_point_estimate() {
-        let b = [10.0, 11.0, 9.5, 10.2, 10.8, 9.9];
-        let n = [9.0, 9.8, 9.1, 9.6, 9.3, 9.9];
-        let x = ratio_of_medians(&b, &n, 10_000, 0.95, 7).unwrap();
-        let y = ratio_of_medians(&b, &n, 10_000, 0.95, 7).unwrap();
-        assert_eq!(x, y);
-        assert!(x.ci_low <= x.relative && x.relative <= x.ci_high, "{x:?}");
-        assert!(ratio_of_medians(&[0.0, 0.0], &n, 100, 0.95, 1).is_none());
-        assert!(ratio_of_medians(&[], &n, 100, 0.95, 1).is_none());
-    }
-
-    #[test]
-    fn the_interval_has_its_nominal_coverage_on_noise() {
-        // 200 pairs of samples from the same distribution (n = 10 each): the 95% interval
-        // should exclude a zero change about 5% of the time; allow up to 10%.
-        let mut rng = XorShift64Star::new(99);
-        let mut u = || (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
-        let mut misses = 0;
-        for _ in 0..200 {
-            let mut draw = || (0..10).map(|_| 100.0 + 10.0 * u()).collect::<Vec<_>>();
-            let (b, n) = (draw(), draw());
-            let c = ratio_of_medians(&b, &n, 2000, 0.95, 3).unwrap();
-            if c.ci_low > 0.0 || c.ci_high < 0.0 {
-                misses += 1;
-            }
-        }
-        // Too many misses: the interval is too narrow; none at all: uselessly wide (6 with
-        // this seed).
-        assert!(
-            (1..=20).contains(&misses),
-            "{misses} of 200 intervals missed zero"
-        );
-    }
-
-    #[test]
     fn mismatched_configuration_is_refused_naming_the_keys() {
         let b = workload("w", reps(&[500.0; 3]));
         let mut n = workload("w", reps(&[500.0; 5]));
@@ -1414,31 +748,6 @@ mod tests {
         let none = file(vec![workload("other", reps(&[1.0; 3]))]);
         let e = compare(&base, &none, &Default::default()).unwrap_err();
         assert!(matches!(e, CompareError::NothingInCommon { .. }), "{e}");
-    }
-
-    #[test]
-    fn tables_line_up() {
-        let c = compare(
-            &file(vec![workload(
-                "write/buffered",
-                reps(&[500.0, 510.0, 490.0]),
-            )]),
-            &file(vec![workload(
-                "write/buffered",
-                reps(&[400.0, 410.0, 390.0]),
-            )]),
-            &CompareOptions::default(),
-        )
-        .unwrap();
-        let md = c.render_markdown();
-        let rows: Vec<&str> = md.lines().filter(|l| l.starts_with('|')).collect();
-        assert_eq!(rows.len(), 2 + 4, "{md}");
-        let w = format::width(rows[0]);
-        assert!(rows.iter().all(|r| format::width(r) == w), "{md}");
-        assert!(rows.iter().all(|r| r.matches('|').count() == 9), "{md}");
-        let t = c.render_terminal();
-        assert!(t.contains("-20.0%"), "{t}");
-        assert!(t.contains("write/buffered  throughput"), "{t}");
     }
 
     #[test]

@@ -19,24 +19,23 @@
 //! - `harness_overhead_ratio` is the largest host's (the worst case);
 //! - each host's own figures are kept in `Repetition.extra["hosts"]` ([`HOSTS_KEY`]) as a list
 //!   of [`HostFigures`], in input order; merging merged files flattens these lists.
+//!
+//! Files: this module checks the inputs and merges whole files ([`merge`]); `hosts` merges one
+//! repetition of several hosts and keeps each host's figures; `append` pools the runs of one
+//! machine ([`append`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::{Deserialize, Serialize};
-
 use crate::compare::{config_differences, fingerprint};
-use crate::hist::{self, HistError};
-use crate::schema::{
-    LatencySummary, Medium, Repetition, ResultsFile, RunInfo, Status, ThreadStats, Timeline,
-    WorkloadResult,
-};
+use crate::hist::HistError;
+use crate::schema::{Medium, ResultsFile, RunInfo, Status, WorkloadResult};
 use crate::stats;
 
-/// Key of the per-host breakdown in [`Repetition::extra`].
-pub const HOSTS_KEY: &str = "hosts";
+mod append;
+mod hosts;
 
-/// Timeline intervals closer than this (seconds) are the same interval.
-const INTERVAL_TOLERANCE_S: f64 = 1e-9;
+pub use append::*;
+pub use hosts::*;
 
 /// Why inputs cannot be merged. Every message is one line and says what does not fit.
 #[derive(Debug, thiserror::Error)]
@@ -115,230 +114,6 @@ pub enum MergeError {
         #[source]
         source: HistError,
     },
-}
-
-/// One host's figures for one repetition, kept in the merged repetition's
-/// `extra["hosts"]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct HostFigures {
-    /// Host name.
-    pub host: String,
-    /// The host's run id.
-    pub run_id: String,
-    /// The host's hardware fingerprint, when probed.
-    pub fingerprint: Option<String>,
-    /// Bytes moved by this host.
-    pub bytes: u64,
-    /// Records moved by this host.
-    pub records: u64,
-    /// Batches (write) or fetches (read) of this host.
-    pub batches: u64,
-    /// This host's elapsed time, seconds.
-    pub elapsed_s: f64,
-    /// This host's throughput, bytes/s.
-    pub throughput_bytes_per_s: f64,
-    /// This host's records per second.
-    pub records_per_s: f64,
-    /// This host's user CPU, seconds.
-    pub cpu_user_s: f64,
-    /// This host's system CPU, seconds.
-    pub cpu_sys_s: f64,
-    /// This host's CPU seconds per GB.
-    pub cpu_s_per_gb: Option<f64>,
-    /// Latency values this host recorded.
-    pub latency_count: u64,
-    /// This host's p50 latency, ns.
-    pub latency_p50_ns: u64,
-    /// This host's p99 latency, ns.
-    pub latency_p99_ns: u64,
-    /// This host's p99.9 latency, ns.
-    pub latency_p999_ns: u64,
-    /// This host's largest latency, ns.
-    pub latency_max_ns: u64,
-    /// The host repetition's own `extra` figures.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub extra: BTreeMap<String, serde_json::Value>,
-}
-
-impl HostFigures {
-    fn of(host: &str, run: &RunInfo, fp: Option<&str>, r: &Repetition) -> HostFigures {
-        let mut extra = r.extra.clone();
-        extra.remove(HOSTS_KEY);
-        HostFigures {
-            host: host.to_string(),
-            run_id: run.id.clone(),
-            fingerprint: fp.map(str::to_string),
-            bytes: r.bytes,
-            records: r.records,
-            batches: r.batches,
-            elapsed_s: r.elapsed_s,
-            throughput_bytes_per_s: r.throughput_bytes_per_s,
-            records_per_s: r.records_per_s,
-            cpu_user_s: r.cpu_user_s,
-            cpu_sys_s: r.cpu_sys_s,
-            cpu_s_per_gb: r.cpu_s_per_gb,
-            latency_count: r.latency_ns.count,
-            latency_p50_ns: r.latency_ns.p50,
-            latency_p99_ns: r.latency_ns.p99,
-            latency_p999_ns: r.latency_ns.p999,
-            latency_max_ns: r.latency_ns.max,
-            extra,
-        }
-    }
-}
-
-/// The per-host breakdown of a merged repetition (empty for a repetition that was not merged).
-pub fn host_figures(r: &Repetition) -> Vec<HostFigures> {
-    r.extra
-        .get(HOSTS_KEY)
-        .and_then(|v| serde_json::from_value(v.clone()).ok())
-        .unwrap_or_default()
-}
-
-/// Sums timelines bucket by bucket (aligned at their start); the result is as long as the
-/// longest. Empty timelines (no buckets) are left out; the others must share one interval.
-pub fn sum_timelines<'a>(
-    workload: &str,
-    parts: impl IntoIterator<Item = &'a Timeline>,
-) -> Result<Timeline, MergeError> {
-    let mut out: Option<Timeline> = None;
-    for t in parts {
-        if t.bytes.is_empty() {
-            continue;
-        }
-        match &mut out {
-            None => out = Some(t.clone()),
-            Some(o) => {
-                if (o.interval_s - t.interval_s).abs() > INTERVAL_TOLERANCE_S {
-                    return Err(MergeError::TimelineInterval {
-                        workload: workload.to_string(),
-                        a: o.interval_s,
-                        b: t.interval_s,
-                    });
-                }
-                if t.bytes.len() > o.bytes.len() {
-                    o.bytes.resize(t.bytes.len(), 0);
-                }
-                for (a, b) in o.bytes.iter_mut().zip(&t.bytes) {
-                    *a += b;
-                }
-            }
-        }
-    }
-    Ok(out.unwrap_or_default())
-}
-
-/// `Some(sum)` when every part has the figure, else `None`.
-fn sum_all(parts: impl Iterator<Item = Option<u64>>) -> Option<u64> {
-    parts.sum()
-}
-
-fn merge_latency<'a>(
-    workload: &str,
-    parts: impl Iterator<Item = &'a LatencySummary>,
-) -> Result<LatencySummary, MergeError> {
-    hist::merge_summaries(parts).map_err(|source| MergeError::Histogram {
-        workload: workload.to_string(),
-        source,
-    })
-}
-
-fn merge_optional_latency<'a>(
-    workload: &str,
-    parts: impl Iterator<Item = Option<&'a LatencySummary>>,
-) -> Result<Option<LatencySummary>, MergeError> {
-    let present: Vec<&LatencySummary> = parts.flatten().collect();
-    if present.is_empty() {
-        return Ok(None);
-    }
-    merge_latency(workload, present.into_iter()).map(Some)
-}
-
-/// One host's repetition, with where it comes from.
-#[derive(Debug, Clone, Copy)]
-pub struct HostRepetition<'a> {
-    /// Host label.
-    pub host: &'a str,
-    /// The host's run.
-    pub run: &'a RunInfo,
-    /// The host's hardware fingerprint.
-    pub fingerprint: Option<&'a str>,
-    /// The repetition.
-    pub repetition: &'a Repetition,
-}
-
-/// Merges repetition `index` of several hosts (see the module documentation for the rules).
-pub fn merge_repetitions(
-    workload: &str,
-    index: u32,
-    parts: &[HostRepetition<'_>],
-) -> Result<Repetition, MergeError> {
-    let reps = || parts.iter().map(|p| p.repetition);
-    let bytes: u64 = reps().map(|r| r.bytes).sum();
-    let records: u64 = reps().map(|r| r.records).sum();
-    let elapsed_s = reps().map(|r| r.elapsed_s).fold(0.0, f64::max);
-    let per_s = |x: u64| {
-        if elapsed_s > 0.0 {
-            x as f64 / elapsed_s
-        } else {
-            0.0
-        }
-    };
-    let cpu_user_s: f64 = reps().map(|r| r.cpu_user_s).sum();
-    let cpu_sys_s: f64 = reps().map(|r| r.cpu_sys_s).sum();
-    let mut threads: Vec<ThreadStats> = Vec::new();
-    for r in reps() {
-        for t in &r.threads {
-            threads.push(ThreadStats {
-                index: threads.len() as u32,
-                ..t.clone()
-            });
-        }
-    }
-    let mut hosts: Vec<HostFigures> = Vec::new();
-    for p in parts {
-        let nested = host_figures(p.repetition);
-        if nested.is_empty() {
-            hosts.push(HostFigures::of(p.host, p.run, p.fingerprint, p.repetition));
-        } else {
-            hosts.extend(nested); // a merged input: keep its hosts, not the sum
-        }
-    }
-    let mut extra = BTreeMap::new();
-    extra.insert(
-        HOSTS_KEY.to_string(),
-        serde_json::to_value(&hosts).unwrap_or_default(),
-    );
-    Ok(Repetition {
-        index,
-        bytes,
-        records,
-        batches: reps().map(|r| r.batches).sum(),
-        elapsed_s,
-        throughput_bytes_per_s: per_s(bytes),
-        records_per_s: per_s(records),
-        cpu_user_s,
-        cpu_sys_s,
-        cpu_s_per_gb: (bytes > 0).then(|| (cpu_user_s + cpu_sys_s) / (bytes as f64 / 1e9)),
-        device_bytes: sum_all(reps().map(|r| r.device_bytes)),
-        storage_io_bytes: sum_all(reps().map(|r| r.storage_io_bytes)),
-        latency_ns: merge_latency(workload, reps().map(|r| &r.latency_ns))?,
-        flush_latency_ns: merge_optional_latency(
-            workload,
-            reps().map(|r| r.flush_latency_ns.as_ref()),
-        )?,
-        roll_latency_ns: merge_optional_latency(
-            workload,
-            reps().map(|r| r.roll_latency_ns.as_ref()),
-        )?,
-        timeline: sum_timelines(workload, reps().map(|r| &r.timeline))?,
-        threads,
-        context_switches: sum_all(reps().map(|r| r.context_switches)),
-        harness_overhead_ratio: reps()
-            .filter_map(|r| r.harness_overhead_ratio)
-            .reduce(f64::max),
-        extra,
-    })
 }
 
 /// The medium of merged figures: the least durable of the hosts' (memory, then page cache, then
@@ -447,6 +222,31 @@ fn first_unfinished(per_input: &[&WorkloadResult], labels: &[String]) -> Status 
             Status::Interrupted => Some(Status::Interrupted),
         })
         .unwrap_or(Status::Completed)
+}
+
+/// The run of a file made of `inputs`: id `PREFIX-ID1+ID2…`, the earliest start time, `host`
+/// and the first input's command line.
+fn combined_run(inputs: &[ResultsFile], prefix: &str, host: String) -> RunInfo {
+    RunInfo {
+        id: format!(
+            "{prefix}-{}",
+            inputs
+                .iter()
+                .map(|r| r.run.id.as_str())
+                .collect::<Vec<_>>()
+                .join("+")
+        ),
+        start_time: inputs
+            .iter()
+            .map(|r| r.run.start_time.clone())
+            .min()
+            .unwrap_or_default(),
+        host,
+        command_line: inputs
+            .first()
+            .map(|r| r.run.command_line.clone())
+            .unwrap_or_default(),
+    }
 }
 
 /// Merges results of several hosts into one (see the module documentation).
@@ -568,27 +368,10 @@ pub fn merge(inputs: &[ResultsFile]) -> Result<ResultsFile, MergeError> {
         });
     }
 
-    let start_time = inputs
-        .iter()
-        .map(|r| r.run.start_time.clone())
-        .min()
-        .unwrap_or_default();
     Ok(ResultsFile {
         schema_version: first.schema_version,
         tool: first.tool.clone(),
-        run: RunInfo {
-            id: format!(
-                "merged-{}",
-                inputs
-                    .iter()
-                    .map(|r| r.run.id.as_str())
-                    .collect::<Vec<_>>()
-                    .join("+")
-            ),
-            start_time,
-            host: labels.join("+"),
-            command_line: first.run.command_line.clone(),
-        },
+        run: combined_run(inputs, "merged", labels.join("+")),
         probe: if same_hardware {
             first.probe.clone()
         } else {
@@ -601,116 +384,15 @@ pub fn merge(inputs: &[ResultsFile]) -> Result<ResultsFile, MergeError> {
     })
 }
 
-/// Key of a repetition's source run id in [`Repetition::extra`], set by [`append`].
-pub const RUN_ID_KEY: &str = "run_id";
-
-/// Several runs of the same workloads on one machine become one result whose repetitions are
-/// all of theirs, in input order (`segbench merge --append`): the way to pool runs made at
-/// different times, so that run-to-run variation (page cache, writeback, other tenants) shows in
-/// the spread of the repetitions instead of passing for a change between builds.
-///
-/// The inputs must hold the same workloads with the same configuration (ignoring
-/// [`crate::compare::NON_DEFINING_CONFIG_KEYS`], so `--repeat` may differ) and, when probed, the
-/// same hardware fingerprint. Each repetition keeps its source run's id in
-/// `extra["run_id"]` ([`RUN_ID_KEY`]) and is renumbered; summaries are recomputed.
-pub fn append(inputs: &[ResultsFile]) -> Result<ResultsFile, MergeError> {
-    let first = inputs.first().ok_or(MergeError::Empty)?;
-    let labels: Vec<String> = inputs.iter().map(|r| format!("run {}", r.run.id)).collect();
-    let mut ids = BTreeSet::new();
-    for r in inputs {
-        if !ids.insert(r.run.id.as_str()) {
-            return Err(MergeError::SameRun {
-                run_id: r.run.id.clone(),
-                host: r.run.host.clone(),
-            });
-        }
-    }
-    let fp0 = fingerprint(first);
-    for (r, label) in inputs.iter().zip(&labels).skip(1) {
-        if let (Some(a), Some(b)) = (fp0, fingerprint(r)) {
-            if a != b {
-                return Err(MergeError::Hardware {
-                    first: labels[0].clone(),
-                    other: label.clone(),
-                    a: a.to_string(),
-                    b: b.to_string(),
-                });
-            }
-        }
-    }
-    check_workload_sets(inputs, &labels)?;
-    let mut warnings: Vec<String> = Vec::new();
-    for (r, label) in inputs.iter().zip(&labels) {
-        warnings.extend(r.warnings.iter().map(|w| format!("{label}: {w}")));
-    }
-    let mut workloads = Vec::new();
-    for w0 in &first.workloads {
-        let per_run = per_input(inputs, &w0.name);
-        check_configs(w0, &per_run, &labels, &[])?;
-        let mut repetitions = Vec::new();
-        let mut wwarn = Vec::new();
-        for (w, r) in per_run.iter().zip(inputs) {
-            for x in &w.warnings {
-                if !wwarn.contains(x) {
-                    wwarn.push(x.clone());
-                }
-            }
-            for rep in &w.repetitions {
-                let mut rep = rep.clone();
-                rep.index = repetitions.len() as u32;
-                rep.extra
-                    .insert(RUN_ID_KEY.to_string(), serde_json::json!(r.run.id));
-                repetitions.push(rep);
-            }
-        }
-        workloads.push(WorkloadResult {
-            name: w0.name.clone(),
-            kind: w0.kind,
-            engine: w0.engine.clone(),
-            config: w0.config.clone(),
-            status: first_unfinished(&per_run, &labels),
-            medium: merged_medium(per_run.iter().map(|w| w.medium)),
-            summary: stats::summarize(&repetitions),
-            repetitions,
-            warnings: wwarn,
-        });
-    }
-    Ok(ResultsFile {
-        schema_version: first.schema_version,
-        tool: first.tool.clone(),
-        run: RunInfo {
-            id: format!(
-                "appended-{}",
-                inputs
-                    .iter()
-                    .map(|r| r.run.id.as_str())
-                    .collect::<Vec<_>>()
-                    .join("+")
-            ),
-            start_time: inputs
-                .iter()
-                .map(|r| r.run.start_time.clone())
-                .min()
-                .unwrap_or_default(),
-            host: first.run.host.clone(),
-            command_line: first.run.command_line.clone(),
-        },
-        probe: first.probe.clone(),
-        baseline: first.baseline.clone(),
-        workloads,
-        warnings,
-        interrupted: inputs.iter().any(|r| r.interrupted),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hist;
     use crate::hist::{new_hist, record, summarize};
     use crate::schema::*;
 
     /// A repetition whose latencies are `lat` and whose timeline is `tl` (100 ms buckets).
-    fn rep(i: u32, bytes: u64, elapsed_s: f64, lat: &[u64], tl: &[u64]) -> Repetition {
+    pub(super) fn rep(i: u32, bytes: u64, elapsed_s: f64, lat: &[u64], tl: &[u64]) -> Repetition {
         let mut h = new_hist();
         for &v in lat {
             record(&mut h, v);
@@ -747,7 +429,7 @@ mod tests {
         }
     }
 
-    fn host(name: &str, reps: Vec<Repetition>) -> ResultsFile {
+    pub(super) fn host(name: &str, reps: Vec<Repetition>) -> ResultsFile {
         let mut config = BTreeMap::new();
         config.insert("engine".to_string(), serde_json::json!("buffered"));
         config.insert("size_bytes".to_string(), serde_json::json!(1000));
@@ -895,51 +577,6 @@ mod tests {
         let e = merge(&[a.clone(), a]).unwrap_err();
         assert!(matches!(e, MergeError::SameRun { .. }), "{e}");
         assert!(matches!(merge(&[]).unwrap_err(), MergeError::Empty));
-    }
-
-    #[test]
-    fn append_pools_the_repetitions_of_runs_of_one_machine() {
-        let a = host(
-            "vm",
-            vec![rep(0, 1000, 1.0, &[10], &[]), rep(1, 1100, 1.0, &[10], &[])],
-        );
-        let mut b = host("vm", vec![rep(0, 900, 1.0, &[20, 30], &[])]);
-        b.run.id = "run-vm-2".into();
-        b.workloads[0]
-            .config
-            .insert("repeat".into(), serde_json::json!(1)); // does not define the workload
-        let p = append(&[a.clone(), b.clone()]).unwrap();
-        let w = &p.workloads[0];
-        let bytes: Vec<u64> = w.repetitions.iter().map(|r| r.bytes).collect();
-        assert_eq!(bytes, vec![1000, 1100, 900]);
-        let idx: Vec<u32> = w.repetitions.iter().map(|r| r.index).collect();
-        assert_eq!(idx, vec![0, 1, 2]);
-        assert_eq!(
-            w.repetitions[2].extra[RUN_ID_KEY],
-            serde_json::json!("run-vm-2")
-        );
-        let s = w.summary.as_ref().unwrap();
-        assert_eq!(
-            (s.throughput_bytes_per_s.n, s.throughput_bytes_per_s.median),
-            (3, 1000.0)
-        );
-        assert_eq!(s.latency_ns.count, 4);
-        assert_eq!(p.run.host, "vm");
-
-        let mut other = b.clone();
-        other.probe = Some(serde_json::json!({"fingerprint": "bb"}));
-        let e = append(&[a.clone(), other]).unwrap_err();
-        assert!(e.to_string().contains("other hardware"), "{e}");
-        let mut sized = b;
-        sized.workloads[0]
-            .config
-            .insert("size_bytes".into(), serde_json::json!(5));
-        let e = append(&[a, sized]).unwrap_err();
-        assert!(
-            e.to_string()
-                .contains("in run run-vm-2: size_bytes: 1000 -> 5"),
-            "{e}"
-        );
     }
 
     #[test]
