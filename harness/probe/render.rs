@@ -2,8 +2,8 @@
 
 use std::fmt::Write as _;
 
-use super::storage::BlockDevice;
 use super::Probe;
+use results::probe::BlockDevice;
 
 /// Binary size text: `512 B`, `4.0 KiB`, `23.5 GiB`.
 pub(crate) fn bytes_text(b: u64) -> String {

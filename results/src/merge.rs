@@ -764,7 +764,10 @@ mod tests {
                 host: name.into(),
                 command_line: vec![],
             },
-            probe: Some(serde_json::json!({"fingerprint": "aa"})),
+            probe: Some(crate::probe::Probe {
+                fingerprint: "aa".into(),
+                ..Default::default()
+            }),
             baseline: Baseline::default(),
             workloads: vec![WorkloadResult {
                 name: "write/buffered".into(),
@@ -927,7 +930,10 @@ mod tests {
         assert_eq!(p.run.host, "vm");
 
         let mut other = b.clone();
-        other.probe = Some(serde_json::json!({"fingerprint": "bb"}));
+        other.probe = Some(crate::probe::Probe {
+            fingerprint: "bb".into(),
+            ..Default::default()
+        });
         let e = append(&[a.clone(), other]).unwrap_err();
         assert!(e.to_string().contains("other hardware"), "{e}");
         let mut sized = b;
@@ -953,7 +959,10 @@ mod tests {
             error: "disk full".into(),
         };
         b.workloads[0].medium = Medium::PageCache;
-        b.probe = Some(serde_json::json!({"fingerprint": "bb"}));
+        b.probe = Some(crate::probe::Probe {
+            fingerprint: "bb".into(),
+            ..Default::default()
+        });
         let m = merge(&[a, b]).unwrap();
         let w = &m.workloads[0];
         assert_eq!(w.repetitions.len(), 1);

@@ -17,8 +17,11 @@ pub struct ResultsFile {
     pub tool: Tool,
     /// The invocation.
     pub run: RunInfo,
-    /// The hardware probe (`segbench probe --json`), or null when not taken.
-    pub probe: Option<serde_json::Value>,
+    /// The hardware probe (`segbench probe --json`), or null when not taken. Read leniently
+    /// ([`crate::probe::Probe::from_json_lenient`]): a probe from another version never stops a
+    /// results file from loading.
+    #[serde(default, deserialize_with = "crate::probe::deserialize_optional")]
+    pub probe: Option<crate::probe::Probe>,
     /// The baseline every workload is compared with.
     pub baseline: Baseline,
     /// One entry per workload and engine.

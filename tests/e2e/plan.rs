@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::util::{assert_bad_input, segbench_in};
+use results::probe::{Nic, Probe, Storage};
 use results::{
     Baseline, Kind, Medium, ResultsFile, RunInfo, Stat, Status, Summary, Tool, WorkloadResult,
     SCHEMA_VERSION,
@@ -240,7 +241,7 @@ fn workload(name: &str, kind: Kind, medium: Medium, median: f64) -> WorkloadResu
 
 /// Device writes 400 and 600 MB/s, a page-cache write of 2000 MB/s, a read of 1600 MB/s;
 /// probe: eth0 at 10 Gbit/s (1250 MB/s), 2 TB of disk.
-fn results_file(probe: Option<serde_json::Value>) -> ResultsFile {
+fn results_file(probe: Option<Probe>) -> ResultsFile {
     ResultsFile {
         schema_version: SCHEMA_VERSION,
         tool: Tool {
@@ -277,14 +278,29 @@ fn results_file(probe: Option<serde_json::Value>) -> ResultsFile {
     }
 }
 
-fn probe() -> serde_json::Value {
-    serde_json::json!({
-        "storage": {"mount_point": "/data", "total_bytes": 2_000_000_000_000u64, "free_bytes": 1_000_000_000_000u64},
-        "nics": [
-            {"name": "lo", "virtual_device": true},
-            {"name": "eth0", "virtual_device": false, "speed_mbit_per_s": 10000}
-        ]
-    })
+fn probe() -> Probe {
+    Probe {
+        storage: Storage {
+            mount_point: Some("/data".into()),
+            total_bytes: Some(2_000_000_000_000),
+            free_bytes: Some(1_000_000_000_000),
+            ..Default::default()
+        },
+        nics: vec![
+            Nic {
+                name: "lo".into(),
+                virtual_device: true,
+                ..Default::default()
+            },
+            Nic {
+                name: "eth0".into(),
+                virtual_device: false,
+                speed_mbit_per_s: Some(10000),
+                ..Default::default()
+            },
+        ],
+        ..Default::default()
+    }
 }
 
 #[test]

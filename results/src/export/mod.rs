@@ -329,9 +329,10 @@ pub(crate) mod fixture {
                 host: "bench-01".into(),
                 command_line: vec!["segbench".into(), "run".into()],
             },
-            probe: Some(
+            // A probe of another version's shape: every field unknown to this one.
+            probe: Some(crate::probe::Probe::from_json_lenient(
                 serde_json::json!({"cpus": 2, "disk": {"model": "virtio", "rotational": 1}}),
-            ),
+            )),
             baseline: Baseline::default(),
             workloads: vec![buffered, uring, skipped, sendfile, readwrite],
             warnings: vec!["the disk claims rotational=1 (virtio): not used to classify it".into()],
