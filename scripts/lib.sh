@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# Shared helpers of the cross-check scripts (sourced, not run).
+# Shared helpers of the scripts in scripts/ (sourced, not run): logging and dying (exit 2),
+# finding or building segbench, installing tools, sizes, JSON and the cross-checks' tables.
 # Needs bash and python3 (JSON parsing and statistics).
 
 # Repository root (this file lives in scripts/).
