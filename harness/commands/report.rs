@@ -280,6 +280,7 @@ pub(crate) mod sample {
                     context_switches: Some(batches / 3 + 120),
                     harness_overhead_ratio: Some(0.0012),
                     extra: BTreeMap::new(),
+                    nic_traffic: Vec::new(),
                 }
             })
             .collect();

@@ -1112,6 +1112,7 @@ fn assemble(
         context_switches: Some(cs),
         harness_overhead_ratio: None,
         extra,
+        nic_traffic: Vec::new(),
     };
     ReadMeasure {
         repetition,

@@ -739,6 +739,7 @@ fn assemble(
         context_switches: Some(cpu.context_switches),
         harness_overhead_ratio: None,
         extra,
+        nic_traffic: Vec::new(),
     };
     RepMeasure {
         repetition,

@@ -338,6 +338,11 @@ pub fn merge_repetitions(
             .filter_map(|r| r.harness_overhead_ratio)
             .reduce(f64::max),
         extra,
+        nic_traffic: crate::probe::NicTraffic::of_hosts(
+            parts
+                .iter()
+                .map(|p| (p.host, p.repetition.nic_traffic.as_slice())),
+        ),
     })
 }
 
@@ -744,6 +749,7 @@ mod tests {
             context_switches: Some(10),
             harness_overhead_ratio: Some(0.01),
             extra: BTreeMap::new(),
+            nic_traffic: Vec::new(),
         }
     }
 

@@ -445,6 +445,29 @@ pub struct NicTraffic {
     pub tx_packets: u64,
 }
 
+impl NicTraffic {
+    /// The NIC traffic of a repetition merged from several hosts: every host's interfaces, each
+    /// name prefixed with its host label (`host-a/eth0`), as NICs of different hosts are different
+    /// NICs. A name that already holds a `/` (from a merged input; interface names cannot) is
+    /// kept as it is.
+    pub fn of_hosts<'a>(
+        hosts: impl IntoIterator<Item = (&'a str, &'a [NicTraffic])>,
+    ) -> Vec<NicTraffic> {
+        let mut out = Vec::new();
+        for (host, traffic) in hosts {
+            for t in traffic {
+                let name = if t.name.contains('/') {
+                    t.name.clone()
+                } else {
+                    format!("{host}/{}", t.name)
+                };
+                out.push(NicTraffic { name, ..t.clone() });
+            }
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -513,6 +536,54 @@ mod tests {
             ["probe: not a JSON object (an array): nothing could be read"]
         );
         assert_eq!(Probe::default().fingerprint(), None);
+    }
+
+    #[test]
+    fn merged_nic_traffic_names_each_host() {
+        let t = |name: &str, rx_bytes| NicTraffic {
+            name: name.into(),
+            rx_bytes,
+            ..NicTraffic::default()
+        };
+        let a = [t("eth0", 10), t("lo", 1)];
+        let b = [t("eth0", 20)];
+        let nested = [t("c/eth1", 30)];
+        assert_eq!(
+            NicTraffic::of_hosts([("a", &a[..]), ("b", &b[..]), ("ab", &nested[..])]),
+            vec![
+                t("a/eth0", 10),
+                t("a/lo", 1),
+                t("b/eth0", 20),
+                t("c/eth1", 30)
+            ]
+        );
+    }
+
+    #[test]
+    fn nic_traffic_is_absent_from_a_repetition_without_it_and_read_back_with_it() {
+        let r = parse_results(Path::new("before.json"), BEFORE.as_bytes()).unwrap();
+        let mut rep = r.workloads[0].repetitions[0].clone();
+        assert!(rep.nic_traffic.is_empty());
+        let v = serde_json::to_value(&rep).unwrap();
+        assert!(
+            v.get("nic_traffic").is_none(),
+            "schema 1 readers see no new field"
+        );
+        rep.nic_traffic = vec![NicTraffic {
+            name: "eth0".into(),
+            rx_bytes: 1,
+            tx_bytes: 2,
+            rx_packets: 3,
+            tx_packets: 4,
+        }];
+        let text = serde_json::to_string(&rep).unwrap();
+        assert!(text.contains(
+            r#""nic_traffic":[{"name":"eth0","rx_bytes":1,"tx_bytes":2,"rx_packets":3,"tx_packets":4}]"#
+        ));
+        assert_eq!(
+            serde_json::from_str::<crate::Repetition>(&text).unwrap(),
+            rep
+        );
     }
 
     #[test]

@@ -196,6 +196,11 @@ pub struct Repetition {
     /// Workload-specific figures (e.g. read: `sink_cpu_s`, `consumer_skew`), unit in the key.
     #[serde(default)]
     pub extra: BTreeMap<String, serde_json::Value>,
+    /// The traffic each network interface carried over the interval, by the kernel's counters
+    /// (all traffic, not only the workload's), when sampled (network workloads); absent from
+    /// the file otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nic_traffic: Vec<crate::probe::NicTraffic>,
 }
 
 /// Percentiles of a latency distribution plus the whole histogram.

@@ -41,6 +41,7 @@ fn rep(i: u32, mbps: f64, lat_ns: u64) -> Repetition {
         context_switches: None,
         harness_overhead_ratio: None,
         extra: BTreeMap::new(),
+        nic_traffic: Vec::new(),
     }
 }
 

@@ -226,6 +226,7 @@ pub(crate) mod fixture {
             context_switches: Some(1234),
             harness_overhead_ratio: Some(0.001_234_567_891),
             extra: BTreeMap::new(),
+            nic_traffic: Vec::new(),
         }
     }
 
