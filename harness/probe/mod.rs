@@ -5,6 +5,8 @@
 //! The data types ([`Probe`] and its parts) live in `results::probe`, where results files carry
 //! them and the report, compare, merge and the capacity model read them; this module fills them.
 //!
+//! [`NicCounters`] samples per-NIC traffic counters around network workloads (sysinfo).
+//!
 //! Every parser reads `/proc` and `/sys` under a root directory ([`probe_at`]), so tests run them
 //! against fixture trees; live-only checks (statvfs, O_DIRECT, io_uring rings, addresses,
 //! micro-probes) run only when the root is `/`. A missing source never fails the probe: the
@@ -16,6 +18,7 @@ mod host;
 mod memory;
 mod micro;
 mod nic;
+mod nic_counters;
 mod render;
 mod source;
 mod storage;
@@ -26,6 +29,7 @@ mod warnings;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+pub use nic_counters::NicCounters;
 pub use render::render;
 pub use results::probe::{
     BlockDevice, Cpu, Host, IoUringInfo, Memory, Micro, Nic, Probe, Storage, VmSettings,
