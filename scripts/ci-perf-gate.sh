@@ -32,8 +32,6 @@ GATE=(--metric throughput,cpu --threshold throughput=40% --threshold cpu=10%)
 
 . "$(dirname "$0")/lib.sh"
 
-usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
-
 baseline=$SEGBENCH_REPO/ci/perf-baseline.json
 out_dir=target/perf-gate
 segbench=${SEGBENCH:-}
@@ -54,7 +52,7 @@ while [ $# -gt 0 ]; do
         --workload-arg=*) workload_extra+=("${1#*=}") ;;
         --compare-arg) [ $# -ge 2 ] || die "--compare-arg needs a value"; compare_extra+=("$2"); shift ;;
         --compare-arg=*) compare_extra+=("${1#*=}") ;;
-        -h|--help) usage; exit 0 ;;
+        -h|--help) usage 0 ;;
         -*) die "unknown option $1 (see --help)" ;;
         *) baseline=$1 ;;
     esac

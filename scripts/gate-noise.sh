@@ -25,7 +25,7 @@ while [ $# -gt 0 ]; do
         --trials) trials=$2; shift ;;
         --segbench) segbench=$2; shift ;;
         --out-dir) out_dir=$2; shift ;;
-        -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) usage 0 ;;
         *) die "unknown argument $1 (see --help)" ;;
     esac
     shift
