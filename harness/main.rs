@@ -1,4 +1,5 @@
 //! The `segbench` binary: parse, dispatch, map errors to exit codes.
+#![forbid(unsafe_code)]
 
 use std::process::ExitCode;
 

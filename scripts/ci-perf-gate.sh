@@ -3,7 +3,11 @@
 # results file, write a Markdown summary for a pull-request comment, and exit with
 # `segbench compare`'s code: 0 no regression, 1 a regression, 2 cannot compare (or cannot run).
 #
-#   scripts/ci-perf-gate.sh [options] [BASELINE]        BASELINE default: ci/perf-baseline.json
+#   scripts/ci-perf-gate.sh [options] [BASELINE]
+#
+# BASELINE defaults to ci/perf-baseline.json in this repository (found from the script's own
+# location, whatever the working directory). It is recorded on the runner that runs the gate
+# (the comparison refuses other hardware): see ci/README.md.
 #
 # Options:
 #   --update-baseline     run the workload and store it as BASELINE (then commit it); exit 0
@@ -26,10 +30,9 @@ set -euo pipefail
 WORKLOAD=(write --engine buffered --engine uring:qd=8 --size 64MiB --repeat 5 --warmup 500ms)
 GATE=(--metric throughput,cpu --threshold throughput=40% --threshold cpu=10%)
 
-usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
-die() { echo "ci-perf-gate: $*" >&2; exit 2; }
+. "$(dirname "$0")/lib.sh"
 
-baseline=ci/perf-baseline.json
+baseline=$SEGBENCH_REPO/ci/perf-baseline.json
 out_dir=target/perf-gate
 segbench=${SEGBENCH:-}
 update=0
@@ -49,7 +52,7 @@ while [ $# -gt 0 ]; do
         --workload-arg=*) workload_extra+=("${1#*=}") ;;
         --compare-arg) [ $# -ge 2 ] || die "--compare-arg needs a value"; compare_extra+=("$2"); shift ;;
         --compare-arg=*) compare_extra+=("${1#*=}") ;;
-        -h|--help) usage; exit 0 ;;
+        -h|--help) usage 0 ;;
         -*) die "unknown option $1 (see --help)" ;;
         *) baseline=$1 ;;
     esac
@@ -57,15 +60,11 @@ while [ $# -gt 0 ]; do
 done
 
 if [ $update -eq 0 ] && [ ! -f "$baseline" ]; then
-    die "no baseline at $baseline; create it on the reference build with: $0 --update-baseline $baseline"
+    die "no baseline at $baseline. Record one on the reference build (main), on the runner that \
+runs the gate: $0 --update-baseline $baseline, then commit it (see ci/README.md)"
 fi
 
-if [ -z "$segbench" ]; then
-    root=$(cd "$(dirname "$0")/.." && pwd)
-    echo "ci-perf-gate: building segbench (release)" >&2
-    (cd "$root" && cargo build --release --quiet --bin segbench) || die "cargo build failed"
-    segbench="${CARGO_TARGET_DIR:-$root/target}/release/segbench"
-fi
+[ -n "$segbench" ] || segbench=$(find_segbench)
 [ -x "$segbench" ] || die "segbench binary $segbench not found or not executable"
 
 mkdir -p "$out_dir" || die "cannot create $out_dir"
@@ -79,7 +78,7 @@ if [ -z "$new" ]; then
     set -e
     if [ $rc -ne 0 ] || [ ! -f "$new" ]; then
         cat "$out_dir/run.txt" >&2
-        echo "ci-perf-gate: the benchmark run failed (exit $rc)" >&2
+        log "ci-perf-gate: the benchmark run failed (exit $rc)"
         [ $rc -ne 0 ] && exit $rc
         exit 2
     fi
@@ -100,5 +99,5 @@ set -e
 if [ -f "$md" ] && [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
     cat "$md" >>"$GITHUB_STEP_SUMMARY" || true
 fi
-[ -f "$md" ] && echo "ci-perf-gate: Markdown summary in $md" >&2
+[ -f "$md" ] && log "ci-perf-gate: Markdown summary in $md"
 exit $rc

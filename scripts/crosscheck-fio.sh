@@ -29,8 +29,6 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit "${1:-0}"; }
-
 DIR=.
 SIZE=1GiB
 PAIRS=5
@@ -142,8 +140,6 @@ run_sb() {
     rm -rf -- "$d" "$out"
     echo "$bw"
 }
-
-mb() { python3 -c 'import sys; v=sys.argv[1]; print("-" if v=="nan" else "%.0f" % (float(v)/1e6))' "$1"; }
 
 # crosscheck BASE LABEL: runs every job in a fresh directory under BASE, prints the table.
 crosscheck() {

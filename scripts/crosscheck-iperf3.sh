@@ -37,8 +37,6 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit "${1:-0}"; }
-
 DIR=.
 TIME=3
 SIZE=1GiB
@@ -169,8 +167,6 @@ run_sb() {
     rm -f -- "$out"
     echo "$bw"
 }
-
-mb() { python3 -c 'import sys; v=sys.argv[1]; print("-" if v=="nan" else "%.0f" % (float(v)/1e6))' "$1"; }
 
 echo "segbench vs iperf3: loopback, hot page cache"
 machine_lines

@@ -18,27 +18,22 @@ pairs=20
 trials=3
 out_dir=target/gate-noise
 segbench=${SEGBENCH:-}
-die() { echo "gate-noise: $*" >&2; exit 2; }
+. "$(dirname "$0")/lib.sh"
 while [ $# -gt 0 ]; do
     case "$1" in
         --pairs) pairs=$2; shift ;;
         --trials) trials=$2; shift ;;
         --segbench) segbench=$2; shift ;;
         --out-dir) out_dir=$2; shift ;;
-        -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) usage 0 ;;
         *) die "unknown argument $1 (see --help)" ;;
     esac
     shift
 done
 
-here=$(cd "$(dirname "$0")" && pwd)
-gate="$here/ci-perf-gate.sh"
-if [ -z "$segbench" ]; then
-    echo "gate-noise: building segbench (release)" >&2
-    (cd "$here/.." && cargo build --release --quiet --bin segbench) || die "cargo build failed"
-    segbench="${CARGO_TARGET_DIR:-$here/../target}/release/segbench"
-fi
-command -v python3 >/dev/null || die "python3 is needed to read medians from results files"
+gate="$SEGBENCH_REPO/scripts/ci-perf-gate.sh"
+[ -n "$segbench" ] || segbench=$(find_segbench)
+need python3 "it reads medians from results files (e.g. apt-get install python3)"
 mkdir -p "$out_dir"
 
 clean=0

@@ -1,11 +1,19 @@
 # shellcheck shell=bash
-# Shared helpers of the cross-check scripts (sourced, not run).
+# Shared helpers of the scripts in scripts/ (sourced, not run): logging and dying (exit 2),
+# finding or building segbench, installing tools, sizes, JSON and the cross-checks' tables.
 # Needs bash and python3 (JSON parsing and statistics).
 
 # Repository root (this file lives in scripts/).
 SEGBENCH_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 log() { printf '%s\n' "$*" >&2; }
+
+# usage [CODE]: prints the script's opening comment (its help, without the `# `) and exits with
+# CODE (default 0).
+usage() {
+    awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
+    exit "${1:-0}"
+}
 die() {
     printf '%s: %s\n' "$(basename "$0")" "$*" >&2
     exit 2
@@ -70,6 +78,9 @@ find_segbench() {
     [ -x "$target/release/segbench" ] || die "no $target/release/segbench: build it (cargo build --release) or set SEGBENCH"
     echo "$target/release/segbench"
 }
+
+# mb BYTES_PER_S: the figure in MB/s (10^6 bytes/s), no decimals; `-` for nan.
+mb() { python3 -c 'import sys; v=sys.argv[1]; print("-" if v=="nan" else "%.0f" % (float(v)/1e6))' "$1"; }
 
 # json_get FILE PYTHON-EXPR: evaluates EXPR with `d` bound to the parsed JSON of FILE.
 json_get() {

@@ -9,33 +9,24 @@
 #                 capture it whole)
 #
 # Installs Debian's `chromium` with apt-get when it is missing (needs root). Uses
-# SEGBENCH=/path/to/segbench when set, else builds the debug binary with cargo.
+# SEGBENCH=/path/to/segbench when set, else builds segbench with `cargo build --release`.
 set -euo pipefail
 
-root=$(cd "$(dirname "$0")/.." && pwd)
-results=${1:-$root/tests/fixtures/results/sample.json}
+. "$(dirname "$0")/lib.sh"
+
+results=${1:-$SEGBENCH_REPO/tests/fixtures/results/sample.json}
 out=${2:-/tmp/report.png}
 height=${3:-3000}
 
-if [[ ! -f $results ]]; then
-    echo "screenshot-report: $results: no such file" >&2
-    exit 2
-fi
+[[ -f $results ]] || die "$results: no such file"
 
 browser=$(command -v chromium || command -v chromium-browser || command -v google-chrome || true)
 if [[ -z $browser ]]; then
-    echo "screenshot-report: installing chromium (apt-get)" >&2
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    ensure_tool chromium chromium
     browser=$(command -v chromium)
 fi
 
-if [[ -z ${SEGBENCH:-} ]]; then
-    (cd "$root" && cargo build -q --bin segbench)
-    target=$(cd "$root" && cargo metadata --format-version 1 --no-deps 2>/dev/null |
-        sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
-    SEGBENCH=${target:-$root/target}/debug/segbench
-fi
+SEGBENCH=$(find_segbench)
 
 work=$(mktemp -d)
 profile=$(mktemp -d)

@@ -32,7 +32,7 @@ pub struct OutputArgs {
 /// A results file for finished workloads.
 pub fn results_file(
     meta: &RunMeta,
-    probe: Option<serde_json::Value>,
+    probe: Option<results::probe::Probe>,
     baseline: Baseline,
     workloads: Vec<WorkloadResult>,
     warnings: Vec<String>,

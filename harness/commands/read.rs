@@ -230,7 +230,7 @@ pub fn run(a: ReadArgs) -> anyhow::Result<u8> {
             dir: root.clone(),
             micro: false,
         });
-        Some(serde_json::to_value(&p)?)
+        Some(p)
     };
     let sessions = (a.groups as usize) * (a.consumers as usize).min(log.partitions.len()) + 8;
     let (local, target) = match target {

@@ -301,7 +301,6 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
         micro: true,
     });
     progress.line(&format!("probe: fingerprint {}", probe.fingerprint));
-    let probe_json = serde_json::to_value(&probe)?;
 
     let (clock, clock_name): (Arc<dyn Clock>, &str) = workloads::pacing::best_clock();
     progress.line(&format!("clock: {clock_name}"));
@@ -383,14 +382,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
     drop(read_log);
     drop(data);
     let warnings = crate::probe::warnings(&probe, &plan_for(&suite, &data_dir));
-    let file = common::results_file(
-        &meta,
-        Some(probe_json),
-        baseline,
-        done,
-        warnings,
-        interrupted,
-    );
+    let file = common::results_file(&meta, Some(probe), baseline, done, warnings, interrupted);
     write_outputs(&file, &out_dir)?;
     common::emit_json(&file, None, a.json)?;
     common::emit_hdr_logs(&file, a.hdr_log.as_deref())?;

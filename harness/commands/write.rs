@@ -265,7 +265,7 @@ pub fn run(a: WriteArgs) -> anyhow::Result<u8> {
         let plan = run_plan(&cfgs, &a, data.path());
         crate::probe::check_free_space(&p, plan.data_bytes).map_err(bad_input)?;
         run_warnings = crate::probe::warnings(&p, &plan);
-        Some(serde_json::to_value(&p)?)
+        Some(p)
     };
     let opts = RunOptions {
         repeat: a.repeat,

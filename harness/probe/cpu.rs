@@ -2,34 +2,9 @@
 
 use std::collections::BTreeSet;
 
-use serde::{Deserialize, Serialize};
+use results::probe::Cpu;
 
 use super::source::{dir_names, field, parse_cpu_list, Root};
-
-/// Processor model and topology.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Cpu {
-    /// Model name (`model name` of `/proc/cpuinfo`; implementer/part codes on Arm).
-    pub model: Option<String>,
-    /// Physical packages.
-    pub sockets: Option<u32>,
-    /// Physical cores over all sockets.
-    pub cores: Option<u32>,
-    /// Online hardware threads (logical CPUs).
-    pub threads: Option<u32>,
-    /// NUMA nodes (`/sys/devices/system/node/node*`).
-    pub numa_nodes: Option<u32>,
-    /// cpufreq governor(s) of the online CPUs, comma-joined when they differ.
-    pub governor: Option<String>,
-    /// cpufreq scaling driver (`intel_pstate`, `acpi-cpufreq`, `amd-pstate`, ...).
-    pub scaling_driver: Option<String>,
-    /// Maximum frequency (cpufreq `cpuinfo_max_freq`).
-    pub max_frequency_hz: Option<u64>,
-    /// Current frequency of the first CPU as `/proc/cpuinfo` reports it (varies; not in the
-    /// fingerprint).
-    pub current_frequency_hz: Option<u64>,
-}
 
 /// Reads the CPU section under `root`.
 pub(crate) fn parse(root: &Root, notes: &mut Vec<String>) -> Cpu {

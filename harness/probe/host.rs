@@ -1,33 +1,8 @@
 //! Host section: name, kernel, distribution, virtualisation, clock source.
 
-use serde::{Deserialize, Serialize};
+use results::probe::Host;
 
 use super::source::{field, Root};
-
-/// The machine and its kernel.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Host {
-    /// Host name (`/proc/sys/kernel/hostname`).
-    pub hostname: Option<String>,
-    /// Kernel release, as `uname -r` prints it (`/proc/sys/kernel/osrelease`).
-    pub kernel_release: Option<String>,
-    /// Kernel build string (`/proc/sys/kernel/version`).
-    pub kernel_version: Option<String>,
-    /// Machine architecture (`/proc/sys/kernel/arch`, else the binary's target).
-    pub arch: Option<String>,
-    /// Distribution name (`PRETTY_NAME` of `/etc/os-release`).
-    pub distribution: Option<String>,
-    /// Hypervisor: `none`, a name (`kvm`, `qemu`, `vmware`, `hyperv`, `xen`, `amazon`, `google`,
-    /// ...), or `vm` when the CPU says it runs under a hypervisor that cannot be named.
-    pub virtualization: Option<String>,
-    /// Container runtime when detectable (`docker`, `podman`, `lxc`, `kubernetes`).
-    pub container: Option<String>,
-    /// Current clock source (`tsc`, `kvm-clock`, `hpet`, ...).
-    pub clock_source: Option<String>,
-    /// Available clock sources.
-    pub clock_sources_available: Vec<String>,
-}
 
 /// Reads the host section under `root`.
 pub(crate) fn parse(root: &Root, notes: &mut Vec<String>) -> Host {

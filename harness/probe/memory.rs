@@ -1,45 +1,8 @@
 //! Memory section: totals, huge pages, transparent huge pages, swap.
 
-use serde::{Deserialize, Serialize};
+use results::probe::Memory;
 
 use super::source::{bracketed, field, Root};
-
-/// Main memory and swap.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Memory {
-    /// `MemTotal`.
-    pub total_bytes: Option<u64>,
-    /// `MemAvailable`: what new work can use without swapping (free plus reclaimable cache).
-    pub available_bytes: Option<u64>,
-    /// `MemFree`.
-    pub free_bytes: Option<u64>,
-    /// `Dirty`: page-cache data waiting for writeback now.
-    pub dirty_bytes: Option<u64>,
-    /// Reserved huge pages (`HugePages_Total`).
-    pub hugepages_total: Option<u64>,
-    /// Free reserved huge pages (`HugePages_Free`).
-    pub hugepages_free: Option<u64>,
-    /// Default huge page size (`Hugepagesize`).
-    pub hugepage_size_bytes: Option<u64>,
-    /// Transparent huge page mode (`always`, `madvise`, `never`).
-    pub thp_enabled: Option<String>,
-    /// Transparent huge page defragmentation mode.
-    pub thp_defrag: Option<String>,
-    /// `SwapTotal`.
-    pub swap_total_bytes: Option<u64>,
-    /// `SwapFree`.
-    pub swap_free_bytes: Option<u64>,
-    /// Active swap areas (lines of `/proc/swaps`).
-    pub swap_devices: Option<u32>,
-}
-
-impl Memory {
-    /// True when swap is configured (some swap area or a non-zero `SwapTotal`).
-    pub fn swap_active(&self) -> bool {
-        self.swap_total_bytes.unwrap_or(0) > 0 || self.swap_devices.unwrap_or(0) > 0
-    }
-}
 
 /// A `/proc/meminfo` value in bytes (`kB` lines are KiB; counts have no unit).
 fn kib(text: &str, key: &str) -> Option<u64> {

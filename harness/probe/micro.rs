@@ -6,22 +6,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-
-/// Micro-benchmark results. Bandwidths are bytes per second (display MB/s = 10^6 bytes/s).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Micro {
-    /// Single-thread copy between two pre-faulted 64 MiB buffers (bytes copied per second).
-    pub memcpy_bytes_per_s: Option<f64>,
-    /// Filling freshly allocated, never-touched memory (page faults included). Slow on many
-    /// VMs: the reason benchmarks pre-fault and reuse buffers.
-    pub first_touch_bytes_per_s: Option<f64>,
-    /// Cost of one monotonic clock read (`Instant::now`).
-    pub clock_read_ns: Option<f64>,
-    /// One TCP stream over loopback for about 0.3 s, 256 KiB writes.
-    pub loopback_tcp_bytes_per_s: Option<f64>,
-}
+use results::probe::Micro;
 
 /// Size of each memcpy / first-touch buffer: larger than common last-level caches.
 const BUF_BYTES: usize = 64 << 20;

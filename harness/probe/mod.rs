@@ -2,6 +2,11 @@
 //! the data directory, NICs, io_uring and a few micro-probes, plus a hardware fingerprint and the
 //! warnings a planned run deserves.
 //!
+//! The data types ([`Probe`] and its parts) live in `results::probe`, where results files carry
+//! them and the report, compare, merge and the capacity model read them; this module fills them.
+//!
+//! [`NicCounters`] samples per-NIC traffic counters around network workloads (sysinfo).
+//!
 //! Every parser reads `/proc` and `/sys` under a root directory ([`probe_at`]), so tests run them
 //! against fixture trees; live-only checks (statvfs, O_DIRECT, io_uring rings, addresses,
 //! micro-probes) run only when the root is `/`. A missing source never fails the probe: the
@@ -13,6 +18,7 @@ mod host;
 mod memory;
 mod micro;
 mod nic;
+mod nic_counters;
 mod render;
 mod source;
 mod storage;
@@ -23,17 +29,11 @@ mod warnings;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use serde::{Deserialize, Serialize};
-
-pub use cpu::Cpu;
-pub use host::Host;
-pub use memory::Memory;
-pub use micro::Micro;
-pub use nic::Nic;
+pub use nic_counters::NicCounters;
 pub use render::render;
-pub use storage::{BlockDevice, Storage};
-pub use uring::IoUringInfo;
-pub use vm::VmSettings;
+pub use results::probe::{
+    BlockDevice, Cpu, Host, IoUringInfo, Memory, Micro, Nic, Probe, Storage, VmSettings,
+};
 pub use warnings::{check_free_space, warnings, RunPlan};
 
 use source::Root;
@@ -54,36 +54,6 @@ impl Default for ProbeOptions {
             micro: true,
         }
     }
-}
-
-/// Everything the probe found. Units are in field names; unknown values are `None`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Probe {
-    /// Host and kernel.
-    pub host: Host,
-    /// Processor.
-    pub cpu: Cpu,
-    /// Memory and swap.
-    pub memory: Memory,
-    /// Writeback and VM settings.
-    pub vm: VmSettings,
-    /// Storage behind the data directory.
-    pub storage: Storage,
-    /// Network interfaces, by name.
-    pub nics: Vec<Nic>,
-    /// io_uring availability.
-    pub io_uring: IoUringInfo,
-    /// Micro-probe results, when run.
-    pub micro: Option<Micro>,
-    /// Wall time the probe took.
-    pub probe_elapsed_ns: u64,
-    /// Hardware fingerprint: 16 hex digits of FNV-1a 64 over `fingerprint_source`.
-    pub fingerprint: String,
-    /// The canonical text hashed into the fingerprint (to see why two fingerprints differ).
-    pub fingerprint_source: String,
-    /// Why fields are unknown, and caveats.
-    pub notes: Vec<String>,
 }
 
 /// Probes the live system. Never fails: missing fields are `None` with a note.

@@ -1,37 +1,8 @@
 //! Network interfaces: state, MTU, speed, driver, queues, addresses.
 
-use serde::{Deserialize, Serialize};
+use results::probe::Nic;
 
 use super::source::{dir_names, line_path, link_name, Root};
-
-/// One network interface (`/sys/class/net/<name>`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Nic {
-    /// Interface name.
-    pub name: String,
-    /// Operational state (`up`, `down`, `unknown`, ...).
-    pub state: Option<String>,
-    /// MTU.
-    pub mtu_bytes: Option<u64>,
-    /// Link speed in Mbit/s (10^6 bits/s); `None` when the driver does not report it (virtio,
-    /// loopback, link down).
-    pub speed_mbit_per_s: Option<u64>,
-    /// Duplex (`full`, `half`).
-    pub duplex: Option<String>,
-    /// Driver of the underlying device (`virtio_net`, `ixgbe`, `mlx5_core`, ...).
-    pub driver: Option<String>,
-    /// True for software devices (loopback, bridges, veth, tunnels): no `device` link.
-    pub virtual_device: bool,
-    /// Receive queues (`queues/rx-*`).
-    pub rx_queues: Option<u32>,
-    /// Transmit queues (`queues/tx-*`).
-    pub tx_queues: Option<u32>,
-    /// Hardware (MAC) address.
-    pub mac: Option<String>,
-    /// IP addresses with prefix length (live probes only).
-    pub addresses: Vec<String>,
-}
 
 /// Reads the interfaces under `root`, sorted by name.
 pub(crate) fn parse(root: &Root, notes: &mut Vec<String>) -> Vec<Nic> {

@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 use results::export::table::{Align, TextLayout};
 use results::format::bytes_iec;
 
-use super::storage::BlockDevice;
 use super::Probe;
+use results::probe::BlockDevice;
 
 /// Rate text in MB/s (10^6 bytes/s), or GB/s above 10 GB/s.
 fn rate(bps: f64) -> String {

@@ -2,44 +2,9 @@
 //! buffers, memlock limit.
 
 use io_uring::opcode;
-use serde::{Deserialize, Serialize};
+use results::probe::IoUringInfo;
 
 use super::source::{field, Root};
-
-/// io_uring availability on this kernel for this process.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct IoUringInfo {
-    /// Whether a ring could be created (`None` when not tried, as on a fixture root).
-    pub enabled: Option<bool>,
-    /// Why not, when disabled.
-    pub disabled_reason: Option<String>,
-    /// `kernel.io_uring_disabled`: 0 allowed, 1 only for `kernel.io_uring_group`, 2 disabled.
-    pub sysctl_disabled: Option<u32>,
-    /// Seccomp mode of this process (0 none, 1 strict, 2 filter).
-    pub seccomp_mode: Option<u32>,
-    /// Opcodes the kernel supports (`IORING_REGISTER_PROBE`), kernel names without `IORING_OP_`.
-    pub opcodes_supported: Vec<String>,
-    /// Opcodes known to the io-uring crate that this kernel lacks.
-    pub opcodes_unsupported: Vec<String>,
-    /// Ring features (`IORING_FEAT_*`) the kernel reports, lower case.
-    pub features: Vec<String>,
-    /// Whether an SQPOLL ring could be created (unprivileged since Linux 5.11).
-    pub sqpoll_allowed: Option<bool>,
-    /// Whether a 1 MiB registered (fixed) buffer could be registered.
-    pub registered_buffers_allowed: Option<bool>,
-    /// `RLIMIT_MEMLOCK` soft limit; `None` with `memlock_unlimited` when unlimited.
-    pub memlock_limit_bytes: Option<u64>,
-    /// True when `RLIMIT_MEMLOCK` is unlimited.
-    pub memlock_unlimited: bool,
-}
-
-impl IoUringInfo {
-    /// True when the kernel supports the opcode named `name` (e.g. `WRITE_FIXED`).
-    pub fn supports(&self, name: &str) -> bool {
-        self.opcodes_supported.iter().any(|o| o == name)
-    }
-}
 
 /// Opcodes of the io-uring crate (one per kernel opcode), with kernel names.
 const OPCODES: &[(&str, u8)] = &[

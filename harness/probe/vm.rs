@@ -1,34 +1,9 @@
 //! Writeback and VM settings: dirty limits, expiry, swappiness, and the effective dirty limit.
 
-use serde::{Deserialize, Serialize};
+use results::probe::VmSettings;
 
-use super::memory::Memory;
 use super::source::Root;
-
-/// Kernel writeback (`vm.dirty_*`) and swap settings.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct VmSettings {
-    /// `vm.dirty_ratio`: percent of dirtyable memory at which writers are throttled.
-    pub dirty_ratio_percent: Option<u64>,
-    /// `vm.dirty_background_ratio`: percent at which background writeback starts.
-    pub dirty_background_ratio_percent: Option<u64>,
-    /// `vm.dirty_bytes` (0 = the ratio applies).
-    pub dirty_bytes: Option<u64>,
-    /// `vm.dirty_background_bytes` (0 = the ratio applies).
-    pub dirty_background_bytes: Option<u64>,
-    /// `vm.dirty_expire_centisecs`, in ms: age at which dirty data is written back.
-    pub dirty_expire_ms: Option<u64>,
-    /// `vm.dirty_writeback_centisecs`, in ms: flusher wake-up interval.
-    pub dirty_writeback_ms: Option<u64>,
-    /// `vm.swappiness`.
-    pub swappiness: Option<u64>,
-    /// Effective throttling limit: `dirty_bytes`, else `dirty_ratio` of available memory (an
-    /// approximation of the kernel's dirtyable memory).
-    pub dirty_limit_bytes: Option<u64>,
-    /// Effective background writeback threshold, computed the same way.
-    pub dirty_background_limit_bytes: Option<u64>,
-}
+use results::probe::Memory;
 
 /// Reads the VM settings under `root` and computes the effective limits from `mem`.
 pub(crate) fn parse(root: &Root, mem: &Memory, notes: &mut Vec<String>) -> VmSettings {

@@ -312,6 +312,7 @@ mod tests {
                     context_switches: None,
                     harness_overhead_ratio: None,
                     extra: BTreeMap::new(),
+                    nic_traffic: Vec::new(),
                 }
             })
             .collect();

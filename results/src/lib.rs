@@ -1,5 +1,6 @@
-//! segbench results: the result schema (plain serde structs, units in field names), whole
-//! HdrHistograms, statistics over repetitions, exporters and the capacity model.
+//! segbench results: the result schema (plain serde structs, units in field names; the hardware
+//! probe's in [`probe`]), whole HdrHistograms, statistics over repetitions, exporters and the
+//! capacity model.
 //!
 //! Exporters only turn finished results into bytes; nothing here measures.
 //!
@@ -20,6 +21,7 @@ pub mod hdrlog;
 pub mod hist;
 pub mod merge;
 pub mod plot;
+pub mod probe;
 pub mod schema;
 pub mod stats;
 #[cfg(any(test, feature = "test-util"))]

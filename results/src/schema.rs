@@ -17,8 +17,11 @@ pub struct ResultsFile {
     pub tool: Tool,
     /// The invocation.
     pub run: RunInfo,
-    /// The hardware probe (`segbench probe --json`), or null when not taken.
-    pub probe: Option<serde_json::Value>,
+    /// The hardware probe (`segbench probe --json`), or null when not taken. Read leniently
+    /// ([`crate::probe::Probe::from_json_lenient`]): a probe from another version never stops a
+    /// results file from loading.
+    #[serde(default, deserialize_with = "crate::probe::deserialize_optional")]
+    pub probe: Option<crate::probe::Probe>,
     /// The baseline every workload is compared with.
     pub baseline: Baseline,
     /// One entry per workload and engine.
@@ -193,6 +196,11 @@ pub struct Repetition {
     /// Workload-specific figures (e.g. read: `sink_cpu_s`, `consumer_skew`), unit in the key.
     #[serde(default)]
     pub extra: BTreeMap<String, serde_json::Value>,
+    /// The traffic each network interface carried over the interval, by the kernel's counters
+    /// (all traffic, not only the workload's), when sampled (network workloads); absent from
+    /// the file otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nic_traffic: Vec<crate::probe::NicTraffic>,
 }
 
 /// Percentiles of a latency distribution plus the whole histogram.

@@ -41,6 +41,7 @@ fn rep(i: u32, mbps: f64, lat_ns: u64) -> Repetition {
         context_switches: None,
         harness_overhead_ratio: None,
         extra: BTreeMap::new(),
+        nic_traffic: Vec::new(),
     }
 }
 
@@ -68,7 +69,10 @@ fn results_file(host: &str, mbps: &[f64]) -> ResultsFile {
             host: host.into(),
             command_line: vec!["segbench".into(), "write".into()],
         },
-        probe: Some(serde_json::json!({"fingerprint": "0123456789abcdef"})),
+        probe: Some(results::probe::Probe {
+            fingerprint: "0123456789abcdef".into(),
+            ..Default::default()
+        }),
         baseline: Baseline::default(),
         workloads: vec![WorkloadResult {
             name: "write/buffered".into(),
@@ -178,7 +182,10 @@ fn compare_refuses_files_that_cannot_be_compared() {
 
     // Other hardware.
     let mut elsewhere = results_file("b", STEADY);
-    elsewhere.probe = Some(serde_json::json!({"fingerprint": "fedcba9876543210"}));
+    elsewhere.probe = Some(results::probe::Probe {
+        fingerprint: "fedcba9876543210".into(),
+        ..Default::default()
+    });
     save(t.path(), "elsewhere.json", &elsewhere);
     let out = segbench_in(t.path(), &["compare", "base.json", "elsewhere.json"]);
     assert_bad_input(
@@ -294,7 +301,10 @@ fn merge_append_pools_runs_of_one_machine() {
     );
     // Another machine's run does not pool.
     let mut other = results_file("elsewhere", &[100.0]);
-    other.probe = Some(serde_json::json!({"fingerprint": "ffffffffffffffff"}));
+    other.probe = Some(results::probe::Probe {
+        fingerprint: "ffffffffffffffff".into(),
+        ..Default::default()
+    });
     save(t.path(), "other.json", &other);
     let out = segbench_in(
         t.path(),

@@ -3,6 +3,7 @@
 mod compare;
 mod plan;
 mod read;
+mod report;
 mod safety;
 mod util;
 mod write;

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use crate::util::{assert_bad_input, segbench_in};
+use results::probe::Probe;
 use results::testing::{capacity_probe as probe, results_with, workload_with as workload};
 use results::{Kind, Medium, ResultsFile};
 
@@ -207,8 +208,8 @@ fn bad_input_exits_2_with_one_line() {
 
 /// Device writes 400 and 600 MB/s, a page-cache write of 2000 MB/s, a read of 1600 MB/s;
 /// probe: eth0 at 10 Gbit/s (1250 MB/s), 2 TB of disk.
-fn results_file(probe: Option<serde_json::Value>) -> ResultsFile {
-    let mut r = results_with(
+fn results_file(probe: Option<Probe>) -> ResultsFile {
+    results_with(
         vec![
             workload(
                 "write/buffered",
@@ -225,17 +226,15 @@ fn results_file(probe: Option<serde_json::Value>) -> ResultsFile {
             ),
             workload("read/sendfile", Kind::Read, Medium::Network, 1600.0 * MB),
         ],
-        serde_json::Value::Null,
-    );
-    r.probe = probe;
-    r
+        probe,
+    )
 }
 
 #[test]
 fn limits_from_a_results_file() {
     let t = tempfile::tempdir().unwrap();
     let path = t.path().join("results.json");
-    results::export::json::write_results(&path, &results_file(Some(probe()))).unwrap();
+    results::export::json::write_results(&path, &results_file(probe())).unwrap();
     let from = path.to_str().unwrap();
     // W = 100 MB/s, r = 3, c = 1, T = 1 d, U = 0.7, F = 0.8: storage
     // 3·1e8·86400/(2e12·0.8) = 16.2 binds (disk 300/(600·0.7) = 0.714) -> 17 + 1 = 18.

@@ -392,10 +392,9 @@ fn direct_device_bytes_match_a_hand_computed_case() {
 fn direct_on_tmpfs_is_unsupported_when_it_refuses_o_direct() {
     use std::os::unix::fs::OpenOptionsExt;
     let shm = Path::new("/dev/shm");
-    // SAFETY (test): statfs into a zeroed struct.
-    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
-    let c = std::ffi::CString::new("/dev/shm").unwrap();
-    if unsafe { libc::statfs(c.as_ptr(), &mut st) } != 0 || st.f_type != libc::TMPFS_MAGIC {
+    let tmpfs = nix::sys::statfs::statfs(shm)
+        .is_ok_and(|st| st.filesystem_type() == nix::sys::statfs::TMPFS_MAGIC);
+    if !tmpfs {
         return println!("SKIP: /dev/shm is not a tmpfs here");
     }
     let probe = tempfile::tempdir_in(shm).unwrap();
@@ -671,7 +670,9 @@ fn uring_short_writes_are_resubmitted_or_reported() {
             rlim_cur: LIMIT,
             rlim_max: libc::RLIM_INFINITY,
         };
-        // SAFETY (test child): plain system calls on this process.
+        // SAFETY: `signal` gets a valid signal number and `SIG_IGN`, so no handler code runs;
+        // `setrlimit` only reads `lim`, a valid `rlimit` that outlives the call. Both change
+        // process-wide state only, of this child process, which exists for this test.
         unsafe {
             assert_eq!(libc::signal(libc::SIGXFSZ, libc::SIG_IGN), libc::SIG_DFL);
             assert_eq!(libc::setrlimit(libc::RLIMIT_FSIZE, &lim), 0);

@@ -214,6 +214,7 @@ pub(super) fn assemble(
         context_switches: Some(cs),
         harness_overhead_ratio: None,
         extra,
+        nic_traffic: Vec::new(),
     };
     ReadMeasure {
         repetition,

@@ -92,6 +92,7 @@ pub(super) fn assemble(
         context_switches: Some(cpu.context_switches),
         harness_overhead_ratio: None,
         extra,
+        nic_traffic: Vec::new(),
     };
     RepMeasure {
         repetition,

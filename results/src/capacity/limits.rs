@@ -4,6 +4,7 @@
 
 use super::model::{CapacityError, Figure, NodeLimits};
 use crate::format;
+use crate::probe::Probe;
 use crate::schema::{Kind, Medium, ResultsFile, Status, WorkloadResult};
 
 fn usable_median(w: &WorkloadResult) -> Option<f64> {
@@ -105,26 +106,22 @@ fn disk_write(
     }
 }
 
-fn probe_u64(v: &serde_json::Value, path: &[&str]) -> Option<u64> {
-    let mut cur = v;
-    for p in path {
-        cur = cur.get(p)?;
-    }
-    cur.as_u64().filter(|x| *x > 0)
+/// A probe's count or size when it is known and positive.
+fn positive(v: Option<u64>) -> Option<u64> {
+    v.filter(|x| *x > 0)
 }
 
 /// Disk capacity from the probe's storage section: the file system's total size, else the
 /// space available or free.
-fn disk_capacity(probe: &serde_json::Value) -> Option<Figure> {
-    let storage = probe.get("storage")?;
+fn disk_capacity(probe: &Probe) -> Option<Figure> {
+    let storage = &probe.storage;
     let place = storage
-        .get("mount_point")
-        .and_then(|m| m.as_str())
-        .or_else(|| storage.get("dir").and_then(|d| d.as_str()))
+        .mount_point
+        .as_deref()
+        .or(Some(storage.dir.as_str()).filter(|d| !d.is_empty()))
         .unwrap_or("the data directory");
-    let free =
-        probe_u64(storage, &["free_bytes"]).or_else(|| probe_u64(storage, &["available_bytes"]));
-    if let Some(total) = probe_u64(storage, &["total_bytes"]) {
+    let free = positive(storage.free_bytes).or_else(|| positive(storage.available_bytes));
+    if let Some(total) = positive(storage.total_bytes) {
         let free = free
             .map(|f| format!(", {} free", format::bytes_iec(f)))
             .unwrap_or_default();
@@ -133,8 +130,11 @@ fn disk_capacity(probe: &serde_json::Value) -> Option<Figure> {
             format!("probe: storage total_bytes of {place}{free}"),
         ));
     }
-    for key in ["available_bytes", "free_bytes"] {
-        if let Some(v) = probe_u64(storage, &[key]) {
+    for (key, v) in [
+        ("available_bytes", storage.available_bytes),
+        ("free_bytes", storage.free_bytes),
+    ] {
+        if let Some(v) = positive(v) {
             return Some(Figure::new(
                 v as f64,
                 format!("probe: storage {key} of {place}"),
@@ -146,23 +146,18 @@ fn disk_capacity(probe: &serde_json::Value) -> Option<Figure> {
 
 /// NIC speed from the probe's interface list: the fastest non-loopback interface with a known
 /// speed (physical ones, or bonds); bytes/s.
-fn nic_speed(probe: &serde_json::Value) -> Option<Figure> {
-    let nics = probe.get("nics")?.as_array()?;
+fn nic_speed(probe: &Probe) -> Option<Figure> {
     let mut best: Option<(String, u64)> = None;
-    for nic in nics {
-        let name = nic.get("name").and_then(|n| n.as_str()).unwrap_or("");
+    for nic in &probe.nics {
+        let name = nic.name.as_str();
         if name.is_empty() || name == "lo" {
             continue;
         }
-        let is_virtual = nic
-            .get("virtual_device")
-            .and_then(|v| v.as_bool())
-            .unwrap_or(false);
         // veth, bridges and tunnels report made-up speeds; bonds aggregate real links.
-        if is_virtual && !(name.starts_with("bond") || name.starts_with("team")) {
+        if nic.virtual_device && !(name.starts_with("bond") || name.starts_with("team")) {
             continue;
         }
-        let Some(speed) = probe_u64(nic, &["speed_mbit_per_s"]) else {
+        let Some(speed) = positive(nic.speed_mbit_per_s) else {
             continue;
         };
         match &best {
@@ -316,7 +311,9 @@ mod tests {
                 ),
                 skipped,
             ],
-            serde_json::json!({"cpus": 2, "nics": "eth0", "storage": {"total_bytes": -1}}),
+            Some(Probe::from_json_lenient(serde_json::json!(
+                {"cpus": 2, "nics": "eth0", "storage": {"total_bytes": -1}}
+            ))),
         );
         let l = limits_from_results(&r).unwrap();
         assert!(l
@@ -337,7 +334,7 @@ mod tests {
             "{e}"
         );
         // Nothing usable at all.
-        let r = results_with(vec![], serde_json::Value::Null);
+        let r = results_with(vec![], None);
         assert_eq!(limits_from_results(&r), None);
     }
 }

@@ -377,7 +377,7 @@ mod tests {
         assert!(md.contains("**Capacity**"), "{md}");
         assert!(md.contains("per broker flat out"), "{md}");
         // No write figure: no paragraph.
-        let none = results_with(vec![], serde_json::Value::Null);
+        let none = results_with(vec![], None);
         assert!(report_summary(&none).is_empty());
         assert!(!crate::export::markdown::render(&none).contains("**Capacity**"));
     }

@@ -173,7 +173,7 @@ pub fn config_differences(
 
 /// The hardware fingerprint in a results file's probe (`probe.fingerprint`), if any.
 pub fn fingerprint(r: &ResultsFile) -> Option<&str> {
-    r.probe.as_ref()?.get("fingerprint")?.as_str()
+    r.probe.as_ref()?.fingerprint()
 }
 
 /// One workload compared, or the reason it was not.
@@ -700,7 +700,10 @@ mod tests {
     fn different_hardware_is_refused_unless_allowed() {
         let a = file(vec![workload("w", reps(&[500.0; 3]))]);
         let mut b = a.clone();
-        b.probe = Some(serde_json::json!({"fingerprint": "1234"}));
+        b.probe = Some(crate::probe::Probe {
+            fingerprint: "1234".into(),
+            ..Default::default()
+        });
         let e = compare(&a, &b, &Default::default()).unwrap_err();
         assert!(matches!(e, CompareError::Hardware { .. }));
         assert!(e.to_string().contains("00ff00ff00ff00ff vs 1234"), "{e}");

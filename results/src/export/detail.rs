@@ -175,10 +175,7 @@ mod tests {
     fn flush_lines_only_for_flushing_writes() {
         let mut r = fixture::results();
         assert!(flush_lines(&r).is_empty());
-        assert_eq!(
-            with_flushes(&r),
-            super::super::terminal::render(&r)
-        );
+        assert_eq!(with_flushes(&r), super::super::terminal::render(&r));
         let w = &mut r.workloads[0];
         w.config.insert("flush".into(), serde_json::json!("batch"));
         w.config.insert("sync".into(), serde_json::json!("fsync"));
@@ -187,7 +184,6 @@ mod tests {
             lines,
             ["write/buffered: fsync linked to each write (io_uring): its time is inside the batch latency"]
         );
-        assert!(with_flushes(&r)
-            .ends_with(&format!("\nflushes:\n  {}\n", lines[0])));
+        assert!(with_flushes(&r).ends_with(&format!("\nflushes:\n  {}\n", lines[0])));
     }
 }

@@ -133,7 +133,10 @@ mod tests {
         assert_eq!(p.run.host, "vm");
 
         let mut other = b.clone();
-        other.probe = Some(serde_json::json!({"fingerprint": "bb"}));
+        other.probe = Some(crate::probe::Probe {
+            fingerprint: "bb".into(),
+            ..Default::default()
+        });
         let e = append(&[a.clone(), other]).unwrap_err();
         assert!(e.to_string().contains("other hardware"), "{e}");
         let mut sized = b;

@@ -237,5 +237,10 @@ pub fn merge_repetitions(
             .filter_map(|r| r.harness_overhead_ratio)
             .reduce(f64::max),
         extra,
+        nic_traffic: crate::probe::NicTraffic::of_hosts(
+            parts
+                .iter()
+                .map(|p| (p.host, p.repetition.nic_traffic.as_slice())),
+        ),
     })
 }

@@ -426,6 +426,7 @@ mod tests {
             context_switches: Some(10),
             harness_overhead_ratio: Some(0.01),
             extra: BTreeMap::new(),
+            nic_traffic: Vec::new(),
         }
     }
 
@@ -446,7 +447,10 @@ mod tests {
                 host: name.into(),
                 command_line: vec![],
             },
-            probe: Some(serde_json::json!({"fingerprint": "aa"})),
+            probe: Some(crate::probe::Probe {
+                fingerprint: "aa".into(),
+                ..Default::default()
+            }),
             baseline: Baseline::default(),
             workloads: vec![WorkloadResult {
                 name: "write/buffered".into(),
@@ -590,7 +594,10 @@ mod tests {
             error: "disk full".into(),
         };
         b.workloads[0].medium = Medium::PageCache;
-        b.probe = Some(serde_json::json!({"fingerprint": "bb"}));
+        b.probe = Some(crate::probe::Probe {
+            fingerprint: "bb".into(),
+            ..Default::default()
+        });
         let m = merge(&[a, b]).unwrap();
         let w = &m.workloads[0];
         assert_eq!(w.repetitions.len(), 1);

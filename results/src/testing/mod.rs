@@ -11,6 +11,7 @@ pub mod sample;
 use std::collections::BTreeMap;
 
 use crate::hist;
+use crate::probe::Probe;
 use crate::schema::*;
 use crate::stats;
 
@@ -60,6 +61,7 @@ fn repetition(index: u32, bytes_per_s: f64, cpu_s_per_gb: f64, latencies_ns: &[u
         context_switches: Some(1234),
         harness_overhead_ratio: Some(0.001_234_567_891),
         extra: BTreeMap::new(),
+        nic_traffic: Vec::new(),
     }
 }
 
@@ -163,7 +165,10 @@ pub fn results() -> ResultsFile {
             host: "bench-01".into(),
             command_line: vec!["segbench".into(), "run".into()],
         },
-        probe: Some(serde_json::json!({"cpus": 2, "disk": {"model": "virtio", "rotational": 1}})),
+        // A probe of another version's shape: every field unknown to this one.
+        probe: Some(Probe::from_json_lenient(
+            serde_json::json!({"cpus": 2, "disk": {"model": "virtio", "rotational": 1}}),
+        )),
         baseline: Baseline::default(),
         workloads: vec![buffered, uring, skipped, sendfile, readwrite],
         warnings: vec!["the disk claims rotational=1 (virtio): not used to classify it".into()],
@@ -195,25 +200,36 @@ pub fn workload_with(
 }
 
 /// The fixture with `workloads` and `probe` instead of its own.
-pub fn results_with(workloads: Vec<WorkloadResult>, probe: serde_json::Value) -> ResultsFile {
+pub fn results_with(workloads: Vec<WorkloadResult>, probe: Option<Probe>) -> ResultsFile {
     let mut r = results();
     r.workloads = workloads;
-    r.probe = Some(probe);
+    r.probe = probe;
     r
 }
 
 /// A probe with a 2 TB data file system (1.5 TB free) and, besides loopback and a virtual
 /// interface, a 10 Gbit/s `eth0` and an `eth1` of unknown speed: what the capacity limits read.
-pub fn capacity_probe() -> serde_json::Value {
-    serde_json::json!({
-        "storage": {"mount_point": "/data", "total_bytes": 2_000_000_000_000u64,
-                    "free_bytes": 1_500_000_000_000u64},
-        "nics": [
-            {"name": "lo", "virtual_device": true, "speed_mbit_per_s": null},
-            {"name": "veth1", "virtual_device": true, "speed_mbit_per_s": 40000},
-            {"name": "eth0", "virtual_device": false, "speed_mbit_per_s": 10000},
-            {"name": "eth1", "virtual_device": false, "speed_mbit_per_s": null}
-        ]
+pub fn capacity_probe() -> Option<Probe> {
+    let nic = |name: &str, virtual_device: bool, speed: Option<u64>| crate::probe::Nic {
+        name: name.into(),
+        virtual_device,
+        speed_mbit_per_s: speed,
+        ..Default::default()
+    };
+    Some(Probe {
+        storage: crate::probe::Storage {
+            mount_point: Some("/data".into()),
+            total_bytes: Some(2_000_000_000_000),
+            free_bytes: Some(1_500_000_000_000),
+            ..Default::default()
+        },
+        nics: vec![
+            nic("lo", true, None),
+            nic("veth1", true, Some(40000)),
+            nic("eth0", false, Some(10000)),
+            nic("eth1", false, None),
+        ],
+        ..Default::default()
     })
 }
 
@@ -249,6 +265,7 @@ pub fn plain_repetition(i: u32, bytes_per_s: f64, lat_ns: u64, cpu_s_per_gb: f64
         context_switches: None,
         harness_overhead_ratio: None,
         extra: BTreeMap::new(),
+        nic_traffic: Vec::new(),
     }
 }
 
@@ -286,7 +303,10 @@ pub fn file_of(workloads: Vec<WorkloadResult>) -> ResultsFile {
             host: "h".into(),
             command_line: vec![],
         },
-        probe: Some(serde_json::json!({"fingerprint": "00ff00ff00ff00ff"})),
+        probe: Some(crate::probe::Probe {
+            fingerprint: "00ff00ff00ff00ff".into(),
+            ..Default::default()
+        }),
         baseline: Baseline::default(),
         workloads,
         warnings: Vec::new(),

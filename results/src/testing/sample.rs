@@ -1,11 +1,13 @@
 //! The sample results file `tests/fixtures/results/sample.json`, generated here so it always
 //! matches the schema: a `kafka`-preset-like run on a 2-core VM with write and read workloads,
 //! three repetitions each with timelines and whole histograms, a skipped and a failed engine,
-//! partition and queue-depth sweeps and warnings. The probe is the caller's (the binary's
-//! tests build it from the binary's probe types).
+//! partition and queue-depth sweeps and warnings, and the probe of a 2-core cloud VM.
 
 use std::collections::BTreeMap;
 
+use crate::probe::{
+    BlockDevice, Cpu, Host, IoUringInfo, Memory, Micro, Nic, Probe, Storage, VmSettings,
+};
 use crate::schema::*;
 use crate::{hist, stats};
 
@@ -170,6 +172,7 @@ fn workload(rng: &mut Rng, s: Spec) -> WorkloadResult {
                 context_switches: Some(batches / 3 + 120),
                 harness_overhead_ratio: Some(0.0012),
                 extra: BTreeMap::new(),
+                nic_traffic: Vec::new(),
             }
         })
         .collect();
@@ -193,8 +196,8 @@ fn config(pairs: &[(&str, serde_json::Value)]) -> BTreeMap<String, serde_json::V
         .collect()
 }
 
-/// The sample results, with `probe` as their hardware probe.
-pub fn results(probe: serde_json::Value) -> ResultsFile {
+/// The sample results, with a cloud VM's hardware probe.
+pub fn results() -> ResultsFile {
     let mut rng = Rng(0x5e9b_e4c4);
     let write_cfg = |engine: &str| {
         config(&[
@@ -459,7 +462,7 @@ pub fn results(probe: serde_json::Value) -> ResultsFile {
             host: "bench-01".into(),
             command_line: vec!["segbench".into(), "run".into(), "--preset".into(), "kafka".into()],
         },
-        probe: Some(probe),
+        probe: Some(probe()),
         baseline: Baseline::default(),
         workloads,
         warnings: vec![
@@ -467,5 +470,151 @@ pub fn results(probe: serde_json::Value) -> ResultsFile {
             "the virtio disk's speed varies about 3x between runs on cloud VMs: compare medians, not single runs".into(),
         ],
         interrupted: false,
+    }
+}
+
+/// A 2-core cloud VM with a virtio persistent disk, as `segbench probe` sees it.
+fn probe() -> Probe {
+    let disk = BlockDevice {
+        name: "sda".into(),
+        kind: "disk".into(),
+        dev: Some("8:0".into()),
+        size_bytes: Some(107_374_182_400),
+        model: Some("PersistentDisk".into()),
+        vendor: Some("Google".into()),
+        driver: Some("virtio_scsi".into()),
+        rotational: Some(true),
+        logical_block_bytes: Some(512),
+        physical_block_bytes: Some(4096),
+        optimal_io_bytes: Some(0),
+        scheduler: Some("mq-deadline".into()),
+        schedulers_available: vec!["mq-deadline".into(), "none".into()],
+        nr_requests: Some(256),
+        max_request_bytes: Some(1_048_576),
+        read_ahead_bytes: Some(131_072),
+        write_cache: Some("write back".into()),
+        discard: Some(true),
+        ..Default::default()
+    };
+    let part = BlockDevice {
+        name: "sda1".into(),
+        kind: "partition".into(),
+        dev: Some("8:1".into()),
+        size_bytes: Some(107_372_085_248),
+        lower: vec!["sda".into()],
+        ..Default::default()
+    };
+    Probe {
+        host: Host {
+            hostname: Some("bench-01".into()),
+            kernel_release: Some("6.1.0-26-cloud-amd64".into()),
+            kernel_version: Some("#1 SMP PREEMPT_DYNAMIC Debian 6.1.112-1".into()),
+            arch: Some("x86_64".into()),
+            distribution: Some("Debian GNU/Linux 12 (bookworm)".into()),
+            virtualization: Some("kvm".into()),
+            container: None,
+            clock_source: Some("kvm-clock".into()),
+            clock_sources_available: vec!["kvm-clock".into(), "tsc".into(), "acpi_pm".into()],
+        },
+        cpu: Cpu {
+            model: Some("AMD EPYC 7B13".into()),
+            sockets: Some(1),
+            cores: Some(1),
+            threads: Some(2),
+            numa_nodes: Some(1),
+            governor: None,
+            scaling_driver: None,
+            max_frequency_hz: None,
+            current_frequency_hz: Some(2_450_000_000),
+        },
+        memory: Memory {
+            total_bytes: Some(8_341_966_848),
+            available_bytes: Some(7_120_000_000),
+            free_bytes: Some(5_900_000_000),
+            dirty_bytes: Some(1_200_000),
+            swap_total_bytes: Some(0),
+            swap_free_bytes: Some(0),
+            swap_devices: Some(0),
+            thp_enabled: Some("madvise".into()),
+            ..Default::default()
+        },
+        vm: VmSettings {
+            dirty_ratio_percent: Some(20),
+            dirty_background_ratio_percent: Some(10),
+            dirty_bytes: Some(0),
+            dirty_background_bytes: Some(0),
+            dirty_expire_ms: Some(30_000),
+            dirty_writeback_ms: Some(5_000),
+            swappiness: Some(60),
+            dirty_limit_bytes: Some(1_424_000_000),
+            dirty_background_limit_bytes: Some(712_000_000),
+        },
+        storage: Storage {
+            dir: "/home/bench".into(),
+            canonical_dir: Some("/home/bench".into()),
+            mount_point: Some("/".into()),
+            fs_type: Some("ext4".into()),
+            mount_source: Some("/dev/sda1".into()),
+            mount_options: Some("rw,relatime,discard,errors=remount-ro".into()),
+            dev: Some("8:1".into()),
+            total_bytes: Some(105_089_261_568),
+            free_bytes: Some(80_000_000_000),
+            available_bytes: Some(74_600_000_000),
+            direct_io: Some(true),
+            dio_mem_align_bytes: Some(512),
+            dio_offset_align_bytes: Some(512),
+            devices: vec![part, disk],
+            ..Default::default()
+        },
+        nics: vec![
+            Nic {
+                name: "ens4".into(),
+                state: Some("up".into()),
+                mtu_bytes: Some(1460),
+                speed_mbit_per_s: None,
+                driver: Some("virtio_net".into()),
+                rx_queues: Some(2),
+                tx_queues: Some(2),
+                addresses: vec!["10.128.0.7/32".into()],
+                ..Default::default()
+            },
+            Nic {
+                name: "lo".into(),
+                state: Some("unknown".into()),
+                mtu_bytes: Some(65536),
+                virtual_device: true,
+                rx_queues: Some(1),
+                tx_queues: Some(1),
+                addresses: vec!["127.0.0.1/8".into(), "::1/128".into()],
+                ..Default::default()
+            },
+        ],
+        io_uring: IoUringInfo {
+            enabled: Some(true),
+            disabled_reason: None,
+            sysctl_disabled: Some(0),
+            seccomp_mode: Some(0),
+            opcodes_supported: vec!["READ".into(), "WRITE".into(), "FSYNC".into(), "SEND".into(), "SPLICE".into()],
+            opcodes_unsupported: vec![],
+            features: vec!["SINGLE_MMAP".into(), "NODROP".into(), "FAST_POLL".into(), "SUBMIT_STABLE".into()],
+            sqpoll_allowed: Some(false),
+            registered_buffers_allowed: Some(true),
+            memlock_limit_bytes: Some(8_388_608),
+            memlock_unlimited: false,
+        },
+        micro: Some(Micro {
+            memcpy_bytes_per_s: Some(9.8e9),
+            first_touch_bytes_per_s: Some(0.52e9),
+            clock_read_ns: Some(21.5),
+            loopback_tcp_bytes_per_s: Some(3.1e9),
+        }),
+        probe_elapsed_ns: 812_000_000,
+        fingerprint: "5f0c2a9e71d3b846".into(),
+        fingerprint_source: "cpu=AMD EPYC 7B13;threads=2;mem=8341966848;disk=PersistentDisk".into(),
+        notes: vec![
+            "cpu: no cpufreq in a VM: governor and frequency unknown".into(),
+            "storage: rotational=1 reported by sda under virtualisation: the flag is unreliable there".into(),
+        ],
+        unknown_fields: Default::default(),
     }
 }

@@ -665,7 +665,7 @@ mod tests {
         assert!(html.contains("<a href=\"#cluster-capacity\">Capacity</a>"));
         crate::plot::check_well_formed(&html).unwrap();
         // Without a write figure, no section.
-        let none = results_with(vec![], serde_json::Value::Null);
+        let none = results_with(vec![], None);
         assert!(capacity(&none).is_none());
     }
 }

@@ -3,42 +3,41 @@
 
 use std::fmt::Write as _;
 
-use serde_json::Value;
-
 use crate::format::{self, MISSING};
 use crate::plot::svg::escape;
+use crate::probe::{BlockDevice, Probe};
 use crate::schema::ResultsFile;
 
 use super::Section;
 
-/// The value at a dotted `path` (`storage.fs_type`) of a JSON object, if any.
-fn at<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
-    path.split('.').try_fold(v, |v, key| v.get(key))
+/// A probe string as text; `None` when absent or blank.
+fn text(v: Option<&str>) -> Option<String> {
+    v.filter(|s| !s.trim().is_empty()).map(str::to_string)
 }
 
-/// A JSON scalar as text; null, arrays, objects and empty strings are `None`.
-fn scalar(v: Option<&Value>) -> Option<String> {
-    match v? {
-        Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(if *b { "yes" } else { "no" }.to_string()),
-        _ => None,
-    }
+/// A probe number as text.
+fn num<T: std::fmt::Display>(v: Option<T>) -> Option<String> {
+    v.map(|n| n.to_string())
 }
 
-/// `path` as text, or `–`.
-fn field(v: &Value, path: &str) -> String {
-    scalar(at(v, path)).unwrap_or_else(|| MISSING.to_string())
+/// A probe flag as `yes` / `no`.
+fn yes_no(v: Option<bool>) -> Option<String> {
+    v.map(|b| if b { "yes" } else { "no" }.to_string())
 }
 
-/// `path` as a byte count in binary units, if it is a number.
-fn bytes_at(v: &Value, path: &str) -> Option<String> {
-    at(v, path).and_then(Value::as_u64).map(format::bytes_iec)
+/// A value, or `–`.
+fn or_missing(v: Option<String>) -> String {
+    v.unwrap_or_else(|| MISSING.to_string())
 }
 
-/// `path` as a bytes/s figure in MB/s, if it is a number.
-fn rate_at(v: &Value, path: &str) -> Option<String> {
-    at(v, path).and_then(Value::as_f64).map(format::mb_per_s)
+/// A byte count in binary units.
+fn bytes(v: Option<u64>) -> Option<String> {
+    v.map(format::bytes_iec)
+}
+
+/// A bytes/s figure in MB/s.
+fn rate(v: Option<f64>) -> Option<String> {
+    v.map(format::mb_per_s)
 }
 
 /// Joins the present parts with `sep`, or `–` when none is.
@@ -55,56 +54,49 @@ fn labelled(label: &str, v: Option<String>) -> Option<String> {
     v.map(|v| format!("{label} {v}"))
 }
 
-/// The bottom-most disk of the probe's device chain (no lower device, not a partition).
-fn primary_disk(p: &Value) -> Option<&Value> {
-    let devices = at(p, "storage.devices")?.as_array()?;
-    devices
-        .iter()
-        .find(|d| {
-            // No lower device (or none listed): a disk or the bottom of the chain.
-            let bottom = match d.get("lower").and_then(Value::as_array) {
-                Some(lower) => lower.is_empty(),
-                None => true,
-            };
-            bottom && d.get("kind").and_then(Value::as_str) != Some("partition")
-        })
-        .or_else(|| devices.last())
+/// The bottom-most disk of the probe's device chain (no lower device, not a partition), else
+/// the last device listed.
+fn primary_disk(p: &Probe) -> Option<&BlockDevice> {
+    p.storage
+        .primary_disk()
+        .or_else(|| p.storage.devices.last())
 }
 
 /// Key/value rows summarising the probe.
-fn probe_rows(p: &Value) -> Vec<(&'static str, String)> {
+fn probe_rows(p: &Probe) -> Vec<(&'static str, String)> {
+    let (host, cpu, st) = (&p.host, &p.cpu, &p.storage);
     let mut rows = Vec::new();
     rows.push((
         "host",
         join(
             [
-                scalar(at(p, "host.hostname")),
-                scalar(at(p, "host.distribution")),
-                scalar(at(p, "host.arch")),
+                text(host.hostname.as_deref()),
+                text(host.distribution.as_deref()),
+                text(host.arch.as_deref()),
             ],
             " · ",
         ),
     ));
-    rows.push(("kernel", field(p, "host.kernel_release")));
+    rows.push(("kernel", or_missing(text(host.kernel_release.as_deref()))));
     rows.push((
         "virtualisation",
         join(
             [
-                scalar(at(p, "host.virtualization")),
-                labelled("container", scalar(at(p, "host.container"))),
+                text(host.virtualization.as_deref()),
+                labelled("container", text(host.container.as_deref())),
             ],
             " · ",
         ),
     ));
-    rows.push(("CPU model", field(p, "cpu.model")));
+    rows.push(("CPU model", or_missing(text(cpu.model.as_deref()))));
     rows.push((
         "cores",
         join(
             [
-                labelled("sockets", scalar(at(p, "cpu.sockets"))),
-                labelled("cores", scalar(at(p, "cpu.cores"))),
-                labelled("threads", scalar(at(p, "cpu.threads"))),
-                labelled("NUMA nodes", scalar(at(p, "cpu.numa_nodes"))),
+                labelled("sockets", num(cpu.sockets)),
+                labelled("cores", num(cpu.cores)),
+                labelled("threads", num(cpu.threads)),
+                labelled("NUMA nodes", num(cpu.numa_nodes)),
             ],
             ", ",
         ),
@@ -113,10 +105,9 @@ fn probe_rows(p: &Value) -> Vec<(&'static str, String)> {
         "CPU frequency",
         join(
             [
-                at(p, "cpu.max_frequency_hz")
-                    .and_then(Value::as_f64)
-                    .map(|hz| format!("{} GHz max", format::sig(hz / 1e9))),
-                labelled("governor", scalar(at(p, "cpu.governor"))),
+                cpu.max_frequency_hz
+                    .map(|hz| format!("{} GHz max", format::sig(hz as f64 / 1e9))),
+                labelled("governor", text(cpu.governor.as_deref())),
             ],
             ", ",
         ),
@@ -125,9 +116,9 @@ fn probe_rows(p: &Value) -> Vec<(&'static str, String)> {
         "memory",
         join(
             [
-                bytes_at(p, "memory.total_bytes").map(|b| format!("{b} total")),
-                bytes_at(p, "memory.available_bytes").map(|b| format!("{b} available")),
-                bytes_at(p, "memory.swap_total_bytes").map(|b| format!("swap {b}")),
+                bytes(p.memory.total_bytes).map(|b| format!("{b} total")),
+                bytes(p.memory.available_bytes).map(|b| format!("{b} available")),
+                bytes(p.memory.swap_total_bytes).map(|b| format!("swap {b}")),
             ],
             ", ",
         ),
@@ -136,74 +127,70 @@ fn probe_rows(p: &Value) -> Vec<(&'static str, String)> {
         "dirty limit",
         join(
             [
-                bytes_at(p, "vm.dirty_limit_bytes"),
-                bytes_at(p, "vm.dirty_background_limit_bytes").map(|b| format!("background {b}")),
+                bytes(p.vm.dirty_limit_bytes),
+                bytes(p.vm.dirty_background_limit_bytes).map(|b| format!("background {b}")),
             ],
             ", ",
         ),
     ));
     rows.push((
         "data directory",
-        scalar(at(p, "storage.canonical_dir"))
-            .or_else(|| scalar(at(p, "storage.dir")))
-            .unwrap_or_else(|| MISSING.to_string()),
+        or_missing(text(st.canonical_dir.as_deref()).or_else(|| text(Some(&st.dir)))),
     ));
     rows.push((
         "file system",
         join(
             [
-                scalar(at(p, "storage.fs_type")),
-                labelled("on", scalar(at(p, "storage.mount_point"))),
-                scalar(at(p, "storage.mount_source")).map(|s| format!("({s})")),
+                text(st.fs_type.as_deref()),
+                labelled("on", text(st.mount_point.as_deref())),
+                text(st.mount_source.as_deref()).map(|s| format!("({s})")),
             ],
             " ",
         ),
     ));
-    rows.push(("mount options", field(p, "storage.mount_options")));
+    rows.push((
+        "mount options",
+        or_missing(text(st.mount_options.as_deref())),
+    ));
     rows.push((
         "free space",
         join(
             [
-                bytes_at(p, "storage.available_bytes").map(|b| format!("{b} available")),
-                bytes_at(p, "storage.total_bytes").map(|b| format!("of {b}")),
+                bytes(st.available_bytes).map(|b| format!("{b} available")),
+                bytes(st.total_bytes).map(|b| format!("of {b}")),
             ],
             " ",
         ),
     ));
-    let chain = at(p, "storage.devices")
-        .and_then(Value::as_array)
-        .map(|ds| {
-            ds.iter()
-                .map(|d| {
-                    let name = scalar(d.get("name")).unwrap_or_else(|| "?".into());
-                    match scalar(d.get("dm_name")) {
-                        Some(dm) => format!("{name} ({dm})"),
-                        None => name,
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join(" → ")
-        });
+    let chain = st
+        .devices
+        .iter()
+        .map(|d| {
+            let name = text(Some(&d.name)).unwrap_or_else(|| "?".into());
+            match text(d.dm_name.as_deref()) {
+                Some(dm) => format!("{name} ({dm})"),
+                None => name,
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" → ");
     rows.push((
         "device chain",
-        chain
-            .filter(|c| !c.is_empty())
-            .unwrap_or_else(|| MISSING.to_string()),
+        or_missing(Some(chain).filter(|c| !c.is_empty())),
     ));
     let disk = primary_disk(p);
-    let d = |key: &str| disk.and_then(|d| scalar(d.get(key)));
-    let db = |key: &str| disk.and_then(|d| d.get(key)).and_then(Value::as_u64);
+    let d = |f: fn(&BlockDevice) -> Option<&str>| disk.and_then(|d| text(f(d)));
+    let db = |f: fn(&BlockDevice) -> Option<u64>| disk.and_then(f);
+    let vendor_model = join([d(|d| d.vendor.as_deref()), d(|d| d.model.as_deref())], " ");
     rows.push((
         "disk",
         join(
             [
-                d("name"),
-                join([d("vendor"), d("model")], " ")
-                    .ne(MISSING)
-                    .then(|| join([d("vendor"), d("model")], " ")),
-                db("size_bytes").map(format::bytes_iec),
-                labelled("driver", d("driver")),
-                labelled("rotational", d("rotational")),
+                d(|d| Some(&d.name)),
+                vendor_model.ne(MISSING).then_some(vendor_model.clone()),
+                db(|d| d.size_bytes).map(format::bytes_iec),
+                labelled("driver", d(|d| d.driver.as_deref())),
+                labelled("rotational", yes_no(disk.and_then(|d| d.rotational))),
             ],
             ", ",
         ),
@@ -212,82 +199,86 @@ fn probe_rows(p: &Value) -> Vec<(&'static str, String)> {
         "queue",
         join(
             [
-                labelled("scheduler", d("scheduler")),
-                labelled("write cache", d("write_cache")),
-                db("logical_block_bytes").map(|b| format!("logical block {b} B")),
-                db("physical_block_bytes").map(|b| format!("physical block {b} B")),
+                labelled("scheduler", d(|d| d.scheduler.as_deref())),
+                labelled("write cache", d(|d| d.write_cache.as_deref())),
+                db(|d| d.logical_block_bytes).map(|b| format!("logical block {b} B")),
+                db(|d| d.physical_block_bytes).map(|b| format!("physical block {b} B")),
             ],
             ", ",
         ),
     ));
-    let dio = match at(p, "storage.direct_io").and_then(Value::as_bool) {
-        Some(true) => Some("O_DIRECT works".to_string()),
-        Some(false) => Some("O_DIRECT refused".to_string()),
-        None => None,
-    };
+    let dio = st.direct_io.map(|works| {
+        if works {
+            "O_DIRECT works"
+        } else {
+            "O_DIRECT refused"
+        }
+        .to_string()
+    });
     rows.push((
         "direct I/O",
         join(
             [
                 dio,
-                at(p, "storage.dio_mem_align_bytes")
-                    .and_then(Value::as_u64)
+                st.dio_mem_align_bytes
                     .map(|b| format!("memory alignment {b} B")),
-                at(p, "storage.dio_offset_align_bytes")
-                    .and_then(Value::as_u64)
+                st.dio_offset_align_bytes
                     .map(|b| format!("offset alignment {b} B")),
             ],
             ", ",
         ),
     ));
-    let uring_state = match at(p, "io_uring.enabled").and_then(Value::as_bool) {
-        Some(true) => Some("enabled".to_string()),
-        Some(false) => Some(match scalar(at(p, "io_uring.disabled_reason")) {
-            Some(why) => format!("disabled: {why}"),
-            None => "disabled".to_string(),
-        }),
-        None => None,
-    };
+    let u = &p.io_uring;
+    let uring_state = u.enabled.map(|enabled| {
+        if enabled {
+            "enabled".to_string()
+        } else {
+            match text(u.disabled_reason.as_deref()) {
+                Some(why) => format!("disabled: {why}"),
+                None => "disabled".to_string(),
+            }
+        }
+    });
     rows.push((
         "io_uring",
         join(
             [
                 uring_state,
-                labelled("SQPOLL allowed", scalar(at(p, "io_uring.sqpoll_allowed"))),
-                labelled(
-                    "registered buffers",
-                    scalar(at(p, "io_uring.registered_buffers_allowed")),
-                ),
-                at(p, "io_uring.features")
-                    .and_then(Value::as_array)
-                    .filter(|f| !f.is_empty())
-                    .map(|f| format!("{} features", f.len())),
+                labelled("SQPOLL allowed", yes_no(u.sqpoll_allowed)),
+                labelled("registered buffers", yes_no(u.registered_buffers_allowed)),
+                (!u.features.is_empty()).then(|| format!("{} features", u.features.len())),
             ],
             ", ",
         ),
     ));
+    let micro = p.micro.as_ref();
     rows.push((
         "micro-probes",
         join(
             [
-                labelled("memcpy", rate_at(p, "micro.memcpy_bytes_per_s")),
-                labelled("first touch", rate_at(p, "micro.first_touch_bytes_per_s")),
-                labelled("loopback TCP", rate_at(p, "micro.loopback_tcp_bytes_per_s")),
-                at(p, "micro.clock_read_ns")
-                    .and_then(Value::as_f64)
+                labelled("memcpy", rate(micro.and_then(|m| m.memcpy_bytes_per_s))),
+                labelled(
+                    "first touch",
+                    rate(micro.and_then(|m| m.first_touch_bytes_per_s)),
+                ),
+                labelled(
+                    "loopback TCP",
+                    rate(micro.and_then(|m| m.loopback_tcp_bytes_per_s)),
+                ),
+                micro
+                    .and_then(|m| m.clock_read_ns)
                     .map(|ns| format!("clock read {}", format::latency(ns))),
             ],
             ", ",
         ),
     ));
-    rows.push(("fingerprint", field(p, "fingerprint")));
+    rows.push(("fingerprint", or_missing(text(p.fingerprint()))));
     rows
 }
 
 /// The NICs table, if the probe lists any.
-fn nic_table(p: &Value) -> Option<String> {
-    let nics = at(p, "nics")?.as_array()?;
-    if nics.is_empty() {
+fn nic_table(p: &Probe) -> Option<String> {
+    if p.nics.is_empty() {
         return None;
     }
     let mut out = String::from(
@@ -295,39 +286,25 @@ fn nic_table(p: &Value) -> Option<String> {
          <th class=\"num\">speed (Mbit/s)</th><th class=\"num\">MTU (bytes)</th><th>driver</th>\
          <th class=\"num\">queues rx/tx</th><th>virtual</th><th>addresses</th></tr></thead>\n<tbody>\n",
     );
-    for n in nics {
-        let queues = match (scalar(n.get("rx_queues")), scalar(n.get("tx_queues"))) {
+    for n in &p.nics {
+        let queues = match (num(n.rx_queues), num(n.tx_queues)) {
             (None, None) => MISSING.to_string(),
-            (a, b) => format!(
-                "{}/{}",
-                a.unwrap_or_else(|| MISSING.into()),
-                b.unwrap_or_else(|| MISSING.into())
-            ),
+            (a, b) => format!("{}/{}", or_missing(a), or_missing(b)),
         };
-        let addresses = n
-            .get("addresses")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| x.as_str().map(str::to_string))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            })
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| MISSING.to_string());
-        let cell = |k: &str| escape(&scalar(n.get(k)).unwrap_or_else(|| MISSING.into()));
+        let addresses = Some(n.addresses.join(", ")).filter(|s| !s.is_empty());
+        let cell = |v: Option<String>| escape(&or_missing(v));
         let _ = writeln!(
             out,
             "<tr><td><code>{}</code></td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
              <td>{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>",
-            cell("name"),
-            cell("state"),
-            cell("speed_mbit_per_s"),
-            cell("mtu_bytes"),
-            cell("driver"),
+            cell(text(Some(&n.name))),
+            cell(text(n.state.as_deref())),
+            cell(num(n.speed_mbit_per_s)),
+            cell(num(n.mtu_bytes)),
+            cell(text(n.driver.as_deref())),
             escape(&queues),
-            cell("virtual_device"),
-            escape(&addresses)
+            cell(yes_no(Some(n.virtual_device))),
+            cell(addresses)
         );
     }
     out.push_str("</tbody>\n</table></div>\n");
@@ -338,7 +315,7 @@ fn nic_table(p: &Value) -> Option<String> {
 pub fn machine(r: &ResultsFile) -> Option<Section> {
     let mut html = String::new();
     match &r.probe {
-        None | Some(Value::Null) => {
+        None => {
             html.push_str(
                 "<p>No hardware probe in this results file (run without the probe).</p>\n",
             );
@@ -358,25 +335,22 @@ pub fn machine(r: &ResultsFile) -> Option<Section> {
                 html.push_str("<h3>Network interfaces</h3>\n");
                 html.push_str(&t);
             }
-            if let Some(notes) = at(p, "notes")
-                .and_then(Value::as_array)
-                .filter(|n| !n.is_empty())
-            {
+            if !p.notes.is_empty() {
                 let _ = writeln!(
                     html,
                     "<details><summary>Probe notes ({})</summary>\n<ul>",
-                    notes.len()
+                    p.notes.len()
                 );
-                for n in notes {
-                    let text = n
-                        .as_str()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| n.to_string());
-                    let _ = writeln!(html, "<li>{}</li>", escape(&text));
+                for n in &p.notes {
+                    let _ = writeln!(html, "<li>{}</li>", escape(n));
                 }
                 html.push_str("</ul>\n</details>\n");
             }
-            let json = serde_json::to_string_pretty(p).unwrap_or_default();
+            // Through a `Value`, so the keys print sorted, as results files before the typed
+            // probe stored them.
+            let json = serde_json::to_value(p)
+                .and_then(|v| serde_json::to_string_pretty(&v))
+                .unwrap_or_default();
             let _ = writeln!(
                 html,
                 "<details><summary>Whole probe (JSON)</summary>\n<pre>{}</pre>\n</details>",
@@ -395,27 +369,71 @@ pub fn machine(r: &ResultsFile) -> Option<Section> {
 mod tests {
 
     use crate::export::html::render;
-    use crate::testing::html_section as section;
+    use crate::probe::{BlockDevice, Probe};
+    use crate::testing::{self as fixture, html_section as section};
 
     #[test]
     fn probe_summary_reads_what_is_there_and_dashes_the_rest() {
-        let mut r = crate::testing::results();
-        r.probe = Some(serde_json::json!({
-            "host": {"hostname": "bench-01", "kernel_release": "6.1.0-18-amd64", "arch": "x86_64"},
-            "cpu": {"model": "AMD EPYC 7B13", "cores": 2, "threads": 2, "max_frequency_hz": 3_000_000_000u64},
-            "memory": {"total_bytes": 8_589_934_592u64},
-            "storage": {
-                "dir": "/data", "fs_type": "ext4", "mount_point": "/", "mount_source": "/dev/vda1",
-                "direct_io": true, "dio_mem_align_bytes": 512, "dio_offset_align_bytes": 512,
-                "devices": [
-                    {"name": "vda1", "kind": "partition", "lower": ["vda"]},
-                    {"name": "vda", "kind": "disk", "lower": [], "model": "virtio disk", "rotational": true}
-                ]
+        use crate::probe::{Cpu, Host, IoUringInfo, Memory, Nic, Storage};
+        let mut r = fixture::results();
+        r.probe = Some(Probe {
+            host: Host {
+                hostname: Some("bench-01".into()),
+                kernel_release: Some("6.1.0-18-amd64".into()),
+                arch: Some("x86_64".into()),
+                ..Default::default()
             },
-            "nics": [{"name": "eth0", "state": "up", "speed_mbit_per_s": 10000, "mtu_bytes": 1500}],
-            "io_uring": {"enabled": false, "disabled_reason": "kernel.io_uring_disabled=2"},
-            "fingerprint": "0123456789abcdef"
-        }));
+            cpu: Cpu {
+                model: Some("AMD EPYC 7B13".into()),
+                cores: Some(2),
+                threads: Some(2),
+                max_frequency_hz: Some(3_000_000_000),
+                ..Default::default()
+            },
+            memory: Memory {
+                total_bytes: Some(8_589_934_592),
+                ..Default::default()
+            },
+            storage: Storage {
+                dir: "/data".into(),
+                fs_type: Some("ext4".into()),
+                mount_point: Some("/".into()),
+                mount_source: Some("/dev/vda1".into()),
+                direct_io: Some(true),
+                dio_mem_align_bytes: Some(512),
+                dio_offset_align_bytes: Some(512),
+                devices: vec![
+                    BlockDevice {
+                        name: "vda1".into(),
+                        kind: "partition".into(),
+                        lower: vec!["vda".into()],
+                        ..Default::default()
+                    },
+                    BlockDevice {
+                        name: "vda".into(),
+                        kind: "disk".into(),
+                        model: Some("virtio disk".into()),
+                        rotational: Some(true),
+                        ..Default::default()
+                    },
+                ],
+                ..Default::default()
+            },
+            nics: vec![Nic {
+                name: "eth0".into(),
+                state: Some("up".into()),
+                speed_mbit_per_s: Some(10000),
+                mtu_bytes: Some(1500),
+                ..Default::default()
+            }],
+            io_uring: IoUringInfo {
+                enabled: Some(false),
+                disabled_reason: Some("kernel.io_uring_disabled=2".into()),
+                ..Default::default()
+            },
+            fingerprint: "0123456789abcdef".into(),
+            ..Default::default()
+        });
         let html = render(&r);
         let m = section(&html, "machine");
         for needle in [
@@ -437,12 +455,12 @@ mod tests {
         // Missing fields are dashes, not errors.
         assert!(m.contains("<tr><th>dirty limit</th><td>–</td></tr>"), "{m}");
         // A probe of another shape (the fixture's) still renders, with its JSON.
-        let html = render(&crate::testing::results());
+        let html = render(&fixture::results());
         let m = section(&html, "machine");
         assert!(m.contains("<tr><th>CPU model</th><td>–</td></tr>"), "{m}");
         assert!(m.contains("&quot;rotational&quot;: 1"), "raw JSON");
         // No probe at all.
-        let mut r = crate::testing::results();
+        let mut r = fixture::results();
         r.probe = None;
         assert!(section(&render(&r), "machine").contains("No hardware probe"));
     }

@@ -287,12 +287,23 @@ mod tests {
         r.run.command_line.push(evil.to_string());
         r.warnings.push(evil.to_string());
         r.baseline.source = evil.to_string();
-        r.probe = Some(serde_json::json!({
-            "host": {"hostname": evil},
-            "cpu": {"model": evil},
-            "nics": [{"name": evil, "addresses": [evil]}],
-            "notes": [evil],
-        }));
+        r.probe = Some(crate::probe::Probe {
+            host: crate::probe::Host {
+                hostname: Some(evil.into()),
+                ..Default::default()
+            },
+            cpu: crate::probe::Cpu {
+                model: Some(evil.into()),
+                ..Default::default()
+            },
+            nics: vec![crate::probe::Nic {
+                name: evil.into(),
+                addresses: vec![evil.into()],
+                ..Default::default()
+            }],
+            notes: vec![evil.into()],
+            ..Default::default()
+        });
         let html = render(&r);
         check_well_formed(&html).unwrap();
         assert!(!html.contains("<script"), "unescaped script tag");
