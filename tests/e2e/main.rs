@@ -1,5 +1,6 @@
 //! End-to-end tests of the `segbench` binary.
 
+mod args;
 mod compare;
 mod datadir;
 mod plan;
