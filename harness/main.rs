@@ -8,6 +8,18 @@ use segbench::cli::{Cli, Command};
 use segbench::{commands, BadInput, CheckFailed};
 
 fn main() -> ExitCode {
+    // Values are recorded in results and reports as text: refuse what is not UTF-8 up front.
+    if let Some((i, arg)) = std::env::args_os()
+        .enumerate()
+        .skip(1)
+        .find(|(_, a)| a.to_str().is_none())
+    {
+        eprintln!(
+            "segbench: argument {i} ({}) is not valid UTF-8; give names, paths and values in UTF-8",
+            arg.to_string_lossy()
+        );
+        return ExitCode::from(2);
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

@@ -1,4 +1,4 @@
-//! SIGINT and SIGTERM: the first one asks every command to stop (the runner checks a flag once
+//! SIGINT, SIGTERM and SIGHUP (a closed terminal): the first one asks every command to stop (the runner checks a flag once
 //! per operation), write partial results and clean up; a second one exits at once.
 //! Uses `signal-hook` (async-signal-safe flag setting) rather than hand-written handlers.
 
@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 /// The stop flag and which signal set it.
 #[derive(Debug, Clone)]
 pub struct StopSignals {
-    /// Set by the first SIGINT / SIGTERM.
+    /// Set by the first SIGINT / SIGTERM / SIGHUP.
     pub stop: Arc<AtomicBool>,
     signal: Arc<AtomicUsize>,
 }
@@ -22,8 +22,12 @@ pub fn install() -> &'static StopSignals {
             stop: Arc::new(AtomicBool::new(false)),
             signal: Arc::new(AtomicUsize::new(0)),
         };
-        for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-            // A second signal while the flag is already set: exit immediately (130 / 143).
+        for sig in [
+            signal_hook::consts::SIGINT,
+            signal_hook::consts::SIGTERM,
+            signal_hook::consts::SIGHUP,
+        ] {
+            // A second signal while the flag is already set: exit immediately (130 / 143 / 129).
             let _ =
                 signal_hook::flag::register_conditional_shutdown(sig, 128 + sig, s.stop.clone());
             let _ = signal_hook::flag::register_usize(sig, s.signal.clone(), sig as usize);
@@ -42,7 +46,8 @@ impl StopSignals {
         }
     }
 
-    /// Exit code for an interrupted command: 128 + signal (130 for SIGINT, 143 for SIGTERM).
+    /// Exit code for an interrupted command: 128 + signal (130 for SIGINT, 143 for SIGTERM,
+    /// 129 for SIGHUP).
     pub fn exit_code(&self) -> Option<u8> {
         self.received().map(|s| (128 + s) as u8)
     }

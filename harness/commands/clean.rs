@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::bad_input;
-use crate::datadir::MARKER;
+use crate::datadir::sweep::{sweep_dir, Left, Sweep};
+use crate::datadir::{Marker, Owner, MARKER};
 
 /// `segbench clean`.
 #[derive(Debug, Args, Clone)]
@@ -16,21 +17,32 @@ pub struct CleanArgs {
     pub dir: PathBuf,
 }
 
-/// Removes segbench's files from `DIR`: only when the marker is there, and only the marker, the
-/// repetition directories segbench names `w<N>-r<N>` / `w<N>-warmup` / `r<N>-…`, and the directory
-/// itself when it is then empty and segbench created it.
+/// Removes segbench's files from `DIR`: only when the marker is there and its run is over, and
+/// only the files segbench writes (segments and their indexes) inside the run directories it
+/// names (`w<N>-r<N>`, `w<N>-warmup`, `read-log`, …), the directories left empty, the marker,
+/// and `DIR` itself when segbench created it and it is then empty. Everything else stays and is
+/// listed with the reason.
 pub fn run(a: CleanArgs) -> anyhow::Result<u8> {
     let dir = &a.dir;
-    let marker = dir.join(MARKER);
-    let text = fs::read_to_string(&marker).map_err(|_| {
-        bad_input(format!(
-            "{}: no {MARKER} marker: not a segbench data directory, nothing removed",
-            dir.display()
-        ))
-    })?;
-    let created_dir = text.contains("created_dir: true");
-    let mut removed = 0;
-    let mut left = Vec::new();
+    let marker = match Marker::read(dir) {
+        Ok(Some(m)) => m,
+        _ => {
+            return Err(bad_input(format!(
+                "{}: no {MARKER} marker: not a segbench data directory, nothing removed",
+                dir.display()
+            )))
+        }
+    };
+    if matches!(marker.owner(), Owner::Live { .. } | Owner::ThisProcess) {
+        return Err(bad_input(format!(
+            "{}: in use by pid {} (segbench run {}, still going): nothing removed; stop that run or wait for it",
+            dir.display(),
+            marker.pid,
+            marker.run
+        )));
+    }
+    let mut sweep = Sweep::default();
+    let mut runs = 0;
     for e in fs::read_dir(dir)? {
         let e = e?;
         let name = e.file_name().to_string_lossy().to_string();
@@ -38,27 +50,27 @@ pub fn run(a: CleanArgs) -> anyhow::Result<u8> {
             continue;
         }
         if is_segbench_child(&name) && e.file_type()?.is_dir() {
-            fs::remove_dir_all(e.path())?;
-            removed += 1;
+            sweep_dir(&e.path(), &mut sweep);
+            runs += 1;
         } else {
-            left.push(name);
+            sweep.left.push(Left {
+                path: e.path(),
+                why: "not made by segbench".into(),
+            });
         }
     }
-    fs::remove_file(&marker)?;
-    if created_dir && left.is_empty() {
+    fs::remove_file(dir.join(MARKER))?;
+    if marker.created_dir && sweep.left.is_empty() {
         fs::remove_dir(dir)?;
     }
     eprintln!(
-        "segbench: removed {removed} run director{} from {}",
-        if removed == 1 { "y" } else { "ies" },
+        "segbench: removed {} files of {runs} run director{} from {}",
+        sweep.removed_files,
+        if runs == 1 { "y" } else { "ies" },
         dir.display()
     );
-    if !left.is_empty() {
-        eprintln!(
-            "segbench: left {} entries segbench did not create: {}",
-            left.len(),
-            left.join(", ")
-        );
+    if let Some(line) = sweep.left_line() {
+        eprintln!("segbench: {line}");
     }
     Ok(0)
 }
@@ -77,6 +89,7 @@ pub fn is_segbench_child(name: &str) -> bool {
             || numbered(tail, 'r')
             || tail.starts_with("data")
             || tail.is_empty())
+        || name == "read-log"
 }
 
 #[cfg(test)]
@@ -85,7 +98,7 @@ mod tests {
 
     #[test]
     fn recognises_only_its_own_names() {
-        for ok in ["w0-r0", "w12-r3", "w1-warmup", "r0-data"] {
+        for ok in ["w0-r0", "w12-r3", "w1-warmup", "r0-data", "read-log"] {
             assert!(is_segbench_child(ok), "{ok}");
         }
         for no in ["data", "w-r0", "wx-r0", "kafka-0", "w0-rX", "photos"] {

@@ -28,6 +28,9 @@ pub enum HistError {
     /// The bytes are not a V2 (compressed) HdrHistogram.
     #[error("histogram does not decode as HdrHistogram V2: {0}; the results file is damaged")]
     Decode(String),
+    /// The header claims more than the data holds, or more than a latency histogram needs.
+    #[error("histogram header is not believable: {0}; the results file is damaged")]
+    Implausible(String),
     /// Histograms with other bounds cannot be added.
     #[error("histograms cannot be added: {0}")]
     Add(String),
@@ -63,13 +66,113 @@ pub fn encode(h: &Hist) -> String {
     base64::engine::general_purpose::STANDARD.encode(buf)
 }
 
-/// Decodes what [`encode`] (or any HdrHistogram V2 / V2-compressed encoder) produced.
+/// HdrHistogram's V2 cookie (uncompressed; base 0x1c849303 with the 0x10 word-size bits, as
+/// every implementation writes it).
+const V2_COOKIE: u32 = 0x1c84_9313;
+/// HdrHistogram's V2 compressed cookie.
+const V2_COMPRESSED_COOKIE: u32 = 0x1c84_9314;
+/// Bytes of a V2 header: cookie, payload length, normalizing offset, significant digits,
+/// lowest, highest, conversion ratio.
+const V2_HEADER_BYTES: usize = 40;
+/// The largest stored histogram accepted, base64 text or inflated payload. segbench's own
+/// (1 ns .. 1 h, 3 digits) need at most ~240 KiB even with every bucket in use.
+pub const MAX_STORED_BYTES: usize = 16 << 20;
+/// The highest trackable value accepted in a stored histogram (about 146 years in ns).
+const MAX_HIGHEST: u64 = 1 << 62;
+/// HdrHistogram's limit on significant digits.
+const MAX_SIGFIG: u32 = 5;
+
+fn be_u32(b: &[u8], at: usize) -> u32 {
+    u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+fn be_u64(b: &[u8], at: usize) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[at..at + 8]);
+    u64::from_be_bytes(a)
+}
+
+/// Checks an uncompressed V2 encoding's header against the bytes that follow it, so a header
+/// that claims more than the data (or an absurd range) is refused before anything is allocated.
+fn check_v2(b: &[u8]) -> Result<(), HistError> {
+    if b.len() < V2_HEADER_BYTES {
+        return Err(HistError::Implausible(format!(
+            "{} bytes, shorter than a header",
+            b.len()
+        )));
+    }
+    let payload = be_u32(b, 4) as usize;
+    if payload > b.len() - V2_HEADER_BYTES {
+        return Err(HistError::Implausible(format!(
+            "claims {payload} payload bytes, holds {}",
+            b.len() - V2_HEADER_BYTES
+        )));
+    }
+    let sigfig = be_u32(b, 12);
+    let highest = be_u64(b, 24);
+    if sigfig > MAX_SIGFIG || highest > MAX_HIGHEST {
+        return Err(HistError::Implausible(format!(
+            "{sigfig} significant digits up to {highest}"
+        )));
+    }
+    Ok(())
+}
+
+/// The uncompressed V2 bytes of a stored histogram: inflated (at most [`MAX_STORED_BYTES`]) when
+/// compressed, and with a header that agrees with its data.
+fn bounded_v2(bytes: Vec<u8>) -> Result<Vec<u8>, HistError> {
+    if bytes.len() < 8 {
+        return Err(HistError::Decode(format!("{} bytes", bytes.len())));
+    }
+    let v2 = match be_u32(&bytes, 0) {
+        V2_COOKIE => bytes,
+        V2_COMPRESSED_COOKIE => {
+            use std::io::Read as _;
+            let len = be_u32(&bytes, 4) as usize;
+            if len > bytes.len() - 8 {
+                return Err(HistError::Implausible(format!(
+                    "claims {len} compressed bytes, holds {}",
+                    bytes.len() - 8
+                )));
+            }
+            let mut out = Vec::new();
+            flate2::read::ZlibDecoder::new(&bytes[8..8 + len])
+                .take(MAX_STORED_BYTES as u64 + 1)
+                .read_to_end(&mut out)
+                .map_err(|e| HistError::Decode(e.to_string()))?;
+            if out.len() > MAX_STORED_BYTES {
+                return Err(HistError::Implausible(format!(
+                    "inflates past {MAX_STORED_BYTES} bytes"
+                )));
+            }
+            if out.len() < 4 || be_u32(&out, 0) != V2_COOKIE {
+                return Err(HistError::Decode("inner cookie is not V2".into()));
+            }
+            out
+        }
+        c => return Err(HistError::Decode(format!("unknown cookie {c:#x}"))),
+    };
+    check_v2(&v2)?;
+    Ok(v2)
+}
+
+/// Decodes what [`encode`] (or any HdrHistogram V2 / V2-compressed encoder) produced. A header
+/// that claims more than its data, or more than [`MAX_STORED_BYTES`], is refused without
+/// allocating what it claims.
 pub fn decode(s: &str) -> Result<Hist, HistError> {
+    let s = s.trim();
+    if s.len() > MAX_STORED_BYTES {
+        return Err(HistError::Implausible(format!(
+            "{} bytes of base64, more than {MAX_STORED_BYTES}",
+            s.len()
+        )));
+    }
     let bytes = base64::engine::general_purpose::STANDARD
-        .decode(s.trim())
+        .decode(s)
         .map_err(|e| HistError::Base64(e.to_string()))?;
+    let v2 = bounded_v2(bytes)?;
     let h: Hist = Deserializer::new()
-        .deserialize(&mut bytes.as_slice())
+        .deserialize(&mut v2.as_slice())
         .map_err(|e| HistError::Decode(format!("{e:?}")))?;
     Ok(h)
 }
@@ -113,6 +216,66 @@ pub fn merge_summaries<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn b64(b: &[u8]) -> String {
+        base64::engine::general_purpose::STANDARD.encode(b)
+    }
+
+    #[test]
+    fn a_header_claiming_more_than_its_data_is_refused_without_allocating_it() {
+        let mut h = new_hist();
+        record(&mut h, 1234);
+        // Uncompressed V2 whose header claims a 2 GB payload.
+        let mut v2 = Vec::new();
+        hdrhistogram::serialization::V2Serializer::new()
+            .serialize(&h, &mut v2)
+            .unwrap();
+        assert_eq!(
+            decode(&b64(&v2)).unwrap().len(),
+            1,
+            "the honest one decodes"
+        );
+        v2[4..8].copy_from_slice(&0x7fff_fff0u32.to_be_bytes());
+        let e = decode(&b64(&v2)).unwrap_err();
+        assert!(matches!(e, HistError::Implausible(_)), "{e}");
+        assert!(
+            e.to_string().contains("claims 2147483632 payload bytes"),
+            "{e}"
+        );
+
+        // The same lie inside a compressed encoding.
+        use std::io::Write as _;
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(&v2).unwrap();
+        let deflated = z.finish().unwrap();
+        let mut c = V2_COMPRESSED_COOKIE.to_be_bytes().to_vec();
+        c.extend_from_slice(&(deflated.len() as u32).to_be_bytes());
+        c.extend_from_slice(&deflated);
+        assert!(matches!(
+            decode(&b64(&c)).unwrap_err(),
+            HistError::Implausible(_)
+        ));
+        // A compressed length past the end, an absurd range, an oversized text.
+        c[4..8].copy_from_slice(&u32::MAX.to_be_bytes());
+        assert!(matches!(
+            decode(&b64(&c)).unwrap_err(),
+            HistError::Implausible(_)
+        ));
+        let mut wide = Vec::new();
+        hdrhistogram::serialization::V2Serializer::new()
+            .serialize(&h, &mut wide)
+            .unwrap();
+        wide[24..32].copy_from_slice(&u64::MAX.to_be_bytes());
+        assert!(matches!(
+            decode(&b64(&wide)).unwrap_err(),
+            HistError::Implausible(_)
+        ));
+        let huge = "A".repeat(MAX_STORED_BYTES + 4);
+        assert!(matches!(
+            decode(&huge).unwrap_err(),
+            HistError::Implausible(_)
+        ));
+    }
 
     #[test]
     fn round_trips_and_keeps_percentiles() {

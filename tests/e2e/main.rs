@@ -1,6 +1,8 @@
 //! End-to-end tests of the `segbench` binary.
 
+mod args;
 mod compare;
+mod datadir;
 mod plan;
 mod read;
 mod report;

@@ -65,6 +65,11 @@ fn sigterm_stops_within_two_seconds_with_partial_results() {
 }
 
 #[test]
+fn sighup_stops_like_sigterm_with_partial_results() {
+    interrupted_run_keeps_partial_results(Signal::SIGHUP, 129);
+}
+
+#[test]
 fn a_killed_run_is_recognised_and_clean_removes_only_its_files() {
     let t = tempfile::tempdir().unwrap();
     let mut child = spawn_in(

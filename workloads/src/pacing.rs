@@ -4,7 +4,8 @@
 //! the runner got round to it, so a stall is charged to every operation it delayed
 //! (coordinated omission; HdrHistogram's `record_correct` solves the same problem).
 
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 /// A monotonic nanosecond clock. The runner reads it; tests substitute a fake.
 pub trait Clock: Send + Sync {
@@ -94,9 +95,66 @@ impl Pacer {
     }
 }
 
+/// The longest single sleep while an operation waits for its due time: a stop request is seen
+/// within it, whatever the rate (at 1 B/s a 16 KiB batch is due hours after the one before).
+pub const MAX_SLEEP_SLICE: Duration = Duration::from_millis(50);
+/// Within this much of the due time the wait spins instead of sleeping: a sleep overshoots by
+/// tens of microseconds.
+const SPIN_NS: u64 = 200_000;
+/// How far before the due time a sleep aims to end (the rest is spun).
+const SLEEP_MARGIN_NS: u64 = 100_000;
+
+/// Waits until `clock` reaches `due_ns` or `stop` is set, sleeping in slices of at most
+/// [`MAX_SLEEP_SLICE`] and spinning the last [`SPIN_NS`]. Returns the clock's last reading.
+pub fn wait_until<C: Clock + ?Sized>(clock: &C, due_ns: u64, stop: &AtomicBool) -> u64 {
+    let mut now = clock.now_ns();
+    while now < due_ns && !stop.load(Ordering::Relaxed) {
+        let wait = due_ns - now;
+        if wait > SPIN_NS {
+            std::thread::sleep(Duration::from_nanos(wait - SLEEP_MARGIN_NS).min(MAX_SLEEP_SLICE));
+        } else {
+            std::hint::spin_loop();
+        }
+        now = clock.now_ns();
+    }
+    now
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_wait_for_a_far_due_time_stops_on_request() {
+        let clock = MonotonicClock::new();
+        let stop = AtomicBool::new(false);
+        let t0 = Instant::now();
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                std::thread::sleep(Duration::from_millis(100));
+                stop.store(true, Ordering::Relaxed);
+            });
+            // Due in an hour (a 16 KiB batch at 4.5 B/s).
+            let now = wait_until(&clock, clock.now_ns() + 3_600_000_000_000, &stop);
+            assert!(now < 3_600_000_000_000);
+        });
+        let waited = t0.elapsed();
+        assert!(
+            waited < Duration::from_millis(100) + MAX_SLEEP_SLICE * 4,
+            "stopped after {waited:?}"
+        );
+    }
+
+    #[test]
+    fn a_wait_ends_at_the_due_time() {
+        let clock = MonotonicClock::new();
+        let stop = AtomicBool::new(false);
+        let due = clock.now_ns() + 120_000_000;
+        let now = wait_until(&clock, due, &stop);
+        assert!(now >= due);
+        // A due time already past returns at once.
+        assert!(wait_until(&clock, 0, &stop) >= due);
+    }
 
     #[test]
     fn pacer_spaces_operations_by_size_over_rate() {

@@ -147,21 +147,70 @@ pub fn parse_results(path: &Path, bytes: &[u8]) -> Result<ResultsFile, ExportErr
     }
     // Parse the bytes again rather than converting `value`: the error then carries the line
     // and column of the first mismatch.
-    serde_json::from_slice(bytes).map_err(|e| ExportError::Invalid {
+    let invalid = |reason: String| ExportError::Invalid {
         path: path.to_path_buf(),
         version: SCHEMA_VERSION,
-        reason: e.to_string(),
-    })
+        reason,
+    };
+    let file: ResultsFile = serde_json::from_slice(bytes).map_err(|e| invalid(e.to_string()))?;
+    check_histograms(&file).map_err(invalid)?;
+    Ok(file)
+}
+
+/// Decodes every stored histogram once (each bounded by [`crate::hist::MAX_STORED_BYTES`]), so
+/// a damaged or lying one refuses the file up front instead of blanking a chart later.
+fn check_histograms(file: &ResultsFile) -> Result<(), String> {
+    for w in &file.workloads {
+        let reps = w.repetitions.iter().flat_map(|r| {
+            std::iter::once(&r.latency_ns)
+                .chain(r.flush_latency_ns.as_ref())
+                .chain(r.roll_latency_ns.as_ref())
+        });
+        for (i, l) in w
+            .summary
+            .iter()
+            .map(|s| &s.latency_ns)
+            .chain(reps)
+            .enumerate()
+        {
+            if !l.hdr.is_empty() {
+                crate::hist::decode(&l.hdr)
+                    .map_err(|e| format!("workload {}: histogram {i}: {e}", w.name))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine as _;
 
     fn one_line(e: &ExportError) -> String {
         let s = e.to_string();
         assert!(!s.contains('\n'), "not one line: {s}");
         s
+    }
+
+    #[test]
+    fn a_lying_histogram_refuses_the_file() {
+        let mut r = crate::testing::results();
+        let hdr = &mut r.workloads[0].repetitions[0].latency_ns.hdr;
+        let mut bytes = base64::engine::general_purpose::STANDARD
+            .decode(hdr.as_bytes())
+            .unwrap();
+        // The compressed length claims 4 GB.
+        bytes[4..8].copy_from_slice(&u32::MAX.to_be_bytes());
+        *hdr = base64::engine::general_purpose::STANDARD.encode(bytes);
+        let text = serde_json::to_vec(&r).unwrap();
+        let e = parse_results(Path::new("r.json"), &text).unwrap_err();
+        let line = one_line(&e);
+        assert!(matches!(e, ExportError::Invalid { .. }), "{line}");
+        assert!(
+            line.contains("histogram header is not believable"),
+            "{line}"
+        );
     }
 
     #[test]

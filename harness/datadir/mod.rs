@@ -1,13 +1,16 @@
 //! The data directory: segbench writes only inside a directory it created or that was empty,
-//! marks it with a file of its own, and removes only what it created.
+//! marks it with a file of its own ([`marker`]), and removes only the files it wrote ([`sweep`]).
+
+pub mod marker;
+pub mod sweep;
 
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-/// Name of the marker file segbench puts in every data directory it owns.
-pub const MARKER: &str = ".segbench-data";
+pub use marker::{Marker, Owner, MARKER};
+use sweep::{sweep_dir, Sweep};
 
 /// Why a data directory cannot be used (bad input: exit 2).
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +26,20 @@ pub enum DataDirError {
     /// A directory left by a segbench run that did not finish.
     #[error("--dir {0}: holds data of an earlier segbench run that did not finish; remove it with `segbench clean {0}`")]
     Stale(PathBuf),
+    /// A directory whose data an earlier run kept on purpose (`--keep`).
+    #[error("--dir {0}: holds data kept by --keep from an earlier segbench run; remove it with `segbench clean {0}` or give another directory")]
+    Kept(PathBuf),
+    /// A directory a live segbench run is writing.
+    #[error("--dir {path}: in use by pid {pid} (a segbench run that is still going); wait for it or give another directory")]
+    InUse {
+        /// The directory.
+        path: PathBuf,
+        /// The live owner.
+        pid: u32,
+    },
+    /// The same directory given twice to this run.
+    #[error("--dir {0}: given twice; give each data directory once")]
+    GivenTwice(PathBuf),
     /// It cannot be created.
     #[error("--dir {path}: cannot create it: {source}; give a writable location")]
     Create {
@@ -37,7 +54,7 @@ pub enum DataDirError {
 #[derive(Debug)]
 pub struct DataDir {
     path: PathBuf,
-    created_dir: bool,
+    marker: Marker,
     children: Mutex<Vec<PathBuf>>,
     keep: bool,
 }
@@ -60,10 +77,19 @@ impl DataDir {
                     source: e,
                 })?;
                 if entries.next().is_some() {
-                    if path.join(MARKER).exists() {
-                        return Err(DataDirError::Stale(path));
+                    if !path.join(MARKER).exists() {
+                        return Err(DataDirError::Foreign(path));
                     }
-                    return Err(DataDirError::Foreign(path));
+                    return Err(match Marker::read(&path).ok().flatten() {
+                        // A marker segbench cannot read: its run is no longer around.
+                        None => DataDirError::Stale(path),
+                        Some(m) => match m.owner() {
+                            Owner::Live { pid } => DataDirError::InUse { path, pid },
+                            Owner::ThisProcess => DataDirError::GivenTwice(path),
+                            Owner::Kept => DataDirError::Kept(path),
+                            Owner::Gone => DataDirError::Stale(path),
+                        },
+                    });
                 }
                 false
             }
@@ -76,11 +102,8 @@ impl DataDir {
             }
             Err(e) => return Err(DataDirError::Create { path, source: e }),
         };
-        let marker = format!(
-            "segbench data directory\nrun: {run_id}\npid: {}\ncreated_dir: {created_dir}\n",
-            std::process::id()
-        );
-        if let Err(e) = fs::write(path.join(MARKER), marker) {
+        let marker = Marker::for_this_process(run_id, created_dir);
+        if let Err(e) = marker.write(&path) {
             if created_dir {
                 let _ = fs::remove_dir(&path);
             }
@@ -89,7 +112,7 @@ impl DataDir {
         let path = fs::canonicalize(&path).unwrap_or(path);
         Ok(DataDir {
             path,
-            created_dir,
+            marker,
             children: Mutex::new(Vec::new()),
             keep,
         })
@@ -110,19 +133,21 @@ impl DataDir {
         Ok(p)
     }
 
-    /// Removes a child directory this run created (and everything in it: segbench's files).
+    /// Removes the files segbench wrote in a child directory this run created, then the
+    /// directories left empty; anything else found there stays and is named on stderr.
     pub fn remove_child(&self, name: &str) {
         let p = self.path.join(name);
         if let Ok(mut c) = self.children.lock() {
             if let Some(i) = c.iter().position(|x| *x == p) {
                 c.remove(i);
-                let _ = fs::remove_dir_all(&p);
+                report_left(&sweep_children(&[p]));
             }
         }
     }
 
-    /// Removes everything this run created unless `keep`: its children, the marker, and the
-    /// directory itself when this run created it. Returns the path when data was kept.
+    /// Removes everything this run created unless `keep`: the files it wrote, the directories
+    /// left empty, the marker, and the directory itself when this run created it and it is empty.
+    /// With `keep` the marker says so. Returns the path when data was kept.
     pub fn finish(self) -> Option<PathBuf> {
         if self.keep {
             return Some(self.path.clone());
@@ -133,22 +158,52 @@ impl DataDir {
 
     fn cleanup(&self) {
         if let Ok(mut c) = self.children.lock() {
-            for p in c.drain(..) {
-                let _ = fs::remove_dir_all(&p);
-            }
+            let children: Vec<PathBuf> = c.drain(..).collect();
+            report_left(&sweep_children(&children));
         }
         let _ = fs::remove_file(self.path.join(MARKER));
-        if self.created_dir {
+        if self.marker.created_dir {
             let _ = fs::remove_dir(&self.path);
+        }
+    }
+
+    fn mark_kept(&self) {
+        let kept = Marker {
+            kept: true,
+            ..self.marker.clone()
+        };
+        if let Err(e) = kept.write(&self.path) {
+            eprintln!(
+                "segbench: could not mark {} as kept: {e}",
+                self.path.display()
+            );
         }
     }
 }
 
 impl Drop for DataDir {
     fn drop(&mut self) {
-        if !self.keep {
+        if self.keep {
+            self.mark_kept();
+        } else {
             self.cleanup();
         }
+    }
+}
+
+/// Sweeps each of `dirs` (see [`sweep::sweep_dir`]).
+fn sweep_children(dirs: &[PathBuf]) -> Sweep {
+    let mut s = Sweep::default();
+    for d in dirs {
+        sweep_dir(d, &mut s);
+    }
+    s
+}
+
+/// Names on stderr what a sweep left behind.
+fn report_left(s: &Sweep) {
+    if let Some(line) = s.left_line() {
+        eprintln!("segbench: {line}");
     }
 }
 
@@ -163,9 +218,42 @@ mod tests {
         let dd = DataDir::acquire(Some(&d), "id", false).unwrap();
         assert!(d.join(MARKER).exists());
         let c = dd.create_child("w0-r0").unwrap();
-        fs::write(c.join("x.log"), b"1").unwrap();
+        fs::write(c.join("00000000000000000000.log"), b"1").unwrap();
         drop(dd.finish());
         assert!(!d.exists());
+    }
+
+    #[test]
+    fn cleanup_leaves_a_users_file_inside_a_run_directory() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path().join("data");
+        let dd = DataDir::acquire(Some(&d), "id", false).unwrap();
+        let c = dd.create_child("w0-r0").unwrap();
+        fs::create_dir(c.join("t-0")).unwrap();
+        fs::write(c.join("t-0/00000000000000000000.log"), b"1").unwrap();
+        fs::write(c.join("t-0/keep-me.txt"), b"mine").unwrap();
+        dd.remove_child("w0-r0");
+        assert!(!c.join("t-0/00000000000000000000.log").exists());
+        assert_eq!(fs::read(c.join("t-0/keep-me.txt")).unwrap(), b"mine");
+        drop(dd.finish());
+        assert_eq!(fs::read(c.join("t-0/keep-me.txt")).unwrap(), b"mine");
+        assert!(!d.join(MARKER).exists(), "the marker goes");
+    }
+
+    #[test]
+    fn a_directory_given_twice_or_kept_is_told_apart_from_a_stale_one() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path().join("data");
+        let first = DataDir::acquire(Some(&d), "id", true).unwrap();
+        first.create_child("w0-r0").unwrap();
+        let e = DataDir::acquire(Some(&d), "id", true).unwrap_err();
+        assert!(matches!(e, DataDirError::GivenTwice(_)), "{e}");
+        assert!(e.to_string().contains("given twice"), "{e}");
+        assert_eq!(first.finish(), Some(fs::canonicalize(&d).unwrap()));
+        let e = DataDir::acquire(Some(&d), "id2", false).unwrap_err();
+        assert!(matches!(e, DataDirError::Kept(_)), "{e}");
+        assert!(e.to_string().contains("kept by --keep"), "{e}");
+        assert!(d.join("w0-r0").exists(), "kept data is untouched");
     }
 
     #[test]

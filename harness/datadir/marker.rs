@@ -1,0 +1,200 @@
+//! The marker file segbench writes into every data directory it owns: who owns it (run id, pid
+//! and the process's start time, so a reused pid is not taken for the owner), whether segbench
+//! created the directory, and whether the data was kept on purpose (`--keep`).
+
+use std::fs;
+use std::io;
+use std::path::Path;
+
+/// Name of the marker file segbench puts in every data directory it owns.
+pub const MARKER: &str = ".segbench-data";
+
+/// What a marker says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Marker {
+    /// The run id of the owner.
+    pub run: String,
+    /// The owner's process id.
+    pub pid: u32,
+    /// The owner's start time (field 22 of `/proc/PID/stat`, clock ticks since boot); `None` in
+    /// markers written before it was recorded.
+    pub start_ticks: Option<u64>,
+    /// True when segbench created the directory (it then removes it when empty).
+    pub created_dir: bool,
+    /// True when the run ended and kept its data (`--keep`).
+    pub kept: bool,
+}
+
+/// Who a marked directory belongs to now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Owner {
+    /// A live segbench process other than this one.
+    Live {
+        /// Its pid.
+        pid: u32,
+    },
+    /// This very process (the directory was given twice).
+    ThisProcess,
+    /// The owner ended and kept the data on purpose.
+    Kept,
+    /// The owner is gone without cleaning up (killed, crashed).
+    Gone,
+}
+
+impl Marker {
+    /// A marker for this process.
+    pub fn for_this_process(run: &str, created_dir: bool) -> Marker {
+        let pid = std::process::id();
+        Marker {
+            run: run.to_string(),
+            pid,
+            start_ticks: start_ticks(pid),
+            created_dir,
+            kept: false,
+        }
+    }
+
+    /// The marker's text.
+    pub fn render(&self) -> String {
+        let mut s = format!(
+            "segbench data directory\nrun: {}\npid: {}\n",
+            self.run, self.pid
+        );
+        if let Some(t) = self.start_ticks {
+            s.push_str(&format!("start_ticks: {t}\n"));
+        }
+        s.push_str(&format!(
+            "created_dir: {}\nstate: {}\n",
+            self.created_dir,
+            if self.kept { "kept" } else { "running" }
+        ));
+        s
+    }
+
+    /// Parses a marker's text; `None` when it is not one of segbench's.
+    pub fn parse(text: &str) -> Option<Marker> {
+        if !text.starts_with("segbench data directory") {
+            return None;
+        }
+        let field = |key: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(key)?.strip_prefix(": ").map(str::trim))
+        };
+        Some(Marker {
+            run: field("run").unwrap_or("").to_string(),
+            pid: field("pid")?.parse().ok()?,
+            start_ticks: field("start_ticks").and_then(|t| t.parse().ok()),
+            created_dir: field("created_dir") == Some("true"),
+            kept: field("state") == Some("kept"),
+        })
+    }
+
+    /// Reads the marker in `dir`.
+    pub fn read(dir: &Path) -> io::Result<Option<Marker>> {
+        Ok(Marker::parse(&fs::read_to_string(dir.join(MARKER))?))
+    }
+
+    /// Writes this marker into `dir`.
+    pub fn write(&self, dir: &Path) -> io::Result<()> {
+        fs::write(dir.join(MARKER), self.render())
+    }
+
+    /// Who owns the directory now.
+    pub fn owner(&self) -> Owner {
+        if self.kept {
+            return Owner::Kept;
+        }
+        if self.pid == std::process::id() && self.start_ticks == start_ticks(self.pid) {
+            return Owner::ThisProcess;
+        }
+        if is_live_segbench(self.pid, self.start_ticks) {
+            Owner::Live { pid: self.pid }
+        } else {
+            Owner::Gone
+        }
+    }
+}
+
+/// The start time of process `pid` in clock ticks since boot (field 22 of `/proc/PID/stat`).
+fn start_ticks(pid: u32) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces: count after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// True when `pid` is a running segbench process (and, when recorded, the same one that wrote
+/// the marker: same start time).
+fn is_live_segbench(pid: u32, recorded_start: Option<u64>) -> bool {
+    let Ok(comm) = fs::read_to_string(format!("/proc/{pid}/comm")) else {
+        return false;
+    };
+    if !comm.trim().starts_with("segbench") {
+        return false;
+    }
+    match recorded_start {
+        Some(t) => start_ticks(pid) == Some(t),
+        None => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_marker_round_trips_and_old_markers_parse() {
+        let m = Marker::for_this_process("20261130T000000Z-abcd", true);
+        assert!(m.start_ticks.is_some(), "this process has a start time");
+        assert_eq!(Marker::parse(&m.render()), Some(m.clone()));
+        let old = "segbench data directory\nrun: x\npid: 42\ncreated_dir: false\n";
+        let o = Marker::parse(old).unwrap();
+        assert_eq!(
+            (o.pid, o.start_ticks, o.created_dir, o.kept),
+            (42, None, false, false)
+        );
+        assert_eq!(Marker::parse("my notes\npid: 1\n"), None);
+    }
+
+    #[test]
+    fn owners_are_told_apart() {
+        let mut m = Marker::for_this_process("r", true);
+        assert_eq!(m.owner(), Owner::ThisProcess);
+        m.kept = true;
+        assert_eq!(m.owner(), Owner::Kept);
+        // pid 1 is alive but is not segbench.
+        let other = Marker {
+            pid: 1,
+            start_ticks: None,
+            ..Marker::for_this_process("r", true)
+        };
+        assert_eq!(other.owner(), Owner::Gone);
+        // This process under another start time: a reused pid, not the owner.
+        let reused = Marker {
+            start_ticks: m.start_ticks.map(|t| t + 1),
+            kept: false,
+            ..m.clone()
+        };
+        assert_eq!(reused.owner(), Owner::Gone);
+    }
+
+    #[test]
+    fn a_live_segbench_process_owns_its_directory() {
+        // A process whose command name starts with "segbench": a copy of sleep(1) named so.
+        let t = tempfile::tempdir().unwrap();
+        let exe = t.path().join("segbench-sleep");
+        fs::copy("/bin/sleep", &exe).unwrap();
+        let mut child = std::process::Command::new(&exe).arg("30").spawn().unwrap();
+        let pid = child.id();
+        let m = Marker {
+            pid,
+            start_ticks: start_ticks(pid),
+            ..Marker::for_this_process("r", true)
+        };
+        assert!(m.start_ticks.is_some());
+        assert_eq!(m.owner(), Owner::Live { pid });
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(m.owner(), Owner::Gone, "a reaped process is gone");
+    }
+}

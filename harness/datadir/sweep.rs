@@ -1,0 +1,177 @@
+//! Removing a run's data the safe way: only the files segbench writes (Kafka segment, offset
+//! index and time index files, named by their 20-digit base offset), then the directories left
+//! empty. Anything else — a user's file put inside a run directory, a link — stays, and is listed
+//! with the reason. Links are never followed.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// Extensions of the files segbench writes into a partition directory.
+const SEGMENT_EXTENSIONS: &[&str] = &["log", "index", "timeindex"];
+/// How many left entries a summary names before it only counts.
+const SHOWN: usize = 8;
+
+/// Something a sweep did not remove, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Left {
+    /// The entry.
+    pub path: PathBuf,
+    /// Why it stayed.
+    pub why: String,
+}
+
+/// What a sweep removed and what it left.
+#[derive(Debug, Default)]
+pub struct Sweep {
+    /// Files removed.
+    pub removed_files: u64,
+    /// Directories removed (they were empty once segbench's files were gone).
+    pub removed_dirs: u64,
+    /// Entries left in place.
+    pub left: Vec<Left>,
+}
+
+impl Sweep {
+    /// One line naming what was left and why (the first few), or `None` when nothing was.
+    pub fn left_line(&self) -> Option<String> {
+        if self.left.is_empty() {
+            return None;
+        }
+        let mut names: Vec<String> = self
+            .left
+            .iter()
+            .take(SHOWN)
+            .map(|l| format!("{} ({})", l.path.display(), l.why))
+            .collect();
+        if self.left.len() > SHOWN {
+            names.push(format!("and {} more", self.left.len() - SHOWN));
+        }
+        Some(format!(
+            "left {} entr{} segbench did not create: {}",
+            self.left.len(),
+            if self.left.len() == 1 { "y" } else { "ies" },
+            names.join(", ")
+        ))
+    }
+
+    fn leave(&mut self, path: &Path, why: impl Into<String>) {
+        self.left.push(Left {
+            path: path.to_path_buf(),
+            why: why.into(),
+        });
+    }
+}
+
+/// True for the names of the files segbench writes: `<20 digits>.log|index|timeindex`.
+pub fn is_segbench_file(name: &str) -> bool {
+    let Some((stem, ext)) = name.split_once('.') else {
+        return false;
+    };
+    stem.len() == 20
+        && stem.bytes().all(|b| b.is_ascii_digit())
+        && SEGMENT_EXTENSIONS.contains(&ext)
+}
+
+/// Removes from `dir` every file segbench writes, at any depth, then every directory that is
+/// empty afterwards, `dir` included. Whatever else is found stays and is recorded in `out`.
+pub fn sweep_dir(dir: &Path, out: &mut Sweep) {
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        // Gone already (moved away or removed by hand): nothing of it is left here.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+        Err(e) => return out.leave(dir, format!("cannot list it: {e}")),
+    };
+    for entry in entries {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                out.leave(dir, format!("cannot list it: {e}"));
+                continue;
+            }
+        };
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        match entry.file_type() {
+            Ok(t) if t.is_dir() => sweep_dir(&path, out),
+            Ok(t) if t.is_file() && is_segbench_file(&name) => match fs::remove_file(&path) {
+                Ok(()) => out.removed_files += 1,
+                Err(e) => out.leave(&path, format!("cannot remove it: {e}")),
+            },
+            Ok(t) if t.is_symlink() => out.leave(&path, "a link"),
+            Ok(_) => out.leave(&path, "not a file segbench writes"),
+            Err(e) => out.leave(&path, format!("cannot stat it: {e}")),
+        }
+    }
+    // Fails when something stayed inside: that was recorded above.
+    if fs::remove_dir(dir).is_ok() {
+        out.removed_dirs += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_of_segbench_files() {
+        for ok in [
+            "00000000000000000000.log",
+            "00000000000000001234.index",
+            "00000000000000001234.timeindex",
+        ] {
+            assert!(is_segbench_file(ok), "{ok}");
+        }
+        for no in [
+            "0000000000000000000.log",
+            "00000000000000000000.txt",
+            "00000000000000000000.log.bak",
+            "notes.log",
+            "0000000000000000000a.log",
+        ] {
+            assert!(!is_segbench_file(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn a_users_file_inside_a_run_directory_survives_and_is_listed() {
+        let t = tempfile::tempdir().unwrap();
+        let run = t.path().join("w0-r0");
+        let part = run.join("write-0");
+        fs::create_dir_all(&part).unwrap();
+        for ext in SEGMENT_EXTENSIONS {
+            fs::write(part.join(format!("00000000000000000000.{ext}")), b"x").unwrap();
+        }
+        fs::create_dir_all(run.join("write-1")).unwrap();
+        fs::write(part.join("precious.txt"), b"mine").unwrap();
+        std::os::unix::fs::symlink("/etc", run.join("link")).unwrap();
+
+        let mut s = Sweep::default();
+        sweep_dir(&run, &mut s);
+        assert_eq!(s.removed_files, 3);
+        assert_eq!(s.removed_dirs, 1, "only the empty write-1");
+        assert_eq!(fs::read(part.join("precious.txt")).unwrap(), b"mine");
+        assert!(run.join("link").exists(), "a link is left, never followed");
+        assert!(fs::metadata("/etc/hostname").is_ok() || fs::metadata("/etc").is_ok());
+        let line = s.left_line().unwrap();
+        assert!(line.starts_with("left 2 entries"), "{line}");
+        assert!(
+            line.contains("precious.txt (not a file segbench writes)"),
+            "{line}"
+        );
+        assert!(line.contains("link (a link)"), "{line}");
+    }
+
+    #[test]
+    fn a_run_directory_of_segbench_files_only_is_removed_whole() {
+        let t = tempfile::tempdir().unwrap();
+        let run = t.path().join("w0-r0");
+        fs::create_dir_all(run.join("t-0")).unwrap();
+        fs::write(run.join("t-0/00000000000000000000.log"), b"x").unwrap();
+        let mut s = Sweep::default();
+        sweep_dir(&run, &mut s);
+        assert!(!run.exists());
+        assert_eq!((s.removed_files, s.removed_dirs), (1, 2));
+        assert_eq!(s.left_line(), None);
+    }
+}
