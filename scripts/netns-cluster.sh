@@ -294,7 +294,11 @@ wait_until() {
 }
 
 # running PIDFILE: the daemon of PIDFILE still runs (it may have exited on a bad config).
-running() { alive "$1" >/dev/null || fail "$(basename "$1" .pid) exited: see $D/log/$(basename "$1" .pid).log"; }
+running() {
+    local tag
+    tag=$(basename "$1" .pid)
+    alive "$1" >/dev/null || fail "$tag exited; the end of its log: $(tail -n 3 "$D/log/$tag.log" 2>/dev/null | tr '\n' ' ')"
+}
 
 idle_nodes() { [ "$(SLURM_CONF=$D/slurm.conf sinfo -h -t idle -o %D 2>/dev/null | awk '{n += $1} END {print n + 0}')" -ge "$N" ]; }
 
@@ -386,7 +390,9 @@ up() {
         end=$(($(date +%s) + READY_TIMEOUT_S))
         until idle_nodes; do
             for f in "$D"/run/munged-host.pid "$D"/run/slurmctld-host.pid "$D"/run/slurmd-*.pid; do running "$f"; done
-            [ "$(date +%s)" -lt "$end" ] || fail "sinfo does not show $N idle nodes within ${READY_TIMEOUT_S} s: see $D/log"
+            [ "$(date +%s)" -lt "$end" ] ||
+                fail "sinfo does not show $N idle nodes within ${READY_TIMEOUT_S} s but:" \
+                    "$(SLURM_CONF=$D/slurm.conf timeout 5 sinfo -h -N -o '%N %T' 2>&1 | tr '\n' ' ')"
             sleep 0.5
         done
     fi
