@@ -1,5 +1,6 @@
 //! End-to-end tests of the `segbench` binary.
 
+mod cluster;
 mod compare;
 mod plan;
 mod read;
