@@ -105,9 +105,9 @@ install_packages() {
     pkgs=$(missing_packages "$1" | tr '\n' ' ')
     [ -z "${pkgs% }" ] || cannot "${pkgs% } still missing after apt-get install"
     # A system sshd / munged / slurmd that a package started would sit beside ours: say so.
-    if pgrep -x 'sshd|munged|slurmctld|slurmd' >/dev/null 2>&1; then
-        log "$ME: note: running now: $(pgrep -a -x 'sshd|munged|slurmctld|slurmd' | tr '\n' ';')"
-    fi
+    local running
+    running=$(for p in sshd munged slurmctld slurmd; do pgrep -a -x "$p"; done | tr '\n' ';')
+    [ -z "$running" ] || log "$ME: note: running now: $running"
 }
 
 # ---- processes ---------------------------------------------------------------------------
