@@ -28,6 +28,7 @@
 # Exit codes: 0 ok; 2 usage, the cluster already exists, or up failed (everything it made is
 # removed); 3 a cluster cannot be made on this machine (not root, packages cannot be installed,
 # the kernel refuses namespaces) -- tests print SKIP for 3 only.
+# shellcheck disable=SC2015 # `A && B || fail` is meant: fail when either step fails
 set -u
 
 # shellcheck source=scripts/lib.sh
@@ -112,8 +113,9 @@ install_packages() {
 
 # ---- processes ---------------------------------------------------------------------------
 
-# start NAME NODE|- CMD...: starts a foreground daemon, detached (own session, no inherited
-# descriptors), output to $D/log/NAME-NODE.log, and records its pid in $D/run/NAME-NODE.pid.
+# start NAME NODE|- CMD...: starts a foreground daemon in its own session, its output going to
+# $D/log/NAME-NODE.log (so a caller's pipes, e.g. a test's, still reach EOF) and without the
+# lock's descriptor, and records its pid in $D/run/NAME-NODE.pid.
 # With a node number, CMD runs in that node's network namespace and in a new UTS namespace
 # whose hostname is the node's name.
 start() {
@@ -123,6 +125,7 @@ start() {
     if [ "$node" = - ]; then
         setsid "$@" </dev/null >>"$D/log/$tag.log" 2>&1 9>&- &
     else
+        # shellcheck disable=SC2016 # $0 and $@ are the inner shell's
         setsid nsenter --net="/run/netns/sbn$node" unshare --uts \
             sh -c 'hostname "$0" && exec "$@"' "sbn$node" "$@" </dev/null >>"$D/log/$tag.log" 2>&1 9>&- &
     fi
@@ -316,7 +319,7 @@ up() {
     local slurm=0 i start_s addr err end f what
     N=${1:-}
     [ "${2:-}" = --slurm ] && slurm=1
-    [ $# -le 2 ] && { [ $# -lt 2 ] || [ "$slurm" = 1 ]; } || die "usage: $ME up N [--slurm]"
+    if [ $# -gt 2 ] || { [ $# = 2 ] && [ "$slurm" = 0 ]; }; then die "usage: $ME up N [--slurm]"; fi
     case "$N" in '' | *[!0-9]*) die "bad N '$N': a number of nodes from 1 to $MAX_NODES" ;; esac
     [ "$N" -ge 1 ] && [ "$N" -le "$MAX_NODES" ] || die "bad N '$N': a number of nodes from 1 to $MAX_NODES"
     [ "$(id -u)" = 0 ] || cannot "needs root (network namespaces, sshd, slurmd)"
@@ -343,7 +346,7 @@ up() {
     # From here on every failure removes what up made.
     trap 'teardown "$D"' EXIT
     trap 'exit 2' INT TERM HUP
-    rm -rf "$D" && mkdir -p -m 700 "$D" && touch "$D/$MARKER" && mkdir -p "$D/log" "$D/run" ||
+    rm -rf "$D" && mkdir -p "$D" && chmod 700 "$D" && touch "$D/$MARKER" && mkdir -p "$D/log" "$D/run" ||
         fail "cannot create the scratch directory $D"
 
     # Network.
@@ -366,7 +369,7 @@ up() {
 
     # sshd per node.
     write_ssh_files || fail "cannot write the ssh keys and configs into $D"
-    mkdir -p -m 755 /run/sshd # sshd's privilege separation directory (Debian makes it at boot)
+    mkdir -p /run/sshd # sshd's privilege separation directory (Debian makes it at boot)
     for i in $(seq "$N"); do
         start sshd "$i" "$SSHD" -D -f "$D/ssh/sshd_config" -E "$D/log/sshd-$i.log" \
             -o "ListenAddress=$(node_addr "$i"):22" -o "PidFile=none"
@@ -387,6 +390,7 @@ up() {
         start munged - munged -F --force --key-file="$D/munge/munge.key" --socket="$D/munge/munge.socket.2" \
             --pid-file="$D/munge/munged.pid" --seed-file="$D/munge/munged.seed" --log-file="$D/log/munged.log"
         wait_until 10 "munged's socket" test -S "$D/munge/munge.socket.2"
+        # shellcheck disable=SC2016 # $0 is the inner shell's
         start slurmctld - unshare --uts sh -c 'hostname ctl && exec slurmctld -D -f "$0"' "$D/slurm.conf"
         for i in $(seq "$N"); do
             start slurmd "$i" slurmd -D -f "$D/slurm.conf"
