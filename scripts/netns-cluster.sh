@@ -89,6 +89,8 @@ install_packages() {
     if [ ! -e "$policy" ]; then
         printf '#!/bin/sh\n# sb-cluster: no service starts during package installation\nexit 101\n' >"$policy" &&
             chmod 755 "$policy" && own_policy=1
+        # shellcheck disable=SC2064 # expand now
+        [ "$own_policy" = 1 ] && trap "rm -f '$policy'" EXIT
     fi
     log=$(mktemp)
     # shellcheck disable=SC2086 # word splitting of the package list is intended
@@ -96,7 +98,7 @@ install_packages() {
         DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends -o DPkg::Lock::Timeout=120 $pkgs ||
             { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends -o DPkg::Lock::Timeout=120 $pkgs; }
     } >"$log" 2>&1 || rc=$?
-    [ "$own_policy" = 1 ] && rm -f "$policy"
+    [ "$own_policy" = 1 ] && rm -f "$policy" && trap - EXIT
     if [ "$rc" != 0 ]; then
         tail -n 5 "$log" >&2
         rm -f "$log"
