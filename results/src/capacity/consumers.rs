@@ -51,12 +51,15 @@ pub fn range_split(
         });
     }
     let (p, k) = (partitions, instances);
-    let least_active = p / k;
-    let extra = p % k;
-    let active = k.min(p);
-    let most = least_active + u32::from(extra > 0);
-    let instances_with_most = if extra > 0 { extra } else { k };
-    let least = least_active; // 0 when k > p: the idle ones
+    // Kafka's assignor itself, as the read runner uses it.
+    let counts: Vec<u32> = workloads::kafka::range_assign(p as usize, k as usize)
+        .into_iter()
+        .map(|r| r.len() as u32)
+        .collect();
+    let most = counts.iter().copied().max().unwrap_or(0);
+    let least = counts.iter().copied().min().unwrap_or(0); // 0 when k > p: the idle ones
+    let active = counts.iter().filter(|&&c| c > 0).count() as u32;
+    let instances_with_most = counts.iter().filter(|&&c| c == most).count() as u32;
     let mut even_partition_counts = Vec::new();
     let below = p / k * k;
     if below > 0 {
@@ -85,7 +88,7 @@ pub fn range_split(
         most_partitions: most,
         least_partitions: least,
         instances_with_most,
-        even: extra == 0,
+        even: most == least,
         even_partition_counts,
         even_instance_counts,
         busiest_instance_bytes_per_s: share(most),
@@ -150,7 +153,7 @@ mod tests {
     fn range_split_matches_an_explicit_assignment() {
         for p in 1..40u32 {
             for k in 1..12u32 {
-                // The assignor itself: floor(P/K) each, the first P mod K one more.
+                // An explicit assignment: floor(P/K) each, the first P mod K one more.
                 let counts: Vec<u32> = (0..k).map(|i| p / k + u32::from(i < p % k)).collect();
                 assert_eq!(counts.iter().sum::<u32>(), p);
                 let g = range_split(p, k, None).unwrap();
