@@ -13,6 +13,7 @@ pub mod runner;
 pub mod signals;
 pub mod sink;
 pub mod suite;
+pub mod usage;
 
 /// Bad input or environment: the binary prints the message on one line and exits 2.
 #[derive(Debug, thiserror::Error)]

@@ -15,7 +15,6 @@ pub mod progress;
 pub mod read;
 pub mod storage;
 pub mod timeline;
-pub mod usage;
 pub mod write;
 
 use std::time::Duration;

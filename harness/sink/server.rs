@@ -17,7 +17,7 @@ use super::protocol::{
     MAX_HELLO_BYTES,
 };
 use super::session::Session;
-use crate::runner::usage::CpuSnapshot;
+use crate::usage::CpuSnapshot;
 
 /// Where `segbench sink` listens unless told otherwise (loopback only).
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7878";

@@ -13,7 +13,7 @@ use super::config::{CacheMode, ReadConfig, SinkTarget};
 use super::consume::{ConsumerOut, Plan, ReadMeasure};
 use super::logset::{assign, LogSet};
 use crate::runner::timeline::{TimelineRecorder, DEFAULT_INTERVAL_NS};
-use crate::runner::usage::CpuSnapshot;
+use crate::usage::CpuSnapshot;
 
 /// Compares what the sink confirmed with what was sent and with the log.
 pub(super) fn check_sessions(

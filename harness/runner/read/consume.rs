@@ -19,7 +19,7 @@ use super::config::{ReadConfig, SinkTarget};
 use super::logset::{assign, Cursor, LogSet};
 use super::SEND_TIMEOUT;
 use crate::runner::timeline::{TimelineRecorder, DEFAULT_INTERVAL_NS};
-use crate::runner::usage::{CpuSnapshot, StorageIo};
+use crate::usage::{CpuSnapshot, StorageIo};
 use crate::runner::LiveCounters;
 use crate::sink::client::{self, ClientError};
 use crate::sink::protocol::{FrameHeader, Hello, PartitionName, SessionSummary};

@@ -9,7 +9,7 @@ use results::{LatencySummary, Repetition};
 use workloads::write::Caps;
 
 use crate::runner::timeline::{TimelineRecorder, DEFAULT_INTERVAL_NS};
-use crate::runner::usage::{CpuSnapshot, StorageIo};
+use crate::usage::{CpuSnapshot, StorageIo};
 
 use super::repetition::{RepMeasure, ThreadResult};
 use super::SLOW_FLUSH_NS;

@@ -15,7 +15,7 @@ use workloads::write::{self, Caps, FileTarget, WriteEngine};
 use workloads::{EngineError, SyncKind};
 
 use crate::runner::timeline::TimelineRecorder;
-use crate::runner::usage::{CpuSnapshot, StorageIo};
+use crate::usage::{CpuSnapshot, StorageIo};
 use crate::runner::{Limit, LiveCounters, RunError};
 
 use super::assemble::assemble;

@@ -15,7 +15,7 @@ use workloads::write::{Caps, Completion, FileTarget, Submitted};
 use workloads::{EngineError, FlushPolicy, SyncKind};
 
 use crate::runner::timeline::{TimelineRecorder, DEFAULT_INTERVAL_NS};
-use crate::runner::usage::CpuSnapshot;
+use crate::usage::CpuSnapshot;
 use crate::runner::LiveCounters;
 
 use super::repetition::{Part, ThreadResult};

@@ -1,4 +1,5 @@
-//! CPU time, context switches and storage I/O counters of the process and of one thread.
+//! CPU time, context switches and storage I/O counters of the process and of one thread, read
+//! by the runner and by the sink alike.
 
 use nix::sys::resource::{getrusage, UsageWho};
 
