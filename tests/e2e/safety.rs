@@ -55,6 +55,49 @@ fn interrupted_run_keeps_partial_results(signal: Signal, code: i32) {
 }
 
 #[test]
+fn an_open_loop_at_a_crawl_ends_on_time_and_stops_on_a_signal() {
+    // At 1 B/s a 16 KiB batch is due hours after the one before: the run must still end at
+    // its --duration, and a signal must still stop it at once.
+    let t = tempfile::tempdir().unwrap();
+    let args = [
+        "write",
+        "--engine",
+        "buffered",
+        "--rate",
+        "1B/s",
+        "--warmup",
+        "0",
+        "--repeat",
+        "1",
+        "--dir",
+        "d",
+        "--no-probe",
+        "--quiet",
+        "--duration",
+    ];
+    let mut timed: Vec<&str> = args.to_vec();
+    timed.push("1s");
+    let mut child = spawn_in(t.path(), &timed);
+    let status = wait_within(&mut child, Duration::from_secs(20)).expect("the run ends on time");
+    assert_eq!(status.code(), Some(0));
+
+    let mut long: Vec<&str> = args.to_vec();
+    long.push("60s");
+    let mut child = spawn_in(t.path(), &long);
+    wait_for(&t.path().join("d/w0-r0"));
+    std::thread::sleep(Duration::from_millis(300));
+    let sent = Instant::now();
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
+    let status = wait_within(&mut child, Duration::from_secs(5)).expect("segbench stops in time");
+    assert!(
+        sent.elapsed() < Duration::from_secs(2),
+        "stopped after {:?}",
+        sent.elapsed()
+    );
+    assert_eq!(status.code(), Some(130));
+}
+
+#[test]
 fn sigint_stops_within_two_seconds_with_partial_results() {
     interrupted_run_keeps_partial_results(Signal::SIGINT, 130);
 }

@@ -9,14 +9,14 @@ use results::hist::{self, Hist};
 use results::ThreadStats;
 use workloads::kafka::batch::encode_batch;
 use workloads::kafka::log::LogFormat;
-use workloads::pacing::{Clock, Pacer};
+use workloads::pacing::{wait_until, Clock, Pacer};
 use workloads::payload::{PayloadPool, DEFAULT_POOL_BYTES};
 use workloads::write::{Caps, Completion, FileTarget, Submitted};
 use workloads::{EngineError, FlushPolicy, SyncKind};
 
 use crate::runner::timeline::{TimelineRecorder, DEFAULT_INTERVAL_NS};
-use crate::usage::CpuSnapshot;
 use crate::runner::LiveCounters;
+use crate::usage::CpuSnapshot;
 
 use super::repetition::{Part, ThreadResult};
 use super::{Shape, WriteConfig};
@@ -208,17 +208,12 @@ pub(super) fn run_thread(
         let start = match pacer.as_mut() {
             Some(p) => {
                 let due = p.next_due(len as u64);
-                while now < due {
-                    let wait = due - now;
-                    if wait > 200_000 {
-                        std::thread::sleep(Duration::from_nanos(wait - 100_000));
-                    } else {
-                        std::hint::spin_loop();
-                    }
-                    now = clock.now_ns();
-                    if ctx.stop.load(Ordering::Relaxed) {
-                        break;
-                    }
+                // Never wait past the run's end: at a low rate the next batch may be due hours
+                // later. A stop request ends the wait within one sleep slice.
+                let until = deadline.map_or(due, |d| d.min(due));
+                now = wait_until(clock, until, ctx.stop);
+                if now < due {
+                    break;
                 }
                 due
             }
