@@ -314,16 +314,18 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
     let mut failures = Vec::new();
     let mut interrupted = false;
     let mut read_log: Option<ReadLog> = None;
+    let mut write_workloads = 0;
     for w in &suite.workloads {
         if signals.stop.load(std::sync::atomic::Ordering::Relaxed) {
             interrupted = true;
             break;
         }
-        let opts = RunOptions {
+        let mut opts = RunOptions {
             repeat: w.repeat.unwrap_or(default_repeat),
             warmup,
             keep: a.keep,
             verify: w.verify.unwrap_or(false),
+            first_workload: write_workloads,
         };
         match w.kind.as_str() {
             "write" => {
@@ -349,6 +351,8 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
                                 .map_err(|m| bad_input(format!("workload '{}': {m}", w.name)))?,
                         );
                     }
+                    opts.first_workload = write_workloads;
+                    write_workloads += cfgs.len();
                     let outcome =
                         run_writes(&cfgs, &opts, &data, clock.clone(), &signals.stop, &progress);
                     failures.extend(outcome.check_failures);

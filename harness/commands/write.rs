@@ -272,6 +272,7 @@ pub fn run(a: WriteArgs) -> anyhow::Result<u8> {
         warmup: a.warmup,
         keep: a.keep,
         verify: a.verify,
+        first_workload: 0,
     };
     let signals = crate::signals::install();
     let data = [data];

@@ -110,3 +110,43 @@ fn kept_data_is_named_as_kept_and_clean_removes_only_segbench_files() {
         .collect();
     assert_eq!(left, vec!["analysis.csv"], "only the user's file is left");
 }
+
+#[test]
+fn kept_data_of_a_suites_workloads_never_collides() {
+    // Two write workloads in one suite with --keep: each keeps its own repetition directories
+    // (both used to be named w0-r0, and the second workload was skipped with "File exists").
+    let t = tempfile::tempdir().unwrap();
+    let suite = t.path().join("two.toml");
+    let workload = |name: &str| {
+        format!(
+            "[[workload]]\nkind = \"write\"\nname = \"{name}\"\nengines = [\"buffered\"]\n\
+             partitions = 1\nsize = \"1MiB\"\n"
+        )
+    };
+    fs::write(
+        &suite,
+        format!(
+            "name = \"two\"\nrepeat = 1\nwarmup = \"0\"\n{}{}",
+            workload("a"),
+            workload("b")
+        ),
+    )
+    .unwrap();
+    let out = segbench_in(
+        t.path(),
+        &["run", "two.toml", "--dir", "d", "--keep", "--out", "res"],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(!err.contains("File exists"), "{err}");
+    let r = results::export::json::read_results(t.path().join("res/results.json")).unwrap();
+    assert!(
+        r.workloads
+            .iter()
+            .all(|w| w.status == results::Status::Completed),
+        "{err}"
+    );
+    for kept in ["d/w0-r0", "d/w1-r0"] {
+        assert!(t.path().join(kept).is_dir(), "{kept} kept");
+    }
+}

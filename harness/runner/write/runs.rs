@@ -27,6 +27,10 @@ pub struct RunOptions {
     pub keep: bool,
     /// Re-read and verify every segment after each repetition.
     pub verify: bool,
+    /// Number of this call's first workload among the run's write workloads: repetition
+    /// directories are named `w<number>-r<rep>`, so a suite's workloads never share one (kept
+    /// data of an earlier workload stays where it is).
+    pub first_workload: usize,
 }
 
 /// One write workload's results plus its verification failures.
@@ -78,7 +82,7 @@ pub fn run_writes(
                 match run_one(
                     cfg,
                     data,
-                    &format!("w{w}-warmup"),
+                    &format!("w{}-warmup", opts.first_workload + w),
                     clock.clone(),
                     stop,
                     limit,
@@ -104,7 +108,7 @@ pub fn run_writes(
             match run_one(
                 cfg,
                 data,
-                &format!("w{w}-r{rep}"),
+                &format!("w{}-r{rep}", opts.first_workload + w),
                 clock.clone(),
                 stop,
                 limit,
@@ -127,7 +131,7 @@ pub fn run_writes(
                     }
                     reps[w].push(m.repetition);
                     if !opts.keep {
-                        remove_children(data, &format!("w{w}-r{rep}"));
+                        remove_children(data, &format!("w{}-r{rep}", opts.first_workload + w));
                     }
                 }
                 Err(e) => {

@@ -260,6 +260,7 @@ mod kernel_feature_tests {
                 warmup: Duration::ZERO,
                 keep: false,
                 verify: true,
+                first_workload: 0,
             };
             let stop = AtomicBool::new(false);
             let clock: Arc<dyn Clock> = Arc::new(workloads::pacing::MonotonicClock::new());
