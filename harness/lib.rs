@@ -7,6 +7,7 @@ pub mod cli;
 pub mod commands;
 pub mod datadir;
 pub mod meta;
+pub mod output;
 pub mod parse;
 pub mod probe;
 pub mod runner;

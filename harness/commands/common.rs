@@ -58,7 +58,7 @@ pub fn emit_json(file: &ResultsFile, out: Option<&Path>, json: bool) -> anyhow::
             .map_err(|e| anyhow::anyhow!("writing results to {}: {e}", path.display()))?;
     }
     if json {
-        println!("{text}");
+        crate::output::println(&text)?;
     }
     Ok(())
 }

@@ -88,6 +88,6 @@ pub fn run(a: CompareArgs) -> anyhow::Result<u8> {
     if let Some(path) = &a.markdown {
         write_atomic(path, c.render_markdown().as_bytes()).map_err(|e| bad_input(e.to_string()))?;
     }
-    print!("{}", c.render_terminal());
+    crate::output::print(&c.render_terminal())?;
     Ok(c.exit_code())
 }

@@ -59,9 +59,13 @@ pub fn run(a: MergeArgs) -> anyhow::Result<u8> {
     merged.run.command_line = std::env::args().collect();
     write_results(&a.out, &merged).map_err(|e| bad_input(e.to_string()))?;
     if !a.quiet {
-        print!("{}", results::export::terminal::render(&merged));
+        crate::output::print(&results::export::terminal::render(&merged))?;
         let what = if a.append { "runs" } else { "hosts" };
-        println!("\nmerged {} {what} into {}", inputs.len(), a.out.display());
+        crate::output::println(&format!(
+            "\nmerged {} {what} into {}",
+            inputs.len(),
+            a.out.display()
+        ))?;
     }
     Ok(0)
 }

@@ -300,9 +300,9 @@ pub fn run(a: PlanArgs) -> anyhow::Result<u8> {
         );
     }
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&plan)?);
+        crate::output::println(&serde_json::to_string_pretty(&plan)?)?;
     } else {
-        print!("{}", capacity::render_text(&plan));
+        crate::output::print(&capacity::render_text(&plan))?;
     }
     Ok(0)
 }

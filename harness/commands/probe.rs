@@ -38,9 +38,9 @@ pub fn run(a: ProbeArgs) -> anyhow::Result<u8> {
         micro: !a.no_micro,
     });
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&p)?);
+        crate::output::println(&serde_json::to_string_pretty(&p)?)?;
     } else {
-        print!("{}", probe::render(&p));
+        crate::output::print(&probe::render(&p))?;
     }
     Ok(0)
 }

@@ -277,7 +277,7 @@ pub fn run(a: ReadArgs) -> anyhow::Result<u8> {
     if a.output.json {
         eprint!("{report}");
     } else {
-        print!("{report}");
+        crate::output::print(&report)?;
     }
     if let Some(k) = kept {
         progress.line(&format!("log kept in {}", k.display()));

@@ -89,7 +89,7 @@ pub fn run(a: ReportArgs) -> anyhow::Result<u8> {
         )));
     }
     write_reports(&r, &html, &markdown)?;
-    print!("{}", terminal::render(&r));
+    crate::output::print(&terminal::render(&r))?;
     eprintln!(
         "segbench: wrote {} and {}",
         html.display(),

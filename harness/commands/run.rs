@@ -247,9 +247,9 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
     let (suite, text) = load_suite(&a)?;
     if a.print {
         if a.suite.is_some() || a.quick || a.duration.is_some() || a.repeat.is_some() {
-            print!("{}", toml::to_string(&suite)?);
+            crate::output::print(&toml::to_string(&suite)?)?;
         } else {
-            print!("{text}");
+            crate::output::print(&text)?;
         }
         return Ok(0);
     }
@@ -394,7 +394,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
     if a.json {
         eprint!("{table}");
     } else {
-        print!("{table}");
+        crate::output::print(&table)?;
     }
     progress.line(&format!(
         "results: {}/results.json, summary.md, report.html",

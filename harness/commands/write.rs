@@ -300,7 +300,7 @@ pub fn run(a: WriteArgs) -> anyhow::Result<u8> {
     if a.output.json {
         eprint!("{table}");
     } else {
-        print!("{table}");
+        crate::output::print(&table)?;
     }
     if let Some(k) = kept {
         progress.line(&format!("data kept in {}", k.display()));

@@ -30,3 +30,36 @@ fn values_that_are_not_utf8_are_bad_input_not_a_panic() {
         );
     }
 }
+
+#[test]
+fn a_closed_stdout_ends_quietly_with_the_usual_cleanup() {
+    // `segbench … | head -1`: the reader is gone before the results are printed.
+    let t = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_segbench"))
+        .args([
+            "write",
+            "--engine",
+            "buffered",
+            "--size",
+            "4MiB",
+            "--repeat",
+            "1",
+            "--warmup",
+            "0",
+            "--dir",
+            "d",
+            "--no-probe",
+            "--json",
+        ])
+        .current_dir(t.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(!t.path().join("d").exists(), "data removed");
+}
