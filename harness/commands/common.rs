@@ -50,17 +50,44 @@ pub fn results_file(
     }
 }
 
-/// Writes `--out` atomically and `--json` to stdout.
-pub fn emit_json(file: &ResultsFile, out: Option<&Path>, json: bool) -> anyhow::Result<()> {
-    let text = serde_json::to_string_pretty(file)?;
-    if let Some(path) = out {
-        results::export::json::write_atomic(path, text.as_bytes())
-            .map_err(|e| anyhow::anyhow!("writing results to {}: {e}", path.display()))?;
+/// Checks `--out FILE` and `--hdr-log DIR` before any work (see [`crate::output`]).
+pub fn check_outputs(o: &OutputArgs) -> anyhow::Result<()> {
+    if let Some(out) = &o.out {
+        crate::output::check_file("--out", out, &[], true)?;
     }
-    if json {
-        crate::output::println(&text)?;
+    if let Some(dir) = &o.hdr_log {
+        crate::output::check_dir("--hdr-log", dir)?;
     }
     Ok(())
+}
+
+/// Hands the finished results over: `--out` (atomically) and `--hdr-log`, the JSON on stdout
+/// with `--json`, and the terminal `table` (on stderr with `--json`, else on stdout). The table
+/// is printed even when writing a file fails, so a run never ends with nothing to show; the
+/// first failure is returned after it.
+pub fn deliver(file: &ResultsFile, table: &str, o: &OutputArgs) -> anyhow::Result<()> {
+    let mut first_error = None;
+    if let Some(path) = &o.out {
+        if let Err(e) = serde_json::to_vec_pretty(file)
+            .map_err(anyhow::Error::from)
+            .and_then(|b| Ok(results::export::json::write_atomic(path, &b)?))
+        {
+            first_error = Some(anyhow::anyhow!(
+                "writing results to {}: {e:#}",
+                path.display()
+            ));
+        }
+    }
+    if let Err(e) = emit_hdr_logs(file, o.hdr_log.as_deref()) {
+        first_error.get_or_insert(e);
+    }
+    if o.json {
+        crate::output::println(&serde_json::to_string_pretty(file)?)?;
+        eprint!("{table}");
+    } else {
+        crate::output::print(table)?;
+    }
+    first_error.map_or(Ok(()), Err)
 }
 
 /// The exit of a command that ran workloads: 130 / 143 when a signal stopped it, 1 with one line

@@ -64,6 +64,9 @@ pub struct CompareArgs {
 pub fn run(a: CompareArgs) -> anyhow::Result<u8> {
     let base = read_results(&a.base).map_err(|e| bad_input(e.to_string()))?;
     let new = read_results(&a.new).map_err(|e| bad_input(e.to_string()))?;
+    if let Some(path) = &a.markdown {
+        crate::output::check_file("--markdown", path, &[&a.base, &a.new], false)?;
+    }
     let mut opts = CompareOptions {
         metrics: a.metrics.clone(),
         allow_different_hardware: a.allow_different_hardware,

@@ -171,6 +171,7 @@ pub fn remote_sink(spec: &str) -> anyhow::Result<SinkTarget> {
 /// Runs `segbench read`.
 pub fn run(a: ReadArgs) -> anyhow::Result<u8> {
     let cfgs = configs(&a)?;
+    common::check_outputs(&a.output)?;
     let skips = reader_precheck(&cfgs)?;
     let progress = Progress::new(a.output.quiet);
     for s in skips.iter().flatten() {
@@ -271,14 +272,8 @@ pub fn run(a: ReadArgs) -> anyhow::Result<u8> {
         run_warnings,
         outcome.interrupted,
     );
-    common::emit_json(&file, a.output.out.as_deref(), a.output.json)?;
-    common::emit_hdr_logs(&file, a.output.hdr_log.as_deref())?;
     let report = results::export::detail::with_read_lines(&file);
-    if a.output.json {
-        eprint!("{report}");
-    } else {
-        crate::output::print(&report)?;
-    }
+    common::deliver(&file, &report, &a.output)?;
     if let Some(k) = kept {
         progress.line(&format!("log kept in {}", k.display()));
     }

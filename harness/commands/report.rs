@@ -88,6 +88,9 @@ pub fn run(a: ReportArgs) -> anyhow::Result<u8> {
             html.display()
         )));
     }
+    for (flag, path) in [("--html", &html), ("--markdown", &markdown)] {
+        crate::output::check_file(flag, path, &[&a.results], false)?;
+    }
     write_reports(&r, &html, &markdown)?;
     crate::output::print(&terminal::render(&r))?;
     eprintln!(

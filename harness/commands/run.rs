@@ -283,12 +283,10 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
             );
         }
     }
-    std::fs::create_dir_all(&out_dir).map_err(|e| {
-        bad_input(format!(
-            "--out {}: cannot create it: {e}",
-            out_dir.display()
-        ))
-    })?;
+    crate::output::prepare_dir("--out", &out_dir, &crate::output::RUN_OUTPUTS)?;
+    if let Some(dir) = &a.hdr_log {
+        crate::output::check_dir("--hdr-log", dir)?;
+    }
 
     progress.line(&format!(
         "segbench run: suite {} · run {} · data in {}",
@@ -387,20 +385,28 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
     drop(data);
     let warnings = crate::probe::warnings(&probe, &plan_for(&suite, &data_dir));
     let file = common::results_file(&meta, Some(probe), baseline, done, warnings, interrupted);
-    write_outputs(&file, &out_dir)?;
-    common::emit_json(&file, None, a.json)?;
-    common::emit_hdr_logs(&file, a.hdr_log.as_deref())?;
+    let written = write_outputs(&file, &out_dir);
     let table = results::export::detail::with_flushes(&file);
-    if a.json {
-        eprint!("{table}");
-    } else {
-        crate::output::print(&table)?;
-    }
+    let delivered = common::deliver(&file, &table, &stdout_and_hdr_log(&a));
+    written?;
+    delivered?;
     progress.line(&format!(
         "results: {}/results.json, summary.md, report.html",
         out_dir.display()
     ));
     common::finish(&file, failures, signals)
+}
+
+/// `run`'s stdout and `--hdr-log` as [`common::deliver`] takes them (its results files go to
+/// `--out DIR`).
+fn stdout_and_hdr_log(a: &RunArgs) -> common::OutputArgs {
+    common::OutputArgs {
+        json: a.json,
+        out: None,
+        quiet: a.quiet,
+        no_probe: false,
+        hdr_log: a.hdr_log.clone(),
+    }
 }
 
 /// What the probe's warnings need to know about the run.

@@ -242,6 +242,7 @@ fn run_plan(cfgs: &[WriteConfig], a: &WriteArgs, dir: &std::path::Path) -> crate
 /// Runs `segbench write`.
 pub fn run(a: WriteArgs) -> anyhow::Result<u8> {
     let cfgs = configs(&a)?;
+    common::check_outputs(&a.output)?;
     let meta = RunMeta::now();
     let data = DataDir::acquire(a.dir.as_deref(), &meta.id, a.keep)
         .map_err(|e| bad_input(e.to_string()))?;
@@ -294,14 +295,8 @@ pub fn run(a: WriteArgs) -> anyhow::Result<u8> {
         run_warnings,
         outcome.interrupted,
     );
-    common::emit_json(&file, a.output.out.as_deref(), a.output.json)?;
-    common::emit_hdr_logs(&file, a.output.hdr_log.as_deref())?;
     let table = results::export::detail::with_flushes(&file);
-    if a.output.json {
-        eprint!("{table}");
-    } else {
-        crate::output::print(&table)?;
-    }
+    common::deliver(&file, &table, &a.output)?;
     if let Some(k) = kept {
         progress.line(&format!("data kept in {}", k.display()));
     }

@@ -63,3 +63,54 @@ fn a_closed_stdout_ends_quietly_with_the_usual_cleanup() {
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(!t.path().join("d").exists(), "data removed");
 }
+
+#[test]
+fn outputs_never_replace_a_users_file_and_are_checked_before_the_run() {
+    use crate::util::{assert_bad_input, segbench_in};
+    let t = tempfile::tempdir().unwrap();
+    let base = t.path().join("base.json");
+    results::export::json::write_results(&base, &results::testing::results()).unwrap();
+    let other = t.path().join("other.json");
+    std::fs::copy(&base, &other).unwrap();
+    let before = std::fs::read(&other).unwrap();
+    // A comparison's Markdown onto a results file.
+    let out = segbench_in(
+        t.path(),
+        &[
+            "compare",
+            "base.json",
+            "base.json",
+            "--markdown",
+            "other.json",
+        ],
+    );
+    assert_bad_input(&out, "holds a segbench results file");
+    assert_eq!(std::fs::read(&other).unwrap(), before);
+    // A report into a directory segbench did not fill.
+    let mine = t.path().join("mine");
+    std::fs::create_dir(&mine).unwrap();
+    std::fs::write(mine.join("report.html"), "my report").unwrap();
+    let out = segbench_in(t.path(), &["run", "--quick", "--out", "mine"]);
+    assert_bad_input(&out, "already holds report.html");
+    assert_eq!(
+        std::fs::read(mine.join("report.html")).unwrap(),
+        b"my report"
+    );
+    // An --out nobody can write: refused before anything is written.
+    let out = segbench_in(
+        t.path(),
+        &[
+            "write",
+            "--size",
+            "1MiB",
+            "--dir",
+            "d",
+            "--out",
+            "no/such/dir/r.json",
+        ],
+    );
+    assert_bad_input(&out, "does not exist");
+    assert!(!t.path().join("d").exists(), "no data directory was made");
+    let out = segbench_in(t.path(), &["run", "--quick", "--hdr-log", "base.json"]);
+    assert_bad_input(&out, "not a directory");
+}
