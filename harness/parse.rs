@@ -14,12 +14,45 @@ pub fn duration(s: &str) -> Result<Duration, String> {
 }
 /// Parses a duration that may be zero (`0` disables), for clap.
 pub fn duration_or_zero(s: &str) -> Result<Duration, String> {
-    if s.trim() == "0" {
-        return Ok(Duration::ZERO);
-    }
-    duration(s)
+    workloads::units::parse_duration_or_zero(s).map_err(|e| e.0)
 }
 /// Parses a rate for clap.
 pub fn rate(s: &str) -> Result<f64, String> {
     workloads::units::parse_rate(s).map_err(|e| e.0)
+}
+
+/// Refuses an engine given twice (`--engine buffered --engine buffered`, or the same spec
+/// spelled twice): two rows of one engine could not be told apart, nor matched by `compare`.
+/// Names that do not parse are left to the engine checks.
+pub fn unique_engines(names: &[String]) -> Result<(), String> {
+    let mut seen = std::collections::BTreeSet::new();
+    for n in names {
+        let Ok(spec) = n.parse::<workloads::EngineSpec>() else {
+            continue;
+        };
+        if !seen.insert(spec.to_string()) {
+            return Err(format!(
+                "--engine {n}: given twice; give each engine once (repetitions come from --repeat)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_engine_given_twice_is_refused() {
+        let v = |xs: &[&str]| xs.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(unique_engines(&v(&["buffered", "mmap", "uring:qd=8"])).is_ok());
+        // The same options in another order are the same engine.
+        let e =
+            unique_engines(&v(&["uring:qd=8,direct", "mmap", "uring:direct,qd=8"])).unwrap_err();
+        assert!(e.contains("--engine uring:direct,qd=8: given twice"), "{e}");
+        let e = unique_engines(&v(&["buffered", "buffered"])).unwrap_err();
+        assert!(e.contains("--engine buffered: given twice"), "{e}");
+        assert_eq!(duration_or_zero("0s"), Ok(Duration::ZERO));
+    }
 }

@@ -226,9 +226,7 @@ fn check(s: &Suite, text: &str, origin: &Path) -> Result<(), SuiteError> {
     };
     let mut names = std::collections::BTreeSet::new();
     if let Some(w) = &s.warmup {
-        if w.trim() != "0" {
-            workloads::units::parse_duration(w).map_err(|e| err(w, e.0))?;
-        }
+        workloads::units::parse_duration_or_zero(w).map_err(|e| err(w, e.0))?;
     }
     for w in &s.workloads {
         if !names.insert(w.name.clone()) {
@@ -259,6 +257,13 @@ fn check(s: &Suite, text: &str, origin: &Path) -> Result<(), SuiteError> {
                 ),
             ));
         }
+        crate::parse::unique_engines(&w.engines).map_err(|m| {
+            let twice = w.engines.iter().rev().find(|e| m.contains(e.as_str()));
+            err(
+                twice.map_or(&w.name, |e| e),
+                format!("workload '{}': {m}", w.name),
+            )
+        })?;
         for e in &w.engines {
             if e == "best" && w.kind == "write" {
                 continue;

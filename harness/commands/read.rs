@@ -108,6 +108,7 @@ pub fn configs(a: &ReadArgs) -> anyhow::Result<Vec<ReadConfig>> {
     } else {
         a.engines.clone()
     };
+    crate::parse::unique_engines(&names).map_err(bad_input)?;
     let caches: Vec<CacheMode> = if a.caches.is_empty() {
         vec![CacheMode::Hot]
     } else {

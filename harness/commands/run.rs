@@ -305,8 +305,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
     let default_repeat = suite.repeat.unwrap_or(3);
     let warmup = match suite.warmup.as_deref() {
         None => Duration::from_secs(1),
-        Some(w) if w.trim() == "0" => Duration::ZERO,
-        Some(w) => workloads::units::parse_duration(w).map_err(|e| bad_input(e.0))?,
+        Some(w) => workloads::units::parse_duration_or_zero(w).map_err(|e| bad_input(e.0))?,
     };
     let mut done: Vec<WorkloadResult> = Vec::new();
     let mut failures = Vec::new();

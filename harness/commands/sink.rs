@@ -47,6 +47,11 @@ pub struct SinkArgs {
 
 /// Runs `segbench sink`.
 pub fn run(a: SinkArgs) -> anyhow::Result<u8> {
+    if a.sessions == Some(0) {
+        return Err(bad_input(
+            "--sessions 0: the sink would stop before anyone connects; give at least 1, or leave it out to run until Ctrl-C",
+        ));
+    }
     if a.max_connections == 0 {
         return Err(bad_input(
             "--max-connections 0: need at least one connection",

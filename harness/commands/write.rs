@@ -130,6 +130,7 @@ pub fn configs(a: &WriteArgs) -> anyhow::Result<Vec<WriteConfig>> {
     } else {
         a.engines.clone()
     };
+    crate::parse::unique_engines(&names).map_err(bad_input)?;
     let flush: FlushPolicy = a
         .flush
         .parse()

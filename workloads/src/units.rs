@@ -83,6 +83,19 @@ pub fn parse_duration(s: &str) -> Result<Duration, UnitError> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// Parses a duration that may be zero, meaning "none" (a warm-up, an idle timeout): `0`, `0s`,
+/// `0ms` are zero; anything else as [`parse_duration`].
+pub fn parse_duration_or_zero(s: &str) -> Result<Duration, UnitError> {
+    match split_number(s) {
+        Some((n, unit))
+            if n == 0.0 && (unit.is_empty() || parse_duration(&format!("1{unit}")).is_ok()) =>
+        {
+            Ok(Duration::ZERO)
+        }
+        _ => parse_duration(s).map_err(|e| UnitError(format!("{} (or 0 for none)", e.0))),
+    }
+}
+
 /// Parses a rate in bytes per second (`100MB/s`, `1GiB/s`, `5000000`). Zero is refused.
 pub fn parse_rate(s: &str) -> Result<f64, UnitError> {
     let bad = || {
@@ -136,6 +149,19 @@ mod tests {
         for bad in ["", "0s", "-1s", "10 parsecs", "ms"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn zero_durations_mean_none() {
+        for z in ["0", "0s", "0ms", " 0 ", "0.0s"] {
+            assert_eq!(parse_duration_or_zero(z).unwrap(), Duration::ZERO, "{z}");
+        }
+        assert_eq!(
+            parse_duration_or_zero("2s").unwrap(),
+            Duration::from_secs(2)
+        );
+        assert!(parse_duration_or_zero("0parsecs").is_err());
+        assert!(parse_duration_or_zero("-1s").is_err());
     }
 
     #[test]

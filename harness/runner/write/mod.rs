@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use workloads::kafka::batch::{batch_len, records_per_batch};
-use workloads::kafka::log::LogFormat;
+use workloads::kafka::log::{check_segment_bytes, check_topic, LogFormat};
 use workloads::{EngineSpec, FlushPolicy, SyncKind};
 
 pub use repetition::{run_repetition, RepMeasure};
@@ -75,6 +75,9 @@ impl WriteConfig {
         if self.threads == 0 {
             return Err("--threads 0: need at least one thread".into());
         }
+        check_topic(&self.topic).map_err(|r| format!("--topic '{}': {r}", self.topic))?;
+        check_segment_bytes(self.segment_size, self.format)
+            .map_err(|r| format!("--segment-size {}: {r}", self.segment_size))?;
         if self.size.is_none() && self.duration.is_none() {
             return Err(
                 "neither --size nor --duration given: say how much to write, e.g. --size 1GiB"

@@ -131,15 +131,29 @@ fn invalid(spec: impl Into<String>, reason: impl Into<String>) -> EngineError {
 }
 
 /// Checks a topic name as Kafka does (`Topic.validate`): 1-249 of `[a-zA-Z0-9._-]`,
-/// not `.` or `..`.
-fn validate_topic(topic: &str) -> Result<(), EngineError> {
+/// not `.` or `..`. The error is the rule, for a message that names the option.
+pub fn check_topic(topic: &str) -> Result<(), String> {
     let legal = topic
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-');
     if topic.is_empty() || topic.len() > MAX_TOPIC_LEN || !legal || topic == "." || topic == ".." {
-        return Err(invalid(
-            format!("topic '{topic}'"),
-            format!("a topic name is 1 to {MAX_TOPIC_LEN} of a-z A-Z 0-9 . _ - (and not . or ..)"),
+        return Err(format!(
+            "a topic name is 1 to {MAX_TOPIC_LEN} of a-z A-Z 0-9 . _ - (and not . or ..)"
+        ));
+    }
+    Ok(())
+}
+
+/// Checks `segment.bytes` for `format`: at least one byte, and at most `i32::MAX` for the Kafka
+/// format (index positions are i32). The error is the rule.
+pub fn check_segment_bytes(bytes: u64, format: LogFormat) -> Result<(), String> {
+    if bytes == 0 {
+        return Err("a segment must hold at least one byte".into());
+    }
+    if format == LogFormat::Kafka && bytes > i32::MAX as u64 {
+        return Err(format!(
+            "Kafka segments are at most {} bytes (2 GiB - 1: index positions are i32)",
+            i32::MAX
         ));
     }
     Ok(())
@@ -163,22 +177,9 @@ impl PartitionLog {
         partition: u32,
         cfg: LogConfig,
     ) -> Result<Self, EngineError> {
-        validate_topic(topic)?;
-        if cfg.segment_bytes == 0 {
-            return Err(invalid(
-                "segment bytes 0",
-                "a segment must hold at least one byte",
-            ));
-        }
-        if cfg.format == LogFormat::Kafka && cfg.segment_bytes > i32::MAX as u64 {
-            return Err(invalid(
-                format!("segment bytes {}", cfg.segment_bytes),
-                format!(
-                    "Kafka segments are at most {} bytes (index positions are i32)",
-                    i32::MAX
-                ),
-            ));
-        }
+        check_topic(topic).map_err(|r| invalid(format!("topic '{topic}'"), r))?;
+        check_segment_bytes(cfg.segment_bytes, cfg.format)
+            .map_err(|r| invalid(format!("segment bytes {}", cfg.segment_bytes), r))?;
         let dir = root.join(format!("{topic}-{partition}"));
         std::fs::create_dir(&dir).map_err(|e| EngineError::io("mkdir", &dir, e, 0))?;
         let mut log = PartitionLog {
