@@ -1,5 +1,6 @@
 //! Thin, safe wrappers around the system calls several engines and the segment-log model share:
-//! aligned buffers, memory mappings, O_DIRECT alignment, preallocation, page-cache residency.
+//! aligned buffers, memory mappings, O_DIRECT alignment, preallocation, page-cache residency,
+//! and whether io_uring may be set up.
 //! All `unsafe` of the crate that is not engine-specific lives here.
 
 use std::alloc::{self, Layout};
@@ -383,6 +384,61 @@ pub fn uring_register_buffer_check(len: usize) -> std::io::Result<()> {
     drop(ring);
     drop(buf);
     registered
+}
+
+/// Path of the sysctl that disables io_uring (`0` allowed, `1` only for `kernel.io_uring_group`,
+/// `2` for everyone).
+const IO_URING_DISABLED_SYSCTL: &str = "/proc/sys/kernel/io_uring_disabled";
+
+/// What the sysctl `kernel.io_uring_disabled` said when an io_uring engine was built, so that
+/// both io_uring engines report a refused ring setup alike: as an [`EngineError::Unsupported`]
+/// skip that names the likely cause.
+#[derive(Debug)]
+pub(crate) struct IoUringGate {
+    engine: String,
+    sysctl: Option<String>,
+}
+
+impl IoUringGate {
+    /// Reads the sysctl for `engine` (the engine spec, named in errors). Returns
+    /// [`EngineError::Unsupported`] when it is `2` (io_uring disabled for everyone).
+    pub(crate) fn check(engine: &str) -> Result<Self, EngineError> {
+        let gate = IoUringGate {
+            engine: engine.to_string(),
+            sysctl: std::fs::read_to_string(IO_URING_DISABLED_SYSCTL)
+                .ok()
+                .map(|s| s.trim().to_string()),
+        };
+        if gate.sysctl.as_deref() == Some("2") {
+            return Err(gate.unsupported(format!(
+                "io_uring is disabled by the sysctl kernel.io_uring_disabled=2 ({IO_URING_DISABLED_SYSCTL})"
+            )));
+        }
+        Ok(gate)
+    }
+
+    /// An [`EngineError::Unsupported`] of the engine, for `reason`.
+    pub(crate) fn unsupported(&self, reason: String) -> EngineError {
+        EngineError::Unsupported {
+            engine: self.engine.clone(),
+            reason,
+        }
+    }
+
+    /// The skip for a failed `io_uring_setup` (error `e`): a refusal (`EPERM`, `EACCES`,
+    /// `ENOSYS`) names the sysctl and the usual culprits; otherwise, when `sqpoll` was asked,
+    /// the refused `IORING_SETUP_SQPOLL`.
+    pub(crate) fn setup_failed(&self, e: &std::io::Error, sqpoll: bool) -> EngineError {
+        let sysctl = self.sysctl.as_deref().unwrap_or("absent");
+        self.unsupported(match e.raw_os_error() {
+            Some(libc::EPERM) | Some(libc::EACCES) | Some(libc::ENOSYS) => format!(
+                "io_uring_setup was refused ({e}): check the sysctl kernel.io_uring_disabled (now {sysctl}) \
+                 and kernel.io_uring_group, or a seccomp filter (containers often block io_uring)"
+            ),
+            _ if sqpoll => format!("the kernel refused IORING_SETUP_SQPOLL ({e})"),
+            _ => format!("io_uring_setup failed ({e})"),
+        })
+    }
 }
 
 /// Creates `path` for the write engines: `O_CREAT | O_EXCL` (it must not exist), mode 0644,

@@ -19,10 +19,10 @@ use super::config::{ReadConfig, SinkTarget};
 use super::logset::{assign, Cursor, LogSet};
 use super::SEND_TIMEOUT;
 use crate::runner::timeline::{TimelineRecorder, DEFAULT_INTERVAL_NS};
-use crate::usage::{CpuSnapshot, StorageIo};
 use crate::runner::LiveCounters;
 use crate::sink::client::{self, ClientError};
 use crate::sink::protocol::{FrameHeader, Hello, PartitionName, SessionSummary};
+use crate::usage::{CpuSnapshot, StorageIo};
 
 /// Why a repetition did not produce figures.
 #[derive(Debug, thiserror::Error)]

@@ -15,8 +15,8 @@ use workloads::write::{self, Caps, FileTarget, WriteEngine};
 use workloads::{EngineError, SyncKind};
 
 use crate::runner::timeline::TimelineRecorder;
-use crate::usage::{CpuSnapshot, StorageIo};
 use crate::runner::{Limit, LiveCounters, RunError};
+use crate::usage::{CpuSnapshot, StorageIo};
 
 use super::assemble::assemble;
 use super::thread::{run_thread, ThreadCtx};

@@ -15,8 +15,8 @@ use workloads::write::{Caps, Completion, FileTarget, Submitted};
 use workloads::{EngineError, FlushPolicy, SyncKind};
 
 use crate::runner::timeline::{TimelineRecorder, DEFAULT_INTERVAL_NS};
-use crate::usage::CpuSnapshot;
 use crate::runner::LiveCounters;
+use crate::usage::CpuSnapshot;
 
 use super::repetition::{Part, ThreadResult};
 use super::{Shape, WriteConfig};

@@ -35,8 +35,6 @@ pub const DEFAULT_BUF_BYTES: u64 = 1 << 20;
 pub const MAX_QD: u32 = 64;
 /// Longest wait for any completion, seconds: a peer that takes nothing for this long is gone.
 pub const WAIT_TIMEOUT_S: u64 = 10;
-/// Path of the sysctl that disables io_uring.
-const DISABLED_SYSCTL: &str = "/proc/sys/kernel/io_uring_disabled";
 /// `user_data` of the cancel request.
 const CANCEL_UD: u64 = u64::MAX;
 /// Longest wait for cancelled requests to complete after an error.
@@ -142,29 +140,9 @@ impl Uring {
             );
         }
         let engine = spec.to_string();
-        let unsupported = |reason: String| EngineError::Unsupported {
-            engine: engine.clone(),
-            reason,
-        };
-        let disabled = std::fs::read_to_string(DISABLED_SYSCTL)
-            .ok()
-            .map(|s| s.trim().to_string());
-        if disabled.as_deref() == Some("2") {
-            return Err(unsupported(format!(
-                "io_uring is disabled by the sysctl kernel.io_uring_disabled=2 ({DISABLED_SYSCTL})"
-            )));
-        }
+        let gate = sys::IoUringGate::check(&engine)?;
         let entries = (2 * qd + 2).next_power_of_two();
-        let ring = IoUring::new(entries).map_err(|e| {
-            let sysctl = disabled.as_deref().unwrap_or("absent");
-            unsupported(match e.raw_os_error() {
-                Some(libc::EPERM) | Some(libc::EACCES) | Some(libc::ENOSYS) => format!(
-                    "io_uring_setup was refused ({e}): check the sysctl kernel.io_uring_disabled (now {sysctl}) \
-                     and kernel.io_uring_group, or a seccomp filter (containers often block io_uring)"
-                ),
-                _ => format!("io_uring_setup failed ({e})"),
-            })
-        })?;
+        let ring = IoUring::new(entries).map_err(|e| gate.setup_failed(&e, false))?;
         let ext_arg = ring.params().is_feature_ext_arg();
         let mut me = Uring {
             ring,

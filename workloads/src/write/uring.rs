@@ -39,8 +39,6 @@ pub const DEFAULT_QD: u32 = 8;
 pub const MAX_QD: u32 = 4096;
 /// How long the SQPOLL thread spins without work before it sleeps, ms.
 const SQPOLL_IDLE_MS: u32 = 1000;
-/// Path of the sysctl that disables io_uring.
-const DISABLED_SYSCTL: &str = "/proc/sys/kernel/io_uring_disabled";
 
 /// One buffer and the append using it.
 #[derive(Debug)]
@@ -146,19 +144,7 @@ impl Uring {
         let (direct, fixed, sqpoll) =
             (spec.flag("direct"), spec.flag("fixed"), spec.flag("sqpoll"));
         let engine = spec.to_string();
-        let unsupported = |reason: String| EngineError::Unsupported {
-            engine: engine.clone(),
-            reason,
-        };
-
-        let disabled = std::fs::read_to_string(DISABLED_SYSCTL)
-            .ok()
-            .map(|s| s.trim().to_string());
-        if disabled.as_deref() == Some("2") {
-            return Err(unsupported(format!(
-                "io_uring is disabled by the sysctl kernel.io_uring_disabled=2 ({DISABLED_SYSCTL})"
-            )));
-        }
+        let gate = sys::IoUringGate::check(&engine)?;
         let align = if direct {
             Some(direct::probe(&engine, dir)?)
         } else {
@@ -170,17 +156,9 @@ impl Uring {
             builder.setup_sqpoll(SQPOLL_IDLE_MS);
         }
         // Two SQEs per append (write + linked fsync); the CQ is twice the SQ by default.
-        let ring = builder.build(2 * qd).map_err(|e| {
-            let sysctl = disabled.as_deref().unwrap_or("absent");
-            unsupported(match e.raw_os_error() {
-                Some(libc::EPERM) | Some(libc::EACCES) | Some(libc::ENOSYS) => format!(
-                    "io_uring_setup was refused ({e}): check the sysctl kernel.io_uring_disabled (now {sysctl}) \
-                     and kernel.io_uring_group, or a seccomp filter (containers often block io_uring)"
-                ),
-                _ if sqpoll => format!("the kernel refused IORING_SETUP_SQPOLL ({e})"),
-                _ => format!("io_uring_setup failed ({e})"),
-            })
-        })?;
+        let ring = builder
+            .build(2 * qd)
+            .map_err(|e| gate.setup_failed(&e, sqpoll))?;
 
         let (block, buf_align) = match align {
             Some(a) => (a.block_bytes, a.buffer_bytes()),
@@ -222,7 +200,7 @@ impl Uring {
             // SAFETY: the buffers live in `slots`, which the engine owns and never resizes in
             // fixed mode; the ring is dropped before them (field order), which unregisters them.
             unsafe { ring.submitter().register_buffers(&iovecs) }.map_err(|e| {
-                unsupported(format!(
+                gate.unsupported(format!(
                     "register_buffers of {qd} x {slot_len} bytes was refused ({e}); raise RLIMIT_MEMLOCK (ulimit -l) \
                      or use fewer/smaller buffers"
                 ))
