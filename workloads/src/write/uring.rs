@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use io_uring::{opcode, squeue, types, IoUring};
 
 use super::direct::{self, Alignment};
-use super::{Caps, Completion, FileTarget, Submitted, WriteEngine};
+use super::{trim, Caps, Completion, FileTarget, Submitted, WriteEngine};
 use crate::sys::{self, AlignedBuf};
 use crate::{EngineError, EngineSpec, SyncKind};
 
@@ -451,13 +451,7 @@ impl WriteEngine for Uring {
     }
 
     fn open(&mut self, target: &FileTarget<'_>) -> Result<(), EngineError> {
-        if let Some(f) = &self.file {
-            return Err(sys::invalid_use(
-                "open",
-                target.path,
-                format!("uring: {} is still open", f.path.display()),
-            ));
-        }
+        target.refuse_if_open("uring", self.file.as_ref().map(|f| f.path.as_path()))?;
         let direct = self.align.is_some();
         let file = target.create(if direct { libc::O_DIRECT } else { 0 })?;
         if self.fixed {
@@ -641,8 +635,8 @@ impl WriteEngine for Uring {
                 }
             }
             if f.trim {
-                if let Err(e) = f.file.set_len(self.pos) {
-                    closed = closed.and(Err(EngineError::io("ftruncate", &f.path, e, self.pos)));
+                if let Err(e) = trim(&f.file, self.pos, &f.path) {
+                    closed = closed.and(Err(e));
                 }
             }
         }
