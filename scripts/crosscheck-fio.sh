@@ -37,6 +37,7 @@ PREALLOC=0
 JOBS=buffered,direct,uring1,uring8,uring32,mmap
 SHM=both
 TSV=
+# shellcheck disable=SC2034 # read by crosscheck_prepare (lib.sh)
 BUILD=
 TARGET=0.95
 while [ $# -gt 0 ]; do
@@ -48,11 +49,7 @@ while [ $# -gt 0 ]; do
     --jobs) JOBS=${2:?--jobs needs a value}; shift 2 ;;
     --no-shm) SHM=no; shift ;;
     --shm-only) SHM=only; shift ;;
-    --tsv) TSV=${2:?--tsv needs a file}; shift 2 ;;
-    --no-build) BUILD=--no-build; shift ;;
-    -h | --help) usage 0 ;;
-    -*) log "unknown option $1"; usage 2 ;;
-    *) DIR=$1; shift ;;
+    *) crosscheck_opt "$@"; shift "$SHIFT" ;;
     esac
 done
 
@@ -65,10 +62,7 @@ for j in ${JOBS//,/ }; do
     case "$j" in buffered | direct | mmap | uring[0-9]*) ;; *) die "unknown job '$j' (buffered, direct, uringN, mmap)" ;; esac
 done
 
-need python3 "install python3 (it parses the JSON outputs)"
-ensure_tool fio fio
-SB=$(find_segbench $BUILD)
-[ -d "$DIR" ] || die "$DIR is not a directory"
+crosscheck_prepare fio
 
 WORKDIRS=()
 cleanup() {

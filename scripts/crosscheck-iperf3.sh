@@ -45,6 +45,7 @@ LEN=1MiB
 PORT=5299
 JOBS=sendfile,sendfile-small,readwrite,readwrite-file
 TSV=
+# shellcheck disable=SC2034 # read by crosscheck_prepare (lib.sh)
 BUILD=
 TARGET=0.90
 while [ $# -gt 0 ]; do
@@ -55,11 +56,7 @@ while [ $# -gt 0 ]; do
     --len) LEN=${2:?--len needs a value}; shift 2 ;;
     --port) PORT=${2:?--port needs a value}; shift 2 ;;
     --jobs) JOBS=${2:?--jobs needs a value}; shift 2 ;;
-    --tsv) TSV=${2:?--tsv needs a file}; shift 2 ;;
-    --no-build) BUILD=--no-build; shift ;;
-    -h | --help) usage 0 ;;
-    -*) log "unknown option $1"; usage 2 ;;
-    *) DIR=$1; shift ;;
+    *) crosscheck_opt "$@"; shift "$SHIFT" ;;
     esac
 done
 
@@ -73,10 +70,7 @@ for j in ${JOBS//,/ }; do
     case "$j" in sendfile | sendfile-small | readwrite | readwrite-file) ;; *) die "unknown job '$j' (sendfile, sendfile-small, readwrite, readwrite-file)" ;; esac
 done
 
-need python3 "install python3 (it parses the JSON outputs)"
-ensure_tool iperf3 iperf3
-SB=$(find_segbench $BUILD)
-[ -d "$DIR" ] || die "$DIR is not a directory"
+crosscheck_prepare iperf3
 "$SB" read --help >/dev/null 2>&1 || die "this segbench has no 'read' command ($("$SB" --version))"
 NO_PROBE=()
 "$SB" read --no-probe --help >/dev/null 2>&1 && NO_PROBE=(--no-probe)

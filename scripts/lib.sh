@@ -79,6 +79,32 @@ find_segbench() {
     echo "$target/release/segbench"
 }
 
+# crosscheck_opt ARGS...: the options every cross-check takes, for the catch-all branch of its
+# own option loop: --tsv FILE, --no-build, -h/--help, and DIR (any other word); another option
+# prints the usage and exits 2. Sets TSV, BUILD or DIR, and SHIFT to the number of words taken.
+# shellcheck disable=SC2034 # the caller's variables
+crosscheck_opt() {
+    case "$1" in
+    --tsv) TSV=${2:?--tsv needs a file}; SHIFT=2 ;;
+    --no-build) BUILD=--no-build; SHIFT=1 ;;
+    -h | --help) usage 0 ;;
+    -*) log "unknown option $1"; usage 2 ;;
+    *) DIR=$1; SHIFT=1 ;;
+    esac
+}
+
+# crosscheck_prepare TOOL: what every cross-check needs before it runs: python3, TOOL (the
+# package of the same name installed when missing), segbench's path in SB (built unless
+# BUILD=--no-build), and DIR an existing directory.
+# shellcheck disable=SC2034 # SB is the caller's
+crosscheck_prepare() {
+    need python3 "install python3 (it parses the JSON outputs)"
+    ensure_tool "$1" "$1"
+    # shellcheck disable=SC2086 # BUILD is empty or one word
+    SB=$(find_segbench $BUILD)
+    [ -d "$DIR" ] || die "$DIR is not a directory"
+}
+
 # mb BYTES_PER_S: the figure in MB/s (10^6 bytes/s), no decimals; `-` for nan.
 mb() { python3 -c 'import sys; v=sys.argv[1]; print("-" if v=="nan" else "%.0f" % (float(v)/1e6))' "$1"; }
 
