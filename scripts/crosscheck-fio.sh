@@ -110,7 +110,7 @@ run_fio() {
         --numjobs=1 --end_fsync=0 --output-format=json $(fio_args "$job") >"$out" 2>"$work/fio.err"; then
         bw=$(json_get "$out" "d['jobs'][0]['write']['bw_bytes']" 2>/dev/null || echo nan)
     else
-        log "  fio failed: $(grep -v '^$' "$work/fio.err" | tail -1)"
+        log "  fio failed: $(last_line "$work/fio.err")"
         bw=nan
     fi
     rm -f -- "$f" "$out"
@@ -125,12 +125,7 @@ run_sb() {
     "$SB" write --engine "$(sb_engine "$job")" --format raw --batch-size "$bs_b" --size "$size_b" \
         --segment-size "$size_b" --partitions 1 --threads 1 --dir "$d" --repeat 1 --warmup 0 \
         --json --quiet --no-probe "${pre[@]}" >"$out" 2>"$work/sb.err" || rc=$?
-    if [ "$rc" = 0 ]; then
-        bw=$(json_get "$out" "d['workloads'][0]['repetitions'][0]['throughput_bytes_per_s']" 2>/dev/null || echo nan)
-    else
-        log "  segbench failed (exit $rc): $(grep -v '^$' "$work/sb.err" | tail -1)"
-        bw=nan
-    fi
+    bw=$(sb_figure "$rc" "$out" "$work/sb.err")
     rm -rf -- "$d" "$out"
     echo "$bw"
 }

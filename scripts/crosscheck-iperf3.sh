@@ -96,12 +96,12 @@ SMALL_LOG="$WORK/small-log"
 log "writing the log segbench reads: $SIZE, one partition ($LOG) ..."
 "$SB" write --engine buffered --size "$size_b" --partitions 1 --segment-size "$size_b" \
     --dir "$LOG" --repeat 1 --warmup 0 --keep --quiet "${NO_PROBE[@]}" >/dev/null 2>"$WORK/write.err" ||
-    die "segbench write failed: $(grep -v '^$' "$WORK/write.err" | tail -1)"
+    die "segbench write failed: $(last_line "$WORK/write.err")"
 # A log of 2 x LEN bytes: a footprint like iperf3 -Z's LEN-byte file (sendfile-small).
 if [[ ,$JOBS, == *,sendfile-small,* ]]; then
     "$SB" write --engine buffered --size $((2 * len_b)) --partitions 1 --segment-size "$size_b" \
         --dir "$SMALL_LOG" --repeat 1 --warmup 0 --keep --quiet "${NO_PROBE[@]}" >/dev/null 2>"$WORK/write.err" ||
-        die "segbench write failed: $(grep -v '^$' "$WORK/write.err" | tail -1)"
+        die "segbench write failed: $(last_line "$WORK/write.err")"
 fi
 # The largest segment file of that log: what iperf3 -F reads in the readwrite-file job.
 SEGFILE=$(find "$LOG" -name '*.log' -type f -printf '%s %p\n' | sort -n | tail -1 | cut -d' ' -f2-)
@@ -152,12 +152,7 @@ run_sb() {
     esac
     "$SB" read "${how[@]}" --fetch-size "$len_b" --cache hot --consumers 1 \
         --repeat 1 "${NO_PROBE[@]}" --json --quiet >"$out" 2>"$WORK/sb.err" || rc=$?
-    if [ "$rc" = 0 ]; then
-        bw=$(json_get "$out" "d['workloads'][0]['repetitions'][0]['throughput_bytes_per_s']" 2>/dev/null || echo nan)
-    else
-        log "  segbench failed (exit $rc): $(grep -v '^$' "$WORK/sb.err" | tail -1)"
-        bw=nan
-    fi
+    bw=$(sb_figure "$rc" "$out" "$WORK/sb.err")
     rm -f -- "$out"
     echo "$bw"
 }

@@ -115,6 +115,22 @@ d=json.load(open(sys.argv[1]))
 print(eval(sys.argv[2]))' "$1" "$2"
 }
 
+# last_line FILE: the last non-empty line of FILE (the gist of a failed command's stderr).
+last_line() { grep -v '^$' "$1" | tail -1; }
+
+# sb_figure RC OUT ERR: prints the first repetition's throughput_bytes_per_s from the segbench
+# results file OUT, or nan when segbench exited with RC other than 0 (then logging the last line
+# of its stderr ERR) or the file holds no such figure.
+sb_figure() {
+    local rc=$1 out=$2 err=$3
+    if [ "$rc" = 0 ]; then
+        json_get "$out" "d['workloads'][0]['repetitions'][0]['throughput_bytes_per_s']" 2>/dev/null || echo nan
+    else
+        log "  segbench failed (exit $rc): $(last_line "$err")"
+        echo nan
+    fi
+}
+
 # The machine the figures come from, one line each.
 machine_lines() {
     local cpu cores
