@@ -37,6 +37,7 @@ PREALLOC=0
 JOBS=buffered,direct,uring1,uring8,uring32,mmap
 SHM=both
 TSV=
+# shellcheck disable=SC2034 # read by crosscheck_prepare (lib.sh)
 BUILD=
 TARGET=0.95
 while [ $# -gt 0 ]; do
@@ -48,11 +49,7 @@ while [ $# -gt 0 ]; do
     --jobs) JOBS=${2:?--jobs needs a value}; shift 2 ;;
     --no-shm) SHM=no; shift ;;
     --shm-only) SHM=only; shift ;;
-    --tsv) TSV=${2:?--tsv needs a file}; shift 2 ;;
-    --no-build) BUILD=--no-build; shift ;;
-    -h | --help) usage 0 ;;
-    -*) log "unknown option $1"; usage 2 ;;
-    *) DIR=$1; shift ;;
+    *) crosscheck_opt "$@"; shift "$SHIFT" ;;
     esac
 done
 
@@ -65,10 +62,7 @@ for j in ${JOBS//,/ }; do
     case "$j" in buffered | direct | mmap | uring[0-9]*) ;; *) die "unknown job '$j' (buffered, direct, uringN, mmap)" ;; esac
 done
 
-need python3 "install python3 (it parses the JSON outputs)"
-ensure_tool fio fio
-SB=$(find_segbench $BUILD)
-[ -d "$DIR" ] || die "$DIR is not a directory"
+crosscheck_prepare fio
 
 WORKDIRS=()
 cleanup() {
@@ -116,7 +110,7 @@ run_fio() {
         --numjobs=1 --end_fsync=0 --output-format=json $(fio_args "$job") >"$out" 2>"$work/fio.err"; then
         bw=$(json_get "$out" "d['jobs'][0]['write']['bw_bytes']" 2>/dev/null || echo nan)
     else
-        log "  fio failed: $(grep -v '^$' "$work/fio.err" | tail -1)"
+        log "  fio failed: $(last_line "$work/fio.err")"
         bw=nan
     fi
     rm -f -- "$f" "$out"
@@ -131,12 +125,7 @@ run_sb() {
     "$SB" write --engine "$(sb_engine "$job")" --format raw --batch-size "$bs_b" --size "$size_b" \
         --segment-size "$size_b" --partitions 1 --threads 1 --dir "$d" --repeat 1 --warmup 0 \
         --json --quiet --no-probe "${pre[@]}" >"$out" 2>"$work/sb.err" || rc=$?
-    if [ "$rc" = 0 ]; then
-        bw=$(json_get "$out" "d['workloads'][0]['repetitions'][0]['throughput_bytes_per_s']" 2>/dev/null || echo nan)
-    else
-        log "  segbench failed (exit $rc): $(grep -v '^$' "$work/sb.err" | tail -1)"
-        bw=nan
-    fi
+    bw=$(sb_figure "$rc" "$out" "$work/sb.err")
     rm -rf -- "$d" "$out"
     echo "$bw"
 }

@@ -45,6 +45,7 @@ LEN=1MiB
 PORT=5299
 JOBS=sendfile,sendfile-small,readwrite,readwrite-file
 TSV=
+# shellcheck disable=SC2034 # read by crosscheck_prepare (lib.sh)
 BUILD=
 TARGET=0.90
 while [ $# -gt 0 ]; do
@@ -55,11 +56,7 @@ while [ $# -gt 0 ]; do
     --len) LEN=${2:?--len needs a value}; shift 2 ;;
     --port) PORT=${2:?--port needs a value}; shift 2 ;;
     --jobs) JOBS=${2:?--jobs needs a value}; shift 2 ;;
-    --tsv) TSV=${2:?--tsv needs a file}; shift 2 ;;
-    --no-build) BUILD=--no-build; shift ;;
-    -h | --help) usage 0 ;;
-    -*) log "unknown option $1"; usage 2 ;;
-    *) DIR=$1; shift ;;
+    *) crosscheck_opt "$@"; shift "$SHIFT" ;;
     esac
 done
 
@@ -73,10 +70,7 @@ for j in ${JOBS//,/ }; do
     case "$j" in sendfile | sendfile-small | readwrite | readwrite-file) ;; *) die "unknown job '$j' (sendfile, sendfile-small, readwrite, readwrite-file)" ;; esac
 done
 
-need python3 "install python3 (it parses the JSON outputs)"
-ensure_tool iperf3 iperf3
-SB=$(find_segbench $BUILD)
-[ -d "$DIR" ] || die "$DIR is not a directory"
+crosscheck_prepare iperf3
 "$SB" read --help >/dev/null 2>&1 || die "this segbench has no 'read' command ($("$SB" --version))"
 NO_PROBE=()
 "$SB" read --no-probe --help >/dev/null 2>&1 && NO_PROBE=(--no-probe)
@@ -102,12 +96,12 @@ SMALL_LOG="$WORK/small-log"
 log "writing the log segbench reads: $SIZE, one partition ($LOG) ..."
 "$SB" write --engine buffered --size "$size_b" --partitions 1 --segment-size "$size_b" \
     --dir "$LOG" --repeat 1 --warmup 0 --keep --quiet "${NO_PROBE[@]}" >/dev/null 2>"$WORK/write.err" ||
-    die "segbench write failed: $(grep -v '^$' "$WORK/write.err" | tail -1)"
+    die "segbench write failed: $(last_line "$WORK/write.err")"
 # A log of 2 x LEN bytes: a footprint like iperf3 -Z's LEN-byte file (sendfile-small).
 if [[ ,$JOBS, == *,sendfile-small,* ]]; then
     "$SB" write --engine buffered --size $((2 * len_b)) --partitions 1 --segment-size "$size_b" \
         --dir "$SMALL_LOG" --repeat 1 --warmup 0 --keep --quiet "${NO_PROBE[@]}" >/dev/null 2>"$WORK/write.err" ||
-        die "segbench write failed: $(grep -v '^$' "$WORK/write.err" | tail -1)"
+        die "segbench write failed: $(last_line "$WORK/write.err")"
 fi
 # The largest segment file of that log: what iperf3 -F reads in the readwrite-file job.
 SEGFILE=$(find "$LOG" -name '*.log' -type f -printf '%s %p\n' | sort -n | tail -1 | cut -d' ' -f2-)
@@ -158,12 +152,7 @@ run_sb() {
     esac
     "$SB" read "${how[@]}" --fetch-size "$len_b" --cache hot --consumers 1 \
         --repeat 1 "${NO_PROBE[@]}" --json --quiet >"$out" 2>"$WORK/sb.err" || rc=$?
-    if [ "$rc" = 0 ]; then
-        bw=$(json_get "$out" "d['workloads'][0]['repetitions'][0]['throughput_bytes_per_s']" 2>/dev/null || echo nan)
-    else
-        log "  segbench failed (exit $rc): $(grep -v '^$' "$WORK/sb.err" | tail -1)"
-        bw=nan
-    fi
+    bw=$(sb_figure "$rc" "$out" "$WORK/sb.err")
     rm -f -- "$out"
     echo "$bw"
 }

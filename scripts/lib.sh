@@ -79,6 +79,32 @@ find_segbench() {
     echo "$target/release/segbench"
 }
 
+# crosscheck_opt ARGS...: the options every cross-check takes, for the catch-all branch of its
+# own option loop: --tsv FILE, --no-build, -h/--help, and DIR (any other word); another option
+# prints the usage and exits 2. Sets TSV, BUILD or DIR, and SHIFT to the number of words taken.
+# shellcheck disable=SC2034 # the caller's variables
+crosscheck_opt() {
+    case "$1" in
+    --tsv) TSV=${2:?--tsv needs a file}; SHIFT=2 ;;
+    --no-build) BUILD=--no-build; SHIFT=1 ;;
+    -h | --help) usage 0 ;;
+    -*) log "unknown option $1"; usage 2 ;;
+    *) DIR=$1; SHIFT=1 ;;
+    esac
+}
+
+# crosscheck_prepare TOOL: what every cross-check needs before it runs: python3, TOOL (the
+# package of the same name installed when missing), segbench's path in SB (built unless
+# BUILD=--no-build), and DIR an existing directory.
+# shellcheck disable=SC2034 # SB is the caller's
+crosscheck_prepare() {
+    need python3 "install python3 (it parses the JSON outputs)"
+    ensure_tool "$1" "$1"
+    # shellcheck disable=SC2086 # BUILD is empty or one word
+    SB=$(find_segbench $BUILD)
+    [ -d "$DIR" ] || die "$DIR is not a directory"
+}
+
 # mb BYTES_PER_S: the figure in MB/s (10^6 bytes/s), no decimals; `-` for nan.
 mb() { python3 -c 'import sys; v=sys.argv[1]; print("-" if v=="nan" else "%.0f" % (float(v)/1e6))' "$1"; }
 
@@ -87,6 +113,22 @@ json_get() {
     python3 -c 'import json,sys
 d=json.load(open(sys.argv[1]))
 print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+# last_line FILE: the last non-empty line of FILE (the gist of a failed command's stderr).
+last_line() { grep -v '^$' "$1" | tail -1; }
+
+# sb_figure RC OUT ERR: prints the first repetition's throughput_bytes_per_s from the segbench
+# results file OUT, or nan when segbench exited with RC other than 0 (then logging the last line
+# of its stderr ERR) or the file holds no such figure.
+sb_figure() {
+    local rc=$1 out=$2 err=$3
+    if [ "$rc" = 0 ]; then
+        json_get "$out" "d['workloads'][0]['repetitions'][0]['throughput_bytes_per_s']" 2>/dev/null || echo nan
+    else
+        log "  segbench failed (exit $rc): $(last_line "$err")"
+        echo nan
+    fi
 }
 
 # The machine the figures come from, one line each.

@@ -17,10 +17,13 @@ fn rate(bps: f64) -> String {
     }
 }
 
+/// `f` of the value, or `?` when it is unknown.
+fn or_unknown<T>(v: Option<T>, f: impl FnOnce(T) -> String) -> String {
+    v.map(f).unwrap_or_else(|| "?".into())
+}
+
 fn or_dash<T: ToString>(v: &Option<T>) -> String {
-    v.as_ref()
-        .map(|x| x.to_string())
-        .unwrap_or_else(|| "?".into())
+    or_unknown(v.as_ref(), |x| x.to_string())
 }
 
 fn yes_no(v: Option<bool>) -> &'static str {
@@ -192,10 +195,8 @@ pub fn render(p: &Probe) -> String {
         "total",
         format!(
             "{} (available {})",
-            m.total_bytes.map(bytes_iec).unwrap_or_else(|| "?".into()),
-            m.available_bytes
-                .map(bytes_iec)
-                .unwrap_or_else(|| "?".into())
+            or_unknown(m.total_bytes, bytes_iec),
+            or_unknown(m.available_bytes, bytes_iec)
         ),
     );
     t.row(
@@ -203,9 +204,7 @@ pub fn render(p: &Probe) -> String {
         format!(
             "{} x {} reserved ({} free), THP {} (defrag {})",
             or_dash(&m.hugepages_total),
-            m.hugepage_size_bytes
-                .map(bytes_iec)
-                .unwrap_or_else(|| "?".into()),
+            or_unknown(m.hugepage_size_bytes, bytes_iec),
             or_dash(&m.hugepages_free),
             or_dash(&m.thp_enabled),
             or_dash(&m.thp_defrag)
@@ -216,12 +215,8 @@ pub fn render(p: &Probe) -> String {
         if m.swap_active() {
             format!(
                 "{} ({} free, {} areas)",
-                m.swap_total_bytes
-                    .map(bytes_iec)
-                    .unwrap_or_else(|| "?".into()),
-                m.swap_free_bytes
-                    .map(bytes_iec)
-                    .unwrap_or_else(|| "?".into()),
+                or_unknown(m.swap_total_bytes, bytes_iec),
+                or_unknown(m.swap_free_bytes, bytes_iec),
                 or_dash(&m.swap_devices)
             )
         } else if m.swap_total_bytes.is_some() {
@@ -239,10 +234,7 @@ pub fn render(p: &Probe) -> String {
             (_, Some(r)) => format!("{r}%"),
             _ => "?".into(),
         };
-        format!(
-            "{set} (~{})",
-            eff.map(bytes_iec).unwrap_or_else(|| "?".into())
-        )
+        format!("{set} (~{})", or_unknown(eff, bytes_iec))
     };
     t.row(
         "dirty limit",
@@ -295,12 +287,8 @@ pub fn render(p: &Probe) -> String {
         format!(
             "{}, memory align {}, offset align {}",
             yes_no(s.direct_io),
-            s.dio_mem_align_bytes
-                .map(|a| format!("{a} B"))
-                .unwrap_or_else(|| "?".into()),
-            s.dio_offset_align_bytes
-                .map(|a| format!("{a} B"))
-                .unwrap_or_else(|| "?".into())
+            or_unknown(s.dio_mem_align_bytes, |a| format!("{a} B")),
+            or_unknown(s.dio_offset_align_bytes, |a| format!("{a} B"))
         ),
     );
     t.row("chain", s.chain_text().unwrap_or_else(|| "?".into()));
@@ -357,38 +345,22 @@ pub fn render(p: &Probe) -> String {
             if u.memlock_unlimited {
                 "unlimited".into()
             } else {
-                u.memlock_limit_bytes
-                    .map(bytes_iec)
-                    .unwrap_or_else(|| "?".into())
+                or_unknown(u.memlock_limit_bytes, bytes_iec)
             }
         ),
     );
 
     if let Some(mi) = &p.micro {
         t.group("micro");
-        t.row(
-            "memcpy",
-            mi.memcpy_bytes_per_s
-                .map(rate)
-                .unwrap_or_else(|| "?".into()),
-        );
-        t.row(
-            "first touch",
-            mi.first_touch_bytes_per_s
-                .map(rate)
-                .unwrap_or_else(|| "?".into()),
-        );
+        t.row("memcpy", or_unknown(mi.memcpy_bytes_per_s, rate));
+        t.row("first touch", or_unknown(mi.first_touch_bytes_per_s, rate));
         t.row(
             "clock read",
-            mi.clock_read_ns
-                .map(|n| format!("{n:.1} ns"))
-                .unwrap_or_else(|| "?".into()),
+            or_unknown(mi.clock_read_ns, |n| format!("{n:.1} ns")),
         );
         t.row(
             "loopback tcp",
-            mi.loopback_tcp_bytes_per_s
-                .map(rate)
-                .unwrap_or_else(|| "?".into()),
+            or_unknown(mi.loopback_tcp_bytes_per_s, rate),
         );
     }
 

@@ -150,6 +150,41 @@ pub struct WorkloadResult {
     pub warnings: Vec<String>,
 }
 
+impl WorkloadResult {
+    /// A workload's result as a runner or a merge starts it: its identity, how it ended and what
+    /// its figures measure; no repetitions, summary or warnings yet (see
+    /// [`WorkloadResult::with_repetitions`]).
+    pub fn new(
+        name: String,
+        kind: Kind,
+        engine: String,
+        config: BTreeMap<String, serde_json::Value>,
+        status: Status,
+        medium: Medium,
+    ) -> Self {
+        WorkloadResult {
+            name,
+            kind,
+            engine,
+            config,
+            status,
+            medium,
+            repetitions: Vec::new(),
+            summary: None,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// The result with these measured `repetitions` and `warnings`, and the summary computed
+    /// from those repetitions ([`crate::stats::summarize`]), so the two always agree.
+    pub fn with_repetitions(mut self, repetitions: Vec<Repetition>, warnings: Vec<String>) -> Self {
+        self.summary = crate::stats::summarize(&repetitions);
+        self.repetitions = repetitions;
+        self.warnings = warnings;
+        self
+    }
+}
+
 /// One measured repetition.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Repetition {

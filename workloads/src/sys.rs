@@ -1,9 +1,11 @@
 //! Thin, safe wrappers around the system calls several engines and the segment-log model share:
-//! aligned buffers, memory mappings, O_DIRECT alignment, preallocation, page-cache residency.
+//! aligned buffers, memory mappings, O_DIRECT alignment, preallocation, page-cache residency,
+//! and whether io_uring may be set up.
 //! All `unsafe` of the crate that is not engine-specific lives here.
 
 use std::alloc::{self, Layout};
 use std::fs::File;
+use std::marker::PhantomData;
 use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::ptr::NonNull;
@@ -69,34 +71,57 @@ impl Drop for AlignedBuf {
     }
 }
 
-/// A shared, writable memory mapping of the first `len` bytes of a file.
-#[derive(Debug)]
-pub struct MmapMut {
-    ptr: NonNull<u8>,
-    len: usize,
+/// The access a [`Mapping`] gives: [`Writable`] or [`ReadOnly`].
+pub trait Access: std::fmt::Debug {
+    /// The `mmap` protection flags.
+    const PROT: libc::c_int;
 }
 
-// SAFETY: the mapping is owned by this value; access goes through &self / &mut self.
-unsafe impl Send for MmapMut {}
+/// A mapping's pages may be read and written ([`MmapMut`]).
+#[derive(Debug)]
+pub struct Writable;
 
-impl MmapMut {
-    /// Maps `len` bytes of `file` (opened read-write) shared and writable. The file must be at
-    /// least `len` bytes long before pages are touched.
-    pub fn map(file: &File, len: usize, path: &Path) -> Result<Self, EngineError> {
-        if len == 0 {
-            return Err(EngineError::io(
-                "mmap",
-                path,
-                std::io::Error::new(std::io::ErrorKind::InvalidInput, "zero-length mapping"),
-                0,
-            ));
-        }
-        // SAFETY: a fresh shared mapping of a file we hold open; no existing memory is affected.
+impl Access for Writable {
+    const PROT: libc::c_int = libc::PROT_READ | libc::PROT_WRITE;
+}
+
+/// A mapping's pages may only be read ([`MmapRo`]).
+#[derive(Debug)]
+pub struct ReadOnly;
+
+impl Access for ReadOnly {
+    const PROT: libc::c_int = libc::PROT_READ;
+}
+
+/// A shared memory mapping of the first `len` bytes of a file, unmapped when dropped; `A` says
+/// whether it is writable. Use it as [`MmapMut`] or [`MmapRo`].
+#[derive(Debug)]
+pub struct Mapping<A: Access> {
+    ptr: NonNull<u8>,
+    len: usize,
+    access: PhantomData<A>,
+}
+
+/// A shared, writable memory mapping of the first `len` bytes of a file.
+pub type MmapMut = Mapping<Writable>;
+
+/// A read-only shared mapping of the first `len` bytes of a file.
+pub type MmapRo = Mapping<ReadOnly>;
+
+// SAFETY: the mapping is owned by this value; access goes through &self / &mut self.
+unsafe impl<A: Access> Send for Mapping<A> {}
+
+impl<A: Access> Mapping<A> {
+    /// `mmap(NULL, len, A::PROT, MAP_SHARED, file, 0)` for `len` > 0 (the callers check it);
+    /// `Ok(None)` when the kernel answered with a null address.
+    fn map_shared(file: &File, len: usize, path: &Path) -> Result<Option<Self>, EngineError> {
+        // SAFETY: a fresh shared mapping of a file we hold open; no existing memory is affected,
+        // and the kernel checks the fd's access mode against the protection asked.
         let p = unsafe {
             libc::mmap(
                 std::ptr::null_mut(),
                 len,
-                libc::PROT_READ | libc::PROT_WRITE,
+                A::PROT,
                 libc::MAP_SHARED,
                 file.as_raw_fd(),
                 0,
@@ -110,10 +135,11 @@ impl MmapMut {
                 0,
             ));
         }
-        Ok(MmapMut {
-            ptr: NonNull::new(p as *mut u8).expect("mmap returned a non-null address"),
+        Ok(NonNull::new(p as *mut u8).map(|ptr| Mapping {
+            ptr,
             len,
-        })
+            access: PhantomData,
+        }))
     }
 
     /// Mapped length.
@@ -126,10 +152,28 @@ impl MmapMut {
         self.len == 0
     }
 
-    /// The mapped bytes.
+    /// The mapped bytes. They may change under the caller if someone else writes the file
+    /// (fine for bytes sent or inspected as they are); touching pages of a file truncated by
+    /// someone else raises SIGBUS.
     pub fn as_slice(&self) -> &[u8] {
         // SAFETY: the mapping is valid for len bytes while self lives.
         unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+impl MmapMut {
+    /// Maps `len` bytes of `file` (opened read-write) shared and writable. The file must be at
+    /// least `len` bytes long before pages are touched.
+    pub fn map(file: &File, len: usize, path: &Path) -> Result<Self, EngineError> {
+        if len == 0 {
+            return Err(EngineError::io(
+                "mmap",
+                path,
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, "zero-length mapping"),
+                0,
+            ));
+        }
+        Ok(Self::map_shared(file, len, path)?.expect("mmap returned a non-null address"))
     }
 
     /// The mapped bytes, mutable.
@@ -166,72 +210,14 @@ impl MmapMut {
     }
 }
 
-impl Drop for MmapMut {
-    fn drop(&mut self) {
-        // SAFETY: unmapping the mapping created in `map`; no references outlive self.
-        unsafe {
-            libc::munmap(self.ptr.as_ptr() as *mut libc::c_void, self.len);
-        }
-    }
-}
-
-/// A read-only shared mapping of the first `len` bytes of a file.
-#[derive(Debug)]
-pub struct MmapRo {
-    ptr: NonNull<u8>,
-    len: usize,
-}
-
-// SAFETY: the mapping is owned by this value and only read through `&self`.
-unsafe impl Send for MmapRo {}
-
 impl MmapRo {
     /// Maps `len` (> 0) bytes of `file` read-only and shared.
     pub fn map(file: &File, len: usize, path: &Path) -> Result<Self, EngineError> {
         if len == 0 {
             return Err(invalid_use("mmap", path, "zero-length mapping".into()));
         }
-        // SAFETY: a fresh read-only shared mapping of a file we hold open; no existing memory
-        // is affected, and the kernel checks the fd's access mode against PROT_READ.
-        let p = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ,
-                libc::MAP_SHARED,
-                file.as_raw_fd(),
-                0,
-            )
-        };
-        if p == libc::MAP_FAILED {
-            return Err(EngineError::io(
-                "mmap",
-                path,
-                std::io::Error::last_os_error(),
-                0,
-            ));
-        }
-        let ptr = NonNull::new(p as *mut u8)
-            .ok_or_else(|| invalid_use("mmap", path, "mmap returned a null address".into()))?;
-        Ok(MmapRo { ptr, len })
-    }
-
-    /// Mapped length.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// True when the mapping is empty (never).
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// The mapped bytes. They may change under the caller if someone writes the file (fine for
-    /// bytes sent or inspected as they are); touching pages of a file truncated by someone
-    /// else raises SIGBUS.
-    pub fn as_slice(&self) -> &[u8] {
-        // SAFETY: the mapping is valid for len bytes while self lives; it is read-only.
-        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+        Self::map_shared(file, len, path)?
+            .ok_or_else(|| invalid_use("mmap", path, "mmap returned a null address".into()))
     }
 
     /// Which pages are resident (`mincore`): one byte per page, bit 0 set when resident.
@@ -257,9 +243,9 @@ impl MmapRo {
     }
 }
 
-impl Drop for MmapRo {
+impl<A: Access> Drop for Mapping<A> {
     fn drop(&mut self) {
-        // SAFETY: unmapping the mapping created in `map`; no slice of it outlives self.
+        // SAFETY: unmapping the mapping created in `map_shared`; no slice of it outlives self.
         unsafe {
             libc::munmap(self.ptr.as_ptr() as *mut libc::c_void, self.len);
         }
@@ -383,6 +369,61 @@ pub fn uring_register_buffer_check(len: usize) -> std::io::Result<()> {
     drop(ring);
     drop(buf);
     registered
+}
+
+/// Path of the sysctl that disables io_uring (`0` allowed, `1` only for `kernel.io_uring_group`,
+/// `2` for everyone).
+const IO_URING_DISABLED_SYSCTL: &str = "/proc/sys/kernel/io_uring_disabled";
+
+/// What the sysctl `kernel.io_uring_disabled` said when an io_uring engine was built, so that
+/// both io_uring engines report a refused ring setup alike: as an [`EngineError::Unsupported`]
+/// skip that names the likely cause.
+#[derive(Debug)]
+pub(crate) struct IoUringGate {
+    engine: String,
+    sysctl: Option<String>,
+}
+
+impl IoUringGate {
+    /// Reads the sysctl for `engine` (the engine spec, named in errors). Returns
+    /// [`EngineError::Unsupported`] when it is `2` (io_uring disabled for everyone).
+    pub(crate) fn check(engine: &str) -> Result<Self, EngineError> {
+        let gate = IoUringGate {
+            engine: engine.to_string(),
+            sysctl: std::fs::read_to_string(IO_URING_DISABLED_SYSCTL)
+                .ok()
+                .map(|s| s.trim().to_string()),
+        };
+        if gate.sysctl.as_deref() == Some("2") {
+            return Err(gate.unsupported(format!(
+                "io_uring is disabled by the sysctl kernel.io_uring_disabled=2 ({IO_URING_DISABLED_SYSCTL})"
+            )));
+        }
+        Ok(gate)
+    }
+
+    /// An [`EngineError::Unsupported`] of the engine, for `reason`.
+    pub(crate) fn unsupported(&self, reason: String) -> EngineError {
+        EngineError::Unsupported {
+            engine: self.engine.clone(),
+            reason,
+        }
+    }
+
+    /// The skip for a failed `io_uring_setup` (error `e`): a refusal (`EPERM`, `EACCES`,
+    /// `ENOSYS`) names the sysctl and the usual culprits; otherwise, when `sqpoll` was asked,
+    /// the refused `IORING_SETUP_SQPOLL`.
+    pub(crate) fn setup_failed(&self, e: &std::io::Error, sqpoll: bool) -> EngineError {
+        let sysctl = self.sysctl.as_deref().unwrap_or("absent");
+        self.unsupported(match e.raw_os_error() {
+            Some(libc::EPERM) | Some(libc::EACCES) | Some(libc::ENOSYS) => format!(
+                "io_uring_setup was refused ({e}): check the sysctl kernel.io_uring_disabled (now {sysctl}) \
+                 and kernel.io_uring_group, or a seccomp filter (containers often block io_uring)"
+            ),
+            _ if sqpoll => format!("the kernel refused IORING_SETUP_SQPOLL ({e})"),
+            _ => format!("io_uring_setup failed ({e})"),
+        })
+    }
 }
 
 /// Creates `path` for the write engines: `O_CREAT | O_EXCL` (it must not exist), mode 0644,

@@ -142,17 +142,15 @@ pub fn run_reads(
                     failed_checks[w]
                 ));
             }
-            WorkloadResult {
-                name: cfg.name(),
-                kind: Kind::Read,
-                engine: cfg.engine.to_string(),
-                config: cfg.config_map(log, sink, caps[w].as_ref()),
-                status: status[w].clone(),
+            WorkloadResult::new(
+                cfg.name(),
+                Kind::Read,
+                cfg.engine.to_string(),
+                cfg.config_map(log, sink, caps[w].as_ref()),
+                status[w].clone(),
                 medium,
-                summary: results::stats::summarize(&reps),
-                repetitions: reps,
-                warnings,
-            }
+            )
+            .with_repetitions(reps, warnings)
         })
         .collect();
     ReadOutcome {

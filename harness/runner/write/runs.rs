@@ -152,17 +152,15 @@ pub fn run_writes(
             if let Status::Skipped { reason } = &status[w] {
                 warnings.push(format!("skipped: {reason}"));
             }
-            WorkloadResult {
-                name: format!("write/{}", cfg.engine),
-                kind: Kind::Write,
-                engine: cfg.engine.to_string(),
-                config: cfg.config_map(),
-                status: status[w].clone(),
+            WorkloadResult::new(
+                format!("write/{}", cfg.engine),
+                Kind::Write,
+                cfg.engine.to_string(),
+                cfg.config_map(),
+                status[w].clone(),
                 medium,
-                summary: results::stats::summarize(&reps),
-                repetitions: reps,
-                warnings,
-            }
+            )
+            .with_repetitions(reps, warnings)
         })
         .collect();
     WriteOutcome {

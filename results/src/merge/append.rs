@@ -1,15 +1,12 @@
 //! Pooling the runs of one machine (`segbench merge --append`): every input's repetitions in
 //! one result, each tagged with its source run.
 
-use std::collections::BTreeSet;
-
 use crate::compare::fingerprint;
 use crate::schema::{ResultsFile, WorkloadResult};
-use crate::stats;
 
 use super::{
-    check_configs, check_workload_sets, combined_run, first_unfinished, merged_medium, per_input,
-    MergeError,
+    check_configs, check_distinct_runs, check_workload_sets, combined_file, combined_run,
+    first_unfinished, labelled_warnings, merged_medium, per_input, MergeError,
 };
 
 /// Key of a repetition's source run id in [`crate::schema::Repetition::extra`], set by [`append`].
@@ -27,15 +24,7 @@ pub const RUN_ID_KEY: &str = "run_id";
 pub fn append(inputs: &[ResultsFile]) -> Result<ResultsFile, MergeError> {
     let first = inputs.first().ok_or(MergeError::Empty)?;
     let labels: Vec<String> = inputs.iter().map(|r| format!("run {}", r.run.id)).collect();
-    let mut ids = BTreeSet::new();
-    for r in inputs {
-        if !ids.insert(r.run.id.as_str()) {
-            return Err(MergeError::SameRun {
-                run_id: r.run.id.clone(),
-                host: r.run.host.clone(),
-            });
-        }
-    }
+    check_distinct_runs(inputs)?;
     let fp0 = fingerprint(first);
     for (r, label) in inputs.iter().zip(&labels).skip(1) {
         if let (Some(a), Some(b)) = (fp0, fingerprint(r)) {
@@ -50,10 +39,7 @@ pub fn append(inputs: &[ResultsFile]) -> Result<ResultsFile, MergeError> {
         }
     }
     check_workload_sets(inputs, &labels)?;
-    let mut warnings: Vec<String> = Vec::new();
-    for (r, label) in inputs.iter().zip(&labels) {
-        warnings.extend(r.warnings.iter().map(|w| format!("{label}: {w}")));
-    }
+    let warnings = labelled_warnings(inputs, &labels);
     let mut workloads = Vec::new();
     for w0 in &first.workloads {
         let per_run = per_input(inputs, &w0.name);
@@ -74,28 +60,25 @@ pub fn append(inputs: &[ResultsFile]) -> Result<ResultsFile, MergeError> {
                 repetitions.push(rep);
             }
         }
-        workloads.push(WorkloadResult {
-            name: w0.name.clone(),
-            kind: w0.kind,
-            engine: w0.engine.clone(),
-            config: w0.config.clone(),
-            status: first_unfinished(&per_run, &labels),
-            medium: merged_medium(per_run.iter().map(|w| w.medium)),
-            summary: stats::summarize(&repetitions),
-            repetitions,
-            warnings: wwarn,
-        });
+        workloads.push(
+            WorkloadResult::new(
+                w0.name.clone(),
+                w0.kind,
+                w0.engine.clone(),
+                w0.config.clone(),
+                first_unfinished(&per_run, &labels),
+                merged_medium(per_run.iter().map(|w| w.medium)),
+            )
+            .with_repetitions(repetitions, wwarn),
+        );
     }
-    Ok(ResultsFile {
-        schema_version: first.schema_version,
-        tool: first.tool.clone(),
-        run: combined_run(inputs, "appended", first.run.host.clone()),
-        probe: first.probe.clone(),
-        baseline: first.baseline.clone(),
+    Ok(combined_file(
+        inputs,
+        combined_run(inputs, "appended", first.run.host.clone()),
+        first.probe.clone(),
         workloads,
         warnings,
-        interrupted: inputs.iter().any(|r| r.interrupted),
-    })
+    ))
 }
 
 #[cfg(test)]

@@ -28,8 +28,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::compare::{config_differences, fingerprint};
 use crate::hist::HistError;
+use crate::probe::Probe;
 use crate::schema::{Medium, ResultsFile, RunInfo, Status, WorkloadResult};
-use crate::stats;
 
 mod append;
 mod hosts;
@@ -224,6 +224,51 @@ fn first_unfinished(per_input: &[&WorkloadResult], labels: &[String]) -> Status 
         .unwrap_or(Status::Completed)
 }
 
+/// Refuses inputs that hold the same run twice (the same run id).
+fn check_distinct_runs(inputs: &[ResultsFile]) -> Result<(), MergeError> {
+    let mut ids = BTreeSet::new();
+    for r in inputs {
+        if !ids.insert(r.run.id.as_str()) {
+            return Err(MergeError::SameRun {
+                run_id: r.run.id.clone(),
+                host: r.run.host.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Every input's run-level warnings, each prefixed with its input's label.
+fn labelled_warnings(inputs: &[ResultsFile], labels: &[String]) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for (r, label) in inputs.iter().zip(labels) {
+        warnings.extend(r.warnings.iter().map(|w| format!("{label}: {w}")));
+    }
+    warnings
+}
+
+/// The file made of `inputs` (at least one): the first input's schema version, tool and
+/// baseline, the given run, probe, workloads and warnings, interrupted when any input was.
+fn combined_file(
+    inputs: &[ResultsFile],
+    run: RunInfo,
+    probe: Option<Probe>,
+    workloads: Vec<WorkloadResult>,
+    warnings: Vec<String>,
+) -> ResultsFile {
+    let first = &inputs[0];
+    ResultsFile {
+        schema_version: first.schema_version,
+        tool: first.tool.clone(),
+        run,
+        probe,
+        baseline: first.baseline.clone(),
+        workloads,
+        warnings,
+        interrupted: inputs.iter().any(|r| r.interrupted),
+    }
+}
+
 /// The run of a file made of `inputs`: id `PREFIX-ID1+ID2…`, the earliest start time, `host`
 /// and the first input's command line.
 fn combined_run(inputs: &[ResultsFile], prefix: &str, host: String) -> RunInfo {
@@ -258,22 +303,11 @@ fn combined_run(inputs: &[ResultsFile], prefix: &str, host: String) -> RunInfo {
 pub fn merge(inputs: &[ResultsFile]) -> Result<ResultsFile, MergeError> {
     let first = inputs.first().ok_or(MergeError::Empty)?;
     let labels = host_labels(inputs);
-    let mut ids = BTreeSet::new();
-    for r in inputs {
-        if !ids.insert(r.run.id.as_str()) {
-            return Err(MergeError::SameRun {
-                run_id: r.run.id.clone(),
-                host: r.run.host.clone(),
-            });
-        }
-    }
+    check_distinct_runs(inputs)?;
     let described: Vec<String> = labels.iter().map(|l| format!("host {l}")).collect();
     check_workload_sets(inputs, &described)?;
 
-    let mut warnings: Vec<String> = Vec::new();
-    for (r, label) in inputs.iter().zip(&labels) {
-        warnings.extend(r.warnings.iter().map(|w| format!("{label}: {w}")));
-    }
+    let mut warnings = labelled_warnings(inputs, &labels);
     let fingerprints: Vec<Option<&str>> = inputs.iter().map(fingerprint).collect();
     let same_hardware = fingerprints
         .iter()
@@ -355,33 +389,31 @@ pub fn merge(inputs: &[ResultsFile]) -> Result<ResultsFile, MergeError> {
                 .collect();
             repetitions.push(merge_repetitions(name, i as u32, &parts)?);
         }
-        workloads.push(WorkloadResult {
-            name: name.to_string(),
-            kind: w0.kind,
-            engine: w0.engine.clone(),
-            config: w0.config.clone(),
-            status,
-            medium: merged_medium(per_host.iter().map(|w| w.medium)),
-            summary: stats::summarize(&repetitions),
-            repetitions,
-            warnings: wwarn,
-        });
+        workloads.push(
+            WorkloadResult::new(
+                name.to_string(),
+                w0.kind,
+                w0.engine.clone(),
+                w0.config.clone(),
+                status,
+                merged_medium(per_host.iter().map(|w| w.medium)),
+            )
+            .with_repetitions(repetitions, wwarn),
+        );
     }
 
-    Ok(ResultsFile {
-        schema_version: first.schema_version,
-        tool: first.tool.clone(),
-        run: combined_run(inputs, "merged", labels.join("+")),
-        probe: if same_hardware {
-            first.probe.clone()
-        } else {
-            None
-        },
-        baseline: first.baseline.clone(),
+    let probe = if same_hardware {
+        first.probe.clone()
+    } else {
+        None
+    };
+    Ok(combined_file(
+        inputs,
+        combined_run(inputs, "merged", labels.join("+")),
+        probe,
         workloads,
         warnings,
-        interrupted: inputs.iter().any(|r| r.interrupted),
-    })
+    ))
 }
 
 #[cfg(test)]
@@ -390,6 +422,7 @@ mod tests {
     use crate::hist;
     use crate::hist::{new_hist, record, summarize};
     use crate::schema::*;
+    use crate::stats;
 
     /// A repetition whose latencies are `lat` and whose timeline is `tl` (100 ms buckets).
     pub(super) fn rep(i: u32, bytes: u64, elapsed_s: f64, lat: &[u64], tl: &[u64]) -> Repetition {

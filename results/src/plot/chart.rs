@@ -54,6 +54,18 @@ pub struct Axis {
     pub ticks: Vec<Tick>,
 }
 
+impl Axis {
+    /// An axis titled `label` over `domain` with `ticks` (as the `plot::scale` tick
+    /// functions return them).
+    pub fn new(label: impl Into<String>, domain: Domain, ticks: Vec<Tick>) -> Self {
+        Axis {
+            label: label.into(),
+            domain,
+            ticks,
+        }
+    }
+}
+
 /// How a legend entry is drawn.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LegendMark {
@@ -87,6 +99,17 @@ pub struct Point {
     pub high: Option<f64>,
     /// Hover text of the point's marker.
     pub tooltip: Option<String>,
+}
+
+impl Point {
+    /// A point at `(x, y)`, without whisker or tooltip.
+    pub fn at(x: f64, y: f64) -> Self {
+        Point {
+            x,
+            y,
+            ..Default::default()
+        }
+    }
 }
 
 /// A line of a [`LineChart`].

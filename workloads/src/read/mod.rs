@@ -131,13 +131,7 @@ pub fn send_all(
             Ok(0) => return Err(socket_error(op, path, io::ErrorKind::WriteZero.into())),
             Ok(n) => buf = &buf[n..],
             Err(nix::errno::Errno::EINTR) => {}
-            Err(e) => {
-                return Err(socket_error(
-                    op,
-                    path,
-                    io::Error::from_raw_os_error(e as i32),
-                ))
-            }
+            Err(e) => return Err(errno_error(op, path, e)),
         }
     }
     Ok(())
@@ -150,6 +144,11 @@ pub(crate) fn socket_error(op: &'static str, path: &Path, source: io::Error) -> 
         path: path.to_path_buf(),
         source,
     }
+}
+
+/// [`socket_error`] for an error number from a `nix` call.
+pub(crate) fn errno_error(op: &'static str, path: &Path, e: nix::errno::Errno) -> EngineError {
+    socket_error(op, path, io::Error::from_raw_os_error(e as i32))
 }
 
 /// The file ended before the requested range did.

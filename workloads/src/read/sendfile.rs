@@ -3,11 +3,10 @@
 //! (more only when the socket takes a part at a time). It takes no options.
 
 use std::fs::File;
-use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::path::Path;
 
-use super::{check_range, short_file, socket_error, Caps, ReadEngine};
+use super::{check_range, errno_error, short_file, Caps, ReadEngine};
 use crate::{EngineError, EngineSpec};
 
 /// Largest count one `sendfile` call moves (Linux's `MAX_RW_COUNT`).
@@ -50,13 +49,7 @@ impl ReadEngine for SendFile {
                 // `off` was advanced by the kernel.
                 Ok(_) => {}
                 Err(nix::errno::Errno::EINTR) => {}
-                Err(e) => {
-                    return Err(socket_error(
-                        "sendfile",
-                        path,
-                        io::Error::from_raw_os_error(e as i32),
-                    ))
-                }
+                Err(e) => return Err(errno_error("sendfile", path, e)),
             }
         }
         Ok(len)

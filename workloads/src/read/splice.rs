@@ -14,7 +14,7 @@ use std::path::Path;
 
 use nix::fcntl::{fcntl, FcntlArg, OFlag, SpliceFFlags};
 
-use super::{check_range, short_file, size_option, socket_error, Caps, ReadEngine};
+use super::{check_range, errno_error, short_file, size_option, socket_error, Caps, ReadEngine};
 use crate::{EngineError, EngineSpec};
 
 /// Default pipe capacity asked for.
@@ -75,10 +75,6 @@ impl Splice {
     pub fn pipe_capacity(&self) -> usize {
         self.pipe.capacity
     }
-}
-
-fn errno_err(op: &'static str, path: &Path, e: nix::errno::Errno) -> EngineError {
-    socket_error(op, path, io::Error::from_raw_os_error(e as i32))
 }
 
 impl ReadEngine for Splice {
@@ -147,7 +143,7 @@ impl ReadEngine for Splice {
                 Err(nix::errno::Errno::EINTR) => {}
                 Err(e) => {
                     self.dirty = true;
-                    return Err(errno_err("splice to socket", path, e));
+                    return Err(errno_error("splice to socket", path, e));
                 }
             }
         }

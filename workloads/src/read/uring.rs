@@ -19,7 +19,7 @@
 
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::path::Path;
 
 use io_uring::{opcode, squeue, types, IoUring};
@@ -35,8 +35,6 @@ pub const DEFAULT_BUF_BYTES: u64 = 1 << 20;
 pub const MAX_QD: u32 = 64;
 /// Longest wait for any completion, seconds: a peer that takes nothing for this long is gone.
 pub const WAIT_TIMEOUT_S: u64 = 10;
-/// Path of the sysctl that disables io_uring.
-const DISABLED_SYSCTL: &str = "/proc/sys/kernel/io_uring_disabled";
 /// `user_data` of the cancel request.
 const CANCEL_UD: u64 = u64::MAX;
 /// Longest wait for cancelled requests to complete after an error.
@@ -142,29 +140,9 @@ impl Uring {
             );
         }
         let engine = spec.to_string();
-        let unsupported = |reason: String| EngineError::Unsupported {
-            engine: engine.clone(),
-            reason,
-        };
-        let disabled = std::fs::read_to_string(DISABLED_SYSCTL)
-            .ok()
-            .map(|s| s.trim().to_string());
-        if disabled.as_deref() == Some("2") {
-            return Err(unsupported(format!(
-                "io_uring is disabled by the sysctl kernel.io_uring_disabled=2 ({DISABLED_SYSCTL})"
-            )));
-        }
+        let gate = sys::IoUringGate::check(&engine)?;
         let entries = (2 * qd + 2).next_power_of_two();
-        let ring = IoUring::new(entries).map_err(|e| {
-            let sysctl = disabled.as_deref().unwrap_or("absent");
-            unsupported(match e.raw_os_error() {
-                Some(libc::EPERM) | Some(libc::EACCES) | Some(libc::ENOSYS) => format!(
-                    "io_uring_setup was refused ({e}): check the sysctl kernel.io_uring_disabled (now {sysctl}) \
-                     and kernel.io_uring_group, or a seccomp filter (containers often block io_uring)"
-                ),
-                _ => format!("io_uring_setup failed ({e})"),
-            })
-        })?;
+        let ring = IoUring::new(entries).map_err(|e| gate.setup_failed(&e, false))?;
         let ext_arg = ring.params().is_feature_ext_arg();
         let mut me = Uring {
             ring,
@@ -473,7 +451,6 @@ impl Uring {
             pipe.capacity as u64,
         );
         let sock = sock.as_raw_fd();
-        let move_flag = libc::SPLICE_F_MOVE;
         let mut off = offset;
         while off < end {
             let want = (end - off).min(cap) as u32;
@@ -485,19 +462,11 @@ impl Uring {
                 -1,
                 want,
             )
-            .flags(move_flag | libc::SPLICE_F_MORE)
+            .flags(libc::SPLICE_F_MOVE | libc::SPLICE_F_MORE)
             .build()
             .flags(squeue::Flags::IO_LINK)
             .user_data(0);
-            let out_flags = if more_after {
-                move_flag | libc::SPLICE_F_MORE
-            } else {
-                move_flag
-            };
-            let drain = opcode::Splice::new(types::Fd(pr), -1, types::Fd(sock), -1, want)
-                .flags(out_flags)
-                .build()
-                .user_data(1);
+            let drain = drain_sqe(pr, sock, want, more_after);
             // SAFETY: splices reference only fds, which stay open until both complete: this
             // call reaps them (or aborts and waits) before it returns.
             let pushed = unsafe { self.push(&fill).and_then(|_| self.push(&drain)) };
@@ -546,15 +515,7 @@ impl Uring {
             let mut in_pipe = filled as u32 - drained.max(0) as u32;
             off += filled as u64;
             while in_pipe > 0 {
-                let flags = if off < end {
-                    move_flag | libc::SPLICE_F_MORE
-                } else {
-                    move_flag
-                };
-                let d = opcode::Splice::new(types::Fd(pr), -1, types::Fd(sock), -1, in_pipe)
-                    .flags(flags)
-                    .build()
-                    .user_data(1);
+                let d = drain_sqe(pr, sock, in_pipe, off < end);
                 // SAFETY: as above.
                 if let Err(e) = unsafe { self.push(&d) } {
                     self.pipe_dirty = true;
@@ -586,6 +547,20 @@ impl Uring {
         }
         Ok(())
     }
+}
+
+/// The SQE (`user_data` 1) that splices `len` bytes from the pipe's read end `pipe_read` to
+/// `sock`, with `SPLICE_F_MORE` when `more` of the range follows.
+fn drain_sqe(pipe_read: RawFd, sock: RawFd, len: u32, more: bool) -> squeue::Entry {
+    let flags = if more {
+        libc::SPLICE_F_MOVE | libc::SPLICE_F_MORE
+    } else {
+        libc::SPLICE_F_MOVE
+    };
+    opcode::Splice::new(types::Fd(pipe_read), -1, types::Fd(sock), -1, len)
+        .flags(flags)
+        .build()
+        .user_data(1)
 }
 
 impl ReadEngine for Uring {

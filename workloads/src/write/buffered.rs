@@ -5,7 +5,7 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use super::{Caps, Completion, FileTarget, Submitted, WriteEngine};
+use super::{trim, Caps, Completion, FileTarget, Submitted, WriteEngine};
 use crate::sys::{self, AlignedBuf};
 use crate::{EngineError, EngineSpec, SyncKind};
 
@@ -47,13 +47,7 @@ impl WriteEngine for Buffered {
     }
 
     fn open(&mut self, target: &FileTarget<'_>) -> Result<(), EngineError> {
-        if let Some(f) = &self.file {
-            return Err(sys::invalid_use(
-                "open",
-                target.path,
-                format!("buffered: {} is still open", f.path.display()),
-            ));
-        }
+        target.refuse_if_open("buffered", self.file.as_ref().map(|f| f.path.as_path()))?;
         let file = target.create(0)?;
         self.file = Some(Open {
             file,
@@ -119,9 +113,7 @@ impl WriteEngine for Buffered {
     fn close(&mut self, _done: &mut Vec<Completion>) -> Result<(), EngineError> {
         if let Some(f) = self.file.take() {
             if f.preallocated {
-                f.file
-                    .set_len(f.pos)
-                    .map_err(|e| EngineError::io("ftruncate", &f.path, e, f.pos))?;
+                trim(&f.file, f.pos, &f.path)?;
             }
         }
         Ok(())

@@ -16,7 +16,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::{Caps, Completion, FileTarget, Submitted, WriteEngine};
+use super::{trim, Caps, Completion, FileTarget, Submitted, WriteEngine};
 use crate::sys::{self, AlignedBuf};
 use crate::{EngineError, EngineSpec, SyncKind};
 
@@ -204,13 +204,7 @@ impl WriteEngine for Direct {
     }
 
     fn open(&mut self, target: &FileTarget<'_>) -> Result<(), EngineError> {
-        if let Some(f) = &self.file {
-            return Err(sys::invalid_use(
-                "open",
-                target.path,
-                format!("direct: {} is still open", f.path.display()),
-            ));
-        }
+        target.refuse_if_open("direct", self.file.as_ref().map(|f| f.path.as_path()))?;
         let file = target.create(libc::O_DIRECT)?;
         self.file = Some(Open {
             file,
@@ -292,9 +286,7 @@ impl WriteEngine for Direct {
 
     fn close(&mut self, _done: &mut Vec<Completion>) -> Result<(), EngineError> {
         if let Some(f) = self.file.take() {
-            f.file
-                .set_len(self.pos)
-                .map_err(|e| EngineError::io("ftruncate", &f.path, e, self.pos))?;
+            trim(&f.file, self.pos, &f.path)?;
         }
         self.pos = 0;
         self.tail_len = 0;

@@ -10,7 +10,7 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use super::{Caps, Completion, FileTarget, Submitted, WriteEngine};
+use super::{trim, Caps, Completion, FileTarget, Submitted, WriteEngine};
 use crate::sys::{self, MmapMut};
 use crate::{EngineError, EngineSpec, SyncKind};
 
@@ -57,13 +57,7 @@ impl WriteEngine for Mmap {
     }
 
     fn open(&mut self, target: &FileTarget<'_>) -> Result<(), EngineError> {
-        if let Some(f) = &self.file {
-            return Err(sys::invalid_use(
-                "open",
-                target.path,
-                format!("mmap: {} is still open", f.path.display()),
-            ));
-        }
+        target.refuse_if_open("mmap", self.file.as_ref().map(|f| f.path.as_path()))?;
         let path = target.path;
         let cap = usize::try_from(target.capacity_bytes)
             .ok()
@@ -175,8 +169,7 @@ impl WriteEngine for Mmap {
         }) = self.file.take()
         {
             drop(map);
-            file.set_len(pos as u64)
-                .map_err(|e| EngineError::io("ftruncate", &path, e, pos as u64))?;
+            trim(&file, pos as u64, &path)?;
         }
         Ok(())
     }

@@ -59,6 +59,30 @@ impl FileTarget<'_> {
         }
         Ok(file)
     }
+
+    /// Refuses to open this target while the engine still has the file `open` open (the runner
+    /// closes a file before it opens the next): an `InvalidInput` error naming `engine`.
+    pub(crate) fn refuse_if_open(
+        &self,
+        engine: &str,
+        open: Option<&Path>,
+    ) -> Result<(), EngineError> {
+        match open {
+            Some(open) => Err(crate::sys::invalid_use(
+                "open",
+                self.path,
+                format!("{engine}: {} is still open", open.display()),
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Trims `file` to its `data_bytes` (`ftruncate`), as `close` does to a file that was
+/// preallocated, sized for a mapping or padded to blocks.
+pub(crate) fn trim(file: &std::fs::File, data_bytes: u64, path: &Path) -> Result<(), EngineError> {
+    file.set_len(data_bytes)
+        .map_err(|e| EngineError::io("ftruncate", path, e, data_bytes))
 }
 
 /// Answer of [`WriteEngine::submit`].

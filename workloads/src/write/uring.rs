@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use io_uring::{opcode, squeue, types, IoUring};
 
 use super::direct::{self, Alignment};
-use super::{Caps, Completion, FileTarget, Submitted, WriteEngine};
+use super::{trim, Caps, Completion, FileTarget, Submitted, WriteEngine};
 use crate::sys::{self, AlignedBuf};
 use crate::{EngineError, EngineSpec, SyncKind};
 
@@ -39,8 +39,6 @@ pub const DEFAULT_QD: u32 = 8;
 pub const MAX_QD: u32 = 4096;
 /// How long the SQPOLL thread spins without work before it sleeps, ms.
 const SQPOLL_IDLE_MS: u32 = 1000;
-/// Path of the sysctl that disables io_uring.
-const DISABLED_SYSCTL: &str = "/proc/sys/kernel/io_uring_disabled";
 
 /// One buffer and the append using it.
 #[derive(Debug)]
@@ -146,19 +144,7 @@ impl Uring {
         let (direct, fixed, sqpoll) =
             (spec.flag("direct"), spec.flag("fixed"), spec.flag("sqpoll"));
         let engine = spec.to_string();
-        let unsupported = |reason: String| EngineError::Unsupported {
-            engine: engine.clone(),
-            reason,
-        };
-
-        let disabled = std::fs::read_to_string(DISABLED_SYSCTL)
-            .ok()
-            .map(|s| s.trim().to_string());
-        if disabled.as_deref() == Some("2") {
-            return Err(unsupported(format!(
-                "io_uring is disabled by the sysctl kernel.io_uring_disabled=2 ({DISABLED_SYSCTL})"
-            )));
-        }
+        let gate = sys::IoUringGate::check(&engine)?;
         let align = if direct {
             Some(direct::probe(&engine, dir)?)
         } else {
@@ -170,17 +156,9 @@ impl Uring {
             builder.setup_sqpoll(SQPOLL_IDLE_MS);
         }
         // Two SQEs per append (write + linked fsync); the CQ is twice the SQ by default.
-        let ring = builder.build(2 * qd).map_err(|e| {
-            let sysctl = disabled.as_deref().unwrap_or("absent");
-            unsupported(match e.raw_os_error() {
-                Some(libc::EPERM) | Some(libc::EACCES) | Some(libc::ENOSYS) => format!(
-                    "io_uring_setup was refused ({e}): check the sysctl kernel.io_uring_disabled (now {sysctl}) \
-                     and kernel.io_uring_group, or a seccomp filter (containers often block io_uring)"
-                ),
-                _ if sqpoll => format!("the kernel refused IORING_SETUP_SQPOLL ({e})"),
-                _ => format!("io_uring_setup failed ({e})"),
-            })
-        })?;
+        let ring = builder
+            .build(2 * qd)
+            .map_err(|e| gate.setup_failed(&e, sqpoll))?;
 
         let (block, buf_align) = match align {
             Some(a) => (a.block_bytes, a.buffer_bytes()),
@@ -222,7 +200,7 @@ impl Uring {
             // SAFETY: the buffers live in `slots`, which the engine owns and never resizes in
             // fixed mode; the ring is dropped before them (field order), which unregisters them.
             unsafe { ring.submitter().register_buffers(&iovecs) }.map_err(|e| {
-                unsupported(format!(
+                gate.unsupported(format!(
                     "register_buffers of {qd} x {slot_len} bytes was refused ({e}); raise RLIMIT_MEMLOCK (ulimit -l) \
                      or use fewer/smaller buffers"
                 ))
@@ -473,13 +451,7 @@ impl WriteEngine for Uring {
     }
 
     fn open(&mut self, target: &FileTarget<'_>) -> Result<(), EngineError> {
-        if let Some(f) = &self.file {
-            return Err(sys::invalid_use(
-                "open",
-                target.path,
-                format!("uring: {} is still open", f.path.display()),
-            ));
-        }
+        target.refuse_if_open("uring", self.file.as_ref().map(|f| f.path.as_path()))?;
         let direct = self.align.is_some();
         let file = target.create(if direct { libc::O_DIRECT } else { 0 })?;
         if self.fixed {
@@ -663,8 +635,8 @@ impl WriteEngine for Uring {
                 }
             }
             if f.trim {
-                if let Err(e) = f.file.set_len(self.pos) {
-                    closed = closed.and(Err(EngineError::io("ftruncate", &f.path, e, self.pos)));
+                if let Err(e) = trim(&f.file, self.pos, &f.path) {
+                    closed = closed.and(Err(e));
                 }
             }
         }

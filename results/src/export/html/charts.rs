@@ -175,11 +175,7 @@ impl WhiskerChart<'_> {
             title: self.title.into(),
             subtitle: Some(self.subtitle.into()),
             x_label: "workload".into(),
-            y: Axis {
-                label: self.y_label.into(),
-                domain,
-                ticks,
-            },
+            y: Axis::new(self.y_label, domain, ticks),
             bars,
             reference,
             legend,

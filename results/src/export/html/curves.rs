@@ -88,11 +88,7 @@ fn latency_chart(r: &ResultsFile, kind: Kind, problems: &mut Vec<String>) -> Opt
         .map(|(i, (w, h))| {
             let points = percentile_curve(h, decades)
                 .into_iter()
-                .map(|(x, y)| Point {
-                    x,
-                    y,
-                    ..Default::default()
-                })
+                .map(|(x, y)| Point::at(x, y))
                 .collect();
             Series {
                 label: format!(
@@ -117,16 +113,8 @@ fn latency_chart(r: &ResultsFile, kind: Kind, problems: &mut Vec<String>) -> Opt
         subtitle: Some(format!(
             "latency {unit}; all repetitions' histograms merged; log scales"
         )),
-        x: Axis {
-            label: "percentile (x = 1/(1−q), log scale)".into(),
-            domain: x_domain,
-            ticks: x_ticks,
-        },
-        y: Axis {
-            label: "latency (log scale)".into(),
-            domain: y_domain,
-            ticks: y_ticks,
-        },
+        x: Axis::new("percentile (x = 1/(1−q), log scale)", x_domain, x_ticks),
+        y: Axis::new("latency (log scale)", y_domain, y_ticks),
         series,
     };
     Some(chart.render())
@@ -230,14 +218,7 @@ fn timeline_chart(r: &ResultsFile, kind: Kind) -> Option<String> {
         series.push(Series {
             label: format!("{} (repetition {})", chart_label(w), rep.index + 1),
             stroke: series_stroke(i, 1.8),
-            points: pts
-                .into_iter()
-                .map(|(x, y)| Point {
-                    x,
-                    y,
-                    ..Default::default()
-                })
-                .collect(),
+            points: pts.into_iter().map(|(x, y)| Point::at(x, y)).collect(),
             markers: false,
         });
     }
@@ -253,16 +234,12 @@ fn timeline_chart(r: &ResultsFile, kind: Kind) -> Option<String> {
             "median repetition of each workload, bytes per {} interval",
             format::latency(interval * 1e9)
         )),
-        x: Axis {
-            label: "time since the start of the measured interval (s)".into(),
-            domain: x_domain,
-            ticks: x_ticks,
-        },
-        y: Axis {
-            label: MB_AXIS.into(),
-            domain: y_domain,
-            ticks: y_ticks,
-        },
+        x: Axis::new(
+            "time since the start of the measured interval (s)",
+            x_domain,
+            x_ticks,
+        ),
+        y: Axis::new(MB_AXIS, y_domain, y_ticks),
         series,
     };
     Some(chart.render())
@@ -397,16 +374,8 @@ pub fn scaling(r: &ResultsFile) -> Option<Section> {
         let chart = LineChart {
             title: format!("Scaling with {param}"),
             subtitle: Some("median throughput over repetitions; whiskers: min–max".into()),
-            x: Axis {
-                label: x_label,
-                domain: x_domain,
-                ticks: x_ticks,
-            },
-            y: Axis {
-                label: MB_AXIS.into(),
-                domain: y_domain,
-                ticks: y_ticks,
-            },
+            x: Axis::new(x_label, x_domain, x_ticks),
+            y: Axis::new(MB_AXIS, y_domain, y_ticks),
             series,
         };
         html.push_str(&figure(
@@ -505,16 +474,8 @@ pub fn capacity(r: &ResultsFile) -> Option<Section> {
              no spare, no retention"
                 .into(),
         ),
-        x: Axis {
-            label: "brokers".into(),
-            domain: x_domain,
-            ticks: x_ticks,
-        },
-        y: Axis {
-            label: y_label,
-            domain: y_domain,
-            ticks: y_ticks,
-        },
+        x: Axis::new("brokers", x_domain, x_ticks),
+        y: Axis::new(y_label, y_domain, y_ticks),
         series,
     };
     let mut html = figure(
