@@ -2,13 +2,13 @@
 # Two network namespaces joined by a veth pair, for measuring the read path over a real
 # (virtual) NIC on one machine: `segbench sink` in one, `segbench read --sink` in the other.
 #
-#   scripts/netns-pair.sh up      create sb-a (10.203.0.1/24) and sb-b (10.203.0.2/24)
+#   scripts/netns-pair.sh up      create sb-a (198.18.1.1/24) and sb-b (198.18.1.2/24)
 #   scripts/netns-pair.sh down    remove them (and the veth pair with them)
 #   scripts/netns-pair.sh status  show them
 #
 #   sudo scripts/netns-pair.sh up
-#   sudo ip netns exec sb-a segbench sink --listen 10.203.0.1:7878 &
-#   sudo ip netns exec sb-b segbench read --sink 10.203.0.1:7878 --engine sendfile --engine readwrite
+#   sudo ip netns exec sb-a segbench sink --listen 198.18.1.1:7878 &
+#   sudo ip netns exec sb-b segbench read --sink 198.18.1.1:7878 --engine sendfile --engine readwrite
 #   sudo scripts/netns-pair.sh down
 #
 # The host's interfaces, addresses and routes are never touched: the veth pair is created
@@ -19,8 +19,8 @@ set -eu
 
 A="${NETNS_A:-sb-a}"
 B="${NETNS_B:-sb-b}"
-ADDR_A="${ADDR_A:-10.203.0.1}"
-ADDR_B="${ADDR_B:-10.203.0.2}"
+ADDR_A="${ADDR_A:-198.18.1.1}"
+ADDR_B="${ADDR_B:-198.18.1.2}"
 MTU="${MTU:-1500}"
 
 die() {

@@ -42,7 +42,7 @@ Examples:
   segbench read --cache cold --size 2GiB                      catch-up readers (evicted first)
   segbench read --cache hot --cache cold --engine sendfile    both cache states
   segbench read --dir /var/lib/kafka/orders-0 --engine sendfile --consumers 1
-  segbench read --sink 10.203.0.1:7878 --engine sendfile --duration 10s --groups 3";
+  segbench read --sink 198.18.1.1:7878 --engine sendfile --duration 10s --groups 3";
 
 /// `segbench read`.
 #[derive(Debug, Args, Clone)]
@@ -158,7 +158,7 @@ pub fn remote_sink(spec: &str) -> anyhow::Result<SinkTarget> {
         .to_socket_addrs()
         .map_err(|e| {
             bad_input(format!(
-                "--sink {spec}: {e} (expected HOST:PORT, e.g. 10.203.0.1:7878)"
+                "--sink {spec}: {e} (expected HOST:PORT, e.g. 198.18.1.1:7878)"
             ))
         })?
         .next()

@@ -19,8 +19,8 @@ verification result and its CPU time, which the reader puts in its results.
 
 Examples:
   segbench sink                                         127.0.0.1:7878, until Ctrl-C
-  segbench sink --listen 10.203.0.1:7878 --verify       in a network namespace (scripts/netns-pair.sh)
-  segbench read --sink 10.203.0.1:7878 --engine sendfile   (from the other namespace or host)";
+  segbench sink --listen 198.18.1.1:7878 --verify       in a network namespace (scripts/netns-pair.sh)
+  segbench read --sink 198.18.1.1:7878 --engine sendfile   (from the other namespace or host)";
 
 /// `segbench sink`.
 #[derive(Debug, Args, Clone)]
@@ -109,5 +109,6 @@ pub fn run(a: SinkArgs) -> anyhow::Result<u8> {
         sink.finished_sessions()
     );
     sink.shutdown();
-    Ok(0)
+    // Stopped by a signal: 130 / 143 / 129 like every other command (the README's exit codes).
+    Ok(signals.exit_code().unwrap_or(0))
 }

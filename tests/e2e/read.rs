@@ -398,8 +398,8 @@ fn read_across_a_network_namespace_pair() {
         );
         return;
     }
-    let mut sink = SinkProcess::start(Some(&a), "10.203.0.1:0", &["--verify", "--sessions", "1"]);
-    assert!(sink.addr.starts_with("10.203.0.1:"), "{}", sink.addr);
+    let mut sink = SinkProcess::start(Some(&a), "198.18.1.1:0", &["--verify", "--sessions", "1"]);
+    assert!(sink.addr.starts_with("198.18.1.1:"), "{}", sink.addr);
     let t = tempfile::tempdir().unwrap();
     let out = Command::new("ip")
         .args(["netns", "exec", &b, BIN])
@@ -432,8 +432,20 @@ fn read_across_a_network_namespace_pair() {
     assert!(
         lines
             .iter()
-            .any(|l| l.contains("from 10.203.0.2:") && l.contains(" 0 errors")),
+            .any(|l| l.contains("from 198.18.1.2:") && l.contains(" 0 errors")),
         "{lines:?}"
     );
     drop(pair);
+}
+
+#[test]
+fn a_sink_stopped_by_sigterm_exits_143() {
+    let mut sink = SinkProcess::start(None, "127.0.0.1:0", &[]);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(sink.child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let status = sink.wait(Duration::from_secs(5)).expect("the sink stops");
+    assert_eq!(status.code(), Some(143), "{:?}", sink.output());
 }

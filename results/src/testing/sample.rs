@@ -575,7 +575,7 @@ fn probe() -> Probe {
                 driver: Some("virtio_net".into()),
                 rx_queues: Some(2),
                 tx_queues: Some(2),
-                addresses: vec!["10.128.0.7/32".into()],
+                addresses: vec!["198.18.2.7/32".into()],
                 ..Default::default()
             },
             Nic {
