@@ -310,3 +310,27 @@ fn limits_from_a_results_file() {
     std::fs::write(&junk, "{}").unwrap();
     bad(&with(&args, "--from", junk.to_str().unwrap()), "junk.json");
 }
+
+#[test]
+fn a_load_no_cluster_can_carry_is_refused_not_clamped() {
+    // 1000 TB/s on 1 MB/s disks: 4.3e9 brokers, which used to print as 2147483648.
+    bad(
+        &[
+            "--ingest",
+            "1000TB/s",
+            "--rf",
+            "3",
+            "--consumers",
+            "1",
+            "--retention",
+            "1d",
+            "--disk-bw",
+            "1MB/s",
+            "--nic",
+            "10Gbit/s",
+            "--disk-capacity",
+            "2TB",
+        ],
+        "more than 1000000",
+    );
+}

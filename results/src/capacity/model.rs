@@ -237,6 +237,9 @@ pub enum CapacityError {
         /// Instances given.
         instances: u32,
     },
+    /// The load needs more brokers than a plan can count: the inputs are out of range.
+    #[error("the load needs {0:.3e} brokers, more than {MAX_BROKERS}: check the ingest rate, retention and per-node figures (units?)")]
+    TooManyBrokers(f64),
     /// The chosen write engine has no usable figure in the results.
     #[error("write engine `{engine}` {reason}")]
     Engine {
@@ -389,13 +392,21 @@ pub fn brokers_needed(
 ) -> Result<u32, CapacityError> {
     validate(limits, w, shape, targets)?;
     let cs = constraints(limits, w, shape, targets);
-    Ok(brokers_from(&cs, targets))
+    brokers_from(&cs, targets)
 }
 
-fn brokers_from(cs: &[Constraint], targets: &Targets) -> u32 {
+/// The most brokers a plan counts (a million): beyond it the inputs are wrong, and a figure
+/// clamped to a limit would be wrong too.
+pub const MAX_BROKERS: u32 = 1_000_000;
+
+fn brokers_from(cs: &[Constraint], targets: &Targets) -> Result<u32, CapacityError> {
     let max = cs.iter().map(|c| c.term).fold(0.0f64, f64::max);
-    let base = ceil_tolerant(max).min(f64::from(u32::MAX / 2));
-    (base as u32).saturating_add(targets.spare)
+    let base = ceil_tolerant(max);
+    let total = base + f64::from(targets.spare);
+    if !total.is_finite() || total > f64::from(MAX_BROKERS) {
+        return Err(CapacityError::TooManyBrokers(total));
+    }
+    Ok(total as u32)
 }
 
 fn required(shape: &Shape) -> Vec<Resource> {
@@ -548,7 +559,7 @@ pub fn plan(
 ) -> Result<Plan, CapacityError> {
     validate(limits, w, shape, targets)?;
     let cs = constraints(limits, w, shape, targets);
-    let brokers = brokers_from(&cs, targets);
+    let brokers = brokers_from(&cs, targets)?;
     let binding = cs
         .iter()
         .find(|c| c.binding)
@@ -722,6 +733,16 @@ mod tests {
         assert_eq!(r, Resource::DiskWrite);
         assert!(close(u, 0.5));
         assert!(p.one_broker_down.fits && p.one_broker_down.within_target);
+    }
+
+    #[test]
+    fn a_load_beyond_any_cluster_is_refused_not_clamped() {
+        // 1 PB/s on 1 MB/s disks: 3e9 brokers. No broker count is right: refuse.
+        let l = limits(1.0 * MB, 1000.0 * MB, 1000.0 * MB, 1e13);
+        let e = plan(&l, 1e15, &shape(3, 1, 1.0), &HALF, &Baseline::default()).unwrap_err();
+        assert!(matches!(e, CapacityError::TooManyBrokers(_)), "{e}");
+        assert!(e.to_string().contains("6.000e9 brokers"), "{e}");
+        assert!(brokers_needed(&l, 1e15, &shape(3, 1, 1.0), &HALF).is_err());
     }
 
     #[test]
