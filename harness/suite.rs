@@ -323,6 +323,17 @@ fn check(s: &Suite, text: &str, origin: &Path) -> Result<(), SuiteError> {
             }
         }
         if let Some(sw) = &w.sweep {
+            if sw.values.len() > crate::budget::MAX_SWEEP_POINTS {
+                return Err(err(
+                    &sw.param,
+                    format!(
+                        "sweep of {} has {} points, more than {}; sweep fewer values",
+                        sw.param,
+                        sw.values.len(),
+                        crate::budget::MAX_SWEEP_POINTS
+                    ),
+                ));
+            }
             if !SWEEP_PARAMS.contains(&sw.param.as_str()) {
                 return Err(err(
                     &sw.param,

@@ -109,6 +109,7 @@ pub fn configs(a: &ReadArgs) -> anyhow::Result<Vec<ReadConfig>> {
         a.engines.clone()
     };
     crate::parse::unique_engines(&names).map_err(bad_input)?;
+    let room = crate::budget::Room::here();
     let caches: Vec<CacheMode> = if a.caches.is_empty() {
         vec![CacheMode::Hot]
     } else {
@@ -143,6 +144,8 @@ pub fn configs(a: &ReadArgs) -> anyhow::Result<Vec<ReadConfig>> {
                 verify: a.verify,
             };
             cfg.check().map_err(bad_input)?;
+            crate::budget::check(&cfg.name(), crate::budget::read_needs(&cfg, 0), room)
+                .map_err(bad_input)?;
             if out.iter().any(|c: &ReadConfig| c.name() == cfg.name()) {
                 return Err(bad_input(format!("--engine {} is given twice", cfg.engine)));
             }

@@ -208,7 +208,12 @@ pub fn write_config(
             .transpose()
             .map_err(|e| e.0)?,
     };
-    cfg.shape()?;
+    let shape = cfg.shape()?;
+    crate::budget::check(
+        &format!("write/{}", cfg.engine),
+        crate::budget::write_needs(&cfg, &shape),
+        crate::budget::Room::here(),
+    )?;
     Ok(cfg)
 }
 
@@ -504,6 +509,11 @@ fn read_configs(
             verify: w.verify.unwrap_or(false),
         };
         cfg.check()?;
+        crate::budget::check(
+            &cfg.name(),
+            crate::budget::read_needs(&cfg, 0),
+            crate::budget::Room::here(),
+        )?;
         out.push(cfg);
     }
     Ok(out)

@@ -131,6 +131,7 @@ pub fn configs(a: &WriteArgs) -> anyhow::Result<Vec<WriteConfig>> {
         a.engines.clone()
     };
     crate::parse::unique_engines(&names).map_err(bad_input)?;
+    let room = crate::budget::Room::here();
     let flush: FlushPolicy = a
         .flush
         .parse()
@@ -181,7 +182,13 @@ pub fn configs(a: &WriteArgs) -> anyhow::Result<Vec<WriteConfig>> {
             duration: a.duration,
             rate: a.rate,
         };
-        cfg.shape().map_err(bad_input)?;
+        let shape = cfg.shape().map_err(bad_input)?;
+        crate::budget::check(
+            &format!("write/{}", cfg.engine),
+            crate::budget::write_needs(&cfg, &shape),
+            room,
+        )
+        .map_err(bad_input)?;
         out.push(cfg);
     }
     Ok(out)

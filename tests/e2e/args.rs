@@ -114,3 +114,43 @@ fn outputs_never_replace_a_users_file_and_are_checked_before_the_run() {
     let out = segbench_in(t.path(), &["run", "--quick", "--hdr-log", "base.json"]);
     assert_bad_input(&out, "not a directory");
 }
+
+#[test]
+fn runs_that_would_not_fit_the_machine_are_refused_before_they_start() {
+    use crate::util::{assert_bad_input, segbench_in};
+    let t = tempfile::tempdir().unwrap();
+    let write = |extra: &[&str]| {
+        let mut a = vec![
+            "write", "--engine", "buffered", "--size", "1GiB", "--dir", "d",
+        ];
+        a.extend_from_slice(extra);
+        segbench_in(t.path(), &a)
+    };
+    // 64 partitions × 1 GiB batches: an OOM kill halfway, before.
+    let out = write(&[
+        "--partitions",
+        "64",
+        "--batch-size",
+        "1GiB",
+        "--record-size",
+        "1KiB",
+    ]);
+    assert_bad_input(&out, "of buffers up front");
+    // 100,000 partitions × 3 files: "Too many open files" after the first thousands, before.
+    let out = write(&["--partitions", "100000"]);
+    assert_bad_input(&out, "RLIMIT_NOFILE");
+    let out = segbench_in(
+        t.path(),
+        &[
+            "read",
+            "--consumers",
+            "4097",
+            "--engine",
+            "sendfile",
+            "--size",
+            "1MiB",
+        ],
+    );
+    assert_bad_input(&out, "threads");
+    assert!(!t.path().join("d").exists(), "nothing written");
+}
