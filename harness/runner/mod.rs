@@ -9,8 +9,9 @@
 //!   series, CPU and I/O counters, and what a storage result measures.
 //!
 //! This file holds what both runners share: a repetition's [`Limit`], the [`LiveCounters`]
-//! progress reads, why a repetition did not produce figures ([`RunError`]), and the order of
-//! the interleaved repetitions ([`Interleaved`]).
+//! progress reads, why a repetition did not produce figures ([`RunError`]), the order of the
+//! interleaved repetitions ([`Interleaved`]), and a skipped workload's warning
+//! ([`skip_warning`]).
 
 pub mod progress;
 pub mod read;
@@ -104,6 +105,14 @@ impl Interleaved {
     }
 }
 
+/// The warning a workload's results carry when it was skipped: why.
+pub fn skip_warning(status: &Status) -> Option<String> {
+    match status {
+        Status::Skipped { reason } => Some(format!("skipped: {reason}")),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,5 +177,18 @@ mod tests {
         let (seen, stopped) = turns(2, &mut done, &AtomicBool::new(true), |_, _, _| {});
         assert!(seen.is_empty());
         assert!(!stopped);
+    }
+
+    #[test]
+    fn only_a_skipped_workload_carries_a_skip_warning() {
+        let skipped = Status::Skipped {
+            reason: "io_uring is disabled".into(),
+        };
+        assert_eq!(
+            skip_warning(&skipped).as_deref(),
+            Some("skipped: io_uring is disabled")
+        );
+        assert_eq!(skip_warning(&Status::Completed), None);
+        assert_eq!(skip_warning(&Status::Interrupted), None);
     }
 }

@@ -16,7 +16,7 @@ use super::consume::{run_repetition, ReadError};
 use super::logset::{prepare_cache, LogSet};
 use super::SinkTarget;
 use crate::runner::progress::Progress;
-use crate::runner::{Interleaved, LiveCounters};
+use crate::runner::{skip_warning, Interleaved, LiveCounters};
 
 /// Every read workload's results, plus what stopped the run.
 #[derive(Debug)]
@@ -119,7 +119,6 @@ pub fn run_reads(
             }
         }
     }
-    interrupted |= turns.stopped();
 
     let workloads = configs
         .iter()
@@ -127,9 +126,7 @@ pub fn run_reads(
         .map(|(w, cfg)| {
             let reps = std::mem::take(&mut reps[w]);
             let (medium, mut warnings) = classify(cfg, &reps);
-            if let Status::Skipped { reason } = &status[w] {
-                warnings.push(format!("skipped: {reason}"));
-            }
+            warnings.extend(skip_warning(&status[w]));
             if failed_checks[w] > 0 {
                 warnings.push(format!(
                     "verification failed ({} problems): the delivered bytes do not match a valid log; see the error message",
@@ -150,7 +147,7 @@ pub fn run_reads(
     ReadOutcome {
         workloads,
         check_failures: failures,
-        interrupted,
+        interrupted: interrupted || turns.stopped(),
         sink_failure,
     }
 }

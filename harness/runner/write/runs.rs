@@ -14,7 +14,7 @@ use workloads::pacing::Clock;
 use super::{RepMeasure, WriteConfig};
 use crate::datadir::DataDir;
 use crate::runner::progress::Progress;
-use crate::runner::{Interleaved, Limit, LiveCounters, RunError};
+use crate::runner::{skip_warning, Interleaved, Limit, LiveCounters, RunError};
 
 /// Options shared by every workload of a run.
 #[derive(Debug, Clone)]
@@ -135,7 +135,6 @@ pub fn run_writes(
             }
         }
     }
-    interrupted |= turns.stopped();
 
     let workloads = configs
         .iter()
@@ -143,9 +142,7 @@ pub fn run_writes(
         .map(|(w, cfg)| {
             let reps = std::mem::take(&mut reps[w]);
             let (medium, mut warnings) = ctx.classify(cfg, caps[w].as_ref(), &reps);
-            if let Status::Skipped { reason } = &status[w] {
-                warnings.push(format!("skipped: {reason}"));
-            }
+            warnings.extend(skip_warning(&status[w]));
             WorkloadResult::new(
                 format!("write/{}", cfg.engine),
                 Kind::Write,
@@ -160,7 +157,7 @@ pub fn run_writes(
     WriteOutcome {
         workloads,
         check_failures: failures,
-        interrupted,
+        interrupted: interrupted || turns.stopped(),
     }
 }
 
