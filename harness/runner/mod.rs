@@ -9,7 +9,9 @@
 //!   series, CPU and I/O counters, and what a storage result measures.
 //!
 //! This file holds what both runners share: a repetition's [`Limit`], the [`LiveCounters`]
-//! progress reads, and why a repetition did not produce figures ([`RunError`]).
+//! progress reads, why a repetition did not produce figures ([`RunError`]), the order of the
+//! interleaved repetitions ([`Interleaved`]), and a skipped workload's warning
+//! ([`skip_warning`]).
 
 pub mod progress;
 pub mod read;
@@ -17,7 +19,10 @@ pub mod storage;
 pub mod timeline;
 pub mod write;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+
+use results::Status;
 
 /// Why a repetition did not produce figures.
 #[derive(Debug, thiserror::Error)]
@@ -44,4 +49,146 @@ pub struct Limit {
 pub struct LiveCounters {
     /// Bytes acknowledged so far (all threads).
     pub bytes: std::sync::atomic::AtomicU64,
+}
+
+/// The turns of a run's repetitions, interleaved across its workloads (A B C A B C …) so that
+/// drift on a noisy machine hits all alike. A workload whose status is no longer
+/// [`Status::Completed`] (skipped, failed, interrupted) gets no further turns; the stop flag
+/// ends the run before the next turn.
+#[derive(Debug)]
+pub struct Interleaved {
+    repeat: u32,
+    workloads: usize,
+    rep: u32,
+    next: usize,
+    stopped: bool,
+}
+
+impl Interleaved {
+    /// The turns of `repeat` repetitions of `workloads` workloads.
+    pub fn new(repeat: u32, workloads: usize) -> Self {
+        Interleaved {
+            repeat,
+            workloads,
+            rep: 0,
+            next: 0,
+            stopped: false,
+        }
+    }
+
+    /// The next turn, (repetition, workload index), given each workload's status now; `None`
+    /// when every turn is done, or when `stop` is set at a workload's turn ([`Self::stopped`]).
+    pub fn next_turn(&mut self, status: &[Status], stop: &AtomicBool) -> Option<(u32, usize)> {
+        while !self.stopped && self.rep < self.repeat {
+            if self.next == self.workloads {
+                self.rep += 1;
+                self.next = 0;
+                continue;
+            }
+            let w = self.next;
+            self.next += 1;
+            if !matches!(status[w], Status::Completed) {
+                continue;
+            }
+            if stop.load(Ordering::Relaxed) {
+                self.stopped = true;
+                return None;
+            }
+            return Some((self.rep, w));
+        }
+        None
+    }
+
+    /// True when the stop flag ended the turns early.
+    pub fn stopped(&self) -> bool {
+        self.stopped
+    }
+}
+
+/// The warning a workload's results carry when it was skipped: why.
+pub fn skip_warning(status: &Status) -> Option<String> {
+    match status {
+        Status::Skipped { reason } => Some(format!("skipped: {reason}")),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every turn `turns` gives, with `on_turn` run after each (it may change the status).
+    fn turns(
+        repeat: u32,
+        status: &mut [Status],
+        stop: &AtomicBool,
+        mut on_turn: impl FnMut(u32, usize, &mut [Status]),
+    ) -> (Vec<(u32, usize)>, bool) {
+        let mut it = Interleaved::new(repeat, status.len());
+        let mut seen = Vec::new();
+        while let Some((rep, w)) = it.next_turn(status, stop) {
+            seen.push((rep, w));
+            on_turn(rep, w, status);
+        }
+        (seen, it.stopped())
+    }
+
+    #[test]
+    fn repetitions_are_interleaved_a_b_c_a_b_c() {
+        let mut status = vec![Status::Completed; 3];
+        let (seen, stopped) = turns(2, &mut status, &AtomicBool::new(false), |_, _, _| {});
+        assert_eq!(seen, [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)]);
+        assert!(!stopped);
+        let (seen, _) = turns(0, &mut status, &AtomicBool::new(false), |_, _, _| {});
+        assert!(seen.is_empty());
+        let (seen, _) = turns(3, &mut [], &AtomicBool::new(false), |_, _, _| {});
+        assert!(seen.is_empty());
+    }
+
+    #[test]
+    fn a_workload_no_longer_completed_gets_no_more_turns() {
+        let mut status = vec![Status::Completed; 3];
+        let (seen, stopped) = turns(3, &mut status, &AtomicBool::new(false), |rep, w, s| {
+            if rep == 0 && w == 1 {
+                s[w] = Status::Interrupted;
+            }
+        });
+        assert_eq!(
+            seen,
+            [(0, 0), (0, 1), (0, 2), (1, 0), (1, 2), (2, 0), (2, 2)]
+        );
+        assert!(!stopped);
+    }
+
+    #[test]
+    fn the_stop_flag_ends_the_turns_at_the_next_workload_still_running() {
+        let mut status = vec![Status::Completed; 3];
+        let stop = AtomicBool::new(false);
+        let (seen, stopped) = turns(2, &mut status, &stop, |rep, w, s| {
+            if rep == 0 && w == 0 {
+                s[1] = Status::Interrupted;
+                stop.store(true, Ordering::Relaxed);
+            }
+        });
+        assert_eq!(seen, [(0, 0)]);
+        assert!(stopped);
+        // Nothing left to run: the flag is not looked at, the run is not stopped.
+        let mut done = vec![Status::Interrupted; 2];
+        let (seen, stopped) = turns(2, &mut done, &AtomicBool::new(true), |_, _, _| {});
+        assert!(seen.is_empty());
+        assert!(!stopped);
+    }
+
+    #[test]
+    fn only_a_skipped_workload_carries_a_skip_warning() {
+        let skipped = Status::Skipped {
+            reason: "io_uring is disabled".into(),
+        };
+        assert_eq!(
+            skip_warning(&skipped).as_deref(),
+            Some("skipped: io_uring is disabled")
+        );
+        assert_eq!(skip_warning(&Status::Completed), None);
+        assert_eq!(skip_warning(&Status::Interrupted), None);
+    }
 }

@@ -11,7 +11,7 @@ use std::sync::{Arc, Barrier};
 use results::hist::{self, Hist};
 use results::Repetition;
 use workloads::pacing::Clock;
-use workloads::read::{self, Caps, ReadEngine};
+use workloads::read::{self, Caps, Extent, ReadEngine};
 use workloads::EngineError;
 
 use super::assemble::{assemble, check_sessions};
@@ -199,9 +199,15 @@ fn consume_inner(
                 len as u32,
             )
             .encode();
+            let extent = Extent {
+                file: &seg.file,
+                path: &seg.path,
+                offset: f.start,
+                len,
+            };
             let t0 = now;
             let sent = read::send_all(sock, &header, true, "send frame header", &seg.path)
-                .and_then(|_| engine.send(&seg.file, &seg.path, f.start, len, sock));
+                .and_then(|_| engine.send(&extent, sock));
             if let Err(e) = sent {
                 return Err(if read::is_peer_gone(&e) {
                     sink_error(ctx.sink, "went away mid-run", e)

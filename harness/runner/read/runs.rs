@@ -2,7 +2,7 @@
 //! each workload's state before each repetition, skips and sink failures reported, and the
 //! finished [`WorkloadResult`]s.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use results::{Kind, Repetition, Status, WorkloadResult};
@@ -16,7 +16,7 @@ use super::consume::{run_repetition, ReadError};
 use super::logset::{prepare_cache, LogSet};
 use super::SinkTarget;
 use crate::runner::progress::Progress;
-use crate::runner::LiveCounters;
+use crate::runner::{skip_warning, Interleaved, LiveCounters};
 
 /// Every read workload's results, plus what stopped the run.
 #[derive(Debug)]
@@ -52,77 +52,70 @@ pub fn run_reads(
     let mut interrupted = false;
     let mut sink_failure = None;
 
-    'outer: for rep in 0..repeat {
-        for (w, cfg) in configs.iter().enumerate() {
-            if !matches!(status[w], Status::Completed) {
+    let mut turns = Interleaved::new(repeat, configs.len());
+    while let Some((rep, w)) = turns.next_turn(&status, stop) {
+        let cfg = &configs[w];
+        let label = format!(
+            "read {} {} rep {}/{}",
+            cfg.engine,
+            cfg.cache,
+            rep + 1,
+            repeat
+        );
+        let before = match prepare_cache(log, cfg.cache) {
+            Ok(r) => r,
+            Err(e) => {
+                progress.line(&format!("{label}: preparing the cache: {e}"));
+                status[w] = Status::Failed {
+                    error: format!("preparing the {} cache: {e}", cfg.cache),
+                };
                 continue;
             }
-            if stop.load(Ordering::Relaxed) {
-                interrupted = true;
-                break 'outer;
-            }
-            let label = format!(
-                "read {} {} rep {}/{}",
-                cfg.engine,
-                cfg.cache,
-                rep + 1,
-                repeat
-            );
-            let before = match prepare_cache(log, cfg.cache) {
-                Ok(r) => r,
-                Err(e) => {
-                    progress.line(&format!("{label}: preparing the cache: {e}"));
-                    status[w] = Status::Failed {
-                        error: format!("preparing the {} cache: {e}", cfg.cache),
-                    };
-                    continue;
-                }
-            };
-            let live = LiveCounters::default();
-            let expected = cfg
-                .duration
-                .is_none()
-                .then(|| log.bytes * u64::from(cfg.groups));
-            let r = progress.track(&label, expected, cfg.duration, &live, || {
-                run_repetition(cfg, log, sink, clock.clone(), stop, &live)
-            });
-            match r {
-                Ok(mut m) => {
-                    m.repetition.index = rep;
-                    m.repetition
-                        .extra
-                        .insert("residency_before_ratio".into(), json!(before.ratio()));
-                    progress.done(&label, &m.repetition);
-                    failed_checks[w] += m.check_failures.len();
-                    failures.extend(
-                        m.check_failures
-                            .iter()
-                            .map(|f| format!("{}: {f}", cfg.name())),
-                    );
-                    caps[w] = Some(m.caps);
-                    if m.interrupted {
-                        interrupted = true;
-                        status[w] = Status::Interrupted;
-                    }
-                    reps[w].push(m.repetition);
-                }
-                Err(ReadError::Unsupported(reason)) => {
-                    progress.line(&format!("{label}: skipped: {reason}"));
-                    status[w] = Status::Skipped { reason };
-                }
-                Err(ReadError::Sink(msg)) => {
-                    progress.line(&format!("{label}: {msg}"));
-                    status[w] = Status::Failed { error: msg.clone() };
-                    sink_failure = Some(msg);
+        };
+        let live = LiveCounters::default();
+        let expected = cfg
+            .duration
+            .is_none()
+            .then(|| log.bytes * u64::from(cfg.groups));
+        let r = progress.track(&label, expected, cfg.duration, &live, || {
+            run_repetition(cfg, log, sink, clock.clone(), stop, &live)
+        });
+        match r {
+            Ok(mut m) => {
+                m.repetition.index = rep;
+                m.repetition
+                    .extra
+                    .insert("residency_before_ratio".into(), json!(before.ratio()));
+                progress.done(&label, &m.repetition);
+                failed_checks[w] += m.check_failures.len();
+                failures.extend(
+                    m.check_failures
+                        .iter()
+                        .map(|f| format!("{}: {f}", cfg.name())),
+                );
+                caps[w] = Some(m.caps);
+                if m.interrupted {
                     interrupted = true;
-                    break 'outer;
+                    status[w] = Status::Interrupted;
                 }
-                Err(e) => {
-                    progress.line(&format!("{label}: {e}"));
-                    status[w] = Status::Failed {
-                        error: e.to_string(),
-                    };
-                }
+                reps[w].push(m.repetition);
+            }
+            Err(ReadError::Unsupported(reason)) => {
+                progress.line(&format!("{label}: skipped: {reason}"));
+                status[w] = Status::Skipped { reason };
+            }
+            Err(ReadError::Sink(msg)) => {
+                progress.line(&format!("{label}: {msg}"));
+                status[w] = Status::Failed { error: msg.clone() };
+                sink_failure = Some(msg);
+                interrupted = true;
+                break;
+            }
+            Err(e) => {
+                progress.line(&format!("{label}: {e}"));
+                status[w] = Status::Failed {
+                    error: e.to_string(),
+                };
             }
         }
     }
@@ -133,9 +126,7 @@ pub fn run_reads(
         .map(|(w, cfg)| {
             let reps = std::mem::take(&mut reps[w]);
             let (medium, mut warnings) = classify(cfg, &reps);
-            if let Status::Skipped { reason } = &status[w] {
-                warnings.push(format!("skipped: {reason}"));
-            }
+            warnings.extend(skip_warning(&status[w]));
             if failed_checks[w] > 0 {
                 warnings.push(format!(
                     "verification failed ({} problems): the delivered bytes do not match a valid log; see the error message",
@@ -156,7 +147,7 @@ pub fn run_reads(
     ReadOutcome {
         workloads,
         check_failures: failures,
-        interrupted,
+        interrupted: interrupted || turns.stopped(),
         sink_failure,
     }
 }

@@ -3,7 +3,7 @@
 //! finished [`WorkloadResult`]s.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,7 +14,7 @@ use workloads::pacing::Clock;
 use super::{RepMeasure, WriteConfig};
 use crate::datadir::DataDir;
 use crate::runner::progress::Progress;
-use crate::runner::{Limit, LiveCounters, RunError};
+use crate::runner::{skip_warning, Interleaved, Limit, LiveCounters, RunError};
 
 /// Options shared by every workload of a run.
 #[derive(Debug, Clone)]
@@ -64,81 +64,74 @@ pub fn run_writes(
     let mut failures = Vec::new();
     let mut interrupted = false;
 
-    'outer: for rep in 0..opts.repeat {
-        for (w, cfg) in configs.iter().enumerate() {
-            if !matches!(status[w], Status::Completed) {
-                continue;
-            }
-            if stop.load(Ordering::Relaxed) {
-                interrupted = true;
-                break 'outer;
-            }
-            if rep == 0 && !opts.warmup.is_zero() {
-                let label = format!("write {} warm-up", cfg.engine);
-                let limit = Limit {
-                    bytes: None,
-                    duration: Some(opts.warmup),
-                };
-                match run_one(
-                    cfg,
-                    data,
-                    &format!("w{}-warmup", opts.first_workload + w),
-                    clock.clone(),
-                    stop,
-                    limit,
-                    progress,
-                    &label,
-                    false,
-                ) {
-                    Ok(_) => {}
-                    Err(e) => {
-                        status[w] = err_status(&e);
-                        continue;
-                    }
-                }
-            }
-            if rep == 0 {
-                overhead[w] = calibrate_overhead(cfg, data, clock.clone(), stop);
-            }
-            let label = format!("write {} rep {}/{}", cfg.engine, rep + 1, opts.repeat);
+    let mut turns = Interleaved::new(opts.repeat, configs.len());
+    while let Some((rep, w)) = turns.next_turn(&status, stop) {
+        let cfg = &configs[w];
+        if rep == 0 && !opts.warmup.is_zero() {
+            let label = format!("write {} warm-up", cfg.engine);
             let limit = Limit {
-                bytes: cfg.size,
-                duration: cfg.duration,
+                bytes: None,
+                duration: Some(opts.warmup),
             };
             match run_one(
                 cfg,
                 data,
-                &format!("w{}-r{rep}", opts.first_workload + w),
+                &format!("w{}-warmup", opts.first_workload + w),
                 clock.clone(),
                 stop,
                 limit,
                 progress,
                 &label,
-                opts.verify,
+                false,
             ) {
-                Ok((mut m, check)) => {
-                    if let Some(c) = check {
-                        failures.push(format!("write {}: {c}", cfg.engine));
-                    }
-                    m.repetition.index = rep;
-                    m.repetition.harness_overhead_ratio =
-                        overhead[w].map(|ns| overhead_ratio(ns, &m.repetition));
-                    progress.done(&label, &m.repetition);
-                    caps[w] = Some(m.caps);
-                    if m.interrupted {
-                        interrupted = true;
-                        status[w] = Status::Interrupted;
-                    }
-                    reps[w].push(m.repetition);
-                    if !opts.keep {
-                        remove_children(data, &format!("w{}-r{rep}", opts.first_workload + w));
-                    }
-                }
+                Ok(_) => {}
                 Err(e) => {
-                    progress.line(&format!("{label}: {e}"));
-                    // run_one removed the repetition's data.
                     status[w] = err_status(&e);
+                    continue;
                 }
+            }
+        }
+        if rep == 0 {
+            overhead[w] = calibrate_overhead(cfg, data, clock.clone(), stop);
+        }
+        let label = format!("write {} rep {}/{}", cfg.engine, rep + 1, opts.repeat);
+        let limit = Limit {
+            bytes: cfg.size,
+            duration: cfg.duration,
+        };
+        match run_one(
+            cfg,
+            data,
+            &format!("w{}-r{rep}", opts.first_workload + w),
+            clock.clone(),
+            stop,
+            limit,
+            progress,
+            &label,
+            opts.verify,
+        ) {
+            Ok((mut m, check)) => {
+                if let Some(c) = check {
+                    failures.push(format!("write {}: {c}", cfg.engine));
+                }
+                m.repetition.index = rep;
+                m.repetition.harness_overhead_ratio =
+                    overhead[w].map(|ns| overhead_ratio(ns, &m.repetition));
+                progress.done(&label, &m.repetition);
+                caps[w] = Some(m.caps);
+                if m.interrupted {
+                    interrupted = true;
+                    status[w] = Status::Interrupted;
+                }
+                reps[w].push(m.repetition);
+                if !opts.keep {
+                    remove_children(data, &format!("w{}-r{rep}", opts.first_workload + w));
+                }
+            }
+            Err(e) => {
+                progress.line(&format!("{label}: {e}"));
+                // run_one removed the repetition's data.
+                status[w] = err_status(&e);
             }
         }
     }
@@ -149,9 +142,7 @@ pub fn run_writes(
         .map(|(w, cfg)| {
             let reps = std::mem::take(&mut reps[w]);
             let (medium, mut warnings) = ctx.classify(cfg, caps[w].as_ref(), &reps);
-            if let Status::Skipped { reason } = &status[w] {
-                warnings.push(format!("skipped: {reason}"));
-            }
+            warnings.extend(skip_warning(&status[w]));
             WorkloadResult::new(
                 format!("write/{}", cfg.engine),
                 Kind::Write,
@@ -166,7 +157,7 @@ pub fn run_writes(
     WriteOutcome {
         workloads,
         check_failures: failures,
-        interrupted,
+        interrupted: interrupted || turns.stopped(),
     }
 }
 

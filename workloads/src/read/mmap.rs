@@ -11,7 +11,7 @@ use std::fs::File;
 use std::os::fd::BorrowedFd;
 use std::path::{Path, PathBuf};
 
-use super::{check_range, send_all, short_file, Caps, ReadEngine};
+use super::{send_all, short_file, Caps, Extent, ReadEngine};
 use crate::sys::MmapRo;
 use crate::{EngineError, EngineSpec};
 
@@ -101,27 +101,20 @@ impl ReadEngine for Mmap {
         }
     }
 
-    fn send(
-        &mut self,
-        file: &File,
-        path: &Path,
-        offset: u64,
-        len: u64,
-        sock: BorrowedFd<'_>,
-    ) -> Result<u64, EngineError> {
-        let end = check_range("mmap", path, offset, len)?;
-        if len == 0 {
+    fn send(&mut self, extent: &Extent<'_>, sock: BorrowedFd<'_>) -> Result<u64, EngineError> {
+        let end = extent.checked_end("mmap")?;
+        if extent.len == 0 {
             return Ok(0);
         }
-        let m = self.mapping(file, path, end)?;
+        let m = self.mapping(extent.file, extent.path, end)?;
         send_all(
             sock,
-            &m.bytes()[offset as usize..end as usize],
+            &m.bytes()[extent.offset as usize..end as usize],
             false,
             "send",
-            path,
+            extent.path,
         )?;
-        Ok(len)
+        Ok(extent.len)
     }
 }
 

@@ -1,7 +1,7 @@
 //! Read engines: one file each behind [`ReadEngine`], the consumer-serving half of a broker.
 //!
-//! An engine moves exactly `len` bytes of a segment file, from `offset`, to a connected
-//! stream socket, looping over partial transfers. One instance serves one consumer thread and
+//! An engine moves exactly one [`Extent`] of a segment file (`len` bytes from `offset`) to a
+//! connected stream socket, looping over partial transfers. One instance serves one consumer thread and
 //! may keep state between calls (a user buffer, a pipe, cached mappings, an io_uring).
 //! Engines never time, count or print: the runner owns the clock, the counters and the
 //! framing written around each payload.
@@ -53,18 +53,45 @@ pub trait ReadEngine: Send {
     /// What the engine does.
     fn caps(&self) -> Caps;
 
-    /// Moves exactly `file[offset..offset + len]` to the connected stream socket `sock`,
-    /// looping over partial transfers, and returns `len`. `path` names the file in errors.
-    /// The file must hold at least `offset + len` bytes; if it ends earlier the call fails
-    /// with `UnexpectedEof` and the socket has received a prefix of the range.
-    fn send(
-        &mut self,
-        file: &File,
-        path: &Path,
-        offset: u64,
-        len: u64,
-        sock: BorrowedFd<'_>,
-    ) -> Result<u64, EngineError>;
+    /// Moves exactly the bytes of `extent` (`file[offset..offset + len]`) to the connected
+    /// stream socket `sock`, looping over partial transfers, and returns `len`. The extent's
+    /// `path` names the file in errors. The file must hold at least `offset + len` bytes; if
+    /// it ends earlier the call fails with `UnexpectedEof` and the socket has received a prefix
+    /// of the range. A range that does not fit an `off_t` is refused before any I/O
+    /// ([`Extent::checked_end`]).
+    fn send(&mut self, extent: &Extent<'_>, sock: BorrowedFd<'_>) -> Result<u64, EngineError>;
+}
+
+/// A byte range of one segment file: what one [`ReadEngine::send`] serves. Built on the
+/// stack per fetch; it borrows the open file and its path.
+#[derive(Debug, Clone, Copy)]
+pub struct Extent<'a> {
+    /// The open segment file.
+    pub file: &'a File,
+    /// The file's path, named in errors.
+    pub path: &'a Path,
+    /// First byte of the range in the file.
+    pub offset: u64,
+    /// Bytes in the range.
+    pub len: u64,
+}
+
+impl Extent<'_> {
+    /// The end of the range, `offset + len`; an error naming `op` and the file when the range
+    /// does not fit an `off_t`.
+    pub fn checked_end(&self, op: &'static str) -> Result<u64, EngineError> {
+        let (offset, len) = (self.offset, self.len);
+        offset
+            .checked_add(len)
+            .filter(|&e| e <= i64::MAX as u64)
+            .ok_or_else(|| {
+                crate::sys::invalid_use(
+                    op,
+                    self.path,
+                    format!("range {offset}+{len} is out of bounds"),
+                )
+            })
+    }
 }
 
 /// The read engines this build knows, for `--help` and error messages.
@@ -174,21 +201,6 @@ pub(crate) fn size_option(spec: &EngineSpec, key: &str, default: u64) -> Result<
     }
 }
 
-/// Refuses a range that does not fit an `off_t`.
-pub(crate) fn check_range(
-    op: &'static str,
-    path: &Path,
-    offset: u64,
-    len: u64,
-) -> Result<u64, EngineError> {
-    offset
-        .checked_add(len)
-        .filter(|&e| e <= i64::MAX as u64)
-        .ok_or_else(|| {
-            crate::sys::invalid_use(op, path, format!("range {offset}+{len} is out of bounds"))
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,7 +247,13 @@ mod tests {
         let sock = TcpStream::connect(addr).unwrap();
         let file = File::open(path).unwrap();
         for &(off, len) in ranges {
-            let n = engine.send(&file, path, off, len, sock.as_fd()).unwrap();
+            let extent = Extent {
+                file: &file,
+                path,
+                offset: off,
+                len,
+            };
+            let n = engine.send(&extent, sock.as_fd()).unwrap();
             assert_eq!(n, len, "{spec}");
         }
         drop(sock);
@@ -286,9 +304,13 @@ mod tests {
         let (path, _) = data_file(dir.path(), 10_000);
         for_each_engine(|spec, engine, sock, _peer| {
             let file = File::open(&path).unwrap();
-            let e = engine
-                .send(&file, &path, 9_000, 5_000, sock.as_fd())
-                .unwrap_err();
+            let extent = Extent {
+                file: &file,
+                path: &path,
+                offset: 9_000,
+                len: 5_000,
+            };
+            let e = engine.send(&extent, sock.as_fd()).unwrap_err();
             assert!(
                 e.to_string().contains("00000000000000000000.log"),
                 "{spec}: {e}"
@@ -306,9 +328,15 @@ mod tests {
             (&peer).write_all(b"x").unwrap();
             drop(peer);
             let file = File::open(&path).unwrap();
+            let extent = Extent {
+                file: &file,
+                path: &path,
+                offset: 0,
+                len: 4 << 20,
+            };
             let mut err = None;
             for _ in 0..50 {
-                if let Err(e) = engine.send(&file, &path, 0, 4 << 20, sock.as_fd()) {
+                if let Err(e) = engine.send(&extent, sock.as_fd()) {
                     err = Some(e);
                     break;
                 }
@@ -342,6 +370,29 @@ mod tests {
             let sock = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
             let (peer, _) = listener.accept().unwrap();
             f(&spec, engine.as_mut(), sock, peer);
+        }
+    }
+
+    #[test]
+    fn an_extent_past_the_largest_off_t_is_refused_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, _) = data_file(dir.path(), 10);
+        let file = File::open(&path).unwrap();
+        let extent = |offset, len| Extent {
+            file: &file,
+            path: &path,
+            offset,
+            len,
+        };
+        assert_eq!(extent(7, 3).checked_end("op").unwrap(), 10);
+        assert_eq!(
+            extent(i64::MAX as u64, 0).checked_end("op").unwrap(),
+            i64::MAX as u64
+        );
+        for (offset, len) in [(i64::MAX as u64, 1), (u64::MAX, 1), (1, u64::MAX)] {
+            let e = extent(offset, len).checked_end("op").unwrap_err();
+            assert!(e.to_string().contains("00000000000000000000.log"), "{e}");
+            assert!(e.to_string().contains("out of bounds"), "{e}");
         }
     }
 

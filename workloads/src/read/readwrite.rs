@@ -5,12 +5,10 @@
 //! Option `buf=SIZE` (default 1 MiB): the buffer; a larger range goes in several rounds, each
 //! sent with `MSG_MORE` except the last.
 
-use std::fs::File;
 use std::os::fd::BorrowedFd;
 use std::os::unix::fs::FileExt;
-use std::path::Path;
 
-use super::{check_range, send_all, short_file, size_option, Caps, ReadEngine};
+use super::{send_all, short_file, size_option, Caps, Extent, ReadEngine};
 use crate::sys;
 use crate::{EngineError, EngineSpec};
 
@@ -44,31 +42,24 @@ impl ReadEngine for ReadWrite {
         Caps::default()
     }
 
-    fn send(
-        &mut self,
-        file: &File,
-        path: &Path,
-        offset: u64,
-        len: u64,
-        sock: BorrowedFd<'_>,
-    ) -> Result<u64, EngineError> {
-        let end = check_range("pread", path, offset, len)?;
-        let mut pos = offset;
+    fn send(&mut self, extent: &Extent<'_>, sock: BorrowedFd<'_>) -> Result<u64, EngineError> {
+        let end = extent.checked_end("pread")?;
+        let mut pos = extent.offset;
         while pos < end {
             let n = ((end - pos) as usize).min(self.buf.len());
             let chunk = &mut self.buf[..n];
             let mut got = 0;
             while got < n {
-                match file.read_at(&mut chunk[got..], pos + got as u64) {
-                    Ok(0) => return Err(short_file("pread", path, pos + got as u64, end)),
+                match extent.file.read_at(&mut chunk[got..], pos + got as u64) {
+                    Ok(0) => return Err(short_file("pread", extent.path, pos + got as u64, end)),
                     Ok(k) => got += k,
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(EngineError::io("pread", path, e, 0)),
+                    Err(e) => return Err(EngineError::io("pread", extent.path, e, 0)),
                 }
             }
             pos += n as u64;
-            send_all(sock, chunk, pos < end, "send", path)?;
+            send_all(sock, chunk, pos < end, "send", extent.path)?;
         }
-        Ok(len)
+        Ok(extent.len)
     }
 }

@@ -2,11 +2,9 @@
 //! `FileChannel.transferTo` path: no copy through user space, one system call per fetch
 //! (more only when the socket takes a part at a time). It takes no options.
 
-use std::fs::File;
 use std::os::fd::{AsFd, BorrowedFd};
-use std::path::Path;
 
-use super::{check_range, errno_error, short_file, Caps, ReadEngine};
+use super::{errno_error, short_file, Caps, Extent, ReadEngine};
 use crate::{EngineError, EngineSpec};
 
 /// Largest count one `sendfile` call moves (Linux's `MAX_RW_COUNT`).
@@ -32,26 +30,19 @@ impl ReadEngine for SendFile {
         }
     }
 
-    fn send(
-        &mut self,
-        file: &File,
-        path: &Path,
-        offset: u64,
-        len: u64,
-        sock: BorrowedFd<'_>,
-    ) -> Result<u64, EngineError> {
-        let end = check_range("sendfile", path, offset, len)?;
-        let mut off = offset as libc::off64_t;
+    fn send(&mut self, extent: &Extent<'_>, sock: BorrowedFd<'_>) -> Result<u64, EngineError> {
+        let end = extent.checked_end("sendfile")?;
+        let mut off = extent.offset as libc::off64_t;
         while (off as u64) < end {
             let count = (end - off as u64).min(MAX_SENDFILE) as usize;
-            match nix::sys::sendfile::sendfile64(sock, file.as_fd(), Some(&mut off), count) {
-                Ok(0) => return Err(short_file("sendfile", path, off as u64, end)),
+            match nix::sys::sendfile::sendfile64(sock, extent.file.as_fd(), Some(&mut off), count) {
+                Ok(0) => return Err(short_file("sendfile", extent.path, off as u64, end)),
                 // `off` was advanced by the kernel.
                 Ok(_) => {}
                 Err(nix::errno::Errno::EINTR) => {}
-                Err(e) => return Err(errno_error("sendfile", path, e)),
+                Err(e) => return Err(errno_error("sendfile", extent.path, e)),
             }
         }
-        Ok(len)
+        Ok(extent.len)
     }
 }

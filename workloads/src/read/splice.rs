@@ -7,14 +7,12 @@
 //! (64 KiB) is kept and each fetch takes more rounds. A round fills the pipe from the file,
 //! then drains it into the socket (`SPLICE_F_MORE` while more of the range follows).
 
-use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
-use std::path::Path;
 
 use nix::fcntl::{fcntl, FcntlArg, OFlag, SpliceFFlags};
 
-use super::{check_range, errno_error, short_file, size_option, socket_error, Caps, ReadEngine};
+use super::{errno_error, short_file, size_option, socket_error, Caps, Extent, ReadEngine};
 use crate::{EngineError, EngineSpec};
 
 /// Default pipe capacity asked for.
@@ -86,40 +84,35 @@ impl ReadEngine for Splice {
         }
     }
 
-    fn send(
-        &mut self,
-        file: &File,
-        path: &Path,
-        offset: u64,
-        len: u64,
-        sock: BorrowedFd<'_>,
-    ) -> Result<u64, EngineError> {
-        let end = check_range("splice", path, offset, len)?;
+    fn send(&mut self, extent: &Extent<'_>, sock: BorrowedFd<'_>) -> Result<u64, EngineError> {
+        let end = extent.checked_end("splice")?;
         if self.dirty {
             self.pipe = Pipe::new(self.want, "splice")?;
             self.dirty = false;
         }
-        let mut off = offset as libc::loff_t;
+        let mut off = extent.offset as libc::loff_t;
         let mut in_pipe = 0usize;
         while (off as u64) < end || in_pipe > 0 {
             if in_pipe == 0 {
                 let want = ((end - off as u64) as usize).min(self.pipe.capacity);
                 let flags = SpliceFFlags::SPLICE_F_MOVE | SpliceFFlags::SPLICE_F_MORE;
                 match nix::fcntl::splice(
-                    file.as_fd(),
+                    extent.file.as_fd(),
                     Some(&mut off),
                     self.pipe.write.as_fd(),
                     None,
                     want,
                     flags,
                 ) {
-                    Ok(0) => return Err(short_file("splice from file", path, off as u64, end)),
+                    Ok(0) => {
+                        return Err(short_file("splice from file", extent.path, off as u64, end))
+                    }
                     Ok(n) => in_pipe = n,
                     Err(nix::errno::Errno::EINTR) => continue,
                     Err(e) => {
                         return Err(EngineError::io(
                             "splice from file",
-                            path,
+                            extent.path,
                             io::Error::from_raw_os_error(e as i32),
                             0,
                         ))
@@ -135,7 +128,7 @@ impl ReadEngine for Splice {
                     self.dirty = true;
                     return Err(socket_error(
                         "splice to socket",
-                        path,
+                        extent.path,
                         io::ErrorKind::WriteZero.into(),
                     ));
                 }
@@ -143,10 +136,10 @@ impl ReadEngine for Splice {
                 Err(nix::errno::Errno::EINTR) => {}
                 Err(e) => {
                     self.dirty = true;
-                    return Err(errno_error("splice to socket", path, e));
+                    return Err(errno_error("splice to socket", extent.path, e));
                 }
             }
         }
-        Ok(len)
+        Ok(extent.len)
     }
 }

@@ -20,12 +20,11 @@
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
-use std::path::Path;
 
 use io_uring::{opcode, squeue, types, IoUring};
 
 use super::splice::Pipe;
-use super::{check_range, short_file, size_option, socket_error, Caps, ReadEngine};
+use super::{short_file, size_option, socket_error, Caps, Extent, ReadEngine};
 use crate::sys::{self, AlignedBuf};
 use crate::{EngineError, EngineSpec};
 
@@ -284,14 +283,10 @@ impl Uring {
             .user_data(ud(s, true))
     }
 
-    fn send_buffered(
-        &mut self,
-        file: &File,
-        path: &Path,
-        offset: u64,
-        end: u64,
-        sock: BorrowedFd<'_>,
-    ) -> Result<(), EngineError> {
+    /// Default mode: chunks read into the buffers, then sent in order. `extent` was checked by [`ReadEngine::send`].
+    fn buffered(&mut self, extent: &Extent<'_>, sock: BorrowedFd<'_>) -> Result<(), EngineError> {
+        let (file, path, offset) = (extent.file, extent.path, extent.offset);
+        let end = offset + extent.len;
         let qd = self.bufs.len();
         let chunk = self.bufs[0].len() as u64;
         let nchunks = (end - offset).div_ceil(chunk) as usize;
@@ -426,14 +421,10 @@ impl Uring {
         Ok(())
     }
 
-    fn send_spliced(
-        &mut self,
-        file: &File,
-        path: &Path,
-        offset: u64,
-        end: u64,
-        sock: BorrowedFd<'_>,
-    ) -> Result<(), EngineError> {
+    /// `splice` mode: linked file → pipe → socket splices, a pipe-full at a time. `extent` was checked by [`ReadEngine::send`].
+    fn spliced(&mut self, extent: &Extent<'_>, sock: BorrowedFd<'_>) -> Result<(), EngineError> {
+        let (file, path, offset) = (extent.file, extent.path, extent.offset);
+        let end = offset + extent.len;
         if self.pipe_dirty {
             self.pipe = Some(Pipe::new(self.pipe_want, "uring:splice")?);
             self.pipe_dirty = false;
@@ -574,30 +565,23 @@ impl ReadEngine for Uring {
         }
     }
 
-    fn send(
-        &mut self,
-        file: &File,
-        path: &Path,
-        offset: u64,
-        len: u64,
-        sock: BorrowedFd<'_>,
-    ) -> Result<u64, EngineError> {
-        let end = check_range("io_uring", path, offset, len)?;
-        if len == 0 {
+    fn send(&mut self, extent: &Extent<'_>, sock: BorrowedFd<'_>) -> Result<u64, EngineError> {
+        extent.checked_end("io_uring")?;
+        if extent.len == 0 {
             return Ok(0);
         }
         if self.poisoned {
             return Err(sys::invalid_use(
                 "io_uring",
-                path,
+                extent.path,
                 "uring: an earlier request could not be cancelled; the engine is unusable".into(),
             ));
         }
         if self.pipe.is_some() || self.pipe_dirty {
-            self.send_spliced(file, path, offset, end, sock)?;
+            self.spliced(extent, sock)?;
         } else {
-            self.send_buffered(file, path, offset, end, sock)?;
+            self.buffered(extent, sock)?;
         }
-        Ok(len)
+        Ok(extent.len)
     }
 }
