@@ -1,9 +1,15 @@
-//! SIGINT, SIGTERM and SIGHUP (a closed terminal): the first one asks every command to stop (the runner checks a flag once
-//! per operation), write partial results and clean up; a second one exits at once.
-//! Uses `signal-hook` (async-signal-safe flag setting) rather than hand-written handlers.
+//! SIGINT, SIGTERM and SIGHUP (a closed terminal): the first one asks every command to stop (the
+//! runner checks a flag once per operation), write partial results and clean up; a second one
+//! removes the data directories' data at once (as the end of the run would), says what was left
+//! where, and exits (128 + signal).
+//! Uses `signal-hook`'s signal iterator (a thread that receives the signals outside the handler)
+//! rather than hand-written handlers.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
+
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
 
 /// The stop flag and which signal set it.
 #[derive(Debug, Clone)]
@@ -22,22 +28,33 @@ pub fn install() -> &'static StopSignals {
             stop: Arc::new(AtomicBool::new(false)),
             signal: Arc::new(AtomicUsize::new(0)),
         };
-        for sig in [
-            signal_hook::consts::SIGINT,
-            signal_hook::consts::SIGTERM,
-            signal_hook::consts::SIGHUP,
-        ] {
-            // A second signal while the flag is already set: exit immediately (130 / 143 / 129).
-            let _ =
-                signal_hook::flag::register_conditional_shutdown(sig, 128 + sig, s.stop.clone());
-            let _ = signal_hook::flag::register_usize(sig, s.signal.clone(), sig as usize);
-            let _ = signal_hook::flag::register(sig, s.stop.clone());
+        match Signals::new([SIGINT, SIGTERM, SIGHUP]) {
+            Ok(mut signals) => {
+                let shared = s.clone();
+                std::thread::spawn(move || {
+                    for sig in signals.forever() {
+                        shared.receive(sig);
+                    }
+                });
+            }
+            Err(e) => eprintln!("segbench: cannot catch signals ({e}): Ctrl-C ends at once"),
         }
         s
     })
 }
 
 impl StopSignals {
+    /// The first signal asks to stop; a second one cleans up and exits at once.
+    fn receive(&self, sig: i32) {
+        if !self.stop.swap(true, Ordering::SeqCst) {
+            self.signal.store(sig as usize, Ordering::SeqCst);
+            return;
+        }
+        let done = crate::datadir::remove_all_now();
+        eprintln!("segbench: second signal: stopped at once, without results; {done}");
+        std::process::exit(128 + sig);
+    }
+
     /// The signal that asked to stop, if any.
     pub fn received(&self) -> Option<i32> {
         match self.signal.load(Ordering::Relaxed) {

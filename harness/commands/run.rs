@@ -384,6 +384,9 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
             _ => {}
         }
     }
+    if interrupted {
+        done.extend(not_run(&suite, &done));
+    }
     let data_dir = data[0].path().to_path_buf();
     drop(read_log);
     drop(data);
@@ -600,6 +603,38 @@ fn run_read_workload(
 
 /// A result named and configured as suite workload `w` at sweep `point`:
 /// `<workload>[/<param>=<value>]/<engine>`, with the sweep and the workload in its config.
+/// Rows for the suite's workloads (engine × sweep point) that a stopped run never started:
+/// listed as skipped ("not run"), never as completed, so a reader sees what is missing.
+fn not_run(suite: &Suite, done: &[WorkloadResult]) -> Vec<WorkloadResult> {
+    let mut out = Vec::new();
+    for w in &suite.workloads {
+        // No figures: the medium is what the row would have measured.
+        let (kind, medium) = match w.kind.as_str() {
+            "write" => (results::Kind::Write, results::Medium::Device),
+            _ => (results::Kind::Read, results::Medium::Network),
+        };
+        for point in suite::sweep_points(w) {
+            for e in w.engines.iter().filter(|e| *e != "best") {
+                let row = WorkloadResult::new(
+                    e.clone(),
+                    kind,
+                    e.clone(),
+                    Default::default(),
+                    results::Status::Skipped {
+                        reason: crate::runner::NOT_RUN.into(),
+                    },
+                    medium,
+                );
+                let row = in_suite(row, w, &point);
+                if !done.iter().any(|d| d.name == row.name) {
+                    out.push(row);
+                }
+            }
+        }
+    }
+    out
+}
+
 fn in_suite(
     mut r: WorkloadResult,
     w: &WorkloadSpec,

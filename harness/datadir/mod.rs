@@ -7,7 +7,7 @@ pub mod sweep;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 pub use marker::{Marker, Owner, MARKER};
 use sweep::{sweep_dir, Sweep};
@@ -55,8 +55,65 @@ pub enum DataDirError {
 pub struct DataDir {
     path: PathBuf,
     marker: Marker,
-    children: Mutex<Vec<PathBuf>>,
+    children: Arc<Mutex<Vec<PathBuf>>>,
     keep: bool,
+}
+
+/// A data directory of this process that is still in use: what [`remove_all_now`] cleans.
+struct Live {
+    path: PathBuf,
+    created_dir: bool,
+    keep: bool,
+    children: Arc<Mutex<Vec<PathBuf>>>,
+}
+
+/// The data directories this process holds, for a cleanup that cannot wait for the owners.
+static LIVE: Mutex<Vec<Live>> = Mutex::new(Vec::new());
+
+/// Removes the data of every data directory this process still holds (not those kept with
+/// `--keep`), as the owners would at the end: for a second signal, which exits at once. Returns
+/// one line saying what was removed and what was left.
+pub fn remove_all_now() -> String {
+    match LIVE.lock() {
+        Ok(live) => remove_now(live.iter()),
+        Err(_) => {
+            "data directories unknown (a lock was poisoned); run segbench clean on them".into()
+        }
+    }
+}
+
+fn remove_now<'a>(live: impl Iterator<Item = &'a Live>) -> String {
+    let mut removed = Vec::new();
+    let mut left = Sweep::default();
+    for l in live {
+        if l.keep {
+            left.left.push(sweep::Left {
+                path: l.path.clone(),
+                why: "kept by --keep".into(),
+            });
+            continue;
+        }
+        let children: Vec<PathBuf> = match l.children.lock() {
+            Ok(mut c) => c.drain(..).collect(),
+            Err(_) => Vec::new(),
+        };
+        let s = sweep_children(&children);
+        left.left.extend(s.left);
+        let _ = fs::remove_file(l.path.join(MARKER));
+        if l.created_dir {
+            let _ = fs::remove_dir(&l.path);
+        }
+        removed.push(l.path.display().to_string());
+    }
+    let mut line = if removed.is_empty() {
+        "no data to remove".to_string()
+    } else {
+        format!("data removed from {}", removed.join(", "))
+    };
+    if let Some(l) = left.left_line() {
+        line.push_str(&format!("; {l}"));
+    }
+    line
 }
 
 impl DataDir {
@@ -110,10 +167,19 @@ impl DataDir {
             return Err(DataDirError::Create { path, source: e });
         }
         let path = fs::canonicalize(&path).unwrap_or(path);
+        let children = Arc::new(Mutex::new(Vec::new()));
+        if let Ok(mut live) = LIVE.lock() {
+            live.push(Live {
+                path: path.clone(),
+                created_dir,
+                keep,
+                children: children.clone(),
+            });
+        }
         Ok(DataDir {
             path,
             marker,
-            children: Mutex::new(Vec::new()),
+            children,
             keep,
         })
     }
@@ -183,6 +249,9 @@ impl DataDir {
 
 impl Drop for DataDir {
     fn drop(&mut self) {
+        if let Ok(mut live) = LIVE.lock() {
+            live.retain(|l| !Arc::ptr_eq(&l.children, &self.children));
+        }
         if self.keep {
             self.mark_kept();
         } else {
@@ -238,6 +307,30 @@ mod tests {
         drop(dd.finish());
         assert_eq!(fs::read(c.join("t-0/keep-me.txt")).unwrap(), b"mine");
         assert!(!d.join(MARKER).exists(), "the marker goes");
+    }
+
+    #[test]
+    fn a_cleanup_that_cannot_wait_removes_what_the_live_directories_hold() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path().join("data");
+        let dd = DataDir::acquire(Some(&d), "id", false).unwrap();
+        let c = dd.create_child("w0-r0").unwrap();
+        fs::write(c.join("00000000000000000000.log"), b"1").unwrap();
+        // Only this test's directory: other tests hold live ones at the same time.
+        let line = remove_now(
+            LIVE.lock()
+                .unwrap()
+                .iter()
+                .filter(|l| l.path.starts_with(fs::canonicalize(t.path()).unwrap())),
+        );
+        assert!(line.contains("data removed from"), "{line}");
+        assert!(!d.exists(), "{line}");
+        drop(dd);
+        assert!(!LIVE
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.path.starts_with(t.path())));
     }
 
     #[test]

@@ -105,6 +105,20 @@ impl Interleaved {
     }
 }
 
+/// Why a workload has no results: the run was stopped before its turn.
+pub const NOT_RUN: &str = "not run: the run was stopped before it";
+
+/// The status a workload ends with: one that never had a repetition because the run stopped
+/// first is "not run" (skipped), never "completed".
+pub fn final_status(status: &Status, repetitions: usize, stopped: bool) -> Status {
+    match status {
+        Status::Completed if stopped && repetitions == 0 => Status::Skipped {
+            reason: NOT_RUN.into(),
+        },
+        s => s.clone(),
+    }
+}
+
 /// The warning a workload's results carry when it was skipped: why.
 pub fn skip_warning(status: &Status) -> Option<String> {
     match status {

@@ -108,6 +108,49 @@ fn sigterm_stops_within_two_seconds_with_partial_results() {
 }
 
 #[test]
+fn a_second_signal_exits_at_once_and_still_removes_the_data() {
+    // Two signals sent at once merge into one (standard signals do not queue): the second
+    // goes a moment later, while the first one's orderly stop is under way. A machine fast
+    // enough to finish that stop first gets another try with a shorter gap.
+    for gap_us in [2000, 500, 100, 0] {
+        let t = tempfile::tempdir().unwrap();
+        let child = spawn_in(
+            t.path(),
+            &[
+                "write",
+                "--engine",
+                "buffered",
+                "--duration",
+                "60s",
+                "--warmup",
+                "0",
+                "--dir",
+                "d",
+                "--no-probe",
+                "--quiet",
+            ],
+        );
+        wait_for(&t.path().join("d/w0-r0"));
+        let pid = Pid::from_raw(child.id() as i32);
+        kill(pid, Signal::SIGINT).unwrap();
+        std::thread::sleep(Duration::from_micros(gap_us));
+        let _ = kill(pid, Signal::SIGINT);
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(130), "{err}");
+        assert!(
+            !t.path().join("d").exists(),
+            "data removed either way: {err}"
+        );
+        if err.contains("second signal") {
+            assert!(err.contains("data removed from"), "{err}");
+            return;
+        }
+    }
+    panic!("the second signal never arrived before the orderly stop ended");
+}
+
+#[test]
 fn sighup_stops_like_sigterm_with_partial_results() {
     interrupted_run_keeps_partial_results(Signal::SIGHUP, 129);
 }
@@ -339,4 +382,70 @@ fn a_data_directory_that_vanishes_mid_run_fails_with_one_line_and_partial_result
         r.workloads[0].status,
         results::Status::Failed { .. }
     ));
+}
+
+#[test]
+fn a_stopped_suite_lists_the_workloads_it_never_ran() {
+    let t = tempfile::tempdir().unwrap();
+    let workload = |name: &str| {
+        format!(
+            "[[workload]]\nkind = \"write\"\nname = \"{name}\"\nengines = [\"buffered\", \"mmap\"]\n\
+             partitions = 1\nduration = \"30s\"\n"
+        )
+    };
+    fs::write(
+        t.path().join("two.toml"),
+        format!(
+            "name = \"two\"\nrepeat = 1\nwarmup = \"0\"\n{}{}",
+            workload("a"),
+            workload("b")
+        ),
+    )
+    .unwrap();
+    let mut child = spawn_in(t.path(), &["run", "two.toml", "--out", "res", "--quiet"]);
+    let data = wait_for_data_dir(t.path());
+    wait_for(&data.join("w0-r0"));
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
+    let status = wait_within(&mut child, Duration::from_secs(10)).expect("stops");
+    assert_eq!(status.code(), Some(130));
+    let r = results::export::json::read_results(t.path().join("res/results.json")).unwrap();
+    let status_of = |name: &str| {
+        r.workloads
+            .iter()
+            .find(|w| w.name == name)
+            .map(|w| w.status.clone())
+            .unwrap_or_else(|| panic!("{name} missing"))
+    };
+    assert_eq!(status_of("a/buffered"), results::Status::Interrupted);
+    for never in ["b/buffered", "b/mmap"] {
+        assert!(
+            matches!(status_of(never), results::Status::Skipped { reason } if reason.starts_with("not run")),
+            "{never}"
+        );
+    }
+    assert!(r
+        .workloads
+        .iter()
+        .all(|w| w.status != results::Status::Completed || !w.repetitions.is_empty()));
+}
+
+/// The `segbench-data-*` directory a run without --dir makes in `cwd`.
+fn wait_for_data_dir(cwd: &Path) -> std::path::PathBuf {
+    let t0 = Instant::now();
+    loop {
+        if let Some(d) = fs::read_dir(cwd)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("segbench-data-")
+            })
+        {
+            return d;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(30), "no data directory");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

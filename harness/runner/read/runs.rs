@@ -16,7 +16,7 @@ use super::consume::{run_repetition, ReadError};
 use super::logset::{prepare_cache, LogSet};
 use super::SinkTarget;
 use crate::runner::progress::Progress;
-use crate::runner::{skip_warning, Interleaved, LiveCounters};
+use crate::runner::{final_status, skip_warning, Interleaved, LiveCounters};
 
 /// Every read workload's results, plus what stopped the run.
 #[derive(Debug)]
@@ -125,6 +125,7 @@ pub fn run_reads(
         .enumerate()
         .map(|(w, cfg)| {
             let reps = std::mem::take(&mut reps[w]);
+            status[w] = final_status(&status[w], reps.len(), turns.stopped());
             let (medium, mut warnings) = classify(cfg, &reps);
             warnings.extend(skip_warning(&status[w]));
             if failed_checks[w] > 0 {

@@ -14,7 +14,7 @@ use workloads::pacing::Clock;
 use super::{RepMeasure, WriteConfig};
 use crate::datadir::DataDir;
 use crate::runner::progress::Progress;
-use crate::runner::{skip_warning, Interleaved, Limit, LiveCounters, RunError};
+use crate::runner::{final_status, skip_warning, Interleaved, Limit, LiveCounters, RunError};
 
 /// Options shared by every workload of a run.
 #[derive(Debug, Clone)]
@@ -141,6 +141,7 @@ pub fn run_writes(
         .enumerate()
         .map(|(w, cfg)| {
             let reps = std::mem::take(&mut reps[w]);
+            status[w] = final_status(&status[w], reps.len(), turns.stopped());
             let (medium, mut warnings) = ctx.classify(cfg, caps[w].as_ref(), &reps);
             warnings.extend(skip_warning(&status[w]));
             WorkloadResult::new(
