@@ -24,6 +24,7 @@ pub fn results_file(
         workloads,
         warnings,
         interrupted,
+        fleet: None,
     }
 }
 

@@ -727,6 +727,7 @@ pub(crate) mod sample {
                 "the virtio disk's speed varies about 3x between runs on cloud VMs: compare medians, not single runs".into(),
             ],
             interrupted: false,
+            fleet: None,
         }
     }
 }

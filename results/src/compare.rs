@@ -1116,6 +1116,7 @@ mod tests {
             workloads,
             warnings: Vec::new(),
             interrupted: false,
+            fleet: None,
         }
     }
 

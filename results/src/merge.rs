@@ -598,6 +598,7 @@ pub fn merge(inputs: &[ResultsFile]) -> Result<ResultsFile, MergeError> {
         workloads,
         warnings,
         interrupted: inputs.iter().any(|r| r.interrupted),
+        fleet: None,
     })
 }
 
@@ -700,6 +701,7 @@ pub fn append(inputs: &[ResultsFile]) -> Result<ResultsFile, MergeError> {
         workloads,
         warnings,
         interrupted: inputs.iter().any(|r| r.interrupted),
+        fleet: None,
     })
 }
 
@@ -779,6 +781,7 @@ mod tests {
             }],
             warnings: vec![],
             interrupted: false,
+            fleet: None,
         }
     }
 

@@ -274,6 +274,7 @@ fn results_file(probe: Option<serde_json::Value>) -> ResultsFile {
         ],
         warnings: vec![],
         interrupted: false,
+        fleet: None,
     }
 }
 

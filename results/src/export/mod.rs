@@ -336,6 +336,7 @@ pub(crate) mod fixture {
             workloads: vec![buffered, uring, skipped, sendfile, readwrite],
             warnings: vec!["the disk claims rotational=1 (virtio): not used to classify it".into()],
             interrupted: false,
+            fleet: None,
         }
     }
 }

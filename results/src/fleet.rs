@@ -1,0 +1,600 @@
+//! Fleet: one run across many hosts (`segbench fleet run`). The cluster view rank 0 adds to
+//! its results file ([`FleetInfo`], the optional `fleet` field of [`ResultsFile`]) and the pure
+//! aggregation behind it. Nothing here does I/O.
+//!
+//! How hosts are added up (IOR's `ReduceIterResults`, elbencho's first-done / last-done,
+//! OpenMessaging Benchmark's merged HdrHistograms):
+//! - the per-workload merge is [`crate::merge::merge`]: bytes summed, histograms **added**
+//!   (never percentiles averaged), every host kept in a breakdown;
+//! - per workload and repetition, with every host started at the same instant by the
+//!   rendezvous: *last-done* = all hosts' bytes / the slowest host's measured interval (IOR's
+//!   total bytes over last end − first start); *first-done* = the bytes all hosts had moved when
+//!   the first host finished (from each host's throughput timeline) / that time (elbencho);
+//!   *straggler ratio* = slowest host's throughput / fastest host's (1 = no straggler); each
+//!   figure is the median over the repetitions;
+//! - per phase, the windows of every host (start and end of its part, converted to rank 0's
+//!   clock with the measured offset; never used to compute a latency) give the phase span
+//!   (last end − first start) and the start skew.
+
+use serde::{Deserialize, Serialize};
+
+use crate::compare::median;
+use crate::merge::{self, MergeError};
+use crate::schema::{Repetition, ResultsFile};
+
+/// A warning is added when a clock offset's uncertainty exceeds this share of a phase.
+pub const SKEW_WARNING_RATIO: f64 = 0.01;
+
+/// The cluster view of a fleet run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct FleetInfo {
+    /// Ranks (hosts) in the run.
+    pub size: u32,
+    /// What started the ranks and gave them their rank: `slurm`, `openmpi`, `mpich`,
+    /// `kubernetes` or `flags`.
+    pub launcher: String,
+    /// The rendezvous address, HOST:PORT.
+    pub coordinator: String,
+    /// One row per rank, in rank order.
+    pub hosts: Vec<FleetHost>,
+    /// Every phase run, in order.
+    pub phases: Vec<FleetPhase>,
+    /// Network phase: one row per (sender, receiver, engine).
+    #[serde(default)]
+    pub network: Vec<NetworkRow>,
+    /// Scaling phase: the aggregate of each workload on 1, 2, 4, … N hosts.
+    #[serde(default)]
+    pub scaling: Vec<ScalingRow>,
+    /// What might distort the cluster figures (clock uncertainty, different hardware).
+    #[serde(default)]
+    pub warnings: Vec<String>,
+    /// Why the run stopped early, when it did (the results are then partial).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<FleetFailure>,
+}
+
+/// One rank of a fleet run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct FleetHost {
+    /// Rank, 0-based.
+    pub rank: u32,
+    /// Host name.
+    pub host: String,
+    /// The address rank 0 saw the rank connect from.
+    pub addr: String,
+    /// The rank's realtime clock minus rank 0's, ns (minimum-RTT estimate).
+    pub offset_ns: i64,
+    /// Half the round trip of the exchange the offset comes from, ns: the offset is exact to
+    /// within ± this.
+    pub uncertainty_ns: u64,
+    /// The hardware fingerprint of the rank's probe, when taken.
+    pub fingerprint: Option<String>,
+    /// File name of this rank's own results of the local phase, beside the cluster file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub results_file: Option<String>,
+}
+
+/// When one rank ran its part of a phase, in rank 0's realtime clock (ns since the Unix epoch).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Default)]
+pub struct PhaseWindow {
+    /// The rank.
+    pub rank: u32,
+    /// Start, ns since the epoch on rank 0's clock.
+    pub start_ns: i64,
+    /// End, ns since the epoch on rank 0's clock.
+    pub end_ns: i64,
+}
+
+/// One phase across hosts.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct FleetPhase {
+    /// `local`, `scaling/2`, `network/ring`.
+    pub name: String,
+    /// The ranks that took part.
+    pub ranks: Vec<u32>,
+    /// Each rank's window, in rank 0's clock.
+    pub windows: Vec<PhaseWindow>,
+    /// Last end − first start, seconds.
+    pub span_s: f64,
+    /// Latest start − earliest start, seconds (how well the start time held).
+    pub start_skew_s: f64,
+    /// Per workload: the cluster figures.
+    #[serde(default)]
+    pub workloads: Vec<WorkloadAggregate>,
+}
+
+/// One workload of a phase, added up over hosts.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct WorkloadAggregate {
+    /// Workload name.
+    pub name: String,
+    /// Hosts that ran it.
+    pub hosts: u32,
+    /// Bytes all hosts moved over all measured repetitions.
+    pub bytes: u64,
+    /// Median over repetitions of all hosts' bytes / the slowest host's interval (last-done).
+    pub aggregate_bytes_per_s: f64,
+    /// Median over repetitions of the bytes all hosts had moved when the first finished / that time.
+    pub first_done_bytes_per_s: f64,
+    /// Median over repetitions of the slowest host's throughput / the fastest host's.
+    pub straggler_ratio: f64,
+    /// Each host's median throughput, bytes/s, in rank order.
+    pub host_bytes_per_s: Vec<f64>,
+}
+
+/// One sender → receiver pair of the network phase.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct NetworkRow {
+    /// Sending rank (its consumers read its log and send it).
+    pub from_rank: u32,
+    /// Receiving rank (its `segbench sink`).
+    pub to_rank: u32,
+    /// Read engine.
+    pub engine: String,
+    /// Median throughput, bytes/s.
+    pub throughput_bytes_per_s: f64,
+    /// Sender CPU seconds per GB (median), when measured.
+    pub sender_cpu_s_per_gb: Option<f64>,
+    /// Receiver (sink) CPU seconds per GB (median), when measured.
+    pub sink_cpu_s_per_gb: Option<f64>,
+}
+
+/// One point of the measured scaling series.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct ScalingRow {
+    /// Hosts that ran at once.
+    pub hosts: u32,
+    /// Workload name.
+    pub workload: String,
+    /// Their aggregate (last-done) throughput, bytes/s.
+    pub aggregate_bytes_per_s: f64,
+}
+
+/// Why a fleet run stopped early.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct FleetFailure {
+    /// The rank that failed, vanished or asked to stop, when one did.
+    pub rank: Option<u32>,
+    /// Its host name, when known.
+    pub host: Option<String>,
+    /// What happened.
+    pub reason: String,
+}
+
+/// One host's part of a phase: its results and its window in rank 0's clock.
+#[derive(Debug, Clone, Copy)]
+pub struct HostPart<'a> {
+    /// The rank.
+    pub rank: u32,
+    /// The rank's results of this phase.
+    pub file: &'a ResultsFile,
+    /// When it ran, in rank 0's clock.
+    pub window: PhaseWindow,
+}
+
+/// Bytes a repetition had moved `t_s` seconds after its start: all of them once it ended,
+/// else the sum of its timeline buckets up to `t_s` (the bucket in progress pro rata), or a
+/// straight line when it has no timeline.
+pub fn bytes_at(r: &Repetition, t_s: f64) -> f64 {
+    if t_s >= r.elapsed_s {
+        return r.bytes as f64;
+    }
+    let tl = &r.timeline;
+    if tl.bytes.is_empty() || tl.interval_s <= 0.0 {
+        return if r.elapsed_s > 0.0 {
+            r.bytes as f64 * t_s / r.elapsed_s
+        } else {
+            0.0
+        };
+    }
+    let whole = (t_s / tl.interval_s).floor() as usize;
+    let mut sum: f64 = tl.bytes.iter().take(whole).map(|&b| b as f64).sum();
+    if let Some(&b) = tl.bytes.get(whole) {
+        sum += b as f64 * (t_s / tl.interval_s - whole as f64);
+    }
+    sum.min(r.bytes as f64)
+}
+
+/// The cluster figures of one repetition run by every host at once: (bytes, last-done
+/// bytes/s, first-done bytes/s, straggler ratio).
+pub fn repetition_figures(reps: &[&Repetition]) -> (u64, f64, f64, f64) {
+    let bytes: u64 = reps.iter().map(|r| r.bytes).sum();
+    let last = reps.iter().map(|r| r.elapsed_s).fold(0.0, f64::max);
+    let first = reps
+        .iter()
+        .map(|r| r.elapsed_s)
+        .fold(f64::INFINITY, f64::min);
+    let per_s = |b: f64, t: f64| if t > 0.0 { b / t } else { 0.0 };
+    let at_first: f64 = reps.iter().map(|r| bytes_at(r, first)).sum();
+    let thr: Vec<f64> = reps
+        .iter()
+        .map(|r| per_s(r.bytes as f64, r.elapsed_s))
+        .collect();
+    let fastest = thr.iter().copied().fold(0.0, f64::max);
+    let slowest = thr.iter().copied().fold(f64::INFINITY, f64::min);
+    let straggler = if fastest > 0.0 {
+        slowest / fastest
+    } else {
+        1.0
+    };
+    (
+        bytes,
+        per_s(bytes as f64, last),
+        per_s(at_first, first),
+        straggler,
+    )
+}
+
+/// The windows' span (last end − first start) and start skew, seconds.
+pub fn span_and_skew(windows: &[PhaseWindow]) -> (f64, f64) {
+    let first_start = windows.iter().map(|w| w.start_ns).min().unwrap_or(0);
+    let last_start = windows.iter().map(|w| w.start_ns).max().unwrap_or(0);
+    let last_end = windows.iter().map(|w| w.end_ns).max().unwrap_or(0);
+    (
+        (last_end - first_start).max(0) as f64 / 1e9,
+        (last_start - first_start).max(0) as f64 / 1e9,
+    )
+}
+
+/// Adds up one phase: the merged results (through [`crate::merge::merge`]) and the phase row.
+/// `parts` are in rank order; the merged file is the first rank's with its workloads summed.
+pub fn aggregate_phase(
+    name: &str,
+    parts: &[HostPart<'_>],
+) -> Result<(ResultsFile, FleetPhase), MergeError> {
+    let files: Vec<ResultsFile> = parts.iter().map(|p| p.file.clone()).collect();
+    let merged = merge::merge(&files)?;
+    let windows: Vec<PhaseWindow> = parts.iter().map(|p| p.window).collect();
+    let (span_s, start_skew_s) = span_and_skew(&windows);
+    let mut workloads = Vec::new();
+    for w in &merged.workloads {
+        let per_host: Vec<&crate::schema::WorkloadResult> = parts
+            .iter()
+            .filter_map(|p| p.file.workloads.iter().find(|x| x.name == w.name))
+            .collect();
+        let count = per_host
+            .iter()
+            .map(|x| x.repetitions.len())
+            .min()
+            .unwrap_or(0);
+        let (mut bytes, mut last, mut first, mut strag) = (0u64, vec![], vec![], vec![]);
+        for i in 0..count {
+            let reps: Vec<&Repetition> = per_host.iter().map(|x| &x.repetitions[i]).collect();
+            let (b, l, f, s) = repetition_figures(&reps);
+            bytes += b;
+            last.push(l);
+            first.push(f);
+            strag.push(s);
+        }
+        let med = |v: &[f64]| if v.is_empty() { 0.0 } else { median(v) };
+        let host_bytes_per_s = per_host
+            .iter()
+            .map(|x| {
+                let v: Vec<f64> = x
+                    .repetitions
+                    .iter()
+                    .map(|r| r.throughput_bytes_per_s)
+                    .collect();
+                med(&v)
+            })
+            .collect();
+        workloads.push(WorkloadAggregate {
+            name: w.name.clone(),
+            hosts: per_host.len() as u32,
+            bytes,
+            aggregate_bytes_per_s: med(&last),
+            first_done_bytes_per_s: med(&first),
+            straggler_ratio: if strag.is_empty() { 1.0 } else { med(&strag) },
+            host_bytes_per_s,
+        });
+    }
+    let phase = FleetPhase {
+        name: name.to_string(),
+        ranks: parts.iter().map(|p| p.rank).collect(),
+        windows,
+        span_s,
+        start_skew_s,
+        workloads,
+    };
+    Ok((merged, phase))
+}
+
+/// Scaling rows from phases run on growing subsets of hosts: one row per (phase, workload).
+pub fn scaling_rows(phases: &[&FleetPhase]) -> Vec<ScalingRow> {
+    let mut rows = Vec::new();
+    for p in phases {
+        for w in &p.workloads {
+            rows.push(ScalingRow {
+                hosts: p.ranks.len() as u32,
+                workload: w.name.clone(),
+                aggregate_bytes_per_s: w.aggregate_bytes_per_s,
+            });
+        }
+    }
+    rows.sort_by(|a, b| a.workload.cmp(&b.workload).then(a.hosts.cmp(&b.hosts)));
+    rows
+}
+
+/// Network rows from one sender's read results: one per read workload (engine).
+pub fn network_rows(from_rank: u32, to_rank: u32, file: &ResultsFile) -> Vec<NetworkRow> {
+    let med_opt = |v: Vec<f64>| (!v.is_empty()).then(|| median(&v));
+    file.workloads
+        .iter()
+        .filter(|w| !w.repetitions.is_empty())
+        .map(|w| NetworkRow {
+            from_rank,
+            to_rank,
+            engine: w.engine.clone(),
+            throughput_bytes_per_s: median(
+                &w.repetitions
+                    .iter()
+                    .map(|r| r.throughput_bytes_per_s)
+                    .collect::<Vec<_>>(),
+            ),
+            sender_cpu_s_per_gb: med_opt(
+                w.repetitions
+                    .iter()
+                    .filter_map(|r| r.cpu_s_per_gb)
+                    .collect(),
+            ),
+            sink_cpu_s_per_gb: med_opt(
+                w.repetitions
+                    .iter()
+                    .filter_map(|r| r.extra.get("sink_cpu_s_per_gb").and_then(|v| v.as_f64()))
+                    .collect(),
+            ),
+        })
+        .collect()
+}
+
+/// Warnings for clock offsets whose uncertainty exceeds [`SKEW_WARNING_RATIO`] of a phase.
+pub fn skew_warnings(hosts: &[FleetHost], phases: &[FleetPhase]) -> Vec<String> {
+    let mut out = Vec::new();
+    for p in phases {
+        for h in hosts.iter().filter(|h| p.ranks.contains(&h.rank)) {
+            let u = h.uncertainty_ns as f64 / 1e9;
+            if p.span_s > 0.0 && u > SKEW_WARNING_RATIO * p.span_s {
+                out.push(format!(
+                    "phase {}: the clock offset of rank {} ({}) is known to ± {:.3} ms, more than \
+                     1% of the phase ({:.3} s); its window is approximate",
+                    p.name,
+                    h.rank,
+                    h.host,
+                    u * 1e3,
+                    p.span_s
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// A warning when the hosts' hardware fingerprints differ (or are unknown).
+pub fn hardware_warning(hosts: &[FleetHost]) -> Option<String> {
+    let first = hosts.first()?.fingerprint.as_deref();
+    if hosts
+        .iter()
+        .all(|h| h.fingerprint.is_some() && h.fingerprint.as_deref() == first)
+    {
+        return None;
+    }
+    Some(format!(
+        "the hosts have different (or unknown) hardware: {}",
+        hosts
+            .iter()
+            .map(|h| format!(
+                "rank {} {}",
+                h.rank,
+                h.fingerprint.as_deref().unwrap_or("unknown")
+            ))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::hist::{decode, new_hist, record, summarize};
+    use crate::schema::*;
+
+    /// A repetition of `bytes` over `elapsed_s` with latencies `lat` and a 100 ms timeline.
+    fn rep(bytes: u64, elapsed_s: f64, lat: &[u64], tl: &[u64]) -> Repetition {
+        let mut h = new_hist();
+        for &v in lat {
+            record(&mut h, v);
+        }
+        Repetition {
+            index: 0,
+            bytes,
+            records: bytes / 100,
+            batches: bytes / 1000,
+            elapsed_s,
+            throughput_bytes_per_s: bytes as f64 / elapsed_s,
+            records_per_s: 0.0,
+            cpu_user_s: 0.1,
+            cpu_sys_s: 0.1,
+            cpu_s_per_gb: None,
+            device_bytes: None,
+            storage_io_bytes: None,
+            latency_ns: summarize(&h),
+            flush_latency_ns: None,
+            roll_latency_ns: None,
+            timeline: Timeline {
+                interval_s: 0.1,
+                bytes: tl.to_vec(),
+            },
+            threads: vec![],
+            context_switches: None,
+            harness_overhead_ratio: None,
+            extra: BTreeMap::new(),
+        }
+    }
+
+    fn host(name: &str, fp: &str, reps: Vec<Repetition>) -> ResultsFile {
+        ResultsFile {
+            schema_version: SCHEMA_VERSION,
+            tool: Tool {
+                name: "segbench".into(),
+                version: "0.1.0".into(),
+                git: None,
+            },
+            run: RunInfo {
+                id: format!("run-{name}"),
+                start_time: "2026-11-30T02:00:00Z".into(),
+                host: name.into(),
+                command_line: vec![],
+            },
+            probe: Some(serde_json::json!({ "fingerprint": fp })),
+            baseline: Baseline::default(),
+            workloads: vec![WorkloadResult {
+                name: "w/buffered".into(),
+                kind: Kind::Write,
+                engine: "buffered".into(),
+                config: BTreeMap::new(),
+                status: Status::Completed,
+                medium: Medium::PageCache,
+                summary: crate::stats::summarize(&reps),
+                repetitions: reps,
+                warnings: vec![],
+            }],
+            warnings: vec![],
+            interrupted: false,
+            fleet: None,
+        }
+    }
+
+    fn window(rank: u32, start_ms: i64, end_ms: i64) -> PhaseWindow {
+        PhaseWindow {
+            rank,
+            start_ns: start_ms * 1_000_000,
+            end_ns: end_ms * 1_000_000,
+        }
+    }
+
+    #[test]
+    fn aggregate_bytes_are_the_sum_and_histograms_the_union() {
+        let vals: [Vec<u64>; 3] = [
+            (1..=2000).map(|v| v * 1000).collect(),
+            (1..=500).map(|v| v * 7919 + 10).collect(),
+            (1..=300).map(|v| v * 123_457).collect(),
+        ];
+        let files = [
+            host("a", "f1", vec![rep(4000, 1.0, &vals[0], &[400; 10])]),
+            host("b", "f1", vec![rep(2000, 2.0, &vals[1], &[100; 20])]),
+            host("c", "f1", vec![rep(3000, 1.5, &vals[2], &[200; 15])]),
+        ];
+        let parts: Vec<HostPart<'_>> = files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| HostPart {
+                rank: i as u32,
+                file: f,
+                window: window(i as u32, 1000 + i as i64 * 5, 3000 + i as i64 * 100),
+            })
+            .collect();
+        let (merged, phase) = aggregate_phase("local", &parts).unwrap();
+        let w = &phase.workloads[0];
+        assert_eq!(w.bytes, 9000, "aggregate bytes = sum of the hosts' bytes");
+        assert_eq!(merged.workloads[0].repetitions[0].bytes, 9000);
+        let mut all = new_hist();
+        for v in vals.iter().flatten() {
+            record(&mut all, *v);
+        }
+        let lat = &merged.workloads[0].repetitions[0].latency_ns;
+        assert_eq!(*lat, summarize(&all), "merged = every host's values in one");
+        assert_eq!(decode(&lat.hdr).unwrap(), all);
+        // Last-done: 9000 bytes over the slowest host's 2 s.
+        assert!((w.aggregate_bytes_per_s - 4500.0).abs() < 1e-9);
+        // First-done at 1 s: a 4000, b 1000 (10 buckets of 100), c 2000 (10 of 200).
+        assert!((w.first_done_bytes_per_s - 7000.0).abs() < 1e-9);
+        // Slowest b 1000 B/s, fastest a 4000 B/s.
+        assert!((w.straggler_ratio - 0.25).abs() < 1e-12);
+        assert_eq!(w.host_bytes_per_s, vec![4000.0, 1000.0, 2000.0]);
+        assert!((phase.span_s - 2.2).abs() < 1e-9);
+        assert!((phase.start_skew_s - 0.010).abs() < 1e-9);
+        assert_eq!(phase.ranks, vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn bytes_at_interpolates_inside_a_bucket_and_without_a_timeline() {
+        let r = rep(1000, 1.0, &[1], &[100; 10]);
+        assert!((bytes_at(&r, 0.25) - 250.0).abs() < 1e-9);
+        assert_eq!(bytes_at(&r, 5.0), 1000.0);
+        let flat = rep(1000, 2.0, &[1], &[]);
+        assert!((bytes_at(&flat, 0.5) - 250.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn one_host_has_no_straggler() {
+        let r = rep(1000, 1.0, &[5], &[]);
+        let (b, last, first, s) = repetition_figures(&[&r]);
+        assert_eq!((b, last, first, s), (1000, 1000.0, 1000.0, 1.0));
+    }
+
+    #[test]
+    fn warns_on_uncertain_clocks_and_different_hardware() {
+        let hosts = vec![
+            FleetHost {
+                rank: 0,
+                host: "a".into(),
+                fingerprint: Some("f1".into()),
+                ..Default::default()
+            },
+            FleetHost {
+                rank: 1,
+                host: "b".into(),
+                uncertainty_ns: 20_000_000,
+                fingerprint: Some("f2".into()),
+                ..Default::default()
+            },
+        ];
+        let phase = FleetPhase {
+            name: "local".into(),
+            ranks: vec![0, 1],
+            span_s: 1.0,
+            ..Default::default()
+        };
+        let w = skew_warnings(&hosts, &[phase]);
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].contains("rank 1"), "{w:?}");
+        assert!(hardware_warning(&hosts).unwrap().contains("rank 1 f2"));
+        assert!(hardware_warning(&hosts[..1]).is_none());
+    }
+
+    #[test]
+    fn scaling_rows_follow_host_counts() {
+        let p = |n: u32, v: f64| FleetPhase {
+            name: format!("scaling/{n}"),
+            ranks: (0..n).collect(),
+            workloads: vec![WorkloadAggregate {
+                name: "w".into(),
+                aggregate_bytes_per_s: v,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let (a, b, c) = (p(3, 30.0), p(1, 10.0), p(2, 20.0));
+        let rows = scaling_rows(&[&a, &b, &c]);
+        let hosts: Vec<u32> = rows.iter().map(|r| r.hosts).collect();
+        assert_eq!(hosts, vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn a_results_file_without_fleet_still_parses_and_round_trips() {
+        let mut f = host("a", "f1", vec![rep(10, 1.0, &[1], &[])]);
+        let text = serde_json::to_string(&f).unwrap();
+        assert!(!text.contains("\"fleet\""), "absent when None");
+        let back: ResultsFile = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.fleet, None);
+        f.fleet = Some(FleetInfo {
+            size: 3,
+            launcher: "flags".into(),
+            ..Default::default()
+        });
+        let back: ResultsFile = serde_json::from_str(&serde_json::to_string(&f).unwrap()).unwrap();
+        assert_eq!(back, f);
+    }
+}
