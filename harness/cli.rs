@@ -85,6 +85,8 @@ pub enum Command {
     /// and print the comparison table and verdict.
     #[command(after_help = crate::commands::report::REPORT_HELP)]
     Report(crate::commands::report::ReportArgs),
+    /// One run across many hosts, started by a launcher (srun, mpirun, ssh, Kubernetes).
+    Fleet(crate::commands::fleet::FleetArgs),
 }
 
 const COMPARE_HELP: &str = "A change counts only when its whole 95% interval (percentile bootstrap of the ratio of

@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod commands;
 pub mod datadir;
+pub mod fleet;
 pub mod meta;
 pub mod probe;
 pub mod runner;

@@ -58,6 +58,7 @@ fn main() -> ExitCode {
         Command::Compare(a) => commands::compare::run(a),
         Command::Merge(a) => commands::merge::run(a),
         Command::Report(a) => commands::report::run(a),
+        Command::Fleet(a) => commands::fleet::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),
