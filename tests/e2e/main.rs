@@ -1,6 +1,7 @@
 //! End-to-end tests of the `segbench` binary.
 
 mod compare;
+mod fleet;
 mod plan;
 mod read;
 mod safety;
