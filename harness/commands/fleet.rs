@@ -3,7 +3,6 @@
 //! (`fleet ssh`, `fleet k8s`) are subcommands to come.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
@@ -245,7 +244,7 @@ pub fn config(a: &FleetRunArgs) -> anyhow::Result<FleetConfig> {
         join_timeout: a.join_timeout,
         network: a.network,
         scaling: !a.no_scaling,
-        out: a.run.out.clone().map(PathBuf::from),
+        out: a.run.out.clone(),
         baseline,
         worker,
     })

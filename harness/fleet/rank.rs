@@ -104,7 +104,7 @@ pub fn expand_hostlist(list: &str) -> Result<Vec<String>, RankError> {
             ']' => depth -= 1,
             _ => {}
         }
-        if depth < 0 || depth > 1 {
+        if !(0..=1).contains(&depth) {
             return Err(bad("unbalanced brackets"));
         }
         if c == ',' && depth == 0 {
