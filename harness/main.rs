@@ -7,6 +7,7 @@ use segbench::cli::{Cli, Command};
 use segbench::{commands, BadInput, CheckFailed};
 
 fn main() -> ExitCode {
+    segbench::fleet::child::follow_parent();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

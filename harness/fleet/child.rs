@@ -12,6 +12,26 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
+/// Environment variable carrying the rank's pid to its children: they ask the kernel for
+/// SIGTERM when that process dies ([`follow_parent`]), so a killed rank leaves no workload behind.
+pub const PARENT_ENV: &str = "SEGBENCH_FLEET_PARENT";
+
+/// In a child started by a rank: stop (SIGTERM, which removes the data as Ctrl-C does) when the
+/// rank dies, and exit at once when it already has. Does nothing in any other process.
+pub fn follow_parent() {
+    let Some(pid) = std::env::var(PARENT_ENV)
+        .ok()
+        .and_then(|v| v.parse::<i32>().ok())
+    else {
+        return;
+    };
+    let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGTERM);
+    if nix::unistd::getppid().as_raw() != pid {
+        eprintln!("segbench: the fleet rank that started this process is gone; exiting");
+        std::process::exit(1);
+    }
+}
+
 /// How long a child has to stop after SIGTERM before it is killed.
 const TERM_GRACE: Duration = Duration::from_secs(3);
 /// How long a sink has to start accepting connections.
@@ -31,6 +51,7 @@ impl Running {
         let child = Command::new(exe)
             .args(args)
             .current_dir(cwd)
+            .env(PARENT_ENV, std::process::id().to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())

@@ -64,8 +64,15 @@ pub fn run(cfg: FleetConfig, stop: Arc<AtomicBool>) -> anyhow::Result<u8> {
     }
     match worker::run(&cfg.worker, &stop) {
         Ok(()) => Ok(0),
+        Err(worker::WorkerError::Interrupted) => Ok(interrupted(cfg.placement.rank)),
         Err(e) => Err(worker_error(e, cfg.placement.rank)),
     }
+}
+
+/// The exit of a rank a signal stopped: 128 + the signal, as the other commands.
+fn interrupted(rank: u32) -> u8 {
+    eprintln!("segbench fleet: rank {rank} interrupted; every rank was told to stop");
+    crate::signals::install().exit_code().unwrap_or(130)
 }
 
 /// The exit a worker's failure maps to: a refusal is bad input or environment (2), a signal
@@ -78,7 +85,6 @@ fn worker_error(e: worker::WorkerError, rank: u32) -> anyhow::Error {
             "rank {rank}: the rendezvous refused this rank: {r} (check {} and --size)",
             proto::TOKEN_ENV
         )),
-        W::Interrupted => anyhow::Error::new(CheckFailed(format!("rank {rank}: interrupted"))),
         e => anyhow::Error::new(CheckFailed(format!("rank {rank}: {e}"))),
     }
 }
@@ -182,6 +188,9 @@ fn lead(cfg: FleetConfig, stop: Arc<AtomicBool>) -> anyhow::Result<u8> {
     eprintln!("segbench fleet: results in {}/results.json", dir.display());
     match failure {
         None => Ok(0),
+        Some(f) if f.rank == Some(0) && crate::signals::install().exit_code().is_some() => {
+            Ok(interrupted(0))
+        }
         Some(f) => Err(anyhow::Error::new(CheckFailed(format!(
             "the fleet run stopped: rank {} ({}): {}; partial results in {}",
             f.rank.map(|r| r.to_string()).unwrap_or_else(|| "?".into()),

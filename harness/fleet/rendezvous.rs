@@ -191,17 +191,23 @@ impl Members {
 }
 
 /// The address rank 0 listens on: the coordinator's own address when it is a loopback one,
-/// else every interface on the coordinator's port.
-pub fn bind_address(coordinator: &str) -> io::Result<SocketAddr> {
-    let addr = coordinator
-        .to_socket_addrs()?
+/// else every interface on the coordinator's port (also when the name does not resolve yet,
+/// as a Kubernetes pod's own DNS name may not before it runs).
+pub fn bind_address(coordinator: &str) -> Result<SocketAddr, String> {
+    if let Some(a) = coordinator
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.next())
+        .filter(|a| a.ip().is_loopback())
+    {
+        return Ok(a);
+    }
+    let port = coordinator
+        .rsplit(':')
         .next()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "resolves to no address"))?;
-    Ok(if addr.ip().is_loopback() {
-        addr
-    } else {
-        SocketAddr::from(([0, 0, 0, 0], addr.port()))
-    })
+        .and_then(|p| p.parse::<u16>().ok())
+        .ok_or_else(|| format!("no port in '{coordinator}'"))?;
+    Ok(SocketAddr::from(([0, 0, 0, 0], port)))
 }
 
 /// Admits ranks on `listener` until all `size` have registered, `deadline` passes or `stop` is
@@ -424,8 +430,15 @@ fn try_join(
         token: token.to_string(),
         version: env!("CARGO_PKG_VERSION").to_string(),
     };
+    let mut register = register.clone();
+    if let Msg::Register { addr, .. } = &mut register {
+        *addr = s
+            .local_addr()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_default();
+    }
     write_msg(&mut s, &hello)?;
-    write_msg(&mut s, register)?;
+    write_msg(&mut s, &register)?;
     match read_msg(&mut s, MAX_FRAME_BYTES)? {
         Msg::Welcome { .. } => Ok(Ok(s)),
         Msg::Abort { reason } => Ok(Err(reason)),

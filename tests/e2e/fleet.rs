@@ -150,27 +150,35 @@ fn cluster_file(rank0: &Rank) -> ResultsFile {
         .unwrap_or_else(|e| panic!("no results at rank 0 ({e}):\n{}", rank0.stderr()))
 }
 
-/// Kills the children of `pid` (a rank killed with SIGKILL leaves its `segbench run` behind).
-fn kill_children_of(pid: u32) {
-    for e in fs::read_dir("/proc").unwrap().filter_map(|e| e.ok()) {
-        let Ok(stat) = fs::read_to_string(e.path().join("stat")) else {
-            continue;
-        };
-        let after = stat.rsplit(')').next().unwrap_or("");
-        let ppid: u32 = after
-            .split_whitespace()
-            .nth(1)
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(0);
-        if ppid == pid {
-            if let Ok(child) = e.file_name().to_string_lossy().parse::<i32>() {
-                let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(child),
-                    nix::sys::signal::Signal::SIGKILL,
-                );
-            }
+/// Waits at most `limit` until `cond` holds.
+fn eventually(limit: Duration, cond: impl Fn() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if cond() {
+            return true;
         }
+        std::thread::sleep(Duration::from_millis(50));
     }
+    cond()
+}
+
+/// Three ranks of the long suite, once rank 0 has started the local phase.
+fn three_running(root: &Path) -> (Rank, Rank, Rank) {
+    let suite = root.join("long.toml");
+    fs::write(&suite, LONG).unwrap();
+    let port = free_port();
+    let extra = ["--no-scaling", "--network", "off"];
+    let r0 = Rank::start(root, "r0", TOKEN, &args(&suite, 0, 3, port, &extra));
+    let r1 = Rank::start(root, "r1", TOKEN, &args(&suite, 1, 3, port, &extra));
+    let r2 = Rank::start(root, "r2", TOKEN, &args(&suite, 2, 3, port, &extra));
+    r0.wait_for("step 0: local", Duration::from_secs(30));
+    // Every rank's child has created its data directory.
+    for r in [&r0, &r1, &r2] {
+        assert!(eventually(Duration::from_secs(10), || !r
+            .data_dirs()
+            .is_empty()));
+    }
+    (r0, r1, r2)
 }
 
 #[test]
@@ -334,20 +342,10 @@ fn a_rank_that_never_joins_is_named_and_the_others_stop() {
 #[test]
 fn a_killed_rank_stops_the_others_within_5_s_with_partial_results() {
     let root = tempfile::tempdir().unwrap();
-    let suite = root.path().join("long.toml");
-    fs::write(&suite, LONG).unwrap();
-    let port = free_port();
-    let extra = ["--no-scaling", "--network", "off"];
-    let mut r0 = Rank::start(root.path(), "r0", TOKEN, &args(&suite, 0, 3, port, &extra));
-    let mut r1 = Rank::start(root.path(), "r1", TOKEN, &args(&suite, 1, 3, port, &extra));
-    let mut r2 = Rank::start(root.path(), "r2", TOKEN, &args(&suite, 2, 3, port, &extra));
-    r0.wait_for("step 0: local", Duration::from_secs(30));
-    std::thread::sleep(Duration::from_secs(1));
-    let pid = r2.child.id();
+    let (mut r0, mut r1, mut r2) = three_running(root.path());
     r2.child.kill().unwrap();
     let killed = Instant::now();
     let _ = r2.wait(Duration::from_secs(5));
-    kill_children_of(pid);
     assert_eq!(r0.wait(Duration::from_secs(10)), 1, "{}", r0.stderr());
     let t0 = killed.elapsed();
     assert_eq!(r1.wait(Duration::from_secs(10)), 1, "{}", r1.stderr());
@@ -422,4 +420,35 @@ fn bad_input_is_one_line_before_any_work() {
         0,
         "nothing written"
     );
+}
+
+#[test]
+fn sigint_on_one_rank_stops_every_rank() {
+    let root = tempfile::tempdir().unwrap();
+    let (mut r0, mut r1, mut r2) = three_running(root.path());
+    let pid = nix::unistd::Pid::from_raw(r1.child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let sent = Instant::now();
+    assert_eq!(r1.wait(Duration::from_secs(10)), 130, "{}", r1.stderr());
+    assert_eq!(r0.wait(Duration::from_secs(10)), 1, "{}", r0.stderr());
+    assert_eq!(r2.wait(Duration::from_secs(10)), 1, "{}", r2.stderr());
+    assert!(
+        sent.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        sent.elapsed()
+    );
+    let failure = cluster_file(&r0)
+        .fleet
+        .and_then(|f| f.failure)
+        .expect("a failure");
+    assert_eq!(failure.rank, Some(1), "{failure:?}");
+    assert!(failure.reason.contains("interrupted"), "{failure:?}");
+    for r in [&r0, &r1, &r2] {
+        assert!(
+            r.data_dirs().is_empty(),
+            "{:?} left in {}",
+            r.data_dirs(),
+            r.dir.display()
+        );
+    }
 }
