@@ -145,10 +145,12 @@ fn local_args(r: &RunArgs) -> Vec<String> {
 
 /// The `read` arguments of the network phase's child, without `--sink` and `--out`.
 fn read_args(r: &RunArgs) -> Vec<String> {
-    let (size, repeat) = if r.quick {
-        ("16MiB", "1")
+    // Read for a fixed time (starting over at the log's beginning), so a fast NIC is measured
+    // over more than a few milliseconds.
+    let (size, duration, repeat) = if r.quick {
+        ("16MiB", "1s", "1")
     } else {
-        ("256MiB", "3")
+        ("256MiB", "5s", "3")
     };
     let mut a: Vec<String> = [
         "read",
@@ -158,6 +160,8 @@ fn read_args(r: &RunArgs) -> Vec<String> {
         "readwrite",
         "--size",
         size,
+        "--duration",
+        duration,
         "--repeat",
         repeat,
         "--no-probe",
@@ -214,6 +218,12 @@ pub fn config(a: &FleetRunArgs) -> anyhow::Result<FleetConfig> {
             placement.size
         )));
     }
+    // A run of one rank still talks to itself over loopback: give it a token of its own.
+    let token = if token.is_empty() {
+        new_token().map_err(|e| bad_input(format!("/dev/urandom: {e}")))?
+    } else {
+        token
+    };
     load_suite(&a.run)?;
     let baseline = parse_baseline(&a.run.baseline).map_err(bad_input)?;
     let cwd = std::env::current_dir()

@@ -212,9 +212,10 @@ pub fn summary(file: &ResultsFile) -> String {
     }
     for p in &f.phases {
         s.push_str(&format!(
-            "{}: {} hosts, span {:.2} s, start skew {:.2} ms\n",
+            "{}: {} host{}, span {:.2} s, start skew {:.2} ms\n",
             p.name,
             p.ranks.len(),
+            if p.ranks.len() == 1 { "" } else { "s" },
             p.span_s,
             p.start_skew_s * 1e3
         ));
@@ -244,9 +245,10 @@ pub fn summary(file: &ResultsFile) -> String {
     }
     for r in &f.scaling {
         s.push_str(&format!(
-            "  scaling {} on {} hosts: {}\n",
+            "  scaling {} on {} host{}: {}\n",
             r.workload,
             r.hosts,
+            if r.hosts == 1 { "" } else { "s" },
             mb_per_s(r.aggregate_bytes_per_s)
         ));
     }

@@ -123,9 +123,15 @@ pub fn slurm_node_addr(node: &str) -> Option<String> {
         }
     }
     let out = child.wait_with_output().ok()?;
-    String::from_utf8_lossy(&out.stdout)
+    node_addr(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// The `NodeAddr=` of `scontrol show node` output.
+pub fn node_addr(scontrol: &str) -> Option<String> {
+    scontrol
         .split_whitespace()
         .find_map(|w| w.strip_prefix("NodeAddr=").map(str::to_string))
+        .filter(|a| !a.is_empty())
 }
 
 /// Takes part in the run until rank 0 says Finish (Ok) or something stops it.
@@ -324,4 +330,18 @@ fn execute(
         result: result.map(Box::new),
         error,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_addr_is_read_from_scontrol() {
+        let text = "NodeName=sbn1 Arch=x86_64 CoresPerSocket=1\n   \
+                    NodeAddr=198.18.0.2 NodeHostName=sbn1 Version=22.05.8\n";
+        assert_eq!(node_addr(text).as_deref(), Some("198.18.0.2"));
+        assert_eq!(node_addr("NodeName=x NodeAddr= State=IDLE"), None);
+        assert_eq!(node_addr("Node sbn9 not found"), None);
+    }
 }
