@@ -583,6 +583,14 @@ mod tests {
     }
 
     #[test]
+    fn the_sample_results_file_of_schema_1_still_loads() {
+        let text = include_str!("../../tests/fixtures/results/sample.json");
+        let f: ResultsFile = serde_json::from_str(text).unwrap();
+        assert_eq!(f.schema_version, SCHEMA_VERSION);
+        assert!(f.fleet.is_none());
+    }
+
+    #[test]
     fn a_results_file_without_fleet_still_parses_and_round_trips() {
         let mut f = host("a", "f1", vec![rep(10, 1.0, &[1], &[])]);
         let text = serde_json::to_string(&f).unwrap();

@@ -303,17 +303,33 @@ fn three_ranks_on_loopback_make_one_cluster_result_and_refuse_a_wrong_token() {
             r.dir.display()
         );
     }
-    // The other commands read it.
-    let report = Command::new(env!("CARGO_BIN_EXE_segbench"))
-        .args(["report", "out/results.json"])
-        .current_dir(&r0.dir)
-        .output()
-        .unwrap();
-    assert!(
-        report.status.success(),
-        "{}",
-        String::from_utf8_lossy(&report.stderr)
-    );
+    // The other commands read it and the hosts' files.
+    let host_files: Vec<String> = fleet
+        .hosts
+        .iter()
+        .filter_map(|h| h.results_file.clone())
+        .map(|f| format!("out/{f}"))
+        .collect();
+    let merge: Vec<&str> = ["merge", "-q", "-o", "merged.json"]
+        .into_iter()
+        .chain(host_files.iter().map(String::as_str))
+        .collect();
+    for cmd in [
+        vec!["report", "out/results.json"],
+        vec!["compare", "out/results.json", "out/results.json"],
+        merge,
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_segbench"))
+            .args(&cmd)
+            .current_dir(&r0.dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{cmd:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 #[test]
