@@ -221,8 +221,13 @@ pub fn summary(file: &ResultsFile) -> String {
         ));
         for w in &p.workloads {
             let per_host: Vec<String> = w.host_bytes_per_s.iter().map(|b| mb_per_s(*b)).collect();
+            let skew = w
+                .repetition_start_skew_s
+                .map(|x| format!("{:.1} ms", x * 1e3))
+                .unwrap_or_else(|| "not recorded".into());
             s.push_str(&format!(
-                "  {}: aggregate {} (first-done {}), straggler {:.2}; per host {}\n",
+                "  {}: aggregate {} (first-done {}), straggler {:.2}, repetition start skew {skew}; \
+                 per host {}\n",
                 w.name,
                 mb_per_s(w.aggregate_bytes_per_s),
                 mb_per_s(w.first_done_bytes_per_s),

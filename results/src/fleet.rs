@@ -6,12 +6,14 @@
 //! OpenMessaging Benchmark's merged HdrHistograms):
 //! - the per-workload merge is [`crate::merge::merge`]: bytes summed, histograms **added**
 //!   (never percentiles averaged), every host kept in a breakdown;
-//! - per workload and repetition, with every host started at the same instant by the
-//!   rendezvous: *last-done* = all hosts' bytes / the slowest host's measured interval (IOR's
-//!   total bytes over last end − first start); *first-done* = the bytes all hosts had moved when
-//!   the first host finished (from each host's throughput timeline) / that time (elbencho);
-//!   *straggler ratio* = slowest host's throughput / fastest host's (1 = no straggler); each
-//!   figure is the median over the repetitions;
+//! - per workload and repetition, each host's repetition is placed on rank 0's timeline (its
+//!   child's start, converted with the clock offset, plus the repetition's recorded
+//!   `start_offset_s`): *last-done* = all hosts' bytes / (last end − first start) (IOR);
+//!   *first-done* = the bytes all hosts had moved when the first host finished (from each
+//!   host's throughput timeline) / (that moment − first start) (elbencho); *straggler ratio* =
+//!   slowest host's throughput / fastest host's (1 = no straggler); each figure is the median
+//!   over the repetitions. When a host did not record its repetitions' starts (read
+//!   workloads), the starts are taken as equal and `repetition_start_skew_s` is null;
 //! - per phase, the windows of every host (start and end of its part, converted to rank 0's
 //!   clock with the measured offset; never used to compute a latency) give the phase span
 //!   (last end − first start) and the start skew.
@@ -19,6 +21,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::compare::median;
+use crate::hdrlog::START_OFFSET_KEY;
 use crate::merge::{self, MergeError};
 use crate::schema::{Repetition, ResultsFile};
 
@@ -118,6 +121,10 @@ pub struct WorkloadAggregate {
     pub first_done_bytes_per_s: f64,
     /// Median over repetitions of the slowest host's throughput / the fastest host's.
     pub straggler_ratio: f64,
+    /// Median over repetitions of the hosts' start skew, seconds; null when the hosts did not
+    /// record their repetitions' starts (the figures then take the starts as equal).
+    #[serde(default)]
+    pub repetition_start_skew_s: Option<f64>,
     /// Each host's median throughput, bytes/s, in rank order.
     pub host_bytes_per_s: Vec<f64>,
 }
@@ -172,11 +179,16 @@ pub struct HostPart<'a> {
     pub window: PhaseWindow,
 }
 
-/// Bytes a repetition had moved `t_s` seconds after its start: all of them once it ended,
-/// else the sum of its timeline buckets up to `t_s` (the bucket in progress pro rata), or a
-/// straight line when it has no timeline.
+/// Instants closer than this to a repetition's end (seconds) are its end: windows placed on a
+/// timeline of epoch seconds carry rounding of about a microsecond.
+const END_TOLERANCE_S: f64 = 1e-6;
+
+/// Bytes a repetition had moved `t_s` seconds after its start: all of them at its end, else
+/// the sum of its timeline buckets up to `t_s`, the bucket in progress pro rata over its own
+/// length (the last bucket is only as long as what is left of the repetition), or a straight
+/// line when it has no timeline.
 pub fn bytes_at(r: &Repetition, t_s: f64) -> f64 {
-    if t_s >= r.elapsed_s {
+    if t_s >= r.elapsed_s - END_TOLERANCE_S {
         return r.bytes as f64;
     }
     let tl = &r.timeline;
@@ -190,39 +202,84 @@ pub fn bytes_at(r: &Repetition, t_s: f64) -> f64 {
     let whole = (t_s / tl.interval_s).floor() as usize;
     let mut sum: f64 = tl.bytes.iter().take(whole).map(|&b| b as f64).sum();
     if let Some(&b) = tl.bytes.get(whole) {
-        sum += b as f64 * (t_s / tl.interval_s - whole as f64);
+        let bucket_start = whole as f64 * tl.interval_s;
+        let len = (r.elapsed_s - bucket_start).min(tl.interval_s);
+        if len > 0.0 {
+            sum += b as f64 * ((t_s - bucket_start) / len).min(1.0);
+        }
     }
     sum.min(r.bytes as f64)
 }
 
-/// The cluster figures of one repetition run by every host at once: (bytes, last-done
-/// bytes/s, first-done bytes/s, straggler ratio).
-pub fn repetition_figures(reps: &[&Repetition]) -> (u64, f64, f64, f64) {
-    let bytes: u64 = reps.iter().map(|r| r.bytes).sum();
-    let last = reps.iter().map(|r| r.elapsed_s).fold(0.0, f64::max);
-    let first = reps
-        .iter()
-        .map(|r| r.elapsed_s)
-        .fold(f64::INFINITY, f64::min);
+/// One host's repetition placed on rank 0's timeline: `start_s` is when it started (seconds,
+/// any common origin), or `None` when the host did not record it.
+#[derive(Debug, Clone, Copy)]
+pub struct PlacedRepetition<'a> {
+    /// The repetition.
+    pub repetition: &'a Repetition,
+    /// Its start on rank 0's timeline, seconds.
+    pub start_s: Option<f64>,
+}
+
+/// The cluster figures of repetition `i` of every host.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct RepetitionFigures {
+    /// All hosts' bytes.
+    pub bytes: u64,
+    /// Bytes / (last end − first start) (IOR).
+    pub last_done_bytes_per_s: f64,
+    /// Bytes moved when the first host finished / (that moment − first start) (elbencho).
+    pub first_done_bytes_per_s: f64,
+    /// Slowest host's throughput / fastest host's.
+    pub straggler_ratio: f64,
+    /// Latest start − earliest start, seconds; `None` when the starts are not known (they are
+    /// then taken as equal).
+    pub start_skew_s: Option<f64>,
+}
+
+/// The cluster figures of one repetition run by every host: from the hosts' real windows
+/// when every host recorded its start, else with the starts taken as equal.
+pub fn repetition_figures(reps: &[PlacedRepetition<'_>]) -> RepetitionFigures {
+    let known = reps.iter().all(|p| p.start_s.is_some());
+    let start = |p: &PlacedRepetition<'_>| if known { p.start_s.unwrap_or(0.0) } else { 0.0 };
+    let first_start = reps.iter().map(start).fold(f64::INFINITY, f64::min);
+    let last_start = reps.iter().map(start).fold(f64::NEG_INFINITY, f64::max);
+    let end = |p: &PlacedRepetition<'_>| start(p) + p.repetition.elapsed_s;
+    let last_end = reps.iter().map(end).fold(f64::NEG_INFINITY, f64::max);
+    let first_end = reps.iter().map(end).fold(f64::INFINITY, f64::min);
     let per_s = |b: f64, t: f64| if t > 0.0 { b / t } else { 0.0 };
-    let at_first: f64 = reps.iter().map(|r| bytes_at(r, first)).sum();
+    let bytes: u64 = reps.iter().map(|p| p.repetition.bytes).sum();
+    let at_first_end: f64 = reps
+        .iter()
+        .map(|p| bytes_at(p.repetition, (first_end - start(p)).max(0.0)))
+        .sum();
     let thr: Vec<f64> = reps
         .iter()
-        .map(|r| per_s(r.bytes as f64, r.elapsed_s))
+        .map(|p| per_s(p.repetition.bytes as f64, p.repetition.elapsed_s))
         .collect();
     let fastest = thr.iter().copied().fold(0.0, f64::max);
     let slowest = thr.iter().copied().fold(f64::INFINITY, f64::min);
-    let straggler = if fastest > 0.0 {
-        slowest / fastest
-    } else {
-        1.0
-    };
-    (
+    if reps.is_empty() {
+        return RepetitionFigures::default();
+    }
+    RepetitionFigures {
         bytes,
-        per_s(bytes as f64, last),
-        per_s(at_first, first),
-        straggler,
-    )
+        last_done_bytes_per_s: per_s(bytes as f64, last_end - first_start),
+        first_done_bytes_per_s: per_s(at_first_end, first_end - first_start),
+        straggler_ratio: if fastest > 0.0 {
+            slowest / fastest
+        } else {
+            1.0
+        },
+        start_skew_s: known.then_some(last_start - first_start),
+    }
+}
+
+/// Where a host's repetition started on rank 0's timeline, seconds since the epoch: the host's
+/// window start (its child's start) plus the repetition's recorded offset from its run's start.
+pub fn placed_start_s(window: &PhaseWindow, r: &Repetition) -> Option<f64> {
+    let offset = r.extra.get(START_OFFSET_KEY)?.as_f64()?;
+    Some(window.start_ns as f64 / 1e9 + offset)
 }
 
 /// The windows' span (last end − first start) and start skew, seconds.
@@ -248,28 +305,42 @@ pub fn aggregate_phase(
     let (span_s, start_skew_s) = span_and_skew(&windows);
     let mut workloads = Vec::new();
     for w in &merged.workloads {
-        let per_host: Vec<&crate::schema::WorkloadResult> = parts
+        let per_host: Vec<(&HostPart<'_>, &crate::schema::WorkloadResult)> = parts
             .iter()
-            .filter_map(|p| p.file.workloads.iter().find(|x| x.name == w.name))
+            .filter_map(|p| {
+                p.file
+                    .workloads
+                    .iter()
+                    .find(|x| x.name == w.name)
+                    .map(|x| (p, x))
+            })
             .collect();
         let count = per_host
             .iter()
-            .map(|x| x.repetitions.len())
+            .map(|(_, x)| x.repetitions.len())
             .min()
             .unwrap_or(0);
         let (mut bytes, mut last, mut first, mut strag) = (0u64, vec![], vec![], vec![]);
+        let mut skews = Vec::new();
         for i in 0..count {
-            let reps: Vec<&Repetition> = per_host.iter().map(|x| &x.repetitions[i]).collect();
-            let (b, l, f, s) = repetition_figures(&reps);
-            bytes += b;
-            last.push(l);
-            first.push(f);
-            strag.push(s);
+            let reps: Vec<PlacedRepetition<'_>> = per_host
+                .iter()
+                .map(|(p, x)| PlacedRepetition {
+                    repetition: &x.repetitions[i],
+                    start_s: placed_start_s(&p.window, &x.repetitions[i]),
+                })
+                .collect();
+            let f = repetition_figures(&reps);
+            bytes += f.bytes;
+            last.push(f.last_done_bytes_per_s);
+            first.push(f.first_done_bytes_per_s);
+            strag.push(f.straggler_ratio);
+            skews.extend(f.start_skew_s);
         }
         let med = |v: &[f64]| if v.is_empty() { 0.0 } else { median(v) };
         let host_bytes_per_s = per_host
             .iter()
-            .map(|x| {
+            .map(|(_, x)| {
                 let v: Vec<f64> = x
                     .repetitions
                     .iter()
@@ -285,6 +356,7 @@ pub fn aggregate_phase(
             aggregate_bytes_per_s: med(&last),
             first_done_bytes_per_s: med(&first),
             straggler_ratio: if strag.is_empty() { 1.0 } else { med(&strag) },
+            repetition_start_skew_s: (skews.len() == count && count > 0).then(|| med(&skews)),
             host_bytes_per_s,
         });
     }
@@ -525,13 +597,58 @@ mod tests {
         assert_eq!(bytes_at(&r, 5.0), 1000.0);
         let flat = rep(1000, 2.0, &[1], &[]);
         assert!((bytes_at(&flat, 0.5) - 250.0).abs() < 1e-9);
+        // A repetition shorter than one bucket: the bucket is only as long as the repetition.
+        let short = rep(1000, 0.04, &[1], &[1000]);
+        assert!((bytes_at(&short, 0.02) - 500.0).abs() < 1e-9);
+        assert_eq!(bytes_at(&short, 0.04 - 1e-9), 1000.0, "rounding at the end");
+        // The last, partial bucket of a longer one.
+        let tail = rep(1100, 0.15, &[1], &[1000, 100]);
+        assert!((bytes_at(&tail, 0.125) - 1050.0).abs() < 1e-9);
     }
 
     #[test]
     fn one_host_has_no_straggler() {
         let r = rep(1000, 1.0, &[5], &[]);
-        let (b, last, first, s) = repetition_figures(&[&r]);
-        assert_eq!((b, last, first, s), (1000, 1000.0, 1000.0, 1.0));
+        let f = repetition_figures(&[PlacedRepetition {
+            repetition: &r,
+            start_s: None,
+        }]);
+        assert_eq!(
+            (f.bytes, f.last_done_bytes_per_s, f.first_done_bytes_per_s),
+            (1000, 1000.0, 1000.0)
+        );
+        assert_eq!((f.straggler_ratio, f.start_skew_s), (1.0, None));
+    }
+
+    #[test]
+    fn recorded_starts_give_the_real_window() {
+        // a runs 0 .. 1 s, b 0.5 .. 1.5 s, 1000 bytes each at an even pace.
+        let (a, b) = (
+            rep(1000, 1.0, &[1], &[100; 10]),
+            rep(1000, 1.0, &[1], &[100; 10]),
+        );
+        let f = repetition_figures(&[
+            PlacedRepetition {
+                repetition: &a,
+                start_s: Some(100.0),
+            },
+            PlacedRepetition {
+                repetition: &b,
+                start_s: Some(100.5),
+            },
+        ]);
+        // IOR: 2000 bytes over 1.5 s, not over the longest host's 1 s.
+        assert!((f.last_done_bytes_per_s - 2000.0 / 1.5).abs() < 1e-9);
+        // elbencho: at 1 s a is done (1000) and b half way (500).
+        assert!((f.first_done_bytes_per_s - 1500.0).abs() < 1e-9);
+        assert_eq!(f.start_skew_s, Some(0.5));
+        // The start comes from the host's window plus the repetition's recorded offset.
+        let mut r = rep(10, 1.0, &[1], &[]);
+        let w = window(0, 2_000, 3_000);
+        assert_eq!(placed_start_s(&w, &r), None);
+        r.extra
+            .insert(START_OFFSET_KEY.into(), serde_json::json!(0.25));
+        assert_eq!(placed_start_s(&w, &r), Some(2.25));
     }
 
     #[test]

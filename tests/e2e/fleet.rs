@@ -278,6 +278,8 @@ fn three_ranks_on_loopback_make_one_cluster_result_and_refuse_a_wrong_token() {
     }
     assert_eq!(w.bytes, host_bytes);
     assert!(w.aggregate_bytes_per_s > 0.0 && w.straggler_ratio > 0.0 && w.straggler_ratio <= 1.0);
+    // Write repetitions record their start: the windows are real, not assumed aligned.
+    assert!(w.repetition_start_skew_s.is_some(), "{w:?}");
     // The network ring: 0 -> 1 -> 2 -> 0, each with both engines.
     let mut pairs: Vec<(u32, u32)> = fleet
         .network
