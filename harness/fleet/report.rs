@@ -128,6 +128,7 @@ pub fn build(
                     span_s,
                     start_skew_s,
                     workloads: vec![],
+                    warnings: vec![],
                 }
             }
             StepKind::Sinks | StepKind::StopSinks => continue,
@@ -138,6 +139,7 @@ pub fn build(
                     .push(format!("phase {name}: rank {}: {e}", d.rank));
             }
         }
+        info.warnings.extend(phase.warnings.iter().cloned());
         info.phases.push(phase);
     }
     let refs: Vec<&FleetPhase> = local_phases.iter().collect();

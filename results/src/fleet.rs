@@ -27,6 +27,9 @@ use crate::schema::{Repetition, ResultsFile};
 
 /// A warning is added when a clock offset's uncertainty exceeds this share of a phase.
 pub const SKEW_WARNING_RATIO: f64 = 0.01;
+/// A warning is added when the hosts' repetitions start further apart than this share of a
+/// repetition: the hosts did not run at once for part of it.
+pub const OVERLAP_WARNING_RATIO: f64 = 0.1;
 
 /// The cluster view of a fleet run.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
@@ -104,6 +107,9 @@ pub struct FleetPhase {
     /// Per workload: the cluster figures.
     #[serde(default)]
     pub workloads: Vec<WorkloadAggregate>,
+    /// What weakens this phase's figures (hosts that did not run at once).
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 /// One workload of a phase, added up over hosts.
@@ -304,6 +310,7 @@ pub fn aggregate_phase(
     let windows: Vec<PhaseWindow> = parts.iter().map(|p| p.window).collect();
     let (span_s, start_skew_s) = span_and_skew(&windows);
     let mut workloads = Vec::new();
+    let mut warnings = Vec::new();
     for w in &merged.workloads {
         let per_host: Vec<(&HostPart<'_>, &crate::schema::WorkloadResult)> = parts
             .iter()
@@ -338,6 +345,21 @@ pub fn aggregate_phase(
             skews.extend(f.start_skew_s);
         }
         let med = |v: &[f64]| if v.is_empty() { 0.0 } else { median(v) };
+        let elapsed: Vec<f64> = per_host
+            .iter()
+            .flat_map(|(_, x)| x.repetitions.iter().map(|r| r.elapsed_s))
+            .collect();
+        let (skew, rep_s) = (med(&skews), med(&elapsed));
+        if !skews.is_empty() && skew > OVERLAP_WARNING_RATIO * rep_s {
+            warnings.push(format!(
+                "phase {name}, {}: the hosts' repetitions started {:.0} ms apart (median), {:.0}% \
+                 of a repetition; they did not run at once throughout, and the aggregate is over \
+                 the real window (last end − first start)",
+                w.name,
+                skew * 1e3,
+                100.0 * skew / rep_s.max(f64::MIN_POSITIVE)
+            ));
+        }
         let host_bytes_per_s = per_host
             .iter()
             .map(|(_, x)| {
@@ -367,6 +389,7 @@ pub fn aggregate_phase(
         span_s,
         start_skew_s,
         workloads,
+        warnings,
     };
     Ok((merged, phase))
 }
@@ -588,6 +611,39 @@ mod tests {
         assert!((phase.span_s - 2.2).abs() < 1e-9);
         assert!((phase.start_skew_s - 0.010).abs() < 1e-9);
         assert_eq!(phase.ranks, vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn hosts_that_did_not_run_at_once_are_warned_about() {
+        let placed = |offset: f64| {
+            let mut r = rep(1000, 1.0, &[1], &[100; 10]);
+            r.extra
+                .insert(START_OFFSET_KEY.into(), serde_json::json!(offset));
+            r
+        };
+        let files = [
+            host("a", "f1", vec![placed(1.0)]),
+            host("b", "f1", vec![placed(1.5)]),
+        ];
+        let parts: Vec<HostPart<'_>> = files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| HostPart {
+                rank: i as u32,
+                file: f,
+                window: window(i as u32, 0, 3000),
+            })
+            .collect();
+        let (_, phase) = aggregate_phase("local", &parts).unwrap();
+        let w = &phase.workloads[0];
+        assert_eq!(w.repetition_start_skew_s, Some(0.5));
+        assert!((w.aggregate_bytes_per_s - 2000.0 / 1.5).abs() < 1e-9);
+        assert_eq!(phase.warnings.len(), 1, "{:?}", phase.warnings);
+        assert!(
+            phase.warnings[0].contains("500 ms apart"),
+            "{:?}",
+            phase.warnings
+        );
     }
 
     #[test]
