@@ -91,6 +91,8 @@ pub struct RankDone {
     pub result: Option<ResultsFile>,
     /// What went wrong, when the child failed.
     pub error: Option<String>,
+    /// TCP segments the rank's host retransmitted during the step.
+    pub retransmits: Option<u64>,
 }
 
 /// Rank 0's view of the admitted ranks.
@@ -284,6 +286,7 @@ impl<'a> Coordinator<'a> {
                     end_ns,
                     result,
                     error,
+                    retransmits,
                 },
             ) = self.next(NO_LIMIT, "the step's end")?
             {
@@ -302,6 +305,7 @@ impl<'a> Coordinator<'a> {
                         },
                         result: result.map(|b| *b),
                         error,
+                        retransmits,
                     },
                 );
             }

@@ -8,7 +8,7 @@
 //! - [`proto`]: size-bounded frames and messages, the run token;
 //! - [`clock`]: minimum-RTT clock offsets;
 //! - [`rendezvous`]: admitting ranks, joining, links with heartbeats;
-//! - [`child`]: the phase's child processes;
+//! - [`child`]: the phase's child processes; [`retrans`]: the kernel's TCP retransmissions;
 //! - [`worker`]: one rank's side; [`coordinator`]: rank 0's; [`report`]: the results.
 
 pub mod child;
@@ -18,6 +18,7 @@ pub mod proto;
 pub mod rank;
 pub mod rendezvous;
 pub mod report;
+pub mod retrans;
 pub mod worker;
 
 use std::net::{SocketAddr, TcpListener};

@@ -128,6 +128,10 @@ pub enum Msg {
         result: Option<Box<results::ResultsFile>>,
         /// Why it failed, when it did.
         error: Option<String>,
+        /// TCP segments this host retransmitted during the step, when the kernel reports it
+        /// (network steps only).
+        #[serde(default)]
+        retransmits: Option<u64>,
     },
     /// Still alive.
     Heartbeat,

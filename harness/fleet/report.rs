@@ -112,7 +112,8 @@ pub fn build(
                     if let (Some(f), Some(&(from, to))) =
                         (&d.result, pairs.iter().find(|(f, _)| *f == d.rank))
                     {
-                        info.network.extend(network_rows(from, to, f));
+                        info.network
+                            .extend(network_rows(from, to, f, d.retransmits));
                     }
                 }
                 let windows: Vec<_> = done
@@ -241,13 +242,16 @@ pub fn summary(file: &ResultsFile) -> String {
     for n in &f.network {
         let cpu = |x: Option<f64>| x.map(|v| format!("{v:.2}")).unwrap_or_else(|| "-".into());
         s.push_str(&format!(
-            "  network {} -> {} {}: {}, CPU s/GB sender {} sink {}\n",
+            "  network {} -> {} {}: {}, CPU s/GB sender {} sink {}, sender retransmits {}\n",
             n.from_rank,
             n.to_rank,
             n.engine,
             mb_per_s(n.throughput_bytes_per_s),
             cpu(n.sender_cpu_s_per_gb),
-            cpu(n.sink_cpu_s_per_gb)
+            cpu(n.sink_cpu_s_per_gb),
+            n.sender_retransmits
+                .map(|r| r.to_string())
+                .unwrap_or_else(|| "-".into())
         ));
     }
     for r in &f.scaling {

@@ -291,6 +291,7 @@ fn execute(
                 end_ns: start_ns,
                 result: None,
                 error: None,
+                retransmits: None,
             })
         }
     };
@@ -299,6 +300,7 @@ fn execute(
     } else {
         "segbench read"
     };
+    let retrans0 = super::retrans::read().filter(|_| matches!(task, Task::Read { .. }));
     let mut child = Running::spawn(&args, &cfg.plan.cwd, what)
         .map_err(|e| WorkerError::Failed(format!("cannot start {what}: {e}")))?;
     let status = loop {
@@ -316,6 +318,7 @@ fn execute(
         }
     };
     let end_ns = realtime_ns();
+    let retransmits = retrans0.and_then(|a| super::retrans::read().map(|b| b.saturating_sub(a)));
     let result = results::export::json::read_results(&results_path).ok();
     let _ = if out.is_dir() {
         std::fs::remove_dir_all(&out)
@@ -329,6 +332,7 @@ fn execute(
         end_ns,
         result: result.map(Box::new),
         error,
+        retransmits,
     })
 }
 

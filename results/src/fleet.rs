@@ -150,6 +150,10 @@ pub struct NetworkRow {
     pub sender_cpu_s_per_gb: Option<f64>,
     /// Receiver (sink) CPU seconds per GB (median), when measured.
     pub sink_cpu_s_per_gb: Option<f64>,
+    /// TCP segments the sender's host retransmitted while it sent (all its engines and
+    /// repetitions; the kernel counts per host or network namespace), when reported.
+    #[serde(default)]
+    pub sender_retransmits: Option<u64>,
 }
 
 /// One point of the measured scaling series.
@@ -411,7 +415,12 @@ pub fn scaling_rows(phases: &[&FleetPhase]) -> Vec<ScalingRow> {
 }
 
 /// Network rows from one sender's read results: one per read workload (engine).
-pub fn network_rows(from_rank: u32, to_rank: u32, file: &ResultsFile) -> Vec<NetworkRow> {
+pub fn network_rows(
+    from_rank: u32,
+    to_rank: u32,
+    file: &ResultsFile,
+    sender_retransmits: Option<u64>,
+) -> Vec<NetworkRow> {
     let med_opt = |v: Vec<f64>| (!v.is_empty()).then(|| median(&v));
     file.workloads
         .iter()
@@ -438,6 +447,7 @@ pub fn network_rows(from_rank: u32, to_rank: u32, file: &ResultsFile) -> Vec<Net
                     .filter_map(|r| r.extra.get("sink_cpu_s_per_gb").and_then(|v| v.as_f64()))
                     .collect(),
             ),
+            sender_retransmits,
         })
         .collect()
 }

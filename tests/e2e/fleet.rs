@@ -289,6 +289,7 @@ fn three_ranks_on_loopback_make_one_cluster_result_and_refuse_a_wrong_token() {
     pairs.dedup();
     assert_eq!(pairs, [(0, 1), (1, 2), (2, 0)], "{:?}", fleet.network);
     assert!(fleet.network.iter().all(|n| n.throughput_bytes_per_s > 0.0));
+    assert!(fleet.network.iter().all(|n| n.sender_retransmits.is_some()));
     let hosts: Vec<u32> = fleet.scaling.iter().map(|s| s.hosts).collect();
     assert_eq!(hosts, [1, 2, 3]);
     assert!(
