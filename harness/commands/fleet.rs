@@ -67,7 +67,7 @@ pub struct FleetRunArgs {
     /// Number of ranks.
     #[arg(long, value_name = "N")]
     pub size: Option<u32>,
-    /// Rank 0's rendezvous HOST[:PORT] (overrides the Slurm node list and Kubernetes names).
+    /// Rank 0's rendezvous, HOST:PORT or HOST (overrides the Slurm node list and Kubernetes names).
     #[arg(long, value_name = "HOST:PORT")]
     pub coordinator: Option<String>,
     /// Rendezvous port when --coordinator gives none.
@@ -83,7 +83,7 @@ pub struct FleetRunArgs {
     /// Skip the scaling phase (the suite on 1, 2, 4 … hosts).
     #[arg(long)]
     pub no_scaling: bool,
-    /// Kubernetes: the Indexed Job's name (rank 0 is <job>-0.<service>).
+    /// Kubernetes: the Indexed Job's name (rank 0 is JOB-0.SERVICE).
     #[arg(long, value_name = "NAME")]
     pub k8s_job: Option<String>,
     /// Kubernetes: the headless Service's name.

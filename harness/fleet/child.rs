@@ -72,7 +72,7 @@ impl Running {
         &self.what
     }
 
-    /// Stops it: SIGTERM, then SIGKILL after [`TERM_GRACE`]; waits for it.
+    /// Stops it: SIGTERM, then SIGKILL after a grace of a few seconds; waits for it.
     pub fn stop(mut self) {
         if let Ok(Some(_)) = self.child.try_wait() {
             return;
