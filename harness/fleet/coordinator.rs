@@ -317,6 +317,61 @@ impl<'a> Coordinator<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fleet::rendezvous::Member;
+
+    fn member(rank: u32, peer: [u8; 4], local: [u8; 4]) -> Member {
+        Member {
+            rank,
+            host: format!("h{rank}"),
+            peer_ip: IpAddr::from(peer),
+            local_ip: IpAddr::from(local),
+            fingerprint: None,
+        }
+    }
+
+    #[test]
+    fn tasks_send_each_rank_to_the_next_ranks_sink_at_the_address_it_is_reached_by() {
+        let (_tx, rx) = std::sync::mpsc::channel();
+        let members = Members {
+            links: BTreeMap::new(),
+            members: [
+                (0, member(0, [127, 0, 0, 1], [127, 0, 0, 1])),
+                (1, member(1, [198, 18, 0, 2], [198, 18, 0, 1])),
+                (2, member(2, [198, 18, 0, 3], [198, 18, 0, 1])),
+            ]
+            .into_iter()
+            .collect(),
+            rx,
+            refused: 0,
+        };
+        let stop = AtomicBool::new(false);
+        let mut c = Coordinator::new(members, &stop);
+        // Rank 0's own worker came over loopback: its sink listens where the others reach it.
+        assert_eq!(
+            c.task(0, &StepKind::Sinks),
+            Task::Sink {
+                listen_ip: "198.18.0.1".into()
+            }
+        );
+        assert_eq!(
+            c.task(2, &StepKind::Sinks),
+            Task::Sink {
+                listen_ip: "198.18.0.3".into()
+            }
+        );
+        c.sink_ports.extend([(0, 4000), (1, 4001), (2, 4002)]);
+        let ring = StepKind::Pairs(vec![(0, 1), (1, 2), (2, 0)]);
+        assert_eq!(
+            c.task(2, &ring),
+            Task::Read {
+                to_rank: 0,
+                sink: "198.18.0.1:4000".into()
+            }
+        );
+        assert_eq!(c.task(1, &StepKind::Pairs(vec![(0, 2)])), Task::Idle);
+        assert_eq!(c.task(1, &StepKind::Local { hosts: 2 }), Task::Local);
+        assert_eq!(c.task(2, &StepKind::Local { hosts: 2 }), Task::Idle);
+    }
 
     #[test]
     fn steps_cover_local_ring_and_scaling_subsets() {
