@@ -12,12 +12,20 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-/// Environment variable carrying the rank's pid to its children: they ask the kernel for
-/// SIGTERM when that process dies ([`follow_parent`]), so a killed rank leaves no workload behind.
+/// Environment variable carrying the rank's pid to its children, which watch it
+/// ([`follow_parent`]), so a killed rank leaves no workload behind.
 pub const PARENT_ENV: &str = "SEGBENCH_FLEET_PARENT";
 
-/// In a child started by a rank: stop (SIGTERM, which removes the data as Ctrl-C does) when the
-/// rank dies, and exit at once when it already has. Does nothing in any other process.
+/// How often a child looks whether its rank is still there.
+const PARENT_POLL: Duration = Duration::from_millis(100);
+
+/// In a child started by a rank: exit at once when the rank is already gone, else watch it and
+/// send this process one SIGTERM when it dies (a clean stop that removes the data, as Ctrl-C
+/// does). Does nothing in any other process.
+///
+/// A watching thread rather than the kernel's parent-death signal: that one fires again each
+/// time the child is handed to another thread of the dying rank, and a second SIGTERM means
+/// "exit now, skip the cleanup".
 pub fn follow_parent() {
     let Some(pid) = std::env::var(PARENT_ENV)
         .ok()
@@ -25,11 +33,16 @@ pub fn follow_parent() {
     else {
         return;
     };
-    let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGTERM);
     if nix::unistd::getppid().as_raw() != pid {
         eprintln!("segbench: the fleet rank that started this process is gone; exiting");
         std::process::exit(1);
     }
+    std::thread::spawn(move || {
+        while nix::unistd::getppid().as_raw() == pid {
+            std::thread::sleep(PARENT_POLL);
+        }
+        let _ = kill(nix::unistd::getpid(), Signal::SIGTERM);
+    });
 }
 
 /// How long a child has to stop after SIGTERM before it is killed.

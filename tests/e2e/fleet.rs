@@ -110,6 +110,16 @@ impl Rank {
         }
     }
 
+    /// True once a child's data directory holds a workload's files (its probe is over, its
+    /// workload runs): a signal then stops it at once.
+    fn measuring(&self) -> bool {
+        self.data_dirs().iter().any(|d| {
+            fs::read_dir(self.dir.join(d))
+                .map(|e| e.filter_map(|e| e.ok()).any(|e| e.path().is_dir()))
+                .unwrap_or(false)
+        })
+    }
+
     /// Leftover data directories of its children.
     fn data_dirs(&self) -> Vec<String> {
         fs::read_dir(&self.dir)
@@ -172,11 +182,13 @@ fn three_running(root: &Path) -> (Rank, Rank, Rank) {
     let r1 = Rank::start(root, "r1", TOKEN, &args(&suite, 1, 3, port, &extra));
     let r2 = Rank::start(root, "r2", TOKEN, &args(&suite, 2, 3, port, &extra));
     r0.wait_for("step 0: local", Duration::from_secs(30));
-    // Every rank's child has created its data directory.
+    // Every rank's child is measuring.
     for r in [&r0, &r1, &r2] {
-        assert!(eventually(Duration::from_secs(10), || !r
-            .data_dirs()
-            .is_empty()));
+        assert!(
+            eventually(Duration::from_secs(20), || r.measuring()),
+            "{}",
+            r.stderr()
+        );
     }
     (r0, r1, r2)
 }
@@ -470,4 +482,38 @@ fn sigint_on_one_rank_stops_every_rank() {
             r.dir.display()
         );
     }
+}
+
+#[test]
+fn a_rank_that_hangs_is_noticed_by_its_silence() {
+    let root = tempfile::tempdir().unwrap();
+    let (mut r0, mut r1, mut r2) = three_running(root.path());
+    let pid = nix::unistd::Pid::from_raw(r2.child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGSTOP).unwrap();
+    let stopped = Instant::now();
+    assert_eq!(r0.wait(Duration::from_secs(15)), 1, "{}", r0.stderr());
+    assert_eq!(r1.wait(Duration::from_secs(15)), 1, "{}", r1.stderr());
+    let waited = stopped.elapsed();
+    // Silent for 3 s, then every rank told to stop; within 5 s of the hang.
+    assert!(waited < Duration::from_secs(5), "{waited:?}");
+    let failure = cluster_file(&r0)
+        .fleet
+        .and_then(|f| f.failure)
+        .expect("a failure");
+    assert_eq!(failure.rank, Some(2), "{failure:?}");
+    assert!(failure.reason.contains("silent"), "{failure:?}");
+    // The hung rank is killed; its child notices, stops and removes its data.
+    r2.child.kill().unwrap();
+    let _ = r2.wait(Duration::from_secs(5));
+    let killed = Instant::now();
+    assert!(
+        eventually(Duration::from_secs(15), || r2.data_dirs().is_empty()),
+        "{:?} left by the hung rank's child:\n{}",
+        r2.data_dirs(),
+        r2.stderr()
+    );
+    eprintln!(
+        "hung rank: the others stopped after {waited:?}; its child cleaned up {:?} after it was killed",
+        killed.elapsed()
+    );
 }
