@@ -517,3 +517,28 @@ fn a_rank_that_hangs_is_noticed_by_its_silence() {
         killed.elapsed()
     );
 }
+
+#[test]
+fn the_network_matrix_measures_every_ordered_pair_one_at_a_time() {
+    let root = tempfile::tempdir().unwrap();
+    let suite = root.path().join("tiny.toml");
+    fs::write(&suite, TINY).unwrap();
+    let port = free_port();
+    let extra = ["--quick", "--no-scaling", "--network", "matrix"];
+    let mut r0 = Rank::start(root.path(), "r0", TOKEN, &args(&suite, 0, 2, port, &extra));
+    let mut r1 = Rank::start(root.path(), "r1", TOKEN, &args(&suite, 1, 2, port, &extra));
+    assert_eq!(r0.wait(Duration::from_secs(60)), 0, "{}", r0.stderr());
+    assert_eq!(r1.wait(Duration::from_secs(10)), 0, "{}", r1.stderr());
+    let fleet = cluster_file(&r0).fleet.expect("a fleet section");
+    let mut pairs: Vec<(u32, u32)> = fleet
+        .network
+        .iter()
+        .map(|n| (n.from_rank, n.to_rank))
+        .collect();
+    pairs.dedup();
+    assert_eq!(pairs, [(0, 1), (1, 0)]);
+    let phases: Vec<&str> = fleet.phases.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(phases, ["local", "network/0->1", "network/1->0"]);
+    // One pair at a time: each pair's phase has one sender.
+    assert!(fleet.phases[1..].iter().all(|p| p.ranks.len() == 1));
+}
