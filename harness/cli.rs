@@ -62,4 +62,6 @@ pub enum Command {
     /// and print the comparison table and verdict.
     #[command(after_help = report::REPORT_HELP)]
     Report(report::ReportArgs),
+    /// One run across many hosts, started by a launcher (srun, mpirun, ssh, Kubernetes).
+    Fleet(crate::commands::fleet::FleetArgs),
 }

@@ -7,6 +7,7 @@ pub mod budget;
 pub mod cli;
 pub mod commands;
 pub mod datadir;
+pub mod fleet;
 pub mod meta;
 pub mod output;
 pub mod parse;

@@ -8,6 +8,7 @@ use segbench::cli::{Cli, Command};
 use segbench::{commands, BadInput, CheckFailed};
 
 fn main() -> ExitCode {
+    segbench::fleet::child::follow_parent();
     // Values are recorded in results and reports as text: refuse what is not UTF-8 up front.
     if let Some((i, arg)) = std::env::args_os()
         .enumerate()
@@ -71,6 +72,7 @@ fn main() -> ExitCode {
         Command::Compare(a) => commands::compare::run(a),
         Command::Merge(a) => commands::merge::run(a),
         Command::Report(a) => commands::report::run(a),
+        Command::Fleet(a) => commands::fleet::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

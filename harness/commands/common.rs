@@ -47,6 +47,7 @@ pub fn results_file(
         workloads,
         warnings,
         interrupted,
+        fleet: None,
     }
 }
 

@@ -6,6 +6,7 @@
 pub mod clean;
 pub mod common;
 pub mod compare;
+pub mod fleet;
 pub mod merge;
 pub mod plan;
 pub mod probe;

@@ -426,6 +426,7 @@ mod tests {
             workloads: vec![w, skipped],
             warnings: vec![],
             interrupted: false,
+            fleet: None,
         };
         let out = dir.path().join("logs");
         let files = write_interval_logs(&out, &r).unwrap();

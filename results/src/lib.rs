@@ -16,6 +16,7 @@
 pub mod capacity;
 pub mod compare;
 pub mod export;
+pub mod fleet;
 pub mod format;
 pub mod hdrlog;
 pub mod hist;

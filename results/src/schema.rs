@@ -32,6 +32,9 @@ pub struct ResultsFile {
     /// True when the run was interrupted (signal or failure) and the results are partial.
     #[serde(default)]
     pub interrupted: bool,
+    /// The cluster view when the file comes from `segbench fleet run` (absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fleet: Option<crate::fleet::FleetInfo>,
 }
 
 /// The tool that wrote a results file.

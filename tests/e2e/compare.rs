@@ -87,6 +87,7 @@ fn results_file(host: &str, mbps: &[f64]) -> ResultsFile {
         }],
         warnings: vec![],
         interrupted: false,
+        fleet: None,
     }
 }
 

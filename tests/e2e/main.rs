@@ -4,6 +4,7 @@ mod args;
 mod cluster;
 mod compare;
 mod datadir;
+mod fleet;
 mod plan;
 mod read;
 mod report;

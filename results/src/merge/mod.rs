@@ -266,6 +266,7 @@ fn combined_file(
         workloads,
         warnings,
         interrupted: inputs.iter().any(|r| r.interrupted),
+        fleet: None,
     }
 }
 
@@ -498,6 +499,7 @@ mod tests {
             }],
             warnings: vec![],
             interrupted: false,
+            fleet: None,
         }
     }
 

@@ -173,6 +173,7 @@ pub fn results() -> ResultsFile {
         workloads: vec![buffered, uring, skipped, sendfile, readwrite],
         warnings: vec!["the disk claims rotational=1 (virtio): not used to classify it".into()],
         interrupted: false,
+        fleet: None,
     }
 }
 
@@ -311,6 +312,7 @@ pub fn file_of(workloads: Vec<WorkloadResult>) -> ResultsFile {
         workloads,
         warnings: Vec::new(),
         interrupted: false,
+        fleet: None,
     }
 }
 

@@ -470,6 +470,7 @@ pub fn results() -> ResultsFile {
             "the virtio disk's speed varies about 3x between runs on cloud VMs: compare medians, not single runs".into(),
         ],
         interrupted: false,
+        fleet: None,
     }
 }
 

@@ -1,0 +1,261 @@
+//! `segbench fleet …`: one run across many hosts (see `crate::fleet`). Subcommands: `run` (one
+//! rank of a run started by a launcher), `token` (a fresh run token). Launchers of their own
+//! (`fleet ssh`, `fleet k8s`) are subcommands to come.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+
+use crate::bad_input;
+use crate::commands::run::{load_suite, parse_baseline, RunArgs};
+use crate::fleet::coordinator::NetworkMode;
+use crate::fleet::proto::{new_token, TOKEN_ENV};
+use crate::fleet::rank::{discover, RankFlags, DEFAULT_PORT};
+use crate::fleet::worker::{ChildPlan, WorkerConfig};
+use crate::fleet::FleetConfig;
+
+/// Help after `segbench fleet run`'s options.
+pub const FLEET_RUN_HELP: &str =
+    "One process per host, started by your launcher; rank 0 hosts the rendezvous and writes
+segbench-results/<run-id>/results.json with the cluster view (per-host breakdown, clock
+offsets, local phase aggregate, network ring, scaling on 1, 2, 4 … N hosts) and each host's
+own results beside it. Every rank needs the same token in SEGBENCH_FLEET_TOKEN
+(`segbench fleet token`); Slurm and MPI pass the environment on.
+
+Rank and size come from, in order: Slurm (SLURM_PROCID, SLURM_NTASKS, node list), Open MPI /
+PMIx (OMPI_COMM_WORLD_RANK/SIZE, PMIX_RANK), MPICH (PMI_RANK, PMI_SIZE), a Kubernetes Indexed
+Job (JOB_COMPLETION_INDEX with --size), else --rank/--size/--coordinator.
+
+Examples:
+  export SEGBENCH_FLEET_TOKEN=$(segbench fleet token)
+  srun -N 3 --ntasks-per-node=1 segbench fleet run --quick
+  mpirun -n 3 --map-by node -x SEGBENCH_FLEET_TOKEN segbench fleet run --coordinator node1:7879
+  ssh h1 \"SEGBENCH_FLEET_TOKEN=$T segbench fleet run --rank 0 --size 3 --coordinator h1:7879\" &
+  ssh h2 \"SEGBENCH_FLEET_TOKEN=$T segbench fleet run --rank 1 --size 3 --coordinator h1:7879\" &
+  ssh h3 \"SEGBENCH_FLEET_TOKEN=$T segbench fleet run --rank 2 --size 3 --coordinator h1:7879\"
+  segbench fleet run my-suite.toml --rank 0 --size 2 --coordinator 10.0.0.1 --no-scaling
+
+Exit codes: 0 every phase ran; 1 a rank failed, vanished, never joined or was interrupted
+(rank 0 still writes what it gathered, naming the host and the reason); 2 bad input.";
+
+/// `segbench fleet`.
+#[derive(Debug, Args, Clone)]
+pub struct FleetArgs {
+    /// The fleet command.
+    #[command(subcommand)]
+    pub command: FleetCommand,
+}
+
+/// The fleet subcommands.
+#[derive(Debug, Subcommand, Clone)]
+pub enum FleetCommand {
+    /// Take part in one run across hosts (one process per host, started by srun, mpirun,
+    /// ssh or a Kubernetes Indexed Job).
+    #[command(after_help = FLEET_RUN_HELP)]
+    Run(Box<FleetRunArgs>),
+    /// Print a fresh random run token (hex) for SEGBENCH_FLEET_TOKEN.
+    Token,
+}
+
+/// `segbench fleet run`.
+#[derive(Debug, Args, Clone)]
+pub struct FleetRunArgs {
+    /// This rank (with --size and --coordinator, when no launcher sets it).
+    #[arg(long, value_name = "R")]
+    pub rank: Option<u32>,
+    /// Number of ranks.
+    #[arg(long, value_name = "N")]
+    pub size: Option<u32>,
+    /// Rank 0's rendezvous, HOST:PORT or HOST (overrides the Slurm node list and Kubernetes names).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub coordinator: Option<String>,
+    /// Rendezvous port when --coordinator gives none.
+    #[arg(long, default_value_t = DEFAULT_PORT, value_name = "PORT")]
+    pub port: u16,
+    /// How long ranks may take to join before rank 0 gives up.
+    #[arg(long, default_value = "60s", value_parser = crate::parse::duration, value_name = "DURATION")]
+    pub join_timeout: Duration,
+    /// Network phase: ring (rank i to i+1, all at once), matrix (every ordered pair, one at a
+    /// time) or off.
+    #[arg(long, value_enum, default_value = "ring", value_name = "MODE")]
+    pub network: NetworkMode,
+    /// Skip the scaling phase (the suite on 1, 2, 4 … hosts).
+    #[arg(long)]
+    pub no_scaling: bool,
+    /// Kubernetes: the Indexed Job's name (rank 0 is JOB-0.SERVICE).
+    #[arg(long, value_name = "NAME")]
+    pub k8s_job: Option<String>,
+    /// Kubernetes: the headless Service's name.
+    #[arg(long, value_name = "NAME")]
+    pub k8s_service: Option<String>,
+    /// The suite and its options, as `segbench run` takes them.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Runs `segbench fleet …`.
+pub fn run(a: FleetArgs) -> anyhow::Result<u8> {
+    match a.command {
+        FleetCommand::Token => {
+            println!(
+                "{}",
+                new_token().map_err(|e| bad_input(format!("/dev/urandom: {e}")))?
+            );
+            Ok(0)
+        }
+        FleetCommand::Run(r) => {
+            let cfg = config(&r)?;
+            let signals = crate::signals::install();
+            crate::fleet::run(cfg, signals.stop.clone())
+        }
+    }
+}
+
+/// The `run` arguments of the local phase's child, without `--out`.
+fn local_args(r: &RunArgs) -> Vec<String> {
+    let mut a: Vec<String> = vec!["run".into()];
+    if let Some(s) = &r.suite {
+        a.push(
+            std::path::absolute(s)
+                .unwrap_or_else(|_| s.clone())
+                .display()
+                .to_string(),
+        );
+    }
+    a.extend(["--preset".into(), r.preset.clone()]);
+    for d in &r.dirs {
+        a.extend(["--dir".into(), d.display().to_string()]);
+    }
+    if r.quick {
+        a.push("--quick".into());
+    }
+    if let Some(d) = r.duration {
+        a.extend(["--duration".into(), format!("{}ms", d.as_millis().max(1))]);
+    }
+    if let Some(n) = r.repeat {
+        a.extend(["--repeat".into(), n.to_string()]);
+    }
+    a.extend(["--baseline".into(), r.baseline.clone()]);
+    if r.keep {
+        a.push("--keep".into());
+    }
+    a
+}
+
+/// The `read` arguments of the network phase's child, without `--sink` and `--out`.
+fn read_args(r: &RunArgs) -> Vec<String> {
+    // Read for a fixed time (starting over at the log's beginning), so a fast NIC is measured
+    // over more than a few milliseconds.
+    let (size, duration, repeat) = if r.quick {
+        ("16MiB", "1s", "1")
+    } else {
+        ("256MiB", "5s", "3")
+    };
+    let mut a: Vec<String> = [
+        "read",
+        "--engine",
+        "sendfile",
+        "--engine",
+        "readwrite",
+        "--size",
+        size,
+        "--duration",
+        duration,
+        "--repeat",
+        repeat,
+        "--no-probe",
+        "-q",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    if let Some(d) = r.dirs.first() {
+        a.extend(["--data-dir".into(), d.display().to_string()]);
+    }
+    if r.keep {
+        a.push("--keep".into());
+    }
+    a
+}
+
+/// Checks everything before any work: placement, token, suite, baseline.
+pub fn config(a: &FleetRunArgs) -> anyhow::Result<FleetConfig> {
+    for (given, flag) in [
+        (a.run.print, "--print"),
+        (a.run.json, "--json"),
+        (a.run.hdr_log.is_some(), "--hdr-log"),
+    ] {
+        if given {
+            return Err(bad_input(format!(
+                "{flag}: not available with fleet run; use it with segbench run, or read rank 0's results file"
+            )));
+        }
+    }
+    if a.join_timeout.is_zero() {
+        return Err(bad_input(
+            "--join-timeout 0: give the ranks time to join, e.g. 60s",
+        ));
+    }
+    let env: BTreeMap<String, String> = std::env::vars().collect();
+    let flags = RankFlags {
+        rank: a.rank,
+        size: a.size,
+        coordinator: a.coordinator.clone(),
+        port: a.port,
+        k8s_job: a.k8s_job.clone(),
+        k8s_service: a.k8s_service.clone(),
+    };
+    let placement = discover(&env, &flags).map_err(|e| bad_input(e.0))?;
+    let token = env
+        .get(TOKEN_ENV)
+        .map(|t| t.trim().to_string())
+        .unwrap_or_default();
+    if placement.size > 1 && token.is_empty() {
+        return Err(bad_input(format!(
+            "{TOKEN_ENV} is not set: a run of {} ranks needs the same token on every rank; \
+             export {TOKEN_ENV}=$(segbench fleet token) where the launcher starts",
+            placement.size
+        )));
+    }
+    // A run of one rank still talks to itself over loopback: give it a token of its own.
+    let token = if token.is_empty() {
+        new_token().map_err(|e| bad_input(format!("/dev/urandom: {e}")))?
+    } else {
+        token
+    };
+    load_suite(&a.run)?;
+    let baseline = parse_baseline(&a.run.baseline).map_err(bad_input)?;
+    let cwd = std::env::current_dir()
+        .map_err(|e| bad_input(format!("the current directory is not usable: {e}")))?;
+    let host = crate::meta::RunMeta::now().host;
+    let probe = crate::probe::probe(&crate::probe::ProbeOptions {
+        dir: a.run.dirs.first().cloned().unwrap_or_else(|| cwd.clone()),
+        micro: false,
+    });
+    let worker = WorkerConfig {
+        rank: placement.rank,
+        size: placement.size,
+        coordinator: placement.coordinator.clone(),
+        token: token.clone(),
+        join_timeout: a.join_timeout,
+        slurm_node: placement.slurm_node.clone(),
+        host,
+        fingerprint: Some(probe.fingerprint),
+        plan: ChildPlan {
+            local: local_args(&a.run),
+            read: read_args(&a.run),
+            cwd,
+        },
+    };
+    Ok(FleetConfig {
+        placement,
+        token,
+        join_timeout: a.join_timeout,
+        network: a.network,
+        scaling: !a.no_scaling,
+        out: a.run.out.clone(),
+        baseline,
+        worker,
+    })
+}

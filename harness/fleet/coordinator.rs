@@ -1,0 +1,404 @@
+//! Rank 0: admit every rank, measure clock offsets, drive the phases step by step (barrier,
+//! start time in each rank's own clock, gather), and turn what comes back into one results file
+//! with the cluster view. A rank that fails, vanishes or is interrupted stops every rank; what
+//! was gathered so far is written, naming the host and the reason.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::RecvTimeoutError;
+use std::time::{Duration, Instant};
+
+use results::fleet::{FleetFailure, PhaseWindow};
+use results::ResultsFile;
+
+use super::clock::{self, estimate, realtime_ns, Offset, PINGS};
+use super::proto::{Msg, Task};
+use super::rendezvous::{Event, Members};
+
+/// Longest wait for every rank to be ready for a step (a sink to start).
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+/// Longest wait for a Pong.
+const PONG_TIMEOUT: Duration = Duration::from_secs(5);
+/// Time between the StartAt messages and the planned start, on top of the clock uncertainty.
+const START_LEAD: Duration = Duration::from_millis(250);
+/// A step's work has no time limit of its own: heartbeats notice a rank that is gone.
+const NO_LIMIT: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// How the network phase pairs hosts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum NetworkMode {
+    /// Rank i sends to rank (i+1) mod N, all pairs at once.
+    Ring,
+    /// Every ordered pair, one pair at a time.
+    Matrix,
+    /// No network phase.
+    Off,
+}
+
+/// What a step asks of the ranks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepKind {
+    /// Ranks below `hosts` run the suite; the others idle.
+    Local {
+        /// Ranks taking part.
+        hosts: u32,
+    },
+    /// Every rank starts its sink.
+    Sinks,
+    /// These (sender, receiver) pairs send; the others idle.
+    Pairs(Vec<(u32, u32)>),
+    /// Every rank stops its sink.
+    StopSinks,
+}
+
+/// The steps of a run: the local phase, the network phase, then the scaling subsets
+/// (1, 2, 4, … hosts below N; N hosts is the local phase itself).
+pub fn plan_steps(size: u32, network: NetworkMode, scaling: bool) -> Vec<(String, StepKind)> {
+    let mut s = vec![("local".to_string(), StepKind::Local { hosts: size })];
+    if size > 1 && network != NetworkMode::Off {
+        s.push(("network/sinks".into(), StepKind::Sinks));
+        if network == NetworkMode::Ring {
+            let pairs = (0..size).map(|i| (i, (i + 1) % size)).collect();
+            s.push(("network/ring".into(), StepKind::Pairs(pairs)));
+        } else {
+            for i in 0..size {
+                for j in (0..size).filter(|j| *j != i) {
+                    s.push((format!("network/{i}->{j}"), StepKind::Pairs(vec![(i, j)])));
+                }
+            }
+        }
+        s.push(("network/stop".into(), StepKind::StopSinks));
+    }
+    if scaling && size > 1 {
+        let mut k = 1;
+        while k < size {
+            s.push((format!("scaling/{k}"), StepKind::Local { hosts: k }));
+            k *= 2;
+        }
+    }
+    s
+}
+
+/// One rank's answer to a step.
+#[derive(Debug, Clone)]
+pub struct RankDone {
+    /// The rank.
+    pub rank: u32,
+    /// Its window on rank 0's clock.
+    pub window: PhaseWindow,
+    /// Its results, when the task has some.
+    pub result: Option<ResultsFile>,
+    /// What went wrong, when the child failed.
+    pub error: Option<String>,
+    /// TCP segments the rank's host retransmitted during the step.
+    pub retransmits: Option<u64>,
+}
+
+/// Rank 0's view of the admitted ranks.
+#[derive(Debug)]
+pub struct Coordinator<'a> {
+    /// The ranks.
+    pub members: Members,
+    /// Clock offsets by rank.
+    pub offsets: BTreeMap<u32, Offset>,
+    /// Sink ports by rank, once started.
+    pub sink_ports: BTreeMap<u32, u16>,
+    stop: &'a AtomicBool,
+}
+
+impl<'a> Coordinator<'a> {
+    /// Wraps the admitted ranks.
+    pub fn new(members: Members, stop: &'a AtomicBool) -> Self {
+        Coordinator {
+            members,
+            offsets: BTreeMap::new(),
+            sink_ports: BTreeMap::new(),
+            stop,
+        }
+    }
+
+    /// A failure of `rank`, with its host name.
+    pub fn failure(&self, rank: Option<u32>, reason: String) -> FleetFailure {
+        FleetFailure {
+            rank,
+            host: rank.and_then(|r| self.members.members.get(&r).map(|m| m.host.clone())),
+            reason,
+        }
+    }
+
+    /// The next message, or the failure that ends the run (lost rank, Abort, signal, timeout).
+    fn next(&self, timeout: Duration, waiting: &str) -> Result<(u32, Msg), FleetFailure> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.stop.load(Ordering::Relaxed) {
+                return Err(self.failure(Some(0), "interrupted by a signal on rank 0".into()));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(self.failure(None, format!("timed out waiting for {waiting}")));
+            }
+            match self
+                .members
+                .rx
+                .recv_timeout(left.min(Duration::from_millis(50)))
+            {
+                Ok(Event::Msg(r, Msg::Abort { reason })) => {
+                    return Err(self.failure(Some(r), reason))
+                }
+                Ok(Event::Msg(r, m)) => return Ok((r, m)),
+                Ok(Event::Lost(r, why)) => return Err(self.failure(Some(r), why)),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(self.failure(None, "every link closed".into()))
+                }
+            }
+        }
+    }
+
+    fn send(&self, rank: u32, m: &Msg) -> Result<(), FleetFailure> {
+        match self.members.links.get(&rank) {
+            Some(l) => l
+                .send(m)
+                .map_err(|e| self.failure(Some(rank), format!("cannot send to it: {e}"))),
+            None => Err(self.failure(Some(rank), "not connected".into())),
+        }
+    }
+
+    /// Estimates every rank's clock offset from [`PINGS`] exchanges (minimum round trip).
+    pub fn measure_clocks(&mut self) -> Result<(), FleetFailure> {
+        let ranks: Vec<u32> = self.members.links.keys().copied().collect();
+        for r in ranks {
+            let mut ex = Vec::with_capacity(PINGS);
+            for _ in 0..PINGS {
+                let e = clock::exchange(|t0| {
+                    self.send(r, &Msg::Ping { t0_ns: t0 })?;
+                    loop {
+                        match self.next(PONG_TIMEOUT, "a clock answer")? {
+                            (from, Msg::Pong { t0_ns, t_rank_ns }) if from == r && t0_ns == t0 => {
+                                return Ok(t_rank_ns)
+                            }
+                            _ => {}
+                        }
+                    }
+                })?;
+                ex.push(e);
+            }
+            self.offsets.insert(r, estimate(&ex).unwrap_or_default());
+        }
+        Ok(())
+    }
+
+    /// The IP rank `r`'s sink listens on: the address the others reach it by.
+    pub fn sink_ip(&self, r: u32) -> IpAddr {
+        let m = &self.members.members;
+        if r != 0 {
+            if let Some(x) = m.get(&r) {
+                return x.peer_ip;
+            }
+        }
+        m.values()
+            .find(|x| x.rank != 0)
+            .map(|x| x.local_ip)
+            .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
+    }
+
+    /// The task of rank `r` in a step.
+    pub fn task(&self, r: u32, kind: &StepKind) -> Task {
+        match kind {
+            StepKind::Local { hosts } if r < *hosts => Task::Local,
+            StepKind::Local { .. } => Task::Idle,
+            StepKind::Sinks => Task::Sink {
+                listen_ip: self.sink_ip(r).to_string(),
+            },
+            StepKind::StopSinks => Task::StopSink,
+            StepKind::Pairs(p) => match p.iter().find(|(from, _)| *from == r) {
+                Some(&(_, to)) => Task::Read {
+                    to_rank: to,
+                    sink: SocketAddr::new(
+                        self.sink_ip(to),
+                        self.sink_ports.get(&to).copied().unwrap_or(0),
+                    )
+                    .to_string(),
+                },
+                None => Task::Idle,
+            },
+        }
+    }
+
+    /// Runs one step on every rank: Prepare, wait until all are Ready (the barrier), StartAt
+    /// in each rank's clock, gather PhaseDone.
+    pub fn step(
+        &mut self,
+        step: u32,
+        phase: &str,
+        kind: &StepKind,
+    ) -> Result<Vec<RankDone>, FleetFailure> {
+        let ranks: Vec<u32> = self.members.links.keys().copied().collect();
+        for &r in &ranks {
+            let task = self.task(r, kind);
+            self.send(
+                r,
+                &Msg::Prepare {
+                    step,
+                    phase: phase.into(),
+                    task,
+                },
+            )?;
+        }
+        let mut ready = 0;
+        while ready < ranks.len() {
+            if let (r, Msg::Ready { step: s, port }) =
+                self.next(READY_TIMEOUT, "every rank to be ready")?
+            {
+                if s == step {
+                    ready += 1;
+                    if let Some(p) = port {
+                        self.sink_ports.insert(r, p);
+                    }
+                }
+            }
+        }
+        let worst = self
+            .offsets
+            .values()
+            .map(|o| o.uncertainty_ns)
+            .max()
+            .unwrap_or(0);
+        let planned = realtime_ns() + START_LEAD.as_nanos() as i64 + 4 * worst as i64;
+        for &r in &ranks {
+            let o = self.offsets.get(&r).copied().unwrap_or_default();
+            self.send(
+                r,
+                &Msg::StartAt {
+                    step,
+                    start_ns: o.to_rank(planned),
+                },
+            )?;
+        }
+        let mut done = BTreeMap::new();
+        while done.len() < ranks.len() {
+            if let (
+                r,
+                Msg::PhaseDone {
+                    step: s,
+                    start_ns,
+                    end_ns,
+                    result,
+                    error,
+                    retransmits,
+                },
+            ) = self.next(NO_LIMIT, "the step's end")?
+            {
+                if s != step {
+                    continue;
+                }
+                let o = self.offsets.get(&r).copied().unwrap_or_default();
+                done.insert(
+                    r,
+                    RankDone {
+                        rank: r,
+                        window: PhaseWindow {
+                            rank: r,
+                            start_ns: o.to_rank0(start_ns),
+                            end_ns: o.to_rank0(end_ns),
+                        },
+                        result: result.map(|b| *b),
+                        error,
+                        retransmits,
+                    },
+                );
+            }
+        }
+        Ok(done.into_values().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fleet::rendezvous::Member;
+
+    fn member(rank: u32, peer: [u8; 4], local: [u8; 4]) -> Member {
+        Member {
+            rank,
+            host: format!("h{rank}"),
+            peer_ip: IpAddr::from(peer),
+            local_ip: IpAddr::from(local),
+            fingerprint: None,
+        }
+    }
+
+    #[test]
+    fn tasks_send_each_rank_to_the_next_ranks_sink_at_the_address_it_is_reached_by() {
+        let (_tx, rx) = std::sync::mpsc::channel();
+        let members = Members {
+            links: BTreeMap::new(),
+            members: [
+                (0, member(0, [127, 0, 0, 1], [127, 0, 0, 1])),
+                (1, member(1, [198, 18, 0, 2], [198, 18, 0, 1])),
+                (2, member(2, [198, 18, 0, 3], [198, 18, 0, 1])),
+            ]
+            .into_iter()
+            .collect(),
+            rx,
+            refused: 0,
+        };
+        let stop = AtomicBool::new(false);
+        let mut c = Coordinator::new(members, &stop);
+        // Rank 0's own worker came over loopback: its sink listens where the others reach it.
+        assert_eq!(
+            c.task(0, &StepKind::Sinks),
+            Task::Sink {
+                listen_ip: "198.18.0.1".into()
+            }
+        );
+        assert_eq!(
+            c.task(2, &StepKind::Sinks),
+            Task::Sink {
+                listen_ip: "198.18.0.3".into()
+            }
+        );
+        c.sink_ports.extend([(0, 4000), (1, 4001), (2, 4002)]);
+        let ring = StepKind::Pairs(vec![(0, 1), (1, 2), (2, 0)]);
+        assert_eq!(
+            c.task(2, &ring),
+            Task::Read {
+                to_rank: 0,
+                sink: "198.18.0.1:4000".into()
+            }
+        );
+        assert_eq!(c.task(1, &StepKind::Pairs(vec![(0, 2)])), Task::Idle);
+        assert_eq!(c.task(1, &StepKind::Local { hosts: 2 }), Task::Local);
+        assert_eq!(c.task(2, &StepKind::Local { hosts: 2 }), Task::Idle);
+    }
+
+    #[test]
+    fn steps_cover_local_ring_and_scaling_subsets() {
+        let s = plan_steps(3, NetworkMode::Ring, true);
+        let names: Vec<&str> = s.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "local",
+                "network/sinks",
+                "network/ring",
+                "network/stop",
+                "scaling/1",
+                "scaling/2"
+            ]
+        );
+        assert_eq!(s[2].1, StepKind::Pairs(vec![(0, 1), (1, 2), (2, 0)]));
+        let m = plan_steps(3, NetworkMode::Matrix, false);
+        assert_eq!(m.len(), 1 + 1 + 6 + 1);
+        let big: Vec<String> = plan_steps(9, NetworkMode::Off, true)
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(
+            big,
+            ["local", "scaling/1", "scaling/2", "scaling/4", "scaling/8"]
+        );
+        assert_eq!(plan_steps(1, NetworkMode::Ring, true).len(), 1);
+    }
+}

@@ -1,0 +1,227 @@
+//! Fleet: one segbench run across many hosts. segbench deploys nothing: a launcher (srun,
+//! mpirun, ssh, a Kubernetes Indexed Job) starts one `segbench fleet run` per host; rank 0
+//! hosts a run-scoped rendezvous (register, probe, clock offsets, a barrier and a start time per
+//! phase, gather) and writes the cluster's results. Each rank's phase work is a child process of
+//! the same binary, so the coordination stays a thin layer.
+//!
+//! - [`rank`]: who am I (Slurm, MPI, Kubernetes, flags);
+//! - [`proto`]: size-bounded frames and messages, the run token;
+//! - [`clock`]: minimum-RTT clock offsets;
+//! - [`rendezvous`]: admitting ranks, joining, links with heartbeats;
+//! - [`child`]: the phase's child processes; [`retrans`]: the kernel's TCP retransmissions;
+//! - [`worker`]: one rank's side; [`coordinator`]: rank 0's; [`report`]: the results.
+
+pub mod child;
+pub mod clock;
+pub mod coordinator;
+pub mod proto;
+pub mod rank;
+pub mod rendezvous;
+pub mod report;
+pub mod retrans;
+pub mod worker;
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use results::fleet::FleetFailure;
+use results::Baseline;
+
+use crate::meta::RunMeta;
+use crate::{bad_input, CheckFailed};
+use coordinator::{plan_steps, Coordinator, NetworkMode, StepKind};
+use proto::Msg;
+use rank::Placement;
+use worker::WorkerConfig;
+
+/// A validated fleet run.
+#[derive(Debug, Clone)]
+pub struct FleetConfig {
+    /// This process's place.
+    pub placement: Placement,
+    /// The shared token (empty for a run of one rank without one).
+    pub token: String,
+    /// How long ranks may take to join.
+    pub join_timeout: Duration,
+    /// Network phase.
+    pub network: NetworkMode,
+    /// Run the scaling subsets.
+    pub scaling: bool,
+    /// Results directory of rank 0 (default `segbench-results/<run-id>`).
+    pub out: Option<PathBuf>,
+    /// Baseline for the results file.
+    pub baseline: Baseline,
+    /// This rank's worker (children, host, fingerprint).
+    pub worker: WorkerConfig,
+}
+
+/// Takes part in the run; rank 0 also leads it. Exit code as the other commands.
+pub fn run(cfg: FleetConfig, stop: Arc<AtomicBool>) -> anyhow::Result<u8> {
+    if cfg.placement.rank == 0 {
+        return lead(cfg, stop);
+    }
+    match worker::run(&cfg.worker, &stop) {
+        Ok(()) => Ok(0),
+        Err(worker::WorkerError::Interrupted) => Ok(interrupted(cfg.placement.rank)),
+        Err(e) => Err(worker_error(e, cfg.placement.rank)),
+    }
+}
+
+/// The exit of a rank a signal stopped: 128 + the signal, as the other commands.
+fn interrupted(rank: u32) -> u8 {
+    eprintln!("segbench fleet: rank {rank} interrupted; every rank was told to stop");
+    crate::signals::install().exit_code().unwrap_or(130)
+}
+
+/// The exit a worker's failure maps to: a refusal is bad input or environment (2), a signal
+/// its code, anything else 1.
+fn worker_error(e: worker::WorkerError, rank: u32) -> anyhow::Error {
+    use rendezvous::JoinError;
+    use worker::WorkerError as W;
+    match e {
+        W::Join(JoinError::Refused(r)) => bad_input(format!(
+            "rank {rank}: the rendezvous refused this rank: {r} (check {} and --size)",
+            proto::TOKEN_ENV
+        )),
+        e => anyhow::Error::new(CheckFailed(format!("rank {rank}: {e}"))),
+    }
+}
+
+/// Rank 0: listen, run its own worker in a thread, admit, measure clocks, drive the steps,
+/// write the results.
+fn lead(cfg: FleetConfig, stop: Arc<AtomicBool>) -> anyhow::Result<u8> {
+    let p = &cfg.placement;
+    let bind = if p.coordinator.is_empty() {
+        SocketAddr::from(([127, 0, 0, 1], 0))
+    } else {
+        rendezvous::bind_address(&p.coordinator).map_err(|e| {
+            bad_input(format!(
+                "--coordinator {}: {e} (give HOST:PORT of rank 0)",
+                p.coordinator
+            ))
+        })?
+    };
+    let listener = TcpListener::bind(bind).map_err(|e| {
+        bad_input(format!(
+            "cannot listen on {bind}: {e} (another run on this port? choose one with --port)"
+        ))
+    })?;
+    let local = listener.local_addr()?;
+    let connect = if local.ip().is_unspecified() {
+        SocketAddr::from(([127, 0, 0, 1], local.port()))
+    } else {
+        local
+    };
+    let meta = RunMeta::now();
+    eprintln!(
+        "segbench fleet: rank 0 of {} ({}), run {}, rendezvous on {local}",
+        p.size,
+        p.launcher.name(),
+        meta.id
+    );
+    let mut own_cfg = cfg.worker.clone();
+    own_cfg.coordinator = connect.to_string();
+    let own_stop = stop.clone();
+    let own = std::thread::spawn(move || worker::run(&own_cfg, &own_stop));
+
+    let deadline = Instant::now() + cfg.join_timeout;
+    let (members, missing) =
+        rendezvous::admit(&listener, &meta.id, &cfg.token, p.size, deadline, &stop)?;
+    drop(listener);
+    if !missing.is_empty() {
+        let list: Vec<String> = missing.iter().map(|r| r.to_string()).collect();
+        let reason = format!(
+            "rank{} {} never joined within {} s",
+            if missing.len() > 1 { "s" } else { "" },
+            list.join(", "),
+            cfg.join_timeout.as_secs_f64()
+        );
+        members.broadcast(&Msg::Abort {
+            reason: reason.clone(),
+        });
+        drop(members);
+        let _ = own.join();
+        return Err(anyhow::Error::new(CheckFailed(format!(
+            "{reason} (rendezvous {local}; start every rank with the same --size, {} and --coordinator)",
+            proto::TOKEN_ENV
+        ))));
+    }
+    let mut c = Coordinator::new(members, &stop);
+    let mut gathered = report::Gathered::default();
+    let outcome = drive(&cfg, &mut c, &mut gathered);
+    match &outcome {
+        Ok(()) => c.members.broadcast(&Msg::Finish),
+        Err(f) => {
+            eprintln!(
+                "segbench fleet: stopping every rank: rank {} ({}): {}",
+                f.rank.map(|r| r.to_string()).unwrap_or_else(|| "?".into()),
+                f.host.as_deref().unwrap_or("unknown host"),
+                f.reason
+            );
+            c.members.broadcast(&Msg::Abort {
+                reason: f.reason.clone(),
+            });
+        }
+    }
+    let _ = own.join();
+    let facts = report::RunFacts {
+        meta: &meta,
+        launcher: p.launcher.name(),
+        coordinator: if p.coordinator.is_empty() {
+            "none (one rank)"
+        } else {
+            &p.coordinator
+        },
+        size: p.size,
+        baseline: cfg.baseline.clone(),
+    };
+    let failure = outcome.err();
+    let (file, hosts) = report::build(&facts, &c, &gathered, failure.clone());
+    let dir = cfg
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("segbench-results").join(&meta.id));
+    report::write(&dir, &file, &hosts)?;
+    print!("{}", report::summary(&file));
+    eprintln!("segbench fleet: results in {}/results.json", dir.display());
+    match failure {
+        None => Ok(0),
+        Some(f) if f.rank == Some(0) && crate::signals::install().exit_code().is_some() => {
+            Ok(interrupted(0))
+        }
+        Some(f) => Err(anyhow::Error::new(CheckFailed(format!(
+            "the fleet run stopped: rank {} ({}): {}; partial results in {}",
+            f.rank.map(|r| r.to_string()).unwrap_or_else(|| "?".into()),
+            f.host.as_deref().unwrap_or("unknown host"),
+            f.reason,
+            dir.display()
+        )))),
+    }
+}
+
+/// Clocks, then every step; a rank whose child produced nothing ends the run.
+fn drive(
+    cfg: &FleetConfig,
+    c: &mut Coordinator<'_>,
+    g: &mut report::Gathered,
+) -> Result<(), FleetFailure> {
+    c.measure_clocks()?;
+    let steps = plan_steps(cfg.placement.size, cfg.network, cfg.scaling);
+    for (i, (name, kind)) in steps.into_iter().enumerate() {
+        eprintln!("segbench fleet: step {i}: {name}");
+        let done = c.step(i as u32, &name, &kind)?;
+        let broken = done
+            .iter()
+            .find(|d| d.result.is_none() && d.error.is_some())
+            .map(|d| (d.rank, d.error.clone().unwrap_or_default()));
+        let produces = matches!(kind, StepKind::Local { .. } | StepKind::Pairs(_));
+        g.steps.push((name.clone(), kind, done));
+        if let Some((rank, e)) = broken.filter(|_| produces) {
+            return Err(c.failure(Some(rank), format!("phase {name}: {e}")));
+        }
+    }
+    Ok(())
+}

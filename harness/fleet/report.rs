@@ -1,0 +1,278 @@
+//! What rank 0 gathered becomes one results file: the local phase merged over hosts (through
+//! `results::merge`), the cluster view in its `fleet` field, each host's own results beside it,
+//! and a short summary on stdout.
+
+use std::path::Path;
+
+use results::fleet::{
+    aggregate_phase, hardware_warning, network_rows, scaling_rows, skew_warnings, span_and_skew,
+    FleetFailure, FleetHost, FleetInfo, FleetPhase, HostPart,
+};
+use results::format::mb_per_s;
+use results::{Baseline, ResultsFile};
+
+use super::coordinator::{Coordinator, RankDone, StepKind};
+use crate::commands::common;
+use crate::meta::RunMeta;
+
+/// Everything gathered, step by step.
+#[derive(Debug, Default)]
+pub struct Gathered {
+    /// (phase name, step kind, answers) in run order.
+    pub steps: Vec<(String, StepKind, Vec<RankDone>)>,
+}
+
+/// What rank 0 knows about the run besides the gathered steps.
+#[derive(Debug)]
+pub struct RunFacts<'a> {
+    /// Rank 0's run identity.
+    pub meta: &'a RunMeta,
+    /// Launcher name.
+    pub launcher: &'a str,
+    /// The rendezvous address.
+    pub coordinator: &'a str,
+    /// Ranks.
+    pub size: u32,
+    /// Baseline for the results file.
+    pub baseline: Baseline,
+}
+
+/// The cluster results file and each host's own local-phase file (`rank<k>-<host>.json`).
+pub fn build(
+    facts: &RunFacts<'_>,
+    c: &Coordinator<'_>,
+    g: &Gathered,
+    failure: Option<FleetFailure>,
+) -> (ResultsFile, Vec<(String, ResultsFile)>) {
+    let mut info = FleetInfo {
+        size: facts.size,
+        launcher: facts.launcher.to_string(),
+        coordinator: facts.coordinator.to_string(),
+        failure,
+        ..Default::default()
+    };
+    let mut host_files = Vec::new();
+    for m in c.members.members.values() {
+        let o = c.offsets.get(&m.rank).copied().unwrap_or_default();
+        info.hosts.push(FleetHost {
+            rank: m.rank,
+            host: m.host.clone(),
+            addr: m.peer_ip.to_string(),
+            offset_ns: o.offset_ns,
+            uncertainty_ns: o.uncertainty_ns,
+            fingerprint: m.fingerprint.clone(),
+            results_file: None,
+        });
+    }
+    let mut merged: Option<ResultsFile> = None;
+    let mut local_phases: Vec<FleetPhase> = Vec::new();
+    for (name, kind, done) in &g.steps {
+        let phase = match kind {
+            StepKind::Local { .. } => {
+                let parts: Vec<HostPart<'_>> = done
+                    .iter()
+                    .filter_map(|d| {
+                        d.result.as_ref().map(|f| HostPart {
+                            rank: d.rank,
+                            file: f,
+                            window: d.window,
+                        })
+                    })
+                    .collect();
+                if parts.is_empty() {
+                    continue;
+                }
+                match aggregate_phase(name, &parts) {
+                    Ok((file, phase)) => {
+                        if name == "local" {
+                            for d in done {
+                                if let (Some(f), Some(h)) =
+                                    (&d.result, info.hosts.iter_mut().find(|h| h.rank == d.rank))
+                                {
+                                    let fname = format!("rank{}-{}.json", d.rank, h.host);
+                                    h.results_file = Some(fname.clone());
+                                    host_files.push((fname, f.clone()));
+                                }
+                            }
+                            merged = Some(file);
+                        }
+                        local_phases.push(phase.clone());
+                        phase
+                    }
+                    Err(e) => {
+                        info.warnings.push(format!(
+                            "phase {name}: the hosts' results do not merge: {e}"
+                        ));
+                        continue;
+                    }
+                }
+            }
+            StepKind::Pairs(pairs) => {
+                for d in done {
+                    if let (Some(f), Some(&(from, to))) =
+                        (&d.result, pairs.iter().find(|(f, _)| *f == d.rank))
+                    {
+                        info.network
+                            .extend(network_rows(from, to, f, d.retransmits));
+                    }
+                }
+                let windows: Vec<_> = done
+                    .iter()
+                    .filter(|d| d.result.is_some())
+                    .map(|d| d.window)
+                    .collect();
+                let (span_s, start_skew_s) = span_and_skew(&windows);
+                FleetPhase {
+                    name: name.clone(),
+                    ranks: windows.iter().map(|w| w.rank).collect(),
+                    windows,
+                    span_s,
+                    start_skew_s,
+                    workloads: vec![],
+                    warnings: vec![],
+                }
+            }
+            StepKind::Sinks | StepKind::StopSinks => continue,
+        };
+        for d in done {
+            if let Some(e) = &d.error {
+                info.warnings
+                    .push(format!("phase {name}: rank {}: {e}", d.rank));
+            }
+        }
+        info.warnings.extend(phase.warnings.iter().cloned());
+        info.phases.push(phase);
+    }
+    let refs: Vec<&FleetPhase> = local_phases.iter().collect();
+    info.scaling = if refs.len() > 1 {
+        scaling_rows(&refs)
+    } else {
+        vec![]
+    };
+    info.warnings
+        .extend(skew_warnings(&info.hosts, &info.phases));
+    info.warnings.extend(hardware_warning(&info.hosts));
+    if c.members.refused > 0 {
+        info.warnings.push(format!(
+            "{} connection(s) to the rendezvous were refused (wrong token or registration)",
+            c.members.refused
+        ));
+    }
+    let mut file = merged.unwrap_or_else(|| {
+        common::results_file(
+            facts.meta,
+            None,
+            facts.baseline.clone(),
+            vec![],
+            vec![],
+            true,
+        )
+    });
+    let hosts = file.run.host.clone();
+    file.run = facts.meta.run_info();
+    if !file.workloads.is_empty() {
+        file.run.host = hosts;
+    }
+    file.interrupted |= info.failure.is_some();
+    file.warnings.extend(info.warnings.iter().cloned());
+    file.fleet = Some(info);
+    (file, host_files)
+}
+
+/// Writes the cluster file (results.json, summary.md, report.html) and the hosts' files.
+pub fn write(
+    dir: &Path,
+    file: &ResultsFile,
+    hosts: &[(String, ResultsFile)],
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| crate::bad_input(format!("--out {}: cannot create it: {e}", dir.display())))?;
+    for (name, f) in hosts {
+        results::export::json::write_results(&dir.join(name), f)?;
+    }
+    crate::commands::run::write_outputs(file, dir)
+}
+
+/// A few lines for the terminal: hosts and clock offsets, each phase's cluster figures, the
+/// network ring, the scaling series.
+pub fn summary(file: &ResultsFile) -> String {
+    let Some(f) = &file.fleet else {
+        return String::new();
+    };
+    let mut s = format!(
+        "fleet run {}: {} ranks ({}), rendezvous {}\n",
+        file.run.id, f.size, f.launcher, f.coordinator
+    );
+    for h in &f.hosts {
+        s.push_str(&format!(
+            "  rank {} {} ({}): clock offset {:+.3} ms ± {:.3} ms\n",
+            h.rank,
+            h.host,
+            h.addr,
+            h.offset_ns as f64 / 1e6,
+            h.uncertainty_ns as f64 / 1e6
+        ));
+    }
+    for p in &f.phases {
+        s.push_str(&format!(
+            "{}: {} host{}, span {:.2} s, start skew {:.2} ms\n",
+            p.name,
+            p.ranks.len(),
+            if p.ranks.len() == 1 { "" } else { "s" },
+            p.span_s,
+            p.start_skew_s * 1e3
+        ));
+        for w in &p.workloads {
+            let per_host: Vec<String> = w.host_bytes_per_s.iter().map(|b| mb_per_s(*b)).collect();
+            let skew = w
+                .repetition_start_skew_s
+                .map(|x| format!("{:.1} ms", x * 1e3))
+                .unwrap_or_else(|| "not recorded".into());
+            s.push_str(&format!(
+                "  {}: aggregate {} (first-done {}), straggler {:.2}, repetition start skew {skew}; \
+                 per host {}\n",
+                w.name,
+                mb_per_s(w.aggregate_bytes_per_s),
+                mb_per_s(w.first_done_bytes_per_s),
+                w.straggler_ratio,
+                per_host.join(", ")
+            ));
+        }
+    }
+    for n in &f.network {
+        let cpu = |x: Option<f64>| x.map(|v| format!("{v:.2}")).unwrap_or_else(|| "-".into());
+        s.push_str(&format!(
+            "  network {} -> {} {}: {}, CPU s/GB sender {} sink {}, sender retransmits {}\n",
+            n.from_rank,
+            n.to_rank,
+            n.engine,
+            mb_per_s(n.throughput_bytes_per_s),
+            cpu(n.sender_cpu_s_per_gb),
+            cpu(n.sink_cpu_s_per_gb),
+            n.sender_retransmits
+                .map(|r| r.to_string())
+                .unwrap_or_else(|| "-".into())
+        ));
+    }
+    for r in &f.scaling {
+        s.push_str(&format!(
+            "  scaling {} on {} host{}: {}\n",
+            r.workload,
+            r.hosts,
+            if r.hosts == 1 { "" } else { "s" },
+            mb_per_s(r.aggregate_bytes_per_s)
+        ));
+    }
+    for w in &f.warnings {
+        s.push_str(&format!("  warning: {w}\n"));
+    }
+    if let Some(x) = &f.failure {
+        s.push_str(&format!(
+            "stopped: rank {} ({}): {}\n",
+            x.rank.map(|r| r.to_string()).unwrap_or_else(|| "?".into()),
+            x.host.as_deref().unwrap_or("unknown host"),
+            x.reason
+        ));
+    }
+    s
+}

@@ -1,0 +1,351 @@
+//! One rank's side of a fleet run (rank 0 runs it too, in a thread, over loopback): join the
+//! rendezvous, then per step get ready (start a sink when asked), wait for the start time in
+//! this host's clock, run the step's child, and report its window and results. Rank 0's Abort,
+//! a lost link or a signal stops the child at once.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::Duration;
+
+use super::child::{free_port, start_sink, Running, Scratch};
+use super::clock::realtime_ns;
+use super::proto::{Msg, Task};
+use super::rendezvous::{join, Event, JoinError, Link};
+
+/// How often the worker looks at its messages, the stop flag and its child.
+const TICK: Duration = Duration::from_millis(50);
+
+/// The command lines of a rank's children (without their per-step outputs).
+#[derive(Debug, Clone, Default)]
+pub struct ChildPlan {
+    /// `run …` arguments of the local phase, without `--out`.
+    pub local: Vec<String>,
+    /// `read …` arguments of the network phase, without `--sink` and `--out`.
+    pub read: Vec<String>,
+    /// Working directory of the children (their data directories go there by default).
+    pub cwd: PathBuf,
+}
+
+/// What a rank needs to take part.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Its rank.
+    pub rank: u32,
+    /// Ranks in the run.
+    pub size: u32,
+    /// Rank 0's rendezvous, HOST:PORT.
+    pub coordinator: String,
+    /// The run's token.
+    pub token: String,
+    /// How long to keep trying to reach rank 0.
+    pub join_timeout: Duration,
+    /// The first Slurm node, whose NodeAddr is looked up when the coordinator does not resolve.
+    pub slurm_node: Option<String>,
+    /// Host name.
+    pub host: String,
+    /// Hardware fingerprint.
+    pub fingerprint: Option<String>,
+    /// The children to run.
+    pub plan: ChildPlan,
+}
+
+/// How a rank's part ended badly.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    /// It could not join.
+    #[error(transparent)]
+    Join(#[from] JoinError),
+    /// Rank 0 vanished.
+    #[error("lost rank 0: {0}")]
+    Lost(String),
+    /// Rank 0 stopped the run.
+    #[error("rank 0 stopped the run: {0}")]
+    Aborted(String),
+    /// This rank's own work failed.
+    #[error("{0}")]
+    Failed(String),
+    /// A signal stopped this rank.
+    #[error("interrupted by a signal")]
+    Interrupted,
+}
+
+/// Why a wait was cut short.
+enum Cut {
+    Abort(String),
+    Lost(String),
+    Signal,
+}
+
+impl From<Cut> for WorkerError {
+    fn from(c: Cut) -> Self {
+        match c {
+            Cut::Abort(r) => WorkerError::Aborted(r),
+            Cut::Lost(r) => WorkerError::Lost(r),
+            Cut::Signal => WorkerError::Interrupted,
+        }
+    }
+}
+
+/// Looks for a message that ends the wait (Abort, lost link, signal); others are dropped.
+fn check(rx: &Receiver<Event>, stop: &AtomicBool, wait: Duration) -> Result<(), Cut> {
+    if stop.load(Ordering::Relaxed) {
+        return Err(Cut::Signal);
+    }
+    match rx.recv_timeout(wait) {
+        Ok(Event::Msg(_, Msg::Abort { reason })) => Err(Cut::Abort(reason)),
+        Ok(Event::Lost(_, why)) => Err(Cut::Lost(why)),
+        Err(RecvTimeoutError::Disconnected) => Err(Cut::Lost("link closed".into())),
+        _ => Ok(()),
+    }
+}
+
+/// The Slurm NodeAddr of `node` (`scontrol show node NAME`), bounded to a few seconds.
+pub fn slurm_node_addr(node: &str) -> Option<String> {
+    let mut child = std::process::Command::new("scontrol")
+        .args(["show", "node", node])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(50))
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+        }
+    }
+    let out = child.wait_with_output().ok()?;
+    node_addr(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// The `NodeAddr=` of `scontrol show node` output.
+pub fn node_addr(scontrol: &str) -> Option<String> {
+    scontrol
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("NodeAddr=").map(str::to_string))
+        .filter(|a| !a.is_empty())
+}
+
+/// Takes part in the run until rank 0 says Finish (Ok) or something stops it.
+pub fn run(cfg: &WorkerConfig, stop: &AtomicBool) -> Result<(), WorkerError> {
+    let register = Msg::Register {
+        rank: cfg.rank,
+        size: cfg.size,
+        host: cfg.host.clone(),
+        addr: String::new(),
+        fingerprint: cfg.fingerprint.clone(),
+    };
+    let port = cfg.coordinator.rsplit(':').next().unwrap_or("").to_string();
+    let fallback = || {
+        cfg.slurm_node
+            .as_deref()
+            .and_then(slurm_node_addr)
+            .map(|a| format!("{a}:{port}"))
+    };
+    let (link, rx) = join(
+        &cfg.coordinator,
+        &cfg.token,
+        &register,
+        cfg.join_timeout,
+        stop,
+        &fallback,
+    )?;
+    let scratch = Scratch::create(cfg.rank)
+        .map_err(|e| WorkerError::Failed(format!("cannot create a scratch directory: {e}")))?;
+    let mut sink: Option<Running> = None;
+    let outcome = steps(cfg, &link, &rx, stop, &scratch, &mut sink);
+    if let Some(s) = sink.take() {
+        s.stop();
+    }
+    if let Err(e) = &outcome {
+        let reason = match e {
+            WorkerError::Interrupted => {
+                format!(
+                    "interrupted by a signal on rank {} ({})",
+                    cfg.rank, cfg.host
+                )
+            }
+            WorkerError::Failed(m) => format!("rank {} ({}): {m}", cfg.rank, cfg.host),
+            _ => String::new(),
+        };
+        if !reason.is_empty() {
+            let _ = link.send(&Msg::Abort { reason });
+        }
+    }
+    link.close();
+    outcome
+}
+
+fn steps(
+    cfg: &WorkerConfig,
+    link: &Link,
+    rx: &Receiver<Event>,
+    stop: &AtomicBool,
+    scratch: &Scratch,
+    sink: &mut Option<Running>,
+) -> Result<(), WorkerError> {
+    let send = |m: &Msg| {
+        link.send(m)
+            .map_err(|e| WorkerError::Lost(format!("cannot send to rank 0: {e}")))
+    };
+    let mut pending: Option<(u32, Task)> = None;
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return Err(WorkerError::Interrupted);
+        }
+        let m = match rx.recv_timeout(TICK) {
+            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Disconnected) => {
+                return Err(WorkerError::Lost("link closed".into()))
+            }
+            Ok(Event::Lost(_, why)) => return Err(WorkerError::Lost(why)),
+            Ok(Event::Msg(_, m)) => m,
+        };
+        match m {
+            Msg::Prepare { step, task, .. } => {
+                let mut port = None;
+                match &task {
+                    Task::Sink { listen_ip } => {
+                        let ip = listen_ip.parse().map_err(|e| {
+                            WorkerError::Failed(format!("sink address {listen_ip}: {e}"))
+                        })?;
+                        let p = free_port(ip).map_err(|e| {
+                            WorkerError::Failed(format!("no free port on {ip}: {e}"))
+                        })?;
+                        let s = start_sink(std::net::SocketAddr::new(ip, p), &cfg.plan.cwd)
+                            .map_err(WorkerError::Failed)?;
+                        *sink = Some(s);
+                        port = Some(p);
+                    }
+                    Task::StopSink => {
+                        if let Some(s) = sink.take() {
+                            s.stop();
+                        }
+                    }
+                    _ => {}
+                }
+                pending = Some((step, task));
+                send(&Msg::Ready { step, port })?;
+            }
+            Msg::StartAt { step, start_ns } => {
+                let Some((s, task)) = pending.take().filter(|(s, _)| *s == step) else {
+                    return Err(WorkerError::Failed(format!(
+                        "start of step {step} without Prepare"
+                    )));
+                };
+                while realtime_ns() < start_ns {
+                    let left = Duration::from_nanos((start_ns - realtime_ns()).max(0) as u64);
+                    check(rx, stop, left.min(TICK))?;
+                }
+                let done = execute(cfg, s, &task, rx, stop, scratch)?;
+                send(&done)?;
+            }
+            Msg::Finish => return Ok(()),
+            Msg::Abort { reason } => return Err(WorkerError::Aborted(reason)),
+            _ => {}
+        }
+    }
+}
+
+/// Runs one step's task; returns its PhaseDone.
+fn execute(
+    cfg: &WorkerConfig,
+    step: u32,
+    task: &Task,
+    rx: &Receiver<Event>,
+    stop: &AtomicBool,
+    scratch: &Scratch,
+) -> Result<Msg, WorkerError> {
+    let start_ns = realtime_ns();
+    let (args, out, results_path) = match task {
+        Task::Local => {
+            let out = scratch.path().join(format!("step{step}"));
+            let mut a = cfg.plan.local.clone();
+            a.extend(["--out".into(), out.display().to_string(), "-q".into()]);
+            let r = out.join("results.json");
+            (a, out, r)
+        }
+        Task::Read { sink, .. } => {
+            let out = scratch.path().join(format!("step{step}-read.json"));
+            let mut a = cfg.plan.read.clone();
+            a.extend([
+                "--sink".into(),
+                sink.clone(),
+                "--out".into(),
+                out.display().to_string(),
+            ]);
+            (a, out.clone(), out)
+        }
+        _ => {
+            return Ok(Msg::PhaseDone {
+                step,
+                start_ns,
+                end_ns: start_ns,
+                result: None,
+                error: None,
+                retransmits: None,
+            })
+        }
+    };
+    let what = if matches!(task, Task::Local) {
+        "segbench run"
+    } else {
+        "segbench read"
+    };
+    let retrans0 = super::retrans::read().filter(|_| matches!(task, Task::Read { .. }));
+    let mut child = Running::spawn(&args, &cfg.plan.cwd, what)
+        .map_err(|e| WorkerError::Failed(format!("cannot start {what}: {e}")))?;
+    let status = loop {
+        match child.poll() {
+            Ok(Some(s)) => break s,
+            Ok(None) => {}
+            Err(e) => {
+                child.stop();
+                return Err(WorkerError::Failed(format!("{what}: {e}")));
+            }
+        }
+        if let Err(cut) = check(rx, stop, TICK) {
+            child.stop();
+            return Err(cut.into());
+        }
+    };
+    let end_ns = realtime_ns();
+    let retransmits = retrans0.and_then(|a| super::retrans::read().map(|b| b.saturating_sub(a)));
+    let result = results::export::json::read_results(&results_path).ok();
+    let _ = if out.is_dir() {
+        std::fs::remove_dir_all(&out)
+    } else {
+        std::fs::remove_file(&out)
+    };
+    let error = (!status.success()).then(|| format!("{} exited with {status}", child.what()));
+    Ok(Msg::PhaseDone {
+        step,
+        start_ns,
+        end_ns,
+        result: result.map(Box::new),
+        error,
+        retransmits,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_addr_is_read_from_scontrol() {
+        let text = "NodeName=sbn1 Arch=x86_64 CoresPerSocket=1\n   \
+                    NodeAddr=198.18.0.2 NodeHostName=sbn1 Version=22.05.8\n";
+        assert_eq!(node_addr(text).as_deref(), Some("198.18.0.2"));
+        assert_eq!(node_addr("NodeName=x NodeAddr= State=IDLE"), None);
+        assert_eq!(node_addr("Node sbn9 not found"), None);
+    }
+}

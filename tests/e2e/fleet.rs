@@ -1,0 +1,544 @@
+//! `segbench fleet run`: three ranks on loopback, each in its own working directory, started
+//! with flags; a rank that never joins; a killed rank; a connection with a wrong token.
+
+use std::fs;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use results::ResultsFile;
+
+const TOKEN: &str = "e2e-fleet-token";
+
+/// A quick suite: one small buffered write workload.
+const TINY: &str = r#"name = "tiny"
+repeat = 2
+warmup = "0"
+
+[[workload]]
+kind = "write"
+name = "w"
+engines = ["buffered"]
+size = "8MiB"
+segment_size = "4MiB"
+"#;
+
+/// A paced write long enough to kill a rank in the middle of it.
+const LONG: &str = r#"name = "long"
+repeat = 1
+warmup = "0"
+
+[[workload]]
+kind = "write"
+name = "w"
+engines = ["buffered"]
+duration = "30s"
+rate = "10MB/s"
+segment_size = "4MiB"
+"#;
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One rank: its process and its own working directory (stdout / stderr in files there).
+struct Rank {
+    child: Child,
+    dir: PathBuf,
+}
+
+impl Rank {
+    fn start(root: &Path, name: &str, token: &str, args: &[String]) -> Rank {
+        let dir = root.join(name);
+        fs::create_dir_all(&dir).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_segbench"))
+            .arg("fleet")
+            .arg("run")
+            .args(args)
+            .env("SEGBENCH_FLEET_TOKEN", token)
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .stdout(fs::File::create(dir.join("stdout")).unwrap())
+            .stderr(fs::File::create(dir.join("stderr")).unwrap())
+            .spawn()
+            .expect("segbench starts");
+        Rank { child, dir }
+    }
+
+    /// Waits at most `limit` for the exit code (kills and fails the test beyond).
+    fn wait(&mut self, limit: Duration) -> i32 {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s.code().unwrap_or(-1);
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!(
+                    "{} did not exit within {limit:?}:\n{}",
+                    self.dir.display(),
+                    self.stderr()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn stderr(&self) -> String {
+        fs::read_to_string(self.dir.join("stderr")).unwrap_or_default()
+    }
+
+    fn stdout(&self) -> String {
+        fs::read_to_string(self.dir.join("stdout")).unwrap_or_default()
+    }
+
+    /// Waits at most `limit` until stderr contains `needle`.
+    fn wait_for(&self, needle: &str, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        while !self.stderr().contains(needle) {
+            assert!(
+                Instant::now() < deadline,
+                "'{needle}' not seen within {limit:?}:\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// True once a child's data directory holds a workload's files (its probe is over, its
+    /// workload runs): a signal then stops it at once.
+    fn measuring(&self) -> bool {
+        self.data_dirs().iter().any(|d| {
+            fs::read_dir(self.dir.join(d))
+                .map(|e| e.filter_map(|e| e.ok()).any(|e| e.path().is_dir()))
+                .unwrap_or(false)
+        })
+    }
+
+    /// Leftover data directories of its children.
+    fn data_dirs(&self) -> Vec<String> {
+        fs::read_dir(&self.dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("segbench-data"))
+            .collect()
+    }
+}
+
+impl Drop for Rank {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `SUITE --quick? --rank R --size N --coordinator 127.0.0.1:PORT --out OUT` and `extra`.
+fn args(suite: &Path, rank: u32, size: u32, port: u16, extra: &[&str]) -> Vec<String> {
+    let mut a: Vec<String> = vec![
+        suite.display().to_string(),
+        "--rank".into(),
+        rank.to_string(),
+        "--size".into(),
+        size.to_string(),
+        "--coordinator".into(),
+        format!("127.0.0.1:{port}"),
+        "--out".into(),
+        "out".into(),
+    ];
+    a.extend(extra.iter().map(|s| s.to_string()));
+    a
+}
+
+fn cluster_file(rank0: &Rank) -> ResultsFile {
+    results::export::json::read_results(rank0.dir.join("out/results.json"))
+        .unwrap_or_else(|e| panic!("no results at rank 0 ({e}):\n{}", rank0.stderr()))
+}
+
+/// Waits at most `limit` until `cond` holds.
+fn eventually(limit: Duration, cond: impl Fn() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    cond()
+}
+
+/// Three ranks of the long suite, once rank 0 has started the local phase.
+fn three_running(root: &Path) -> (Rank, Rank, Rank) {
+    let suite = root.join("long.toml");
+    fs::write(&suite, LONG).unwrap();
+    let port = free_port();
+    let extra = ["--no-scaling", "--network", "off"];
+    let r0 = Rank::start(root, "r0", TOKEN, &args(&suite, 0, 3, port, &extra));
+    let r1 = Rank::start(root, "r1", TOKEN, &args(&suite, 1, 3, port, &extra));
+    let r2 = Rank::start(root, "r2", TOKEN, &args(&suite, 2, 3, port, &extra));
+    r0.wait_for("step 0: local", Duration::from_secs(30));
+    // Every rank's child is measuring.
+    for r in [&r0, &r1, &r2] {
+        assert!(
+            eventually(Duration::from_secs(20), || r.measuring()),
+            "{}",
+            r.stderr()
+        );
+    }
+    (r0, r1, r2)
+}
+
+#[test]
+fn three_ranks_on_loopback_make_one_cluster_result_and_refuse_a_wrong_token() {
+    let root = tempfile::tempdir().unwrap();
+    let suite = root.path().join("tiny.toml");
+    fs::write(&suite, TINY).unwrap();
+    let port = free_port();
+    let quick = ["--quick"];
+    let started = Instant::now();
+    let mut r0 = Rank::start(root.path(), "r0", TOKEN, &args(&suite, 0, 3, port, &quick));
+    // A connection with the wrong token while rank 0 admits: refused and logged.
+    let mut intruder = Rank::start(
+        root.path(),
+        "bad",
+        "wrong-token",
+        &args(&suite, 1, 3, port, &quick),
+    );
+    assert_eq!(
+        intruder.wait(Duration::from_secs(30)),
+        2,
+        "{}",
+        intruder.stderr()
+    );
+    assert!(
+        intruder.stderr().contains("wrong token"),
+        "{}",
+        intruder.stderr()
+    );
+    r0.wait_for(
+        "refused a connection from 127.0.0.1",
+        Duration::from_secs(10),
+    );
+    assert!(r0.stderr().contains("wrong token"), "{}", r0.stderr());
+
+    let mut r1 = Rank::start(root.path(), "r1", TOKEN, &args(&suite, 1, 3, port, &quick));
+    let mut r2 = Rank::start(root.path(), "r2", TOKEN, &args(&suite, 2, 3, port, &quick));
+    assert_eq!(
+        r0.wait(Duration::from_secs(90)),
+        0,
+        "rank 0:\n{}",
+        r0.stderr()
+    );
+    assert_eq!(
+        r1.wait(Duration::from_secs(10)),
+        0,
+        "rank 1:\n{}",
+        r1.stderr()
+    );
+    assert_eq!(
+        r2.wait(Duration::from_secs(10)),
+        0,
+        "rank 2:\n{}",
+        r2.stderr()
+    );
+    eprintln!(
+        "fleet of 3 on loopback: {:?}\n{}",
+        started.elapsed(),
+        r0.stdout()
+    );
+
+    let file = cluster_file(&r0);
+    let fleet = file.fleet.as_ref().expect("a fleet section");
+    assert_eq!(fleet.size, 3);
+    assert_eq!(fleet.launcher, "flags");
+    assert_eq!(
+        fleet.hosts.iter().map(|h| h.rank).collect::<Vec<_>>(),
+        [0, 1, 2]
+    );
+    assert!(fleet.failure.is_none() && !file.interrupted);
+    for h in &fleet.hosts {
+        // One machine: the clocks agree to within the measurement.
+        assert!(
+            h.offset_ns.unsigned_abs() <= h.uncertainty_ns + 2_000_000,
+            "{h:?}"
+        );
+    }
+    let local = fleet
+        .phases
+        .iter()
+        .find(|p| p.name == "local")
+        .expect("local phase");
+    assert_eq!(local.ranks, [0, 1, 2]);
+    assert_eq!(local.windows.len(), 3);
+    let w = &local.workloads[0];
+    assert_eq!(w.hosts, 3);
+    // Aggregate bytes = the sum of the hosts' own results, kept beside the cluster file.
+    let mut host_bytes = 0;
+    for h in &fleet.hosts {
+        let name = h.results_file.as_ref().expect("per-host file");
+        let own = results::export::json::read_results(r0.dir.join("out").join(name)).unwrap();
+        host_bytes += own.workloads[0]
+            .repetitions
+            .iter()
+            .map(|r| r.bytes)
+            .sum::<u64>();
+    }
+    assert_eq!(w.bytes, host_bytes);
+    assert!(w.aggregate_bytes_per_s > 0.0 && w.straggler_ratio > 0.0 && w.straggler_ratio <= 1.0);
+    // Write repetitions record their start: the windows are real, not assumed aligned.
+    assert!(w.repetition_start_skew_s.is_some(), "{w:?}");
+    // The network ring: 0 -> 1 -> 2 -> 0, each with both engines.
+    let mut pairs: Vec<(u32, u32)> = fleet
+        .network
+        .iter()
+        .map(|n| (n.from_rank, n.to_rank))
+        .collect();
+    pairs.dedup();
+    assert_eq!(pairs, [(0, 1), (1, 2), (2, 0)], "{:?}", fleet.network);
+    assert!(fleet.network.iter().all(|n| n.throughput_bytes_per_s > 0.0));
+    assert!(fleet.network.iter().all(|n| n.sender_retransmits.is_some()));
+    let hosts: Vec<u32> = fleet.scaling.iter().map(|s| s.hosts).collect();
+    assert_eq!(hosts, [1, 2, 3]);
+    assert!(
+        fleet.warnings.iter().any(|w| w.contains("refused")),
+        "{:?}",
+        fleet.warnings
+    );
+    // The data directories are gone on every rank.
+    for r in [&r0, &r1, &r2] {
+        assert!(
+            r.data_dirs().is_empty(),
+            "{:?} left in {}",
+            r.data_dirs(),
+            r.dir.display()
+        );
+    }
+    // The other commands read it and the hosts' files.
+    let host_files: Vec<String> = fleet
+        .hosts
+        .iter()
+        .filter_map(|h| h.results_file.clone())
+        .map(|f| format!("out/{f}"))
+        .collect();
+    let merge: Vec<&str> = ["merge", "-q", "-o", "merged.json"]
+        .into_iter()
+        .chain(host_files.iter().map(String::as_str))
+        .collect();
+    for cmd in [
+        vec!["report", "out/results.json"],
+        vec!["compare", "out/results.json", "out/results.json"],
+        merge,
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_segbench"))
+            .args(&cmd)
+            .current_dir(&r0.dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{cmd:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn a_rank_that_never_joins_is_named_and_the_others_stop() {
+    let root = tempfile::tempdir().unwrap();
+    let suite = root.path().join("tiny.toml");
+    fs::write(&suite, TINY).unwrap();
+    let port = free_port();
+    let extra = ["--quick", "--join-timeout", "3s"];
+    let mut r0 = Rank::start(root.path(), "r0", TOKEN, &args(&suite, 0, 3, port, &extra));
+    let mut r1 = Rank::start(root.path(), "r1", TOKEN, &args(&suite, 1, 3, port, &extra));
+    assert_eq!(r0.wait(Duration::from_secs(30)), 1, "{}", r0.stderr());
+    assert!(
+        r0.stderr().contains("rank 2 never joined"),
+        "{}",
+        r0.stderr()
+    );
+    assert_eq!(r1.wait(Duration::from_secs(10)), 1, "{}", r1.stderr());
+    assert!(
+        r1.stderr().contains("rank 2 never joined"),
+        "{}",
+        r1.stderr()
+    );
+}
+
+#[test]
+fn a_killed_rank_stops_the_others_within_5_s_with_partial_results() {
+    let root = tempfile::tempdir().unwrap();
+    let (mut r0, mut r1, mut r2) = three_running(root.path());
+    r2.child.kill().unwrap();
+    let killed = Instant::now();
+    let _ = r2.wait(Duration::from_secs(5));
+    assert_eq!(r0.wait(Duration::from_secs(10)), 1, "{}", r0.stderr());
+    let t0 = killed.elapsed();
+    assert_eq!(r1.wait(Duration::from_secs(10)), 1, "{}", r1.stderr());
+    let t1 = killed.elapsed();
+    assert!(
+        t0 < Duration::from_secs(5) && t1 < Duration::from_secs(5),
+        "{t0:?} {t1:?}"
+    );
+    assert!(r0.stderr().contains("rank 2"), "{}", r0.stderr());
+    assert!(
+        r1.stderr().contains("rank 0 stopped the run"),
+        "{}",
+        r1.stderr()
+    );
+    let file = cluster_file(&r0);
+    assert!(file.interrupted);
+    let failure = file
+        .fleet
+        .as_ref()
+        .and_then(|f| f.failure.clone())
+        .expect("a failure");
+    assert_eq!(failure.rank, Some(2), "{failure:?}");
+    assert!(
+        failure.host.is_some() && failure.reason.contains("closed"),
+        "{failure:?}"
+    );
+    for r in [&r0, &r1] {
+        assert!(
+            r.data_dirs().is_empty(),
+            "{:?} left in {}",
+            r.data_dirs(),
+            r.dir.display()
+        );
+    }
+    eprintln!("killed rank: rank 0 stopped after {t0:?}, rank 1 after {t1:?}");
+}
+
+#[test]
+fn bad_input_is_one_line_before_any_work() {
+    let root = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], token: Option<&str>| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_segbench"));
+        c.arg("fleet")
+            .arg("run")
+            .args(args)
+            .current_dir(root.path());
+        match token {
+            Some(t) => c.env("SEGBENCH_FLEET_TOKEN", t),
+            None => c.env_remove("SEGBENCH_FLEET_TOKEN"),
+        };
+        c.output().unwrap()
+    };
+    let cases: [(&[&str], Option<&str>, &str); 4] = [
+        (
+            &["--rank", "1", "--size", "3", "--coordinator", "127.0.0.1:9"],
+            None,
+            "SEGBENCH_FLEET_TOKEN",
+        ),
+        (&["--rank", "1", "--size", "3"], Some("t"), "--coordinator"),
+        (
+            &["--rank", "3", "--size", "3", "--coordinator", "h:1"],
+            Some("t"),
+            "rank 3 of size 3",
+        ),
+        (&["--join-timeout", "soon"], Some("t"), "soon"),
+    ];
+    for (a, token, needle) in cases {
+        crate::util::assert_bad_input(&run(a, token), needle);
+    }
+    assert_eq!(
+        fs::read_dir(root.path()).unwrap().count(),
+        0,
+        "nothing written"
+    );
+}
+
+#[test]
+fn sigint_on_one_rank_stops_every_rank() {
+    let root = tempfile::tempdir().unwrap();
+    let (mut r0, mut r1, mut r2) = three_running(root.path());
+    let pid = nix::unistd::Pid::from_raw(r1.child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let sent = Instant::now();
+    assert_eq!(r1.wait(Duration::from_secs(10)), 130, "{}", r1.stderr());
+    assert_eq!(r0.wait(Duration::from_secs(10)), 1, "{}", r0.stderr());
+    assert_eq!(r2.wait(Duration::from_secs(10)), 1, "{}", r2.stderr());
+    assert!(
+        sent.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        sent.elapsed()
+    );
+    let failure = cluster_file(&r0)
+        .fleet
+        .and_then(|f| f.failure)
+        .expect("a failure");
+    assert_eq!(failure.rank, Some(1), "{failure:?}");
+    assert!(failure.reason.contains("interrupted"), "{failure:?}");
+    for r in [&r0, &r1, &r2] {
+        assert!(
+            r.data_dirs().is_empty(),
+            "{:?} left in {}",
+            r.data_dirs(),
+            r.dir.display()
+        );
+    }
+}
+
+#[test]
+fn a_rank_that_hangs_is_noticed_by_its_silence() {
+    let root = tempfile::tempdir().unwrap();
+    let (mut r0, mut r1, mut r2) = three_running(root.path());
+    let pid = nix::unistd::Pid::from_raw(r2.child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGSTOP).unwrap();
+    let stopped = Instant::now();
+    assert_eq!(r0.wait(Duration::from_secs(15)), 1, "{}", r0.stderr());
+    assert_eq!(r1.wait(Duration::from_secs(15)), 1, "{}", r1.stderr());
+    let waited = stopped.elapsed();
+    // Silent for 3 s, then every rank told to stop; within 5 s of the hang.
+    assert!(waited < Duration::from_secs(5), "{waited:?}");
+    let failure = cluster_file(&r0)
+        .fleet
+        .and_then(|f| f.failure)
+        .expect("a failure");
+    assert_eq!(failure.rank, Some(2), "{failure:?}");
+    assert!(failure.reason.contains("silent"), "{failure:?}");
+    // The hung rank is killed; its child notices, stops and removes its data.
+    r2.child.kill().unwrap();
+    let _ = r2.wait(Duration::from_secs(5));
+    let killed = Instant::now();
+    assert!(
+        eventually(Duration::from_secs(15), || r2.data_dirs().is_empty()),
+        "{:?} left by the hung rank's child:\n{}",
+        r2.data_dirs(),
+        r2.stderr()
+    );
+    eprintln!(
+        "hung rank: the others stopped after {waited:?}; its child cleaned up {:?} after it was killed",
+        killed.elapsed()
+    );
+}
+
+#[test]
+fn the_network_matrix_measures_every_ordered_pair_one_at_a_time() {
+    let root = tempfile::tempdir().unwrap();
+    let suite = root.path().join("tiny.toml");
+    fs::write(&suite, TINY).unwrap();
+    let port = free_port();
+    let extra = ["--quick", "--no-scaling", "--network", "matrix"];
+    let mut r0 = Rank::start(root.path(), "r0", TOKEN, &args(&suite, 0, 2, port, &extra));
+    let mut r1 = Rank::start(root.path(), "r1", TOKEN, &args(&suite, 1, 2, port, &extra));
+    assert_eq!(r0.wait(Duration::from_secs(60)), 0, "{}", r0.stderr());
+    assert_eq!(r1.wait(Duration::from_secs(10)), 0, "{}", r1.stderr());
+    let fleet = cluster_file(&r0).fleet.expect("a fleet section");
+    let mut pairs: Vec<(u32, u32)> = fleet
+        .network
+        .iter()
+        .map(|n| (n.from_rank, n.to_rank))
+        .collect();
+    pairs.dedup();
+    assert_eq!(pairs, [(0, 1), (1, 0)]);
+    let phases: Vec<&str> = fleet.phases.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(phases, ["local", "network/0->1", "network/1->0"]);
+    // One pair at a time: each pair's phase has one sender.
+    assert!(fleet.phases[1..].iter().all(|p| p.ranks.len() == 1));
+}
