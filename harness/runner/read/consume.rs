@@ -18,6 +18,7 @@ use super::assemble::{assemble, check_sessions};
 use super::config::{ReadConfig, SinkTarget};
 use super::logset::{assign, Cursor, LogSet};
 use super::SEND_TIMEOUT;
+use crate::probe::NicCounters;
 use crate::runner::timeline::{TimelineRecorder, DEFAULT_INTERVAL_NS};
 use crate::runner::LiveCounters;
 use crate::sink::client::{self, ClientError};
@@ -304,7 +305,7 @@ pub fn run_repetition(
         abort: &abort,
         live,
     };
-    let (cpu0, io0, outcomes) = std::thread::scope(|s| {
+    let (cpu0, io0, nic0, outcomes) = std::thread::scope(|s| {
         let handles: Vec<_> = setups
             .into_iter()
             .map(|(plan, stream, engine)| {
@@ -314,6 +315,7 @@ pub fn run_repetition(
             .collect();
         let cpu0 = CpuSnapshot::process();
         let io0 = StorageIo::now();
+        let nic0 = NicCounters::snapshot();
         barrier.wait();
         let outcomes: Vec<Result<ConsumerOut, ReadError>> = handles
             .into_iter()
@@ -322,10 +324,12 @@ pub fn run_repetition(
                     .unwrap_or_else(|_| Err(ReadError::Sink("a consumer thread panicked".into())))
             })
             .collect();
-        (cpu0, io0, outcomes)
+        (cpu0, io0, nic0, outcomes)
     });
     let process_cpu = CpuSnapshot::process().since(&cpu0);
     let io1 = StorageIo::now();
+    // The bytes and packets that really crossed each interface (loopback included).
+    let nic_traffic = NicCounters::snapshot().since(&nic0);
 
     let mut outs = Vec::new();
     let mut first_err = None;
@@ -346,7 +350,7 @@ pub fn run_repetition(
         _ => None,
     };
     let check_failures = check_sessions(cfg, log, &plans, &outs);
-    Ok(assemble(
+    let mut m = assemble(
         cfg,
         log,
         sink,
@@ -355,5 +359,7 @@ pub fn run_repetition(
         storage,
         caps,
         check_failures,
-    ))
+    );
+    m.repetition.nic_traffic = nic_traffic;
+    Ok(m)
 }

@@ -118,8 +118,38 @@ pub fn read_lines(file: &ResultsFile) -> Vec<String> {
             io.get(io.len() / 2).map(|b| format!("{:.0} MB", *b as f64 / 1e6)).unwrap_or_else(|| "-".into()),
             fmt(median_extra(w, "consumer_skew"), 2),
         ));
+        if let Some(nics) = nic_line(w) {
+            out.push(format!("{}: {nics}", w.name));
+        }
     }
     out
+}
+
+/// What crossed each network interface over all repetitions (`nic_traffic`), e.g.
+/// `NICs (all repetitions): lo sent 1074 MB in 16 k packets, received 1074 MB`.
+fn nic_line(w: &WorkloadResult) -> Option<String> {
+    let mut per: std::collections::BTreeMap<&str, (u64, u64, u64)> = Default::default();
+    for t in w.repetitions.iter().flat_map(|r| &r.nic_traffic) {
+        let e = per.entry(t.name.as_str()).or_default();
+        e.0 += t.tx_bytes;
+        e.1 += t.tx_packets;
+        e.2 += t.rx_bytes;
+    }
+    if per.is_empty() {
+        return None;
+    }
+    let parts: Vec<String> = per
+        .iter()
+        .map(|(name, (tx, pk, rx))| {
+            format!(
+                "{name} sent {:.0} MB in {} packets, received {:.0} MB",
+                *tx as f64 / 1e6,
+                crate::format::count(*pk as f64),
+                *rx as f64 / 1e6
+            )
+        })
+        .collect();
+    Some(format!("NICs (all repetitions): {}", parts.join("; ")))
 }
 
 /// The terminal report ([`super::terminal::render`]) with the [`read_lines`] after the
@@ -169,6 +199,30 @@ mod tests {
         let report = with_read_lines(&r);
         let at = report.find(&lines[0]).unwrap();
         assert!(at < report.find("\nwarnings:\n").unwrap(), "{report}");
+    }
+
+    #[test]
+    fn read_lines_say_what_crossed_each_nic() {
+        let mut r = fixture::results();
+        let w = r
+            .workloads
+            .iter_mut()
+            .find(|w| w.name == "read/sendfile")
+            .unwrap();
+        for rep in w.repetitions.iter_mut() {
+            rep.nic_traffic = vec![crate::probe::NicTraffic {
+                name: "lo".into(),
+                rx_bytes: 500_000_000,
+                tx_bytes: 500_000_000,
+                rx_packets: 10_000,
+                tx_packets: 10_000,
+            }];
+        }
+        let n = w.repetitions.len();
+        let lines = read_lines(&r);
+        let nic = lines.iter().find(|l| l.contains("NICs")).unwrap();
+        assert!(nic.contains(&format!("lo sent {} MB", 500 * n)), "{nic}");
+        assert!(lines.iter().filter(|l| l.contains("NICs")).count() == 1);
     }
 
     #[test]
