@@ -146,6 +146,16 @@ pub enum CompareError {
         /// Workload names of the new run.
         new: String,
     },
+    /// A file holds two workloads of one name: which to match would be a guess.
+    #[error(
+        "the {side} file holds workload {workload} twice; compare matches workloads by name and          will not guess which one (rerun, or merge --append the runs)"
+    )]
+    DuplicateName {
+        /// `base` or `new`.
+        side: &'static str,
+        /// The name.
+        workload: String,
+    },
     /// An option is out of range.
     #[error("{0}")]
     Option(String),
@@ -384,6 +394,15 @@ pub fn compare(
         m
     };
 
+    for (side, r) in [("base", base), ("new", new)] {
+        let mut seen = BTreeSet::new();
+        if let Some(w) = r.workloads.iter().find(|w| !seen.insert(w.name.as_str())) {
+            return Err(CompareError::DuplicateName {
+                side,
+                workload: w.name.clone(),
+            });
+        }
+    }
     let by_name: BTreeMap<&str, &WorkloadResult> =
         new.workloads.iter().map(|w| (w.name.as_str(), w)).collect();
     let base_names: BTreeSet<&str> = base.workloads.iter().map(|w| w.name.as_str()).collect();
@@ -694,6 +713,19 @@ mod tests {
             ..Default::default()
         };
         assert!(compare(&file(vec![b]), &file(vec![n]), &ignoring).is_ok());
+    }
+
+    #[test]
+    fn a_file_with_a_workload_twice_is_refused_not_cross_matched() {
+        let a = file(vec![workload("w", reps(&[500.0; 3]))]);
+        let mut b = a.clone();
+        b.workloads.push(workload("w", reps(&[250.0; 3])));
+        let e = compare(&a, &b, &Default::default()).unwrap_err();
+        assert!(
+            matches!(&e, CompareError::DuplicateName { side: "new", workload } if workload == "w"),
+            "{e}"
+        );
+        assert!(compare(&b, &a, &Default::default()).is_err());
     }
 
     #[test]
