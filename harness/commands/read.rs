@@ -124,9 +124,8 @@ pub fn configs(a: &ReadArgs) -> anyhow::Result<Vec<ReadConfig>> {
     let mut out = Vec::new();
     for cache in caches {
         for n in &names {
-            let engine: EngineSpec = n
-                .parse()
-                .map_err(|e: workloads::EngineError| bad_input(format!("--engine {e}")))?;
+            let bad_engine = |e: workloads::EngineError| bad_input(e.about_spec("--engine", n));
+            let engine: EngineSpec = n.parse().map_err(bad_engine)?;
             if !read::ENGINE_NAMES.contains(&engine.name.as_str()) {
                 return Err(bad_input(format!(
                     "--engine '{}': unknown read engine; use one of {}",
@@ -134,6 +133,7 @@ pub fn configs(a: &ReadArgs) -> anyhow::Result<Vec<ReadConfig>> {
                     read::ENGINE_NAMES.join(", ")
                 )));
             }
+            read::check_spec(&engine).map_err(bad_engine)?;
             let cfg = ReadConfig {
                 engine,
                 cache,
@@ -365,6 +365,14 @@ mod tests {
             (&["--groups", "0"], "--groups 0"),
             (&["--repeat", "0"], "--repeat 0"),
             (&["-e", "sendfile", "-e", "sendfile"], "given twice"),
+            (
+                &["-e", "uring:qd=0"],
+                "--engine uring:qd=0: qd=0 is out of range: use 1..=64",
+            ),
+            (
+                &["-e", "splice:pipe"],
+                "--engine splice:pipe: option 'pipe' needs a size, e.g. pipe=256KiB",
+            ),
         ] {
             let e = configs(&parse(args)).unwrap_err();
             assert!(e.downcast_ref::<crate::BadInput>().is_some(), "{args:?}");

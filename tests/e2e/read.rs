@@ -331,6 +331,11 @@ fn bad_input_exits_2_with_one_line() {
     assert_bad_input(&out, "cannot reach the sink");
     let out = segbench_in(t.path(), &["read", "--engine", "bogus"]);
     assert_bad_input(&out, "unknown read engine");
+    let out = segbench_in(t.path(), &["read", "--engine", "uring:qd=0"]);
+    assert_bad_input(
+        &out,
+        "segbench: --engine uring:qd=0: qd=0 is out of range: use 1..=64",
+    );
     let out = segbench_in(t.path(), &["read", "--dir", empty, "--size", "1MiB"]);
     assert_bad_input(&out, "--size");
     let out = segbench_in(t.path(), &["sink", "--listen", "not-an-address"]);

@@ -16,6 +16,13 @@ impl EngineError {
             other => other.to_string(),
         }
     }
+
+    /// This error as a message about the spec `given` under `label` (the flag or key it came
+    /// from), naming the option rather than "engine spec":
+    /// `--engine uring:qd=0: qd=0 is out of range: use 1..=4096`.
+    pub fn about_spec(&self, label: &str, given: &str) -> String {
+        format!("{label} {given}: {}", self.spec_reason())
+    }
 }
 
 /// A parsed engine spec: a name and its options in order of appearance (a flag has no value).
