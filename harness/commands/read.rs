@@ -80,7 +80,7 @@ pub struct ReadArgs {
     /// Send to a `segbench sink` at HOST:PORT instead of the in-process loopback sink.
     #[arg(long, value_name = "HOST:PORT")]
     pub sink: Option<String>,
-    /// The sink checks every batch's CRC and that offsets arrive once, in order (exit 1 if not).
+    /// The sink checks every batch's CRC and that offsets arrive once, in order (exit 1 if not); a segment other than a partition's last that ends in a partial batch fails too (a warning without --verify).
     #[arg(long)]
     pub verify: bool,
     /// Read for this long per repetition, starting over at the beginning (default: the whole log once).
@@ -216,6 +216,15 @@ pub fn run(a: ReadArgs) -> anyhow::Result<u8> {
             anyhow::Error::new(CheckFailed(format!("the log is damaged: {e}")))
         }
     })?;
+    // A segment cut short before the partition's last: a check failure with --verify, else
+    // a warning on stderr (even with --quiet) and in the results.
+    let damage: Vec<String> = log.damage.iter().map(ToString::to_string).collect();
+    if a.verify && !damage.is_empty() {
+        return Err(anyhow::Error::new(CheckFailed(damage.join("; "))));
+    }
+    for d in &damage {
+        eprintln!("segbench: warning: {d}");
+    }
     let segments: usize = log.partitions.iter().map(|p| p.segments.len()).sum();
     progress.line(&format!(
         "log: {} partitions, {} segments, {} in whole batches ({})",
@@ -246,6 +255,7 @@ pub fn run(a: ReadArgs) -> anyhow::Result<u8> {
         }
     };
     let mut run_warnings: Vec<String> = log.notes.clone();
+    run_warnings.extend(damage);
     if !target.remote {
         run_warnings.push(
             "the sink ran in this process on loopback: no NIC in the path, and the kernel's receive processing is partly charged to the sending threads; use --sink with `segbench sink` on another host or network namespace for network figures"
