@@ -238,9 +238,10 @@ fn check(s: &Suite, text: &str, origin: &Path) -> Result<(), SuiteError> {
                 ),
             ));
         }
-        let known: &[&str] = match w.kind.as_str() {
-            "write" => workloads::write::ENGINE_NAMES,
-            "read" => workloads::read::ENGINE_NAMES,
+        type CheckSpec = fn(&workloads::EngineSpec) -> Result<(), workloads::EngineError>;
+        let (known, check_spec): (&[&str], CheckSpec) = match w.kind.as_str() {
+            "write" => (workloads::write::ENGINE_NAMES, workloads::write::check_spec),
+            "read" => (workloads::read::ENGINE_NAMES, workloads::read::check_spec),
             other => {
                 return Err(err(
                     other,
@@ -268,9 +269,8 @@ fn check(s: &Suite, text: &str, origin: &Path) -> Result<(), SuiteError> {
             if e == "best" && w.kind == "write" {
                 continue;
             }
-            let spec: workloads::EngineSpec = e
-                .parse()
-                .map_err(|x: workloads::EngineError| err(e, x.to_string()))?;
+            let bad = |x: workloads::EngineError| err(e, x.about_spec("engine", e));
+            let spec: workloads::EngineSpec = e.parse().map_err(bad)?;
             if !known.contains(&spec.name.as_str()) {
                 return Err(err(
                     e,
@@ -282,6 +282,7 @@ fn check(s: &Suite, text: &str, origin: &Path) -> Result<(), SuiteError> {
                     ),
                 ));
             }
+            check_spec(&spec).map_err(bad)?;
         }
         for v in [
             &w.record_size,
@@ -349,6 +350,17 @@ fn check(s: &Suite, text: &str, origin: &Path) -> Result<(), SuiteError> {
                     &sw.param,
                     "sweep values must be positive numbers, e.g. values = [1, 2, 4]".into(),
                 ));
+            }
+            if sw.param == "qd" {
+                // Each engine runs with every value in place of its own qd.
+                for e in w.engines.iter().filter(|e| *e != "best") {
+                    for v in &sw.values {
+                        let bad = |x: workloads::EngineError| {
+                            err(e, x.about_spec("engine", &format!("{e} (sweep qd={v})")))
+                        };
+                        check_spec(&with_qd(e, *v).parse().map_err(bad)?).map_err(bad)?;
+                    }
+                }
             }
         }
         if w.kind == "write" && w.size.is_none() && w.duration.is_none() {
@@ -464,7 +476,7 @@ warmup = "500ms"
 [[workload]]
 kind = "write"
 name = "w"
-engines = ["buffered", "uring:qd=8,direct"]
+engines = ["uring", "uring:qd=8,direct"]
 partitions = 2
 threads = 2
 record_size = "512"
@@ -527,6 +539,63 @@ size = "64MiB"
             .unwrap_err()
             .0
             .contains("colour"));
+    }
+
+    /// Engine options are checked when the suite is read, not when the workload runs: the
+    /// message has the file, the engine's line and the option.
+    #[test]
+    fn engine_options_out_of_range_are_refused_at_parse_time_with_the_line() {
+        let suite = |kind: &str, engines: &str, extra: &str| {
+            format!("name = \"x\"\n\n[[workload]]\nkind = \"{kind}\"\nname = \"w\"\nengines = [{engines}]\nsize = \"1MiB\"\n{extra}")
+        };
+        for (kind, engines, extra, want) in [
+            (
+                "write",
+                r#""buffered", "uring:qd=0""#,
+                "",
+                "s.toml, line 6: engine uring:qd=0: qd=0 is out of range: use 1..=4096",
+            ),
+            (
+                "write",
+                r#""mmap:direct""#,
+                "",
+                "s.toml, line 6: engine mmap:direct: unknown option 'direct' for engine 'mmap' (options: none)",
+            ),
+            (
+                "write",
+                r#""uring:qd=""#,
+                "",
+                "s.toml, line 6: engine uring:qd=: empty option: expected NAME[:opt,opt=val], e.g. uring:qd=32,direct",
+            ),
+            (
+                "read",
+                r#""sendfile", "uring:qd=65""#,
+                "",
+                "s.toml, line 6: engine uring:qd=65: qd=65 is out of range: use 1..=64",
+            ),
+            (
+                "read",
+                r#""readwrite:buf=2GiB""#,
+                "",
+                "s.toml, line 6: engine readwrite:buf=2GiB: buf=2147483648 is too large (at most 1GiB)",
+            ),
+            (
+                "write",
+                r#""uring:direct""#,
+                "sweep = { param = \"qd\", values = [1, 8192] }\n",
+                "s.toml, line 6: engine uring:direct (sweep qd=8192): qd=8192 is out of range: use 1..=4096",
+            ),
+            (
+                "read",
+                r#""sendfile""#,
+                "sweep = { param = \"qd\", values = [2] }\n",
+                "s.toml, line 6: engine sendfile (sweep qd=2): unknown option 'qd' for engine 'sendfile' (options: none)",
+            ),
+        ] {
+            let text = suite(kind, engines, extra);
+            let e = parse(&text, Path::new("s.toml")).unwrap_err().0;
+            assert_eq!(e, want, "{text}");
+        }
     }
 
     #[test]

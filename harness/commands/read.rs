@@ -80,7 +80,7 @@ pub struct ReadArgs {
     /// Send to a `segbench sink` at HOST:PORT instead of the in-process loopback sink.
     #[arg(long, value_name = "HOST:PORT")]
     pub sink: Option<String>,
-    /// The sink checks every batch's CRC and that offsets arrive once, in order (exit 1 if not).
+    /// The sink checks every batch's CRC and that offsets arrive once, in order (exit 1 if not); a segment other than a partition's last that ends in a partial batch fails too (a warning without --verify).
     #[arg(long)]
     pub verify: bool,
     /// Read for this long per repetition, starting over at the beginning (default: the whole log once).
@@ -124,9 +124,8 @@ pub fn configs(a: &ReadArgs) -> anyhow::Result<Vec<ReadConfig>> {
     let mut out = Vec::new();
     for cache in caches {
         for n in &names {
-            let engine: EngineSpec = n
-                .parse()
-                .map_err(|e: workloads::EngineError| bad_input(format!("--engine {e}")))?;
+            let bad_engine = |e: workloads::EngineError| bad_input(e.about_spec("--engine", n));
+            let engine: EngineSpec = n.parse().map_err(bad_engine)?;
             if !read::ENGINE_NAMES.contains(&engine.name.as_str()) {
                 return Err(bad_input(format!(
                     "--engine '{}': unknown read engine; use one of {}",
@@ -134,6 +133,7 @@ pub fn configs(a: &ReadArgs) -> anyhow::Result<Vec<ReadConfig>> {
                     read::ENGINE_NAMES.join(", ")
                 )));
             }
+            read::check_spec(&engine).map_err(bad_engine)?;
             let cfg = ReadConfig {
                 engine,
                 cache,
@@ -216,6 +216,15 @@ pub fn run(a: ReadArgs) -> anyhow::Result<u8> {
             anyhow::Error::new(CheckFailed(format!("the log is damaged: {e}")))
         }
     })?;
+    // A segment cut short before the partition's last: a check failure with --verify, else
+    // a warning on stderr (even with --quiet) and in the results.
+    let damage: Vec<String> = log.damage.iter().map(ToString::to_string).collect();
+    if a.verify && !damage.is_empty() {
+        return Err(anyhow::Error::new(CheckFailed(damage.join("; "))));
+    }
+    for d in &damage {
+        eprintln!("segbench: warning: {d}");
+    }
     let segments: usize = log.partitions.iter().map(|p| p.segments.len()).sum();
     progress.line(&format!(
         "log: {} partitions, {} segments, {} in whole batches ({})",
@@ -246,6 +255,7 @@ pub fn run(a: ReadArgs) -> anyhow::Result<u8> {
         }
     };
     let mut run_warnings: Vec<String> = log.notes.clone();
+    run_warnings.extend(damage);
     if !target.remote {
         run_warnings.push(
             "the sink ran in this process on loopback: no NIC in the path, and the kernel's receive processing is partly charged to the sending threads; use --sink with `segbench sink` on another host or network namespace for network figures"
@@ -365,6 +375,14 @@ mod tests {
             (&["--groups", "0"], "--groups 0"),
             (&["--repeat", "0"], "--repeat 0"),
             (&["-e", "sendfile", "-e", "sendfile"], "given twice"),
+            (
+                &["-e", "uring:qd=0"],
+                "--engine uring:qd=0: qd=0 is out of range: use 1..=64",
+            ),
+            (
+                &["-e", "splice:pipe"],
+                "--engine splice:pipe: option 'pipe' needs a size, e.g. pipe=256KiB",
+            ),
         ] {
             let e = configs(&parse(args)).unwrap_err();
             assert!(e.downcast_ref::<crate::BadInput>().is_some(), "{args:?}");

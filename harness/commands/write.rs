@@ -154,9 +154,8 @@ pub fn configs(a: &WriteArgs) -> anyhow::Result<Vec<WriteConfig>> {
     };
     let mut out = Vec::new();
     for n in names {
-        let engine: EngineSpec = n
-            .parse()
-            .map_err(|e: workloads::EngineError| bad_input(format!("--engine {e}")))?;
+        let bad_engine = |e: workloads::EngineError| bad_input(e.about_spec("--engine", &n));
+        let engine: EngineSpec = n.parse().map_err(bad_engine)?;
         if !write::ENGINE_NAMES.contains(&engine.name.as_str()) {
             return Err(bad_input(format!(
                 "--engine '{}': unknown write engine; use one of {}",
@@ -164,6 +163,7 @@ pub fn configs(a: &WriteArgs) -> anyhow::Result<Vec<WriteConfig>> {
                 write::ENGINE_NAMES.join(", ")
             )));
         }
+        write::check_spec(&engine).map_err(bad_engine)?;
         let cfg = WriteConfig {
             engine,
             topic: a.topic.clone(),
@@ -206,7 +206,7 @@ pub fn precheck(
         match write::build(&c.engine, dir, len) {
             Ok(_) => skips.push(None),
             Err(e) if e.is_unsupported() => skips.push(Some(e.to_string())),
-            Err(e) => return Err(bad_input(format!("--engine {e}"))),
+            Err(e) => return Err(bad_input(e.about_spec("--engine", &c.engine.to_string()))),
         }
     }
     Ok(skips)

@@ -262,25 +262,130 @@ fn a_sink_that_dies_mid_run_stops_the_reader_with_partial_results() {
     );
 }
 
-/// A partition directory `t-0` with one segment of `batches` batches of 4 records.
-fn write_segment(root: &Path, batches: usize) -> (std::path::PathBuf, usize) {
+/// A partition directory `t-0` with a segment of `batches[i]` batches of 4 records each,
+/// offsets continuing across segments; returns the segment paths and a batch's length.
+fn write_segments(root: &Path, batches: &[usize]) -> (Vec<std::path::PathBuf>, usize) {
     let dir = root.join("t-0");
     std::fs::create_dir_all(&dir).unwrap();
     let mut pool = PayloadPool::new(1 << 16, 5);
     let one = batch_len(4, 200);
-    let mut bytes = vec![0u8; one * batches];
-    for (k, b) in bytes.chunks_mut(one).enumerate() {
-        encode_batch(b, 4 * k as i64, 1_700_000_000_000, 4, 200, &mut pool);
+    let mut offset = 0i64;
+    let mut paths = Vec::new();
+    for &n in batches {
+        let path = dir.join(format!("{offset:020}.log"));
+        let mut bytes = vec![0u8; one * n];
+        for b in bytes.chunks_mut(one) {
+            encode_batch(b, offset, 1_700_000_000_000, 4, 200, &mut pool);
+            offset += 4;
+        }
+        std::fs::write(&path, &bytes).unwrap();
+        paths.push(path);
     }
-    let path = dir.join("00000000000000000000.log");
-    std::fs::write(&path, &bytes).unwrap();
-    (path, one)
+    (paths, one)
+}
+
+/// Cuts the last `bytes` bytes off the file at `path`.
+fn cut(path: &Path, bytes: u64) {
+    let len = std::fs::metadata(path).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_len(len - bytes)
+        .unwrap();
+}
+
+/// Reads the partition `t-0` under `root` with sendfile once, JSON on stdout, plus `extra`.
+fn read_partition(root: &Path, extra: &[&str]) -> std::process::Output {
+    let dir = root.join("t-0");
+    let mut args = vec![
+        "read",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--engine",
+        "sendfile",
+        "--repeat",
+        "1",
+        "--json",
+        "--no-probe",
+    ];
+    args.extend_from_slice(extra);
+    segbench_in(root, &args)
+}
+
+// A batch cut short is legitimate only at the end of a partition's last segment (a live
+// broker's); at the end of an earlier segment the log is damaged.
+#[test]
+fn a_segment_cut_short_before_the_last_is_a_damaged_log() {
+    let t = tempfile::tempdir().unwrap();
+    let (segs, one) = write_segments(t.path(), &[20, 20, 20]);
+    cut(&segs[1], 100);
+    let before = std::fs::read(&segs[1]).unwrap();
+    let want = format!(
+        "{}: batch at byte {} is cut short ({} of {one} bytes); only the last segment of a \
+         partition may end in a partial batch: the log is damaged",
+        segs[1].display(),
+        19 * one,
+        one - 100
+    );
+
+    // --verify: exit 1 naming the file and the position, before anything is read.
+    let out = read_partition(t.path(), &["--verify", "--quiet"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.trim(), format!("segbench: {want}"));
+    assert!(out.stdout.is_empty(), "no results");
+
+    // Without: a warning on stderr (even with --quiet) and in the results; the rest is read.
+    let out = read_partition(t.path(), &["--quiet"]);
+    assert_success(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("segbench: warning: {want}")), "{err}");
+    let r = results(&out);
+    assert!(r.warnings.contains(&want), "{:?}", r.warnings);
+    assert_eq!(r.workloads[0].status, Status::Completed);
+    assert_eq!(
+        r.workloads[0].repetitions[0].extra["kafka_batches"], 59,
+        "every whole batch"
+    );
+    assert_eq!(
+        std::fs::read(&segs[1]).unwrap(),
+        before,
+        "--dir is read-only"
+    );
+}
+
+#[test]
+fn the_last_segment_cut_short_is_a_live_log_not_damage() {
+    let t = tempfile::tempdir().unwrap();
+    let (segs, _) = write_segments(t.path(), &[20, 20]);
+    cut(&segs[1], 100);
+    let out = read_partition(t.path(), &["--verify", "--quiet"]);
+    assert_success(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("damaged"), "{err}");
+    let r = results(&out);
+    assert!(
+        r.warnings.iter().all(|w| !w.contains("damaged")),
+        "{:?}",
+        r.warnings
+    );
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.contains("a truncated batch at byte")),
+        "the tail is noted: {:?}",
+        r.warnings
+    );
+    assert_eq!(r.workloads[0].status, Status::Completed);
+    assert_eq!(r.workloads[0].repetitions[0].extra["kafka_batches"], 39);
 }
 
 #[test]
 fn a_damaged_log_fails_verification_naming_file_and_position() {
     let t = tempfile::tempdir().unwrap();
-    let (seg, one) = write_segment(t.path(), 50);
+    let (mut segs, one) = write_segments(t.path(), &[50]);
+    let seg = segs.remove(0);
     let mut bytes = std::fs::read(&seg).unwrap();
     bytes[17 * one + 300] ^= 0x10;
     std::fs::write(&seg, &bytes).unwrap();
@@ -331,6 +436,11 @@ fn bad_input_exits_2_with_one_line() {
     assert_bad_input(&out, "cannot reach the sink");
     let out = segbench_in(t.path(), &["read", "--engine", "bogus"]);
     assert_bad_input(&out, "unknown read engine");
+    let out = segbench_in(t.path(), &["read", "--engine", "uring:qd=0"]);
+    assert_bad_input(
+        &out,
+        "segbench: --engine uring:qd=0: qd=0 is out of range: use 1..=64",
+    );
     let out = segbench_in(t.path(), &["read", "--dir", empty, "--size", "1MiB"]);
     assert_bad_input(&out, "--size");
     let out = segbench_in(t.path(), &["sink", "--listen", "not-an-address"]);

@@ -142,7 +142,10 @@ fn bad_input_exits_2_with_one_line() {
     let t = tempfile::tempdir().unwrap();
     let cases: &[(&[&str], &str)] = &[
         (&["write", "--engine", "bogus"], "bogus"),
-        (&["write", "--engine", "uring:qd=0"], "qd"),
+        (
+            &["write", "--engine", "uring:qd=0"],
+            "segbench: --engine uring:qd=0: qd=0 is out of range: use 1..=4096",
+        ),
         (&["write", "--engine", "uring:frobnicate"], "frobnicate"),
         (&["write", "--size", "0"], "'0'"),
         (&["write", "--size", "-5MiB"], "-5MiB"),

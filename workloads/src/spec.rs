@@ -6,6 +6,25 @@ use std::str::FromStr;
 
 use crate::EngineError;
 
+impl EngineError {
+    /// What is wrong with an engine spec, for a message that names the spec itself, e.g.
+    /// `--engine uring:qd=0: qd=0 is out of range: use 1..=4096`: the reason of an
+    /// [`EngineError::InvalidSpec`] (which names the option), any other error whole.
+    pub fn spec_reason(&self) -> String {
+        match self {
+            EngineError::InvalidSpec { reason, .. } => reason.clone(),
+            other => other.to_string(),
+        }
+    }
+
+    /// This error as a message about the spec `given` under `label` (the flag or key it came
+    /// from), naming the option rather than "engine spec":
+    /// `--engine uring:qd=0: qd=0 is out of range: use 1..=4096`.
+    pub fn about_spec(&self, label: &str, given: &str) -> String {
+        format!("{label} {given}: {}", self.spec_reason())
+    }
+}
+
 /// A parsed engine spec: a name and its options in order of appearance (a flag has no value).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EngineSpec {

@@ -4,6 +4,7 @@
 //! partitions ([`assign`]); and its page-cache state ([`prepare_cache`], [`residency`]).
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -121,6 +122,35 @@ pub enum LoadError {
     Corrupt(EngineError),
 }
 
+/// A segment that ends in a partial batch but is not the last of its partition: only the
+/// last segment (a live broker's, mid-append) may, so the log is damaged. Its whole batches
+/// before that one are still served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CutShort {
+    /// The segment file.
+    pub path: PathBuf,
+    /// Where the partial batch starts (the end of the segment's whole batches).
+    pub position: u64,
+    /// Bytes the batch (or its header) needs.
+    pub needed_bytes: u64,
+    /// Bytes there are before the end of the file.
+    pub available_bytes: u64,
+}
+
+impl fmt::Display for CutShort {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: batch at byte {} is cut short ({} of {} bytes); only the last segment of a \
+             partition may end in a partial batch: the log is damaged",
+            self.path.display(),
+            self.position,
+            self.available_bytes,
+            self.needed_bytes
+        )
+    }
+}
+
 /// A log to serve: every partition found, opened read-only and scanned.
 #[derive(Debug)]
 pub struct LogSet {
@@ -132,8 +162,11 @@ pub struct LogSet {
     pub bytes: u64,
     /// Records in them.
     pub records: u64,
-    /// What was skipped while scanning (truncated tails, padding).
+    /// What was skipped while scanning (the truncated tail of a partition's last segment).
     pub notes: Vec<String>,
+    /// Segments other than a partition's last that end in a partial batch: a damaged log
+    /// (a check failure with `--verify`, a warning without).
+    pub damage: Vec<CutShort>,
 }
 
 /// Opens a segment read-only, without updating its access time when allowed.
@@ -209,10 +242,11 @@ impl LogSet {
             bytes: 0,
             records: 0,
             notes: Vec::new(),
+            damage: Vec::new(),
         };
         for (topic, partition, dir) in found {
             let id = set.partitions.len() as u32;
-            let p = load_partition(id, topic, partition, dir, &mut set.notes)?;
+            let p = load_partition(id, topic, partition, dir, &mut set)?;
             set.bytes += p.bytes;
             set.records += p.segments.iter().map(|s| s.map.records()).sum::<u64>();
             set.partitions.push(p);
@@ -235,12 +269,14 @@ impl LogSet {
     }
 }
 
+/// Opens and scans the segments of one partition; a truncated tail goes to `set.notes` when
+/// it ends the partition's last segment, to `set.damage` when it ends any other.
 fn load_partition(
     id: u32,
     topic: String,
     partition: u32,
     dir: PathBuf,
-    notes: &mut Vec<String>,
+    set: &mut LogSet,
 ) -> Result<PartitionData, LoadError> {
     let files =
         list_segments(&dir).map_err(|e| LoadError::BadInput(format!("{}: {e}", dir.display())))?;
@@ -255,7 +291,8 @@ fn load_partition(
         bytes: 0,
         batches: 0,
     };
-    for f in files {
+    let last = files.len().saturating_sub(1);
+    for (i, f) in files.into_iter().enumerate() {
         let file = open_read_only(&f.log_path).map_err(|e| {
             LoadError::BadInput(format!(
                 "cannot open {} read-only: {e}",
@@ -280,11 +317,20 @@ fn load_partition(
                 available_bytes,
             } = stop.reason
             {
-                notes.push(format!(
-                    "{}: a truncated batch at byte {} ({available_bytes} of {needed_bytes} bytes) is not read",
-                    f.log_path.display(),
-                    stop.position
-                ));
+                if i == last {
+                    set.notes.push(format!(
+                        "{}: a truncated batch at byte {} ({available_bytes} of {needed_bytes} bytes) is not read",
+                        f.log_path.display(),
+                        stop.position
+                    ));
+                } else {
+                    set.damage.push(CutShort {
+                        path: f.log_path.clone(),
+                        position: stop.position,
+                        needed_bytes,
+                        available_bytes,
+                    });
+                }
             }
         }
         p.bytes += map.end;

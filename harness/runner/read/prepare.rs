@@ -40,7 +40,7 @@ pub fn precheck(cfgs: &[ReadConfig]) -> anyhow::Result<Vec<Option<String>>> {
         .map(|c| match read::build(&c.engine) {
             Ok(_) => Ok(None),
             Err(e) if e.is_unsupported() => Ok(Some(e.to_string())),
-            Err(e) => Err(bad_input(format!("--engine {e}"))),
+            Err(e) => Err(bad_input(e.about_spec("--engine", &c.engine.to_string()))),
         })
         .collect()
 }

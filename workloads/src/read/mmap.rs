@@ -54,10 +54,15 @@ pub struct Mmap {
     clock: u64,
 }
 
+/// Checks an `mmap` spec: it takes no options.
+pub fn check_spec(spec: &EngineSpec) -> Result<(), EngineError> {
+    spec.check_options(&[])
+}
+
 impl Mmap {
     /// Builds it from `mmap` (no options).
     pub fn new(spec: &EngineSpec) -> Result<Self, EngineError> {
-        spec.check_options(&[])?;
+        check_spec(spec)?;
         Ok(Mmap::default())
     }
 

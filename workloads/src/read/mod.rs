@@ -108,11 +108,32 @@ pub fn build(spec: &EngineSpec) -> Result<Box<dyn ReadEngine>, EngineError> {
         "splice" => Ok(Box::new(splice::Splice::new(spec)?)),
         "mmap" => Ok(Box::new(mmap::Mmap::new(spec)?)),
         "uring" => Ok(Box::new(uring::Uring::new(spec)?)),
-        other => Err(spec.invalid(format!(
-            "unknown read engine '{other}' (engines: {})",
-            ENGINE_NAMES.join(", ")
-        ))),
+        _ => Err(unknown_engine(spec)),
     }
+}
+
+/// Checks a spec's engine name, option names and option values as [`build`] does (each
+/// engine's constructor runs the same check), without building anything: no file, pipe,
+/// memory or kernel resource is touched, so a spec can be refused when it is read (a command
+/// line, a suite file). Whether this kernel can run the engine is left to [`build`].
+pub fn check_spec(spec: &EngineSpec) -> Result<(), EngineError> {
+    match spec.name.as_str() {
+        "readwrite" => readwrite::Options::from_spec(spec).map(drop),
+        "sendfile" => sendfile::check_spec(spec),
+        "splice" => splice::Options::from_spec(spec).map(drop),
+        "mmap" => mmap::check_spec(spec),
+        "uring" => uring::Options::from_spec(spec).map(drop),
+        _ => Err(unknown_engine(spec)),
+    }
+}
+
+/// The [`EngineError::InvalidSpec`] for a spec whose engine name no read engine has.
+fn unknown_engine(spec: &EngineSpec) -> EngineError {
+    spec.invalid(format!(
+        "unknown read engine '{}' (engines: {})",
+        spec.name,
+        ENGINE_NAMES.join(", ")
+    ))
 }
 
 /// True when `e` says the peer of the socket is gone or stopped reading: broken pipe,
@@ -393,6 +414,72 @@ mod tests {
             let e = extent(offset, len).checked_end("op").unwrap_err();
             assert!(e.to_string().contains("00000000000000000000.log"), "{e}");
             assert!(e.to_string().contains("out of bounds"), "{e}");
+        }
+    }
+
+    /// Every engine's options, checked without building: a bad name or value is refused with a
+    /// reason naming the option, the same one the engine's constructor gives.
+    #[test]
+    fn check_spec_refuses_what_build_refuses_and_names_the_option() {
+        for good in [
+            "sendfile",
+            "readwrite",
+            "readwrite:buf=1GiB",
+            "splice:pipe=64KiB",
+            "mmap",
+            "uring:qd=64,buf=64KiB",
+            "uring:splice,qd=1",
+        ] {
+            let spec: EngineSpec = good.parse().unwrap();
+            check_spec(&spec).unwrap_or_else(|e| panic!("{good}: {e}"));
+        }
+        for (bad, reason) in [
+            (
+                "sendfile:qd=2",
+                "unknown option 'qd' for engine 'sendfile' (options: none)",
+            ),
+            ("mmap:buf=1MiB", "unknown option 'buf' for engine 'mmap'"),
+            ("readwrite:buf=0", "option 'buf': invalid size '0'"),
+            ("readwrite:buf", "option 'buf' needs a size"),
+            (
+                "readwrite:buf=2GiB",
+                "buf=2147483648 is too large (at most 1GiB)",
+            ),
+            (
+                "readwrite:pipe=1MiB",
+                "unknown option 'pipe' for engine 'readwrite' (options: buf)",
+            ),
+            ("splice:pipe=lots", "option 'pipe': invalid size 'lots'"),
+            (
+                "splice:buf=1MiB",
+                "unknown option 'buf' for engine 'splice' (options: pipe)",
+            ),
+            ("uring:qd=0", "qd=0 is out of range: use 1..=64"),
+            ("uring:qd=65", "qd=65 is out of range: use 1..=64"),
+            ("uring:qd=x", "option 'qd=x' has an invalid value"),
+            (
+                "uring:buf=2GiB",
+                "buf=2147483648 is too large (at most 1GiB)",
+            ),
+            (
+                "uring:splice,qd=2",
+                "splice runs one pipe-full at a time: qd does not apply",
+            ),
+            (
+                "uring:pipe=1MiB",
+                "unknown option 'pipe' for engine 'uring' (options: qd, buf, splice)",
+            ),
+            ("bogus", "unknown read engine 'bogus'"),
+        ] {
+            let spec: EngineSpec = bad.parse().unwrap();
+            let checked = check_spec(&spec).unwrap_err();
+            assert!(
+                checked.spec_reason().starts_with(reason),
+                "{bad}: {checked}"
+            );
+            // The constructor refuses it for the same reason, before setting anything up.
+            let built = build(&spec).map(drop).unwrap_err();
+            assert_eq!(built.spec_reason(), checked.spec_reason(), "{bad}");
         }
     }
 

@@ -23,14 +23,29 @@ pub struct ReadWrite {
     buf: Vec<u8>,
 }
 
-impl ReadWrite {
-    /// Builds it from `readwrite[:buf=SIZE]` with a pre-faulted buffer.
-    pub fn new(spec: &EngineSpec) -> Result<Self, EngineError> {
+/// The options of `readwrite[:buf=SIZE]`, checked: what [`ReadWrite::new`] builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// `buf=SIZE`: the buffer, bytes (1..=[`MAX_BUF_BYTES`], default [`DEFAULT_BUF_BYTES`]).
+    pub buf_bytes: u64,
+}
+
+impl Options {
+    /// Checks a `readwrite` spec's option names and values; allocates nothing.
+    pub fn from_spec(spec: &EngineSpec) -> Result<Self, EngineError> {
         spec.check_options(&["buf"])?;
         let len = size_option(spec, "buf", DEFAULT_BUF_BYTES)?;
         if len > MAX_BUF_BYTES {
             return Err(spec.invalid(format!("buf={len} is too large (at most 1GiB)")));
         }
+        Ok(Options { buf_bytes: len })
+    }
+}
+
+impl ReadWrite {
+    /// Builds it from `readwrite[:buf=SIZE]` with a pre-faulted buffer.
+    pub fn new(spec: &EngineSpec) -> Result<Self, EngineError> {
+        let len = Options::from_spec(spec)?.buf_bytes;
         let mut buf = vec![0u8; len as usize];
         sys::prefault(&mut buf);
         Ok(ReadWrite { buf })

@@ -14,10 +14,15 @@ const MAX_SENDFILE: u64 = 0x7fff_f000;
 #[derive(Debug)]
 pub struct SendFile;
 
+/// Checks a `sendfile` spec: it takes no options.
+pub fn check_spec(spec: &EngineSpec) -> Result<(), EngineError> {
+    spec.check_options(&[])
+}
+
 impl SendFile {
     /// Builds it from `sendfile` (no options).
     pub fn new(spec: &EngineSpec) -> Result<Self, EngineError> {
-        spec.check_options(&[])?;
+        check_spec(spec)?;
         Ok(SendFile)
     }
 }

@@ -57,11 +57,27 @@ pub struct Splice {
     dirty: bool,
 }
 
+/// The options of `splice[:pipe=SIZE]`, checked: what [`Splice::new`] builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// `pipe=SIZE`: the pipe capacity asked for, bytes (default [`DEFAULT_PIPE_BYTES`]).
+    pub pipe_bytes: u64,
+}
+
+impl Options {
+    /// Checks a `splice` spec's option names and values; creates no pipe.
+    pub fn from_spec(spec: &EngineSpec) -> Result<Self, EngineError> {
+        spec.check_options(&["pipe"])?;
+        Ok(Options {
+            pipe_bytes: size_option(spec, "pipe", DEFAULT_PIPE_BYTES)?,
+        })
+    }
+}
+
 impl Splice {
     /// Builds it from `splice[:pipe=SIZE]`.
     pub fn new(spec: &EngineSpec) -> Result<Self, EngineError> {
-        spec.check_options(&["pipe"])?;
-        let want = size_option(spec, "pipe", DEFAULT_PIPE_BYTES)?;
+        let want = Options::from_spec(spec)?.pipe_bytes;
         Ok(Splice {
             pipe: Pipe::new(want, "splice")?,
             want,

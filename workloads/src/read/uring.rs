@@ -116,21 +116,29 @@ fn ud(slot: usize, is_send: bool) -> u64 {
     ((slot as u64) << 1) | is_send as u64
 }
 
-impl Uring {
-    /// Builds it from `uring[:qd=N,buf=SIZE,splice]`: sets up a ring and `qd` pre-faulted
-    /// buffers of `buf` bytes, registered when the kernel allows it (or a pipe with `splice`).
-    ///
-    /// Returns [`EngineError::Unsupported`] when io_uring is disabled here (sysctl
-    /// `kernel.io_uring_disabled`, a seccomp filter).
-    pub fn new(spec: &EngineSpec) -> Result<Self, EngineError> {
+/// The options of `uring[:qd=N,buf=SIZE,splice]`, checked: what [`Uring::new`] builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// `qd=N`: buffers, i.e. chunks read ahead (1..=[`MAX_QD`], default 1).
+    pub qd: u32,
+    /// `buf=SIZE`: a buffer (or with `splice` the pipe capacity asked for), bytes (at most
+    /// 1 GiB, default [`DEFAULT_BUF_BYTES`]).
+    pub buf_bytes: u64,
+    /// `splice`: linked `IORING_OP_SPLICE` pairs through a pipe (no `qd` other than 1).
+    pub splice: bool,
+}
+
+impl Options {
+    /// Checks a `uring` spec's option names and values; touches no ring, pipe or memory.
+    pub fn from_spec(spec: &EngineSpec) -> Result<Self, EngineError> {
         spec.check_options(&["qd", "buf", "splice"])?;
         let qd: u32 = spec.value("qd", 1)?;
         if !(1..=MAX_QD).contains(&qd) {
             return Err(spec.invalid(format!("qd={qd} is out of range: use 1..={MAX_QD}")));
         }
-        let buf_len = size_option(spec, "buf", DEFAULT_BUF_BYTES)?;
-        if buf_len > (1 << 30) {
-            return Err(spec.invalid(format!("buf={buf_len} is too large (at most 1GiB)")));
+        let buf_bytes = size_option(spec, "buf", DEFAULT_BUF_BYTES)?;
+        if buf_bytes > (1 << 30) {
+            return Err(spec.invalid(format!("buf={buf_bytes} is too large (at most 1GiB)")));
         }
         let splice = spec.flag("splice");
         if splice && spec.options.contains_key("qd") && qd != 1 {
@@ -138,6 +146,26 @@ impl Uring {
                 spec.invalid("splice runs one pipe-full at a time: qd does not apply".into())
             );
         }
+        Ok(Options {
+            qd,
+            buf_bytes,
+            splice,
+        })
+    }
+}
+
+impl Uring {
+    /// Builds it from `uring[:qd=N,buf=SIZE,splice]`: sets up a ring and `qd` pre-faulted
+    /// buffers of `buf` bytes, registered when the kernel allows it (or a pipe with `splice`).
+    ///
+    /// Returns [`EngineError::Unsupported`] when io_uring is disabled here (sysctl
+    /// `kernel.io_uring_disabled`, a seccomp filter).
+    pub fn new(spec: &EngineSpec) -> Result<Self, EngineError> {
+        let Options {
+            qd,
+            buf_bytes: buf_len,
+            splice,
+        } = Options::from_spec(spec)?;
         let engine = spec.to_string();
         let gate = sys::IoUringGate::check(&engine)?;
         let entries = (2 * qd + 2).next_power_of_two();

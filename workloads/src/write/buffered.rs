@@ -28,10 +28,15 @@ struct Open {
     preallocated: bool,
 }
 
+/// Checks a `buffered` spec: it takes no options.
+pub fn check_spec(spec: &EngineSpec) -> Result<(), EngineError> {
+    spec.check_options(&[])
+}
+
 impl Buffered {
     /// Builds it with a pre-faulted buffer of `max_append_bytes`; it takes no options.
     pub fn new(spec: &EngineSpec, max_append_bytes: usize) -> Result<Self, EngineError> {
-        spec.check_options(&[])?;
+        check_spec(spec)?;
         let mut buf = AlignedBuf::new(max_append_bytes.max(1), sys::page_size());
         sys::prefault(buf.as_mut_slice());
         Ok(Buffered { buf, file: None })

@@ -164,6 +164,11 @@ struct Open {
     path: PathBuf,
 }
 
+/// Checks a `direct` spec: it takes no options.
+pub fn check_spec(spec: &EngineSpec) -> Result<(), EngineError> {
+    spec.check_options(&[])
+}
+
 impl Direct {
     /// Builds it, probing `dir` for O_DIRECT support and alignment (see [`probe`]); the staging
     /// buffer holds `max_append_bytes` plus two blocks. It takes no options.
@@ -172,7 +177,7 @@ impl Direct {
         dir: &Path,
         max_append_bytes: usize,
     ) -> Result<Self, EngineError> {
-        spec.check_options(&[])?;
+        check_spec(spec)?;
         let align = probe(&spec.to_string(), dir)?;
         let mut buf = AlignedBuf::new(
             align.round_up(max_append_bytes.max(1) + 2 * align.block_bytes),

@@ -36,10 +36,15 @@ struct Open {
     dsync: bool,
 }
 
+/// Checks an `mmap` spec: it takes no options.
+pub fn check_spec(spec: &EngineSpec) -> Result<(), EngineError> {
+    spec.check_options(&[])
+}
+
 impl Mmap {
     /// Builds it; it takes no options.
     pub fn new(spec: &EngineSpec) -> Result<Self, EngineError> {
-        spec.check_options(&[])?;
+        check_spec(spec)?;
         Ok(Mmap { file: None })
     }
 }

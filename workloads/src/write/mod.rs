@@ -168,9 +168,83 @@ pub fn build(
         "direct" => Ok(Box::new(direct::Direct::new(spec, dir, max_append_bytes)?)),
         "uring" => Ok(Box::new(uring::Uring::new(spec, dir, max_append_bytes)?)),
         "null" => Ok(Box::new(null::Null::new(spec, max_append_bytes)?)),
-        other => Err(spec.invalid(format!(
-            "unknown write engine '{other}' (engines: {})",
-            ENGINE_NAMES.join(", ")
-        ))),
+        _ => Err(unknown_engine(spec)),
+    }
+}
+
+/// Checks a spec's engine name, option names and option values as [`build`] does (each
+/// engine's constructor runs the same check), without building anything: no file, device,
+/// memory or kernel resource is touched, so a spec can be refused when it is read (a command
+/// line, a suite file). What depends on the run or the machine is left to [`build`]: the size
+/// of io_uring's buffers (`qd` × the batch size), O_DIRECT and io_uring support.
+pub fn check_spec(spec: &EngineSpec) -> Result<(), EngineError> {
+    match spec.name.as_str() {
+        "buffered" => buffered::check_spec(spec),
+        "mmap" => mmap::check_spec(spec),
+        "direct" => direct::check_spec(spec),
+        "uring" => uring::Options::from_spec(spec).map(drop),
+        "null" => null::check_spec(spec),
+        _ => Err(unknown_engine(spec)),
+    }
+}
+
+/// The [`EngineError::InvalidSpec`] for a spec whose engine name no write engine has.
+fn unknown_engine(spec: &EngineSpec) -> EngineError {
+    spec.invalid(format!(
+        "unknown write engine '{}' (engines: {})",
+        spec.name,
+        ENGINE_NAMES.join(", ")
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every engine's options, checked without building: a bad name or value is refused with a
+    /// reason naming the option, the same one the engine's constructor gives.
+    #[test]
+    fn check_spec_refuses_what_build_refuses_and_names_the_option() {
+        let dir = tempfile::tempdir().unwrap();
+        for good in [
+            "buffered",
+            "mmap",
+            "direct",
+            "null",
+            "uring",
+            "uring:qd=1",
+            "uring:qd=4096,direct,fixed,sqpoll",
+        ] {
+            let spec: EngineSpec = good.parse().unwrap();
+            check_spec(&spec).unwrap_or_else(|e| panic!("{good}: {e}"));
+        }
+        for (bad, reason) in [
+            (
+                "buffered:qd=4",
+                "unknown option 'qd' for engine 'buffered' (options: none)",
+            ),
+            ("mmap:direct", "unknown option 'direct' for engine 'mmap'"),
+            ("direct:qd=2", "unknown option 'qd' for engine 'direct'"),
+            ("null:fast", "unknown option 'fast' for engine 'null'"),
+            ("uring:qd=0", "qd=0 is out of range: use 1..=4096"),
+            ("uring:qd=4097", "qd=4097 is out of range: use 1..=4096"),
+            ("uring:qd=x", "option 'qd=x' has an invalid value"),
+            ("uring:qd", "option 'qd' needs a value"),
+            (
+                "uring:bogus",
+                "unknown option 'bogus' for engine 'uring' (options: qd, direct, fixed, sqpoll)",
+            ),
+            ("turbo", "unknown write engine 'turbo'"),
+        ] {
+            let spec: EngineSpec = bad.parse().unwrap();
+            let checked = check_spec(&spec).unwrap_err();
+            assert!(
+                checked.spec_reason().starts_with(reason),
+                "{bad}: {checked}"
+            );
+            // The constructor refuses it for the same reason, before probing anything.
+            let built = build(&spec, dir.path(), 4096).map(drop).unwrap_err();
+            assert_eq!(built.spec_reason(), checked.spec_reason(), "{bad}");
+        }
     }
 }

@@ -10,10 +10,15 @@ pub struct Null {
     buf: Vec<u8>,
 }
 
+/// Checks a `null` spec: it takes no options.
+pub fn check_spec(spec: &EngineSpec) -> Result<(), EngineError> {
+    spec.check_options(&[])
+}
+
 impl Null {
     /// Builds it; it takes no options.
     pub fn new(spec: &EngineSpec, max_append_bytes: usize) -> Result<Self, EngineError> {
-        spec.check_options(&[])?;
+        check_spec(spec)?;
         Ok(Null {
             buf: vec![0; max_append_bytes.max(1)],
         })

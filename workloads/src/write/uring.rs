@@ -115,6 +115,37 @@ fn not_open(op: &'static str) -> EngineError {
     sys::invalid_use(op, Path::new(""), "uring: no file is open".into())
 }
 
+/// The options of `uring[:qd=N,direct,fixed,sqpoll]`, checked: what [`Uring::new`] builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// `qd=N`: buffer slots, i.e. appends in flight (1..=[`MAX_QD`], default [`DEFAULT_QD`]).
+    pub qd: u32,
+    /// `direct`: `O_DIRECT`.
+    pub direct: bool,
+    /// `fixed`: registered buffers and file.
+    pub fixed: bool,
+    /// `sqpoll`: a kernel thread polls the submission queue.
+    pub sqpoll: bool,
+}
+
+impl Options {
+    /// Checks a `uring` spec's option names and values; touches no file, ring or memory. The
+    /// limit on the buffers' size, which depends on the batch size, is checked by [`Uring::new`].
+    pub fn from_spec(spec: &EngineSpec) -> Result<Self, EngineError> {
+        spec.check_options(&["qd", "direct", "fixed", "sqpoll"])?;
+        let qd: u32 = spec.value("qd", DEFAULT_QD)?;
+        if !(1..=MAX_QD).contains(&qd) {
+            return Err(spec.invalid(format!("qd={qd} is out of range: use 1..={MAX_QD}")));
+        }
+        Ok(Options {
+            qd,
+            direct: spec.flag("direct"),
+            fixed: spec.flag("fixed"),
+            sqpoll: spec.flag("sqpoll"),
+        })
+    }
+}
+
 impl Uring {
     /// Builds it from `uring[:qd=N,direct,fixed,sqpoll]`: checks that io_uring works here (and
     /// O_DIRECT in `dir` with `direct`), sets up a ring for `qd` appends and `qd` pre-faulted
@@ -128,11 +159,12 @@ impl Uring {
         dir: &Path,
         max_append_bytes: usize,
     ) -> Result<Self, EngineError> {
-        spec.check_options(&["qd", "direct", "fixed", "sqpoll"])?;
-        let qd: u32 = spec.value("qd", DEFAULT_QD)?;
-        if !(1..=MAX_QD).contains(&qd) {
-            return Err(spec.invalid(format!("qd={qd} is out of range: use 1..={MAX_QD}")));
-        }
+        let Options {
+            qd,
+            direct,
+            fixed,
+            sqpoll,
+        } = Options::from_spec(spec)?;
         let slots_bytes = qd as u64 * max_append_bytes as u64;
         if slots_bytes > MAX_SLOT_BYTES {
             return Err(spec.invalid(format!(
@@ -141,8 +173,6 @@ impl Uring {
                 MAX_SLOT_BYTES >> 20
             )));
         }
-        let (direct, fixed, sqpoll) =
-            (spec.flag("direct"), spec.flag("fixed"), spec.flag("sqpoll"));
         let engine = spec.to_string();
         let gate = sys::IoUringGate::check(&engine)?;
         let align = if direct {
