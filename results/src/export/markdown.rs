@@ -118,7 +118,7 @@ pub fn cluster(r: &ResultsFile) -> String {
     if !warnings.is_empty() {
         out.push('\n');
         for w in warnings {
-            out.push_str(&format!("> **Warning:** {}\n", escape(&w)));
+            out.push_str(&format!("- **Warning:** {}\n", escape(&w)));
         }
     }
     let phases = cluster::phases_table(r, f);
@@ -221,7 +221,10 @@ mod tests {
         let part = md.split("**Cluster**").nth(1).expect("cluster part");
         assert!(part.starts_with(": 3 hosts, started by slurm"), "{part}");
         assert!(part.contains(" +0.152 ms ± 0.041 ms |"), "{part}");
-        assert!(part.contains("> **Warning:** the hosts have different (or unknown) hardware"));
+        // One list item per warning (consecutive quoted lines would run into one paragraph).
+        assert!(part.contains("\n\n- **Warning:** the hosts have different (or unknown) hardware"));
+        let late = render(&crate::testing::fleet_results_late(0.4));
+        assert!(late.contains("- **Warning:** phase local, write/buffered: the hosts' repetitions"));
         // write/buffered on 3 hosts against the baseline at 3 nodes and 3 × one host.
         assert!(
             part.contains("| page cache |     3 |             1375 |                    6.00 |       229× |                          1500 |     91.6% |"),
