@@ -1,7 +1,8 @@
 //! A GitHub-flavoured Markdown summary, fit for a pull-request comment: a header (tool
 //! version, host, run id, date), the comparison table (columns padded so the raw Markdown lines
-//! up too), the footnote, the verdict and the warnings.
+//! up too), the footnote, for fleet runs the cluster part, the verdict and the warnings.
 
+use super::cluster;
 use super::comparison;
 use super::terminal;
 use super::{ExportError, Exporter};
@@ -80,6 +81,7 @@ pub fn render(r: &ResultsFile) -> String {
             out.push_str(&format!("- {}\n", escape(&line)));
         }
     }
+    out.push_str(&cluster(r));
     let capacity = crate::capacity::report_summary(r);
     if !capacity.is_empty() {
         out.push_str("\n**Capacity**\n\n");
@@ -93,6 +95,51 @@ pub fn render(r: &ResultsFile) -> String {
         for w in warnings {
             out.push_str(&format!("- {}\n", escape(&w)));
         }
+    }
+    out
+}
+
+/// A Markdown table of already formatted cells, escaped.
+fn md_table(t: super::table::Table) -> String {
+    t.map_cells(escape).render_markdown()
+}
+
+/// For results of a fleet run, the cluster part: hosts (clock offsets with their
+/// uncertainty, probe fingerprints), the cluster warnings, each phase's figures, the measured
+/// aggregate against the baseline and linear scaling, and the network matrix of each engine;
+/// empty otherwise.
+pub fn cluster(r: &ResultsFile) -> String {
+    let Some(f) = cluster::fleet(r) else {
+        return String::new();
+    };
+    let mut out = format!("\n**Cluster**: {}.\n\n", escape(&cluster::summary_line(f)));
+    out.push_str(&md_table(cluster::hosts_table(f)));
+    let warnings = cluster::warnings(f);
+    if !warnings.is_empty() {
+        out.push('\n');
+        for w in warnings {
+            out.push_str(&format!("- **Warning:** {}\n", escape(&w)));
+        }
+    }
+    let phases = cluster::phases_table(r, f);
+    if !phases.rows.is_empty() {
+        out.push('\n');
+        out.push_str(&md_table(phases));
+    }
+    let baseline = cluster::baseline_table(r, f);
+    if !baseline.rows.is_empty() {
+        out.push_str("\n*Aggregate against the baseline and linear scaling*\n\n");
+        out.push_str(&md_table(baseline));
+        out.push('\n');
+        out.push_str(&escape(&cluster::baseline_note(r)));
+        out.push('\n');
+    }
+    for e in cluster::network_engines(f) {
+        out.push_str(&format!(
+            "\n*Network, {}: sender × receiver (MB = 10^6 bytes)*\n\n",
+            escape(&e)
+        ));
+        out.push_str(&md_table(cluster::network_matrix_table(f, &e)));
     }
     out
 }
@@ -166,6 +213,39 @@ mod tests {
         assert!(verdict.contains("- read: sendfile 1.60× readwrite at 0.550× CPU/GB"));
         let warnings = md.split("**Warnings**\n\n").nth(1).expect("warnings");
         assert!(warnings.contains("- write/buffered: wrote 0.5 GB"), "{md}");
+    }
+
+    #[test]
+    fn a_fleet_run_has_the_cluster_part_and_one_host_none() {
+        let md = render(&crate::testing::fleet_results());
+        let part = md.split("**Cluster**").nth(1).expect("cluster part");
+        assert!(part.starts_with(": 3 hosts, started by slurm"), "{part}");
+        assert!(part.contains(" +0.152 ms ± 0.041 ms |"), "{part}");
+        // One list item per warning (consecutive quoted lines would run into one paragraph).
+        assert!(part.contains("\n\n- **Warning:** the hosts have different (or unknown) hardware"));
+        let late = render(&crate::testing::fleet_results_late(0.4));
+        assert!(late.contains("- **Warning:** phase local, write/buffered: the hosts' repetitions"));
+        // write/buffered on 3 hosts against the baseline at 3 nodes and 3 × one host.
+        assert!(
+            part.contains("| page cache |     3 |             1375 |                    6.00 |       229× |                          1500 |     91.6% |"),
+            "{part}"
+        );
+        assert!(
+            part.contains(
+                "| rank 0 node-a                 |             – |     1100 MB/s |             – |"
+            ),
+            "{part}"
+        );
+        // Every table line of the part is as wide as its neighbours.
+        for block in part.split("\n\n") {
+            let lines = table_lines(block);
+            for l in &lines {
+                assert_eq!(format::width(l), format::width(lines[0]), "{block}");
+            }
+        }
+        let single = render(&crate::testing::results());
+        assert!(!single.contains("**Cluster**"));
+        assert!(cluster(&crate::testing::results()).is_empty());
     }
 
     #[test]

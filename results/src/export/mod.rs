@@ -7,6 +7,7 @@
 //! - [`terminal`]: the comparison table for a terminal, the warnings and a one-line verdict;
 //! - [`markdown`]: the same as GitHub-flavoured Markdown, fit for a pull-request comment;
 //! - [`html`]: the self-contained HTML report with inline SVG charts;
+//! - [`cluster`]: the cluster part of every report for `segbench fleet run` results;
 //! - [`table`]: the one text-table renderer (aligned text and Markdown), also used by `compare`
 //!   and the binary's probe summary; `comparison` builds the results' comparison table.
 
@@ -16,6 +17,7 @@ use std::str::FromStr;
 
 use crate::schema::ResultsFile;
 
+pub mod cluster;
 mod comparison;
 pub mod detail;
 pub mod html;

@@ -2,6 +2,7 @@
 //! widths counted in chars so `µ` and `×` line up), a footnote on units and baseline, the
 //! verdict and the warnings. No color.
 
+use super::cluster;
 use super::comparison;
 use super::table::TextLayout;
 use super::{ExportError, Exporter};
@@ -36,6 +37,7 @@ pub fn render(r: &ResultsFile) -> String {
     out.push('\n');
     out.push_str(&comparison::footnote(r));
     out.push('\n');
+    out.push_str(&cluster_block(r));
     let verdict = verdict(r);
     if !verdict.is_empty() {
         out.push('\n');
@@ -52,6 +54,29 @@ pub fn render(r: &ResultsFile) -> String {
             out.push_str(&w);
             out.push('\n');
         }
+    }
+    out
+}
+
+/// For results of a fleet run, a short block under the table: the hosts and clocks in one
+/// line, then the measured aggregate against the baseline and linear scaling (the whole
+/// cluster view is in the HTML and Markdown reports); empty otherwise.
+pub fn cluster_block(r: &ResultsFile) -> String {
+    let Some(f) = cluster::fleet(r) else {
+        return String::new();
+    };
+    let mut out = format!("\ncluster: {}\n", cluster::summary_line(f));
+    let t = cluster::baseline_table(r, f);
+    if !t.rows.is_empty() {
+        out.push_str(&t.render_text(&TextLayout {
+            gap: GAP,
+            header: true,
+            rule: Some(RULE),
+            pad_last: false,
+        }));
+    }
+    if let Some(w) = cluster::warnings(f).first() {
+        out.push_str(&format!("cluster warning: {w}\n"));
     }
     out
 }
@@ -214,6 +239,20 @@ mod tests {
             .skip_while(|l| !l.starts_with("workload"))
             .take_while(|l| !l.is_empty())
             .collect()
+    }
+
+    #[test]
+    fn a_fleet_run_has_a_short_cluster_block_and_one_host_none() {
+        let text = render(&crate::testing::fleet_results());
+        let block = text.split("\ncluster: ").nth(1).expect("cluster block");
+        assert!(block.starts_with("3 hosts, started by slurm"), "{block}");
+        assert!(block.contains("× baseline"), "{block}");
+        assert!(
+            block.contains("cluster warning: the hosts have different"),
+            "{block}"
+        );
+        assert_eq!(cluster_block(&crate::testing::results()), "");
+        assert!(!render(&crate::testing::results()).contains("cluster:"));
     }
 
     #[test]

@@ -30,14 +30,14 @@ pub const WIDTH: f64 = 1080.0;
 const LINE_PLOT_HEIGHT: f64 = 320.0;
 /// Height of the plotting area of a bar chart.
 const BAR_PLOT_HEIGHT: f64 = 280.0;
-const TITLE_SIZE: f64 = 16.0;
-const LABEL_SIZE: f64 = 13.0;
-const TICK_SIZE: f64 = 12.0;
+pub(super) const TITLE_SIZE: f64 = 16.0;
+pub(super) const LABEL_SIZE: f64 = 13.0;
+pub(super) const TICK_SIZE: f64 = 12.0;
 const LEGEND_SIZE: f64 = 12.5;
-const MARGIN: f64 = 16.0;
-const AXIS_COLOR: &str = "#444444";
+pub(super) const MARGIN: f64 = 16.0;
+pub(super) const AXIS_COLOR: &str = "#444444";
 const GRID_COLOR: &str = "#e3e3e3";
-const MUTED: &str = "#555555";
+pub(super) const MUTED: &str = "#555555";
 /// Longest category label drawn in full (the rest is in its tooltip).
 const MAX_LABEL_CHARS: usize = 38;
 /// Angle of category labels that do not fit horizontally.
@@ -217,12 +217,12 @@ impl Area {
 }
 
 /// The y under the title (and subtitle, when there is one).
-fn title_bottom(subtitle: Option<&str>) -> f64 {
+pub(super) fn title_bottom(subtitle: Option<&str>) -> f64 {
     MARGIN + TITLE_SIZE + 20.0 + if subtitle.is_some() { 18.0 } else { 0.0 }
 }
 
 /// Title and subtitle, centred; they end at [`title_bottom`].
-fn draw_title(svg: &mut Svg, title: &str, subtitle: Option<&str>) {
+pub(super) fn draw_title(svg: &mut Svg, title: &str, subtitle: Option<&str>) {
     svg.text(
         WIDTH / 2.0,
         MARGIN + TITLE_SIZE,

@@ -8,9 +8,11 @@
 //!
 //! - [`svg`]: the document writer (escaping every text) and a well-formedness check;
 //! - [`scale`]: linear, log, log2 and nines axes with nice ticks and labels;
-//! - [`chart`]: [`LineChart`] and [`BarChart`].
+//! - [`chart`]: [`LineChart`] and [`BarChart`];
+//! - [`heatmap`]: [`HeatMap`], a grid of cells coloured by value.
 
 pub mod chart;
+pub mod heatmap;
 pub mod scale;
 pub mod svg;
 
@@ -18,5 +20,6 @@ pub use chart::{
     series_stroke, Axis, Bar, BarChart, LegendItem, LegendMark, LineChart, Point, ReferenceLine,
     Series, PALETTE,
 };
+pub use heatmap::{HeatCell, HeatMap};
 pub use scale::{Domain, Scale, Tick};
 pub use svg::{check_well_formed, escape, Stroke, Svg};

@@ -6,7 +6,10 @@
 //! two read engines (`sendfile` at 1600 MB/s and 0.55 CPU s/GB, `readwrite` at 1000 MB/s and
 //! 1.0 CPU s/GB) and a skipped one.
 
+mod fleet;
 pub mod sample;
+
+pub use fleet::*;
 
 use std::collections::BTreeMap;
 

@@ -13,7 +13,7 @@ use crate::plot::scale::{
     nines_ticks, number_label,
 };
 use crate::plot::svg::escape;
-use crate::plot::{series_stroke, Axis, LineChart, Point, Series};
+use crate::plot::{series_stroke, Axis, Domain, LineChart, Point, Series, Tick};
 use crate::schema::{Kind, ResultsFile, WorkloadResult};
 
 use super::charts::{chart_label, charted, has_figures, kind_name, sweep_of, MB_AXIS};
@@ -393,6 +393,22 @@ pub fn scaling(r: &ResultsFile) -> Option<Section> {
     })
 }
 
+/// The y axis of a chart of MB/s over `series`: from 0 with a little headroom, or a log scale
+/// when the smallest positive value is more than 50× below the largest (a per-node baseline
+/// next to page-cache figures would otherwise sit on the x axis).
+pub(super) fn mb_axis(series: &[Series]) -> (Domain, Vec<Tick>, String) {
+    let ys = || series.iter().flat_map(|s| s.points.iter().map(|p| p.y));
+    let top = ys().fold(0.0, f64::max);
+    let bottom = ys().filter(|y| *y > 0.0).fold(f64::INFINITY, f64::min);
+    if bottom.is_finite() && top / bottom > 50.0 {
+        let (d, t) = log_ticks(bottom, top, crate::plot::scale::short_number);
+        (d, t, format!("{MB_AXIS}, log scale"))
+    } else {
+        let (d, t) = linear_ticks(0.0, top * 1.08, 6, number_label);
+        (d, t, MB_AXIS.to_string())
+    }
+}
+
 /// Cluster throughput against broker count from the measured per-node limits
 /// ([`crate::capacity`]): replication factors 1 and 3 with one consumer group, flat out (100%
 /// of each measured limit, no spare, no retention), the baseline cluster as a point, and the
@@ -426,10 +442,6 @@ pub fn capacity(r: &ResultsFile) -> Option<Section> {
     if series.is_empty() {
         return None;
     }
-    let top = series
-        .iter()
-        .flat_map(|s| s.points.iter().map(|p| p.y))
-        .fold(0.0, f64::max);
     let baseline_mb = b.cluster_bytes_per_s / format::MB;
     if baseline_mb > 0.0 && b.nodes > 0 {
         series.push(Series {
@@ -454,18 +466,7 @@ pub fn capacity(r: &ResultsFile) -> Option<Section> {
         });
     }
     // A baseline far below this hardware would sit on the x axis of a linear chart.
-    let bottom = series
-        .iter()
-        .flat_map(|s| s.points.iter().map(|p| p.y))
-        .filter(|y| *y > 0.0)
-        .fold(f64::INFINITY, f64::min);
-    let (y_domain, y_ticks, y_label) = if bottom.is_finite() && top / bottom > 50.0 {
-        let (d, t) = log_ticks(bottom, top, crate::plot::scale::short_number);
-        (d, t, format!("{MB_AXIS}, log scale"))
-    } else {
-        let (d, t) = linear_ticks(0.0, top.max(baseline_mb) * 1.08, 6, number_label);
-        (d, t, MB_AXIS.to_string())
-    };
+    let (y_domain, y_ticks, y_label) = mb_axis(&series);
     let (x_domain, x_ticks) = linear_ticks(0.0, f64::from(max_nodes), 10, number_label);
     let chart = LineChart {
         title: "Cluster throughput against broker count".into(),

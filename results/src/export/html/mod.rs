@@ -9,6 +9,7 @@
 //! | `machine` | the hardware probe: CPU, memory, kernel, file system, device, DIO alignment, NICs, io_uring |
 //! | `warnings` | the run's and every workload's warnings |
 //! | `write`, `read` | the comparison tables (as in the terminal) with their verdict lines |
+//! | `cluster` | fleet runs only: hosts (clock offsets, fingerprints), cluster warnings, phases, aggregate against the baseline and linear scaling, network heat map |
 //! | `throughput` | bars at the median with min–max whiskers and the per-node baseline line |
 //! | `latency` | percentile curves on HdrHistogram's "nines" axis, from the merged histograms |
 //! | `timeline` | throughput over time of each workload's median repetition |
@@ -36,13 +37,16 @@
 //!
 //! Files: this module holds the exporter and the list of sections; `page` the document, its
 //! header and the table sections; `machine` the hardware probe section; `charts` the bar
-//! charts (throughput, CPU); `curves` the line charts (latency, timeline, scaling, capacity).
+//! charts (throughput, CPU); `curves` the line charts (latency, timeline, scaling, capacity);
+//! `cluster` the fleet section (tables from [`crate::export::cluster`], scaling chart, network
+//! heat map).
 
 use super::{ExportError, Exporter};
 pub use crate::plot::svg::escape;
 use crate::schema::ResultsFile;
 
 mod charts;
+mod cluster;
 mod curves;
 mod machine;
 mod page;
@@ -50,6 +54,7 @@ mod page;
 use page::document;
 
 pub use charts::*;
+pub use cluster::*;
 pub use curves::*;
 pub use machine::*;
 pub use page::*;
@@ -74,6 +79,7 @@ pub const SECTIONS: &[SectionFn] = &[
     warnings,
     write_table,
     read_table,
+    cluster,
     throughput,
     latency,
     timeline,

@@ -207,7 +207,7 @@ pub fn warnings(r: &ResultsFile) -> Option<Section> {
 /// (skipped, failed before measuring) shows its note across the figure columns, and one with
 /// figures and a note (failed or interrupted after some repetitions) gets the note on a row of
 /// its own below, so long reasons never squeeze the table.
-fn html_table(t: &Table) -> String {
+pub(super) fn html_table(t: &Table) -> String {
     let note_col = t.columns.iter().position(|(h, _)| h == "note");
     let shown: Vec<usize> = (0..t.columns.len())
         .filter(|&i| Some(i) != note_col)
