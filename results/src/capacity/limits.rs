@@ -11,8 +11,27 @@ fn usable_median(w: &WorkloadResult) -> Option<f64> {
     if !matches!(w.status, Status::Completed) {
         return None;
     }
-    let m = w.summary.as_ref()?.throughput_bytes_per_s.median;
+    let m = match hosts_median(w) {
+        Some((m, _)) => m,
+        None => w.summary.as_ref()?.throughput_bytes_per_s.median,
+    };
     (m.is_finite() && m > 0.0).then_some(m)
+}
+
+/// For a result merged from several hosts (`segbench merge`, `segbench fleet`), whose own
+/// throughput is the hosts' sum: the median of the hosts' own figures over all repetitions,
+/// and how many hosts there were. `None` for a single host's result.
+fn hosts_median(w: &WorkloadResult) -> Option<(f64, usize)> {
+    let hosts = crate::merge::host_count(w);
+    (hosts > 1).then(|| {
+        let figures: Vec<f64> = w
+            .repetitions
+            .iter()
+            .flat_map(crate::merge::host_figures)
+            .map(|f| f.throughput_bytes_per_s)
+            .collect();
+        (crate::stats::median(&figures), hosts)
+    })
 }
 
 fn best<'a>(ws: impl Iterator<Item = &'a WorkloadResult>) -> Option<(&'a WorkloadResult, f64)> {
@@ -26,7 +45,16 @@ fn best<'a>(ws: impl Iterator<Item = &'a WorkloadResult>) -> Option<(&'a Workloa
 }
 
 fn measured(w: &WorkloadResult, m: f64, what: &str) -> Figure {
-    Figure::new(m, format!("measured: {} median ({what})", w.name))
+    match hosts_median(w) {
+        Some((_, n)) => Figure::new(
+            m,
+            format!(
+                "measured: {} median per host, over {n} hosts ({what})",
+                w.name
+            ),
+        ),
+        None => Figure::new(m, format!("measured: {} median ({what})", w.name)),
+    }
 }
 
 /// The disk write figure: the chosen engine's, else the best device-medium write, else the
@@ -221,6 +249,25 @@ mod tests {
     use crate::testing::{capacity_probe as probe, results_with, workload_with as workload};
 
     const MB: f64 = 1e6;
+
+    #[test]
+    fn a_result_merged_from_hosts_gives_a_per_host_figure_not_their_sum() {
+        let r = crate::testing::fleet_results();
+        let l = limits_from_results(&r).unwrap();
+        let d = l.disk_write_bytes_per_s.unwrap();
+        let w = r
+            .workloads
+            .iter()
+            .find(|w| d.source.contains(w.name.as_str()))
+            .unwrap();
+        let sum = w.summary.as_ref().unwrap().throughput_bytes_per_s.median;
+        assert!(d.value < sum * 0.6, "{} vs the sum {sum}", d.value);
+        assert!(
+            d.source.contains("median per host, over 3 hosts"),
+            "{}",
+            d.source
+        );
+    }
 
     #[test]
     fn limits_from_results_prefers_device_writes_and_reads_the_probe() {

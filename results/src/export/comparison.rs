@@ -90,8 +90,10 @@ pub(crate) fn comparison(r: &ResultsFile) -> Table {
                             .unwrap_or_else(|| MISSING.to_string()),
                     );
                     row.push(format::medium_label(w.medium).to_string());
+                    // A result merged from hosts is their sum: against the baseline of as many nodes.
+                    let hosts = crate::merge::host_count(w) as f64;
                     row.push(if per_node > 0.0 {
-                        format::ratio(t.median / per_node)
+                        format::ratio(t.median / (per_node * hosts))
                     } else {
                         MISSING.to_string()
                     });
@@ -115,9 +117,14 @@ pub(crate) fn comparison(r: &ResultsFile) -> Table {
 /// The footnote explaining units and the baseline.
 pub(crate) fn footnote(r: &ResultsFile) -> String {
     let b = &r.baseline;
+    let hosts = if r.workloads.iter().any(|w| crate::merge::host_count(w) > 1) {
+        " × the hosts merged into the row"
+    } else {
+        ""
+    };
     format!(
         "MB = 10^6 bytes; latency per batch (write) or fetch (read), all repetitions merged; \
-         × baseline = MB/s ÷ {} per node ({}).",
+         × baseline = MB/s ÷ ({} per node{hosts}) ({}).",
         format::mb_per_s(b.per_node_bytes_per_s),
         b.source
     )
@@ -146,6 +153,23 @@ mod tests {
             skipped[10],
             format!("skipped: {}", crate::testing::SKIP_REASON)
         );
+    }
+
+    #[test]
+    fn a_row_merged_from_hosts_is_held_against_as_many_nodes() {
+        let r = crate::testing::fleet_results();
+        let t = comparison(&r);
+        let (i, w) = r
+            .workloads
+            .iter()
+            .enumerate()
+            .find(|(_, w)| crate::merge::host_count(w) == 3)
+            .unwrap();
+        let median = w.summary.as_ref().unwrap().throughput_bytes_per_s.median;
+        let expected = format::ratio(median / (r.baseline.per_node_bytes_per_s * 3.0));
+        assert_eq!(t.rows[i][9], expected);
+        assert!(footnote(&r).contains("× the hosts merged into the row"));
+        assert!(!footnote(&crate::testing::results()).contains("hosts"));
     }
 
     #[test]

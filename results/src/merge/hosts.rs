@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::hist;
-use crate::schema::{LatencySummary, Repetition, RunInfo, ThreadStats, Timeline};
+use crate::schema::{LatencySummary, Repetition, RunInfo, ThreadStats, Timeline, WorkloadResult};
 
 use super::MergeError;
 
@@ -92,6 +92,17 @@ pub fn host_figures(r: &Repetition) -> Vec<HostFigures> {
         .get(HOSTS_KEY)
         .and_then(|v| serde_json::from_value(v.clone()).ok())
         .unwrap_or_default()
+}
+
+/// How many hosts a workload's figures add up: the most hosts any of its repetitions was
+/// merged from (1 for a single host's result).
+pub fn host_count(w: &WorkloadResult) -> usize {
+    w.repetitions
+        .iter()
+        .map(|r| host_figures(r).len())
+        .max()
+        .unwrap_or(0)
+        .max(1)
 }
 
 /// Sums timelines bucket by bucket (aligned at their start); the result is as long as the
