@@ -9,7 +9,8 @@
 //! - [`clock`]: minimum-RTT clock offsets;
 //! - [`rendezvous`]: admitting ranks, joining, links with heartbeats;
 //! - [`child`]: the phase's child processes; [`retrans`]: the kernel's TCP retransmissions;
-//! - [`worker`]: one rank's side; [`coordinator`]: rank 0's; [`report`]: the results.
+//! - [`worker`]: one rank's side; [`coordinator`]: rank 0's; [`report`]: the results;
+//! - [`ssh`]: `segbench fleet ssh`, a launcher over OpenSSH.
 
 pub mod child;
 pub mod clock;
@@ -19,6 +20,7 @@ pub mod rank;
 pub mod rendezvous;
 pub mod report;
 pub mod retrans;
+pub mod ssh;
 pub mod worker;
 
 use std::net::{SocketAddr, TcpListener};
