@@ -1,6 +1,6 @@
 //! `segbench fleet …`: one run across many hosts (see `crate::fleet`). Subcommands: `run` (one
 //! rank of a run started by a launcher), `token` (a fresh run token), `ssh` (a launcher over
-//! OpenSSH).
+//! OpenSSH), `k8s` (a Kubernetes Indexed Job's manifest).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -60,6 +60,72 @@ pub enum FleetCommand {
     /// Start one rank per host over OpenSSH and fetch rank 0's results.
     #[command(after_help = FLEET_SSH_HELP)]
     Ssh(Box<FleetSshArgs>),
+    /// Print a Kubernetes manifest (headless Service, token Secret, Indexed Job) for one run.
+    #[command(after_help = FLEET_K8S_HELP)]
+    K8s(Box<FleetK8sArgs>),
+}
+
+/// Help after `segbench fleet k8s`'s options.
+pub const FLEET_K8S_HELP: &str =
+    "Prints YAML on stdout for `kubectl apply -f -`: a headless Service (publishNotReadyAddresses,
+so rank 0's name resolves before the pods are ready), a Secret with a fresh token, and an
+Indexed Job of N pods, one per node (required pod anti-affinity). Kubernetes sets each pod's
+JOB_COMPLETION_INDEX (its rank); rank 0 is NAME-0.NAME. The image's entry point is segbench
+(examples/fleet/Dockerfile). Rank 0's summary is in its pod log, its results in /results
+(an emptyDir, or --pvc CLAIM to keep them).
+
+Examples:
+  segbench fleet k8s --nodes 3 --image registry.example/segbench:latest -- run --quick | kubectl apply -f -
+  kubectl logs -f -l job-name=segbench,batch.kubernetes.io/job-completion-index=0
+  kubectl delete job,service,secret -l segbench-run=segbench";
+
+/// `segbench fleet k8s`.
+#[derive(Debug, Args, Clone)]
+pub struct FleetK8sArgs {
+    /// Pods, one per node.
+    #[arg(long, value_name = "N")]
+    pub nodes: u32,
+    /// Container image whose entry point is segbench.
+    #[arg(long, value_name = "IMAGE")]
+    pub image: String,
+    /// Namespace of the objects (default: kubectl's current one).
+    #[arg(long, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// Name of the Job and the Service (the Secret is NAME-token).
+    #[arg(long, default_value = "segbench", value_name = "NAME")]
+    pub name: String,
+    /// PersistentVolumeClaim for rank 0's /results (default an emptyDir).
+    #[arg(long, value_name = "CLAIM")]
+    pub pvc: Option<String>,
+    /// `run` and its options, as `segbench fleet run` takes them.
+    #[arg(last = true, value_name = "run ARGS")]
+    pub run: Vec<String>,
+}
+
+/// Checks `fleet k8s`'s input.
+fn k8s_launch(a: &FleetK8sArgs) -> anyhow::Result<crate::fleet::k8s::K8sLaunch> {
+    use crate::fleet::k8s::{check_name, K8sLaunch};
+    if a.nodes == 0 {
+        return Err(bad_input(
+            "--nodes 0: give the number of pods (nodes), at least 1",
+        ));
+    }
+    if a.image.trim().is_empty() {
+        return Err(bad_input("--image '': give the image with segbench in it"));
+    }
+    check_name("--name", &a.name).map_err(bad_input)?;
+    if let Some(ns) = &a.namespace {
+        check_name("--namespace", ns).map_err(bad_input)?;
+    }
+    let run_args = crate::fleet::ssh::check_run_args(&a.run).map_err(bad_input)?;
+    Ok(K8sLaunch {
+        nodes: a.nodes,
+        image: a.image.trim().to_string(),
+        namespace: a.namespace.clone(),
+        name: a.name.clone(),
+        pvc: a.pvc.clone(),
+        run_args,
+    })
 }
 
 /// Help after `segbench fleet ssh`'s options.
@@ -199,6 +265,12 @@ pub fn run(a: FleetArgs) -> anyhow::Result<u8> {
             let launch = ssh_launch(&a)?;
             let signals = crate::signals::install();
             crate::fleet::ssh::launch(launch, signals.stop.clone())
+        }
+        FleetCommand::K8s(a) => {
+            let launch = k8s_launch(&a)?;
+            let token = new_token().map_err(|e| bad_input(format!("/dev/urandom: {e}")))?;
+            print!("{}", crate::fleet::k8s::manifest(&launch, &token));
+            Ok(0)
         }
     }
 }

@@ -113,7 +113,7 @@ pub fn check_run_args(args: &[String]) -> Result<Vec<String>, String> {
         let flag = a.split('=').next().unwrap_or("");
         if LAUNCHER_FLAGS.contains(&flag) || flag == "-o" {
             return Err(format!(
-                "{flag} after --: the launcher sets it (give --port, --coordinator or --out before --)"
+                "{flag} after --: the launcher sets it (see its own options before --)"
             ));
         }
     }
