@@ -15,13 +15,14 @@
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Output, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::{bad_input, CheckFailed};
 
+use super::exec::{bounded, fan_out, why};
 use super::proto::{new_token, TOKEN_ENV};
 use super::rank::with_port;
 
@@ -163,62 +164,6 @@ fn ssh_hostname(out: &str) -> Option<String> {
         .find_map(|l| l.strip_prefix("hostname "))
         .map(|h| h.trim().to_string())
         .filter(|h| !h.is_empty())
-}
-
-/// Runs `f` on every item, at most `fanout` at once; results in item order.
-fn fan_out<T: Sync, R: Send>(items: &[T], fanout: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let next = AtomicUsize::new(0);
-    let slots: Mutex<Vec<Option<R>>> = Mutex::new(items.iter().map(|_| None).collect());
-    std::thread::scope(|s| {
-        for _ in 0..fanout.clamp(1, items.len().max(1)) {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(item) = items.get(i) else { break };
-                let r = f(item);
-                if let Ok(mut v) = slots.lock() {
-                    v[i] = Some(r);
-                }
-            });
-        }
-    });
-    slots
-        .into_inner()
-        .unwrap_or_default()
-        .into_iter()
-        .flatten()
-        .collect()
-}
-
-/// Runs `cmd` to its end, at most `limit` (killed beyond).
-fn bounded(mut cmd: Command, limit: Duration) -> Result<Output, String> {
-    let child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot start {:?}: {e}", cmd.get_program()))?;
-    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    match rx.recv_timeout(limit) {
-        Ok(r) => r.map_err(|e| e.to_string()),
-        Err(_) => {
-            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
-            Err(format!("no answer within {} s", limit.as_secs()))
-        }
-    }
-}
-
-/// The last line of a failed command's stderr, or its status.
-fn why(out: &Output) -> String {
-    let err = String::from_utf8_lossy(&out.stderr);
-    err.lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .map(|l| l.trim().to_string())
-        .unwrap_or_else(|| format!("exit {:?}", out.status.code()))
 }
 
 /// The OpenSSH side: options shared by every `ssh` and `scp`, the control sockets' directory,
@@ -728,21 +673,5 @@ mod tests {
         let g = "user root\nhostname 198.18.0.11\nport 22\n";
         assert_eq!(ssh_hostname(g).as_deref(), Some("198.18.0.11"));
         assert_eq!(ssh_hostname("port 22\n"), None);
-    }
-
-    #[test]
-    fn fan_out_keeps_order_and_bounds_concurrency() {
-        let live = AtomicUsize::new(0);
-        let peak = AtomicUsize::new(0);
-        let items: Vec<usize> = (0..20).collect();
-        let out = fan_out(&items, 3, |i| {
-            let n = live.fetch_add(1, Ordering::SeqCst) + 1;
-            peak.fetch_max(n, Ordering::SeqCst);
-            std::thread::sleep(Duration::from_millis(5));
-            live.fetch_sub(1, Ordering::SeqCst);
-            i * 2
-        });
-        assert_eq!(out, items.iter().map(|i| i * 2).collect::<Vec<_>>());
-        assert!(peak.load(Ordering::SeqCst) <= 3);
     }
 }
