@@ -35,6 +35,7 @@ Examples:
   ssh h1 \"SEGBENCH_FLEET_TOKEN=$T segbench fleet run --rank 0 --size 3 --coordinator h1:7879\" &
   ssh h2 \"SEGBENCH_FLEET_TOKEN=$T segbench fleet run --rank 1 --size 3 --coordinator h1:7879\" &
   ssh h3 \"SEGBENCH_FLEET_TOKEN=$T segbench fleet run --rank 2 --size 3 --coordinator h1:7879\"
+  segbench fleet ssh --hosts h1,h2,h3 -- run   (the three lines above, with a fresh token and the fetch)
   segbench fleet run my-suite.toml --rank 0 --size 2 --coordinator 10.0.0.1 --no-scaling
 
 Exit codes: 0 every phase ran; 1 a rank failed, vanished, never joined or was interrupted
