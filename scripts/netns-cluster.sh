@@ -6,7 +6,8 @@
 #   scripts/netns-cluster.sh down             stop what up started, remove namespaces, bridge, scratch dir
 #   scripts/netns-cluster.sh status           nodes, addresses, whether sshd / slurmd answer
 #   scripts/netns-cluster.sh exec I CMD...    run CMD in node I's namespaces (network and hostname)
-#   scripts/netns-cluster.sh install          only install the missing Debian packages (CI)
+#   scripts/netns-cluster.sh install          only install the missing Debian packages (CI), and
+#                                             openmpi-bin for the mpirun test
 #
 #   eval "$(sudo scripts/netns-cluster.sh up 3 --slurm)"   # sets SLURM_CONF and SB_CLUSTER_DIR
 #   ssh -F "$SB_CLUSTER_DIR/ssh_config" sbn2 hostname
@@ -66,22 +67,26 @@ scratch_dir() {
 
 # ---- packages ----------------------------------------------------------------------------
 
-# The Debian packages the cluster needs that are not installed yet.
+# missing_packages SLURM [MPI]: the Debian packages the cluster (and, with MPI=1, the mpirun
+# test) needs that are not installed yet.
 missing_packages() {
-    local slurm=$1
+    local slurm=$1 mpi=${2:-0}
     command -v ip >/dev/null 2>&1 || echo iproute2
     [ -x "$SSHD" ] || echo openssh-server
     if [ "$slurm" = 1 ]; then
         command -v munged >/dev/null 2>&1 || echo munge
         { command -v slurmctld && command -v slurmd && command -v srun; } >/dev/null 2>&1 || echo slurm-wlm
     fi
+    if [ "$mpi" = 1 ]; then
+        command -v mpirun >/dev/null 2>&1 || echo openmpi-bin
+    fi
 }
 
-# install_packages SLURM: apt-get installs what is missing, without letting the packages start
+# install_packages SLURM [MPI]: apt-get installs what is missing, without letting the packages start
 # system daemons (policy-rc.d answers 101 during the install; our daemons are per namespace).
 install_packages() {
     local pkgs log rc=0 policy=/usr/sbin/policy-rc.d own_policy=0
-    pkgs=$(missing_packages "$1" | tr '\n' ' ')
+    pkgs=$(missing_packages "$1" "${2:-0}" | tr '\n' ' ')
     [ -n "${pkgs% }" ] || return 0
     [ "$(id -u)" = 0 ] || cannot "needs root to install ${pkgs% } (or install them first)"
     command -v apt-get >/dev/null 2>&1 || cannot "${pkgs% } missing and no apt-get: install them first"
@@ -105,7 +110,7 @@ install_packages() {
         cannot "apt-get install ${pkgs% } failed (exit $rc)"
     fi
     rm -f "$log"
-    pkgs=$(missing_packages "$1" | tr '\n' ' ')
+    pkgs=$(missing_packages "$1" "${2:-0}" | tr '\n' ' ')
     [ -z "${pkgs% }" ] || cannot "${pkgs% } still missing after apt-get install"
     # A system sshd / munged / slurmd that a package started would sit beside ours: say so.
     local running
@@ -468,6 +473,6 @@ exec)
     shift
     exec_in "$@"
     ;;
-install) install_packages 1 ;;
+install) install_packages 1 1 ;;
 *) die "usage: $ME up N [--slurm] | down | status | exec I CMD... | install" ;;
 esac

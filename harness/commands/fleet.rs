@@ -1,8 +1,9 @@
 //! `segbench fleet …`: one run across many hosts (see `crate::fleet`). Subcommands: `run` (one
-//! rank of a run started by a launcher), `token` (a fresh run token). Launchers of their own
-//! (`fleet ssh`, `fleet k8s`) are subcommands to come.
+//! rank of a run started by a launcher), `token` (a fresh run token), `ssh` (a launcher over
+//! OpenSSH), `k8s` (a Kubernetes Indexed Job's manifest).
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
@@ -34,6 +35,7 @@ Examples:
   ssh h1 \"SEGBENCH_FLEET_TOKEN=$T segbench fleet run --rank 0 --size 3 --coordinator h1:7879\" &
   ssh h2 \"SEGBENCH_FLEET_TOKEN=$T segbench fleet run --rank 1 --size 3 --coordinator h1:7879\" &
   ssh h3 \"SEGBENCH_FLEET_TOKEN=$T segbench fleet run --rank 2 --size 3 --coordinator h1:7879\"
+  segbench fleet ssh --hosts h1,h2,h3 -- run   (the three lines above, with a fresh token and the fetch)
   segbench fleet run my-suite.toml --rank 0 --size 2 --coordinator 10.0.0.1 --no-scaling
 
 Exit codes: 0 every phase ran; 1 a rank failed, vanished, never joined or was interrupted
@@ -56,6 +58,157 @@ pub enum FleetCommand {
     Run(Box<FleetRunArgs>),
     /// Print a fresh random run token (hex) for SEGBENCH_FLEET_TOKEN.
     Token,
+    /// Start one rank per host over OpenSSH and fetch rank 0's results.
+    #[command(after_help = FLEET_SSH_HELP)]
+    Ssh(Box<FleetSshArgs>),
+    /// Print a Kubernetes manifest (headless Service, token Secret, Indexed Job) for one run.
+    #[command(after_help = FLEET_K8S_HELP)]
+    K8s(Box<FleetK8sArgs>),
+}
+
+/// Help after `segbench fleet k8s`'s options.
+pub const FLEET_K8S_HELP: &str =
+    "Prints YAML on stdout for `kubectl apply -f -`: a headless Service (publishNotReadyAddresses,
+so rank 0's name resolves before the pods are ready), a Secret with a fresh token, and an
+Indexed Job of N pods, one per node (required pod anti-affinity). Kubernetes sets each pod's
+JOB_COMPLETION_INDEX (its rank); rank 0 is NAME-0.NAME. The image's entry point is segbench
+(examples/fleet/Dockerfile). Rank 0's summary is in its pod log, its results in /results
+(an emptyDir, or --pvc CLAIM to keep them).
+
+Examples:
+  segbench fleet k8s --nodes 3 --image registry.example/segbench:latest -- run --quick | kubectl apply -f -
+  kubectl logs -f -l job-name=segbench,batch.kubernetes.io/job-completion-index=0
+  kubectl delete job,service,secret -l segbench-run=segbench";
+
+/// `segbench fleet k8s`.
+#[derive(Debug, Args, Clone)]
+pub struct FleetK8sArgs {
+    /// Pods, one per node.
+    #[arg(long, value_name = "N")]
+    pub nodes: u32,
+    /// Container image whose entry point is segbench.
+    #[arg(long, value_name = "IMAGE")]
+    pub image: String,
+    /// Namespace of the objects (default: kubectl's current one).
+    #[arg(long, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// Name of the Job and the Service (the Secret is NAME-token).
+    #[arg(long, default_value = "segbench", value_name = "NAME")]
+    pub name: String,
+    /// PersistentVolumeClaim for rank 0's /results (default an emptyDir).
+    #[arg(long, value_name = "CLAIM")]
+    pub pvc: Option<String>,
+    /// `run` and its options, as `segbench fleet run` takes them.
+    #[arg(last = true, value_name = "run ARGS")]
+    pub run: Vec<String>,
+}
+
+/// Checks `fleet k8s`'s input.
+fn k8s_launch(a: &FleetK8sArgs) -> anyhow::Result<crate::fleet::k8s::K8sLaunch> {
+    use crate::fleet::k8s::{check_name, K8sLaunch};
+    if a.nodes == 0 {
+        return Err(bad_input(
+            "--nodes 0: give the number of pods (nodes), at least 1",
+        ));
+    }
+    if a.image.trim().is_empty() {
+        return Err(bad_input("--image '': give the image with segbench in it"));
+    }
+    check_name("--name", &a.name).map_err(bad_input)?;
+    if let Some(ns) = &a.namespace {
+        check_name("--namespace", ns).map_err(bad_input)?;
+    }
+    let run_args = crate::fleet::ssh::check_run_args(&a.run).map_err(bad_input)?;
+    Ok(K8sLaunch {
+        nodes: a.nodes,
+        image: a.image.trim().to_string(),
+        namespace: a.namespace.clone(),
+        name: a.name.clone(),
+        pvc: a.pvc.clone(),
+        run_args,
+    })
+}
+
+/// Help after `segbench fleet ssh`'s options.
+pub const FLEET_SSH_HELP: &str =
+    "Rank i runs on the i-th host; rank 0's address is the first host's HostName as `ssh -G`
+resolves it (or --coordinator). A fresh token goes to each rank on its session's stdin; nothing
+is written to the hosts but a temp directory (rank 0's results, the copied binary), removed at
+the end. When a rank fails, the other sessions are closed (the ranks get SIGHUP and stop) and
+the launcher exits 1 naming the host. Needs OpenSSH's ssh and scp and key-based login
+(BatchMode: nothing prompts).
+
+Examples:
+  segbench fleet ssh --hosts node1,node2,node3 -- run --quick
+  segbench fleet ssh --hosts-file hosts.txt --copy-binary --out results/ -- run my-suite.toml
+  segbench fleet ssh --ssh-config ./ssh_config --hosts sbn1,sbn2 --remote-binary /opt/segbench -- run
+
+Exit codes: 0 every rank finished and the results were fetched; 1 a host could not be set up,
+a rank failed, or the results could not be fetched (partial results are still fetched when
+rank 0 wrote them); 2 bad input (no hosts, a host twice, a bad --fanout).";
+
+/// `segbench fleet ssh`.
+#[derive(Debug, Args, Clone)]
+pub struct FleetSshArgs {
+    /// Hosts, comma-separated, in rank order ([user@]host as ssh takes it).
+    #[arg(long, value_name = "H1,H2,…")]
+    pub hosts: Vec<String>,
+    /// A file of hosts, one a line (# comments), after those of --hosts.
+    #[arg(long, value_name = "FILE")]
+    pub hosts_file: Option<PathBuf>,
+    /// ssh_config for ssh and scp (-F).
+    #[arg(long, value_name = "FILE")]
+    pub ssh_config: Option<PathBuf>,
+    /// Hosts set up, copied to and cleaned up at once (pdsh -f); the ranks all run at once.
+    #[arg(long, default_value_t = crate::fleet::ssh::DEFAULT_FANOUT, value_name = "N")]
+    pub fanout: usize,
+    /// Copy this binary to a temp directory on each host (same architecture) and remove it after.
+    #[arg(long, conflicts_with = "remote_binary")]
+    pub copy_binary: bool,
+    /// The segbench to start on each host.
+    #[arg(long, default_value = "segbench", value_name = "PATH")]
+    pub remote_binary: String,
+    /// Rendezvous port on rank 0's host.
+    #[arg(long, default_value_t = DEFAULT_PORT, value_name = "PORT")]
+    pub port: u16,
+    /// Rank 0's address as the other hosts reach it (default: the first host's ssh HostName).
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub coordinator: Option<String>,
+    /// Local directory for rank 0's results (default segbench-results/<run-id>).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// `run` and its options, as `segbench fleet run` takes them.
+    #[arg(last = true, value_name = "run ARGS")]
+    pub run: Vec<String>,
+}
+
+/// Checks `fleet ssh`'s input before connecting anywhere.
+fn ssh_launch(a: &FleetSshArgs) -> anyhow::Result<crate::fleet::ssh::SshLaunch> {
+    use crate::fleet::ssh::{check_run_args, host_list, SshLaunch};
+    let hosts = host_list(&a.hosts, a.hosts_file.as_deref()).map_err(bad_input)?;
+    if a.fanout == 0 {
+        return Err(bad_input("--fanout 0: give at least 1 (default 32)"));
+    }
+    let run_args = check_run_args(&a.run).map_err(bad_input)?;
+    if a.coordinator
+        .as_deref()
+        .is_some_and(|c| c.trim().is_empty())
+    {
+        return Err(bad_input(
+            "--coordinator '': give HOST or HOST:PORT of rank 0",
+        ));
+    }
+    Ok(SshLaunch {
+        hosts,
+        ssh_config: a.ssh_config.clone(),
+        fanout: a.fanout,
+        copy_binary: a.copy_binary,
+        remote_binary: a.remote_binary.clone(),
+        port: a.port,
+        coordinator: a.coordinator.clone(),
+        out: a.out.clone(),
+        run_args,
+    })
 }
 
 /// `segbench fleet run`.
@@ -108,6 +261,17 @@ pub fn run(a: FleetArgs) -> anyhow::Result<u8> {
             let cfg = config(&r)?;
             let signals = crate::signals::install();
             crate::fleet::run(cfg, signals.stop.clone())
+        }
+        FleetCommand::Ssh(a) => {
+            let launch = ssh_launch(&a)?;
+            let signals = crate::signals::install();
+            crate::fleet::ssh::launch(launch, signals.stop.clone())
+        }
+        FleetCommand::K8s(a) => {
+            let launch = k8s_launch(&a)?;
+            let token = new_token().map_err(|e| bad_input(format!("/dev/urandom: {e}")))?;
+            print!("{}", crate::fleet::k8s::manifest(&launch, &token));
+            Ok(0)
         }
     }
 }

@@ -9,16 +9,21 @@
 //! - [`clock`]: minimum-RTT clock offsets;
 //! - [`rendezvous`]: admitting ranks, joining, links with heartbeats;
 //! - [`child`]: the phase's child processes; [`retrans`]: the kernel's TCP retransmissions;
-//! - [`worker`]: one rank's side; [`coordinator`]: rank 0's; [`report`]: the results.
+//! - [`worker`]: one rank's side; [`coordinator`]: rank 0's; [`report`]: the results;
+//! - [`ssh`]: `segbench fleet ssh`, a launcher over OpenSSH ([`exec`]: its bounded commands); [`k8s`]: `segbench fleet k8s`, an
+//!   Indexed Job's manifest.
 
 pub mod child;
 pub mod clock;
 pub mod coordinator;
+pub mod exec;
+pub mod k8s;
 pub mod proto;
 pub mod rank;
 pub mod rendezvous;
 pub mod report;
 pub mod retrans;
+pub mod ssh;
 pub mod worker;
 
 use std::net::{SocketAddr, TcpListener};

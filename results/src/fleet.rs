@@ -305,16 +305,44 @@ pub fn span_and_skew(windows: &[PhaseWindow]) -> (f64, f64) {
 
 /// Adds up one phase: the merged results (through [`crate::merge::merge`]) and the phase row.
 /// `parts` are in rank order; the merged file is the first rank's with its workloads summed.
+/// Workloads only some hosts ran (a sweep that picked its engine from each host's own results)
+/// are left out of the sum with a warning; each host's own results still hold them.
 pub fn aggregate_phase(
     name: &str,
     parts: &[HostPart<'_>],
 ) -> Result<(ResultsFile, FleetPhase), MergeError> {
-    let files: Vec<ResultsFile> = parts.iter().map(|p| p.file.clone()).collect();
+    let on_every_host = |n: &str| {
+        parts
+            .iter()
+            .all(|p| p.file.workloads.iter().any(|w| w.name == n))
+    };
+    let mut uneven: Vec<&str> = parts
+        .iter()
+        .flat_map(|p| p.file.workloads.iter().map(|w| w.name.as_str()))
+        .filter(|n| !on_every_host(n))
+        .collect();
+    uneven.sort_unstable();
+    uneven.dedup();
+    let files: Vec<ResultsFile> = parts
+        .iter()
+        .map(|p| {
+            let mut f = p.file.clone();
+            f.workloads.retain(|w| on_every_host(&w.name));
+            f
+        })
+        .collect();
     let merged = merge::merge(&files)?;
     let windows: Vec<PhaseWindow> = parts.iter().map(|p| p.window).collect();
     let (span_s, start_skew_s) = span_and_skew(&windows);
     let mut workloads = Vec::new();
     let mut warnings = Vec::new();
+    if !uneven.is_empty() {
+        warnings.push(format!(
+            "phase {name}: not every host ran {} (a sweep picks its engine from each host's own \
+             results): left out of the aggregate, kept in each host's results",
+            uneven.join(", ")
+        ));
+    }
     for w in &merged.workloads {
         let per_host: Vec<(&HostPart<'_>, &crate::schema::WorkloadResult)> = parts
             .iter()

@@ -11,8 +11,8 @@ use results::ResultsFile;
 
 const TOKEN: &str = "e2e-fleet-token";
 
-/// A quick suite: one small buffered write workload.
-const TINY: &str = r#"name = "tiny"
+/// A quick suite: one small buffered write workload (the cluster tests use it too).
+pub(crate) const TINY: &str = r#"name = "tiny"
 repeat = 2
 warmup = "0"
 
@@ -38,7 +38,8 @@ rate = "10MB/s"
 segment_size = "4MiB"
 "#;
 
-fn free_port() -> u16 {
+/// A free TCP port on loopback.
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

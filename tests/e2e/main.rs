@@ -5,6 +5,7 @@ mod cluster;
 mod compare;
 mod datadir;
 mod fleet;
+mod fleet_cluster;
 mod plan;
 mod read;
 mod report;

@@ -129,6 +129,36 @@ fn aggregate_bytes_are_the_sum_and_histograms_the_union() {
 }
 
 #[test]
+fn workloads_only_some_hosts_ran_are_left_out_with_a_warning() {
+    let mut a = host("a", "f1", vec![rep(4000, 1.0, &[1000], &[400; 10])]);
+    let mut b = host("b", "f1", vec![rep(2000, 1.0, &[1000], &[200; 10])]);
+    for (f, engine) in [(&mut a, "uring"), (&mut b, "direct")] {
+        let mut w = f.workloads[0].clone();
+        w.name = format!("sweep/{engine}");
+        f.workloads.push(w);
+    }
+    let parts: Vec<HostPart<'_>> = [&a, &b]
+        .iter()
+        .enumerate()
+        .map(|(i, f)| HostPart {
+            rank: i as u32,
+            file: f,
+            window: window(i as u32, 1000, 2000),
+        })
+        .collect();
+    let (merged, phase) = aggregate_phase("local", &parts).unwrap();
+    let names: Vec<&str> = phase.workloads.iter().map(|w| w.name.as_str()).collect();
+    assert_eq!(names, ["w/buffered"]);
+    assert_eq!(merged.workloads.len(), 1);
+    assert_eq!(phase.workloads[0].bytes, 6000);
+    assert!(
+        phase.warnings[0].contains("sweep/direct, sweep/uring"),
+        "{:?}",
+        phase.warnings
+    );
+}
+
+#[test]
 fn hosts_that_did_not_run_at_once_are_warned_about() {
     let placed = |offset: f64| {
         let mut r = rep(1000, 1.0, &[1], &[100; 10]);

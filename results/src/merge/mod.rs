@@ -3,7 +3,8 @@
 //!
 //! Rules:
 //! - the inputs must hold the same workloads (by name) with the same configuration (ignoring
-//!   [`crate::compare::NON_DEFINING_CONFIG_KEYS`]); anything else is a [`MergeError`];
+//!   [`crate::compare::NON_DEFINING_CONFIG_KEYS`] and, across hosts, [`HOST_LOCAL_CONFIG_KEYS`]);
+//!   anything else is a [`MergeError`];
 //! - repetition `i` of every host is merged with repetition `i` of the others (the hosts are
 //!   assumed to have been started together, e.g. by one orchestrator; repetitions beyond the
 //!   shortest host's count are dropped with a warning);
@@ -295,6 +296,11 @@ fn combined_run(inputs: &[ResultsFile], prefix: &str, host: String) -> RunInfo {
     }
 }
 
+/// Configuration keys that say where on its host a workload ran: each host's own data
+/// directories and in-process sink address. They differ between hosts of one run by nature, so
+/// a host merge ignores them (appending runs of one machine does not).
+pub const HOST_LOCAL_CONFIG_KEYS: &[&str] = &["log_dirs", "sink"];
+
 /// Merges results of several hosts into one (see the module documentation).
 ///
 /// The merged file keeps the first input's tool and baseline; `run` names every host
@@ -343,7 +349,11 @@ pub fn merge(inputs: &[ResultsFile]) -> Result<ResultsFile, MergeError> {
     for w0 in &first.workloads {
         let name = w0.name.as_str();
         let per_host = per_input(inputs, name);
-        check_configs(w0, &per_host, &described, &[])?;
+        let host_local: Vec<String> = HOST_LOCAL_CONFIG_KEYS
+            .iter()
+            .map(|k| k.to_string())
+            .collect();
+        check_configs(w0, &per_host, &described, &host_local)?;
         let mut wwarn: Vec<String> = Vec::new();
         for (w, label) in per_host.iter().zip(&labels) {
             wwarn.extend(w.warnings.iter().map(|x| format!("{label}: {x}")));
@@ -603,6 +613,17 @@ mod tests {
             .insert("size_bytes".into(), serde_json::json!(2000));
         let e = merge(&[a.clone(), b]).unwrap_err();
         assert!(e.to_string().contains("size_bytes: 1000 -> 2000"), "{e}");
+        // Where on its host a workload ran is no difference between hosts.
+        let mut d = host("d", vec![rep(0, 1000, 1.0, &[10], &[])]);
+        for (k, v) in [
+            ("log_dirs", "[\"/d/read-log\"]"),
+            ("sink", "\"in-process 127.0.0.1:9\""),
+        ] {
+            d.workloads[0]
+                .config
+                .insert(k.into(), serde_json::from_str(v).unwrap());
+        }
+        assert!(merge(&[a.clone(), d]).is_ok());
         // Different workload sets.
         let mut c = host("c", vec![rep(0, 1000, 1.0, &[10], &[])]);
         c.workloads[0].name = "write/mmap".into();
