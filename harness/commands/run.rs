@@ -328,6 +328,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
             keep: a.keep,
             verify: w.verify.unwrap_or(false),
             first_workload: write_workloads,
+            sync: None,
         };
         match w.kind.as_str() {
             "write" => {
