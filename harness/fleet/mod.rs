@@ -9,6 +9,7 @@
 //! - [`clock`]: minimum-RTT clock offsets;
 //! - [`rendezvous`]: admitting ranks, joining, links with heartbeats;
 //! - [`child`]: the phase's child processes; [`retrans`]: the kernel's TCP retransmissions;
+//! - [`sync`]: the barrier before every measured repetition of a local phase;
 //! - [`worker`]: one rank's side; [`coordinator`]: rank 0's; [`report`]: the results.
 
 pub mod child;
@@ -19,6 +20,7 @@ pub mod rank;
 pub mod rendezvous;
 pub mod report;
 pub mod retrans;
+pub mod sync;
 pub mod worker;
 
 use std::net::{SocketAddr, TcpListener};
