@@ -28,8 +28,10 @@ use crate::stats::median;
 /// A warning is added when a clock offset's uncertainty exceeds this share of a phase.
 pub const SKEW_WARNING_RATIO: f64 = 0.01;
 /// A warning is added when the hosts' repetitions start further apart than this share of a
-/// repetition: the hosts did not run at once for part of it.
-pub const OVERLAP_WARNING_RATIO: f64 = 0.1;
+/// repetition: the hosts did not run at once for part of it. With the fleet barrier before
+/// every repetition the skew is the clock uncertainty plus scheduling (ms), so more than 1 %
+/// means a host started late.
+pub const OVERLAP_WARNING_RATIO: f64 = 0.01;
 
 /// The cluster view of a fleet run.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
@@ -303,13 +305,29 @@ pub fn span_and_skew(windows: &[PhaseWindow]) -> (f64, f64) {
     )
 }
 
-/// Adds up one phase: the merged results (through [`crate::merge::merge`]) and the phase row.
-/// `parts` are in rank order; the merged file is the first rank's with its workloads summed.
+/// Configuration keys that name one host's own paths and addresses (a read workload's log
+/// directories, its in-process sink): they differ between hosts running the same workload, so
+/// the cluster's merged workload leaves them out (each host's own results keep them).
+pub const HOST_SPECIFIC_CONFIG_KEYS: &[&str] = &["log_dirs", "sink"];
+
+/// Adds up one phase: the merged results (through [`crate::merge::merge`], without the
+/// [`HOST_SPECIFIC_CONFIG_KEYS`]) and the phase row. `parts` are in rank order; the merged
+/// file is the first rank's with its workloads summed.
 pub fn aggregate_phase(
     name: &str,
     parts: &[HostPart<'_>],
 ) -> Result<(ResultsFile, FleetPhase), MergeError> {
-    let files: Vec<ResultsFile> = parts.iter().map(|p| p.file.clone()).collect();
+    let files: Vec<ResultsFile> = parts
+        .iter()
+        .map(|p| {
+            let mut f = p.file.clone();
+            for w in &mut f.workloads {
+                w.config
+                    .retain(|k, _| !HOST_SPECIFIC_CONFIG_KEYS.contains(&k.as_str()));
+            }
+            f
+        })
+        .collect();
     let merged = merge::merge(&files)?;
     let windows: Vec<PhaseWindow> = parts.iter().map(|p| p.window).collect();
     let (span_s, start_skew_s) = span_and_skew(&windows);

@@ -129,6 +129,54 @@ fn aggregate_bytes_are_the_sum_and_histograms_the_union() {
 }
 
 #[test]
+fn host_specific_paths_and_addresses_do_not_stop_the_merge() {
+    let mut files = [
+        host("a", "f1", vec![rep(4000, 1.0, &[1], &[400; 10])]),
+        host("b", "f1", vec![rep(2000, 1.0, &[2], &[200; 10])]),
+    ];
+    for (i, f) in files.iter_mut().enumerate() {
+        let c = &mut f.workloads[0].config;
+        c.insert("log_dirs".into(), serde_json::json!([format!("/h{i}/log")]));
+        c.insert(
+            "sink".into(),
+            serde_json::json!(format!("in-process 127.0.0.1:{i}")),
+        );
+        c.insert("consumers".into(), serde_json::json!(1));
+    }
+    let hp: Vec<HostPart<'_>> = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| HostPart {
+            rank: i as u32,
+            file: f,
+            window: window(i as u32, 0, 1000),
+        })
+        .collect();
+    let (merged, phase) = aggregate_phase("local", &hp).unwrap();
+    assert_eq!(phase.workloads[0].bytes, 6000);
+    let c = &merged.workloads[0].config;
+    assert!(
+        !c.contains_key("log_dirs") && !c.contains_key("sink"),
+        "{c:?}"
+    );
+    assert_eq!(c.get("consumers"), Some(&serde_json::json!(1)));
+    // A key that defines the workload still has to agree.
+    files[1].workloads[0]
+        .config
+        .insert("consumers".into(), serde_json::json!(2));
+    let hp: Vec<HostPart<'_>> = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| HostPart {
+            rank: i as u32,
+            file: f,
+            window: window(i as u32, 0, 1000),
+        })
+        .collect();
+    assert!(aggregate_phase("local", &hp).is_err());
+}
+
+#[test]
 fn hosts_that_did_not_run_at_once_are_warned_about() {
     let placed = |offset: f64| {
         let mut r = rep(1000, 1.0, &[1], &[100; 10]);
