@@ -248,6 +248,11 @@ mod tests {
                     sink: "127.0.0.1:9".into(),
                 },
             },
+            Msg::StartAt {
+                step: 0,
+                start_ns: 1_764_471_000_000_000_000,
+                label: Some("#3 w1-r0".into()),
+            },
             Msg::Heartbeat,
         ];
         let mut buf = Vec::new();
@@ -264,6 +269,25 @@ mod tests {
         for m in &msgs {
             assert_eq!(&read_msg(&mut r, MAX_FRAME_BYTES).unwrap(), m);
         }
+    }
+
+    #[test]
+    fn a_step_message_carries_no_label_and_parses_without_one() {
+        let ready: Msg = serde_json::from_str(r#"{"type":"ready","step":1,"port":null}"#).unwrap();
+        assert_eq!(
+            ready,
+            Msg::Ready {
+                step: 1,
+                port: None,
+                label: None
+            }
+        );
+        let start = Msg::StartAt {
+            step: 2,
+            start_ns: 5,
+            label: None,
+        };
+        assert!(!serde_json::to_string(&start).unwrap().contains("label"));
     }
 
     #[test]
