@@ -352,7 +352,12 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
                 let mut engines = Vec::new();
                 for e in &w.engines {
                     if e == "best" {
-                        match best_write_engine(&done) {
+                        let mine = best_write_engine(&done);
+                        let best = match &sync {
+                            Some(s) => s.agreed_best(mine, &signals.stop, &progress),
+                            None => mine,
+                        };
+                        match best {
                             Some(b) => engines.push(b),
                             None => progress.line(&format!(
                                 "{}: no completed write engine to take as 'best'; skipped",

@@ -18,7 +18,9 @@
 //! phase start (its child's spawn, the phase window's start) to `START`. The child records
 //! `OFFSET` plus how late it really woke as the repetition's start offset, so rank 0 places
 //! the repetition where it ran (not where it was planned) and the skew it reports is real. Labels carry a sequence number (`#3`), so two hosts
-//! whose suites diverged (a workload skipped on one) are caught at once.
+//! whose suites diverged (a workload skipped on one) are caught at once. The same path lets
+//! the hosts agree on a value each would pick on its own (`ready #5 best<TAB>direct` →
+//! `pick uring:direct,qd=8`, rank 0's proposal): the suite's `best` write engine.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, BufRead, BufReader, ErrorKind, Write};
@@ -38,6 +40,19 @@ const POLL: Duration = Duration::from_millis(50);
 /// Longest line accepted on the socket.
 const MAX_LINE: usize = 4096;
 
+/// Separates a choice's unit from the value a host proposes (`#5 best\tdirect`).
+pub const CHOICE_SEP: char = '\t';
+
+/// What ranks must agree on in a label: all of it, or a choice's unit without the value.
+pub fn label_key(label: &str) -> &str {
+    label.split_once(CHOICE_SEP).map_or(label, |(k, _)| k)
+}
+
+/// The value a choice's label proposes, if it is a choice.
+pub fn label_value(label: &str) -> Option<&str> {
+    label.split_once(CHOICE_SEP).map(|(_, v)| v)
+}
+
 /// A line the child sends: `ready LABEL`.
 pub fn ready_line(label: &str) -> String {
     format!("ready {}\n", label.replace('\n', " "))
@@ -53,6 +68,8 @@ pub enum Answer {
         /// ns from the rank's phase start to `start_ns`.
         offset_ns: i64,
     },
+    /// The value the hosts agreed on for a choice ([`SyncClient::choose`]).
+    Pick(String),
     /// Stop: why.
     Abort(String),
 }
@@ -65,6 +82,7 @@ impl Answer {
                 start_ns,
                 offset_ns,
             } => format!("go {start_ns} {offset_ns}\n"),
+            Answer::Pick(v) => format!("pick {}\n", v.replace('\n', " ")),
             Answer::Abort(r) => format!("abort {}\n", r.replace('\n', " ")),
         }
     }
@@ -83,6 +101,7 @@ impl Answer {
                     _ => Err(bad()),
                 }
             }
+            ("pick", v) => Ok(Answer::Pick(v.to_string())),
             ("abort", r) => Ok(Answer::Abort(r.to_string())),
             _ => Err(bad()),
         }
@@ -144,7 +163,50 @@ impl SyncClient {
         self.failure.lock().ok().and_then(|f| f.clone())
     }
 
-    fn exchange(&self, label: &str, stop: &AtomicBool) -> Result<f64, String> {
+    /// Agrees with the other hosts on one value (e.g. the `best` write engine, which each host
+    /// measures on its own): proposes `mine`, returns the lowest rank's proposal (rank 0's).
+    pub fn choose(&self, key: &str, mine: &str, stop: &AtomicBool) -> Result<String, String> {
+        let label = format!("{key}{CHOICE_SEP}{}", mine.replace(CHOICE_SEP, " "));
+        self.recorded(|| match self.exchange(&label, stop)? {
+            Answer::Pick(v) => Ok(v),
+            other => Err(format!("the fleet rank answered {other:?} to a choice")),
+        })
+    }
+
+    /// In a fleet run, every host takes rank 0's `best` write engine (each host measured its own;
+    /// hosts running different engines could not be added up). `None` when rank 0 has none or
+    /// the barrier failed (the run then stops at the next workload).
+    pub fn agreed_best(
+        &self,
+        mine: Option<String>,
+        stop: &std::sync::atomic::AtomicBool,
+        progress: &crate::runner::progress::Progress,
+    ) -> Option<String> {
+        const NONE: &str = "-";
+        let own = mine.as_deref().unwrap_or(NONE);
+        let chosen = self.choose("best", own, stop).ok()?;
+        if chosen != own {
+            progress.line(&format!(
+                "best write engine: rank 0's {chosen} (this host's own: {own}), so the hosts add up"
+            ));
+        }
+        (chosen != NONE).then_some(chosen)
+    }
+
+    /// Runs `f`; a failure is kept, and fails every later barrier at once.
+    fn recorded<T>(&self, f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+        if let Some(e) = self.failure() {
+            return Err(e);
+        }
+        let r = f();
+        if let (Err(e), Ok(mut f)) = (&r, self.failure.lock()) {
+            *f = Some(e.clone());
+        }
+        r
+    }
+
+    /// Sends `ready #N LABEL`, returns the answer (an abort as an error).
+    fn exchange(&self, label: &str, stop: &AtomicBool) -> Result<Answer, String> {
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
         let mut guard = self
             .link
@@ -163,38 +225,40 @@ impl SyncClient {
         };
         match Answer::parse(&line)? {
             Answer::Abort(r) => Err(format!("the fleet run stopped: {r}")),
-            Answer::Go {
-                start_ns,
-                offset_ns,
-            } => {
-                loop {
-                    let left = start_ns - realtime_ns();
-                    if left <= 0 {
-                        break;
-                    }
-                    if stop.load(Ordering::Relaxed) {
-                        return Err("stopped while waiting for the start".into());
-                    }
-                    std::thread::sleep(Duration::from_nanos(left as u64).min(POLL));
-                }
-                // The real start, late by the wake-up (or a late answer), not the planned one.
-                let late_ns = (realtime_ns() - start_ns).max(0);
-                Ok((offset_ns + late_ns) as f64 / 1e9)
-            }
+            a => Ok(a),
         }
+    }
+
+    /// Waits at the barrier of `label` and until its start; the start offset to record.
+    fn barrier(&self, label: &str, stop: &AtomicBool) -> Result<f64, String> {
+        let Answer::Go {
+            start_ns,
+            offset_ns,
+        } = self.exchange(label, stop)?
+        else {
+            return Err(format!(
+                "the fleet rank did not answer '{label}' with a start"
+            ));
+        };
+        loop {
+            let left = start_ns - realtime_ns();
+            if left <= 0 {
+                break;
+            }
+            if stop.load(Ordering::Relaxed) {
+                return Err("stopped while waiting for the start".into());
+            }
+            std::thread::sleep(Duration::from_nanos(left as u64).min(POLL));
+        }
+        // The real start, late by the wake-up (or a late answer), not the planned one.
+        let late_ns = (realtime_ns() - start_ns).max(0);
+        Ok((offset_ns + late_ns) as f64 / 1e9)
     }
 }
 
 impl RepSync for SyncClient {
     fn wait(&self, label: &str, stop: &AtomicBool) -> Result<f64, String> {
-        if let Some(f) = self.failure() {
-            return Err(f);
-        }
-        let r = self.exchange(label, stop);
-        if let (Err(e), Ok(mut f)) = (&r, self.failure.lock()) {
-            *f = Some(e.clone());
-        }
-        r
+        self.recorded(|| self.barrier(label, stop))
     }
 }
 
@@ -275,12 +339,13 @@ impl Relay {
     }
 
     /// Rank 0 says `label` starts at `start_ns` (this host's clock), `offset_ns` after the
-    /// phase's start: tells the child. An error when the child does not wait for that label.
+    /// phase's start: tells the child (for a choice: the value chosen). An error when the child
+    /// does not wait for that label.
     pub fn go(&self, label: &str, start_ns: i64, offset_ns: i64) -> Result<(), String> {
         {
             let mut p = self.pending.lock().map_err(|_| "poisoned".to_string())?;
             match p.as_deref() {
-                Some(l) if l == label => *p = None,
+                Some(l) if label_key(l) == label_key(label) => *p = None,
                 Some(l) => {
                     return Err(format!(
                         "rank 0 started '{label}' while this host waits for '{l}'"
@@ -293,10 +358,13 @@ impl Relay {
                 }
             }
         }
-        self.send(&Answer::Go {
-            start_ns,
-            offset_ns,
-        })
+        match label_value(label) {
+            Some(v) => self.send(&Answer::Pick(v.to_string())),
+            None => self.send(&Answer::Go {
+                start_ns,
+                offset_ns,
+            }),
+        }
     }
 
     /// Tells a waiting child to stop (best effort) and closes the link.
@@ -321,8 +389,8 @@ impl Relay {
 }
 
 /// Rank 0's barrier over one step's ranks: released when every rank is ready for the same
-/// label; a rank ready for another label, or done while others wait, is an error that stops
-/// the run.
+/// label (for a choice, the same unit: the lowest rank's proposal is released to all); a rank
+/// ready for another label, or done while others wait, is an error that stops the run.
 #[derive(Debug, Clone, Default)]
 pub struct Barrier {
     ranks: BTreeSet<u32>,
@@ -353,9 +421,9 @@ impl Barrier {
             .collect()
     }
 
-    /// The label ranks wait for, if any.
+    /// The label ranks wait for, if any (a choice's unit without the value).
     pub fn label(&self) -> Option<&str> {
-        self.waiting.values().next().map(String::as_str)
+        self.waiting.values().next().map(|l| label_key(l))
     }
 
     /// Rank `rank` is ready for `label`: `Some(label)` when that releases the barrier.
@@ -371,7 +439,8 @@ impl Barrier {
                  the hosts' suites diverged (a workload skipped or failed on one host?)"
             ));
         }
-        if let Some((other, l)) = self.waiting.iter().find(|(_, l)| *l != label) {
+        let key = label_key(label);
+        if let Some((other, l)) = self.waiting.iter().find(|(_, l)| label_key(l) != key) {
             return Err(format!(
                 "rank {rank} is ready for '{label}' but rank {other} for '{l}': the hosts' \
                  suites diverged (a workload skipped or failed on one host?)"
@@ -381,8 +450,10 @@ impl Barrier {
             return Err(format!("rank {rank} was ready for '{label}' twice"));
         }
         if self.waiting.len() == self.ranks.len() {
+            // A choice takes the lowest rank's value: every rank gets the same label.
+            let first = self.waiting.values().next().cloned();
             self.waiting.clear();
-            return Ok(Some(label.to_string()));
+            return Ok(first);
         }
         Ok(None)
     }

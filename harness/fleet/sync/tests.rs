@@ -157,3 +157,57 @@ fn a_child_waiting_at_the_barrier_stops_on_its_stop_flag_or_a_closed_link() {
     let c2 = SyncClient::connect(&path);
     assert!(c2.is_err(), "nobody listens any more");
 }
+
+#[test]
+fn a_choice_matches_on_its_unit_and_every_rank_gets_the_lowest_ranks_value() {
+    let mut b = Barrier::new([0, 1, 2]);
+    assert_eq!(b.ready(2, "#5 best\tdirect"), Ok(None));
+    assert_eq!(b.label(), Some("#5 best"));
+    assert_eq!(b.ready(0, "#5 best\turing:direct,qd=8"), Ok(None));
+    assert_eq!(
+        b.ready(1, "#5 best\t-"),
+        Ok(Some("#5 best\turing:direct,qd=8".into()))
+    );
+    // Another unit is still a divergence.
+    let mut b = Barrier::new([0, 1]);
+    b.ready(0, "#5 best\tdirect").unwrap();
+    assert!(b.ready(1, "#5 w4-r0").is_err());
+    assert_eq!(label_key("#5 best\tdirect"), "#5 best");
+    assert_eq!(label_value("#5 w4-r0"), None);
+
+    let (_d, path) = socket();
+    let relay = Relay::bind(&path).unwrap();
+    let done = AtomicBool::new(false);
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let on_ready = |l: &str| tx.send(l.to_string()).map_err(|e| e.to_string());
+            relay.serve(&done, &on_ready).unwrap();
+        });
+        let child = s.spawn(|| {
+            let c = SyncClient::connect(&path).unwrap();
+            let stop = AtomicBool::new(false);
+            (
+                c.choose("best", "direct", &stop),
+                c.agreed_best(
+                    Some("mmap".into()),
+                    &stop,
+                    &crate::runner::progress::Progress::new(true),
+                ),
+            )
+        });
+        let mine = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert_eq!(mine, "#0 best\tdirect");
+        // Rank 0 proposed another engine: this host takes it.
+        relay.go("#0 best\turing:direct,qd=8", 0, 0).unwrap();
+        assert_eq!(
+            rx.recv_timeout(Duration::from_secs(5)).unwrap(),
+            "#1 best\tmmap"
+        );
+        relay.go("#1 best\t-", 0, 0).unwrap();
+        let (chosen, agreed) = child.join().unwrap();
+        assert_eq!(chosen, Ok("uring:direct,qd=8".into()));
+        assert_eq!(agreed, None, "rank 0 had no best engine");
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+}
