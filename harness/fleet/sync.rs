@@ -472,7 +472,8 @@ impl Barrier {
             .or_else(|| self.waiting.iter().next());
         match other {
             Some((other, l)) => Err(format!(
-                "rank {rank} finished its part while rank {other} waits for it at '{l}'"
+                "rank {rank} finished its part while rank {other} waits for it at '{l}' (the \
+                 hosts' suites diverged, or the run failed on rank {rank})"
             )),
             _ => Ok(()),
         }

@@ -659,3 +659,40 @@ fn the_barrier_starts_every_hosts_repetitions_together_writes_and_reads() {
         );
     }
 }
+
+#[test]
+fn hosts_whose_suites_differ_stop_at_the_first_unit_they_disagree_on() {
+    let root = tempfile::tempdir().unwrap();
+    let two = root.path().join("tiny.toml");
+    fs::write(&two, TINY).unwrap();
+    let three = root.path().join("tiny3.toml");
+    fs::write(&three, TINY.replace("repeat = 2", "repeat = 3")).unwrap();
+    let port = free_port();
+    let extra = ["--no-scaling", "--network", "off"];
+    let mut ranks: Vec<Rank> = (0..3)
+        .map(|r| {
+            let suite = if r == 2 { &three } else { &two };
+            Rank::start(
+                root.path(),
+                &format!("r{r}"),
+                TOKEN,
+                &args(suite, r, 3, port, &extra),
+            )
+        })
+        .collect();
+    for rank in ranks.iter_mut() {
+        assert_eq!(rank.wait(Duration::from_secs(60)), 1, "{}", rank.stderr());
+    }
+    let failure = cluster_file(&ranks[0])
+        .fleet
+        .and_then(|f| f.failure)
+        .expect("a failure");
+    // Rank 2 waits for a third repetition the others never run.
+    assert!(
+        failure.reason.contains("w0-r2") && failure.reason.contains("diverged"),
+        "{failure:?}"
+    );
+    for r in &ranks {
+        assert!(r.data_dirs().is_empty(), "{:?}", r.data_dirs());
+    }
+}
