@@ -14,11 +14,13 @@ use workloads::pacing::Clock;
 use crate::bad_input;
 use crate::commands::common;
 use crate::datadir::DataDir;
+use crate::fleet::sync::SyncClient;
 use crate::meta::RunMeta;
 use crate::runner::progress::Progress;
 use crate::runner::read::prepare as read_prep;
 use crate::runner::read::{CacheMode, LogSet, ReadConfig, DEFAULT_FETCH_BYTES};
 use crate::runner::write::{run_writes, RunOptions, WriteConfig};
+use crate::runner::RepSync;
 use crate::suite::{self, Suite, WorkloadSpec};
 
 const RUN_HELP: &str = "Presets (segbench run --preset NAME --print shows the TOML to start a suite from):
@@ -77,6 +79,10 @@ pub struct RunArgs {
     /// Write HdrHistogram interval logs (standard text format), one `.hlog` per workload, into DIR.
     #[arg(long, value_name = "DIR")]
     pub hdr_log: Option<std::path::PathBuf>,
+    /// A fleet rank's Unix socket: wait at the fleet-wide barrier before every warm-up and
+    /// measured repetition (set by `segbench fleet run` for its children; hidden).
+    #[arg(long, hide = true, value_name = "PATH")]
+    pub fleet_sync: Option<PathBuf>,
 }
 
 /// Parses `20MB/s@10`.
@@ -272,6 +278,16 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
     }
     let signals = crate::signals::install();
     let meta = RunMeta::now();
+    let sync = match &a.fleet_sync {
+        Some(p) => Some(Arc::new(SyncClient::connect(p).map_err(|e| {
+            bad_input(format!(
+                "--fleet-sync {}: cannot reach the fleet rank: {e}",
+                p.display()
+            ))
+        })?)),
+        None => None,
+    };
+    let rep_sync: Option<Arc<dyn RepSync>> = sync.clone().map(|s| s as Arc<dyn RepSync>);
     let out_dir = a
         .out
         .clone()
@@ -318,7 +334,8 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
     let mut read_log: Option<ReadLog> = None;
     let mut write_workloads = 0;
     for w in &suite.workloads {
-        if signals.stop.load(std::sync::atomic::Ordering::Relaxed) {
+        let barrier_failed = sync.as_ref().is_some_and(|s| s.failure().is_some());
+        if signals.stop.load(std::sync::atomic::Ordering::Relaxed) || barrier_failed {
             interrupted = true;
             break;
         }
@@ -328,13 +345,19 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
             keep: a.keep,
             verify: w.verify.unwrap_or(false),
             first_workload: write_workloads,
+            sync: rep_sync.clone(),
         };
         match w.kind.as_str() {
             "write" => {
                 let mut engines = Vec::new();
                 for e in &w.engines {
                     if e == "best" {
-                        match best_write_engine(&done) {
+                        let mine = best_write_engine(&done);
+                        let best = match &sync {
+                            Some(s) => s.agreed_best(mine, &signals.stop, &progress),
+                            None => mine,
+                        };
+                        match best {
                             Some(b) => engines.push(b),
                             None => progress.line(&format!(
                                 "{}: no completed write engine to take as 'best'; skipped",
@@ -352,6 +375,9 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
                             write_config(w, e, &point)
                                 .map_err(|m| bad_input(format!("workload '{}': {m}", w.name)))?,
                         );
+                    }
+                    if sync.as_ref().is_some_and(|s| s.failure().is_some()) {
+                        break;
                     }
                     opts.first_workload = write_workloads;
                     write_workloads += cfgs.len();
@@ -376,6 +402,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
                     clock.clone(),
                     &signals.stop,
                     &progress,
+                    rep_sync.as_deref(),
                 )?;
                 done.append(&mut rs);
                 failures.extend(f);
@@ -401,6 +428,11 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
         "results: {}/results.json, summary.md, report.html",
         out_dir.display()
     ));
+    if let Some(f) = sync.as_ref().and_then(|s| s.failure()) {
+        return Err(anyhow::Error::new(crate::CheckFailed(format!(
+            "stopped at the fleet barrier: {f}"
+        ))));
+    }
     common::finish(&file, failures, signals)
 }
 
@@ -522,6 +554,7 @@ fn read_configs(
     Ok(out)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_read_workload(
     w: &WorkloadSpec,
     repeat: u32,
@@ -530,6 +563,7 @@ fn run_read_workload(
     clock: Arc<dyn Clock>,
     stop: &std::sync::atomic::AtomicBool,
     progress: &Progress,
+    sync: Option<&dyn RepSync>,
 ) -> anyhow::Result<(Vec<WorkloadResult>, Vec<String>, bool)> {
     let size = w
         .size
@@ -580,7 +614,7 @@ fn run_read_workload(
             .unwrap_or(1)
             + 8;
         let (sink, target) = read_prep::local_sink(sessions)?;
-        let outcome = crate::runner::read::run_reads(
+        let outcome = crate::runner::read::runs::run_reads_synced(
             &runnable,
             repeat,
             &log,
@@ -588,15 +622,20 @@ fn run_read_workload(
             clock.clone(),
             stop,
             progress,
+            sync,
         );
         drop(sink);
         failures.extend(outcome.check_failures);
         interrupted |= outcome.interrupted;
+        let stopped = outcome.sync_failure.is_some();
         out.extend(
             read_prep::with_skips(&cfgs, &skips, outcome.workloads, &log, &target)
                 .into_iter()
                 .map(|r| in_suite(r, w, &point)),
         );
+        if stopped {
+            break;
+        }
     }
     Ok((out, failures, interrupted))
 }

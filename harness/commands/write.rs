@@ -282,6 +282,7 @@ pub fn run(a: WriteArgs) -> anyhow::Result<u8> {
         keep: a.keep,
         verify: a.verify,
         first_workload: 0,
+        sync: None,
     };
     let signals = crate::signals::install();
     let data = [data];

@@ -15,6 +15,7 @@ use results::ResultsFile;
 use super::clock::{self, estimate, realtime_ns, Offset, PINGS};
 use super::proto::{Msg, Task};
 use super::rendezvous::{Event, Members};
+use super::sync::Barrier;
 
 /// Longest wait for every rank to be ready for a step (a sink to start).
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -24,6 +25,13 @@ const PONG_TIMEOUT: Duration = Duration::from_secs(5);
 const START_LEAD: Duration = Duration::from_millis(250);
 /// A step's work has no time limit of its own: heartbeats notice a rank that is gone.
 const NO_LIMIT: Duration = Duration::from_secs(365 * 24 * 3600);
+/// Time between the start of a measured repetition and the barrier's release, on top of the
+/// clock uncertainty: enough for the StartAt to reach every child through its rank.
+const SYNC_LEAD: Duration = Duration::from_millis(50);
+/// Longest wait, once one rank is ready for a measured unit, for the others: hosts may differ
+/// in setup (probe, writing a read workload's log), a rank that dies or vanishes is noticed at
+/// once (its step ends, or its link falls silent for [`super::rendezvous::SILENCE_LIMIT`]).
+pub const BARRIER_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// How the network phase pairs hosts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -248,8 +256,14 @@ impl<'a> Coordinator<'a> {
         }
         let mut ready = 0;
         while ready < ranks.len() {
-            if let (r, Msg::Ready { step: s, port }) =
-                self.next(READY_TIMEOUT, "every rank to be ready")?
+            if let (
+                r,
+                Msg::Ready {
+                    step: s,
+                    port,
+                    label: None,
+                },
+            ) = self.next(READY_TIMEOUT, "every rank to be ready")?
             {
                 if s == step {
                     ready += 1;
@@ -273,26 +287,69 @@ impl<'a> Coordinator<'a> {
                 &Msg::StartAt {
                     step,
                     start_ns: o.to_rank(planned),
+                    label: None,
                 },
             )?;
         }
+        // The ranks running the suite wait at the barrier before every measured unit.
+        let synced: Vec<u32> = ranks
+            .iter()
+            .copied()
+            .filter(|&r| self.task(r, kind) == Task::Local)
+            .collect();
+        let mut barrier = Barrier::new(synced.iter().copied());
+        let mut first_ready: Option<Instant> = None;
         let mut done = BTreeMap::new();
         while done.len() < ranks.len() {
-            if let (
-                r,
-                Msg::PhaseDone {
-                    step: s,
-                    start_ns,
-                    end_ns,
-                    result,
-                    error,
-                    retransmits,
-                },
-            ) = self.next(NO_LIMIT, "the step's end")?
+            let (limit, waiting) = match (first_ready, barrier.label()) {
+                (Some(t), Some(l)) => (
+                    BARRIER_TIMEOUT.saturating_sub(t.elapsed()),
+                    format!(
+                        "rank(s) {} to be ready for '{l}' (the others waited {} s)",
+                        join(&barrier.missing()),
+                        BARRIER_TIMEOUT.as_secs()
+                    ),
+                ),
+                _ => (NO_LIMIT, "the step's end".to_string()),
+            };
+            let (r, m) = self.next(limit, &waiting)?;
+            if let Msg::Ready {
+                step: s,
+                label: Some(label),
+                ..
+            } = &m
+            {
+                if *s == step {
+                    first_ready.get_or_insert_with(Instant::now);
+                    let go = barrier
+                        .ready(r, label)
+                        .map_err(|e| self.failure(Some(r), e))?;
+                    if let Some(label) = go {
+                        first_ready = None;
+                        self.release(&synced, step, &label)?;
+                    }
+                }
+                continue;
+            }
+            if let Msg::PhaseDone {
+                step: s,
+                start_ns,
+                end_ns,
+                result,
+                error,
+                retransmits,
+            } = m
             {
                 if s != step {
                     continue;
                 }
+                barrier.done(r).map_err(|e| {
+                    let why = error
+                        .as_deref()
+                        .map(|x| format!(" ({x})"))
+                        .unwrap_or_default();
+                    self.failure(Some(r), format!("{e}{why}"))
+                })?;
                 let o = self.offsets.get(&r).copied().unwrap_or_default();
                 done.insert(
                     r,
@@ -312,6 +369,41 @@ impl<'a> Coordinator<'a> {
         }
         Ok(done.into_values().collect())
     }
+}
+
+impl Coordinator<'_> {
+    /// Releases the barrier of `label`: one start ~[`SYNC_LEAD`] ahead (plus four times the
+    /// worst clock uncertainty), sent to each of `ranks` in its own clock.
+    fn release(&self, ranks: &[u32], step: u32, label: &str) -> Result<(), FleetFailure> {
+        let worst = ranks
+            .iter()
+            .filter_map(|r| self.offsets.get(r))
+            .map(|o| o.uncertainty_ns)
+            .max()
+            .unwrap_or(0);
+        let planned = realtime_ns() + SYNC_LEAD.as_nanos() as i64 + 4 * worst as i64;
+        for &r in ranks {
+            let o = self.offsets.get(&r).copied().unwrap_or_default();
+            self.send(
+                r,
+                &Msg::StartAt {
+                    step,
+                    start_ns: o.to_rank(planned),
+                    label: Some(label.to_string()),
+                },
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// `1, 2`.
+fn join(ranks: &[u32]) -> String {
+    ranks
+        .iter()
+        .map(|r| r.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]

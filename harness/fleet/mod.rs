@@ -9,6 +9,7 @@
 //! - [`clock`]: minimum-RTT clock offsets;
 //! - [`rendezvous`]: admitting ranks, joining, links with heartbeats;
 //! - [`child`]: the phase's child processes; [`retrans`]: the kernel's TCP retransmissions;
+//! - [`sync`]: the barrier before every measured repetition of a local phase;
 //! - [`worker`]: one rank's side; [`coordinator`]: rank 0's; [`report`]: the results;
 //! - [`ssh`]: `segbench fleet ssh`, a launcher over OpenSSH ([`exec`]: its bounded commands); [`k8s`]: `segbench fleet k8s`, an
 //!   Indexed Job's manifest.
@@ -24,6 +25,7 @@ pub mod rendezvous;
 pub mod report;
 pub mod retrans;
 pub mod ssh;
+pub mod sync;
 pub mod worker;
 
 use std::net::{SocketAddr, TcpListener};

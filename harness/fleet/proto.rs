@@ -9,6 +9,8 @@
 //!                ◀─────────── Prepare{step, task}
 //!   Ready{step, port} ───────────────────▶  barrier: every rank ready
 //!                ◀─────────── StartAt{step, start in rank k's clock}
+//!   Ready{step, label} ──────────────────▶  per measured unit of a local step (`super::sync`):
+//!                ◀─────────── StartAt{step, start, label}   every rank ready for `label`
 //!   PhaseDone{step, window, results} ────▶  gathered
 //!   Heartbeat ◀──────────────▶ Heartbeat    every second both ways
 //!                ◀─────────── Finish / Abort{reason}
@@ -108,6 +110,10 @@ pub enum Msg {
         step: u32,
         /// The sink's port, for [`Task::Sink`].
         port: Option<u16>,
+        /// Within a running step: the measured unit (e.g. `#3 w1-r0`) this rank's child is
+        /// ready for (the fleet barrier of [`super::sync`]); none for the step itself.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        label: Option<String>,
     },
     /// Start the step at this instant of the receiving rank's own realtime clock.
     StartAt {
@@ -115,6 +121,9 @@ pub enum Msg {
         step: u32,
         /// ns since the epoch on the receiver's clock.
         start_ns: i64,
+        /// Within a running step: the measured unit that starts (see [`Msg::Ready`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        label: Option<String>,
     },
     /// The step's part of this rank is done.
     PhaseDone {
@@ -239,6 +248,11 @@ mod tests {
                     sink: "127.0.0.1:9".into(),
                 },
             },
+            Msg::StartAt {
+                step: 0,
+                start_ns: 1_764_471_000_000_000_000,
+                label: Some("#3 w1-r0".into()),
+            },
             Msg::Heartbeat,
         ];
         let mut buf = Vec::new();
@@ -255,6 +269,25 @@ mod tests {
         for m in &msgs {
             assert_eq!(&read_msg(&mut r, MAX_FRAME_BYTES).unwrap(), m);
         }
+    }
+
+    #[test]
+    fn a_step_message_carries_no_label_and_parses_without_one() {
+        let ready: Msg = serde_json::from_str(r#"{"type":"ready","step":1,"port":null}"#).unwrap();
+        assert_eq!(
+            ready,
+            Msg::Ready {
+                step: 1,
+                port: None,
+                label: None
+            }
+        );
+        let start = Msg::StartAt {
+            step: 2,
+            start_ns: 5,
+            label: None,
+        };
+        assert!(!serde_json::to_string(&start).unwrap().contains("label"));
     }
 
     #[test]

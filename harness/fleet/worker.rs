@@ -1,7 +1,9 @@
 //! One rank's side of a fleet run (rank 0 runs it too, in a thread, over loopback): join the
 //! rendezvous, then per step get ready (start a sink when asked), wait for the start time in
-//! this host's clock, run the step's child, and report its window and results. Rank 0's Abort,
-//! a lost link or a signal stops the child at once.
+//! this host's clock, run the step's child, and report its window and results. While a local
+//! step's child runs, the rank relays its barrier before every measured repetition to rank 0
+//! and rank 0's start back ([`super::sync`]). Rank 0's Abort, a lost link or a signal stops the
+//! child at once.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,6 +14,7 @@ use super::child::{free_port, start_sink, Running, Scratch};
 use super::clock::realtime_ns;
 use super::proto::{Msg, Task};
 use super::rendezvous::{join, Event, JoinError, Link};
+use super::sync::{Relay, SYNC_ARG};
 
 /// How often the worker looks at its messages, the stop flag and its child.
 const TICK: Duration = Duration::from_millis(50);
@@ -87,16 +90,18 @@ impl From<Cut> for WorkerError {
     }
 }
 
-/// Looks for a message that ends the wait (Abort, lost link, signal); others are dropped.
-fn check(rx: &Receiver<Event>, stop: &AtomicBool, wait: Duration) -> Result<(), Cut> {
+/// Looks for a message that ends the wait (Abort, lost link, signal); another message is
+/// returned (callers that expect none drop it).
+fn check(rx: &Receiver<Event>, stop: &AtomicBool, wait: Duration) -> Result<Option<Msg>, Cut> {
     if stop.load(Ordering::Relaxed) {
         return Err(Cut::Signal);
     }
     match rx.recv_timeout(wait) {
         Ok(Event::Msg(_, Msg::Abort { reason })) => Err(Cut::Abort(reason)),
+        Ok(Event::Msg(_, m)) => Ok(Some(m)),
         Ok(Event::Lost(_, why)) => Err(Cut::Lost(why)),
         Err(RecvTimeoutError::Disconnected) => Err(Cut::Lost("link closed".into())),
-        _ => Ok(()),
+        Err(RecvTimeoutError::Timeout) => Ok(None),
     }
 }
 
@@ -233,9 +238,17 @@ fn steps(
                     _ => {}
                 }
                 pending = Some((step, task));
-                send(&Msg::Ready { step, port })?;
+                send(&Msg::Ready {
+                    step,
+                    port,
+                    label: None,
+                })?;
             }
-            Msg::StartAt { step, start_ns } => {
+            Msg::StartAt {
+                step,
+                start_ns,
+                label: None,
+            } => {
                 let Some((s, task)) = pending.take().filter(|(s, _)| *s == step) else {
                     return Err(WorkerError::Failed(format!(
                         "start of step {step} without Prepare"
@@ -245,7 +258,7 @@ fn steps(
                     let left = Duration::from_nanos((start_ns - realtime_ns()).max(0) as u64);
                     check(rx, stop, left.min(TICK))?;
                 }
-                let done = execute(cfg, s, &task, rx, stop, scratch)?;
+                let done = execute(cfg, s, &task, link, rx, stop, scratch)?;
                 send(&done)?;
             }
             Msg::Finish => return Ok(()),
@@ -260,16 +273,31 @@ fn execute(
     cfg: &WorkerConfig,
     step: u32,
     task: &Task,
+    link: &Link,
     rx: &Receiver<Event>,
     stop: &AtomicBool,
     scratch: &Scratch,
 ) -> Result<Msg, WorkerError> {
+    // A local step's child waits at the fleet barrier before every measured unit.
+    let relay = match task {
+        Task::Local => {
+            let path = scratch.path().join(format!("step{step}.sock"));
+            let r = Relay::bind(&path).map_err(|e| {
+                WorkerError::Failed(format!("cannot listen on {}: {e}", path.display()))
+            })?;
+            Some((r, path))
+        }
+        _ => None,
+    };
     let start_ns = realtime_ns();
     let (args, out, results_path) = match task {
         Task::Local => {
             let out = scratch.path().join(format!("step{step}"));
             let mut a = cfg.plan.local.clone();
             a.extend(["--out".into(), out.display().to_string(), "-q".into()]);
+            if let Some((_, path)) = &relay {
+                a.extend([SYNC_ARG.into(), path.display().to_string()]);
+            }
             let r = out.join("results.json");
             (a, out, r)
         }
@@ -301,20 +329,36 @@ fn execute(
         "segbench read"
     };
     let retrans0 = super::retrans::read().filter(|_| matches!(task, Task::Read { .. }));
-    let mut child = Running::spawn(&args, &cfg.plan.cwd, what)
+    let child = Running::spawn(&args, &cfg.plan.cwd, what)
         .map_err(|e| WorkerError::Failed(format!("cannot start {what}: {e}")))?;
-    let status = loop {
-        match child.poll() {
-            Ok(Some(s)) => break s,
-            Ok(None) => {}
-            Err(e) => {
-                child.stop();
-                return Err(WorkerError::Failed(format!("{what}: {e}")));
-            }
-        }
-        if let Err(cut) = check(rx, stop, TICK) {
-            child.stop();
-            return Err(cut.into());
+    let status = match &relay {
+        None => watch(child, step, start_ns, None, rx, stop)?,
+        Some((r, _)) => {
+            let done = AtomicBool::new(false);
+            let relay_failure = std::sync::Mutex::new(None);
+            std::thread::scope(|s| {
+                s.spawn(|| {
+                    let on_ready = |label: &str| {
+                        link.send(&Msg::Ready {
+                            step,
+                            port: None,
+                            label: Some(label.to_string()),
+                        })
+                        .map_err(|e| format!("cannot send to rank 0: {e}"))
+                    };
+                    if let Err(e) = r.serve(&done, &on_ready) {
+                        if let Ok(mut f) = relay_failure.lock() {
+                            *f = Some(e);
+                        }
+                    }
+                });
+                let out = watch(child, step, start_ns, Some((r, &relay_failure)), rx, stop);
+                if let Err(e) = &out {
+                    r.abort(&e.to_string());
+                }
+                done.store(true, Ordering::Relaxed);
+                out
+            })?
         }
     };
     let end_ns = realtime_ns();
@@ -325,7 +369,7 @@ fn execute(
     } else {
         std::fs::remove_file(&out)
     };
-    let error = (!status.success()).then(|| format!("{} exited with {status}", child.what()));
+    let error = (!status.success()).then(|| format!("{what} exited with {status}"));
     Ok(Msg::PhaseDone {
         step,
         start_ns,
@@ -334,6 +378,59 @@ fn execute(
         error,
         retransmits,
     })
+}
+
+/// The relay of a local step's child and where the relay thread puts its failure.
+type Relayed<'a> = (&'a Relay, &'a std::sync::Mutex<Option<String>>);
+
+/// Watches `child` until it exits (its status), relaying rank 0's starts to it through
+/// `relay`; rank 0's Abort, a lost link, a signal, or a broken relay stop it.
+fn watch(
+    mut child: Running,
+    step: u32,
+    phase_start_ns: i64,
+    relay: Option<Relayed<'_>>,
+    rx: &Receiver<Event>,
+    stop: &AtomicBool,
+) -> Result<std::process::ExitStatus, WorkerError> {
+    let what = child.what().to_string();
+    loop {
+        match child.poll() {
+            Ok(Some(s)) => return Ok(s),
+            Ok(None) => {}
+            Err(e) => {
+                child.stop();
+                return Err(WorkerError::Failed(format!("{what}: {e}")));
+            }
+        }
+        let m = match check(rx, stop, TICK) {
+            Ok(m) => m,
+            Err(cut) => {
+                child.stop();
+                return Err(cut.into());
+            }
+        };
+        let mut failed = relay.and_then(|(_, f)| f.lock().ok().and_then(|mut f| f.take()));
+        if let (
+            Some(Msg::StartAt {
+                step: s,
+                start_ns,
+                label: Some(label),
+            }),
+            Some((r, _)),
+        ) = (m, relay)
+        {
+            if s == step {
+                if let Err(e) = r.go(&label, start_ns, start_ns - phase_start_ns) {
+                    failed = failed.or(Some(e));
+                }
+            }
+        }
+        if let Some(e) = failed {
+            child.stop();
+            return Err(WorkerError::Failed(format!("fleet barrier: {e}")));
+        }
+    }
 }
 
 #[cfg(test)]

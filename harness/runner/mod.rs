@@ -11,7 +11,7 @@
 //! This file holds what both runners share: a repetition's [`Limit`], the [`LiveCounters`]
 //! progress reads, why a repetition did not produce figures ([`RunError`]), the order of the
 //! interleaved repetitions ([`Interleaved`]), and a skipped workload's warning
-//! ([`skip_warning`]).
+//! ([`skip_warning`]), and the hook a fleet run synchronises hosts with ([`RepSync`]).
 
 pub mod progress;
 pub mod read;
@@ -33,6 +33,28 @@ pub enum RunError {
     /// An engine or file-system error mid-run.
     #[error(transparent)]
     Engine(#[from] workloads::EngineError),
+}
+
+/// A barrier before each measured unit (a measured repetition, a workload's warm-up), for a
+/// run that is one host's part of a fleet run (`segbench run --fleet-sync`): every host waits
+/// until all are ready for the same unit, then all start it at one common instant, so the
+/// cluster aggregate is over windows that truly overlap. Called only between repetitions, never
+/// in a measured loop; a run without it reads no extra clock and takes no lock.
+pub trait RepSync: Send + Sync + std::fmt::Debug {
+    /// Blocks until every host is ready for `label` (e.g. `w3-r1`) and the common start has
+    /// come; returns the start as seconds after the host's phase began (recorded as the
+    /// repetition's start offset), or why the run must stop (another host failed, the labels
+    /// of the hosts differ, the stop flag was set).
+    fn wait(&self, label: &str, stop: &AtomicBool) -> Result<f64, String>;
+}
+
+/// The start offset to record for a repetition about to start: after `sync`'s barrier when
+/// there is one, else the time since this process started ([`crate::meta::since_start_s`]).
+pub fn start_of(sync: Option<&dyn RepSync>, label: &str, stop: &AtomicBool) -> Result<f64, String> {
+    match sync {
+        Some(s) => s.wait(label, stop),
+        None => Ok(crate::meta::since_start_s()),
+    }
 }
 
 /// Limits of one repetition (a warm-up uses its own).
@@ -99,9 +121,14 @@ impl Interleaved {
         None
     }
 
-    /// True when the stop flag ended the turns early.
+    /// True when the stop flag (or [`Self::halt`]) ended the turns early.
     pub fn stopped(&self) -> bool {
         self.stopped
+    }
+
+    /// Ends the turns now, as the stop flag would (a fleet barrier failed).
+    pub fn halt(&mut self) {
+        self.stopped = true;
     }
 }
 

@@ -28,8 +28,10 @@ use crate::stats::median;
 /// A warning is added when a clock offset's uncertainty exceeds this share of a phase.
 pub const SKEW_WARNING_RATIO: f64 = 0.01;
 /// A warning is added when the hosts' repetitions start further apart than this share of a
-/// repetition: the hosts did not run at once for part of it.
-pub const OVERLAP_WARNING_RATIO: f64 = 0.1;
+/// repetition: the hosts did not run at once for part of it. With the fleet barrier before
+/// every repetition the skew is the clock uncertainty plus scheduling (ms), so more than 1 %
+/// means a host started late.
+pub const OVERLAP_WARNING_RATIO: f64 = 0.01;
 
 /// The cluster view of a fleet run.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]

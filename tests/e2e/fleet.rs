@@ -1,5 +1,6 @@
 //! `segbench fleet run`: three ranks on loopback, each in its own working directory, started
-//! with flags; a rank that never joins; a killed rank; a connection with a wrong token.
+//! with flags; a rank that never joins; a killed rank; a connection with a wrong token; the
+//! barrier that starts every host's repetitions together.
 
 use std::fs;
 use std::net::TcpListener;
@@ -23,6 +24,32 @@ engines = ["buffered"]
 size = "8MiB"
 segment_size = "4MiB"
 "#;
+
+/// A write workload with a warm-up and a read workload: every measured unit has a barrier.
+const MIXED: &str = r#"name = "mixed"
+repeat = 3
+warmup = "100ms"
+
+[[workload]]
+kind = "write"
+name = "w"
+engines = ["buffered"]
+size = "8MiB"
+segment_size = "4MiB"
+
+[[workload]]
+kind = "read"
+name = "r"
+engines = ["readwrite"]
+size = "8MiB"
+partitions = 2
+duration = "300ms"
+"#;
+
+/// Repetitions closer than this start together: the clock offsets on one machine are known
+/// to tens of µs, the start is planned 50 ms ahead; without the barrier the hosts' repetitions
+/// started hundreds of ms apart.
+const SKEW_BOUND_S: f64 = 0.05;
 
 /// A paced write long enough to kill a rank in the middle of it.
 const LONG: &str = r#"name = "long"
@@ -291,8 +318,10 @@ fn three_ranks_on_loopback_make_one_cluster_result_and_refuse_a_wrong_token() {
     }
     assert_eq!(w.bytes, host_bytes);
     assert!(w.aggregate_bytes_per_s > 0.0 && w.straggler_ratio > 0.0 && w.straggler_ratio <= 1.0);
-    // Write repetitions record their start: the windows are real, not assumed aligned.
-    assert!(w.repetition_start_skew_s.is_some(), "{w:?}");
+    // Write repetitions record their start: the windows are real, not assumed aligned; the
+    // barrier starts them together.
+    let skew = w.repetition_start_skew_s.expect("placed repetitions");
+    assert!(skew < SKEW_BOUND_S, "{w:?}");
     // The network ring: 0 -> 1 -> 2 -> 0, each with both engines.
     let mut pairs: Vec<(u32, u32)> = fleet
         .network
@@ -542,4 +571,129 @@ fn the_network_matrix_measures_every_ordered_pair_one_at_a_time() {
     assert_eq!(phases, ["local", "network/0->1", "network/1->0"]);
     // One pair at a time: each pair's phase has one sender.
     assert!(fleet.phases[1..].iter().all(|p| p.ranks.len() == 1));
+}
+
+#[test]
+fn the_barrier_starts_every_hosts_repetitions_together_writes_and_reads() {
+    let root = tempfile::tempdir().unwrap();
+    let suite = root.path().join("mixed.toml");
+    fs::write(&suite, MIXED).unwrap();
+    let port = free_port();
+    let extra = ["--no-scaling", "--network", "off"];
+    let mut ranks: Vec<Rank> = (0..3)
+        .map(|r| {
+            Rank::start(
+                root.path(),
+                &format!("r{r}"),
+                TOKEN,
+                &args(&suite, r, 3, port, &extra),
+            )
+        })
+        .collect();
+    for (r, rank) in ranks.iter_mut().enumerate() {
+        assert_eq!(
+            rank.wait(Duration::from_secs(120)),
+            0,
+            "rank {r}:\n{}",
+            rank.stderr()
+        );
+    }
+    let fleet = cluster_file(&ranks[0]).fleet.expect("a fleet section");
+    let local = &fleet.phases[0];
+    assert_eq!(local.name, "local");
+    let names: Vec<&str> = local.workloads.iter().map(|w| w.name.as_str()).collect();
+    assert_eq!(names, ["w/buffered", "r/readwrite"], "{local:?}");
+    for w in &local.workloads {
+        // Reads record their starts too: every workload's windows are placed, none assumed.
+        let skew = w
+            .repetition_start_skew_s
+            .unwrap_or_else(|| panic!("{} not placed: {w:?}", w.name));
+        eprintln!(
+            "{}: repetition start skew {:.3} ms, aggregate {:.1} MB/s, per host {:?} MB/s",
+            w.name,
+            skew * 1e3,
+            w.aggregate_bytes_per_s / 1e6,
+            w.host_bytes_per_s
+                .iter()
+                .map(|x| (x / 1e5).round() / 10.0)
+                .collect::<Vec<_>>()
+        );
+        assert!(skew < SKEW_BOUND_S, "{w:?}");
+        assert_eq!(w.hosts, 3);
+    }
+    // Every host's repetitions, one by one, started within the bound of each other, and the
+    // last host started before the first one ended: they ran at once.
+    let mut starts: Vec<Vec<(f64, f64)>> = Vec::new();
+    for h in &fleet.hosts {
+        let own = results::export::json::read_results(
+            ranks[0]
+                .dir
+                .join("out")
+                .join(h.results_file.as_ref().unwrap()),
+        )
+        .unwrap();
+        let window = local.windows.iter().find(|w| w.rank == h.rank).unwrap();
+        starts.push(
+            own.workloads
+                .iter()
+                .flat_map(|w| w.repetitions.iter())
+                .map(|r| {
+                    let s = results::fleet::placed_start_s(window, r).expect("a recorded start");
+                    (s, s + r.elapsed_s)
+                })
+                .collect(),
+        );
+    }
+    assert_eq!(starts[0].len(), 6, "3 write + 3 read repetitions");
+    for i in 0..starts[0].len() {
+        let at: Vec<(f64, f64)> = starts.iter().map(|s| s[i]).collect();
+        let last_start = at.iter().map(|x| x.0).fold(f64::MIN, f64::max);
+        let first_start = at.iter().map(|x| x.0).fold(f64::MAX, f64::min);
+        let first_end = at.iter().map(|x| x.1).fold(f64::MAX, f64::min);
+        assert!(
+            last_start - first_start < SKEW_BOUND_S,
+            "repetition {i}: {at:?}"
+        );
+        assert!(
+            last_start < first_end,
+            "repetition {i} did not overlap: {at:?}"
+        );
+    }
+}
+
+#[test]
+fn hosts_whose_suites_differ_stop_at_the_first_unit_they_disagree_on() {
+    let root = tempfile::tempdir().unwrap();
+    let two = root.path().join("tiny.toml");
+    fs::write(&two, TINY).unwrap();
+    let three = root.path().join("tiny3.toml");
+    fs::write(&three, TINY.replace("repeat = 2", "repeat = 3")).unwrap();
+    let port = free_port();
+    let extra = ["--no-scaling", "--network", "off"];
+    let mut ranks: Vec<Rank> = (0..3)
+        .map(|r| {
+            let suite = if r == 2 { &three } else { &two };
+            Rank::start(
+                root.path(),
+                &format!("r{r}"),
+                TOKEN,
+                &args(suite, r, 3, port, &extra),
+            )
+        })
+        .collect();
+    for rank in ranks.iter_mut() {
+        assert_eq!(rank.wait(Duration::from_secs(60)), 1, "{}", rank.stderr());
+    }
+    let failure = cluster_file(&ranks[0])
+        .fleet
+        .and_then(|f| f.failure)
+        .expect("a failure");
+    // Rank 2 waits for a third repetition the others never run.
+    assert!(
+        failure.reason.contains("w0-r2") && failure.reason.contains("diverged"),
+        "{failure:?}"
+    );
+    for r in &ranks {
+        assert!(r.data_dirs().is_empty(), "{:?}", r.data_dirs());
+    }
 }

@@ -16,7 +16,7 @@ use super::consume::{run_repetition, ReadError};
 use super::logset::{prepare_cache, LogSet};
 use super::SinkTarget;
 use crate::runner::progress::Progress;
-use crate::runner::{final_status, skip_warning, Interleaved, LiveCounters};
+use crate::runner::{final_status, skip_warning, start_of, Interleaved, LiveCounters, RepSync};
 
 /// Every read workload's results, plus what stopped the run.
 #[derive(Debug)]
@@ -29,6 +29,8 @@ pub struct ReadOutcome {
     pub interrupted: bool,
     /// The sink failed: the run stopped there, the results are partial.
     pub sink_failure: Option<String>,
+    /// A fleet barrier failed: the run stopped there, the results are partial.
+    pub sync_failure: Option<String>,
 }
 
 /// Runs every read workload `repeat` times, interleaved (A B A B …), putting the cache in
@@ -43,6 +45,22 @@ pub fn run_reads(
     stop: &AtomicBool,
     progress: &Progress,
 ) -> ReadOutcome {
+    run_reads_synced(configs, repeat, log, sink, clock, stop, progress, None)
+}
+
+/// [`run_reads`] with a fleet run's barrier before each measured repetition (after the cache
+/// is prepared), labelled `<workload name>-r<rep>`; a failed barrier stops the run there.
+#[allow(clippy::too_many_arguments)]
+pub fn run_reads_synced(
+    configs: &[ReadConfig],
+    repeat: u32,
+    log: &LogSet,
+    sink: &SinkTarget,
+    clock: Arc<dyn Clock>,
+    stop: &AtomicBool,
+    progress: &Progress,
+    sync: Option<&dyn RepSync>,
+) -> ReadOutcome {
     let n = configs.len();
     let mut reps: Vec<Vec<Repetition>> = vec![Vec::new(); n];
     let mut status = vec![Status::Completed; n];
@@ -51,6 +69,7 @@ pub fn run_reads(
     let mut failed_checks = vec![0usize; n];
     let mut interrupted = false;
     let mut sink_failure = None;
+    let mut sync_failure = None;
 
     let mut turns = Interleaved::new(repeat, configs.len());
     while let Some((rep, w)) = turns.next_turn(&status, stop) {
@@ -72,6 +91,15 @@ pub fn run_reads(
                 continue;
             }
         };
+        let start_offset_s = match start_of(sync, &format!("{}-r{rep}", cfg.name()), stop) {
+            Ok(s) => s,
+            Err(e) => {
+                progress.line(&format!("{label}: {e}"));
+                sync_failure = Some(e);
+                turns.halt();
+                break;
+            }
+        };
         let live = LiveCounters::default();
         let expected = cfg
             .duration
@@ -86,6 +114,10 @@ pub fn run_reads(
                 m.repetition
                     .extra
                     .insert("residency_before_ratio".into(), json!(before.ratio()));
+                m.repetition.extra.insert(
+                    results::hdrlog::START_OFFSET_KEY.into(),
+                    json!(start_offset_s),
+                );
                 progress.done(&label, &m.repetition);
                 failed_checks[w] += m.check_failures.len();
                 failures.extend(
@@ -150,5 +182,6 @@ pub fn run_reads(
         check_failures: failures,
         interrupted: interrupted || turns.stopped(),
         sink_failure,
+        sync_failure,
     }
 }

@@ -14,7 +14,9 @@ use workloads::pacing::Clock;
 use super::{RepMeasure, WriteConfig};
 use crate::datadir::DataDir;
 use crate::runner::progress::Progress;
-use crate::runner::{final_status, skip_warning, Interleaved, Limit, LiveCounters, RunError};
+use crate::runner::{
+    final_status, skip_warning, start_of, Interleaved, Limit, LiveCounters, RepSync, RunError,
+};
 
 /// Options shared by every workload of a run.
 #[derive(Debug, Clone)]
@@ -31,6 +33,8 @@ pub struct RunOptions {
     /// directories are named `w<number>-r<rep>`, so a suite's workloads never share one (kept
     /// data of an earlier workload stays where it is).
     pub first_workload: usize,
+    /// A fleet run's barrier before each warm-up and measured repetition (none: start at once).
+    pub sync: Option<Arc<dyn RepSync>>,
 }
 
 /// One write workload's results plus its verification failures.
@@ -39,8 +43,10 @@ pub struct WriteOutcome {
     pub workloads: Vec<WorkloadResult>,
     /// Verification failures (the run worked but a check failed: exit 1).
     pub check_failures: Vec<String>,
-    /// True when interrupted by a signal.
+    /// True when interrupted by a signal (or stopped by a failed fleet barrier).
     pub interrupted: bool,
+    /// Why a fleet barrier stopped the run, when one did.
+    pub sync_failure: Option<String>,
 }
 
 /// Runs every write workload `repeat` times, interleaved (A B C A B C …), so that drift on a
@@ -63,6 +69,7 @@ pub fn run_writes(
     let mut overhead: Vec<Option<f64>> = vec![None; configs.len()];
     let mut failures = Vec::new();
     let mut interrupted = false;
+    let mut sync_failure = None;
 
     let mut turns = Interleaved::new(opts.repeat, configs.len());
     while let Some((rep, w)) = turns.next_turn(&status, stop) {
@@ -83,11 +90,17 @@ pub fn run_writes(
                 progress,
                 &label,
                 false,
+                opts.sync.as_deref(),
             ) {
                 Ok(_) => {}
-                Err(e) => {
+                Err(OneError::Run(e)) => {
                     status[w] = err_status(&e);
                     continue;
+                }
+                Err(OneError::Sync(e)) => {
+                    sync_failure = Some(e);
+                    turns.halt();
+                    break;
                 }
             }
         }
@@ -109,6 +122,7 @@ pub fn run_writes(
             progress,
             &label,
             opts.verify,
+            opts.sync.as_deref(),
         ) {
             Ok((mut m, check)) => {
                 if let Some(c) = check {
@@ -128,10 +142,16 @@ pub fn run_writes(
                     remove_children(data, &format!("w{}-r{rep}", opts.first_workload + w));
                 }
             }
-            Err(e) => {
+            Err(OneError::Run(e)) => {
                 progress.line(&format!("{label}: {e}"));
                 // run_one removed the repetition's data.
                 status[w] = err_status(&e);
+            }
+            Err(OneError::Sync(e)) => {
+                progress.line(&format!("{label}: {e}"));
+                sync_failure = Some(e);
+                turns.halt();
+                break;
             }
         }
     }
@@ -159,7 +179,14 @@ pub fn run_writes(
         workloads,
         check_failures: failures,
         interrupted: interrupted || turns.stopped(),
+        sync_failure,
     }
+}
+
+/// Why [`run_one`] produced no repetition: the engine, or the fleet barrier before it.
+enum OneError {
+    Run(RunError),
+    Sync(String),
 }
 
 fn err_status(e: &RunError) -> Status {
@@ -237,11 +264,20 @@ fn run_one(
     progress: &Progress,
     label: &str,
     verify: bool,
-) -> Result<(RepMeasure, Option<String>), RunError> {
-    let dirs = create_children(data, child).map_err(|e| RunError::Unsupported(e.to_string()))?;
+    sync: Option<&dyn RepSync>,
+) -> Result<(RepMeasure, Option<String>), OneError> {
+    let dirs = create_children(data, child)
+        .map_err(|e| OneError::Run(RunError::Unsupported(e.to_string())))?;
     let live = LiveCounters::default();
     let expected = limit.bytes;
-    let start_offset_s = crate::meta::since_start_s();
+    // The fleet barrier (when there is one) is the repetition's directory name: `w3-r1`.
+    let start_offset_s = match start_of(sync, child, stop) {
+        Ok(s) => s,
+        Err(e) => {
+            remove_children(data, child);
+            return Err(OneError::Sync(e));
+        }
+    };
     let result = progress.track(label, expected, limit.duration, &live, || {
         super::run_repetition(cfg, &dirs, clock, stop, limit, &live)
     });
@@ -249,7 +285,7 @@ fn run_one(
         Ok(m) => m,
         Err(e) => {
             remove_children(data, child);
-            return Err(e);
+            return Err(OneError::Run(e));
         }
     };
     m.repetition.extra.insert(

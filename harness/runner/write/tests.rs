@@ -261,6 +261,7 @@ mod kernel_feature_tests {
                 keep: false,
                 verify: true,
                 first_workload: 0,
+                sync: None,
             };
             let stop = AtomicBool::new(false);
             let clock: Arc<dyn Clock> = Arc::new(workloads::pacing::MonotonicClock::new());
