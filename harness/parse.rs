@@ -21,6 +21,27 @@ pub fn rate(s: &str) -> Result<f64, String> {
     workloads::units::parse_rate(s).map_err(|e| e.0)
 }
 
+/// Parses `--engine n` of a `family` (`read`, `write`): a spec of one of the family's `names`
+/// whose options its `check` accepts; the error names the option and the value.
+pub fn engine(
+    n: &str,
+    family: &str,
+    names: &[&str],
+    check: fn(&workloads::EngineSpec) -> Result<(), workloads::EngineError>,
+) -> Result<workloads::EngineSpec, String> {
+    let about = |e: workloads::EngineError| e.about_spec("--engine", n);
+    let spec: workloads::EngineSpec = n.parse().map_err(about)?;
+    if !names.contains(&spec.name.as_str()) {
+        return Err(format!(
+            "--engine '{}': unknown {family} engine; use one of {}",
+            spec.name,
+            names.join(", ")
+        ));
+    }
+    check(&spec).map_err(about)?;
+    Ok(spec)
+}
+
 /// Refuses an engine given twice (`--engine buffered --engine buffered`, or the same spec
 /// spelled twice): two rows of one engine could not be told apart, nor matched by `compare`.
 /// Names that do not parse are left to the engine checks.

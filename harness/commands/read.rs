@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Args;
 use results::Status;
-use workloads::{read, EngineSpec};
+use workloads::read;
 
 use crate::commands::common;
 use crate::datadir::DataDir;
@@ -124,16 +124,8 @@ pub fn configs(a: &ReadArgs) -> anyhow::Result<Vec<ReadConfig>> {
     let mut out = Vec::new();
     for cache in caches {
         for n in &names {
-            let bad_engine = |e: workloads::EngineError| bad_input(e.about_spec("--engine", n));
-            let engine: EngineSpec = n.parse().map_err(bad_engine)?;
-            if !read::ENGINE_NAMES.contains(&engine.name.as_str()) {
-                return Err(bad_input(format!(
-                    "--engine '{}': unknown read engine; use one of {}",
-                    engine.name,
-                    read::ENGINE_NAMES.join(", ")
-                )));
-            }
-            read::check_spec(&engine).map_err(bad_engine)?;
+            let engine = crate::parse::engine(n, "read", read::ENGINE_NAMES, read::check_spec)
+                .map_err(bad_input)?;
             let cfg = ReadConfig {
                 engine,
                 cache,
@@ -272,6 +264,7 @@ pub fn run(a: ReadArgs) -> anyhow::Result<u8> {
         workloads::pacing::best_clock().0,
         &signals.stop,
         &progress,
+        None,
     );
     // Back in the order given, with the engines this machine cannot run reported as skipped.
     let workloads = prepare::with_skips(&cfgs, &skips, outcome.workloads, &log, &target);

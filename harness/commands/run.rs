@@ -614,7 +614,7 @@ fn run_read_workload(
             .unwrap_or(1)
             + 8;
         let (sink, target) = read_prep::local_sink(sessions)?;
-        let outcome = crate::runner::read::runs::run_reads_synced(
+        let outcome = crate::runner::read::run_reads(
             &runnable,
             repeat,
             &log,

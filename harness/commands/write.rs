@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::Args;
 use workloads::kafka::log::LogFormat;
-use workloads::{write, EngineSpec, FlushPolicy, SyncKind};
+use workloads::{write, FlushPolicy, SyncKind};
 
 use crate::bad_input;
 use crate::commands::common;
@@ -154,16 +154,8 @@ pub fn configs(a: &WriteArgs) -> anyhow::Result<Vec<WriteConfig>> {
     };
     let mut out = Vec::new();
     for n in names {
-        let bad_engine = |e: workloads::EngineError| bad_input(e.about_spec("--engine", &n));
-        let engine: EngineSpec = n.parse().map_err(bad_engine)?;
-        if !write::ENGINE_NAMES.contains(&engine.name.as_str()) {
-            return Err(bad_input(format!(
-                "--engine '{}': unknown write engine; use one of {}",
-                engine.name,
-                write::ENGINE_NAMES.join(", ")
-            )));
-        }
-        write::check_spec(&engine).map_err(bad_engine)?;
+        let engine = crate::parse::engine(&n, "write", write::ENGINE_NAMES, write::check_spec)
+            .map_err(bad_input)?;
         let cfg = WriteConfig {
             engine,
             topic: a.topic.clone(),

@@ -135,15 +135,16 @@ impl Interleaved {
 /// Why a workload has no results: the run was stopped before its turn.
 pub const NOT_RUN: &str = "not run: the run was stopped before it";
 
-/// The status a workload ends with: one that never had a repetition because the run stopped
-/// first is "not run" (skipped), never "completed".
-pub fn final_status(status: &Status, repetitions: usize, stopped: bool) -> Status {
-    match status {
-        Status::Completed if stopped && repetitions == 0 => Status::Skipped {
+/// Settles the status a workload ends with — one that never had a repetition because the run
+/// stopped first is "not run" (skipped), never "completed" — and returns the warning a skipped
+/// workload's results carry ([`skip_warning`]).
+pub fn settle(status: &mut Status, repetitions: usize, stopped: bool) -> Option<String> {
+    if matches!(status, Status::Completed) && stopped && repetitions == 0 {
+        *status = Status::Skipped {
             reason: NOT_RUN.into(),
-        },
-        s => s.clone(),
+        };
     }
+    skip_warning(status)
 }
 
 /// The warning a workload's results carry when it was skipped: why.

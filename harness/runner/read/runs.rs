@@ -16,7 +16,7 @@ use super::consume::{run_repetition, ReadError};
 use super::logset::{prepare_cache, LogSet};
 use super::SinkTarget;
 use crate::runner::progress::Progress;
-use crate::runner::{final_status, skip_warning, start_of, Interleaved, LiveCounters, RepSync};
+use crate::runner::{settle, start_of, Interleaved, LiveCounters, RepSync};
 
 /// Every read workload's results, plus what stopped the run.
 #[derive(Debug)]
@@ -35,23 +35,11 @@ pub struct ReadOutcome {
 
 /// Runs every read workload `repeat` times, interleaved (A B A B …), putting the cache in
 /// the workload's state before each repetition. An engine this kernel cannot run is reported
-/// as skipped; a sink failure stops the whole run.
-pub fn run_reads(
-    configs: &[ReadConfig],
-    repeat: u32,
-    log: &LogSet,
-    sink: &SinkTarget,
-    clock: Arc<dyn Clock>,
-    stop: &AtomicBool,
-    progress: &Progress,
-) -> ReadOutcome {
-    run_reads_synced(configs, repeat, log, sink, clock, stop, progress, None)
-}
-
-/// [`run_reads`] with a fleet run's barrier before each measured repetition (after the cache
-/// is prepared), labelled `<workload name>-r<rep>`; a failed barrier stops the run there.
+/// as skipped; a sink failure stops the whole run. With `sync` (a fleet run), every measured
+/// repetition waits at the fleet's barrier (after the cache is prepared), labelled
+/// `<workload name>-r<rep>`; a failed barrier stops the run there.
 #[allow(clippy::too_many_arguments)]
-pub fn run_reads_synced(
+pub fn run_reads(
     configs: &[ReadConfig],
     repeat: u32,
     log: &LogSet,
@@ -157,9 +145,9 @@ pub fn run_reads_synced(
         .enumerate()
         .map(|(w, cfg)| {
             let reps = std::mem::take(&mut reps[w]);
-            status[w] = final_status(&status[w], reps.len(), turns.stopped());
+            let skipped = settle(&mut status[w], reps.len(), turns.stopped());
             let (medium, mut warnings) = classify(cfg, &reps);
-            warnings.extend(skip_warning(&status[w]));
+            warnings.extend(skipped);
             if failed_checks[w] > 0 {
                 warnings.push(format!(
                     "verification failed ({} problems): the delivered bytes do not match a valid log; see the error message",

@@ -14,9 +14,7 @@ use workloads::pacing::Clock;
 use super::{RepMeasure, WriteConfig};
 use crate::datadir::DataDir;
 use crate::runner::progress::Progress;
-use crate::runner::{
-    final_status, skip_warning, start_of, Interleaved, Limit, LiveCounters, RepSync, RunError,
-};
+use crate::runner::{settle, start_of, Interleaved, Limit, LiveCounters, RepSync, RunError};
 
 /// Options shared by every workload of a run.
 #[derive(Debug, Clone)]
@@ -161,9 +159,9 @@ pub fn run_writes(
         .enumerate()
         .map(|(w, cfg)| {
             let reps = std::mem::take(&mut reps[w]);
-            status[w] = final_status(&status[w], reps.len(), turns.stopped());
+            let skipped = settle(&mut status[w], reps.len(), turns.stopped());
             let (medium, mut warnings) = ctx.classify(cfg, caps[w].as_ref(), &reps);
-            warnings.extend(skip_warning(&status[w]));
+            warnings.extend(skipped);
             WorkloadResult::new(
                 format!("write/{}", cfg.engine),
                 Kind::Write,
