@@ -174,6 +174,12 @@ pub fn build(
         file.run.host = hosts;
     }
     file.interrupted |= info.failure.is_some();
+    // The merge's own "different hardware" line is the fleet's hardware warning by host name:
+    // keep the fleet's (by rank), once.
+    if hardware_warning(&info.hosts).is_some() {
+        file.warnings
+            .retain(|w| !w.starts_with("the hosts have different (or unknown) hardware"));
+    }
     file.warnings.extend(info.warnings.iter().cloned());
     file.fleet = Some(info);
     (file, host_files)
