@@ -1,5 +1,13 @@
 //! segbench: the harness. A thin layer that parses the command line, wires workloads to the
 //! runner and the runner to results. Logic lives in the `workloads` and `results` crates.
+//!
+//! Where things are: [`cli`] (the command enum) and [`parse`] (value parsers); [`commands`] (one
+//! module per command, owning its arguments); [`runner`] (the clock, counters and repetitions of
+//! write and read workloads); [`sink`] (the reader -> sink protocol, client and server);
+//! [`probe`] (the /proc and /sys collectors); [`fleet`] (one run across hosts); [`datadir`]
+//! (what segbench may write and delete); [`budget`] (what a run may take of the machine);
+//! [`output`] (stdout and output paths); [`signals`], [`usage`] (getrusage), [`meta`] (run
+//! metadata), [`suite`] (suite files and presets).
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
