@@ -46,7 +46,7 @@ pub struct Room {
 }
 
 impl Room {
-    /// This machine: [`MEMORY_SHARE`] of `MemTotal`, and the open-file limit (the soft limit
+    /// This machine: half of `MemTotal`, and the open-file limit (the soft limit
     /// is first raised to the hard one, as servers do).
     pub fn here() -> Room {
         use nix::sys::resource::{getrlimit, setrlimit, Resource};

@@ -26,7 +26,7 @@ pub fn print(text: &str) -> io::Result<()> {
     write_to(&mut io::stdout().lock(), text)
 }
 
-/// [`print`] with a final newline.
+/// [`print`](fn@print) with a final newline.
 pub fn println(text: &str) -> io::Result<()> {
     print(&format!("{text}\n"))
 }

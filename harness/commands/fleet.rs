@@ -150,7 +150,7 @@ rank 0 wrote them); 2 bad input (no hosts, a host twice, a bad --fanout).";
 /// `segbench fleet ssh`.
 #[derive(Debug, Args, Clone)]
 pub struct FleetSshArgs {
-    /// Hosts, comma-separated, in rank order ([user@]host as ssh takes it).
+    /// Hosts, comma-separated, in rank order (`[user@]host` as ssh takes it).
     #[arg(long, value_name = "H1,H2,…")]
     pub hosts: Vec<String>,
     /// A file of hosts, one a line (# comments), after those of --hosts.

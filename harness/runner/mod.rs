@@ -5,7 +5,7 @@
 //!   figures, and the runs of every write workload);
 //! - [`read`]: the read runner (configuration, the log, the consumers, their figures, and
 //!   what `run` and `read` do around the runs);
-//! - [`progress`], [`timeline`], [`usage`], [`storage`]: live progress, throughput time
+//! - [`progress`], [`timeline`], [`usage`](crate::usage), [`storage`]: live progress, throughput time
 //!   series, CPU and I/O counters, and what a storage result measures.
 //!
 //! This file holds what both runners share: a repetition's [`Limit`], the [`LiveCounters`]
