@@ -5,7 +5,8 @@ use std::fs;
 
 use crate::util::{assert_bad_input, assert_success, results, segbench_in};
 use results::{Kind, Status};
-use workloads::kafka::reader::{list_partitions, verify_partition};
+use workloads::kafka::reader::list_partitions;
+use workloads::kafka::verify_partition;
 
 const SMALL: &[&str] = &[
     "--size",

@@ -105,7 +105,7 @@ const SPIN_NS: u64 = 200_000;
 const SLEEP_MARGIN_NS: u64 = 100_000;
 
 /// Waits until `clock` reaches `due_ns` or `stop` is set, sleeping in slices of at most
-/// [`MAX_SLEEP_SLICE`] and spinning the last [`SPIN_NS`]. Returns the clock's last reading.
+/// [`MAX_SLEEP_SLICE`] and spinning the last 200 µs. Returns the clock's last reading.
 pub fn wait_until<C: Clock + ?Sized>(clock: &C, due_ns: u64, stop: &AtomicBool) -> u64 {
     let mut now = clock.now_ns();
     while now < due_ns && !stop.load(Ordering::Relaxed) {

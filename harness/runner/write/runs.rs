@@ -315,7 +315,7 @@ pub fn verify_written(cfg: &WriteConfig, m: &RepMeasure) -> Option<String> {
             records = m.repetition.records;
             continue;
         }
-        match workloads::kafka::reader::verify_partition(d) {
+        match workloads::kafka::verify_partition(d) {
             Ok(s) => {
                 bytes += s.bytes;
                 records += s.records;

@@ -12,7 +12,7 @@
 //!   maintenance, size-based retention. The `.log` bytes themselves are written by a write
 //!   engine; the model books them.
 //! - [`reader`]: read-only scanning of a partition directory: segment listing, batch
-//!   scanning, full verification, index lookups and fetch boundaries.
+//!   scanning, index lookups and fetch boundaries; [`verify`]: full verification.
 //!
 //! Reference: Apache Kafka `clients/.../record/DefaultRecordBatch.java`, `DefaultRecord.java`,
 //! `storage/.../log/LogSegment.java`, `OffsetIndex.java`, `TimeIndex.java`,
@@ -24,6 +24,7 @@ pub mod index;
 pub mod log;
 pub mod reader;
 pub mod varint;
+pub mod verify;
 
 pub use assign::range_assign;
 pub use batch::{
@@ -33,6 +34,7 @@ pub use batch::{
 pub use index::{read_offset_index, read_time_index, OffsetIndex, TimeIndex};
 pub use log::{segment_file_name, LogConfig, LogFormat, PartitionLog, RollOutcome, SegmentInfo};
 pub use reader::{
-    fetch_end, find_offset, list_partitions, list_segments, lookup_position, verify_partition,
-    BatchMap, BatchScanner, PartitionSummary, ScanStop, SegmentFile, StopReason,
+    fetch_end, find_offset, list_partitions, list_segments, lookup_position, BatchMap,
+    BatchScanner, ScanStop, SegmentFile, StopReason,
 };
+pub use verify::{verify_partition, PartitionSummary};
