@@ -4,16 +4,61 @@
 
 use std::collections::BTreeMap;
 
-use results::hist;
+use results::hist::{self, Hist};
 use results::{Medium, Repetition, ThreadStats};
 use serde_json::json;
 use workloads::read::Caps;
 
 use super::config::{CacheMode, ReadConfig, SinkTarget};
-use super::consume::{ConsumerOut, Plan, ReadMeasure};
 use super::logset::{assign, LogSet};
 use crate::runner::timeline::{TimelineRecorder, DEFAULT_INTERVAL_NS};
+use crate::sink::protocol::SessionSummary;
 use crate::usage::CpuSnapshot;
+
+/// What one repetition measured.
+#[derive(Debug, Clone)]
+pub struct ReadMeasure {
+    /// The figures.
+    pub repetition: Repetition,
+    /// Capabilities of the engine that ran.
+    pub caps: Caps,
+    /// Verification failures, each naming the segment file and byte position.
+    pub check_failures: Vec<String>,
+    /// True when stopped early by the stop flag.
+    pub interrupted: bool,
+}
+
+/// One consumer of one group.
+#[derive(Debug, Clone)]
+pub(super) struct Plan {
+    pub(super) group: u16,
+    pub(super) consumer: u32,
+    pub(super) partitions: Vec<usize>,
+}
+
+impl Plan {
+    /// `g<group>-c<consumer>`.
+    pub(super) fn name(&self) -> String {
+        format!("g{}-c{}", self.group, self.consumer)
+    }
+}
+
+pub(super) struct ConsumerOut {
+    pub(super) group: u16,
+    pub(super) consumer: u32,
+    pub(super) bytes: u64,
+    pub(super) records: u64,
+    pub(super) fetches: u64,
+    pub(super) batches: u64,
+    pub(super) complete_passes: u32,
+    pub(super) interrupted: bool,
+    pub(super) latency: Hist,
+    pub(super) timeline: TimelineRecorder,
+    pub(super) start_ns: u64,
+    pub(super) end_ns: u64,
+    pub(super) cpu: CpuSnapshot,
+    pub(super) summary: SessionSummary,
+}
 
 /// Compares what the sink confirmed with what was sent and with the log.
 pub(super) fn check_sessions(

@@ -8,13 +8,12 @@ use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 
-use results::hist::{self, Hist};
-use results::Repetition;
+use results::hist;
 use workloads::pacing::Clock;
 use workloads::read::{self, Caps, Extent, ReadEngine};
 use workloads::EngineError;
 
-use super::assemble::{assemble, check_sessions};
+use super::assemble::{assemble, check_sessions, ConsumerOut, Plan, ReadMeasure};
 use super::config::{ReadConfig, SinkTarget};
 use super::logset::{assign, Cursor, LogSet};
 use super::SEND_TIMEOUT;
@@ -22,7 +21,7 @@ use crate::probe::NicCounters;
 use crate::runner::timeline::{TimelineRecorder, DEFAULT_INTERVAL_NS};
 use crate::runner::LiveCounters;
 use crate::sink::client::{self, ClientError};
-use crate::sink::protocol::{FrameHeader, Hello, PartitionName, SessionSummary};
+use crate::sink::protocol::{FrameHeader, Hello, PartitionName};
 use crate::usage::{CpuSnapshot, StorageIo};
 
 /// Why a repetition did not produce figures.
@@ -40,50 +39,6 @@ pub enum ReadError {
     /// Stopped because another consumer failed (never returned by `run_repetition`).
     #[error("stopped after another consumer failed")]
     Aborted,
-}
-
-/// What one repetition measured.
-#[derive(Debug, Clone)]
-pub struct ReadMeasure {
-    /// The figures.
-    pub repetition: Repetition,
-    /// Capabilities of the engine that ran.
-    pub caps: Caps,
-    /// Verification failures, each naming the segment file and byte position.
-    pub check_failures: Vec<String>,
-    /// True when stopped early by the stop flag.
-    pub interrupted: bool,
-}
-
-/// One consumer of one group.
-#[derive(Debug, Clone)]
-pub(super) struct Plan {
-    pub(super) group: u16,
-    pub(super) consumer: u32,
-    pub(super) partitions: Vec<usize>,
-}
-
-impl Plan {
-    fn name(&self) -> String {
-        format!("g{}-c{}", self.group, self.consumer)
-    }
-}
-
-pub(super) struct ConsumerOut {
-    pub(super) group: u16,
-    pub(super) consumer: u32,
-    pub(super) bytes: u64,
-    pub(super) records: u64,
-    pub(super) fetches: u64,
-    pub(super) batches: u64,
-    pub(super) complete_passes: u32,
-    pub(super) interrupted: bool,
-    pub(super) latency: Hist,
-    pub(super) timeline: TimelineRecorder,
-    pub(super) start_ns: u64,
-    pub(super) end_ns: u64,
-    pub(super) cpu: CpuSnapshot,
-    pub(super) summary: SessionSummary,
 }
 
 fn sink_error(sink: &SinkTarget, what: &str, e: impl fmt::Display) -> ReadError {

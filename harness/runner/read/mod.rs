@@ -34,6 +34,7 @@
 //! workload's repetitions, interleaved).
 
 pub mod assemble;
+pub mod cache;
 pub mod config;
 pub mod consume;
 pub mod logset;
@@ -42,12 +43,11 @@ pub mod runs;
 
 use std::time::Duration;
 
+pub use assemble::ReadMeasure;
+pub use cache::{prepare_cache, residency, Residency};
 pub use config::{CacheMode, ReadConfig, SinkTarget, DEFAULT_FETCH_BYTES, MAX_FETCH_BYTES};
-pub use consume::{run_repetition, ReadError, ReadMeasure};
-pub use logset::{
-    assign, prepare_cache, residency, Cursor, Fetch, LoadError, LogSet, PartitionData, Residency,
-    SegmentData,
-};
+pub use consume::{run_repetition, ReadError};
+pub use logset::{assign, Cursor, Fetch, LoadError, LogSet, PartitionData, SegmentData};
 pub use runs::{run_reads, ReadOutcome};
 
 /// How long connecting to the sink may take.

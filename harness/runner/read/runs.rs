@@ -11,9 +11,10 @@ use workloads::pacing::Clock;
 use workloads::read::Caps;
 
 use super::assemble::classify;
+use super::cache::prepare_cache;
 use super::config::ReadConfig;
 use super::consume::{run_repetition, ReadError};
-use super::logset::{prepare_cache, LogSet};
+use super::logset::LogSet;
 use super::SinkTarget;
 use crate::runner::progress::Progress;
 use crate::runner::{settle, start_of, Interleaved, LiveCounters, RepSync};
