@@ -11,8 +11,21 @@ use workloads::write::Caps;
 use crate::runner::timeline::{TimelineRecorder, DEFAULT_INTERVAL_NS};
 use crate::usage::{CpuSnapshot, StorageIo};
 
-use super::repetition::{RepMeasure, ThreadResult};
+use super::thread::ThreadResult;
 use super::SLOW_FLUSH_NS;
+
+/// What one repetition measured.
+#[derive(Debug, Clone)]
+pub struct RepMeasure {
+    /// The figures.
+    pub repetition: Repetition,
+    /// Capabilities of the engine that ran.
+    pub caps: Caps,
+    /// The partition directories written.
+    pub partition_dirs: Vec<PathBuf>,
+    /// True when stopped early by the stop flag.
+    pub interrupted: bool,
+}
 
 fn opt_summary(h: &Hist) -> Option<LatencySummary> {
     (!h.is_empty()).then(|| hist::summarize(h))

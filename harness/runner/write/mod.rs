@@ -23,7 +23,8 @@ use workloads::kafka::batch::{batch_len, records_per_batch};
 use workloads::kafka::log::{check_segment_bytes, check_topic, LogFormat};
 use workloads::{EngineSpec, FlushPolicy, SyncKind};
 
-pub use repetition::{run_repetition, RepMeasure};
+pub use assemble::RepMeasure;
+pub use repetition::run_repetition;
 pub use runs::{run_writes, RunOptions, WriteOutcome};
 
 /// A flush slower than this is counted (ZooKeeper's `fsync.warningthresholdms` default).

@@ -7,57 +7,17 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 
-use results::hist::Hist;
-use results::{Repetition, ThreadStats};
 use workloads::kafka::log::{LogConfig, PartitionLog};
 use workloads::pacing::Clock;
-use workloads::write::{self, Caps, FileTarget, WriteEngine};
+use workloads::write::{self, Caps, FileTarget};
 use workloads::{EngineError, SyncKind};
 
-use crate::runner::timeline::TimelineRecorder;
 use crate::runner::{Limit, LiveCounters, RunError};
 use crate::usage::{CpuSnapshot, StorageIo};
 
-use super::assemble::assemble;
-use super::thread::{run_thread, ThreadCtx};
+use super::assemble::{assemble, RepMeasure};
+use super::thread::{run_thread, Part, ThreadCtx, ThreadResult};
 use super::WriteConfig;
-
-/// What one repetition measured.
-#[derive(Debug, Clone)]
-pub struct RepMeasure {
-    /// The figures.
-    pub repetition: Repetition,
-    /// Capabilities of the engine that ran.
-    pub caps: Caps,
-    /// The partition directories written.
-    pub partition_dirs: Vec<PathBuf>,
-    /// True when stopped early by the stop flag.
-    pub interrupted: bool,
-}
-
-pub(super) struct ThreadResult {
-    pub(super) stats: ThreadStats,
-    pub(super) records: u64,
-    pub(super) batches: u64,
-    pub(super) device_bytes: u64,
-    pub(super) latency: Hist,
-    pub(super) flush: Hist,
-    pub(super) roll: Hist,
-    pub(super) timeline: TimelineRecorder,
-    pub(super) start_ns: u64,
-    pub(super) end_ns: u64,
-}
-
-pub(super) struct Part {
-    pub(super) log: PartitionLog,
-    pub(super) engine: Box<dyn WriteEngine>,
-    /// Appends in flight: (token, intended or actual start ns).
-    pub(super) in_flight: VecDeque<(u64, u64)>,
-    /// Appends completed but waiting for the next flush: start ns.
-    pub(super) unflushed: Vec<u64>,
-    pub(super) bytes_since_flush: u64,
-    pub(super) last_flush_ns: u64,
-}
 
 /// Runs one repetition of `cfg` in `dirs` (created by the caller, empty); partition `p` goes
 /// to `dirs[p % dirs.len()]` (several data directories, as on several disks).

@@ -2,24 +2,51 @@
 //! paced or as fast as possible, reaps completions, flushes by the flush policy and rolls
 //! segments, recording each batch's latency with one clock read per append.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use results::hist::{self, Hist};
 use results::ThreadStats;
 use workloads::kafka::batch::encode_batch;
-use workloads::kafka::log::LogFormat;
+use workloads::kafka::log::{LogFormat, PartitionLog};
 use workloads::pacing::{wait_until, Clock, Pacer};
 use workloads::payload::{PayloadPool, DEFAULT_POOL_BYTES};
-use workloads::write::{Caps, Completion, FileTarget, Submitted};
+use workloads::write::{Caps, Completion, FileTarget, Submitted, WriteEngine};
 use workloads::{EngineError, FlushPolicy, SyncKind};
 
 use crate::runner::timeline::{TimelineRecorder, DEFAULT_INTERVAL_NS};
 use crate::runner::LiveCounters;
 use crate::usage::CpuSnapshot;
 
-use super::repetition::{Part, ThreadResult};
 use super::{Shape, WriteConfig};
+
+/// What one runner thread measured.
+pub(super) struct ThreadResult {
+    pub(super) stats: ThreadStats,
+    pub(super) records: u64,
+    pub(super) batches: u64,
+    pub(super) device_bytes: u64,
+    pub(super) latency: Hist,
+    pub(super) flush: Hist,
+    pub(super) roll: Hist,
+    pub(super) timeline: TimelineRecorder,
+    pub(super) start_ns: u64,
+    pub(super) end_ns: u64,
+}
+
+/// One partition as a runner thread writes it: its log, its engine, and the appends in flight
+/// or waiting for a flush.
+pub(super) struct Part {
+    pub(super) log: PartitionLog,
+    pub(super) engine: Box<dyn WriteEngine>,
+    /// Appends in flight: (token, intended or actual start ns).
+    pub(super) in_flight: VecDeque<(u64, u64)>,
+    /// Appends completed but waiting for the next flush: start ns.
+    pub(super) unflushed: Vec<u64>,
+    pub(super) bytes_since_flush: u64,
+    pub(super) last_flush_ns: u64,
+}
 
 pub(super) struct ThreadCtx<'a> {
     pub(super) index: u32,
