@@ -34,7 +34,7 @@ pub struct ProducerResult {
     /// See `start_ns`.
     pub end_ns: u64,
     /// CPU of the thread, seconds.
-    pub cpu_s: f64,
+    pub cpu: crate::usage::CpuSnapshot,
 }
 
 /// Waits until partition `p`'s HW reaches `end` (false when stopped first).
@@ -81,7 +81,7 @@ pub fn run_producer(
         not_enough_replicas: 0,
         start_ns,
         end_ns: start_ns,
-        cpu_s: 0.0,
+        cpu: crate::usage::CpuSnapshot::default(),
     };
     let mut sent = 0u64;
     let mut now = start_ns;
@@ -135,7 +135,6 @@ pub fn run_producer(
         p = (p + 1) % cfg.partitions;
     }
     out.end_ns = now;
-    let cpu = crate::usage::CpuSnapshot::thread().since(&cpu0);
-    out.cpu_s = cpu.user_s + cpu.sys_s;
+    out.cpu = crate::usage::CpuSnapshot::thread().since(&cpu0);
     out
 }

@@ -227,7 +227,10 @@ pub fn run_repetition(
     extra.insert("leader_bytes".into(), json!(leader_bytes));
     extra.insert("high_watermark_violations".into(), json!(st.hw_violations));
     extra.insert("leader_cpu_s".into(), json!(leader_cpu_s));
-    extra.insert("producer_cpu_s".into(), json!(produced.cpu_s));
+    extra.insert(
+        "producer_cpu_s".into(),
+        json!(produced.cpu.user_s + produced.cpu.sys_s),
+    );
     extra.insert(
         "follower_cpu_s".into(),
         json!(followers_done.iter().map(|f| f.cpu_s).sum::<f64>()),
@@ -254,8 +257,8 @@ pub fn run_repetition(
         threads: vec![ThreadStats {
             index: 0,
             bytes,
-            cpu_user_s: produced.cpu_s,
-            cpu_sys_s: 0.0,
+            cpu_user_s: produced.cpu.user_s,
+            cpu_sys_s: produced.cpu.sys_s,
         }],
         context_switches: Some(cpu.context_switches),
         harness_overhead_ratio: None,

@@ -213,3 +213,37 @@ fn bad_options_are_refused_with_one_line() {
     assert!("2".parse::<Acks>().is_err());
     assert_eq!("all".parse::<Acks>(), Ok(Acks::All));
 }
+
+#[test]
+fn a_follower_that_resumes_rejoins_the_isr_when_caught_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = cfg(Acks::All);
+    c.size = None;
+    c.duration = Some(Duration::from_millis(700));
+    c.lag_time_max = Duration::from_millis(50);
+    let stalled = Arc::new(AtomicBool::new(true));
+    let faults = Faults {
+        pause: vec![stalled.clone()],
+    };
+    let o = std::thread::scope(|s| {
+        s.spawn(|| {
+            std::thread::sleep(Duration::from_millis(300));
+            stalled.store(false, Ordering::Release);
+        });
+        run(&c, dir.path(), &faults)
+    });
+    let events = o.repetition.extra["isr_events"].as_array().unwrap().clone();
+    let first = |change: &str| {
+        events
+            .iter()
+            .find(|e| e["change"] == change)
+            .and_then(|e| e["at_s"].as_f64())
+            .unwrap_or_else(|| panic!("no {change} in {events:?}"))
+    };
+    assert!(first("shrink") < first("expand"), "{events:?}");
+    // min.insync.replicas 1: nothing refused; the follower caught up and holds the leader's bytes.
+    assert_eq!(extra_u64(&o, "not_enough_replicas"), 0);
+    assert_eq!(extra_u64(&o, "high_watermark_violations"), 0);
+    assert!(o.behind.is_empty());
+    assert!(files(&o.leader_dir) == files(&o.follower_dirs[0]));
+}
