@@ -3,7 +3,9 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{clean, compare, merge, plan, probe, read, report, run, sink, write};
+use crate::commands::{
+    clean, compare, merge, plan, probe, read, replicate, report, run, sink, write,
+};
 
 const ABOUT: &str =
     "Benchmark and hardware probe for segment-style append-only logs (Kafka, Flume, ZooKeeper).";
@@ -37,6 +39,9 @@ pub enum Command {
     /// read+write, splice, mmap, io_uring), hot or cold, over TCP to a sink, and compare them.
     #[command(after_help = read::READ_HELP)]
     Read(read::ReadArgs),
+    /// Kafka replication in one process: producer → leader → rf − 1 long-polling followers, acks 0 / 1 / all.
+    #[command(after_help = replicate::REPLICATE_HELP)]
+    Replicate(replicate::ReplicateArgs),
     /// Receive what `segbench read --sink` sends (on another host or network namespace),
     /// verify it on request, and report per session; runs until Ctrl-C.
     #[command(after_help = sink::SINK_HELP)]

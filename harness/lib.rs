@@ -20,6 +20,7 @@ pub mod meta;
 pub mod output;
 pub mod parse;
 pub mod probe;
+pub mod replicate;
 pub mod runner;
 pub mod signals;
 pub mod sink;

@@ -11,6 +11,7 @@ pub mod merge;
 pub mod plan;
 pub mod probe;
 pub mod read;
+pub mod replicate;
 pub mod report;
 pub mod run;
 pub mod sink;

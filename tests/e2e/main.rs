@@ -8,6 +8,7 @@ mod fleet;
 mod fleet_cluster;
 mod plan;
 mod read;
+mod replicate;
 mod report;
 mod safety;
 mod util;

@@ -1,0 +1,310 @@
+//! `segbench replicate`: Kafka's leader → follower replication with acks 0 / 1 / all, all
+//! roles in this process (see [`crate::replicate`]).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use results::{Kind, Medium, Status, WorkloadResult};
+
+use crate::bad_input;
+use crate::commands::common;
+use crate::datadir::DataDir;
+use crate::meta::RunMeta;
+use crate::parse::{duration, size};
+use crate::replicate::{self, Acks, Faults, ReplicaConfig};
+use crate::runner::progress::Progress;
+use crate::runner::RunError;
+
+/// Help after the options.
+pub const REPLICATE_HELP: &str = "Roles (all threads of this process, in-memory channels): one producer (closed loop),
+a leader appending through --leader-engine, rf - 1 followers long-polling it from their log end offset
+and appending through --follower-engine. Results: one workload per acks mode (replicate/acks=0, ...),
+repetitions interleaved; replication figures (ISR events, follower lag, NotEnoughReplicas, CPU per
+role) in each repetition's extra.
+
+Examples:
+  segbench replicate --size 1GiB
+  segbench replicate --rf 3 --acks 1,all --partitions 4 --duration 10s
+  segbench replicate --acks all --min-insync-replicas 2 --replica-lag-time-max-ms 1000";
+
+/// `segbench replicate`.
+#[derive(Debug, Args, Clone)]
+pub struct ReplicateArgs {
+    /// Replicas per partition, the leader included.
+    #[arg(
+        long,
+        default_value = "3",
+        allow_hyphen_values = true,
+        value_name = "R"
+    )]
+    pub rf: i64,
+    /// Producer acks to compare, comma-separated: 0, 1, all.
+    #[arg(long, default_value = "0,1,all", value_name = "LIST")]
+    pub acks: String,
+    /// Partitions (one log per replica each).
+    #[arg(
+        long,
+        default_value = "1",
+        allow_hyphen_values = true,
+        value_name = "N"
+    )]
+    pub partitions: u32,
+    /// Record value size.
+    #[arg(long, default_value = "1KiB", value_parser = size, allow_hyphen_values = true, value_name = "BYTES")]
+    pub record_size: u64,
+    /// Producer batch.size.
+    #[arg(long, default_value = "16KiB", value_parser = size, allow_hyphen_values = true, value_name = "BYTES")]
+    pub batch_size: u64,
+    /// Roll a segment at this size (every replica).
+    #[arg(long, default_value = "1GiB", value_parser = size, allow_hyphen_values = true, value_name = "BYTES")]
+    pub segment_size: u64,
+    /// Bytes produced per repetition (all partitions); default 256MiB when --duration is not given.
+    #[arg(long, value_parser = size, allow_hyphen_values = true, value_name = "BYTES")]
+    pub size: Option<u64>,
+    /// Time per repetition.
+    #[arg(long, value_parser = duration, allow_hyphen_values = true, value_name = "DURATION")]
+    pub duration: Option<Duration>,
+    /// Measured repetitions per acks mode.
+    #[arg(
+        long,
+        default_value = "3",
+        allow_hyphen_values = true,
+        value_name = "N"
+    )]
+    pub repeat: u32,
+    /// The leader's write engine spec.
+    #[arg(long, default_value = "buffered", value_name = "SPEC")]
+    pub leader_engine: String,
+    /// Every follower's write engine spec.
+    #[arg(long, default_value = "buffered", value_name = "SPEC")]
+    pub follower_engine: String,
+    /// replica.fetch.max.bytes, per partition.
+    #[arg(long, default_value = "1MiB", value_parser = size, allow_hyphen_values = true, value_name = "BYTES")]
+    pub replica_fetch_max_bytes: u64,
+    /// replica.fetch.wait.max.ms.
+    #[arg(
+        long,
+        default_value = "500",
+        allow_hyphen_values = true,
+        value_name = "MS"
+    )]
+    pub replica_fetch_wait_max_ms: u64,
+    /// replica.lag.time.max.ms.
+    #[arg(
+        long,
+        default_value = "30000",
+        allow_hyphen_values = true,
+        value_name = "MS"
+    )]
+    pub replica_lag_time_max_ms: u64,
+    /// min.insync.replicas (acks=all produces fail with NotEnoughReplicas below it).
+    #[arg(
+        long,
+        default_value = "1",
+        allow_hyphen_values = true,
+        value_name = "N"
+    )]
+    pub min_insync_replicas: u32,
+    /// Data directory: created if missing, or empty; default a fresh one under the current directory.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Keep every replica's log (default: removed at the end).
+    #[arg(long)]
+    pub keep: bool,
+    /// Where results and progress go.
+    #[command(flatten)]
+    pub output: common::OutputArgs,
+}
+
+/// Default bytes per repetition when neither --size nor --duration is given.
+pub const DEFAULT_SIZE: u64 = 256 << 20;
+
+/// One configuration per acks mode; every bad value is a [`crate::BadInput`].
+pub fn configs(a: &ReplicateArgs) -> anyhow::Result<Vec<ReplicaConfig>> {
+    if a.rf < 1 || a.rf > 64 {
+        return Err(bad_input(format!("--rf {}: use 1..=64", a.rf)));
+    }
+    if a.repeat == 0 {
+        return Err(bad_input("--repeat 0: need at least one repetition"));
+    }
+    let mut modes = Vec::new();
+    for m in a.acks.split(',') {
+        let acks: Acks = m
+            .parse()
+            .map_err(|e: String| bad_input(format!("--acks {e}")))?;
+        if modes.contains(&acks) {
+            return Err(bad_input(format!("--acks {acks} given twice")));
+        }
+        modes.push(acks);
+    }
+    let engine = |flag: &str, s: &str| {
+        crate::parse::engine(
+            s,
+            "write",
+            workloads::write::ENGINE_NAMES,
+            workloads::write::check_spec,
+        )
+        .map_err(|e| bad_input(e.replace("--engine", flag)))
+    };
+    let leader_engine = engine("--leader-engine", &a.leader_engine)?;
+    let follower_engine = engine("--follower-engine", &a.follower_engine)?;
+    let size = match (a.size, a.duration) {
+        (None, None) => Some(DEFAULT_SIZE),
+        (s, _) => s,
+    };
+    let room = crate::budget::Room::here();
+    let mut out = Vec::new();
+    for acks in modes {
+        let c = ReplicaConfig {
+            rf: a.rf as u32,
+            acks,
+            partitions: a.partitions,
+            record_size: a.record_size as usize,
+            batch_size: a.batch_size as usize,
+            segment_size: a.segment_size,
+            index_interval: 4096,
+            topic: "segbench".into(),
+            leader_engine: leader_engine.clone(),
+            follower_engine: follower_engine.clone(),
+            fetch_max_bytes: a.replica_fetch_max_bytes,
+            fetch_wait_max: Duration::from_millis(a.replica_fetch_wait_max_ms),
+            lag_time_max: Duration::from_millis(a.replica_lag_time_max_ms),
+            min_insync: a.min_insync_replicas,
+            size,
+            duration: a.duration,
+        };
+        c.check().map_err(bad_input)?;
+        // Each role's logs and engines are those of a write workload with one thread.
+        for (role, spec) in [
+            ("leader", &c.leader_engine),
+            ("follower", &c.follower_engine),
+        ] {
+            let w = crate::runner::write::WriteConfig {
+                engine: spec.clone(),
+                topic: c.topic.clone(),
+                partitions: c.partitions,
+                threads: 1,
+                record_size: c.record_size,
+                batch_size: c.batch_size,
+                segment_size: c.segment_size,
+                index_interval: c.index_interval,
+                preallocate: false,
+                retention: None,
+                flush: workloads::FlushPolicy::Never,
+                sync: workloads::SyncKind::Fdatasync,
+                format: workloads::kafka::log::LogFormat::Kafka,
+                size: c.size,
+                duration: c.duration,
+                rate: None,
+            };
+            let shape = w.shape().map_err(bad_input)?;
+            crate::budget::check(
+                &format!("replicate/{role} {spec}"),
+                crate::budget::write_needs(&w, &shape),
+                room,
+            )
+            .map_err(bad_input)?;
+        }
+        out.push(c);
+    }
+    Ok(out)
+}
+
+/// Runs `segbench replicate`.
+pub fn run(a: ReplicateArgs) -> anyhow::Result<u8> {
+    let cfgs = configs(&a)?;
+    common::check_outputs(&a.output)?;
+    let meta = RunMeta::now();
+    let data = DataDir::acquire(a.dir.as_deref(), &meta.id, a.keep)
+        .map_err(|e| bad_input(e.to_string()))?;
+    let progress = Progress::new(a.output.quiet);
+    let signals = crate::signals::install();
+    let clock = workloads::pacing::best_clock().0;
+    let faults = Faults::default();
+    let mut reps = vec![Vec::new(); cfgs.len()];
+    let mut status = vec![Status::Completed; cfgs.len()];
+    let mut warnings: Vec<Vec<String>> = vec![Vec::new(); cfgs.len()];
+    let mut interrupted = false;
+    'reps: for rep in 0..a.repeat {
+        for (w, c) in cfgs.iter().enumerate() {
+            if status[w] != Status::Completed {
+                continue;
+            }
+            if signals.stop.load(std::sync::atomic::Ordering::Relaxed) {
+                interrupted = true;
+                break 'reps;
+            }
+            let label = format!("replicate acks={} rep {}/{}", c.acks, rep + 1, a.repeat);
+            let dir = data.path().join(format!("acks{}-r{rep}", c.acks));
+            match replicate::run_repetition(c, &dir, clock.clone(), &signals.stop, &faults) {
+                Ok(mut o) => {
+                    o.repetition.index = rep;
+                    progress.done(&label, &o.repetition);
+                    if !o.behind.is_empty() {
+                        warnings[w].push(format!(
+                            "rep {rep}: followers {:?} had not reached the leader's log end {}s after the producer stopped",
+                            o.behind,
+                            replicate::repetition::DRAIN_TIMEOUT.as_secs()
+                        ));
+                    }
+                    if o.interrupted {
+                        interrupted = true;
+                        status[w] = Status::Interrupted;
+                    }
+                    reps[w].push(o.repetition);
+                }
+                Err(e) => {
+                    progress.line(&format!("{label}: {e}"));
+                    status[w] = match e {
+                        RunError::Unsupported(reason) => Status::Skipped { reason },
+                        RunError::Engine(err) => Status::Failed {
+                            error: err.to_string(),
+                        },
+                    };
+                }
+            }
+            if !a.keep {
+                let _ = std::fs::remove_dir_all(&dir);
+            }
+        }
+    }
+    let medium = if cfgs.iter().any(|c| c.leader_engine.name == "direct") {
+        Medium::Device
+    } else {
+        Medium::PageCache
+    };
+    let workloads = cfgs
+        .iter()
+        .enumerate()
+        .map(|(w, c)| {
+            WorkloadResult::new(
+                format!("replicate/acks={}", c.acks),
+                Kind::Write,
+                format!("{} -> {}", c.leader_engine, c.follower_engine),
+                c.config_map(),
+                status[w].clone(),
+                medium,
+            )
+            .with_repetitions(
+                std::mem::take(&mut reps[w]),
+                std::mem::take(&mut warnings[w]),
+            )
+        })
+        .collect();
+    let kept = data.finish();
+    let file = common::results_file(
+        &meta,
+        None,
+        results::Baseline::default(),
+        workloads,
+        Vec::new(),
+        interrupted,
+    );
+    let table = results::export::detail::with_flushes(&file);
+    common::deliver(&file, &table, &a.output)?;
+    if let Some(k) = kept {
+        progress.line(&format!("data kept in {}", k.display()));
+    }
+    common::finish(&file, Vec::new(), signals)
+}

@@ -1,0 +1,178 @@
+//! The leader's request loop: takes produce requests from the producer's channel, refuses an
+//! acks=all produce when the ISR is smaller than `min.insync.replicas` (Kafka's
+//! NotEnoughReplicas, nothing appended), otherwise assigns the batch its offsets, appends it
+//! through the leader's write engine, books it in the replica state and answers; between
+//! requests it shrinks the ISR every half lag time, as Kafka's `isr-expiration` task does.
+
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::time::Duration;
+
+use workloads::kafka::log::PartitionLog;
+use workloads::pacing::Clock;
+use workloads::write::{Completion, FileTarget, Submitted, WriteEngine};
+use workloads::EngineError;
+
+use super::isr::Shared;
+use super::{Acks, ReplicaConfig};
+
+/// One produce request.
+#[derive(Debug)]
+pub struct Produce {
+    /// Partition.
+    pub partition: u32,
+    /// The encoded batch (base offset 0: the leader assigns it).
+    pub batch: Vec<u8>,
+    /// Records in it.
+    pub records: u32,
+    /// Largest record timestamp, ms.
+    pub max_timestamp_ms: i64,
+    /// The producer's acks.
+    pub acks: Acks,
+}
+
+/// The leader's answer to an acks=1 or acks=all produce: the offset after the batch.
+pub type ProduceReply = Result<i64, NotEnoughReplicas>;
+
+/// Kafka's `NOT_ENOUGH_REPLICAS`: the ISR was smaller than `min.insync.replicas`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotEnoughReplicas {
+    /// In-sync replicas then.
+    pub isr: u32,
+}
+
+/// One partition's log and engine on a replica (leader or follower).
+pub struct Replica {
+    /// The log's bookkeeping (offsets, indexes, segments).
+    pub log: PartitionLog,
+    /// The engine writing its `.log` files.
+    pub engine: Box<dyn WriteEngine>,
+}
+
+impl Replica {
+    /// Appends one whole encoded batch: rolls first when it would not fit the segment,
+    /// copies it into the engine's region, waits for a queued append to complete.
+    /// Returns the batch's position in the active segment.
+    pub fn append(
+        &mut self,
+        batch: &[u8],
+        records: u32,
+        max_timestamp_ms: i64,
+        segment_size: u64,
+        done: &mut Vec<Completion>,
+    ) -> Result<u64, EngineError> {
+        let len = batch.len();
+        if self.log.needs_roll(len as u64) {
+            self.engine.close(done)?;
+            self.log.roll()?;
+            self.engine.open(&FileTarget {
+                path: self.log.active_log_path(),
+                capacity_bytes: segment_size,
+                preallocate: false,
+                dsync: false,
+            })?;
+        }
+        let position = self.log.position();
+        loop {
+            match self.engine.buffer(len)? {
+                Some(buf) => {
+                    buf.copy_from_slice(batch);
+                    break;
+                }
+                None => self.engine.reap(1, done)?,
+            }
+        }
+        if self.engine.submit(len, 0, None)? == Submitted::Queued {
+            while self.engine.in_flight() > 0 {
+                self.engine.reap(1, done)?;
+            }
+        }
+        done.clear();
+        self.log
+            .record_append(len as u64, records, max_timestamp_ms)?;
+        Ok(position)
+    }
+
+    /// Completes and closes the active file and the log's indexes.
+    pub fn close(&mut self, done: &mut Vec<Completion>) -> Result<(), EngineError> {
+        self.engine.close(done)?;
+        self.log.close()
+    }
+}
+
+/// Runs the leader until the producer hangs up; returns the bytes appended and the thread's CPU seconds.
+pub fn run_leader(
+    shared: &Shared,
+    mut parts: Vec<Replica>,
+    requests: Receiver<Produce>,
+    replies: Sender<ProduceReply>,
+    cfg: &ReplicaConfig,
+    clock: &dyn Clock,
+) -> Result<(u64, f64), EngineError> {
+    let cpu0 = crate::usage::CpuSnapshot::thread();
+    let (min_insync, segment_size) = (cfg.min_insync, cfg.segment_size);
+    let check_every = (cfg.lag_time_max / 2).max(Duration::from_millis(1));
+    let check_ns = check_every.as_nanos() as u64;
+    let mut next_check = clock.now_ns() + check_ns;
+    let mut done = Vec::new();
+    let mut bytes = 0u64;
+    loop {
+        let req = match requests.recv_timeout(check_every) {
+            Ok(r) => Some(r),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
+        if let Some(mut req) = req {
+            let p = req.partition as usize;
+            let refused = if req.acks == Acks::All {
+                let isr = shared.lock().isr_size(p);
+                (isr < min_insync).then_some(NotEnoughReplicas { isr })
+            } else {
+                None
+            };
+            if let Some(e) = refused {
+                let _ = replies.send(Err(e));
+            } else {
+                let part = &mut parts[p];
+                // Offsets are the leader's to assign: baseOffset (bytes 0..8) is outside the CRC.
+                req.batch[..8].copy_from_slice(&part.log.next_offset().to_be_bytes());
+                let position = part.append(
+                    &req.batch,
+                    req.records,
+                    req.max_timestamp_ms,
+                    segment_size,
+                    &mut done,
+                )?;
+                bytes += req.batch.len() as u64;
+                let end = part.log.next_offset();
+                {
+                    let mut st = shared.lock();
+                    st.appended(
+                        p,
+                        part.log.active_base_offset(),
+                        part.log.active_log_path(),
+                        position,
+                        req.batch.len() as u64,
+                        req.records,
+                    );
+                }
+                shared.data.notify_all();
+                shared.hw.notify_all();
+                if req.acks != Acks::Zero {
+                    let _ = replies.send(Ok(end));
+                }
+            }
+        }
+        let now = clock.now_ns();
+        if now >= next_check {
+            next_check = now + check_ns;
+            if shared.lock().shrink_isr(now) {
+                shared.hw.notify_all();
+            }
+        }
+    }
+    for part in parts.iter_mut() {
+        part.close(&mut done)?;
+    }
+    let cpu = crate::usage::CpuSnapshot::thread().since(&cpu0);
+    Ok((bytes, cpu.user_s + cpu.sys_s))
+}

@@ -1,0 +1,225 @@
+//! Kafka replication in one process: a producer thread, a leader thread that appends each
+//! batch to its partition logs through a write engine, and `rf − 1` follower threads that
+//! long-poll the leader from their log end offset and append what they get through their own
+//! write engine. The leader keeps the in-sync replica set (ISR) and the high watermark (HW)
+//! as Kafka's `Partition` does ([`isr`]).
+//!
+//! Placement: all roles are threads of this process. Requests and replies travel over
+//! in-memory channels; a fetch is answered with a byte range of the leader's segment file
+//! (whole batches, found through the leader's in-memory [`BatchMap`](workloads::kafka::reader::BatchMap)
+//! of each segment) that the follower reads with `pread` — the bytes a follower appends are
+//! always bytes of the leader's log.
+//!
+//! Files: this one, what defines a replication workload ([`ReplicaConfig`], [`Acks`]);
+//! [`isr`], the leader's replica state (LEOs, ISR, HW, events); [`leader`], the leader's
+//! request loop; [`follower`], a follower's fetch loop; [`producer`], the measured closed
+//! loop; [`repetition`], one repetition set up, run, drained and turned into a
+//! [`Repetition`](results::Repetition).
+//!
+//! `Repetition.extra` keys (schema version 1 unchanged):
+//! - `replication_factor`, `min_insync_replicas`, `acks`: the configuration measured;
+//! - `not_enough_replicas`: acks=all produces refused because |ISR| < min.insync.replicas;
+//! - `isr_shrinks`, `isr_expands`: ISR changes; `isr_events`: each one as
+//!   `{at_s, partition, follower, change: "shrink"|"expand"}` (seconds from the start, leader's clock);
+//! - `follower_lag_end_offsets`: largest (leader LEO − follower LEO) over partitions and
+//!   followers when the producer stopped; `follower_lag_max_offsets`: largest seen at any fetch;
+//! - `follower_bytes`: bytes each follower appended (list, follower 1 first);
+//! - `high_watermark_violations`: HW updates that left the HW above an in-sync follower's LEO (0);
+//! - `producer_cpu_s`, `leader_cpu_s`, `follower_cpu_s` (sum over followers): CPU per role.
+
+pub mod follower;
+pub mod isr;
+pub mod leader;
+pub mod producer;
+pub mod repetition;
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use workloads::kafka::batch::{batch_len, records_per_batch};
+use workloads::EngineSpec;
+
+pub use repetition::{run_repetition, Faults, RepOutcome};
+
+/// Kafka's `replica.fetch.max.bytes` default, per partition.
+pub const DEFAULT_FETCH_MAX_BYTES: u64 = 1 << 20;
+/// Kafka's `replica.fetch.wait.max.ms` default.
+pub const DEFAULT_FETCH_WAIT_MAX: Duration = Duration::from_millis(500);
+/// Kafka's `replica.lag.time.max.ms` default.
+pub const DEFAULT_LAG_TIME_MAX: Duration = Duration::from_millis(30_000);
+/// Kafka producer's `retry.backoff.ms` default: the pause after a refused produce.
+pub const RETRY_BACKOFF: Duration = Duration::from_millis(100);
+
+/// The producer's `acks`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Acks {
+    /// `acks=0`: acknowledged when sent.
+    Zero,
+    /// `acks=1`: acknowledged after the leader's append.
+    One,
+    /// `acks=all` (-1): acknowledged when the high watermark passes the batch.
+    All,
+}
+
+impl fmt::Display for Acks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Acks::Zero => "0",
+            Acks::One => "1",
+            Acks::All => "all",
+        })
+    }
+}
+
+impl FromStr for Acks {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "0" => Ok(Acks::Zero),
+            "1" => Ok(Acks::One),
+            "all" | "-1" => Ok(Acks::All),
+            other => Err(format!("'{other}': use 0, 1 or all")),
+        }
+    }
+}
+
+/// Everything that defines one replication workload (one acks mode).
+#[derive(Debug, Clone)]
+pub struct ReplicaConfig {
+    /// Replicas per partition, the leader included (`--rf`).
+    pub rf: u32,
+    /// The producer's acks.
+    pub acks: Acks,
+    /// Partitions (one log per replica each).
+    pub partitions: u32,
+    /// Value bytes per record.
+    pub record_size: usize,
+    /// Producer `batch.size`.
+    pub batch_size: usize,
+    /// Roll a segment at this many bytes (leader and followers alike).
+    pub segment_size: u64,
+    /// Bytes between sparse offset-index entries.
+    pub index_interval: u64,
+    /// Topic name (partition directories `<topic>-<p>`).
+    pub topic: String,
+    /// The leader's write engine.
+    pub leader_engine: EngineSpec,
+    /// Every follower's write engine.
+    pub follower_engine: EngineSpec,
+    /// `replica.fetch.max.bytes`, per partition.
+    pub fetch_max_bytes: u64,
+    /// `replica.fetch.wait.max.ms`.
+    pub fetch_wait_max: Duration,
+    /// `replica.lag.time.max.ms`.
+    pub lag_time_max: Duration,
+    /// `min.insync.replicas`.
+    pub min_insync: u32,
+    /// Bytes to produce per repetition (all partitions).
+    pub size: Option<u64>,
+    /// Time per repetition.
+    pub duration: Option<Duration>,
+}
+
+impl ReplicaConfig {
+    /// Bytes of one batch, or a one-line error naming the bad option.
+    pub fn check(&self) -> Result<Shape, String> {
+        if self.rf < 1 {
+            return Err(format!("--rf {}: need at least one replica", self.rf));
+        }
+        if self.min_insync < 1 || self.min_insync > self.rf {
+            return Err(format!(
+                "--min-insync-replicas {} with --rf {}: use 1..={}",
+                self.min_insync, self.rf, self.rf
+            ));
+        }
+        if self.partitions == 0 {
+            return Err("--partitions 0: need at least one partition".into());
+        }
+        if self.leader_engine.name == "null" {
+            return Err("--leader-engine null: followers fetch from the leader's segment files, which null does not write".into());
+        }
+        let records = records_per_batch(self.batch_size, self.record_size).ok_or_else(|| {
+            format!(
+                "--batch-size {} is smaller than one record of --record-size {} plus framing ({} bytes)",
+                self.batch_size,
+                self.record_size,
+                batch_len(1, self.record_size)
+            )
+        })?;
+        let bytes = batch_len(records, self.record_size);
+        if self.fetch_max_bytes < bytes as u64 {
+            return Err(format!(
+                "--replica-fetch-max-bytes {} is smaller than one batch ({bytes} bytes): raise it or lower --batch-size",
+                self.fetch_max_bytes
+            ));
+        }
+        if bytes as u64 > self.segment_size {
+            return Err(format!(
+                "--segment-size {} is smaller than one batch ({bytes} bytes)",
+                self.segment_size
+            ));
+        }
+        if self.size.is_none() && self.duration.is_none() {
+            return Err("neither --size nor --duration given".into());
+        }
+        Ok(Shape {
+            records_per_batch: records,
+            batch_bytes: bytes,
+        })
+    }
+
+    /// Every option, for the results file.
+    pub fn config_map(&self) -> std::collections::BTreeMap<String, serde_json::Value> {
+        use serde_json::json;
+        let mut m = std::collections::BTreeMap::new();
+        m.insert("rf".into(), json!(self.rf));
+        m.insert("acks".into(), json!(self.acks.to_string()));
+        m.insert("partitions".into(), json!(self.partitions));
+        m.insert("record_size_bytes".into(), json!(self.record_size));
+        m.insert("batch_size_bytes".into(), json!(self.batch_size));
+        m.insert("segment_size_bytes".into(), json!(self.segment_size));
+        m.insert("index_interval_bytes".into(), json!(self.index_interval));
+        m.insert("topic".into(), json!(self.topic));
+        m.insert(
+            "leader_engine".into(),
+            json!(self.leader_engine.to_string()),
+        );
+        m.insert(
+            "follower_engine".into(),
+            json!(self.follower_engine.to_string()),
+        );
+        m.insert(
+            "replica_fetch_max_bytes".into(),
+            json!(self.fetch_max_bytes),
+        );
+        m.insert(
+            "replica_fetch_wait_max_ms".into(),
+            json!(self.fetch_wait_max.as_millis() as u64),
+        );
+        m.insert(
+            "replica_lag_time_max_ms".into(),
+            json!(self.lag_time_max.as_millis() as u64),
+        );
+        m.insert("min_insync_replicas".into(), json!(self.min_insync));
+        m.insert("size_bytes".into(), json!(self.size));
+        m.insert(
+            "duration_s".into(),
+            json!(self.duration.map(|d| d.as_secs_f64())),
+        );
+        m.insert("placement".into(), json!("in-process"));
+        m
+    }
+}
+
+/// The size of every produced batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    /// Records per batch.
+    pub records_per_batch: u32,
+    /// Bytes per batch, framing included.
+    pub batch_bytes: usize,
+}
+
+#[cfg(test)]
+mod tests;

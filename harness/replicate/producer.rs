@@ -1,0 +1,140 @@
+//! The measured closed loop: one producer thread sends a batch to each partition in turn and
+//! waits for its acknowledgement as the acks mode says (acks=0: the send; acks=1: the
+//! leader's answer; acks=all: the answer, then the partition's HW reaching the batch's end).
+//! The clock is read once per produce: the read that ends one produce starts the next.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender};
+use std::time::Duration;
+
+use results::hist::{self, Hist};
+use workloads::kafka::batch::encode_batch;
+use workloads::pacing::Clock;
+use workloads::payload::{PayloadPool, DEFAULT_POOL_BYTES};
+
+use super::isr::Shared;
+use super::leader::{Produce, ProduceReply};
+use super::{Acks, ReplicaConfig, Shape, RETRY_BACKOFF};
+use crate::runner::timeline::{TimelineRecorder, DEFAULT_INTERVAL_NS};
+
+/// What the producer measured.
+pub struct ProducerResult {
+    /// Latency of each acknowledged produce, ns.
+    pub latency: Hist,
+    /// Acknowledged bytes over time.
+    pub timeline: TimelineRecorder,
+    /// Bytes acknowledged.
+    pub bytes: u64,
+    /// Batches acknowledged.
+    pub batches: u64,
+    /// acks=all produces refused with NotEnoughReplicas.
+    pub not_enough_replicas: u64,
+    /// First and last clock reads of the measured loop.
+    pub start_ns: u64,
+    /// See `start_ns`.
+    pub end_ns: u64,
+    /// CPU of the thread, seconds.
+    pub cpu: crate::usage::CpuSnapshot,
+}
+
+/// Waits until partition `p`'s HW reaches `end` (false when stopped first).
+fn wait_for_hw(shared: &Shared, p: usize, end: i64, stop: &AtomicBool) -> bool {
+    let mut st = shared.lock();
+    while st.parts[p].hw < end {
+        if stop.load(Ordering::Acquire) {
+            return false;
+        }
+        st = shared
+            .hw
+            .wait_timeout(st, Duration::from_millis(10))
+            .unwrap_or_else(|e| e.into_inner())
+            .0;
+    }
+    true
+}
+
+/// Produces until the byte budget, the deadline or `stop`.
+pub fn run_producer(
+    shared: &Shared,
+    cfg: &ReplicaConfig,
+    shape: Shape,
+    requests: SyncSender<Produce>,
+    replies: Receiver<ProduceReply>,
+    stop: &AtomicBool,
+    clock: &dyn Clock,
+) -> ProducerResult {
+    let cpu0 = crate::usage::CpuSnapshot::thread();
+    let len = shape.batch_bytes;
+    let mut payload = PayloadPool::new(DEFAULT_POOL_BYTES, 0x5eb0_0015);
+    let wall0_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    let start_ns = clock.now_ns();
+    let deadline = cfg.duration.map(|d| start_ns + d.as_nanos() as u64);
+    let expected = cfg.duration.map_or(10_000_000_000, |d| d.as_nanos() as u64);
+    let mut out = ProducerResult {
+        latency: hist::new_hist(),
+        timeline: TimelineRecorder::new(start_ns, DEFAULT_INTERVAL_NS, expected),
+        bytes: 0,
+        batches: 0,
+        not_enough_replicas: 0,
+        start_ns,
+        end_ns: start_ns,
+        cpu: crate::usage::CpuSnapshot::default(),
+    };
+    let mut sent = 0u64;
+    let mut now = start_ns;
+    let mut p = 0u32;
+    while !stop.load(Ordering::Relaxed)
+        && !deadline.is_some_and(|d| now >= d)
+        && !cfg.size.is_some_and(|b| sent >= b)
+    {
+        let t0 = now;
+        let ts_ms = wall0_ms + ((now - start_ns) / 1_000_000) as i64;
+        let mut batch = vec![0u8; len];
+        encode_batch(
+            &mut batch,
+            0,
+            ts_ms,
+            shape.records_per_batch,
+            cfg.record_size,
+            &mut payload,
+        );
+        let req = Produce {
+            partition: p,
+            batch,
+            records: shape.records_per_batch,
+            max_timestamp_ms: ts_ms,
+            acks: cfg.acks,
+        };
+        if requests.send(req).is_err() {
+            break; // the leader stopped (its error is reported by the repetition)
+        }
+        sent += len as u64;
+        let acked = match cfg.acks {
+            Acks::Zero => true,
+            Acks::One => replies.recv().is_ok_and(|r| r.is_ok()),
+            Acks::All => match replies.recv() {
+                Ok(Ok(end)) => wait_for_hw(shared, p as usize, end, stop),
+                Ok(Err(_)) => {
+                    out.not_enough_replicas += 1;
+                    std::thread::sleep(RETRY_BACKOFF);
+                    false
+                }
+                Err(_) => false,
+            },
+        };
+        now = clock.now_ns();
+        if acked {
+            hist::record(&mut out.latency, now - t0);
+            out.timeline.record(now, len as u64);
+            out.bytes += len as u64;
+            out.batches += 1;
+        }
+        p = (p + 1) % cfg.partitions;
+    }
+    out.end_ns = now;
+    out.cpu = crate::usage::CpuSnapshot::thread().since(&cpu0);
+    out
+}

@@ -1,0 +1,249 @@
+//! Replication tests: each reads like the property it checks; every run is bounded (--size
+//! or a short duration) and small.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use workloads::pacing::MonotonicClock;
+
+use super::isr::ReplicaState;
+use super::*;
+
+fn cfg(acks: Acks) -> ReplicaConfig {
+    ReplicaConfig {
+        rf: 3,
+        acks,
+        partitions: 2,
+        record_size: 1024,
+        batch_size: 16 << 10,
+        segment_size: 1 << 20,
+        index_interval: 4096,
+        topic: "segbench".into(),
+        leader_engine: "buffered".parse().unwrap(),
+        follower_engine: "buffered".parse().unwrap(),
+        fetch_max_bytes: DEFAULT_FETCH_MAX_BYTES,
+        fetch_wait_max: DEFAULT_FETCH_WAIT_MAX,
+        lag_time_max: DEFAULT_LAG_TIME_MAX,
+        min_insync: 1,
+        size: Some(8 << 20),
+        duration: None,
+    }
+}
+
+fn run(c: &ReplicaConfig, dir: &Path, faults: &Faults) -> RepOutcome {
+    let clock: Arc<dyn workloads::pacing::Clock> = Arc::new(MonotonicClock::new());
+    run_repetition(c, dir, clock, &AtomicBool::new(false), faults).unwrap()
+}
+
+fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut parts: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    parts.sort();
+    for p in parts {
+        let mut segs: Vec<_> = std::fs::read_dir(&p)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        segs.sort();
+        for s in segs
+            .into_iter()
+            .filter(|s| s.extension().is_some_and(|e| e == "log"))
+        {
+            let name = format!(
+                "{}/{}",
+                p.file_name().unwrap().to_string_lossy(),
+                s.file_name().unwrap().to_string_lossy()
+            );
+            out.push((name, std::fs::read(&s).unwrap()));
+        }
+    }
+    out
+}
+
+fn extra_u64(o: &RepOutcome, key: &str) -> u64 {
+    o.repetition.extra[key]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{key}"))
+}
+
+#[test]
+fn follower_segments_are_byte_identical_to_the_leaders_across_rolls() {
+    let dir = tempfile::tempdir().unwrap();
+    // 1 MiB segments, 8 MiB over 2 partitions: every partition rolls a few times.
+    let o = run(&cfg(Acks::Zero), dir.path(), &Faults::default());
+    assert!(o.behind.is_empty(), "followers behind: {:?}", o.behind);
+    let leader = files(&o.leader_dir);
+    assert!(leader.len() >= 6, "segments rolled: {}", leader.len());
+    assert!(leader.iter().map(|f| f.1.len()).sum::<usize>() >= 8 << 20);
+    for f in &o.follower_dirs {
+        let follower = files(f);
+        assert_eq!(
+            leader.iter().map(|f| &f.0).collect::<Vec<_>>(),
+            follower.iter().map(|f| &f.0).collect::<Vec<_>>()
+        );
+        for (a, b) in leader.iter().zip(&follower) {
+            assert!(a.1 == b.1, "{} differs on {}", a.0, f.display());
+        }
+        // Kafka-format and consistent: every batch's CRC and the indexes check out.
+        for p in 0..2 {
+            workloads::kafka::reader::verify_partition(&f.join(format!("segbench-{p}"))).unwrap();
+        }
+    }
+    assert_eq!(extra_u64(&o, "high_watermark_violations"), 0);
+}
+
+#[test]
+fn acks_all_waits_longer_than_acks_1_on_the_same_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut one = cfg(Acks::One);
+    one.size = Some(4 << 20);
+    let mut all = one.clone();
+    all.acks = Acks::All;
+    let a = run(&one, &dir.path().join("one"), &Faults::default());
+    let b = run(&all, &dir.path().join("all"), &Faults::default());
+    assert!(b.repetition.latency_ns.count > 0);
+    assert!(
+        b.repetition.latency_ns.p50 >= a.repetition.latency_ns.p50,
+        "acks=all p50 {} < acks=1 p50 {}",
+        b.repetition.latency_ns.p50,
+        a.repetition.latency_ns.p50
+    );
+    assert_eq!(extra_u64(&b, "high_watermark_violations"), 0);
+    assert_eq!(extra_u64(&b, "not_enough_replicas"), 0);
+}
+
+#[test]
+fn a_stalled_follower_leaves_the_isr_and_acks_all_gets_not_enough_replicas() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = cfg(Acks::All);
+    c.size = None;
+    c.duration = Some(Duration::from_millis(800));
+    c.lag_time_max = Duration::from_millis(50);
+    c.min_insync = 3;
+    let stalled = Arc::new(AtomicBool::new(true));
+    let faults = Faults {
+        pause: vec![stalled.clone()],
+    };
+    let o = run(&c, dir.path(), &faults);
+    assert!(stalled.load(Ordering::Relaxed));
+    assert!(
+        extra_u64(&o, "isr_shrinks") >= 1,
+        "{:?}",
+        o.repetition.extra
+    );
+    let events = o.repetition.extra["isr_events"].as_array().unwrap();
+    assert!(events
+        .iter()
+        .all(|e| e["follower"] == 1 && e["change"] == "shrink"));
+    // Out after the lag time (50 ms after the last fetch), found by the next check (every 25 ms).
+    let at = events[0]["at_s"].as_f64().unwrap();
+    assert!(at < 0.5, "shrunk soon after the lag time: {at}");
+    assert!(extra_u64(&o, "not_enough_replicas") >= 1);
+    assert_eq!(extra_u64(&o, "high_watermark_violations"), 0);
+    // The healthy follower stayed in sync; the stalled one holds nothing.
+    assert!(o.behind.is_empty());
+    assert!(files(&o.follower_dirs[0]).iter().all(|f| f.1.is_empty()));
+}
+
+/// The HW never passes an in-sync follower's LEO, whatever order fetches, appends and
+/// expirations come in (a fake sequence, checked at every step).
+#[test]
+fn high_watermark_never_exceeds_the_slowest_in_sync_follower() {
+    let mut st = ReplicaState::new(1, 2, 100, 0);
+    let path = Path::new("/nonexistent/00000000000000000000.log");
+    let mut t = 0;
+    let mut pos = 0;
+    for round in 0..200u64 {
+        t += 7;
+        st.appended(0, 0, path, pos, 100, 10);
+        pos += 100;
+        // Follower 0 keeps up; follower 1 fetches every third round, lagging one batch.
+        let leo0 = st.parts[0].followers[0].leo;
+        let _ = st.fetch(0, 0, (leo0 + 10).min(st.parts[0].leo), 1 << 20, t);
+        if round % 3 == 0 {
+            let leo1 = st.parts[0].followers[1].leo;
+            let _ = st.fetch(0, 1, (leo1 + 10).min(st.parts[0].leo - 10), 1 << 20, t);
+        }
+        if round == 100 {
+            t += 1_000;
+            st.shrink_isr(t);
+        }
+        let p = &st.parts[0];
+        for f in p.followers.iter().filter(|f| f.in_isr) {
+            assert!(p.hw <= f.leo, "round {round}: hw {} > leo {}", p.hw, f.leo);
+        }
+        assert!(p.hw <= p.leo);
+    }
+    assert_eq!(st.hw_violations, 0);
+    assert!(st.events.iter().any(|e| e.shrink));
+}
+
+#[test]
+fn a_fetch_returns_whole_batches_up_to_the_limit_from_the_follower_leo() {
+    let mut st = ReplicaState::new(1, 1, 1_000, 0);
+    let path = Path::new("/x/00000000000000000000.log");
+    for k in 0..5 {
+        st.appended(0, 0, path, k * 100, 100, 4);
+    }
+    let r = st.fetch(0, 0, 8, 250, 1).unwrap();
+    assert_eq!((r.start, r.end), (200, 400));
+    assert!(st.fetch(0, 0, 20, 250, 2).is_none());
+    assert_eq!(st.parts[0].hw, 20);
+}
+
+#[test]
+fn bad_options_are_refused_with_one_line() {
+    let mut c = cfg(Acks::All);
+    c.rf = 0;
+    assert!(c.check().unwrap_err().starts_with("--rf 0"));
+    let mut c = cfg(Acks::All);
+    c.min_insync = 4;
+    assert!(c
+        .check()
+        .unwrap_err()
+        .starts_with("--min-insync-replicas 4"));
+    let mut c = cfg(Acks::All);
+    c.fetch_max_bytes = 1000;
+    assert!(c.check().unwrap_err().contains("smaller than one batch"));
+    assert!("2".parse::<Acks>().is_err());
+    assert_eq!("all".parse::<Acks>(), Ok(Acks::All));
+}
+
+#[test]
+fn a_follower_that_resumes_rejoins_the_isr_when_caught_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = cfg(Acks::All);
+    c.size = None;
+    c.duration = Some(Duration::from_millis(700));
+    c.lag_time_max = Duration::from_millis(50);
+    let stalled = Arc::new(AtomicBool::new(true));
+    let faults = Faults {
+        pause: vec![stalled.clone()],
+    };
+    let o = std::thread::scope(|s| {
+        s.spawn(|| {
+            std::thread::sleep(Duration::from_millis(300));
+            stalled.store(false, Ordering::Release);
+        });
+        run(&c, dir.path(), &faults)
+    });
+    let events = o.repetition.extra["isr_events"].as_array().unwrap().clone();
+    let first = |change: &str| {
+        events
+            .iter()
+            .find(|e| e["change"] == change)
+            .and_then(|e| e["at_s"].as_f64())
+            .unwrap_or_else(|| panic!("no {change} in {events:?}"))
+    };
+    assert!(first("shrink") < first("expand"), "{events:?}");
+    // min.insync.replicas 1: nothing refused; the follower caught up and holds the leader's bytes.
+    assert_eq!(extra_u64(&o, "not_enough_replicas"), 0);
+    assert_eq!(extra_u64(&o, "high_watermark_violations"), 0);
+    assert!(o.behind.is_empty());
+    assert!(files(&o.leader_dir) == files(&o.follower_dirs[0]));
+}
