@@ -91,7 +91,7 @@ fn follower_segments_are_byte_identical_to_the_leaders_across_rolls() {
         }
         // Kafka-format and consistent: every batch's CRC and the indexes check out.
         for p in 0..2 {
-            workloads::kafka::reader::verify_partition(&f.join(format!("segbench-{p}"))).unwrap();
+            workloads::kafka::verify_partition(&f.join(format!("segbench-{p}"))).unwrap();
         }
     }
     assert_eq!(extra_u64(&o, "high_watermark_violations"), 0);

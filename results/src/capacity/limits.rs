@@ -64,7 +64,13 @@ fn disk_write(
     engine: Option<&str>,
     notes: &mut Vec<String>,
 ) -> Result<Option<Figure>, CapacityError> {
-    let writes = || r.workloads.iter().filter(|w| w.kind == Kind::Write);
+    // A replication workload's produce rate (`segbench replicate`) is not a disk's write
+    // bandwidth: only plain writes set the disk limit.
+    let writes = || {
+        r.workloads
+            .iter()
+            .filter(|w| w.kind == Kind::Write && !w.name.starts_with("replicate/"))
+    };
     if let Some(e) = engine {
         let matches: Vec<&WorkloadResult> = writes()
             .filter(|w| w.engine == e || w.name == e || w.name == format!("write/{e}"))
@@ -249,6 +255,22 @@ mod tests {
     use crate::testing::{capacity_probe as probe, results_with, workload_with as workload};
 
     const MB: f64 = 1e6;
+
+    #[test]
+    fn a_replication_workload_is_not_a_disk_write_figure() {
+        let r = results_with(
+            vec![
+                workload("replicate/acks=1", Kind::Write, Medium::Device, 900.0 * MB),
+                workload("write/direct", Kind::Write, Medium::Device, 400.0 * MB),
+            ],
+            None,
+        );
+        let d = limits_from_results(&r)
+            .unwrap()
+            .disk_write_bytes_per_s
+            .unwrap();
+        assert_eq!(d.value, 400.0 * MB);
+    }
 
     #[test]
     fn a_result_merged_from_hosts_gives_a_per_host_figure_not_their_sum() {
