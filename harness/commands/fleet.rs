@@ -211,8 +211,14 @@ fn ssh_launch(a: &FleetSshArgs) -> anyhow::Result<crate::fleet::ssh::SshLaunch> 
     })
 }
 
-/// `segbench fleet run`.
+/// `segbench fleet run`. `run`'s `--print`, `--json` and `--hdr-log` are refused here (rank 0
+/// writes the cluster's files), so they are hidden from this command's help.
 #[derive(Debug, Args, Clone)]
+#[command(
+    mut_arg("print", |a| a.hide(true)),
+    mut_arg("json", |a| a.hide(true)),
+    mut_arg("hdr_log", |a| a.hide(true))
+)]
 pub struct FleetRunArgs {
     /// This rank (with --size and --coordinator, when no launcher sets it).
     #[arg(long, value_name = "R")]
@@ -251,10 +257,8 @@ pub struct FleetRunArgs {
 pub fn run(a: FleetArgs) -> anyhow::Result<u8> {
     match a.command {
         FleetCommand::Token => {
-            println!(
-                "{}",
-                new_token().map_err(|e| bad_input(format!("/dev/urandom: {e}")))?
-            );
+            let token = new_token().map_err(|e| bad_input(format!("/dev/urandom: {e}")))?;
+            crate::output::println(&token)?;
             Ok(0)
         }
         FleetCommand::Run(r) => {
@@ -270,7 +274,7 @@ pub fn run(a: FleetArgs) -> anyhow::Result<u8> {
         FleetCommand::K8s(a) => {
             let launch = k8s_launch(&a)?;
             let token = new_token().map_err(|e| bad_input(format!("/dev/urandom: {e}")))?;
-            print!("{}", crate::fleet::k8s::manifest(&launch, &token));
+            crate::output::print(&crate::fleet::k8s::manifest(&launch, &token))?;
             Ok(0)
         }
     }

@@ -192,7 +192,7 @@ fn lead(cfg: FleetConfig, stop: Arc<AtomicBool>) -> anyhow::Result<u8> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("segbench-results").join(&meta.id));
     report::write(&dir, &file, &hosts)?;
-    print!("{}", report::summary(&file));
+    crate::output::print(&report::summary(&file))?;
     eprintln!("segbench fleet: results in {}/results.json", dir.display());
     match failure {
         None => Ok(0),
