@@ -135,14 +135,7 @@ impl ReplicaState {
             part.segments.push(Segment {
                 base_offset: segment_base,
                 path: path.to_path_buf(),
-                map: BatchMap {
-                    starts: Vec::new(),
-                    end: 0,
-                    records_before: vec![0],
-                    first_offset: None,
-                    next_offset: None,
-                    stopped: None,
-                },
+                map: BatchMap::empty(),
             });
         }
         let leo = part.leo;

@@ -247,7 +247,7 @@ pub fn run_repetition(
         records_per_s: per_s(records),
         cpu_user_s: cpu.user_s,
         cpu_sys_s: cpu.sys_s,
-        cpu_s_per_gb: (bytes > 0).then(|| cpu_total / (bytes as f64 / 1e9)),
+        cpu_s_per_gb: results::stats::cpu_s_per_gb(cpu_total, bytes),
         device_bytes: None,
         storage_io_bytes: None,
         latency_ns: hist::summarize(&produced.latency),

@@ -227,9 +227,20 @@ pub fn ratio_of_medians(
     })
 }
 
+/// CPU seconds per GB (10^9 bytes) moved: `None` when nothing moved.
+pub fn cpu_s_per_gb(cpu_s: f64, bytes: u64) -> Option<f64> {
+    (bytes > 0).then(|| cpu_s / (bytes as f64 / 1e9))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpu_per_gb_is_seconds_over_gigabytes_and_none_for_nothing() {
+        assert_eq!(cpu_s_per_gb(1.5, 3_000_000_000), Some(0.5));
+        assert_eq!(cpu_s_per_gb(1.5, 0), None);
+    }
 
     #[test]
     fn stat_of_known_samples() {

@@ -192,8 +192,7 @@ pub(super) fn assemble(
             0.0
         }
     };
-    let gb = bytes as f64 / 1e9;
-    let per_gb = |cpu: f64| if bytes > 0 { Some(cpu / gb) } else { None };
+    let per_gb = |cpu: f64| results::stats::cpu_s_per_gb(cpu, bytes);
     let all: Vec<u64> = consumer_bytes.iter().flatten().copied().collect();
     let mean = all.iter().sum::<u64>() as f64 / all.len().max(1) as f64;
     let skew = (mean > 0.0).then(|| all.iter().copied().max().unwrap_or(0) as f64 / mean);

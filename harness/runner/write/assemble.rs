@@ -91,7 +91,7 @@ pub(super) fn assemble(
         records_per_s: per_s(records),
         cpu_user_s: cpu.user_s,
         cpu_sys_s: cpu.sys_s,
-        cpu_s_per_gb: (bytes > 0).then(|| cpu_total / (bytes as f64 / 1e9)),
+        cpu_s_per_gb: results::stats::cpu_s_per_gb(cpu_total, bytes),
         device_bytes: Some(device),
         storage_io_bytes: match (io0, io1) {
             (Some(a), Some(b)) => Some(b.write_bytes.saturating_sub(a.write_bytes)),

@@ -229,7 +229,7 @@ pub fn merge_repetitions(
         records_per_s: per_s(records),
         cpu_user_s,
         cpu_sys_s,
-        cpu_s_per_gb: (bytes > 0).then(|| (cpu_user_s + cpu_sys_s) / (bytes as f64 / 1e9)),
+        cpu_s_per_gb: crate::stats::cpu_s_per_gb(cpu_user_s + cpu_sys_s, bytes),
         device_bytes: sum_all(reps().map(|r| r.device_bytes)),
         storage_io_bytes: sum_all(reps().map(|r| r.storage_io_bytes)),
         latency_ns: merge_latency(workload, reps().map(|r| &r.latency_ns))?,

@@ -433,16 +433,21 @@ impl BatchMap {
         Self::from_scanner(BatchScanner::open(path)?)
     }
 
-    /// Runs `scanner` to its end and maps what it found; the first corrupt header is the error.
-    pub fn from_scanner(mut scanner: BatchScanner) -> Result<Self, EngineError> {
-        let mut map = BatchMap {
+    /// The map of an empty segment: no batches, ready to be extended batch by batch.
+    pub fn empty() -> Self {
+        BatchMap {
             starts: Vec::new(),
             end: 0,
             records_before: vec![0],
             first_offset: None,
             next_offset: None,
             stopped: None,
-        };
+        }
+    }
+
+    /// Runs `scanner` to its end and maps what it found; the first corrupt header is the error.
+    pub fn from_scanner(mut scanner: BatchScanner) -> Result<Self, EngineError> {
+        let mut map = BatchMap::empty();
         for item in scanner.by_ref() {
             let (pos, h) = item?;
             map.starts.push(pos);
