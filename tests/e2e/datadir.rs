@@ -6,31 +6,13 @@ use std::fs;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-use crate::util::{assert_bad_input, segbench_in, spawn_in, wait_for};
+use crate::util::{assert_bad_input, segbench_in, spawn_long_write};
 
 #[test]
 fn a_live_run_is_protected_and_a_users_file_inside_it_survives() {
     let t = tempfile::tempdir().unwrap();
-    let child = spawn_in(
-        t.path(),
-        &[
-            "write",
-            "--engine",
-            "buffered",
-            "--duration",
-            "60s",
-            "--warmup",
-            "0",
-            "--repeat",
-            "1",
-            "--dir",
-            "d",
-            "--no-probe",
-            "--quiet",
-        ],
-    );
+    let child = spawn_long_write(t.path());
     let run = t.path().join("d/w0-r0");
-    wait_for(&run);
     let pid = child.id();
     let mine = run.join("notes.txt");
     fs::write(&mine, b"mine").unwrap();

@@ -9,7 +9,10 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-use crate::util::{assert_bad_input, assert_success, segbench_in, spawn_in, wait_for, wait_within};
+use crate::util::{
+    assert_bad_input, assert_success, segbench_in, spawn_in, spawn_long_write, wait_for,
+    wait_within,
+};
 
 fn interrupted_run_keeps_partial_results(signal: Signal, code: i32) {
     let t = tempfile::tempdir().unwrap();
@@ -114,23 +117,7 @@ fn a_second_signal_exits_at_once_and_still_removes_the_data() {
     // enough to finish that stop first gets another try with a shorter gap.
     for gap_us in [2000, 500, 100, 0] {
         let t = tempfile::tempdir().unwrap();
-        let child = spawn_in(
-            t.path(),
-            &[
-                "write",
-                "--engine",
-                "buffered",
-                "--duration",
-                "60s",
-                "--warmup",
-                "0",
-                "--dir",
-                "d",
-                "--no-probe",
-                "--quiet",
-            ],
-        );
-        wait_for(&t.path().join("d/w0-r0"));
+        let child = spawn_long_write(t.path());
         let pid = Pid::from_raw(child.id() as i32);
         kill(pid, Signal::SIGINT).unwrap();
         std::thread::sleep(Duration::from_micros(gap_us));
@@ -158,23 +145,7 @@ fn sighup_stops_like_sigterm_with_partial_results() {
 #[test]
 fn a_killed_run_is_recognised_and_clean_removes_only_its_files() {
     let t = tempfile::tempdir().unwrap();
-    let mut child = spawn_in(
-        t.path(),
-        &[
-            "write",
-            "--engine",
-            "buffered",
-            "--duration",
-            "60s",
-            "--warmup",
-            "0",
-            "--dir",
-            "d",
-            "--no-probe",
-            "--quiet",
-        ],
-    );
-    wait_for(&t.path().join("d/w0-r0"));
+    let mut child = spawn_long_write(t.path());
     child.kill().unwrap();
     child.wait().unwrap();
     let d = t.path().join("d");

@@ -17,6 +17,30 @@ pub fn segbench_in(cwd: &Path, args: &[&str]) -> Output {
         .expect("segbench runs")
 }
 
+/// Starts a long buffered write (60 s, no warm-up, no probe, quiet) into `cwd/d` and returns
+/// once it has started its first repetition (`d/w0-r0` exists): a live run to stop, kill or
+/// get in the way of.
+pub fn spawn_long_write(cwd: &Path) -> Child {
+    let child = spawn_in(
+        cwd,
+        &[
+            "write",
+            "--engine",
+            "buffered",
+            "--duration",
+            "60s",
+            "--warmup",
+            "0",
+            "--dir",
+            "d",
+            "--no-probe",
+            "--quiet",
+        ],
+    );
+    wait_for(&cwd.join("d/w0-r0"));
+    child
+}
+
 /// Starts `segbench ARGS` in `cwd`, stdout and stderr piped.
 pub fn spawn_in(cwd: &Path, args: &[&str]) -> Child {
     Command::new(BIN)
