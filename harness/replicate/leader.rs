@@ -30,8 +30,18 @@ pub struct Produce {
     pub acks: Acks,
 }
 
-/// The leader's answer to an acks=1 or acks=all produce: the offset after the batch.
-pub type ProduceReply = Result<i64, NotEnoughReplicas>;
+/// The leader's answer to an acks=1 or acks=all produce.
+pub type ProduceReply = Result<Appended, NotEnoughReplicas>;
+
+/// A produce the leader appended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    /// The offset after the batch.
+    pub end: i64,
+    /// The leader's clock when the append was done (the clock it reads once per request
+    /// anyway): an acks=all produce's acks=1 moment, on the producer's own clock.
+    pub at_ns: u64,
+}
 
 /// Kafka's `NOT_ENOUGH_REPLICAS`: the ISR was smaller than `min.insync.replicas`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,6 +131,8 @@ pub fn run_leader(
             Err(RecvTimeoutError::Timeout) => None,
             Err(RecvTimeoutError::Disconnected) => break,
         };
+        // One clock read per request: the append's moment, also the ISR check's.
+        let mut appended_at = None;
         if let Some(mut req) = req {
             let p = req.partition as usize;
             let refused = if req.acks == Acks::All {
@@ -157,12 +169,14 @@ pub fn run_leader(
                 }
                 shared.data.notify_all();
                 shared.hw.notify_all();
+                let at_ns = clock.now_ns();
+                appended_at = Some(at_ns);
                 if req.acks != Acks::Zero {
-                    let _ = replies.send(Ok(end));
+                    let _ = replies.send(Ok(Appended { end, at_ns }));
                 }
             }
         }
-        let now = clock.now_ns();
+        let now = appended_at.unwrap_or_else(|| clock.now_ns());
         if now >= next_check {
             next_check = now + check_ns;
             if shared.lock().shrink_isr(now) {

@@ -25,7 +25,9 @@
 //!   followers when the producer stopped; `follower_lag_max_offsets`: largest seen at any fetch;
 //! - `follower_bytes`: bytes each follower appended (list, follower 1 first);
 //! - `high_watermark_violations`: HW updates that left the HW above an in-sync follower's LEO (0);
-//! - `producer_cpu_s`, `leader_cpu_s`, `follower_cpu_s` (sum over followers): CPU per role.
+//! - `producer_cpu_s`, `leader_cpu_s`, `follower_cpu_s` (sum over followers): CPU per role;
+//! - `leader_append_latency_ns` (acks=all only): each produce's latency up to the leader's
+//!   append, its acks=1 moment, in the same run — a whole histogram like `latency_ns`.
 
 pub mod follower;
 pub mod isr;

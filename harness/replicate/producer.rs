@@ -21,6 +21,9 @@ use crate::runner::timeline::{TimelineRecorder, DEFAULT_INTERVAL_NS};
 pub struct ProducerResult {
     /// Latency of each acknowledged produce, ns.
     pub latency: Hist,
+    /// acks=all only: each acknowledged produce's latency up to the leader's append (its
+    /// acks=1 moment, on the leader's read of the same clock), ns. Empty for acks 0 and 1.
+    pub leader_append: Hist,
     /// Acknowledged bytes over time.
     pub timeline: TimelineRecorder,
     /// Bytes acknowledged.
@@ -75,6 +78,7 @@ pub fn run_producer(
     let expected = cfg.duration.map_or(10_000_000_000, |d| d.as_nanos() as u64);
     let mut out = ProducerResult {
         latency: hist::new_hist(),
+        leader_append: hist::new_hist(),
         timeline: TimelineRecorder::new(start_ns, DEFAULT_INTERVAL_NS, expected),
         bytes: 0,
         batches: 0,
@@ -112,11 +116,15 @@ pub fn run_producer(
             break; // the leader stopped (its error is reported by the repetition)
         }
         sent += len as u64;
+        let mut appended_ns = None;
         let acked = match cfg.acks {
             Acks::Zero => true,
             Acks::One => replies.recv().is_ok_and(|r| r.is_ok()),
             Acks::All => match replies.recv() {
-                Ok(Ok(end)) => wait_for_hw(shared, p as usize, end, stop),
+                Ok(Ok(a)) => {
+                    appended_ns = Some(a.at_ns);
+                    wait_for_hw(shared, p as usize, a.end, stop)
+                }
                 Ok(Err(_)) => {
                     out.not_enough_replicas += 1;
                     std::thread::sleep(RETRY_BACKOFF);
@@ -128,6 +136,9 @@ pub fn run_producer(
         now = clock.now_ns();
         if acked {
             hist::record(&mut out.latency, now - t0);
+            if let Some(at) = appended_ns {
+                hist::record(&mut out.leader_append, at.saturating_sub(t0));
+            }
             out.timeline.record(now, len as u64);
             out.bytes += len as u64;
             out.batches += 1;

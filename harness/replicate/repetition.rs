@@ -209,6 +209,12 @@ pub fn run_repetition(
         "not_enough_replicas".into(),
         json!(produced.not_enough_replicas),
     );
+    if !produced.leader_append.is_empty() {
+        extra.insert(
+            "leader_append_latency_ns".into(),
+            json!(hist::summarize(&produced.leader_append)),
+        );
+    }
     extra.insert(
         "isr_shrinks".into(),
         json!(st.events.iter().filter(|e| e.shrink).count()),

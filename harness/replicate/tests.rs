@@ -99,20 +99,32 @@ fn follower_segments_are_byte_identical_to_the_leaders_across_rolls() {
 
 #[test]
 fn acks_all_waits_longer_than_acks_1_on_the_same_run() {
+    // Every acks=all produce is acknowledged after the leader appended it (its acks=1
+    // moment, recorded in the same run): each quantile of the acks=all latencies is at least
+    // the same quantile of the leader-append latencies. Two separate runs would compare
+    // scheduling noise on a busy machine instead.
     let dir = tempfile::tempdir().unwrap();
-    let mut one = cfg(Acks::One);
-    one.size = Some(4 << 20);
-    let mut all = one.clone();
-    all.acks = Acks::All;
-    let a = run(&one, &dir.path().join("one"), &Faults::default());
+    let mut all = cfg(Acks::All);
+    all.size = Some(4 << 20);
     let b = run(&all, &dir.path().join("all"), &Faults::default());
-    assert!(b.repetition.latency_ns.count > 0);
-    assert!(
-        b.repetition.latency_ns.p50 >= a.repetition.latency_ns.p50,
-        "acks=all p50 {} < acks=1 p50 {}",
-        b.repetition.latency_ns.p50,
-        a.repetition.latency_ns.p50
+    let l = &b.repetition.latency_ns;
+    assert!(l.count > 0);
+    let one: results::LatencySummary =
+        serde_json::from_value(b.repetition.extra["leader_append_latency_ns"].clone()).unwrap();
+    assert_eq!(
+        one.count, l.count,
+        "one leader-append figure per acknowledged produce"
     );
+    for (q, (all_ns, one_ns)) in [
+        ("p50", (l.p50, one.p50)),
+        ("p99", (l.p99, one.p99)),
+        ("max", (l.max, one.max)),
+    ] {
+        assert!(
+            all_ns >= one_ns,
+            "acks=all {q} {all_ns} < its acks=1 moment {one_ns}"
+        );
+    }
     assert_eq!(extra_u64(&b, "high_watermark_violations"), 0);
     assert_eq!(extra_u64(&b, "not_enough_replicas"), 0);
 }
