@@ -7,7 +7,7 @@
 //! Where things are: [`schema`] (the results file), [`hist`] and [`hdrlog`] (histograms),
 //! [`stats`] (summaries, the median and its interval, the bootstrap), [`format`](mod@format) (the one
 //! formatter per kind of figure), [`compare`] (verdicts and their tables), [`merge`] (hosts and
-//! runs into one file), [`fleet`] (a cluster run's aggregation), [`capacity`] (model, limits,
+//! runs into one file), [`fleet`] (a cluster run's aggregation), [`fit`] (USL fits of the sweeps), [`capacity`] (model, limits,
 //! text), [`export`] (one exporter per format and the one text-table renderer), [`plot`] (the SVG
 //! charts); `testing` (with the `test-util` feature) builds results files for tests.
 #![deny(missing_docs)]
@@ -16,6 +16,7 @@
 pub mod capacity;
 pub mod compare;
 pub mod export;
+pub mod fit;
 pub mod fleet;
 pub mod format;
 pub mod hdrlog;

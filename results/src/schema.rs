@@ -178,6 +178,15 @@ impl WorkloadResult {
         }
     }
 
+    /// True when the workload has at least one measured repetition summarised.
+    pub fn has_figures(&self) -> bool {
+        !matches!(self.status, Status::Skipped { .. })
+            && self
+                .summary
+                .as_ref()
+                .is_some_and(|s| s.throughput_bytes_per_s.n > 0)
+    }
+
     /// The result with these measured `repetitions` and `warnings`, and the summary computed
     /// from those repetitions ([`crate::stats::summarize`]), so the two always agree.
     pub fn with_repetitions(mut self, repetitions: Vec<Repetition>, warnings: Vec<String>) -> Self {

@@ -115,7 +115,7 @@ impl Point {
 /// A line of a [`LineChart`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
-    /// Legend text (also its hover text).
+    /// Legend text (also its hover text); empty: no legend entry.
     pub label: String,
     /// How the line is drawn.
     pub stroke: Stroke,
@@ -392,11 +392,13 @@ fn reference_lines(label: &str) -> Vec<String> {
 }
 
 impl LineChart {
-    /// The legend of this chart: one line per series.
+    /// The legend of this chart: one line per series with a label (a series with an empty
+    /// label, e.g. the continuation of another, has none).
     fn legend(&self) -> Vec<LegendItem> {
         let mut items: Vec<LegendItem> = self
             .series
             .iter()
+            .filter(|s| !s.label.is_empty())
             .map(|s| LegendItem {
                 label: s.label.clone(),
                 mark: LegendMark::Line(s.stroke.clone()),
@@ -468,7 +470,7 @@ impl LineChart {
         );
 
         for s in &self.series {
-            svg.open_group(Some(&s.label));
+            svg.open_group(Some(s.label.as_str()).filter(|l| !l.is_empty()));
             let pts: Vec<(f64, f64)> = s
                 .points
                 .iter()

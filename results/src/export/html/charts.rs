@@ -2,6 +2,7 @@
 //! with min–max whiskers: throughput and CPU cost per workload.
 
 use crate::export::comparison;
+use crate::fit::sweeps::sweep_of;
 use crate::format;
 use crate::plot::scale::{linear_ticks, number_label};
 use crate::plot::svg::escape;
@@ -9,21 +10,6 @@ use crate::plot::{Axis, Bar, BarChart, LegendItem, LegendMark, ReferenceLine, St
 use crate::schema::{Kind, Medium, ResultsFile, Stat, Status, WorkloadResult};
 
 use super::{figure, Section};
-
-/// The sweep a workload belongs to: `config.sweep` (the parameter) and `config.sweep_value`.
-pub fn sweep_of(w: &WorkloadResult) -> Option<(String, f64)> {
-    let param = w.config.get("sweep")?.as_str()?.trim();
-    let value = w.config.get("sweep_value")?.as_f64()?;
-    (!param.is_empty() && value.is_finite()).then(|| (param.to_string(), value))
-}
-
-/// True when the workload has at least one measured repetition summarised.
-pub(super) fn has_figures(w: &WorkloadResult) -> bool {
-    !matches!(w.status, Status::Skipped { .. })
-        && w.summary
-            .as_ref()
-            .is_some_and(|s| s.throughput_bytes_per_s.n > 0)
-}
 
 /// The label of a workload in charts: its table label, plus its status when it did not
 /// complete.
@@ -42,7 +28,7 @@ pub(super) fn charted(r: &ResultsFile, kind: Option<Kind>) -> Vec<&WorkloadResul
     let all: Vec<&WorkloadResult> = r
         .workloads
         .iter()
-        .filter(|w| !matches!(kind, Some(k) if k != w.kind) && has_figures(w))
+        .filter(|w| !matches!(kind, Some(k) if k != w.kind) && w.has_figures())
         .collect();
     let plain: Vec<&WorkloadResult> = all
         .iter()
@@ -98,7 +84,7 @@ fn not_shown(r: &ResultsFile, kind: Option<Kind>) -> String {
     let missing: Vec<String> = r
         .workloads
         .iter()
-        .filter(|w| !matches!(kind, Some(k) if k != w.kind) && !has_figures(w))
+        .filter(|w| !matches!(kind, Some(k) if k != w.kind) && !w.has_figures())
         .map(|w| match &w.status {
             Status::Skipped { reason } => format!("{} (skipped: {reason})", w.name),
             Status::Failed { error } => format!("{} (failed: {error})", w.name),

@@ -1,7 +1,6 @@
-//! The line charts: latency by percentile, throughput over time, scaling against a swept
-//! parameter, and cluster capacity against broker count.
+//! The line charts: latency by percentile, throughput over time, and cluster capacity against
+//! broker count (the scaling charts are in `sweeps`).
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use hdrhistogram::Histogram;
@@ -9,14 +8,13 @@ use hdrhistogram::Histogram;
 use crate::format;
 use crate::hist;
 use crate::plot::scale::{
-    all_powers_of_two, latency_label, linear_ticks, log2_ticks, log_ticks, nines, nines_decades,
-    nines_ticks, number_label,
+    latency_label, linear_ticks, log_ticks, nines, nines_decades, nines_ticks, number_label,
 };
 use crate::plot::svg::escape;
 use crate::plot::{series_stroke, Axis, Domain, LineChart, Point, Series, Tick};
 use crate::schema::{Kind, ResultsFile, WorkloadResult};
 
-use super::charts::{chart_label, charted, has_figures, kind_name, sweep_of, MB_AXIS};
+use super::charts::{chart_label, charted, kind_name, MB_AXIS};
 use super::{figure, Section};
 
 /// Samples per decade of the nines axis.
@@ -273,126 +271,6 @@ pub fn timeline(r: &ResultsFile) -> Option<Section> {
     })
 }
 
-/// The engine spec without the swept option: `uring:direct,qd=4` swept over `qd` is
-/// `uring:direct`.
-fn engine_without(engine: &str, param: &str) -> String {
-    let Some((name, opts)) = engine.split_once(':') else {
-        return engine.to_string();
-    };
-    let kept: Vec<&str> = opts
-        .split(',')
-        .filter(|o| {
-            let key = o.split('=').next().unwrap_or("").trim();
-            !key.eq_ignore_ascii_case(param) && !o.trim().is_empty()
-        })
-        .collect();
-    if kept.is_empty() {
-        name.to_string()
-    } else {
-        format!("{name}:{}", kept.join(","))
-    }
-}
-
-/// Scaling curves: one chart per swept parameter, one curve per (kind, workload group, engine).
-pub fn scaling(r: &ResultsFile) -> Option<Section> {
-    // param -> curve label -> points
-    let mut sweeps: BTreeMap<String, Vec<(String, Vec<Point>)>> = BTreeMap::new();
-    for w in r.workloads.iter().filter(|w| has_figures(w)) {
-        let Some((param, value)) = sweep_of(w) else {
-            continue;
-        };
-        let Some(s) = &w.summary else { continue };
-        let t = &s.throughput_bytes_per_s;
-        let engine = engine_without(&w.engine, &param);
-        let group = w.name.split_once('/').map(|(g, _)| g).unwrap_or("");
-        let label = if group.is_empty() {
-            format!("{} {engine}", kind_name(w.kind))
-        } else {
-            format!("{group}: {engine}")
-        };
-        let point = Point {
-            x: value,
-            y: t.median / format::MB,
-            low: Some(t.min / format::MB),
-            high: Some(t.max / format::MB),
-            tooltip: Some(format!(
-                "{} = {}: {} (min {}, max {}), {}",
-                param,
-                format::sig(value),
-                format::mb_per_s(t.median),
-                format::mb_per_s(t.min),
-                format::mb_per_s(t.max),
-                w.name
-            )),
-        };
-        let curves = sweeps.entry(param).or_default();
-        match curves.iter_mut().find(|(l, _)| *l == label) {
-            Some((_, pts)) => pts.push(point),
-            None => curves.push((label, vec![point])),
-        }
-    }
-    if sweeps.is_empty() {
-        return None;
-    }
-    let mut html = String::new();
-    for (param, curves) in sweeps {
-        let values: Vec<f64> = curves
-            .iter()
-            .flat_map(|(_, p)| p.iter().map(|p| p.x))
-            .collect();
-        let (x_domain, x_ticks, x_label) = if all_powers_of_two(&values) {
-            let (d, t) = log2_ticks(&values);
-            (d, t, format!("{param} (log2 scale)"))
-        } else {
-            let lo = values
-                .iter()
-                .copied()
-                .fold(f64::INFINITY, f64::min)
-                .min(0.0);
-            let hi = values.iter().copied().fold(0.0, f64::max);
-            let (d, t) = linear_ticks(lo, hi, 8, number_label);
-            (d, t, param.clone())
-        };
-        let y_max = curves
-            .iter()
-            .flat_map(|(_, p)| p.iter().map(|p| p.high.unwrap_or(p.y).max(p.y)))
-            .fold(0.0, f64::max);
-        let (y_domain, y_ticks) = linear_ticks(0.0, y_max * 1.08, 6, number_label);
-        let series = curves
-            .into_iter()
-            .enumerate()
-            .map(|(i, (label, mut points))| {
-                points.sort_by(|a, b| a.x.total_cmp(&b.x));
-                Series {
-                    label,
-                    stroke: series_stroke(i, 2.2),
-                    points,
-                    markers: true,
-                }
-            })
-            .collect();
-        let chart = LineChart {
-            title: format!("Scaling with {param}"),
-            subtitle: Some("median throughput over repetitions; whiskers: min–max".into()),
-            x: Axis::new(x_label, x_domain, x_ticks),
-            y: Axis::new(MB_AXIS, y_domain, y_ticks),
-            series,
-        };
-        html.push_str(&figure(
-            &chart.render(),
-            &format!(
-                "Each point is one run of the workload at another value of {param}; where the \
-                 curve flattens, something else (device, CPU, network) is the limit."
-            ),
-        ));
-    }
-    Some(Section {
-        id: "scaling".into(),
-        title: "Scaling".into(),
-        html,
-    })
-}
-
 /// The y axis of a chart of MB/s over `series`: from 0 with a little headroom, or a log scale
 /// when the smallest positive value is more than 50× below the largest (a per-node baseline
 /// next to page-cache figures would otherwise sit on the x axis).
@@ -505,8 +383,7 @@ mod tests {
     use crate::export::html::render;
     use crate::hist;
     use crate::testing::{
-        capacity_probe as probe, html_section as section, results_with, with_sweeps,
-        workload_with as workload,
+        capacity_probe as probe, html_section as section, results_with, workload_with as workload,
     };
 
     const MB: f64 = 1e6;
@@ -565,35 +442,6 @@ mod tests {
         assert!((pts[3].1 - last_mb).abs() < 1e-6);
         short.elapsed_s = 0.305; // 5 ms of a 100 ms interval: dropped
         assert_eq!(timeline_points(&short).len(), 3);
-    }
-
-    #[test]
-    fn sweeps_group_by_engine_without_the_swept_option() {
-        assert_eq!(engine_without("uring:direct,qd=4", "qd"), "uring:direct");
-        assert_eq!(engine_without("uring:qd=4", "qd"), "uring");
-        assert_eq!(engine_without("buffered", "partitions"), "buffered");
-        let html = render(&with_sweeps());
-        let s = section(&html, "scaling");
-        assert!(s.contains("Scaling with partitions"));
-        assert!(s.contains("partitions (log2 scale)"));
-        assert!(
-            s.contains(">scale-qd: uring:direct</text>"),
-            "one curve for every qd: {s}"
-        );
-        assert_eq!(s.matches("<circle").count(), 4 + 3);
-        for tick in [
-            ">1</text>",
-            ">2</text>",
-            ">4</text>",
-            ">8</text>",
-            ">16</text>",
-        ] {
-            assert!(s.contains(tick), "{tick}");
-        }
-        // Sweep points stay out of the per-workload bar charts but are in the table.
-        let tp = section(&html, "throughput");
-        assert!(!tp.contains("scale-partitions"));
-        assert!(section(&html, "write").contains("scale-partitions/buffered/partitions=4"));
     }
 
     #[test]

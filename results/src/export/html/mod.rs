@@ -13,7 +13,7 @@
 //! | `throughput` | bars at the median with min–max whiskers and the per-node baseline line |
 //! | `latency` | percentile curves on HdrHistogram's "nines" axis, from the merged histograms |
 //! | `timeline` | throughput over time of each workload's median repetition |
-//! | `scaling` | throughput against a swept parameter (workload `config.sweep` / `config.sweep_value`) |
+//! | `scaling` | throughput against a swept parameter (workload `config.sweep` / `config.sweep_value`) with its USL fit, extrapolated dashed to 2× the largest value |
 //! | `cpu` | CPU seconds per GB |
 //!
 //! A section whose data is absent (no read workloads, no sweep) is left out, with its entry in
@@ -37,7 +37,8 @@
 //!
 //! Files: this module holds the exporter and the list of sections; `page` the document, its
 //! header and the table sections; `machine` the hardware probe section; `charts` the bar
-//! charts (throughput, CPU); `curves` the line charts (latency, timeline, scaling, capacity);
+//! charts (throughput, CPU); `curves` the line charts (latency, timeline, capacity); `sweeps`
+//! the scaling charts with their USL fits ([`crate::fit`]);
 //! `cluster` the fleet section (tables from [`crate::export::cluster`], scaling chart, network
 //! heat map).
 
@@ -50,6 +51,7 @@ mod cluster;
 mod curves;
 mod machine;
 mod page;
+mod sweeps;
 
 use page::document;
 
@@ -58,6 +60,7 @@ pub use cluster::*;
 pub use curves::*;
 pub use machine::*;
 pub use page::*;
+pub use sweeps::*;
 
 /// One part of the report.
 #[derive(Debug, Clone, PartialEq)]
