@@ -4,7 +4,7 @@
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    clean, compare, merge, plan, probe, read, replicate, report, run, sink, write,
+    clean, compare, fit, merge, plan, probe, read, replicate, report, run, sink, write,
 };
 
 const ABOUT: &str =
@@ -63,6 +63,10 @@ pub enum Command {
     /// (throughput summed, histograms added, each host kept in a breakdown).
     #[command(after_help = merge::MERGE_HELP)]
     Merge(merge::MergeArgs),
+    /// Fit the Universal Scalability Law to every sweep of a results file: contention σ,
+    /// coherency κ, the peak N*, as a table or --json.
+    #[command(after_help = fit::FIT_HELP)]
+    Fit(fit::FitArgs),
     /// Regenerate report.html (self-contained, with charts) and summary.md from a results file,
     /// and print the comparison table and verdict.
     #[command(after_help = report::REPORT_HELP)]

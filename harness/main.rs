@@ -71,6 +71,7 @@ fn main() -> ExitCode {
         Command::Clean(a) => commands::clean::run(a),
         Command::Plan(a) => commands::plan::run(a),
         Command::Compare(a) => commands::compare::run(a),
+        Command::Fit(a) => commands::fit::run(a),
         Command::Merge(a) => commands::merge::run(a),
         Command::Report(a) => commands::report::run(a),
         Command::Fleet(a) => commands::fleet::run(a),

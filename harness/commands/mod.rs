@@ -6,6 +6,7 @@
 pub mod clean;
 pub mod common;
 pub mod compare;
+pub mod fit;
 pub mod fleet;
 pub mod merge;
 pub mod plan;

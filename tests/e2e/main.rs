@@ -4,6 +4,7 @@ mod args;
 mod cluster;
 mod compare;
 mod datadir;
+mod fit;
 mod fleet;
 mod fleet_cluster;
 mod plan;

@@ -81,6 +81,29 @@ pub fn cluster_block(r: &ResultsFile) -> String {
     out
 }
 
+/// The USL fit of every sweep of `r` ([`crate::fit`]) as a table under the run's header line,
+/// with what the columns mean; a line saying there is no sweep otherwise.
+pub fn fits(r: &ResultsFile) -> String {
+    let rows = crate::fit::fit_rows(r);
+    let mut out = format!("{}\n", header_line(r));
+    if rows.is_empty() {
+        out.push_str("no sweeps in these results: nothing to fit\n");
+        return out;
+    }
+    out.push_str(&crate::fit::fits_table(&rows).render_text(&TextLayout {
+        gap: GAP,
+        header: true,
+        rule: Some(RULE),
+        pad_last: false,
+    }));
+    out.push_str(
+        "USL: X(N) = λN / (1 + σ(N − 1) + κN(N − 1)), least squares on the medians; σ contention \
+         (< 0: superlinear), κ coherency (≥ 0), N* = √((1 − σ)/κ) where the fit peaks, peak = \
+         X(N*). MB = 10^6 bytes.\n",
+    );
+    out
+}
+
 /// The tool that wrote `r`: `segbench 0.1.0 (git)`.
 pub(crate) fn tool_version(r: &ResultsFile) -> String {
     let git = r

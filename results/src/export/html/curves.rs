@@ -297,10 +297,14 @@ pub fn capacity(r: &ResultsFile) -> Option<Section> {
     let b = &r.baseline;
     let max_nodes = cap::REPORT_MAX_NODES.max(b.nodes);
     let mut series: Vec<Series> = Vec::new();
-    for rf in cap::REPORT_REPLICATION {
-        let points: Vec<Point> = cap::cluster_curve(&limits, rf, 1, max_nodes)
-            .into_iter()
-            .map(|(n, w)| Point {
+    let curves: Vec<(u32, Vec<(u32, f64)>)> = cap::REPORT_REPLICATION
+        .iter()
+        .map(|&rf| (rf, cap::cluster_curve(&limits, rf, 1, max_nodes)))
+        .collect();
+    for (rf, curve) in &curves {
+        let points: Vec<Point> = curve
+            .iter()
+            .map(|&(n, w)| Point {
                 x: f64::from(n),
                 y: w / format::MB,
                 low: None,
@@ -320,6 +324,15 @@ pub fn capacity(r: &ResultsFile) -> Option<Section> {
     if series.is_empty() {
         return None;
     }
+    let (overlay, usl_lines) = super::sweeps::capacity_overlay(r, &curves, series.len() + 1);
+    let fleet_note = if overlay.is_empty() {
+        ""
+    } else {
+        " Markers: the fleet's measured aggregates against the hosts running at once; dashed, \
+         when the fleet measured enough host counts for a USL fit: the same curves slowed by \
+         the hosts' fitted contention (the model assumes none)."
+    };
+    series.extend(overlay);
     let baseline_mb = b.cluster_bytes_per_s / format::MB;
     if baseline_mb > 0.0 && b.nodes > 0 {
         series.push(Series {
@@ -345,7 +358,11 @@ pub fn capacity(r: &ResultsFile) -> Option<Section> {
     }
     // A baseline far below this hardware would sit on the x axis of a linear chart.
     let (y_domain, y_ticks, y_label) = mb_axis(&series);
-    let (x_domain, x_ticks) = linear_ticks(0.0, f64::from(max_nodes), 10, number_label);
+    let x_max = series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.x))
+        .fold(f64::from(max_nodes), f64::max);
+    let (x_domain, x_ticks) = linear_ticks(0.0, x_max, 10, number_label);
     let chart = LineChart {
         title: "Cluster throughput against broker count".into(),
         subtitle: Some(
@@ -359,12 +376,15 @@ pub fn capacity(r: &ResultsFile) -> Option<Section> {
     };
     let mut html = figure(
         &chart.render(),
-        "Each broker writes r copies of what is produced and sends r−1+c (REFERENCE: capacity \
-         planning); the lowest per-node limit binds. Size a cluster with segbench plan.",
+        &format!(
+            "Each broker writes r copies of what is produced and sends r−1+c (REFERENCE: \
+             capacity planning); the lowest per-node limit binds. Size a cluster with segbench \
+             plan.{fleet_note}"
+        ),
     );
     html.push_str("<ul>\n");
-    for line in cap::report_summary(r) {
-        let _ = writeln!(html, "<li>{}</li>", escape(&line));
+    for line in cap::report_summary(r).iter().chain(&usl_lines) {
+        let _ = writeln!(html, "<li>{}</li>", escape(line));
     }
     html.push_str("</ul>\n");
     Some(Section {

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::fit::sweeps::{fit_label, n_label, workload_sweeps, Sweep};
+use crate::fit::sweeps::{fit_label, fleet_sweeps, n_label, workload_sweeps, Sweep};
 use crate::fit::UslFit;
 use crate::format;
 use crate::plot::scale::{all_powers_of_two, linear_ticks, log2_ticks, number_label};
@@ -240,6 +240,68 @@ pub fn scaling(r: &ResultsFile) -> Option<Section> {
     })
 }
 
+/// What the capacity chart adds from the sweeps: the fleet's measured aggregates against hosts
+/// (markers), and for the first fleet workload with a USL fit, each of `rf_curves` (rf, linear
+/// cluster curve in bytes/s by brokers) scaled by that fit's efficiency 1 / (1 + σ(N − 1) +
+/// κN(N − 1)) (dashed); then one sentence per sweep fit (or why there is none), for the list
+/// under the chart. Series strokes start at palette index `first`.
+pub(super) fn capacity_overlay(
+    r: &ResultsFile,
+    rf_curves: &[(u32, Vec<(u32, f64)>)],
+    first: usize,
+) -> (Vec<Series>, Vec<String>) {
+    let mut series = Vec::new();
+    let fleet = fleet_sweeps(r);
+    for s in &fleet {
+        let mut m = measured_series(s, series_stroke(first + series.len(), 2.0));
+        m.label = format!("fleet measured: {} (hosts running it at once)", s.curve);
+        series.push(m);
+    }
+    if let Some((s, f)) = fleet.iter().find_map(|s| s.fit().ok().map(|f| (s, f))) {
+        for (i, (rf, curve)) in rf_curves.iter().enumerate() {
+            let color = series_stroke(i, 2.2).color;
+            series.push(Series {
+                label: format!(
+                    "rf {rf} with the hosts' contention (USL of {}: {})",
+                    s.curve,
+                    fit_label(&f)
+                ),
+                stroke: Stroke::dashed(&color, 1.6, "6 3"),
+                points: curve
+                    .iter()
+                    .map(|&(n, w)| {
+                        let n = f64::from(n);
+                        let y = w * f.x_at(n) / (n * f.lambda);
+                        Point {
+                            tooltip: Some(format!(
+                                "rf {rf}, {n} brokers with contention: {}",
+                                format::mb_per_s(y)
+                            )),
+                            ..Point::at(n, y / format::MB)
+                        }
+                    })
+                    .collect(),
+                markers: false,
+            });
+        }
+    }
+    let lines = workload_sweeps(r)
+        .iter()
+        .chain(&fleet)
+        .map(|s| match s.fit() {
+            Ok(f) => format!(
+                "USL, {} over {}: {} (λ {}).",
+                s.curve,
+                s.param,
+                fit_label(&f),
+                format::mb_per_s(f.lambda)
+            ),
+            Err(e) => format!("USL, {} over {}: no fit, {e}.", s.curve, s.param),
+        })
+        .collect();
+    (series, lines)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -312,6 +374,51 @@ mod tests {
         let s = fit_series("c", &fit, "#000", false, f64::INFINITY);
         assert!((s[1].points.last().unwrap().x - 16.0).abs() < 1e-9);
         assert_eq!(s[0].points.first().unwrap().x, 1.0);
+    }
+
+    #[test]
+    fn capacity_overlay_slows_the_cluster_curves_by_the_hosts_fit() {
+        let (sigma, kappa) = (0.05, 0.01);
+        let d = |n: f64| 1.0 + sigma * (n - 1.0) + kappa * n * (n - 1.0);
+        let mut r = crate::testing::fleet_results();
+        r.fleet.as_mut().unwrap().scaling = [1u32, 2, 4, 8]
+            .iter()
+            .map(|&h| crate::fleet::ScalingRow {
+                hosts: h,
+                workload: "write/direct".into(),
+                aggregate_bytes_per_s: 100e6 * f64::from(h) / d(f64::from(h)),
+            })
+            .collect();
+        let linear = |from: u32| -> Vec<(u32, f64)> {
+            (from..=10).map(|n| (n, 500e6 * f64::from(n))).collect()
+        };
+        let curves = vec![(1, linear(1)), (3, linear(3))];
+        let (series, lines) = capacity_overlay(&r, &curves, 3);
+        assert_eq!(series.len(), 3, "{series:?}");
+        assert_eq!(
+            series[0].label,
+            "fleet measured: write/direct (hosts running it at once)"
+        );
+        assert_eq!(series[0].points.len(), 4);
+        assert!(series[0].markers);
+        assert!(series[1]
+            .label
+            .starts_with("rf 1 with the hosts' contention (USL of write/direct: σ 0.05"));
+        assert!(series[2].label.starts_with("rf 3 "));
+        assert!(series[1].stroke.dash.is_some());
+        // At 8 brokers: the linear 4000 MB/s times 1 / D(8).
+        let at8 = series[1].points.iter().find(|p| p.x == 8.0).unwrap();
+        assert!((at8.y - 4000.0 / d(8.0)).abs() < 1e-3 * at8.y, "{at8:?}");
+        assert_eq!(series[2].points[0].x, 3.0);
+        assert!(
+            lines.iter().any(|l| l.starts_with("USL, write/direct over hosts: σ 0.0500, κ 0.0100, N* 9.75")),
+            "{lines:?}"
+        );
+        // Without a fleet: no series, and the workload sweeps' fits (or why not) as lines.
+        let (series, lines) = capacity_overlay(&with_sweeps(), &curves, 3);
+        assert!(series.is_empty());
+        assert_eq!(lines.len(), 2);
+        assert!(lines[1].contains("no fit, 3 measured points"), "{lines:?}");
     }
 
     #[test]
