@@ -17,7 +17,9 @@ use crate::schema::{Medium, ResultsFile};
 use super::charts::MB_AXIS;
 use super::curves::mb_axis;
 use super::page::html_table;
+use super::sweeps::fit_series;
 use super::{figure, Section};
+use crate::fit::sweeps::fleet_sweeps;
 
 /// Colour of the baseline line.
 const BASELINE_COLOR: &str = "#888888";
@@ -37,10 +39,18 @@ fn point(p: &BaselinePoint, y_bytes_per_s: f64, what: &str) -> Point {
 }
 
 /// Measured scaling of every workload (solid, with markers) against its linear scaling
-/// (dashed, same colour) and the baseline × hosts (grey), or `None` without points.
-fn scaling_chart(f: &FleetInfo, points: &[BaselinePoint]) -> Option<String> {
+/// (dashed, same colour), its USL fit over the hosts when it has one (thin, dashed past the
+/// largest host count) and the baseline × hosts (grey), or `None` without points.
+fn scaling_chart(r: &ResultsFile, f: &FleetInfo, points: &[BaselinePoint]) -> Option<String> {
     let mut names: Vec<&str> = points.iter().map(|p| p.workload.as_str()).collect();
     names.dedup();
+    // The USL fit of each workload over the scaling phase's hosts, where it has one.
+    let fits = fleet_sweeps(r);
+    let top = points
+        .iter()
+        .map(|p| p.measured_bytes_per_s)
+        .fold(0.0, f64::max)
+        / format::MB;
     let mut series = Vec::new();
     for (i, name) in names.iter().enumerate() {
         let mine: Vec<&BaselinePoint> = points.iter().filter(|p| p.workload == *name).collect();
@@ -71,6 +81,13 @@ fn scaling_chart(f: &FleetInfo, points: &[BaselinePoint]) -> Option<String> {
                 markers: false,
             });
         }
+        if let Some(fit) = fits
+            .iter()
+            .find(|s| s.curve == *name)
+            .and_then(|s| s.fit().ok())
+        {
+            series.extend(fit_series(name, &fit, &stroke.color, false, top * 2.0));
+        }
     }
     if series.is_empty() {
         return None;
@@ -96,7 +113,12 @@ fn scaling_chart(f: &FleetInfo, points: &[BaselinePoint]) -> Option<String> {
         });
     }
     let (y_domain, y_ticks, y_label) = mb_axis(&series);
-    let (x_domain, x_ticks) = linear_ticks(0.0, f64::from(n), n.min(10) as usize, number_label);
+    // The fits' extrapolation reaches past the hosts measured.
+    let x_max = series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.x))
+        .fold(f64::from(n), f64::max);
+    let (x_domain, x_ticks) = linear_ticks(0.0, x_max, (x_max as usize).clamp(1, 10), number_label);
     debug_assert!(y_label.starts_with(MB_AXIS));
     let chart = LineChart {
         title: "Measured cluster scaling against linear and the baseline".into(),
@@ -197,7 +219,7 @@ pub fn cluster(r: &ResultsFile) -> Option<Section> {
             "<p class=\"foot\">{}</p>",
             escape(&cluster::baseline_note(r))
         );
-        if let Some(svg) = scaling_chart(f, &points) {
+        if let Some(svg) = scaling_chart(r, f, &points) {
             html.push_str(&figure(
                 &svg,
                 "Dashed: what the hosts would reach if they added up exactly (the capacity \

@@ -376,10 +376,10 @@ mod tests {
         assert_eq!(s[0].points.first().unwrap().x, 1.0);
     }
 
-    #[test]
-    fn capacity_overlay_slows_the_cluster_curves_by_the_hosts_fit() {
-        let (sigma, kappa) = (0.05, 0.01);
-        let d = |n: f64| 1.0 + sigma * (n - 1.0) + kappa * n * (n - 1.0);
+    /// Fleet results whose scaling phase ran write/direct on 1, 2, 4 and 8 hosts, on the USL
+    /// curve λ = 100 MB/s, σ = 0.05, κ = 0.01.
+    fn fleet_on_a_usl_curve() -> ResultsFile {
+        let d = |n: f64| 1.0 + 0.05 * (n - 1.0) + 0.01 * n * (n - 1.0);
         let mut r = crate::testing::fleet_results();
         r.fleet.as_mut().unwrap().scaling = [1u32, 2, 4, 8]
             .iter()
@@ -389,6 +389,27 @@ mod tests {
                 aggregate_bytes_per_s: 100e6 * f64::from(h) / d(f64::from(h)),
             })
             .collect();
+        r
+    }
+
+    #[test]
+    fn the_cluster_scaling_chart_draws_the_hosts_fit() {
+        let s = crate::export::html::cluster(&fleet_on_a_usl_curve()).unwrap();
+        assert!(
+            s.html
+                .contains(">write/direct: USL fit (σ 0.0500, κ 0.0100, N* 9.75"),
+            "{}",
+            s.html
+        );
+        assert!(s.html.contains(">16</text>"), "extrapolated to 2 × 8 hosts");
+        crate::plot::check_well_formed(&s.html).unwrap();
+    }
+
+    #[test]
+    fn capacity_overlay_slows_the_cluster_curves_by_the_hosts_fit() {
+        let (sigma, kappa) = (0.05, 0.01);
+        let d = |n: f64| 1.0 + sigma * (n - 1.0) + kappa * n * (n - 1.0);
+        let r = fleet_on_a_usl_curve();
         let linear = |from: u32| -> Vec<(u32, f64)> {
             (from..=10).map(|n| (n, 500e6 * f64::from(n))).collect()
         };
