@@ -260,7 +260,7 @@ pub fn fits_table(rows: &[FitRow]) -> Table {
             let note = match (&r.no_fit, r.superlinear, r.kappa) {
                 (Some(why), _, _) => format!("no fit: {why}"),
                 (None, true, _) => "superlinear (σ < 0)".into(),
-                (None, false, Some(k)) if k == 0.0 => "no peak (κ = 0)".into(),
+                (None, false, Some(0.0)) => "no peak (κ = 0)".into(),
                 _ => String::new(),
             };
             vec![
