@@ -90,12 +90,17 @@ pub fn fits(r: &ResultsFile) -> String {
         out.push_str("no sweeps in these results: nothing to fit\n");
         return out;
     }
-    out.push_str(&crate::fit::fits_table(&rows).render_text(&TextLayout {
+    let table = crate::fit::fits_table(&rows).render_text(&TextLayout {
         gap: GAP,
         header: true,
         rule: Some(RULE),
         pad_last: false,
-    }));
+    });
+    // A row without a note would end with the gap before its empty cell.
+    for line in table.lines() {
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
     out.push_str(
         "USL: X(N) = λN / (1 + σ(N − 1) + κN(N − 1)), least squares on the medians; σ contention \
          (< 0: superlinear), κ coherency (≥ 0), N* = √((1 − σ)/κ) where the fit peaks, peak = \

@@ -289,8 +289,10 @@ pub(super) fn mb_axis(series: &[Series]) -> (Domain, Vec<Tick>, String) {
 
 /// Cluster throughput against broker count from the measured per-node limits
 /// ([`crate::capacity`]): replication factors 1 and 3 with one consumer group, flat out (100%
-/// of each measured limit, no spare, no retention), the baseline cluster as a point, and the
-/// capacity paragraph of the Markdown report. `None` without a usable disk write figure.
+/// of each measured limit, no spare, no retention), the baseline cluster as a point, a fleet
+/// run's measured aggregates and the curves slowed by the hosts' USL contention when fitted
+/// (`sweeps::capacity_overlay`), then the capacity paragraph of the Markdown report and each
+/// sweep's USL fit. `None` without a usable disk write figure.
 pub fn capacity(r: &ResultsFile) -> Option<Section> {
     use crate::capacity as cap;
     let limits = cap::limits_from_results(r)?;
