@@ -1,5 +1,5 @@
-//! `segbench replicate`: Kafka's leader → follower replication with acks 0 / 1 / all, all
-//! roles in this process (see [`crate::replicate`]).
+//! `segbench replicate`: Kafka's leader → follower replication with acks 0 / 1 / all, over
+//! TCP: all roles in this process over loopback (see [`crate::replicate`]).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -17,9 +17,10 @@ use crate::runner::progress::Progress;
 use crate::runner::RunError;
 
 /// Help after the options.
-pub const REPLICATE_HELP: &str = "Roles (all threads of this process, in-memory channels): one producer (closed loop),
-a leader appending through --leader-engine, rf - 1 followers long-polling it from their log end offset
-and appending through --follower-engine. Results: one workload per acks mode (replicate/acks=0, ...),
+pub const REPLICATE_HELP: &str = "Roles (all threads of this process, followers connected over loopback TCP): one producer
+(closed loop), a leader appending through --leader-engine, rf - 1 followers long-polling it from their
+log end offset; the leader answers with whole batches of its segment files sent by --fetch-engine
+(sendfile: page cache to socket), each follower appends them through --follower-engine. Results: one workload per acks mode (replicate/acks=0, ...),
 repetitions interleaved; replication figures (ISR events, follower lag, NotEnoughReplicas, CPU per
 role) in each repetition's extra.
 
@@ -79,6 +80,9 @@ pub struct ReplicateArgs {
     /// Every follower's write engine spec.
     #[arg(long, default_value = "buffered", value_name = "SPEC")]
     pub follower_engine: String,
+    /// The read engine the leader serves fetches with (sendfile, readwrite, splice, mmap, uring).
+    #[arg(long, default_value = "sendfile", value_name = "SPEC")]
+    pub fetch_engine: String,
     /// replica.fetch.max.bytes, per partition.
     #[arg(long, default_value = "1MiB", value_parser = size, allow_hyphen_values = true, value_name = "BYTES")]
     pub replica_fetch_max_bytes: u64,
@@ -149,6 +153,13 @@ pub fn configs(a: &ReplicateArgs) -> anyhow::Result<Vec<ReplicaConfig>> {
     };
     let leader_engine = engine("--leader-engine", &a.leader_engine)?;
     let follower_engine = engine("--follower-engine", &a.follower_engine)?;
+    let fetch_engine = crate::parse::engine(
+        &a.fetch_engine,
+        "read",
+        workloads::read::ENGINE_NAMES,
+        workloads::read::check_spec,
+    )
+    .map_err(|e| bad_input(e.replace("--engine", "--fetch-engine")))?;
     let size = match (a.size, a.duration) {
         (None, None) => Some(DEFAULT_SIZE),
         (s, _) => s,
@@ -167,6 +178,7 @@ pub fn configs(a: &ReplicateArgs) -> anyhow::Result<Vec<ReplicaConfig>> {
             topic: "segbench".into(),
             leader_engine: leader_engine.clone(),
             follower_engine: follower_engine.clone(),
+            fetch_engine: fetch_engine.clone(),
             fetch_max_bytes: a.replica_fetch_max_bytes,
             fetch_wait_max: Duration::from_millis(a.replica_fetch_wait_max_ms),
             lag_time_max: Duration::from_millis(a.replica_lag_time_max_ms),
