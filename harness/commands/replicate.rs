@@ -9,10 +9,11 @@ use results::{Kind, Medium, Status, WorkloadResult};
 
 use crate::bad_input;
 use crate::commands::common;
+use crate::commands::replicate_role::{self, Placement, Role};
 use crate::datadir::DataDir;
 use crate::meta::RunMeta;
 use crate::parse::{duration, size};
-use crate::replicate::{self, Acks, Faults, ReplicaConfig};
+use crate::replicate::{self, Acks, ReplicaConfig};
 use crate::runner::progress::Progress;
 use crate::runner::RunError;
 
@@ -24,10 +25,19 @@ log end offset; the leader answers with whole batches of its segment files sent 
 repetitions interleaved; replication figures (ISR events, follower lag, NotEnoughReplicas, CPU per
 role) in each repetition's extra.
 
+Separate processes: `--role leader --listen ADDR` runs the producer and the leader and waits
+(--join-timeout) for rf - 1 `--role follower --leader ADDR` processes; the leader sends them every
+setting and writes the results. A follower prints a line per repetition on stderr and one JSON
+summary on stdout, and exits 0 (1 with its partial figures when the leader went away). A follower
+lost mid-run leaves the ISR after --replica-lag-time-max-ms and the results say so.
+
 Examples:
   segbench replicate --size 1GiB
   segbench replicate --rf 3 --acks 1,all --partitions 4 --duration 10s
-  segbench replicate --acks all --min-insync-replicas 2 --replica-lag-time-max-ms 1000";
+  segbench replicate --acks all --min-insync-replicas 2 --replica-lag-time-max-ms 1000
+  segbench replicate --fetch-engine splice --follower-engine null
+  sudo ip netns exec sb-a segbench replicate --role leader --listen 198.18.1.1:7879 --rf 2
+  sudo ip netns exec sb-b segbench replicate --role follower --leader 198.18.1.1:7879";
 
 /// `segbench replicate`.
 #[derive(Debug, Args, Clone)]
@@ -116,6 +126,19 @@ pub struct ReplicateArgs {
     /// Keep every replica's log (default: removed at the end).
     #[arg(long)]
     pub keep: bool,
+    /// Where the roles run: all (this process, loopback TCP), leader (producer and leader;
+    /// followers join at --listen), follower (joins --leader; the leader sends the settings).
+    #[arg(long, value_enum, default_value = "all")]
+    pub role: Role,
+    /// --role leader: address to listen on for followers, HOST:PORT (port 0: any, printed).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// --role follower: the leader's --listen address, HOST:PORT.
+    #[arg(long, value_name = "ADDR")]
+    pub leader: Option<String>,
+    /// --role leader: how long to wait for the rf - 1 followers; --role follower: to reach the leader.
+    #[arg(long, default_value = "30s", value_parser = duration, value_name = "DURATION")]
+    pub join_timeout: Duration,
     /// Where results and progress go.
     #[command(flatten)]
     pub output: common::OutputArgs,
@@ -225,6 +248,10 @@ pub fn configs(a: &ReplicateArgs) -> anyhow::Result<Vec<ReplicaConfig>> {
 
 /// Runs `segbench replicate`.
 pub fn run(a: ReplicateArgs) -> anyhow::Result<u8> {
+    let addr = replicate_role::check(&a)?;
+    if let (Role::Follower, Some(leader)) = (a.role, addr) {
+        return replicate_role::run_follower(&a, leader);
+    }
     let cfgs = configs(&a)?;
     common::check_outputs(&a.output)?;
     let meta = RunMeta::now();
@@ -233,7 +260,13 @@ pub fn run(a: ReplicateArgs) -> anyhow::Result<u8> {
     let progress = Progress::new(a.output.quiet);
     let signals = crate::signals::install();
     let clock = workloads::pacing::best_clock().0;
-    let faults = Faults::default();
+    let mut place = match Placement::set_up(a.role, addr, cfgs[0].rf, a.join_timeout) {
+        Ok(p) => p,
+        Err(e) => {
+            data.finish();
+            return Err(e);
+        }
+    };
     let mut reps = vec![Vec::new(); cfgs.len()];
     let mut status = vec![Status::Completed; cfgs.len()];
     let mut warnings: Vec<Vec<String>> = vec![Vec::new(); cfgs.len()];
@@ -248,8 +281,9 @@ pub fn run(a: ReplicateArgs) -> anyhow::Result<u8> {
                 break 'reps;
             }
             let label = format!("replicate acks={} rep {}/{}", c.acks, rep + 1, a.repeat);
-            let dir = data.path().join(format!("acks{}-r{rep}", c.acks));
-            match replicate::run_repetition(c, &dir, clock.clone(), &signals.stop, &faults) {
+            let name = format!("acks{}-r{rep}", c.acks);
+            let dir = data.path().join(&name);
+            match place.run(c, &dir, &name, clock.clone(), &signals.stop) {
                 Ok(mut o) => {
                     o.repetition.index = rep;
                     progress.done(&label, &o.repetition);
@@ -259,6 +293,9 @@ pub fn run(a: ReplicateArgs) -> anyhow::Result<u8> {
                             o.behind,
                             replicate::repetition::DRAIN_TIMEOUT.as_secs()
                         ));
+                    }
+                    for (f, why) in &o.lost {
+                        warnings[w].push(format!("rep {rep}: follower {f} was lost: {why}"));
                     }
                     if o.interrupted {
                         interrupted = true;
@@ -281,6 +318,8 @@ pub fn run(a: ReplicateArgs) -> anyhow::Result<u8> {
             }
         }
     }
+    let placement = place.describe();
+    place.finish();
     let medium = if cfgs.iter().any(|c| c.leader_engine.name == "direct") {
         Medium::Device
     } else {
@@ -294,7 +333,11 @@ pub fn run(a: ReplicateArgs) -> anyhow::Result<u8> {
                 format!("replicate/acks={}", c.acks),
                 Kind::Write,
                 format!("{} -> {}", c.leader_engine, c.follower_engine),
-                c.config_map(),
+                {
+                    let mut m = c.config_map();
+                    m.insert("placement".into(), placement.clone().into());
+                    m
+                },
                 status[w].clone(),
                 medium,
             )

@@ -25,6 +25,10 @@ use crate::sink::protocol::{FrameHeader, FrameKind};
 pub const LEADER_SILENCE: Duration = Duration::from_secs(3);
 /// How long a joined follower waits between repetitions for the next one.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+/// How often a follower waiting for the next repetition checks for a stop signal.
+const STOP_POLL: Duration = Duration::from_millis(100);
+/// Why a follower stopped on a signal.
+const STOPPED: &str = "stopped by a signal";
 
 /// Why a follower stopped early, with what it did until then.
 #[derive(Debug, Clone)]
@@ -77,14 +81,16 @@ pub fn join(addr: SocketAddr, timeout: Duration) -> Result<(TcpStream, u32), Str
 }
 
 /// Runs the joined follower `follower` until the leader ends the session: each repetition's
-/// logs go to `<base>/<rep>/follower-<i>`; `rep_done` is called after each (with its report
-/// and directory). While `pause` is set the follower sends no fetch (a stalled follower).
+/// logs go to `<rep_dir(rep)>/follower-<i>` (`rep` as the leader names it); `rep_done` is
+/// called after each with its name and report. While `pause` is set the follower sends no fetch (a stalled follower);
+/// `stop` (a signal) ends it as a failure.
 pub fn run_session(
     stream: &TcpStream,
     follower: u32,
-    base: &Path,
+    rep_dir: &mut dyn FnMut(&str) -> Result<PathBuf, String>,
     pause: &AtomicBool,
-    rep_done: &mut dyn FnMut(&FollowerReport, &Path),
+    stop: &AtomicBool,
+    rep_done: &mut dyn FnMut(&str, &FollowerReport),
 ) -> Result<Vec<FollowerReport>, FollowerFailure> {
     let mut done = Vec::new();
     let fail =
@@ -93,9 +99,11 @@ pub fn run_session(
             partial,
             done: done.clone(),
         };
-    let _ = stream.set_read_timeout(Some(IDLE_TIMEOUT));
     loop {
-        let h = match wire::read_header(stream, &|| true) {
+        let _ = stream.set_read_timeout(Some(STOP_POLL));
+        let idle = Instant::now();
+        let give_up = || stop.load(Ordering::Acquire) || idle.elapsed() >= IDLE_TIMEOUT;
+        let h = match wire::read_header(stream, &give_up) {
             Ok(Ok(h)) => h,
             Ok(Err(Filled::Closed)) => {
                 return Err(fail(
@@ -103,6 +111,9 @@ pub fn run_session(
                     FollowerReport::default(),
                     &done,
                 ))
+            }
+            Ok(Err(_)) if stop.load(Ordering::Acquire) => {
+                return Err(fail(STOPPED.into(), FollowerReport::default(), &done))
             }
             Ok(Err(_)) => {
                 return Err(fail(
@@ -125,13 +136,14 @@ pub fn run_session(
                 let start: Start = wire::read_json(stream, &h).map_err(|e| {
                     fail(format!("the leader: {e}"), FollowerReport::default(), &done)
                 })?;
-                let dir = base.join(&start.rep).join(format!("follower-{follower}"));
                 let mut report = FollowerReport::default();
-                run_repetition(stream, &start, &dir, pause, &mut report)
+                let dir = rep_dir(&start.rep)
+                    .map_err(|e| fail(e, report.clone(), &done))?
+                    .join(format!("follower-{follower}"));
+                run_repetition(stream, &start, &dir, pause, stop, &mut report)
                     .map_err(|reason| fail(reason, report.clone(), &done))?;
-                rep_done(&report, &dir);
+                rep_done(&start.rep, &report);
                 done.push(report);
-                let _ = stream.set_read_timeout(Some(IDLE_TIMEOUT));
             }
             k => {
                 return Err(fail(
@@ -150,6 +162,7 @@ fn run_repetition(
     start: &Start,
     dir: &Path,
     pause: &AtomicBool,
+    stop: &AtomicBool,
     report: &mut FollowerReport,
 ) -> Result<(), String> {
     let cpu0 = crate::usage::CpuSnapshot::thread();
@@ -172,6 +185,9 @@ fn run_repetition(
     let leader = |e: std::io::Error| format!("the leader: {e}");
     let result = (|| -> Result<(), String> {
         loop {
+            if stop.load(Ordering::Acquire) {
+                return Err(STOPPED.into());
+            }
             if pause.load(Ordering::Acquire) {
                 // Stalled: no fetch, but the leader may end the repetition.
                 if !readable(s, Duration::from_millis(1)).map_err(leader)? {

@@ -84,7 +84,7 @@ pub fn run_repetition(
     let addr = listener
         .local_addr()
         .map_err(|e| io_error("loopback listener", dir, e))?;
-    let never = AtomicBool::new(false);
+    let never = &AtomicBool::new(false);
     std::thread::scope(|s| {
         let mut links = Vec::new();
         let mut threads = Vec::new();
@@ -92,7 +92,7 @@ pub fn run_repetition(
             let pause: &AtomicBool = faults
                 .pause
                 .get(f as usize - 1)
-                .map_or(&never, |a| a.as_ref());
+                .map_or(never, |a| a.as_ref());
             threads.push(s.spawn(move || {
                 let (stream, n) =
                     follower::join(addr, LOCAL_JOIN_TIMEOUT).map_err(|reason| FollowerFailure {
@@ -100,7 +100,14 @@ pub fn run_repetition(
                         partial: Default::default(),
                         done: Vec::new(),
                     })?;
-                follower::run_session(&stream, n, dir, pause, &mut |_, _| {})
+                follower::run_session(
+                    &stream,
+                    n,
+                    &mut |_| Ok(dir.to_path_buf()),
+                    pause,
+                    never,
+                    &mut |_, _| {},
+                )
             }));
             // One at a time, so follower f is thread f.
             match serve::accept_followers(&listener, f, 1, LOCAL_JOIN_TIMEOUT) {

@@ -351,7 +351,15 @@ fn a_follower_never_appends_a_batch_the_leader_did_not_send_whole() {
     let (stream, n) = follower::join(addr, Duration::from_secs(10)).unwrap();
     assert_eq!(n, 1);
     let never = AtomicBool::new(false);
-    let failed = follower::run_session(&stream, n, dir.path(), &never, &mut |_, _| {}).unwrap_err();
+    let failed = follower::run_session(
+        &stream,
+        n,
+        &mut |_| Ok(dir.path().to_path_buf()),
+        &never,
+        &never,
+        &mut |_, _| {},
+    )
+    .unwrap_err();
     leader.join().unwrap();
     assert!(
         failed.reason.contains("from the leader"),
