@@ -125,11 +125,6 @@ fn handshake(stream: TcpStream, peer: SocketAddr, follower: u32) -> std::io::Res
     })
 }
 
-/// Whether an error ends the follower's connection (else it is the leader's own: its files).
-fn follower_gone(e: &EngineError) -> bool {
-    read::is_peer_gone(e) || matches!(e, EngineError::Io { op, .. } if op.starts_with("send"))
-}
-
 /// Serves `link`'s fetches until `stop`, then ends the repetition (END, the follower's report).
 /// A follower that goes away is marked lost (`link.lost`) and the repetition goes on without
 /// it; an error reading the leader's own segment files is returned.
@@ -148,7 +143,7 @@ pub fn serve(
         link, shared, engine, max_bytes, wait_max, stop, clock, &mut out,
     );
     match result {
-        Ok(()) => match finish(&link.stream) {
+        Ok(()) => match finish(&link.stream, shared.lock().parts.len() as u32) {
             Ok(r) => out.report = Some(r),
             Err(e) => link.lost = Some(format!("no report after the repetition: {e}")),
         },
@@ -229,7 +224,7 @@ fn fetch_loop(
             read::send_all(s.as_fd(), &header, true, "send frame header", &range.path)
                 .and_then(|_| engine.send(&extent, s.as_fd()))
                 .map_err(|e| {
-                    if follower_gone(&e) {
+                    if read::is_peer_gone(&e) {
                         Fetching::Gone(format!("follower {}: {e}", link.follower))
                     } else {
                         Fetching::Engine(e)
@@ -276,7 +271,7 @@ fn long_poll(
 
 /// Ends a repetition on a connection: END, then the follower's report (a FETCH it sent
 /// before seeing END is read and dropped).
-fn finish(s: &TcpStream) -> std::io::Result<FollowerReport> {
+fn finish(s: &TcpStream, partitions: u32) -> std::io::Result<FollowerReport> {
     wire::send_control(s, FrameKind::End)?;
     let deadline = Instant::now() + REPORT_TIMEOUT;
     loop {
@@ -284,8 +279,7 @@ fn finish(s: &TcpStream) -> std::io::Result<FollowerReport> {
         match wire::read_header(s, &late)? {
             Ok(h) if h.kind == FrameKind::End => return wire::read_json(s, &h),
             Ok(h) if h.kind == FrameKind::Fetch => {
-                let mut skip = vec![0u8; h.payload_len.min(wire::MAX_JSON_BYTES) as usize];
-                wire::read_body(s, &mut skip)?;
+                wire::read_fetch(s, &h, partitions)?;
             }
             Ok(h) => return Err(wire::protocol(format!("expected END, got {:?}", h.kind))),
             Err(Filled::Closed) => {

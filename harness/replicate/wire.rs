@@ -164,7 +164,6 @@ pub fn read_header(
 pub fn read_body(s: &TcpStream, buf: &mut [u8]) -> io::Result<()> {
     match fill(s, buf, &|| true)? {
         Filled::Full => Ok(()),
-        _ if buf.is_empty() => Ok(()),
         _ => Err(io::Error::new(
             io::ErrorKind::UnexpectedEof,
             "the peer stopped in the middle of a message",
