@@ -96,6 +96,9 @@ pub struct ReplicateArgs {
     /// replica.fetch.max.bytes, per partition.
     #[arg(long, default_value = "1MiB", value_parser = size, allow_hyphen_values = true, value_name = "BYTES")]
     pub replica_fetch_max_bytes: u64,
+    /// replica.fetch.min.bytes: the leader holds a fetch until this much is there, or the wait ends.
+    #[arg(long, default_value = "1", value_parser = size, allow_hyphen_values = true, value_name = "BYTES")]
+    pub replica_fetch_min_bytes: u64,
     /// replica.fetch.wait.max.ms.
     #[arg(
         long,
@@ -203,6 +206,7 @@ pub fn configs(a: &ReplicateArgs) -> anyhow::Result<Vec<ReplicaConfig>> {
             follower_engine: follower_engine.clone(),
             fetch_engine: fetch_engine.clone(),
             fetch_max_bytes: a.replica_fetch_max_bytes,
+            fetch_min_bytes: a.replica_fetch_min_bytes,
             fetch_wait_max: Duration::from_millis(a.replica_fetch_wait_max_ms),
             lag_time_max: Duration::from_millis(a.replica_lag_time_max_ms),
             min_insync: a.min_insync_replicas,

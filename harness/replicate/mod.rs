@@ -36,6 +36,7 @@
 //!   followers when the producer stopped; `follower_lag_max_offsets`: largest seen at any fetch;
 //! - `follower_bytes`: bytes each follower appended, by its own count (list, follower 1
 //!   first; null for a follower whose connection was lost);
+//! - `follower_fetches`: fetches answered with data, by each follower's count (null when lost);
 //! - `follower_bytes_sent`: bytes the leader sent each follower;
 //! - `followers_lost`: `{follower, reason}` for each follower whose connection was lost;
 //! - `high_watermark_violations`: HW updates that left the HW above an in-sync follower's LEO (0);
@@ -64,6 +65,8 @@ pub use repetition::{lead, run_repetition, Faults, RepOutcome};
 
 /// Kafka's `replica.fetch.max.bytes` default, per partition.
 pub const DEFAULT_FETCH_MAX_BYTES: u64 = 1 << 20;
+/// Kafka's `replica.fetch.min.bytes` default.
+pub const DEFAULT_FETCH_MIN_BYTES: u64 = 1;
 /// Kafka's `replica.fetch.wait.max.ms` default.
 pub const DEFAULT_FETCH_WAIT_MAX: Duration = Duration::from_millis(500);
 /// Kafka's `replica.lag.time.max.ms` default.
@@ -131,6 +134,8 @@ pub struct ReplicaConfig {
     pub fetch_engine: EngineSpec,
     /// `replica.fetch.max.bytes`, per partition.
     pub fetch_max_bytes: u64,
+    /// `replica.fetch.min.bytes`: a fetch is held until this much is there (or the wait ends).
+    pub fetch_min_bytes: u64,
     /// `replica.fetch.wait.max.ms`.
     pub fetch_wait_max: Duration,
     /// `replica.lag.time.max.ms`.
@@ -182,6 +187,9 @@ impl ReplicaConfig {
                 self.segment_size
             ));
         }
+        if self.fetch_min_bytes == 0 {
+            return Err("--replica-fetch-min-bytes 0: use at least 1 (Kafka's default)".into());
+        }
         if self.size.is_none() && self.duration.is_none() {
             return Err("neither --size nor --duration given".into());
         }
@@ -225,6 +233,10 @@ impl ReplicaConfig {
         m.insert(
             "replica_fetch_max_bytes".into(),
             json!(self.fetch_max_bytes),
+        );
+        m.insert(
+            "replica_fetch_min_bytes".into(),
+            json!(self.fetch_min_bytes),
         );
         m.insert(
             "replica_fetch_wait_max_ms".into(),

@@ -192,6 +192,11 @@ pub fn lead(
         clock.now_ns(),
     ));
     let followers_stop = AtomicBool::new(false);
+    let limits = serve::FetchLimits {
+        max_bytes: cfg.fetch_max_bytes,
+        min_bytes: cfg.fetch_min_bytes,
+        wait_max: cfg.fetch_wait_max,
+    };
     let (req_tx, req_rx) = mpsc::sync_channel(REQUEST_QUEUE);
     let (rep_tx, rep_rx) = mpsc::channel();
 
@@ -210,15 +215,8 @@ pub fn lead(
             let clock = clock.clone();
             let fstop = &followers_stop;
             handles.push(s.spawn(move || {
-                let served = serve::serve(
-                    link,
-                    shared,
-                    engine.as_mut(),
-                    cfg.fetch_max_bytes,
-                    cfg.fetch_wait_max,
-                    fstop,
-                    clock.as_ref(),
-                );
+                let served =
+                    serve::serve(link, shared, engine.as_mut(), limits, fstop, clock.as_ref());
                 gone.store(true, Ordering::Release);
                 served.map(|s| (link.follower, s))
             }));
@@ -331,6 +329,13 @@ pub fn lead(
         json!(by_follower
             .iter()
             .map(|f| f.report.as_ref().map(|r| r.bytes))
+            .collect::<Vec<_>>()),
+    );
+    extra.insert(
+        "follower_fetches".into(),
+        json!(by_follower
+            .iter()
+            .map(|f| f.report.as_ref().map(|r| r.fetches))
             .collect::<Vec<_>>()),
     );
     extra.insert(

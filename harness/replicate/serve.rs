@@ -43,6 +43,17 @@ pub struct Link {
     pub lost: Option<String>,
 }
 
+/// Kafka's replica fetch limits, as the leader applies them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FetchLimits {
+    /// `replica.fetch.max.bytes`, per partition (at least one whole batch is sent).
+    pub max_bytes: u64,
+    /// `replica.fetch.min.bytes`: hold the fetch until this many bytes are there...
+    pub min_bytes: u64,
+    /// ... or `replica.fetch.wait.max.ms` passed.
+    pub wait_max: Duration,
+}
+
 /// What serving one follower for one repetition gave.
 #[derive(Debug, Clone, Default)]
 pub struct Served {
@@ -132,16 +143,13 @@ pub fn serve(
     link: &mut Link,
     shared: &Shared,
     engine: &mut dyn ReadEngine,
-    max_bytes: u64,
-    wait_max: Duration,
+    limits: FetchLimits,
     stop: &AtomicBool,
     clock: &dyn Clock,
 ) -> Result<Served, EngineError> {
     let cpu0 = crate::usage::CpuSnapshot::thread();
     let mut out = Served::default();
-    let result = fetch_loop(
-        link, shared, engine, max_bytes, wait_max, stop, clock, &mut out,
-    );
+    let result = fetch_loop(link, shared, engine, limits, stop, clock, &mut out);
     match result {
         Ok(()) => match finish(&link.stream, shared.lock().parts.len() as u32) {
             Ok(r) => out.report = Some(r),
@@ -162,13 +170,11 @@ enum Fetching {
     Engine(EngineError),
 }
 
-#[allow(clippy::too_many_arguments)]
 fn fetch_loop(
     link: &Link,
     shared: &Shared,
     engine: &mut dyn ReadEngine,
-    max_bytes: u64,
-    wait_max: Duration,
+    limits: FetchLimits,
     stop: &AtomicBool,
     clock: &dyn Clock,
     out: &mut Served,
@@ -178,7 +184,6 @@ fn fetch_loop(
     let partitions = shared.lock().parts.len() as u32;
     let gone = |e: std::io::Error| Fetching::Gone(format!("follower {}: {e}", link.follower));
     s.set_read_timeout(Some(POLL)).map_err(gone)?;
-    let wait_ns = wait_max.as_nanos() as u64;
     let mut files: HashMap<PathBuf, File> = HashMap::new();
     loop {
         let h = match wire::read_header(s, &|| stop.load(Ordering::Acquire)).map_err(gone)? {
@@ -198,7 +203,7 @@ fn fetch_loop(
             ))));
         }
         let offsets = wire::read_fetch(s, &h, partitions).map_err(gone)?;
-        let ranges = long_poll(shared, f, &offsets, max_bytes, wait_ns, stop, clock);
+        let ranges = long_poll(shared, f, &offsets, limits, stop, clock);
         if ranges.is_empty() && stop.load(Ordering::Acquire) {
             return Ok(());
         }
@@ -236,28 +241,29 @@ fn fetch_loop(
     }
 }
 
-/// Books the fetch and waits (at most `wait_ns`, or until `stop`) for at least one partition
-/// to have data past the follower's offsets; returns each such partition's byte range.
+/// Books the fetch and waits (at most `replica.fetch.wait.max.ms`, or until `stop`) until
+/// `replica.fetch.min.bytes` are there past the follower's offsets; returns each partition's
+/// byte range (what is there when the wait ends, maybe nothing).
 fn long_poll(
     shared: &Shared,
     f: usize,
     offsets: &[i64],
-    max_bytes: u64,
-    wait_ns: u64,
+    limits: FetchLimits,
     stop: &AtomicBool,
     clock: &dyn Clock,
 ) -> Vec<(usize, FetchRange)> {
     let mut st = shared.lock();
-    let deadline = clock.now_ns() + wait_ns;
+    let deadline = clock.now_ns() + limits.wait_max.as_nanos() as u64;
     loop {
         let now = clock.now_ns();
         let ranges: Vec<(usize, FetchRange)> = offsets
             .iter()
             .enumerate()
-            .filter_map(|(p, &o)| st.fetch(p, f, o, max_bytes, now).map(|r| (p, r)))
+            .filter_map(|(p, &o)| st.fetch(p, f, o, limits.max_bytes, now).map(|r| (p, r)))
             .collect();
         shared.hw.notify_all();
-        if !ranges.is_empty() || now >= deadline || stop.load(Ordering::Acquire) {
+        let bytes: u64 = ranges.iter().map(|(_, r)| r.end - r.start).sum();
+        if bytes >= limits.min_bytes || now >= deadline || stop.load(Ordering::Acquire) {
             return ranges;
         }
         let left = Duration::from_nanos(deadline - now).min(POLL);

@@ -26,6 +26,7 @@ fn cfg(acks: Acks) -> ReplicaConfig {
         follower_engine: "buffered".parse().unwrap(),
         fetch_engine: "sendfile".parse().unwrap(),
         fetch_max_bytes: DEFAULT_FETCH_MAX_BYTES,
+        fetch_min_bytes: DEFAULT_FETCH_MIN_BYTES,
         fetch_wait_max: DEFAULT_FETCH_WAIT_MAX,
         lag_time_max: DEFAULT_LAG_TIME_MAX,
         min_insync: 1,
@@ -222,6 +223,12 @@ fn bad_options_are_refused_with_one_line() {
         .unwrap_err()
         .starts_with("--min-insync-replicas 4"));
     let mut c = cfg(Acks::All);
+    c.fetch_min_bytes = 0;
+    assert!(c
+        .check()
+        .unwrap_err()
+        .starts_with("--replica-fetch-min-bytes 0"));
+    let mut c = cfg(Acks::All);
     c.fetch_max_bytes = 1000;
     assert!(c.check().unwrap_err().contains("smaller than one batch"));
     assert!("2".parse::<Acks>().is_err());
@@ -372,4 +379,27 @@ fn a_follower_never_appends_a_batch_the_leader_did_not_send_whole() {
         std::fs::read(&log).unwrap() == first,
         "exactly the whole batch"
     );
+}
+
+/// With replica.fetch.min.bytes above one batch the leader holds each fetch until that much is
+/// there: few fetches, each carrying at least min.bytes (but the last ones, cut by the wait).
+#[test]
+fn a_fetch_is_held_until_min_bytes_are_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = cfg(Acks::One);
+    c.rf = 2;
+    c.size = Some(4 << 20);
+    c.fetch_min_bytes = 512 << 10;
+    // Long against the time 512 KiB take to produce, short against the drain timeout.
+    c.fetch_wait_max = Duration::from_secs(1);
+    let o = run(&c, dir.path(), &Faults::default());
+    assert!(o.behind.is_empty(), "{:?}", o.repetition.extra);
+    let bytes = o.repetition.extra["follower_bytes"][0].as_u64().unwrap();
+    let fetches = o.repetition.extra["follower_fetches"][0].as_u64().unwrap();
+    assert!(bytes >= 4 << 20);
+    assert!(
+        fetches <= bytes / c.fetch_min_bytes + 2,
+        "{fetches} fetches for {bytes} bytes"
+    );
+    assert!(files(&o.leader_dir) == files(&o.follower_dirs[0]));
 }
