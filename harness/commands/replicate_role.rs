@@ -110,7 +110,7 @@ impl Placement {
     /// How the results describe it.
     pub fn describe(&self) -> String {
         match self {
-            Placement::InProcess => "in-process, loopback TCP".into(),
+            Placement::InProcess => replicate::PLACEMENT_IN_PROCESS.into(),
             Placement::Leader(links) => format!(
                 "leader process; follower processes from {}",
                 links

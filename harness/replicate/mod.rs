@@ -63,6 +63,8 @@ use workloads::EngineSpec;
 pub use leader::LogLayout;
 pub use repetition::{lead, run_repetition, Faults, RepOutcome};
 
+/// How the results name the default placement (every role in this process).
+pub const PLACEMENT_IN_PROCESS: &str = "in-process, loopback TCP";
 /// Kafka's `replica.fetch.max.bytes` default, per partition.
 pub const DEFAULT_FETCH_MAX_BYTES: u64 = 1 << 20;
 /// Kafka's `replica.fetch.min.bytes` default.
@@ -252,7 +254,7 @@ impl ReplicaConfig {
             "duration_s".into(),
             json!(self.duration.map(|d| d.as_secs_f64())),
         );
-        m.insert("placement".into(), json!("in-process, loopback TCP"));
+        m.insert("placement".into(), json!(PLACEMENT_IN_PROCESS));
         m
     }
 }

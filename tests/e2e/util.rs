@@ -123,13 +123,13 @@ pub struct Listening {
 }
 
 impl Listening {
-    /// Starts `segbench ARGS` (in network namespace `netns` when given), stdout to a pipe
-    /// when `stdout` else discarded, and waits (at most 20 s) for its listening line.
+    /// Starts `segbench ARGS` (in network namespace `netns` when given), stdout discarded,
+    /// and waits (at most 20 s) for its listening line.
     pub fn start(netns: Option<&str>, args: &[&str]) -> Listening {
         Self::start_in(netns, args, None)
     }
 
-    /// [`Listening::start`] in `cwd`, stdout piped.
+    /// [`Listening::start`], in `cwd` with stdout piped when `cwd` is given.
     pub fn start_in(netns: Option<&str>, args: &[&str], cwd: Option<&Path>) -> Listening {
         let mut cmd = match netns {
             Some(ns) => {
