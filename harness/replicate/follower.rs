@@ -82,8 +82,8 @@ pub fn join(addr: SocketAddr, timeout: Duration) -> Result<(TcpStream, u32), Str
 
 /// Runs the joined follower `follower` until the leader ends the session: each repetition's
 /// logs go to `<rep_dir(rep)>/follower-<i>` (`rep` as the leader names it); `rep_done` is
-/// called after each with its name and report. While `pause` is set the follower sends no fetch (a stalled follower);
-/// `stop` (a signal) ends it as a failure.
+/// called after each with its name and report. While `pause` is set the follower sends no
+/// fetch (a stalled follower); `stop` (a signal) ends it as a failure.
 pub fn run_session(
     stream: &TcpStream,
     follower: u32,
