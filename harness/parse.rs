@@ -60,6 +60,16 @@ pub fn unique_engines(names: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// Resolves `HOST:PORT` given to `flag` to its first address; the error is one line naming
+/// the flag, the value and the expected form.
+pub fn socket_addr(flag: &str, spec: &str) -> Result<std::net::SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    spec.to_socket_addrs()
+        .map_err(|e| format!("{flag} {spec}: {e} (expected HOST:PORT, e.g. 127.0.0.1:7878)"))?
+        .next()
+        .ok_or_else(|| format!("{flag} {spec}: the name resolves to no address"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,6 +13,7 @@ pub mod plan;
 pub mod probe;
 pub mod read;
 pub mod replicate;
+pub mod replicate_role;
 pub mod report;
 pub mod run;
 pub mod sink;

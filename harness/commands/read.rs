@@ -1,7 +1,6 @@
 //! `segbench read`: serves a segment log to consumers through one or more read engines
 //! (sendfile against read+write, and splice, mmap, io_uring), hot or cold, and compares them.
 
-use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -149,15 +148,7 @@ pub fn configs(a: &ReadArgs) -> anyhow::Result<Vec<ReadConfig>> {
 
 /// Resolves `--sink HOST:PORT` and checks that something accepts connections there.
 pub fn remote_sink(spec: &str) -> anyhow::Result<SinkTarget> {
-    let addr: SocketAddr = spec
-        .to_socket_addrs()
-        .map_err(|e| {
-            bad_input(format!(
-                "--sink {spec}: {e} (expected HOST:PORT, e.g. 198.18.1.1:7878)"
-            ))
-        })?
-        .next()
-        .ok_or_else(|| bad_input(format!("--sink {spec}: the name resolves to no address")))?;
+    let addr = crate::parse::socket_addr("--sink", spec).map_err(bad_input)?;
     std::net::TcpStream::connect_timeout(&addr, reader::CONNECT_TIMEOUT).map_err(|e| {
         bad_input(format!("--sink {spec}: cannot reach the sink at {addr}: {e} (is `segbench sink --listen {addr}` running there?)"))
     })?;

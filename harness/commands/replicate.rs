@@ -1,5 +1,5 @@
-//! `segbench replicate`: Kafka's leader → follower replication with acks 0 / 1 / all, all
-//! roles in this process (see [`crate::replicate`]).
+//! `segbench replicate`: Kafka's leader → follower replication with acks 0 / 1 / all, over
+//! TCP: all roles in this process over loopback (see [`crate::replicate`]).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -9,24 +9,35 @@ use results::{Kind, Medium, Status, WorkloadResult};
 
 use crate::bad_input;
 use crate::commands::common;
+use crate::commands::replicate_role::{self, Placement, Role};
 use crate::datadir::DataDir;
 use crate::meta::RunMeta;
 use crate::parse::{duration, size};
-use crate::replicate::{self, Acks, Faults, ReplicaConfig};
+use crate::replicate::{self, Acks, ReplicaConfig};
 use crate::runner::progress::Progress;
 use crate::runner::RunError;
 
 /// Help after the options.
-pub const REPLICATE_HELP: &str = "Roles (all threads of this process, in-memory channels): one producer (closed loop),
-a leader appending through --leader-engine, rf - 1 followers long-polling it from their log end offset
-and appending through --follower-engine. Results: one workload per acks mode (replicate/acks=0, ...),
+pub const REPLICATE_HELP: &str = "Roles (all threads of this process, followers connected over loopback TCP): one producer
+(closed loop), a leader appending through --leader-engine, rf - 1 followers long-polling it from their
+log end offset; the leader answers with whole batches of its segment files sent by --fetch-engine
+(sendfile: page cache to socket), each follower appends them through --follower-engine. Results: one workload per acks mode (replicate/acks=0, ...),
 repetitions interleaved; replication figures (ISR events, follower lag, NotEnoughReplicas, CPU per
 role) in each repetition's extra.
+
+Separate processes: `--role leader --listen ADDR` runs the producer and the leader and waits
+(--join-timeout) for rf - 1 `--role follower --leader ADDR` processes; the leader sends them every
+setting and writes the results. A follower prints a line per repetition on stderr and one JSON
+summary on stdout, and exits 0 (1 with its partial figures when the leader went away). A follower
+lost mid-run leaves the ISR after --replica-lag-time-max-ms and the results say so.
 
 Examples:
   segbench replicate --size 1GiB
   segbench replicate --rf 3 --acks 1,all --partitions 4 --duration 10s
-  segbench replicate --acks all --min-insync-replicas 2 --replica-lag-time-max-ms 1000";
+  segbench replicate --acks all --min-insync-replicas 2 --replica-lag-time-max-ms 1000
+  segbench replicate --fetch-engine splice --follower-engine null
+  sudo ip netns exec sb-a segbench replicate --role leader --listen 198.18.1.1:7879 --rf 2
+  sudo ip netns exec sb-b segbench replicate --role follower --leader 198.18.1.1:7879";
 
 /// `segbench replicate`.
 #[derive(Debug, Args, Clone)]
@@ -79,9 +90,15 @@ pub struct ReplicateArgs {
     /// Every follower's write engine spec.
     #[arg(long, default_value = "buffered", value_name = "SPEC")]
     pub follower_engine: String,
+    /// The read engine the leader serves fetches with (sendfile, readwrite, splice, mmap, uring).
+    #[arg(long, default_value = "sendfile", value_name = "SPEC")]
+    pub fetch_engine: String,
     /// replica.fetch.max.bytes, per partition.
     #[arg(long, default_value = "1MiB", value_parser = size, allow_hyphen_values = true, value_name = "BYTES")]
     pub replica_fetch_max_bytes: u64,
+    /// replica.fetch.min.bytes: the leader holds a fetch until this much is there, or the wait ends.
+    #[arg(long, default_value = "1", value_parser = size, allow_hyphen_values = true, value_name = "BYTES")]
+    pub replica_fetch_min_bytes: u64,
     /// replica.fetch.wait.max.ms.
     #[arg(
         long,
@@ -112,6 +129,19 @@ pub struct ReplicateArgs {
     /// Keep every replica's log (default: removed at the end).
     #[arg(long)]
     pub keep: bool,
+    /// Where the roles run: all (this process, loopback TCP), leader (producer and leader;
+    /// followers join at --listen), follower (joins --leader; the leader sends the settings).
+    #[arg(long, value_enum, default_value = "all")]
+    pub role: Role,
+    /// --role leader: address to listen on for followers, HOST:PORT (port 0: any, printed).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// --role follower: the leader's --listen address, HOST:PORT.
+    #[arg(long, value_name = "ADDR")]
+    pub leader: Option<String>,
+    /// --role leader: how long to wait for the rf - 1 followers; --role follower: to reach the leader.
+    #[arg(long, default_value = "30s", value_parser = duration, value_name = "DURATION")]
+    pub join_timeout: Duration,
     /// Where results and progress go.
     #[command(flatten)]
     pub output: common::OutputArgs,
@@ -149,6 +179,13 @@ pub fn configs(a: &ReplicateArgs) -> anyhow::Result<Vec<ReplicaConfig>> {
     };
     let leader_engine = engine("--leader-engine", &a.leader_engine)?;
     let follower_engine = engine("--follower-engine", &a.follower_engine)?;
+    let fetch_engine = crate::parse::engine(
+        &a.fetch_engine,
+        "read",
+        workloads::read::ENGINE_NAMES,
+        workloads::read::check_spec,
+    )
+    .map_err(|e| bad_input(e.replace("--engine", "--fetch-engine")))?;
     let size = match (a.size, a.duration) {
         (None, None) => Some(DEFAULT_SIZE),
         (s, _) => s,
@@ -167,7 +204,9 @@ pub fn configs(a: &ReplicateArgs) -> anyhow::Result<Vec<ReplicaConfig>> {
             topic: "segbench".into(),
             leader_engine: leader_engine.clone(),
             follower_engine: follower_engine.clone(),
+            fetch_engine: fetch_engine.clone(),
             fetch_max_bytes: a.replica_fetch_max_bytes,
+            fetch_min_bytes: a.replica_fetch_min_bytes,
             fetch_wait_max: Duration::from_millis(a.replica_fetch_wait_max_ms),
             lag_time_max: Duration::from_millis(a.replica_lag_time_max_ms),
             min_insync: a.min_insync_replicas,
@@ -213,6 +252,10 @@ pub fn configs(a: &ReplicateArgs) -> anyhow::Result<Vec<ReplicaConfig>> {
 
 /// Runs `segbench replicate`.
 pub fn run(a: ReplicateArgs) -> anyhow::Result<u8> {
+    let addr = replicate_role::check(&a)?;
+    if let (Role::Follower, Some(leader)) = (a.role, addr) {
+        return replicate_role::run_follower(&a, leader);
+    }
     let cfgs = configs(&a)?;
     common::check_outputs(&a.output)?;
     let meta = RunMeta::now();
@@ -221,7 +264,13 @@ pub fn run(a: ReplicateArgs) -> anyhow::Result<u8> {
     let progress = Progress::new(a.output.quiet);
     let signals = crate::signals::install();
     let clock = workloads::pacing::best_clock().0;
-    let faults = Faults::default();
+    let mut place = match Placement::set_up(a.role, addr, cfgs[0].rf, a.join_timeout) {
+        Ok(p) => p,
+        Err(e) => {
+            data.finish();
+            return Err(e);
+        }
+    };
     let mut reps = vec![Vec::new(); cfgs.len()];
     let mut status = vec![Status::Completed; cfgs.len()];
     let mut warnings: Vec<Vec<String>> = vec![Vec::new(); cfgs.len()];
@@ -236,8 +285,9 @@ pub fn run(a: ReplicateArgs) -> anyhow::Result<u8> {
                 break 'reps;
             }
             let label = format!("replicate acks={} rep {}/{}", c.acks, rep + 1, a.repeat);
-            let dir = data.path().join(format!("acks{}-r{rep}", c.acks));
-            match replicate::run_repetition(c, &dir, clock.clone(), &signals.stop, &faults) {
+            let name = format!("acks{}-r{rep}", c.acks);
+            let dir = data.path().join(&name);
+            match place.run(c, &dir, &name, clock.clone(), &signals.stop) {
                 Ok(mut o) => {
                     o.repetition.index = rep;
                     progress.done(&label, &o.repetition);
@@ -247,6 +297,9 @@ pub fn run(a: ReplicateArgs) -> anyhow::Result<u8> {
                             o.behind,
                             replicate::repetition::DRAIN_TIMEOUT.as_secs()
                         ));
+                    }
+                    for (f, why) in &o.lost {
+                        warnings[w].push(format!("rep {rep}: follower {f} was lost: {why}"));
                     }
                     if o.interrupted {
                         interrupted = true;
@@ -269,6 +322,8 @@ pub fn run(a: ReplicateArgs) -> anyhow::Result<u8> {
             }
         }
     }
+    let placement = place.describe();
+    place.finish();
     let medium = if cfgs.iter().any(|c| c.leader_engine.name == "direct") {
         Medium::Device
     } else {
@@ -282,7 +337,11 @@ pub fn run(a: ReplicateArgs) -> anyhow::Result<u8> {
                 format!("replicate/acks={}", c.acks),
                 Kind::Write,
                 format!("{} -> {}", c.leader_engine, c.follower_engine),
-                c.config_map(),
+                {
+                    let mut m = c.config_map();
+                    m.insert("placement".into(), placement.clone().into());
+                    m
+                },
                 status[w].clone(),
                 medium,
             )

@@ -1,7 +1,6 @@
 //! `segbench sink`: the receiving end of `segbench read --sink HOST:PORT`, for another host or
 //! network namespace. Runs until Ctrl-C (or `--sessions N`), one line per session on stderr.
 
-use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -57,22 +56,7 @@ pub fn run(a: SinkArgs) -> anyhow::Result<u8> {
             "--max-connections 0: need at least one connection",
         ));
     }
-    let addr: SocketAddr = a
-        .listen
-        .to_socket_addrs()
-        .map_err(|e| {
-            bad_input(format!(
-                "--listen {}: {e} (expected HOST:PORT, e.g. 127.0.0.1:7878)",
-                a.listen
-            ))
-        })?
-        .next()
-        .ok_or_else(|| {
-            bad_input(format!(
-                "--listen {}: the name resolves to no address",
-                a.listen
-            ))
-        })?;
+    let addr = crate::parse::socket_addr("--listen", &a.listen).map_err(bad_input)?;
     let cfg = SinkConfig {
         max_connections: a.max_connections,
         idle_timeout: a.idle_timeout,

@@ -66,6 +66,8 @@ pub struct IsrEvent {
 pub struct FetchRange {
     /// Segment file.
     pub path: PathBuf,
+    /// The segment's base offset (its file name).
+    pub base: i64,
     /// First byte (a batch start).
     pub start: u64,
     /// End (a batch end).
@@ -204,6 +206,7 @@ impl ReplicaState {
         let start = *seg.map.starts.get(k)?;
         Some(FetchRange {
             path: seg.path.clone(),
+            base: seg.base_offset,
             start,
             end: seg.map.fetch_end(start, max_bytes),
         })

@@ -4,13 +4,16 @@
 //! through the leader's write engine, books it in the replica state and answers; between
 //! requests it shrinks the ISR every half lag time, as Kafka's `isr-expiration` task does.
 
+use std::path::Path;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::Duration;
 
-use workloads::kafka::log::PartitionLog;
+use workloads::kafka::log::{LogConfig, PartitionLog};
 use workloads::pacing::Clock;
-use workloads::write::{Completion, FileTarget, Submitted, WriteEngine};
-use workloads::EngineError;
+use workloads::write::{self, Completion, FileTarget, Submitted, WriteEngine};
+use workloads::{EngineError, EngineSpec};
+
+use crate::runner::RunError;
 
 use super::isr::Shared;
 use super::{Acks, ReplicaConfig};
@@ -70,7 +73,31 @@ impl Replica {
         segment_size: u64,
         done: &mut Vec<Completion>,
     ) -> Result<u64, EngineError> {
-        let len = batch.len();
+        self.append_with(
+            batch.len(),
+            records,
+            max_timestamp_ms,
+            segment_size,
+            done,
+            |buf| {
+                buf.copy_from_slice(batch);
+                Ok(())
+            },
+        )
+    }
+
+    /// [`Replica::append`] of a `len`-byte batch that `fill` writes into the engine's region
+    /// (a follower receives it there straight from the socket). When `fill` fails nothing is
+    /// submitted: the log never holds a byte `fill` did not deliver.
+    pub fn append_with(
+        &mut self,
+        len: usize,
+        records: u32,
+        max_timestamp_ms: i64,
+        segment_size: u64,
+        done: &mut Vec<Completion>,
+        fill: impl FnOnce(&mut [u8]) -> Result<(), EngineError>,
+    ) -> Result<u64, EngineError> {
         if self.log.needs_roll(len as u64) {
             self.engine.close(done)?;
             self.log.roll()?;
@@ -82,10 +109,13 @@ impl Replica {
             })?;
         }
         let position = self.log.position();
+        let mut fill = Some(fill);
         loop {
             match self.engine.buffer(len)? {
                 Some(buf) => {
-                    buf.copy_from_slice(batch);
+                    if let Some(f) = fill.take() {
+                        f(buf)?;
+                    }
                     break;
                 }
                 None => self.engine.reap(1, done)?,
@@ -107,6 +137,53 @@ impl Replica {
         self.engine.close(done)?;
         self.log.close()
     }
+}
+
+/// How every replica lays out its partition logs (the same on each).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLayout {
+    /// Partitions.
+    pub partitions: u32,
+    /// Topic (directories `<topic>-<p>`).
+    pub topic: String,
+    /// Segment roll size.
+    pub segment_size: u64,
+    /// Sparse index interval.
+    pub index_interval: u64,
+}
+
+/// Creates the partition logs of one replica in `dir` (created if missing), each with its own
+/// `spec` engine open on its first segment.
+pub fn create_replicas(
+    layout: &LogLayout,
+    dir: &Path,
+    spec: &EngineSpec,
+    batch_bytes: usize,
+) -> Result<Vec<Replica>, RunError> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| RunError::Engine(EngineError::io("mkdir", dir, e, 0)))?;
+    let log_cfg = LogConfig {
+        segment_bytes: layout.segment_size,
+        index_interval_bytes: layout.index_interval,
+        ..LogConfig::default()
+    };
+    let mut out = Vec::new();
+    for p in 0..layout.partitions {
+        let log = PartitionLog::create(dir, &layout.topic, p, log_cfg.clone())?;
+        let mut engine = match write::build(spec, log.dir(), batch_bytes) {
+            Ok(e) => e,
+            Err(e) if e.is_unsupported() => return Err(RunError::Unsupported(e.to_string())),
+            Err(e) => return Err(e.into()),
+        };
+        engine.open(&FileTarget {
+            path: log.active_log_path(),
+            capacity_bytes: layout.segment_size,
+            preallocate: false,
+            dsync: false,
+        })?;
+        out.push(Replica { log, engine });
+    }
+    Ok(out)
 }
 
 /// Runs the leader until the producer hangs up; returns the bytes appended and the thread's CPU seconds.

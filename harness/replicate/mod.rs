@@ -4,17 +4,28 @@
 //! write engine. The leader keeps the in-sync replica set (ISR) and the high watermark (HW)
 //! as Kafka's `Partition` does ([`isr`]).
 //!
-//! Placement: all roles are threads of this process. Requests and replies travel over
-//! in-memory channels; a fetch is answered with a byte range of the leader's segment file
-//! (whole batches, found through the leader's in-memory [`BatchMap`](workloads::kafka::reader::BatchMap)
-//! of each segment) that the follower reads with `pread` — the bytes a follower appends are
-//! always bytes of the leader's log.
+//! Transport: each follower holds one TCP connection to the leader ([`wire`], the sink's
+//! framing). A FETCH carries the follower's log end offsets; the leader answers each partition
+//! that has data with a DATA frame whose payload is a whole-batch byte range of its segment
+//! file (found through the leader's in-memory [`BatchMap`](workloads::kafka::reader::BatchMap)
+//! of each segment), sent by a read engine (`--fetch-engine`: `sendfile` by default, or
+//! `readwrite`, `splice`, `mmap`, `uring`) straight from the page cache to the socket, as
+//! Kafka's `FileRecords.writeTo` does; the follower receives each batch into its write
+//! engine's region and appends it — the bytes a follower appends are always bytes the leader
+//! sent.
+//!
+//! Placement: by default every role runs in this process, the followers as threads connected
+//! over loopback TCP ([`run_repetition`]); with `segbench replicate --role leader --listen
+//! ADDR` and `--role follower --leader ADDR` the leader (with the producer) and each follower
+//! are separate processes, e.g. in a network-namespace pair or on two hosts ([`lead`] and
+//! [`follower::run_session`]). The leader's clock is the only one any figure is read on.
 //!
 //! Files: this one, what defines a replication workload ([`ReplicaConfig`], [`Acks`]);
 //! [`isr`], the leader's replica state (LEOs, ISR, HW, events); [`leader`], the leader's
-//! request loop; [`follower`], a follower's fetch loop; [`producer`], the measured closed
-//! loop; [`repetition`], one repetition set up, run, drained and turned into a
-//! [`Repetition`](results::Repetition).
+//! request loop and a replica's logs; [`serve`], the leader's side of the follower
+//! connections (join, fetches); [`follower`], a follower's side; [`wire`], the messages
+//! between them; [`producer`], the measured closed loop; [`repetition`], one repetition set
+//! up, run, drained and turned into a [`Repetition`](results::Repetition).
 //!
 //! `Repetition.extra` keys (schema version 1 unchanged):
 //! - `replication_factor`, `min_insync_replicas`, `acks`: the configuration measured;
@@ -23,9 +34,14 @@
 //!   `{at_s, partition, follower, change: "shrink"|"expand"}` (seconds from the start, leader's clock);
 //! - `follower_lag_end_offsets`: largest (leader LEO − follower LEO) over partitions and
 //!   followers when the producer stopped; `follower_lag_max_offsets`: largest seen at any fetch;
-//! - `follower_bytes`: bytes each follower appended (list, follower 1 first);
+//! - `follower_bytes`: bytes each follower appended, by its own count (list, follower 1
+//!   first; null for a follower whose connection was lost);
+//! - `follower_fetches`: fetches answered with data, by each follower's count (null when lost);
+//! - `follower_bytes_sent`: bytes the leader sent each follower;
+//! - `followers_lost`: `{follower, reason}` for each follower whose connection was lost;
 //! - `high_watermark_violations`: HW updates that left the HW above an in-sync follower's LEO (0);
-//! - `producer_cpu_s`, `leader_cpu_s`, `follower_cpu_s` (sum over followers): CPU per role;
+//! - `producer_cpu_s`, `leader_cpu_s` (its request loop and fetch serving), `follower_cpu_s`
+//!   (sum over followers, as they report it): CPU per role;
 //! - `leader_append_latency_ns` (acks=all only): each produce's latency up to the leader's
 //!   append, its acks=1 moment, in the same run — a whole histogram like `latency_ns`.
 
@@ -34,6 +50,8 @@ pub mod isr;
 pub mod leader;
 pub mod producer;
 pub mod repetition;
+pub mod serve;
+pub mod wire;
 
 use std::fmt;
 use std::str::FromStr;
@@ -42,10 +60,15 @@ use std::time::Duration;
 use workloads::kafka::batch::{batch_len, records_per_batch};
 use workloads::EngineSpec;
 
-pub use repetition::{run_repetition, Faults, RepOutcome};
+pub use leader::LogLayout;
+pub use repetition::{lead, run_repetition, Faults, RepOutcome};
 
+/// How the results name the default placement (every role in this process).
+pub const PLACEMENT_IN_PROCESS: &str = "in-process, loopback TCP";
 /// Kafka's `replica.fetch.max.bytes` default, per partition.
 pub const DEFAULT_FETCH_MAX_BYTES: u64 = 1 << 20;
+/// Kafka's `replica.fetch.min.bytes` default.
+pub const DEFAULT_FETCH_MIN_BYTES: u64 = 1;
 /// Kafka's `replica.fetch.wait.max.ms` default.
 pub const DEFAULT_FETCH_WAIT_MAX: Duration = Duration::from_millis(500);
 /// Kafka's `replica.lag.time.max.ms` default.
@@ -109,8 +132,12 @@ pub struct ReplicaConfig {
     pub leader_engine: EngineSpec,
     /// Every follower's write engine.
     pub follower_engine: EngineSpec,
+    /// The read engine the leader serves fetches with.
+    pub fetch_engine: EngineSpec,
     /// `replica.fetch.max.bytes`, per partition.
     pub fetch_max_bytes: u64,
+    /// `replica.fetch.min.bytes`: a fetch is held until this much is there (or the wait ends).
+    pub fetch_min_bytes: u64,
     /// `replica.fetch.wait.max.ms`.
     pub fetch_wait_max: Duration,
     /// `replica.lag.time.max.ms`.
@@ -162,6 +189,9 @@ impl ReplicaConfig {
                 self.segment_size
             ));
         }
+        if self.fetch_min_bytes == 0 {
+            return Err("--replica-fetch-min-bytes 0: use at least 1 (Kafka's default)".into());
+        }
         if self.size.is_none() && self.duration.is_none() {
             return Err("neither --size nor --duration given".into());
         }
@@ -169,6 +199,16 @@ impl ReplicaConfig {
             records_per_batch: records,
             batch_bytes: bytes,
         })
+    }
+
+    /// How every replica lays out its logs.
+    pub fn layout(&self) -> LogLayout {
+        LogLayout {
+            partitions: self.partitions,
+            topic: self.topic.clone(),
+            segment_size: self.segment_size,
+            index_interval: self.index_interval,
+        }
     }
 
     /// Every option, for the results file.
@@ -191,9 +231,14 @@ impl ReplicaConfig {
             "follower_engine".into(),
             json!(self.follower_engine.to_string()),
         );
+        m.insert("fetch_engine".into(), json!(self.fetch_engine.to_string()));
         m.insert(
             "replica_fetch_max_bytes".into(),
             json!(self.fetch_max_bytes),
+        );
+        m.insert(
+            "replica_fetch_min_bytes".into(),
+            json!(self.fetch_min_bytes),
         );
         m.insert(
             "replica_fetch_wait_max_ms".into(),
@@ -209,7 +254,7 @@ impl ReplicaConfig {
             "duration_s".into(),
             json!(self.duration.map(|d| d.as_secs_f64())),
         );
-        m.insert("placement".into(), json!("in-process"));
+        m.insert("placement".into(), json!(PLACEMENT_IN_PROCESS));
         m
     }
 }

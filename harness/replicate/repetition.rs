@@ -1,9 +1,13 @@
 //! One replication repetition: every replica's partition logs and engines set up before the
-//! clock starts (leader in `<dir>/leader`, follower i in `<dir>/follower-<i>`), the roles
-//! started, the producer's measured loop run, then the followers left to catch up (bounded)
-//! so each one's log ends where the leader's does, and the figures assembled.
+//! clock starts (leader in `<dir>/leader`, follower i in `<dir>/follower-<i>` — on the
+//! follower's own host when it runs elsewhere), the roles started, the producer's measured
+//! loop run, then the followers left to catch up (bounded) so each one's log ends where the
+//! leader's does, and the figures assembled. [`lead`] is the leader's side over joined
+//! followers' connections; [`run_repetition`] runs it with the followers as threads of this
+//! process connected over loopback TCP.
 
 use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
@@ -11,28 +15,31 @@ use std::time::{Duration, Instant};
 
 use results::{hist, Repetition, ThreadStats};
 use serde_json::json;
-use workloads::kafka::log::{LogConfig, PartitionLog};
 use workloads::pacing::Clock;
-use workloads::write::{self, FileTarget};
-use workloads::{EngineError, EngineSpec};
+use workloads::EngineError;
 
-use super::follower::{run_follower, FollowerStats};
+use super::follower::{self, FollowerFailure};
 use super::isr::{ReplicaState, Shared};
-use super::leader::{run_leader, Replica};
+use super::leader::{create_replicas, run_leader};
 use super::producer::run_producer;
+use super::serve::{self, Link, Served};
+use super::wire::{self, Start};
 use super::ReplicaConfig;
 use crate::runner::RunError;
+use crate::sink::protocol::FrameKind;
 use crate::usage::CpuSnapshot;
 
 /// How long followers get, after the producer stopped, to reach the leader's log end.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// Produce requests the leader's channel holds (the producer's in-flight limit for acks=0).
 pub const REQUEST_QUEUE: usize = 64;
+/// How long the in-process followers get to connect and join.
+pub const LOCAL_JOIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Faults injected into a run (tests): followers that send no fetch while their flag is set.
 #[derive(Debug, Default)]
 pub struct Faults {
-    /// `pause[i]` stalls follower i (0-based); missing entries are never paused.
+    /// `pause[i]` stalls follower i + 1; missing entries are never paused.
     pub pause: Vec<Arc<AtomicBool>>,
 }
 
@@ -43,47 +50,27 @@ pub struct RepOutcome {
     pub repetition: Repetition,
     /// The leader's data directory.
     pub leader_dir: PathBuf,
-    /// Each follower's data directory.
+    /// Each follower's data directory (in-process followers only).
     pub follower_dirs: Vec<PathBuf>,
-    /// Followers (unpaused) that had not reached the leader's log end within [`DRAIN_TIMEOUT`].
+    /// Followers (unpaused, connected) that had not reached the leader's log end within [`DRAIN_TIMEOUT`].
     pub behind: Vec<u32>,
+    /// Followers whose connection was lost, and why.
+    pub lost: Vec<(u32, String)>,
     /// True when stopped by the stop flag.
     pub interrupted: bool,
 }
 
-fn replicas(
-    cfg: &ReplicaConfig,
-    dir: &Path,
-    spec: &EngineSpec,
-    batch_bytes: usize,
-) -> Result<Vec<Replica>, RunError> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| RunError::Engine(EngineError::io("mkdir", dir, e, 0)))?;
-    let log_cfg = LogConfig {
-        segment_bytes: cfg.segment_size,
-        index_interval_bytes: cfg.index_interval,
-        ..LogConfig::default()
-    };
-    let mut out = Vec::new();
-    for p in 0..cfg.partitions {
-        let log = PartitionLog::create(dir, &cfg.topic, p, log_cfg.clone())?;
-        let mut engine = match write::build(spec, log.dir(), batch_bytes) {
-            Ok(e) => e,
-            Err(e) if e.is_unsupported() => return Err(RunError::Unsupported(e.to_string())),
-            Err(e) => return Err(e.into()),
-        };
-        engine.open(&FileTarget {
-            path: log.active_log_path(),
-            capacity_bytes: cfg.segment_size,
-            preallocate: false,
-            dsync: false,
-        })?;
-        out.push(Replica { log, engine });
-    }
-    Ok(out)
+fn io_error(what: &str, dir: &Path, e: std::io::Error) -> RunError {
+    RunError::Engine(EngineError::io(
+        "listen",
+        dir,
+        std::io::Error::new(e.kind(), format!("{what}: {e}")),
+        0,
+    ))
 }
 
-/// Runs one repetition of `cfg` in `dir` (created if missing, empty).
+/// Runs one repetition of `cfg` in `dir` (created if missing, empty) with every role in this
+/// process: the followers are threads that join over loopback TCP, numbered in `faults` order.
 pub fn run_repetition(
     cfg: &ReplicaConfig,
     dir: &Path,
@@ -91,25 +78,125 @@ pub fn run_repetition(
     stop: &AtomicBool,
     faults: &Faults,
 ) -> Result<RepOutcome, RunError> {
+    cfg.check().map_err(RunError::Unsupported)?;
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .map_err(|e| io_error("loopback listener", dir, e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| io_error("loopback listener", dir, e))?;
+    let never = &AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let mut links = Vec::new();
+        let mut threads = Vec::new();
+        for f in 1..cfg.rf {
+            let pause: &AtomicBool = faults
+                .pause
+                .get(f as usize - 1)
+                .map_or(never, |a| a.as_ref());
+            threads.push(s.spawn(move || {
+                let (stream, n) =
+                    follower::join(addr, LOCAL_JOIN_TIMEOUT).map_err(|reason| FollowerFailure {
+                        reason,
+                        partial: Default::default(),
+                        done: Vec::new(),
+                    })?;
+                follower::run_session(
+                    &stream,
+                    n,
+                    &mut |_| Ok(dir.to_path_buf()),
+                    pause,
+                    never,
+                    &mut |_, _| {},
+                )
+            }));
+            // One at a time, so follower f is thread f.
+            match serve::accept_followers(&listener, f, 1, LOCAL_JOIN_TIMEOUT) {
+                Ok(l) => links.extend(l),
+                Err(e) => {
+                    serve::goodbye(&links);
+                    return Err(RunError::Engine(EngineError::Corrupt {
+                        path: dir.to_path_buf(),
+                        position: 0,
+                        reason: format!("in-process followers: {e}"),
+                    }));
+                }
+            }
+        }
+        let out = lead(cfg, dir, "", clock, stop, faults, &mut links);
+        serve::goodbye(&links);
+        let mut out = out?;
+        for (i, t) in threads.into_iter().enumerate() {
+            if let Ok(Err(e)) = t.join() {
+                let f = i as u32 + 1;
+                out.lost.retain(|l| l.0 != f);
+                out.lost.push((f, e.reason));
+            }
+        }
+        out.follower_dirs = (1..cfg.rf)
+            .map(|f| dir.join(format!("follower-{f}")))
+            .collect();
+        Ok(out)
+    })
+}
+
+/// The leader's side of one repetition of `cfg` in `dir` over the joined followers' `links`:
+/// each live one is told to start (`rep`: the repetition's directory under its data directory)
+/// and served by its own thread with a `--fetch-engine` instance.
+pub fn lead(
+    cfg: &ReplicaConfig,
+    dir: &Path,
+    rep: &str,
+    clock: Arc<dyn Clock>,
+    stop: &AtomicBool,
+    faults: &Faults,
+    links: &mut [Link],
+) -> Result<RepOutcome, RunError> {
     let shape = cfg.check().map_err(RunError::Unsupported)?;
     let followers = cfg.rf - 1;
     let leader_dir = dir.join("leader");
-    let leader_parts = replicas(cfg, &leader_dir, &cfg.leader_engine, shape.batch_bytes)?;
-    let mut follower_dirs = Vec::new();
-    let mut follower_parts = Vec::new();
-    for f in 1..=followers {
-        let d = dir.join(format!("follower-{f}"));
-        follower_parts.push(replicas(cfg, &d, &cfg.follower_engine, shape.batch_bytes)?);
-        follower_dirs.push(d);
+    let layout = cfg.layout();
+    let leader_parts =
+        create_replicas(&layout, &leader_dir, &cfg.leader_engine, shape.batch_bytes)?;
+    let mut engines = Vec::new();
+    for _ in links.iter() {
+        engines.push(match workloads::read::build(&cfg.fetch_engine) {
+            Ok(e) => e,
+            Err(e) if e.is_unsupported() => return Err(RunError::Unsupported(e.to_string())),
+            Err(e) => return Err(e.into()),
+        });
     }
+    let start = Start {
+        rep: rep.to_string(),
+        partitions: layout.partitions,
+        topic: layout.topic.clone(),
+        segment_size: layout.segment_size,
+        index_interval: layout.index_interval,
+        engine: cfg.follower_engine.to_string(),
+        batch_bytes: shape.batch_bytes,
+        fetch_max_bytes: cfg.fetch_max_bytes,
+        fetch_wait_max_ms: cfg.fetch_wait_max.as_millis() as u64,
+    };
+    for l in links.iter_mut().filter(|l| l.lost.is_none()) {
+        if let Err(e) = wire::send_json(&l.stream, FrameKind::Hello, &start) {
+            l.lost = Some(format!("starting the repetition: {e}"));
+        }
+    }
+    let gone: Vec<AtomicBool> = links
+        .iter()
+        .map(|l| AtomicBool::new(l.lost.is_some()))
+        .collect();
     let shared = Shared::new(ReplicaState::new(
         cfg.partitions,
         followers,
         cfg.lag_time_max.as_nanos() as u64,
         clock.now_ns(),
     ));
-    let never = AtomicBool::new(false);
     let followers_stop = AtomicBool::new(false);
+    let limits = serve::FetchLimits {
+        max_bytes: cfg.fetch_max_bytes,
+        min_bytes: cfg.fetch_min_bytes,
+        wait_max: cfg.fetch_wait_max,
+    };
     let (req_tx, req_rx) = mpsc::sync_channel(REQUEST_QUEUE);
     let (rep_tx, rep_rx) = mpsc::channel();
 
@@ -121,13 +208,18 @@ pub fn run_repetition(
             s.spawn(move || run_leader(shared, leader_parts, req_rx, rep_tx, cfg, clock.as_ref()))
         };
         let mut handles = Vec::new();
-        for (i, parts) in follower_parts.into_iter().enumerate() {
+        for ((link, engine), gone) in links.iter_mut().zip(engines.iter_mut()).zip(&gone) {
+            if link.lost.is_some() {
+                continue;
+            }
             let clock = clock.clone();
-            let pause: &AtomicBool = faults.pause.get(i).map_or(&never, |a| a.as_ref());
             let fstop = &followers_stop;
-            handles.push(
-                s.spawn(move || run_follower(shared, i, parts, cfg, pause, fstop, clock.as_ref())),
-            );
+            handles.push(s.spawn(move || {
+                let served =
+                    serve::serve(link, shared, engine.as_mut(), limits, fstop, clock.as_ref());
+                gone.store(true, Ordering::Release);
+                served.map(|s| (link.follower, s))
+            }));
         }
         let produced = {
             let clock = clock.clone();
@@ -149,6 +241,7 @@ pub fn run_repetition(
                             .get(f)
                             .is_some_and(|a| a.load(Ordering::Acquire))
                     })
+                    .filter(|&f| !gone.get(f).is_some_and(|g| g.load(Ordering::Acquire)))
                     .filter(|&f| st.parts.iter().any(|p| p.followers[f].leo < p.leo))
                     .map(|f| f as u32 + 1)
                     .collect()
@@ -160,10 +253,10 @@ pub fn run_repetition(
         };
         followers_stop.store(true, Ordering::Release);
         shared.data.notify_all();
-        let fstats: Vec<_> = handles.into_iter().map(|h| h.join()).collect();
-        (produced, cpu, lag_end, leader, behind, fstats)
+        let served: Vec<_> = handles.into_iter().map(|h| h.join()).collect();
+        (produced, cpu, lag_end, leader, behind, served)
     });
-    let (produced, cpu, lag_end, leader, behind, fstats) = outcome;
+    let (produced, cpu, lag_end, leader, behind, served) = outcome;
     let panicked = |role: &str| {
         RunError::Engine(EngineError::Corrupt {
             path: dir.to_path_buf(),
@@ -173,10 +266,15 @@ pub fn run_repetition(
     };
     let produced = produced.map_err(|_| panicked("producer"))?;
     let (leader_bytes, leader_cpu_s) = leader.map_err(|_| panicked("leader"))??;
-    let mut followers_done: Vec<FollowerStats> = Vec::new();
-    for f in fstats {
-        followers_done.push(f.map_err(|_| panicked("follower"))??);
+    let mut by_follower: Vec<Served> = vec![Served::default(); followers as usize];
+    for s in served {
+        let (f, s) = s.map_err(|_| panicked("fetch server"))??;
+        by_follower[f as usize - 1] = s;
     }
+    let lost: Vec<(u32, String)> = links
+        .iter()
+        .filter_map(|l| l.lost.clone().map(|why| (l.follower, why)))
+        .collect();
 
     let st = shared.lock();
     let elapsed_s = (produced.end_ns - produced.start_ns) as f64 / 1e9;
@@ -228,18 +326,45 @@ pub fn run_repetition(
     extra.insert("follower_lag_max_offsets".into(), json!(st.max_lag));
     extra.insert(
         "follower_bytes".into(),
-        json!(followers_done.iter().map(|f| f.bytes).collect::<Vec<_>>()),
+        json!(by_follower
+            .iter()
+            .map(|f| f.report.as_ref().map(|r| r.bytes))
+            .collect::<Vec<_>>()),
+    );
+    extra.insert(
+        "follower_fetches".into(),
+        json!(by_follower
+            .iter()
+            .map(|f| f.report.as_ref().map(|r| r.fetches))
+            .collect::<Vec<_>>()),
+    );
+    extra.insert(
+        "follower_bytes_sent".into(),
+        json!(by_follower.iter().map(|f| f.bytes_sent).collect::<Vec<_>>()),
+    );
+    extra.insert(
+        "followers_lost".into(),
+        json!(lost
+            .iter()
+            .map(|(f, why)| json!({"follower": f, "reason": why}))
+            .collect::<Vec<_>>()),
     );
     extra.insert("leader_bytes".into(), json!(leader_bytes));
     extra.insert("high_watermark_violations".into(), json!(st.hw_violations));
-    extra.insert("leader_cpu_s".into(), json!(leader_cpu_s));
+    extra.insert(
+        "leader_cpu_s".into(),
+        json!(leader_cpu_s + by_follower.iter().map(|f| f.cpu_s).sum::<f64>()),
+    );
     extra.insert(
         "producer_cpu_s".into(),
         json!(produced.cpu.user_s + produced.cpu.sys_s),
     );
     extra.insert(
         "follower_cpu_s".into(),
-        json!(followers_done.iter().map(|f| f.cpu_s).sum::<f64>()),
+        json!(by_follower
+            .iter()
+            .filter_map(|f| f.report.as_ref().map(|r| r.cpu_s))
+            .sum::<f64>()),
     );
     let cpu_total = cpu.user_s + cpu.sys_s;
     let bytes = produced.bytes;
@@ -274,8 +399,9 @@ pub fn run_repetition(
     Ok(RepOutcome {
         repetition,
         leader_dir,
-        follower_dirs,
+        follower_dirs: Vec::new(),
         behind,
+        lost,
         interrupted: stop.load(Ordering::Relaxed),
     })
 }

@@ -10,6 +10,7 @@ use workloads::pacing::MonotonicClock;
 
 use super::isr::ReplicaState;
 use super::*;
+use super::{follower, serve, wire};
 
 fn cfg(acks: Acks) -> ReplicaConfig {
     ReplicaConfig {
@@ -23,7 +24,9 @@ fn cfg(acks: Acks) -> ReplicaConfig {
         topic: "segbench".into(),
         leader_engine: "buffered".parse().unwrap(),
         follower_engine: "buffered".parse().unwrap(),
+        fetch_engine: "sendfile".parse().unwrap(),
         fetch_max_bytes: DEFAULT_FETCH_MAX_BYTES,
+        fetch_min_bytes: DEFAULT_FETCH_MIN_BYTES,
         fetch_wait_max: DEFAULT_FETCH_WAIT_MAX,
         lag_time_max: DEFAULT_LAG_TIME_MAX,
         min_insync: 1,
@@ -220,6 +223,12 @@ fn bad_options_are_refused_with_one_line() {
         .unwrap_err()
         .starts_with("--min-insync-replicas 4"));
     let mut c = cfg(Acks::All);
+    c.fetch_min_bytes = 0;
+    assert!(c
+        .check()
+        .unwrap_err()
+        .starts_with("--replica-fetch-min-bytes 0"));
+    let mut c = cfg(Acks::All);
     c.fetch_max_bytes = 1000;
     assert!(c.check().unwrap_err().contains("smaller than one batch"));
     assert!("2".parse::<Acks>().is_err());
@@ -257,5 +266,140 @@ fn a_follower_that_resumes_rejoins_the_isr_when_caught_up() {
     assert_eq!(extra_u64(&o, "not_enough_replicas"), 0);
     assert_eq!(extra_u64(&o, "high_watermark_violations"), 0);
     assert!(o.behind.is_empty());
+    assert!(files(&o.leader_dir) == files(&o.follower_dirs[0]));
+}
+
+#[test]
+fn every_fetch_engine_delivers_the_leaders_bytes() {
+    for engine in ["sendfile", "readwrite", "splice", "mmap", "uring"] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = cfg(Acks::One);
+        c.size = Some(2 << 20);
+        c.fetch_engine = engine.parse().unwrap();
+        let clock: Arc<dyn workloads::pacing::Clock> = Arc::new(MonotonicClock::new());
+        let o = match run_repetition(
+            &c,
+            dir.path(),
+            clock,
+            &AtomicBool::new(false),
+            &Faults::default(),
+        ) {
+            Ok(o) => o,
+            Err(crate::runner::RunError::Unsupported(why)) => {
+                eprintln!("SKIP {engine}: {why}");
+                continue;
+            }
+            Err(e) => panic!("{engine}: {e}"),
+        };
+        assert!(
+            o.behind.is_empty() && o.lost.is_empty(),
+            "{engine}: {:?} {:?}",
+            o.behind,
+            o.lost
+        );
+        let leader = files(&o.leader_dir);
+        for f in &o.follower_dirs {
+            assert!(files(f) == leader, "{engine}: {} differs", f.display());
+        }
+        let sent = o.repetition.extra["follower_bytes_sent"].clone();
+        let got = o.repetition.extra["follower_bytes"].clone();
+        assert_eq!(sent, got, "{engine}: every byte sent was appended");
+    }
+}
+
+/// A leader that stops in the middle of a batch: the follower keeps the whole batches before
+/// it and nothing of the cut one, and says the leader went away.
+#[test]
+fn a_follower_never_appends_a_batch_the_leader_did_not_send_whole() {
+    use crate::sink::protocol::{FrameHeader, FrameKind};
+    use std::io::Write;
+    use workloads::kafka::batch::{batch_len, encode_batch};
+    let dir = tempfile::tempdir().unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (records, value) = (4u32, 100usize);
+    let len = batch_len(records, value);
+    let mut pool = workloads::payload::PayloadPool::new(1 << 16, 7);
+    let mut two = vec![0u8; 2 * len];
+    encode_batch(&mut two[..len], 0, 1, records, value, &mut pool);
+    encode_batch(
+        &mut two[len..],
+        i64::from(records),
+        1,
+        records,
+        value,
+        &mut pool,
+    );
+    let first = two[..len].to_vec();
+    let leader = std::thread::spawn(move || {
+        let links = serve::accept_followers(&listener, 1, 1, Duration::from_secs(10)).unwrap();
+        let s = &links[0].stream;
+        let start = wire::Start {
+            rep: String::new(),
+            partitions: 1,
+            topic: "t".into(),
+            segment_size: 1 << 20,
+            index_interval: 4096,
+            engine: "buffered".into(),
+            batch_bytes: len,
+            fetch_max_bytes: 1 << 20,
+            fetch_wait_max_ms: 100,
+        };
+        wire::send_json(s, FrameKind::Hello, &start).unwrap();
+        let h = wire::read_header(s, &|| true).unwrap().unwrap();
+        assert_eq!(wire::read_fetch(s, &h, 1).unwrap(), vec![0]);
+        // Two batches announced, one and a half sent, then the leader is gone.
+        let mut msg = FrameHeader::data(0, 0, 0, 0, 0, (2 * len) as u32)
+            .encode()
+            .to_vec();
+        msg.extend_from_slice(&two[..len + len / 2]);
+        (&links[0].stream).write_all(&msg).unwrap();
+    });
+    let (stream, n) = follower::join(addr, Duration::from_secs(10)).unwrap();
+    assert_eq!(n, 1);
+    let never = AtomicBool::new(false);
+    let failed = follower::run_session(
+        &stream,
+        n,
+        &mut |_| Ok(dir.path().to_path_buf()),
+        &never,
+        &never,
+        &mut |_, _| {},
+    )
+    .unwrap_err();
+    leader.join().unwrap();
+    assert!(
+        failed.reason.contains("from the leader"),
+        "{}",
+        failed.reason
+    );
+    assert_eq!(failed.partial.bytes, len as u64);
+    let log = dir.path().join("follower-1/t-0/00000000000000000000.log");
+    assert!(
+        std::fs::read(&log).unwrap() == first,
+        "exactly the whole batch"
+    );
+}
+
+/// With replica.fetch.min.bytes above one batch the leader holds each fetch until that much is
+/// there: few fetches, each carrying at least min.bytes (but the last ones, cut by the wait).
+#[test]
+fn a_fetch_is_held_until_min_bytes_are_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = cfg(Acks::One);
+    c.rf = 2;
+    c.size = Some(4 << 20);
+    c.fetch_min_bytes = 512 << 10;
+    // Long against the time 512 KiB take to produce, short against the drain timeout.
+    c.fetch_wait_max = Duration::from_secs(1);
+    let o = run(&c, dir.path(), &Faults::default());
+    assert!(o.behind.is_empty(), "{:?}", o.repetition.extra);
+    let bytes = o.repetition.extra["follower_bytes"][0].as_u64().unwrap();
+    let fetches = o.repetition.extra["follower_fetches"][0].as_u64().unwrap();
+    assert!(bytes >= 4 << 20);
+    assert!(
+        fetches <= bytes / c.fetch_min_bytes + 2,
+        "{fetches} fetches for {bytes} bytes"
+    );
     assert!(files(&o.leader_dir) == files(&o.follower_dirs[0]));
 }

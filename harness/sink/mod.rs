@@ -18,7 +18,7 @@
 //! |--------|----------------|------------------------------------------------------------------|
 //! | 0..4   | magic          | `SGBF`                                                           |
 //! | 4      | version        | 1                                                                |
-//! | 5      | kind           | 1 HELLO, 2 DATA, 3 END                                           |
+//! | 5      | kind           | 1 HELLO, 2 DATA, 3 END (4 FETCH, 5 FETCH_END: replication only)  |
 //! | 6..8   | group          | consumer group (DATA)                                            |
 //! | 8..12  | partition      | partition id announced in HELLO (DATA)                           |
 //! | 12..16 | pass           | 0 for the first pass over the log, +1 each time it starts over   |

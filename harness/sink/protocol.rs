@@ -25,6 +25,10 @@ pub enum FrameKind {
     Data = 2,
     /// Session end; the sink answers with a [`SessionSummary`] line.
     End = 3,
+    /// Replication only ([`crate::replicate::wire`]): a follower's fetch request.
+    Fetch = 4,
+    /// Replication only: the end of the leader's answer to one fetch.
+    FetchEnd = 5,
 }
 
 /// A decoded frame header.
@@ -122,6 +126,8 @@ impl FrameHeader {
             1 => FrameKind::Hello,
             2 => FrameKind::Data,
             3 => FrameKind::End,
+            4 => FrameKind::Fetch,
+            5 => FrameKind::FetchEnd,
             k => return Err(FrameError::BadKind(k)),
         };
         let u32_at = |i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);

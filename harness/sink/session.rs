@@ -143,6 +143,12 @@ impl Session {
                     return Ok(true);
                 }
                 FrameKind::Hello => return Err(ProtocolError::Unexpected("a second HELLO".into())),
+                FrameKind::Fetch | FrameKind::FetchEnd => {
+                    return Err(ProtocolError::Unexpected(format!(
+                        "a replication frame ({:?}) in a read session",
+                        h.kind
+                    )))
+                }
             }
         }
         Ok(false)

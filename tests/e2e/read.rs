@@ -2,13 +2,13 @@
 //! the in-process sink, to a sink in another process, and across a network-namespace pair;
 //! a damaged log and a vanished sink fail with exit 1; bad input exits 2 with one line.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::util::{
-    assert_bad_input, assert_success, results, segbench_in, spawn_in, wait_within, BIN,
+    assert_bad_input, assert_success, results, segbench_in, spawn_in, wait_within, Listening,
+    NetnsPair, BIN,
 };
 use results::{Kind, ResultsFile, Status};
 use workloads::kafka::batch::{batch_len, encode_batch};
@@ -91,76 +91,17 @@ fn read_serves_the_whole_log_verified_and_removes_it() {
     );
 }
 
-/// A `segbench sink` child and its address, read from its first line on stderr.
-struct SinkProcess {
-    child: Child,
-    addr: String,
-    lines: std::sync::mpsc::Receiver<String>,
-}
-
-impl SinkProcess {
-    fn start(netns: Option<&str>, listen: &str, extra: &[&str]) -> SinkProcess {
-        let mut cmd = match netns {
-            Some(ns) => {
-                let mut c = Command::new("ip");
-                c.args(["netns", "exec", ns, BIN]);
-                c
-            }
-            None => Command::new(BIN),
-        };
-        let mut child = cmd
-            .args(["sink", "--listen", listen])
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("segbench sink starts");
-        let stderr = child.stderr.take().expect("piped");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let first = rx
-            .recv_timeout(Duration::from_secs(10))
-            .expect("the sink prints where it listens");
-        let addr = first
-            .split("listening on ")
-            .nth(1)
-            .and_then(|s| s.split_whitespace().next())
-            .unwrap_or_else(|| panic!("no address in: {first}"))
-            .to_string();
-        SinkProcess {
-            child,
-            addr,
-            lines: rx,
-        }
-    }
-
-    /// Waits for the child to exit on its own (at most `limit`), else kills it.
-    fn wait(&mut self, limit: Duration) -> Option<ExitStatus> {
-        wait_within(&mut self.child, limit)
-    }
-
-    fn output(&self) -> Vec<String> {
-        self.lines.try_iter().collect()
-    }
-}
-
-impl Drop for SinkProcess {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
+/// A `segbench sink` child listening on `listen` (in `netns` when given).
+fn start_sink(netns: Option<&str>, listen: &str, extra: &[&str]) -> Listening {
+    let mut args = vec!["sink", "--listen", listen];
+    args.extend_from_slice(extra);
+    Listening::start(netns, &args)
 }
 
 #[test]
 fn read_sends_to_a_sink_in_another_process() {
     let t = tempfile::tempdir().unwrap();
-    let mut sink = SinkProcess::start(None, "127.0.0.1:0", &["--verify", "--sessions", "2"]);
+    let mut sink = start_sink(None, "127.0.0.1:0", &["--verify", "--sessions", "2"]);
     let out = segbench_in(
         t.path(),
         &[
@@ -209,7 +150,7 @@ fn read_sends_to_a_sink_in_another_process() {
 #[test]
 fn a_sink_that_dies_mid_run_stops_the_reader_with_partial_results() {
     let t = tempfile::tempdir().unwrap();
-    let mut sink = SinkProcess::start(None, "127.0.0.1:0", &[]);
+    let mut sink = start_sink(None, "127.0.0.1:0", &[]);
     let mut reader = spawn_in(
         t.path(),
         &[
@@ -452,63 +393,13 @@ fn bad_input_exits_2_with_one_line() {
     );
 }
 
-/// Removes the namespace pair when dropped.
-struct NetnsPair {
-    script: std::path::PathBuf,
-    env: [(String, String); 2],
-}
-
-impl NetnsPair {
-    fn run(&self, action: &str) -> std::process::Output {
-        Command::new("sh")
-            .arg(&self.script)
-            .arg(action)
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .output()
-            .expect("sh runs")
-    }
-}
-
-impl Drop for NetnsPair {
-    fn drop(&mut self) {
-        let _ = self.run("down");
-    }
-}
-
 #[test]
 fn read_across_a_network_namespace_pair() {
-    // Root: the effective uid in /proc/self/status.
-    let root = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(2) == Some("0"))
-        })
-        .unwrap_or(false);
-    if !root {
-        eprintln!("SKIP: read_across_a_network_namespace_pair needs root (network namespaces)");
+    let Some(pair) = NetnsPair::up("read_across_a_network_namespace_pair") else {
         return;
-    }
-    if Command::new("ip").arg("-V").output().is_err() {
-        eprintln!("SKIP: read_across_a_network_namespace_pair needs ip(8) (iproute2)");
-        return;
-    }
-    let id = std::process::id();
-    let (a, b) = (format!("sbe{id}-a"), format!("sbe{id}-b"));
-    let pair = NetnsPair {
-        script: Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/netns-pair.sh"),
-        env: [("NETNS_A".into(), a.clone()), ("NETNS_B".into(), b.clone())],
     };
-    let up = pair.run("up");
-    if !up.status.success() {
-        eprintln!(
-            "SKIP: read_across_a_network_namespace_pair: cannot create network namespaces here: {}",
-            String::from_utf8_lossy(&up.stderr).trim()
-        );
-        return;
-    }
-    let mut sink = SinkProcess::start(Some(&a), "198.18.1.1:0", &["--verify", "--sessions", "1"]);
+    let (a, b) = (pair.a.clone(), pair.b.clone());
+    let mut sink = start_sink(Some(&a), "198.18.1.1:0", &["--verify", "--sessions", "1"]);
     assert!(sink.addr.starts_with("198.18.1.1:"), "{}", sink.addr);
     let t = tempfile::tempdir().unwrap();
     let out = Command::new("ip")
@@ -550,7 +441,7 @@ fn read_across_a_network_namespace_pair() {
 
 #[test]
 fn a_sink_stopped_by_sigterm_exits_143() {
-    let mut sink = SinkProcess::start(None, "127.0.0.1:0", &[]);
+    let mut sink = start_sink(None, "127.0.0.1:0", &[]);
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(sink.child.id() as i32),
         nix::sys::signal::Signal::SIGTERM,

@@ -1,6 +1,7 @@
 //! Helpers: run the binary (to the end, or spawned and waited for), parse its JSON, check
 //! its exit code and one-line errors.
 
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -109,4 +110,173 @@ pub fn assert_bad_input(out: &Output, needle: &str) {
     assert_eq!(lines.len(), 1, "one line expected, got: {err}");
     assert!(lines[0].contains(needle), "'{needle}' not in: {err}");
     assert!(!err.contains("panicked"), "{err}");
+}
+
+/// A `segbench` child that listens (`sink`, `replicate --role leader`) and its address, read
+/// from the first stderr line saying `listening on ADDR`; the other stderr lines are kept.
+pub struct Listening {
+    /// The process.
+    pub child: Child,
+    /// Where it listens.
+    pub addr: String,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Listening {
+    /// Starts `segbench ARGS` (in network namespace `netns` when given), stdout discarded,
+    /// and waits (at most 20 s) for its listening line.
+    pub fn start(netns: Option<&str>, args: &[&str]) -> Listening {
+        Self::start_in(netns, args, None)
+    }
+
+    /// [`Listening::start`], in `cwd` with stdout piped when `cwd` is given.
+    pub fn start_in(netns: Option<&str>, args: &[&str], cwd: Option<&Path>) -> Listening {
+        let mut cmd = match netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, BIN]);
+                c
+            }
+            None => Command::new(BIN),
+        };
+        if let Some(d) = cwd {
+            cmd.current_dir(d).stdout(Stdio::piped());
+        } else {
+            cmd.stdout(Stdio::null());
+        }
+        let mut child = cmd
+            .args(args)
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("segbench starts");
+        let stderr = child.stderr.take().expect("piped");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let t0 = Instant::now();
+        let addr = loop {
+            let left = Duration::from_secs(20).saturating_sub(t0.elapsed());
+            let line = rx
+                .recv_timeout(left)
+                .expect("the process prints where it listens");
+            if let Some(rest) = line.split("listening on ").nth(1) {
+                break rest
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_else(|| panic!("no address in: {line}"))
+                    .to_string();
+            }
+        };
+        Listening {
+            child,
+            addr,
+            lines: rx,
+        }
+    }
+
+    /// Waits for the child to exit on its own (at most `limit`), else kills it.
+    pub fn wait(&mut self, limit: Duration) -> Option<ExitStatus> {
+        wait_within(&mut self.child, limit)
+    }
+
+    /// The stderr lines so far (after the listening line).
+    pub fn output(&self) -> Vec<String> {
+        self.lines.try_iter().collect()
+    }
+
+    /// Waits (at most `limit`) for a stderr line containing `needle`.
+    pub fn wait_line(&self, needle: &str, limit: Duration) -> String {
+        let t0 = Instant::now();
+        loop {
+            let left = limit.saturating_sub(t0.elapsed());
+            match self.lines.recv_timeout(left) {
+                Ok(l) if l.contains(needle) => return l,
+                Ok(_) => {}
+                Err(_) => panic!("no line with '{needle}' within {limit:?}"),
+            }
+        }
+    }
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Two network namespaces joined by a veth pair (`scripts/netns-pair.sh`), removed when dropped.
+pub struct NetnsPair {
+    /// Namespace A (198.18.1.1).
+    pub a: String,
+    /// Namespace B (198.18.1.2).
+    pub b: String,
+    script: std::path::PathBuf,
+    env: [(String, String); 2],
+}
+
+impl NetnsPair {
+    /// Creates a pair named after this process, or says why not (not root, no ip(8), no
+    /// namespaces here) on stderr as a SKIP of `test` and gives `None`.
+    pub fn up(test: &str) -> Option<NetnsPair> {
+        // Root: the effective uid in /proc/self/status.
+        let root = std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("Uid:"))
+                    .map(|l| l.split_whitespace().nth(2) == Some("0"))
+            })
+            .unwrap_or(false);
+        if !root {
+            eprintln!("SKIP: {test} needs root (network namespaces)");
+            return None;
+        }
+        if Command::new("ip").arg("-V").output().is_err() {
+            eprintln!("SKIP: {test} needs ip(8) (iproute2)");
+            return None;
+        }
+        // Unique per process and test, so concurrent tests do not share a pair.
+        let tag: u32 = test
+            .bytes()
+            .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(b.into()))
+            % 1000;
+        let id = std::process::id();
+        let (a, b) = (format!("sbe{id}-{tag}a"), format!("sbe{id}-{tag}b"));
+        let pair = NetnsPair {
+            script: Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/netns-pair.sh"),
+            env: [("NETNS_A".into(), a.clone()), ("NETNS_B".into(), b.clone())],
+            a,
+            b,
+        };
+        let up = pair.run("up");
+        if !up.status.success() {
+            eprintln!(
+                "SKIP: {test}: cannot create network namespaces here: {}",
+                String::from_utf8_lossy(&up.stderr).trim()
+            );
+            return None;
+        }
+        Some(pair)
+    }
+
+    fn run(&self, action: &str) -> Output {
+        Command::new("sh")
+            .arg(&self.script)
+            .arg(action)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .output()
+            .expect("sh runs")
+    }
+}
+
+impl Drop for NetnsPair {
+    fn drop(&mut self) {
+        let _ = self.run("down");
+    }
 }

@@ -1,0 +1,223 @@
+//! The process roles of `segbench replicate` (`--role all|leader|follower`): where the
+//! followers run. `all` (default): threads of this process over loopback TCP; `leader`: this
+//! process runs the producer and the leader, listens on `--listen` and waits (at most
+//! `--join-timeout`) for `rf − 1` follower processes, and writes the results; `follower`: this
+//! process joins the leader at `--leader`, replicates every repetition the leader runs into
+//! its own data directory, prints its own figures and exits 0 (1 when the leader went away).
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::ValueEnum;
+use serde_json::json;
+
+use super::replicate::ReplicateArgs;
+use crate::bad_input;
+use crate::datadir::DataDir;
+use crate::meta::RunMeta;
+use crate::replicate::serve::{self, Link};
+use crate::replicate::wire::FollowerReport;
+use crate::replicate::{self, follower, Faults, RepOutcome, ReplicaConfig};
+use crate::runner::progress::Progress;
+use crate::runner::RunError;
+
+/// Where the roles run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Role {
+    /// Every role in this process; followers over loopback TCP.
+    All,
+    /// The producer and the leader; followers join over TCP.
+    Leader,
+    /// One follower, joining the leader at --leader.
+    Follower,
+}
+
+/// Checks the role flags before any work; returns the address to listen on or join.
+pub fn check(a: &ReplicateArgs) -> anyhow::Result<Option<SocketAddr>> {
+    let addr = |flag: &str, v: &str| crate::parse::socket_addr(flag, v).map_err(bad_input);
+    match (a.role, &a.listen, &a.leader) {
+        (Role::All, None, None) => Ok(None),
+        (Role::Leader, Some(l), None) => addr("--listen", l).map(Some),
+        (Role::Follower, None, Some(l)) => addr("--leader", l).map(Some),
+        (Role::Leader, None, _) => Err(bad_input(
+            "--role leader needs --listen HOST:PORT (where followers join)",
+        )),
+        (Role::Follower, _, None) => Err(bad_input(
+            "--role follower needs --leader HOST:PORT (the leader's --listen address)",
+        )),
+        (_, Some(_), _) => Err(bad_input("--listen: only with --role leader")),
+        (_, _, Some(_)) => Err(bad_input("--leader: only with --role follower")),
+    }
+}
+
+/// Where the followers of the repetitions are.
+pub enum Placement {
+    /// Threads of this process, joined anew for each repetition.
+    InProcess,
+    /// Follower processes joined once, for every repetition.
+    Leader(Vec<Link>),
+}
+
+impl Placement {
+    /// `--role all`: nothing to set up. `--role leader`: listens on `addr` and waits for the
+    /// followers (a line on stderr says where, before waiting).
+    pub fn set_up(
+        role: Role,
+        addr: Option<SocketAddr>,
+        rf: u32,
+        join_timeout: Duration,
+    ) -> anyhow::Result<Placement> {
+        let Some(addr) = addr.filter(|_| role == Role::Leader) else {
+            return Ok(Placement::InProcess);
+        };
+        let listener = TcpListener::bind(addr)
+            .map_err(|e| bad_input(format!("--listen {addr}: cannot listen there: {e}")))?;
+        let local = listener.local_addr()?;
+        eprintln!(
+            "segbench replicate: listening on {local} (waiting up to {join_timeout:?} for {} followers)",
+            rf - 1
+        );
+        let links = serve::accept_followers(&listener, 1, rf - 1, join_timeout)
+            .map_err(anyhow::Error::msg)?;
+        let peers: Vec<String> = links.iter().map(|l| l.peer.to_string()).collect();
+        eprintln!(
+            "segbench replicate: {} followers joined ({})",
+            links.len(),
+            peers.join(", ")
+        );
+        Ok(Placement::Leader(links))
+    }
+
+    /// Runs one repetition of `c` in `dir`; `rep` names it on the followers' side.
+    pub fn run(
+        &mut self,
+        c: &ReplicaConfig,
+        dir: &Path,
+        rep: &str,
+        clock: Arc<dyn workloads::pacing::Clock>,
+        stop: &AtomicBool,
+    ) -> Result<RepOutcome, RunError> {
+        let faults = Faults::default();
+        match self {
+            Placement::InProcess => replicate::run_repetition(c, dir, clock, stop, &faults),
+            Placement::Leader(links) => replicate::lead(c, dir, rep, clock, stop, &faults, links),
+        }
+    }
+
+    /// How the results describe it.
+    pub fn describe(&self) -> String {
+        match self {
+            Placement::InProcess => replicate::PLACEMENT_IN_PROCESS.into(),
+            Placement::Leader(links) => format!(
+                "leader process; follower processes from {}",
+                links
+                    .iter()
+                    .map(|l| l.peer.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+
+    /// Tells follower processes the session is over.
+    pub fn finish(self) {
+        if let Placement::Leader(links) = self {
+            serve::goodbye(&links);
+        }
+    }
+}
+
+/// A name the leader may give a repetition's directory: one plain path component.
+fn safe_name(s: &str) -> bool {
+    !s.is_empty()
+        && s != "."
+        && s != ".."
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '='))
+}
+
+/// One report as a JSON object, with CPU per GB.
+fn report_json(rep: Option<&str>, r: &FollowerReport) -> serde_json::Value {
+    json!({
+        "rep": rep,
+        "bytes": r.bytes,
+        "fetches": r.fetches,
+        "cpu_s": r.cpu_s,
+        "cpu_s_per_gb": results::stats::cpu_s_per_gb(r.cpu_s, r.bytes),
+    })
+}
+
+/// `--role follower`: joins, replicates until the leader ends the session; prints a line per
+/// repetition on stderr and one JSON summary on stdout. Exit 0, or 1 when the leader went away
+/// (the summary then holds the partial figures).
+pub fn run_follower(a: &ReplicateArgs, leader: SocketAddr) -> anyhow::Result<u8> {
+    let meta = RunMeta::now();
+    let data = DataDir::acquire(a.dir.as_deref(), &meta.id, a.keep)
+        .map_err(|e| bad_input(e.to_string()))?;
+    let progress = Progress::new(a.output.quiet);
+    let signals = crate::signals::install();
+    let (stream, n) = match follower::join(leader, a.join_timeout) {
+        Ok(j) => j,
+        Err(e) => {
+            data.finish();
+            return Err(anyhow::anyhow!(e));
+        }
+    };
+    progress.line(&format!("follower {n}: joined the leader at {leader}"));
+    let keep = a.keep;
+    let mut reps: Vec<String> = Vec::new();
+    let mut rep_dir = |rep: &str| -> Result<std::path::PathBuf, String> {
+        if !safe_name(rep) {
+            return Err(format!(
+                "the leader named a repetition '{rep}': not a plain directory name"
+            ));
+        }
+        data.create_child(rep)
+            .map_err(|e| format!("{}: {e}", data.path().join(rep).display()))
+    };
+    let mut on_rep = |rep: &str, r: &FollowerReport| {
+        progress.line(&format!(
+            "follower {n} {rep}: {} bytes appended in {} fetches, CPU {:.3} s",
+            r.bytes, r.fetches, r.cpu_s
+        ));
+        if !keep {
+            data.remove_child(rep);
+        }
+        reps.push(rep.to_string());
+    };
+    let never = AtomicBool::new(false);
+    let outcome =
+        follower::run_session(&stream, n, &mut rep_dir, &never, &signals.stop, &mut on_rep);
+    let names = reps;
+    let summary = |done: &[FollowerReport]| -> Vec<serde_json::Value> {
+        done.iter()
+            .zip(&names)
+            .map(|(r, name)| report_json(Some(name), r))
+            .collect()
+    };
+    let (code, doc) = match &outcome {
+        Ok(done) => (
+            0,
+            json!({"role": "follower", "follower": n, "ok": true, "repetitions": summary(done)}),
+        ),
+        Err(f) => {
+            progress.line(&format!("follower {n}: {}", f.reason));
+            (
+                1,
+                json!({"role": "follower", "follower": n, "ok": false, "error": f.reason,
+                       "repetitions": summary(&f.done), "partial": report_json(None, &f.partial)}),
+            )
+        }
+    };
+    println!("{doc}");
+    if let Some(k) = data.finish() {
+        progress.line(&format!("data kept in {}", k.display()));
+    }
+    if signals.stop.load(Ordering::Relaxed) {
+        return Ok(signals.exit_code().unwrap_or(code));
+    }
+    Ok(code)
+}
