@@ -175,7 +175,14 @@ fn every_engine_delivers_the_whole_log_verified() {
         let size = |i: usize| log.partitions[i].bytes;
         assert_eq!(cb[0], vec![size(0) + size(1) + size(3), size(2)]);
         assert_eq!(cb[0], cb[1]);
-        assert!(r.cpu_user_s + r.cpu_sys_s > 0.0);
+        // The consumer threads' own CPU (RUSAGE_THREAD, exact run time) is never zero; the
+        // sender figure (process less the sink's threads, each rounded to ticks differently)
+        // can round to zero for a log this small on a busy machine, so it is only checked sane.
+        assert!(
+            r.extra["consumer_threads_cpu_s"].as_f64().unwrap() > 0.0,
+            "{engine}"
+        );
+        assert!(r.cpu_user_s >= 0.0 && r.cpu_sys_s >= 0.0 && r.cpu_user_s.is_finite());
     }
 }
 
