@@ -11,22 +11,24 @@ use crate::bad_input;
 use crate::commands::common;
 use crate::datadir::DataDir;
 use crate::meta::RunMeta;
-use crate::parse::{duration, size};
+use crate::parse::{duration, rate, size};
 use crate::replicate::{self, Acks, Faults, ReplicaConfig};
 use crate::runner::progress::Progress;
 use crate::runner::RunError;
 
 /// Help after the options.
-pub const REPLICATE_HELP: &str = "Roles (all threads of this process, in-memory channels): one producer (closed loop),
-a leader appending through --leader-engine, rf - 1 followers long-polling it from their log end offset
-and appending through --follower-engine. Results: one workload per acks mode (replicate/acks=0, ...),
-repetitions interleaved; replication figures (ISR events, follower lag, NotEnoughReplicas, CPU per
-role) in each repetition's extra.
+pub const REPLICATE_HELP: &str =
+    "Roles (all threads of this process, in-memory channels): one producer
+(closed loop, or open loop at --rate), a leader appending through --leader-engine, rf - 1 followers
+long-polling it from their log end offset and appending through --follower-engine. Results: one
+workload per acks mode (replicate/acks=0, ...), repetitions interleaved; replication figures (ISR
+events, follower lag, NotEnoughReplicas, CPU per role) in each repetition's extra.
 
 Examples:
   segbench replicate --size 1GiB
   segbench replicate --rf 3 --acks 1,all --partitions 4 --duration 10s
-  segbench replicate --acks all --min-insync-replicas 2 --replica-lag-time-max-ms 1000";
+  segbench replicate --acks all --min-insync-replicas 2 --replica-lag-time-max-ms 1000
+  segbench replicate --rate 50MB/s --duration 10s      (open loop)";
 
 /// `segbench replicate`.
 #[derive(Debug, Args, Clone)]
@@ -65,6 +67,10 @@ pub struct ReplicateArgs {
     /// Time per repetition.
     #[arg(long, value_parser = duration, allow_hyphen_values = true, value_name = "DURATION")]
     pub duration: Option<Duration>,
+    /// Open-loop target rate (all partitions), as `write --rate`; produce latency then runs
+    /// from each batch's intended start. Default: closed loop.
+    #[arg(long, value_parser = rate, allow_hyphen_values = true, value_name = "RATE")]
+    pub rate: Option<f64>,
     /// Measured repetitions per acks mode.
     #[arg(
         long,
@@ -173,6 +179,7 @@ pub fn configs(a: &ReplicateArgs) -> anyhow::Result<Vec<ReplicaConfig>> {
             min_insync: a.min_insync_replicas,
             size,
             duration: a.duration,
+            rate: a.rate,
         };
         c.check().map_err(bad_input)?;
         // Each role's logs and engines are those of a write workload with one thread.
@@ -196,7 +203,7 @@ pub fn configs(a: &ReplicateArgs) -> anyhow::Result<Vec<ReplicaConfig>> {
                 format: workloads::kafka::log::LogFormat::Kafka,
                 size: c.size,
                 duration: c.duration,
-                rate: None,
+                rate: c.rate,
             };
             let shape = w.shape().map_err(bad_input)?;
             crate::budget::check(

@@ -12,8 +12,8 @@
 //!
 //! Files: this one, what defines a replication workload ([`ReplicaConfig`], [`Acks`]);
 //! [`isr`], the leader's replica state (LEOs, ISR, HW, events); [`leader`], the leader's
-//! request loop; [`follower`], a follower's fetch loop; [`producer`], the measured closed
-//! loop; [`repetition`], one repetition set up, run, drained and turned into a
+//! request loop; [`follower`], a follower's fetch loop; [`producer`], the measured loop
+//! (closed, or open at `--rate`); [`repetition`], one repetition set up, run, drained and turned into a
 //! [`Repetition`](results::Repetition).
 //!
 //! `Repetition.extra` keys (schema version 1 unchanged):
@@ -121,6 +121,8 @@ pub struct ReplicaConfig {
     pub size: Option<u64>,
     /// Time per repetition.
     pub duration: Option<Duration>,
+    /// Open-loop target rate, bytes/s (all partitions); `None`: closed loop.
+    pub rate: Option<f64>,
 }
 
 impl ReplicaConfig {
@@ -209,6 +211,7 @@ impl ReplicaConfig {
             "duration_s".into(),
             json!(self.duration.map(|d| d.as_secs_f64())),
         );
+        m.insert("rate_bytes_per_s".into(), json!(self.rate));
         m.insert("placement".into(), json!("in-process"));
         m
     }

@@ -1,7 +1,10 @@
-//! The measured closed loop: one producer thread sends a batch to each partition in turn and
-//! waits for its acknowledgement as the acks mode says (acks=0: the send; acks=1: the
-//! leader's answer; acks=all: the answer, then the partition's HW reaching the batch's end).
-//! The clock is read once per produce: the read that ends one produce starts the next.
+//! The measured loop: one producer thread sends a batch to each partition in turn and waits
+//! for its acknowledgement as the acks mode says (acks=0: the send; acks=1: the leader's
+//! answer; acks=all: the answer, then the partition's HW reaching the batch's end).
+//! Closed loop (default): the clock is read once per produce, the read that ends one produce
+//! starts the next. Open loop (`rate`): each batch is due when the bytes before it, at the
+//! rate, have been sent (the write runner's [`Pacer`]); its latency runs from that intended
+//! start, so a stall is charged to every batch it delayed, not only to the one it hit.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender};
@@ -9,7 +12,7 @@ use std::time::Duration;
 
 use results::hist::{self, Hist};
 use workloads::kafka::batch::encode_batch;
-use workloads::pacing::Clock;
+use workloads::pacing::{wait_until, Clock, Pacer};
 use workloads::payload::{PayloadPool, DEFAULT_POOL_BYTES};
 
 use super::isr::Shared;
@@ -87,6 +90,7 @@ pub fn run_producer(
         end_ns: start_ns,
         cpu: crate::usage::CpuSnapshot::default(),
     };
+    let mut pacer = cfg.rate.map(|r| Pacer::new(start_ns, r));
     let mut sent = 0u64;
     let mut now = start_ns;
     let mut p = 0u32;
@@ -94,7 +98,18 @@ pub fn run_producer(
         && !deadline.is_some_and(|d| now >= d)
         && !cfg.size.is_some_and(|b| sent >= b)
     {
-        let t0 = now;
+        let t0 = match pacer.as_mut() {
+            Some(pacer) => {
+                let due = pacer.next_due(len as u64);
+                // Never wait past the run's end; a stop request ends the wait within a slice.
+                now = wait_until(clock, deadline.map_or(due, |d| d.min(due)), stop);
+                if now < due {
+                    break;
+                }
+                due
+            }
+            None => now,
+        };
         let ts_ms = wall0_ms + ((now - start_ns) / 1_000_000) as i64;
         let mut batch = vec![0u8; len];
         encode_batch(

@@ -29,6 +29,7 @@ fn cfg(acks: Acks) -> ReplicaConfig {
         min_insync: 1,
         size: Some(8 << 20),
         duration: None,
+        rate: None,
     }
 }
 
@@ -258,4 +259,53 @@ fn a_follower_that_resumes_rejoins_the_isr_when_caught_up() {
     assert_eq!(extra_u64(&o, "high_watermark_violations"), 0);
     assert!(o.behind.is_empty());
     assert!(files(&o.leader_dir) == files(&o.follower_dirs[0]));
+}
+
+/// Produces (acks=all) whose latency was at least `ns`.
+fn produces_slower_than(o: &RepOutcome, ns: u64) -> u64 {
+    let h = results::hist::decode(&o.repetition.latency_ns.hdr).unwrap();
+    h.iter_recorded()
+        .filter(|v| v.value_iterated_to() >= ns)
+        .map(|v| v.count_at_value())
+        .sum()
+}
+
+/// A follower stalled for the first 300 ms holds every acks=all produce back. Closed loop,
+/// the producer waits with one batch, so that stall is one slow produce; open loop (1 batch
+/// per ms) it is charged, from each one's intended start, to every batch due during it.
+#[test]
+fn open_loop_charges_a_stall_to_every_batch_due_during_it() {
+    let run_with = |rate: Option<f64>, dir: &Path| {
+        let mut c = cfg(Acks::All);
+        c.size = None;
+        c.duration = Some(Duration::from_millis(600));
+        c.rate = rate;
+        let stalled = Arc::new(AtomicBool::new(true));
+        let faults = Faults {
+            pause: vec![stalled.clone()],
+        };
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                std::thread::sleep(Duration::from_millis(300));
+                stalled.store(false, Ordering::Release);
+            });
+            run(&c, dir, &faults)
+        })
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let shape = cfg(Acks::All).check().unwrap();
+    let per_ms = shape.batch_bytes as f64 * 1000.0;
+    let open = run_with(Some(per_ms), &dir.path().join("open"));
+    // Batches due in the first 250 ms waited at least 50 ms for the follower.
+    let slow = produces_slower_than(&open, 50_000_000);
+    assert!(slow >= 200, "open loop: {slow} produces of >= 50 ms");
+    // Never ahead of the schedule: at most one batch per ms of the run.
+    assert!(
+        open.repetition.batches <= 601,
+        "{} batches in 600 ms at 1/ms",
+        open.repetition.batches
+    );
+    let closed = run_with(None, &dir.path().join("closed"));
+    let slow = produces_slower_than(&closed, 50_000_000);
+    assert!(slow < 12, "closed loop: {slow} produces of >= 50 ms");
 }
