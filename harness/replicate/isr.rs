@@ -48,6 +48,33 @@ pub struct PartState {
     pub followers: Vec<FollowerView>,
 }
 
+impl PartState {
+    /// Whole batches from the batch at `offset` (a batch start), at most `max_bytes` (at
+    /// least one batch), none ending past offset `upto` (a batch boundary above `offset`).
+    fn range(&self, offset: i64, max_bytes: u64, upto: i64) -> Option<FetchRange> {
+        let seg = self
+            .segments
+            .iter()
+            .rev()
+            .find(|s| s.base_offset <= offset)?;
+        let map = &seg.map;
+        let k = map
+            .records_before
+            .binary_search(&((offset - seg.base_offset) as u64))
+            .ok()?;
+        let start = *map.starts.get(k)?;
+        // Batches 0..j end at or below `upto`; batch j (if any) starts where they end.
+        let below = (upto - seg.base_offset) as u64;
+        let j = map.records_before.partition_point(|&r| r <= below) - 1;
+        let upto_end = map.starts.get(j).copied().unwrap_or(map.end);
+        Some(FetchRange {
+            path: seg.path.clone(),
+            start,
+            end: map.fetch_end(start, max_bytes).min(upto_end),
+        })
+    }
+}
+
 /// An ISR change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IsrEvent {
@@ -190,23 +217,18 @@ impl ReplicaState {
         if offset >= leader_leo {
             return None;
         }
+        self.parts[p].range(offset, max_bytes, leader_leo)
+    }
+
+    /// What a consumer fetching partition `p` from `offset` gets: whole batches below the
+    /// high watermark only (as Kafka serves consumers), at most `max_bytes` (at least one
+    /// batch); `None` when `offset` is at the HW. Changes nothing.
+    pub fn committed_range(&self, p: usize, offset: i64, max_bytes: u64) -> Option<FetchRange> {
         let part = &self.parts[p];
-        let seg = part
-            .segments
-            .iter()
-            .rev()
-            .find(|s| s.base_offset <= offset)?;
-        let k = seg
-            .map
-            .records_before
-            .binary_search(&((offset - seg.base_offset) as u64))
-            .ok()?;
-        let start = *seg.map.starts.get(k)?;
-        Some(FetchRange {
-            path: seg.path.clone(),
-            start,
-            end: seg.map.fetch_end(start, max_bytes),
-        })
+        if offset >= part.hw {
+            return None;
+        }
+        part.range(offset, max_bytes, part.hw)
     }
 
     /// Removes from the ISR every follower not caught up for the lag time (Kafka's

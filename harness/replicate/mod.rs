@@ -11,6 +11,7 @@
 //! always bytes of the leader's log.
 //!
 //! Files: this one, what defines a replication workload ([`ReplicaConfig`], [`Acks`]);
+//! [`consumer`], the end-to-end consumer reading below the HW;
 //! [`isr`], the leader's replica state (LEOs, ISR, HW, events); [`leader`], the leader's
 //! request loop; [`follower`], a follower's fetch loop; [`producer`], the measured loop
 //! (closed, or open at `--rate`); [`repetition`], one repetition set up, run, drained and turned into a
@@ -26,9 +27,13 @@
 //! - `follower_bytes`: bytes each follower appended (list, follower 1 first);
 //! - `high_watermark_violations`: HW updates that left the HW above an in-sync follower's LEO (0);
 //! - `producer_cpu_s`, `leader_cpu_s`, `follower_cpu_s` (sum over followers): CPU per role;
+//! - `e2e_latency_ns`: per batch, produce start (intended start in open loop) → read by a
+//!   consumer below the HW, on the leader's clock — a whole histogram like `latency_ns`;
+//!   `consumer_bytes`, `consumer_cpu_s`: what that consumer read and its CPU;
 //! - `leader_append_latency_ns` (acks=all only): each produce's latency up to the leader's
 //!   append, its acks=1 moment, in the same run — a whole histogram like `latency_ns`.
 
+pub mod consumer;
 pub mod follower;
 pub mod isr;
 pub mod leader;

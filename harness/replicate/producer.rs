@@ -7,7 +7,7 @@
 //! start, so a stall is charged to every batch it delayed, not only to the one it hit.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::mpsc::{Receiver, Sender, SyncSender};
 use std::time::Duration;
 
 use results::hist::{self, Hist};
@@ -15,6 +15,7 @@ use workloads::kafka::batch::encode_batch;
 use workloads::pacing::{wait_until, Clock, Pacer};
 use workloads::payload::{PayloadPool, DEFAULT_POOL_BYTES};
 
+use super::consumer::Produced;
 use super::isr::Shared;
 use super::leader::{Produce, ProduceReply};
 use super::{Acks, ReplicaConfig, Shape, RETRY_BACKOFF};
@@ -66,6 +67,7 @@ pub fn run_producer(
     shape: Shape,
     requests: SyncSender<Produce>,
     replies: Receiver<ProduceReply>,
+    announce: &Sender<Produced>,
     stop: &AtomicBool,
     clock: &dyn Clock,
 ) -> ProducerResult {
@@ -92,6 +94,9 @@ pub fn run_producer(
     };
     let mut pacer = cfg.rate.map(|r| Pacer::new(start_ns, r));
     let mut sent = 0u64;
+    // The offset after each partition's last accepted batch, for the consumer's announcements.
+    let mut ends = vec![0i64; cfg.partitions as usize];
+    let records = i64::from(shape.records_per_batch);
     let mut now = start_ns;
     let mut p = 0u32;
     while !stop.load(Ordering::Relaxed)
@@ -127,6 +132,12 @@ pub fn run_producer(
             max_timestamp_ms: ts_ms,
             acks: cfg.acks,
         };
+        ends[p as usize] += records;
+        let _ = announce.send(Produced::Sent {
+            partition: p,
+            end: ends[p as usize],
+            start_ns: t0,
+        });
         if requests.send(req).is_err() {
             break; // the leader stopped (its error is reported by the repetition)
         }
@@ -141,6 +152,8 @@ pub fn run_producer(
                     wait_for_hw(shared, p as usize, a.end, stop)
                 }
                 Ok(Err(_)) => {
+                    ends[p as usize] -= records;
+                    let _ = announce.send(Produced::Refused { partition: p });
                     out.not_enough_replicas += 1;
                     std::thread::sleep(RETRY_BACKOFF);
                     false

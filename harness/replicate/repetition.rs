@@ -16,6 +16,7 @@ use workloads::pacing::Clock;
 use workloads::write::{self, FileTarget};
 use workloads::{EngineError, EngineSpec};
 
+use super::consumer::run_consumer;
 use super::follower::{run_follower, FollowerStats};
 use super::isr::{ReplicaState, Shared};
 use super::leader::{run_leader, Replica};
@@ -112,6 +113,7 @@ pub fn run_repetition(
     let followers_stop = AtomicBool::new(false);
     let (req_tx, req_rx) = mpsc::sync_channel(REQUEST_QUEUE);
     let (rep_tx, rep_rx) = mpsc::channel();
+    let (announce_tx, announce_rx) = mpsc::channel();
 
     let cpu0 = CpuSnapshot::process();
     let outcome = std::thread::scope(|s| {
@@ -129,10 +131,36 @@ pub fn run_repetition(
                 s.spawn(move || run_follower(shared, i, parts, cfg, pause, fstop, clock.as_ref())),
             );
         }
+        let consumer = {
+            let (clock, cstop) = (clock.clone(), &followers_stop);
+            let parts = cfg.partitions as usize;
+            s.spawn(move || {
+                run_consumer(
+                    shared,
+                    parts,
+                    cfg.fetch_max_bytes,
+                    announce_rx,
+                    cstop,
+                    clock.as_ref(),
+                )
+            })
+        };
         let produced = {
             let clock = clock.clone();
-            s.spawn(move || run_producer(shared, cfg, shape, req_tx, rep_rx, stop, clock.as_ref()))
-                .join()
+            let announce = announce_tx;
+            s.spawn(move || {
+                run_producer(
+                    shared,
+                    cfg,
+                    shape,
+                    req_tx,
+                    rep_rx,
+                    &announce,
+                    stop,
+                    clock.as_ref(),
+                )
+            })
+            .join()
         };
         let cpu = CpuSnapshot::process().since(&cpu0);
         let lag_end = shared.lock().lag_now();
@@ -161,9 +189,10 @@ pub fn run_repetition(
         followers_stop.store(true, Ordering::Release);
         shared.data.notify_all();
         let fstats: Vec<_> = handles.into_iter().map(|h| h.join()).collect();
-        (produced, cpu, lag_end, leader, behind, fstats)
+        let consumed = consumer.join();
+        (produced, cpu, lag_end, leader, behind, fstats, consumed)
     });
-    let (produced, cpu, lag_end, leader, behind, fstats) = outcome;
+    let (produced, cpu, lag_end, leader, behind, fstats, consumed) = outcome;
     let panicked = |role: &str| {
         RunError::Engine(EngineError::Corrupt {
             path: dir.to_path_buf(),
@@ -173,6 +202,7 @@ pub fn run_repetition(
     };
     let produced = produced.map_err(|_| panicked("producer"))?;
     let (leader_bytes, leader_cpu_s) = leader.map_err(|_| panicked("leader"))??;
+    let consumed = consumed.map_err(|_| panicked("consumer"))??;
     let mut followers_done: Vec<FollowerStats> = Vec::new();
     for f in fstats {
         followers_done.push(f.map_err(|_| panicked("follower"))??);
@@ -233,6 +263,12 @@ pub fn run_repetition(
     extra.insert("leader_bytes".into(), json!(leader_bytes));
     extra.insert("high_watermark_violations".into(), json!(st.hw_violations));
     extra.insert("leader_cpu_s".into(), json!(leader_cpu_s));
+    extra.insert(
+        "e2e_latency_ns".into(),
+        json!(hist::summarize(&consumed.e2e)),
+    );
+    extra.insert("consumer_bytes".into(), json!(consumed.bytes));
+    extra.insert("consumer_cpu_s".into(), json!(consumed.cpu_s));
     extra.insert(
         "producer_cpu_s".into(),
         json!(produced.cpu.user_s + produced.cpu.sys_s),

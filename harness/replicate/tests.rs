@@ -158,6 +158,8 @@ fn a_stalled_follower_leaves_the_isr_and_acks_all_gets_not_enough_replicas() {
     assert!(at < 0.5, "shrunk soon after the lag time: {at}");
     assert!(extra_u64(&o, "not_enough_replicas") >= 1);
     assert_eq!(extra_u64(&o, "high_watermark_violations"), 0);
+    // Refused batches were never appended: the consumer saw exactly the acknowledged ones.
+    assert_eq!(e2e(&o).count, o.repetition.batches);
     // The healthy follower stayed in sync; the stalled one holds nothing.
     assert!(o.behind.is_empty());
     assert!(files(&o.follower_dirs[0]).iter().all(|f| f.1.is_empty()));
@@ -308,4 +310,87 @@ fn open_loop_charges_a_stall_to_every_batch_due_during_it() {
     let closed = run_with(None, &dir.path().join("closed"));
     let slow = produces_slower_than(&closed, 50_000_000);
     assert!(slow < 12, "closed loop: {slow} produces of >= 50 ms");
+}
+
+#[test]
+fn a_consumer_range_stops_at_the_high_watermark() {
+    let mut st = ReplicaState::new(1, 1, 1_000, 0);
+    let path = Path::new("/x/00000000000000000000.log");
+    for k in 0..5 {
+        st.appended(0, 0, path, k * 100, 100, 4);
+    }
+    assert_eq!(st.parts[0].hw, 0, "the follower has fetched nothing yet");
+    assert!(st.committed_range(0, 0, 1 << 20).is_none());
+    // The follower fetches from offset 8: the HW moves to 8 (two batches).
+    let _ = st.fetch(0, 0, 8, 1 << 20, 1);
+    let r = st.committed_range(0, 0, 1 << 20).unwrap();
+    assert_eq!((r.start, r.end), (0, 200));
+    assert!(st.committed_range(0, 8, 1 << 20).is_none());
+    // The fetch limit still applies below the HW, one whole batch at least.
+    let _ = st.fetch(0, 0, 20, 1 << 20, 2);
+    let r = st.committed_range(0, 4, 150).unwrap();
+    assert_eq!((r.start, r.end), (100, 200));
+}
+
+fn e2e(o: &RepOutcome) -> results::LatencySummary {
+    serde_json::from_value(o.repetition.extra["e2e_latency_ns"].clone()).unwrap()
+}
+
+#[test]
+fn the_consumer_reads_every_batch_once_and_only_below_the_high_watermark() {
+    // acks=1 does not wait for followers; a follower stalled for the first 300 ms (in the ISR:
+    // the lag time is 30 s) holds the HW, so nothing is visible to the consumer until then.
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = cfg(Acks::One);
+    c.size = None;
+    c.duration = Some(Duration::from_millis(600));
+    c.rate = Some(c.check().unwrap().batch_bytes as f64 * 1000.0);
+    let stalled = Arc::new(AtomicBool::new(true));
+    let faults = Faults {
+        pause: vec![stalled.clone()],
+    };
+    let t0 = std::time::Instant::now();
+    let o = std::thread::scope(|s| {
+        s.spawn(|| {
+            std::thread::sleep(Duration::from_millis(300));
+            stalled.store(false, Ordering::Release);
+        });
+        run(&c, dir.path(), &faults)
+    });
+    assert!(t0.elapsed() >= Duration::from_millis(300));
+    let e = e2e(&o);
+    let r = &o.repetition;
+    assert_eq!(e.count, r.batches, "one end-to-end figure per batch");
+    assert_eq!(
+        extra_u64(&o, "consumer_bytes"),
+        extra_u64(&o, "leader_bytes")
+    );
+    // Batches due in the first 200 ms (about 200 of them) became visible after the stall.
+    let h = results::hist::decode(&e.hdr).unwrap();
+    let held: u64 = h
+        .iter_recorded()
+        .filter(|v| v.value_iterated_to() >= 100_000_000)
+        .map(|v| v.count_at_value())
+        .sum();
+    assert!(
+        held >= 150,
+        "{held} batches seen >= 100 ms after their start"
+    );
+    // acks=1 answered before the HW moved: most produces were far quicker.
+    assert!(
+        r.latency_ns.p50 < e.p50,
+        "{} vs {}",
+        r.latency_ns.p50,
+        e.p50
+    );
+}
+
+#[test]
+fn acks_all_batches_reach_the_consumer_and_every_byte_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(&cfg(Acks::All), dir.path(), &Faults::default());
+    let e = e2e(&o);
+    assert_eq!(e.count, o.repetition.batches);
+    assert!(e.min > 0);
+    assert_eq!(extra_u64(&o, "consumer_bytes"), o.repetition.bytes);
 }
