@@ -28,7 +28,8 @@ Examples:
   segbench replicate --size 1GiB
   segbench replicate --rf 3 --acks 1,all --partitions 4 --duration 10s
   segbench replicate --acks all --min-insync-replicas 2 --replica-lag-time-max-ms 1000
-  segbench replicate --rate 50MB/s --duration 10s      (open loop)";
+  segbench replicate --rate 50MB/s --duration 10s      (open loop)
+  segbench replicate --flush batch --sync fdatasync --acks 1,all";
 
 /// `segbench replicate`.
 #[derive(Debug, Args, Clone)]
@@ -112,6 +113,13 @@ pub struct ReplicateArgs {
         value_name = "N"
     )]
     pub min_insync_replicas: u32,
+    /// Flush policy of every replica's log, as `write --flush`: never (Kafka default), batch,
+    /// bytes=SIZE, ms=N.
+    #[arg(long, default_value = "never", value_name = "POLICY")]
+    pub flush: String,
+    /// Sync call of the flushes, as `write --sync`: fdatasync, fsync, or dsync (O_DSYNC).
+    #[arg(long, default_value = "fdatasync", value_name = "CALL")]
+    pub sync: String,
     /// Data directory: created if missing, or empty; default a fresh one under the current directory.
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
@@ -155,6 +163,7 @@ pub fn configs(a: &ReplicateArgs) -> anyhow::Result<Vec<ReplicaConfig>> {
     };
     let leader_engine = engine("--leader-engine", &a.leader_engine)?;
     let follower_engine = engine("--follower-engine", &a.follower_engine)?;
+    let (flush, sync) = crate::parse::flush_sync(&a.flush, &a.sync).map_err(bad_input)?;
     let size = match (a.size, a.duration) {
         (None, None) => Some(DEFAULT_SIZE),
         (s, _) => s,
@@ -180,6 +189,8 @@ pub fn configs(a: &ReplicateArgs) -> anyhow::Result<Vec<ReplicaConfig>> {
             size,
             duration: a.duration,
             rate: a.rate,
+            flush,
+            sync,
         };
         c.check().map_err(bad_input)?;
         // Each role's logs and engines are those of a write workload with one thread.
@@ -198,8 +209,8 @@ pub fn configs(a: &ReplicateArgs) -> anyhow::Result<Vec<ReplicaConfig>> {
                 index_interval: c.index_interval,
                 preallocate: false,
                 retention: None,
-                flush: workloads::FlushPolicy::Never,
-                sync: workloads::SyncKind::Fdatasync,
+                flush,
+                sync,
                 format: workloads::kafka::log::LogFormat::Kafka,
                 size: c.size,
                 duration: c.duration,

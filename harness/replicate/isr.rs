@@ -276,6 +276,22 @@ impl ReplicaState {
         }
     }
 
+    /// Follower `f`'s lag now, the largest over partitions: in offsets (leader LEO − its
+    /// LEO) and in time (ns since its LEO last reached the leader's, Kafka's
+    /// `lastCaughtUpTimeMs`; 0 while caught up), both on the leader's clock.
+    pub fn follower_lag(&self, f: usize, now_ns: u64) -> (i64, u64) {
+        self.parts.iter().fold((0, 0), |(offsets, ns), p| {
+            let v = &p.followers[f];
+            let behind = p.leo - v.leo;
+            let since = if behind > 0 {
+                now_ns.saturating_sub(v.last_caught_up_ns)
+            } else {
+                0
+            };
+            (offsets.max(behind), ns.max(since))
+        })
+    }
+
     /// Largest leader LEO − follower LEO now, over partitions and followers.
     pub fn lag_now(&self) -> i64 {
         self.parts

@@ -11,7 +11,8 @@
 //! always bytes of the leader's log.
 //!
 //! Files: this one, what defines a replication workload ([`ReplicaConfig`], [`Acks`]);
-//! [`consumer`], the end-to-end consumer reading below the HW;
+//! [`consumer`], the end-to-end consumer reading below the HW; [`flush`], the flush policy
+//! on a replica's engine; [`lag`], follower lag sampled over time;
 //! [`isr`], the leader's replica state (LEOs, ISR, HW, events); [`leader`], the leader's
 //! request loop; [`follower`], a follower's fetch loop; [`producer`], the measured loop
 //! (closed, or open at `--rate`); [`repetition`], one repetition set up, run, drained and turned into a
@@ -24,6 +25,12 @@
 //!   `{at_s, partition, follower, change: "shrink"|"expand"}` (seconds from the start, leader's clock);
 //! - `follower_lag_end_offsets`: largest (leader LEO − follower LEO) over partitions and
 //!   followers when the producer stopped; `follower_lag_max_offsets`: largest seen at any fetch;
+//! - `follower_lag_time_ns`: the furthest follower's lag in time (since its LEO last reached
+//!   the leader's), sampled every 10 ms on the leader's clock — a whole histogram;
+//!   `follower_lag_time_max_ns`: each follower's largest (list); `follower_lag_timeline`:
+//!   every 100 ms `{at_s, offsets: [per follower], ms: [per follower]}`;
+//! - `follower_flush_latency_ns` (with a flush policy): the followers' flushes, a whole
+//!   histogram; the leader's are the repetition's `flush_latency_ns`;
 //! - `follower_bytes`: bytes each follower appended (list, follower 1 first);
 //! - `high_watermark_violations`: HW updates that left the HW above an in-sync follower's LEO (0);
 //! - `producer_cpu_s`, `leader_cpu_s`, `follower_cpu_s` (sum over followers): CPU per role;
@@ -34,8 +41,10 @@
 //!   append, its acks=1 moment, in the same run — a whole histogram like `latency_ns`.
 
 pub mod consumer;
+pub mod flush;
 pub mod follower;
 pub mod isr;
+pub mod lag;
 pub mod leader;
 pub mod producer;
 pub mod repetition;
@@ -45,7 +54,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use workloads::kafka::batch::{batch_len, records_per_batch};
-use workloads::EngineSpec;
+use workloads::{EngineSpec, FlushPolicy, SyncKind};
 
 pub use repetition::{run_repetition, Faults, RepOutcome};
 
@@ -128,6 +137,10 @@ pub struct ReplicaConfig {
     pub duration: Option<Duration>,
     /// Open-loop target rate, bytes/s (all partitions); `None`: closed loop.
     pub rate: Option<f64>,
+    /// Flush policy of every replica's log (`write --flush`).
+    pub flush: FlushPolicy,
+    /// Sync call of the flushes (`write --sync`; dsync opens segments `O_DSYNC`).
+    pub sync: SyncKind,
 }
 
 impl ReplicaConfig {
@@ -217,6 +230,8 @@ impl ReplicaConfig {
             json!(self.duration.map(|d| d.as_secs_f64())),
         );
         m.insert("rate_bytes_per_s".into(), json!(self.rate));
+        m.insert("flush".into(), json!(self.flush.to_string()));
+        m.insert("sync".into(), json!(self.sync.to_string()));
         m.insert("placement".into(), json!("in-process"));
         m
     }

@@ -14,11 +14,13 @@ use serde_json::json;
 use workloads::kafka::log::{LogConfig, PartitionLog};
 use workloads::pacing::Clock;
 use workloads::write::{self, FileTarget};
-use workloads::{EngineError, EngineSpec};
+use workloads::{EngineError, EngineSpec, SyncKind};
 
 use super::consumer::run_consumer;
+use super::flush::{FlushTimes, FlushingEngine};
 use super::follower::{run_follower, FollowerStats};
 use super::isr::{ReplicaState, Shared};
+use super::lag::run_lag_sampler;
 use super::leader::{run_leader, Replica};
 use super::producer::run_producer;
 use super::ReplicaConfig;
@@ -52,11 +54,15 @@ pub struct RepOutcome {
     pub interrupted: bool,
 }
 
+/// One replica's partition logs and engines in `dir`, the engines wrapped in a
+/// [`FlushingEngine`] (timing into `flushes`) when the workload has a flush policy or dsync.
 fn replicas(
     cfg: &ReplicaConfig,
     dir: &Path,
     spec: &EngineSpec,
     batch_bytes: usize,
+    clock: &Arc<dyn Clock>,
+    flushes: &FlushTimes,
 ) -> Result<Vec<Replica>, RunError> {
     std::fs::create_dir_all(dir)
         .map_err(|e| RunError::Engine(EngineError::io("mkdir", dir, e, 0)))?;
@@ -73,6 +79,15 @@ fn replicas(
             Err(e) if e.is_unsupported() => return Err(RunError::Unsupported(e.to_string())),
             Err(e) => return Err(e.into()),
         };
+        if cfg.flush.flushes() || cfg.sync == SyncKind::Dsync {
+            engine = Box::new(FlushingEngine::new(
+                engine,
+                cfg.flush,
+                cfg.sync,
+                clock.clone(),
+                flushes.clone(),
+            ));
+        }
         engine.open(&FileTarget {
             path: log.active_log_path(),
             capacity_bytes: cfg.segment_size,
@@ -95,12 +110,28 @@ pub fn run_repetition(
     let shape = cfg.check().map_err(RunError::Unsupported)?;
     let followers = cfg.rf - 1;
     let leader_dir = dir.join("leader");
-    let leader_parts = replicas(cfg, &leader_dir, &cfg.leader_engine, shape.batch_bytes)?;
+    let flush_times = || FlushTimes::new(std::sync::Mutex::new(hist::new_hist()));
+    let (leader_flushes, follower_flushes) = (flush_times(), flush_times());
+    let leader_parts = replicas(
+        cfg,
+        &leader_dir,
+        &cfg.leader_engine,
+        shape.batch_bytes,
+        &clock,
+        &leader_flushes,
+    )?;
     let mut follower_dirs = Vec::new();
     let mut follower_parts = Vec::new();
     for f in 1..=followers {
         let d = dir.join(format!("follower-{f}"));
-        follower_parts.push(replicas(cfg, &d, &cfg.follower_engine, shape.batch_bytes)?);
+        follower_parts.push(replicas(
+            cfg,
+            &d,
+            &cfg.follower_engine,
+            shape.batch_bytes,
+            &clock,
+            &follower_flushes,
+        )?);
         follower_dirs.push(d);
     }
     let shared = Shared::new(ReplicaState::new(
@@ -144,6 +175,10 @@ pub fn run_repetition(
                     clock.as_ref(),
                 )
             })
+        };
+        let lag = {
+            let (clock, lstop) = (clock.clone(), &followers_stop);
+            s.spawn(move || run_lag_sampler(shared, followers as usize, lstop, clock.as_ref()))
         };
         let produced = {
             let clock = clock.clone();
@@ -190,9 +225,12 @@ pub fn run_repetition(
         shared.data.notify_all();
         let fstats: Vec<_> = handles.into_iter().map(|h| h.join()).collect();
         let consumed = consumer.join();
-        (produced, cpu, lag_end, leader, behind, fstats, consumed)
+        let lag = lag.join();
+        (
+            produced, cpu, lag_end, leader, behind, fstats, consumed, lag,
+        )
     });
-    let (produced, cpu, lag_end, leader, behind, fstats, consumed) = outcome;
+    let (produced, cpu, lag_end, leader, behind, fstats, consumed, lag) = outcome;
     let panicked = |role: &str| {
         RunError::Engine(EngineError::Corrupt {
             path: dir.to_path_buf(),
@@ -203,6 +241,7 @@ pub fn run_repetition(
     let produced = produced.map_err(|_| panicked("producer"))?;
     let (leader_bytes, leader_cpu_s) = leader.map_err(|_| panicked("leader"))??;
     let consumed = consumed.map_err(|_| panicked("consumer"))??;
+    let lag = lag.map_err(|_| panicked("lag sampler"))?;
     let mut followers_done: Vec<FollowerStats> = Vec::new();
     for f in fstats {
         followers_done.push(f.map_err(|_| panicked("follower"))??);
@@ -219,12 +258,13 @@ pub fn run_repetition(
     };
     let records = produced.batches * u64::from(shape.records_per_batch);
     let t_start = produced.start_ns;
+    let since_start = |ns: u64| (ns as f64 - t_start as f64) / 1e9;
     let events: Vec<serde_json::Value> = st
         .events
         .iter()
         .map(|e| {
             json!({
-                "at_s": (e.at_ns as f64 - t_start as f64) / 1e9,
+                "at_s": since_start(e.at_ns),
                 "partition": e.partition,
                 "follower": e.follower + 1,
                 "change": if e.shrink { "shrink" } else { "expand" },
@@ -256,6 +296,24 @@ pub fn run_repetition(
     extra.insert("isr_events".into(), json!(events));
     extra.insert("follower_lag_end_offsets".into(), json!(lag_end));
     extra.insert("follower_lag_max_offsets".into(), json!(st.max_lag));
+    extra.insert(
+        "follower_lag_time_ns".into(),
+        json!(hist::summarize(&lag.time_lag)),
+    );
+    extra.insert("follower_lag_time_max_ns".into(), json!(lag.max_ns));
+    let timeline: Vec<serde_json::Value> = lag
+        .timeline
+        .iter()
+        .map(|p| json!({"at_s": since_start(p.at_ns), "offsets": p.offsets, "ms": p.ms}))
+        .collect();
+    extra.insert("follower_lag_timeline".into(), json!(timeline));
+    let summary = |h: &FlushTimes| {
+        let h = h.lock().unwrap_or_else(|e| e.into_inner());
+        (!h.is_empty()).then(|| hist::summarize(&h))
+    };
+    if let Some(f) = summary(&follower_flushes) {
+        extra.insert("follower_flush_latency_ns".into(), json!(f));
+    }
     extra.insert(
         "follower_bytes".into(),
         json!(followers_done.iter().map(|f| f.bytes).collect::<Vec<_>>()),
@@ -293,7 +351,7 @@ pub fn run_repetition(
         device_bytes: None,
         storage_io_bytes: None,
         latency_ns: hist::summarize(&produced.latency),
-        flush_latency_ns: None,
+        flush_latency_ns: summary(&leader_flushes),
         roll_latency_ns: None,
         timeline: produced.timeline.finish(produced.end_ns),
         threads: vec![ThreadStats {

@@ -30,6 +30,8 @@ fn cfg(acks: Acks) -> ReplicaConfig {
         size: Some(8 << 20),
         duration: None,
         rate: None,
+        flush: workloads::FlushPolicy::Never,
+        sync: workloads::SyncKind::Fdatasync,
     }
 }
 
@@ -393,4 +395,77 @@ fn acks_all_batches_reach_the_consumer_and_every_byte_is_read() {
     assert_eq!(e.count, o.repetition.batches);
     assert!(e.min > 0);
     assert_eq!(extra_u64(&o, "consumer_bytes"), o.repetition.bytes);
+}
+
+#[test]
+fn a_stalled_follower_shows_its_lag_in_time_on_the_leaders_clock() {
+    // Follower 1 sends no fetch for the first 300 ms (it stays in the ISR: lag time 30 s).
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = cfg(Acks::One);
+    c.size = None;
+    c.duration = Some(Duration::from_millis(700));
+    c.rate = Some(c.check().unwrap().batch_bytes as f64 * 500.0);
+    let stalled = Arc::new(AtomicBool::new(true));
+    let faults = Faults {
+        pause: vec![stalled.clone()],
+    };
+    let o = std::thread::scope(|s| {
+        s.spawn(|| {
+            std::thread::sleep(Duration::from_millis(300));
+            stalled.store(false, Ordering::Release);
+        });
+        run(&c, dir.path(), &faults)
+    });
+    let max: Vec<u64> =
+        serde_json::from_value(o.repetition.extra["follower_lag_time_max_ns"].clone()).unwrap();
+    assert_eq!(max.len(), 2);
+    assert!(
+        max[0] >= 250_000_000,
+        "stalled follower's max lag {} ns",
+        max[0]
+    );
+    assert!(max[0] > max[1], "{max:?}");
+    let h: results::LatencySummary =
+        serde_json::from_value(o.repetition.extra["follower_lag_time_ns"].clone()).unwrap();
+    assert!(h.count >= 10 && h.max >= max[0], "{h:?}");
+    // The timeline shows the stall then the catch-up, one list entry per follower.
+    let tl = o.repetition.extra["follower_lag_timeline"]
+        .as_array()
+        .unwrap();
+    assert!(tl.len() >= 5, "{} points", tl.len());
+    let ms = |p: &serde_json::Value, f: usize| p["ms"][f].as_f64().unwrap();
+    assert!(tl.iter().any(|p| ms(p, 0) >= 200.0), "{tl:?}");
+    assert!(
+        tl.iter()
+            .any(|p| p["at_s"].as_f64().unwrap() > 0.45 && ms(p, 0) < 100.0),
+        "{tl:?}"
+    );
+}
+
+#[test]
+fn flush_batch_flushes_every_append_on_every_replica() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = cfg(Acks::One);
+    c.size = Some(2 << 20);
+    c.flush = workloads::FlushPolicy::Batch;
+    let o = run(&c, &dir.path().join("batch"), &Faults::default());
+    assert!(o.behind.is_empty());
+    let r = &o.repetition;
+    let leader = r.flush_latency_ns.as_ref().expect("leader flushes timed");
+    assert_eq!(leader.count, r.batches, "one leader flush per produce");
+    let f: results::LatencySummary =
+        serde_json::from_value(r.extra["follower_flush_latency_ns"].clone()).unwrap();
+    assert_eq!(
+        f.count,
+        2 * r.batches,
+        "each of 2 followers flushes each batch"
+    );
+    assert!(files(&o.leader_dir) == files(&o.follower_dirs[1]));
+
+    // dsync: every write durable, no separate flush; same bytes on every replica.
+    c.sync = workloads::SyncKind::Dsync;
+    let o = run(&c, &dir.path().join("dsync"), &Faults::default());
+    assert!(o.repetition.flush_latency_ns.is_none());
+    assert!(!o.repetition.extra.contains_key("follower_flush_latency_ns"));
+    assert!(files(&o.leader_dir) == files(&o.follower_dirs[0]));
 }

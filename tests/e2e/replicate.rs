@@ -60,6 +60,9 @@ fn replicate_compares_acks_modes_and_followers_hold_the_leaders_bytes() {
             "not_enough_replicas",
             "follower_lag_end_offsets",
             "high_watermark_violations",
+            "e2e_latency_ns",
+            "follower_lag_time_ns",
+            "follower_lag_timeline",
         ] {
             assert!(rep.extra.contains_key(key), "{}: {key}", w.name);
         }
@@ -93,6 +96,9 @@ fn replicate_refuses_bad_options_with_one_line() {
             &["--replica-fetch-max-bytes", "4KiB"][..],
             "smaller than one batch",
         ),
+        (&["--flush", "sometimes"][..], "--flush"),
+        (&["--sync", "nosync"][..], "--sync"),
+        (&["--rate", "fast"][..], "fast"),
     ] {
         let mut a = vec!["replicate", "--dir", "data"];
         a.extend_from_slice(args);
