@@ -47,15 +47,18 @@ pub struct Suite {
     pub workloads: Vec<WorkloadSpec>,
 }
 
-/// One workload of a suite: the options of `segbench write` / `segbench read`.
+/// One workload of a suite: the options of `segbench write` / `segbench read` /
+/// `segbench replicate`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WorkloadSpec {
-    /// `write` or `read`.
+    /// `write`, `read` or `replicate`.
     pub kind: String,
     /// Name, unique in the suite (workload names in results are `<name>/<engine>`).
     pub name: String,
     /// Engine specs; `best` (write only) = the fastest write engine measured so far in this run.
+    /// Not for replicate workloads (they take `leader_engine` and `follower_engine`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub engines: Vec<String>,
     /// Partitions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -120,6 +123,47 @@ pub struct WorkloadSpec {
     /// Sweep one parameter over several values.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sweep: Option<Sweep>,
+    // Replicate workloads only: `segbench replicate`'s options of the same names (with `_` for
+    // `-`); they share `partitions`, `record_size`, `batch_size`, `segment_size`, `size`,
+    // `duration`, `rate`, `flush`, `sync` and `repeat` with write workloads.
+    /// Replicas per partition, the leader included (replicate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rf: Option<u32>,
+    /// Acks modes to compare, e.g. "0,1,all" (replicate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acks: Option<String>,
+    /// The leader's write engine (replicate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leader_engine: Option<String>,
+    /// Every follower's write engine (replicate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follower_engine: Option<String>,
+    /// min.insync.replicas (replicate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_insync_replicas: Option<u32>,
+    /// replica.fetch.max.bytes, e.g. "1MiB" (replicate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replica_fetch_max_bytes: Option<String>,
+    /// replica.fetch.wait.max.ms (replicate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replica_fetch_wait_max_ms: Option<u64>,
+    /// replica.lag.time.max.ms (replicate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replica_lag_time_max_ms: Option<u64>,
+}
+
+impl WorkloadSpec {
+    /// True when any replicate-only option is set.
+    pub fn has_replicate_options(&self) -> bool {
+        self.rf.is_some()
+            || self.acks.is_some()
+            || self.leader_engine.is_some()
+            || self.follower_engine.is_some()
+            || self.min_insync_replicas.is_some()
+            || self.replica_fetch_max_bytes.is_some()
+            || self.replica_fetch_wait_max_ms.is_some()
+            || self.replica_lag_time_max_ms.is_some()
+    }
 }
 
 /// A sweep: the workload runs once per value of `param`.
@@ -238,6 +282,20 @@ fn check(s: &Suite, text: &str, origin: &Path) -> Result<(), SuiteError> {
                 ),
             ));
         }
+        if w.kind == "replicate" {
+            crate::commands::replicate::suite_configs(w, 1)
+                .map_err(|m| err(&w.name, format!("workload '{}': {m}", w.name)))?;
+            continue;
+        }
+        if w.has_replicate_options() {
+            return Err(err(
+                &w.name,
+                format!(
+                    "workload '{}': rf, acks, leader_engine, follower_engine, min_insync_replicas and replica_* apply to kind = \"replicate\" only",
+                    w.name
+                ),
+            ));
+        }
         type CheckSpec = fn(&workloads::EngineSpec) -> Result<(), workloads::EngineError>;
         let (known, check_spec): (&[&str], CheckSpec) = match w.kind.as_str() {
             "write" => (workloads::write::ENGINE_NAMES, workloads::write::check_spec),
@@ -245,7 +303,7 @@ fn check(s: &Suite, text: &str, origin: &Path) -> Result<(), SuiteError> {
             other => {
                 return Err(err(
                     other,
-                    format!("kind '{other}': expected \"write\" or \"read\""),
+                    format!("kind '{other}': expected \"write\", \"read\" or \"replicate\""),
                 ))
             }
         };
@@ -596,6 +654,37 @@ size = "64MiB"
             let e = parse(&text, Path::new("s.toml")).unwrap_err().0;
             assert_eq!(e, want, "{text}");
         }
+    }
+
+    #[test]
+    fn replicate_workloads_take_the_replicate_options_and_nothing_else() {
+        let repl = |lines: &str| {
+            format!("name = \"r\"\n[[workload]]\nkind = \"replicate\"\nname = \"repl\"\nduration = \"1s\"\n{lines}\n")
+        };
+        let ok = repl("rf = 2\nacks = \"1,all\"\nflush = \"batch\"\nleader_engine = \"buffered\"\nreplica_lag_time_max_ms = 500");
+        let s = parse(&ok, Path::new("r.toml")).unwrap();
+        let w = &s.workloads[0];
+        assert_eq!((w.rf, w.acks.as_deref()), (Some(2), Some("1,all")));
+        let back = parse(&toml::to_string(&s).unwrap(), Path::new("again")).unwrap();
+        assert_eq!(back, s);
+        let cfgs = crate::commands::replicate::suite_configs(w, 1).unwrap();
+        assert_eq!(cfgs.len(), 2);
+        assert_eq!(cfgs[1].acks, crate::replicate::Acks::All);
+        assert_eq!(cfgs[0].flush, workloads::FlushPolicy::Batch);
+        assert_eq!(cfgs[0].lag_time_max, Duration::from_millis(500));
+        for (bad, needle) in [
+            ("rf = 0", "rf 0"),
+            ("acks = \"2\"", "acks '2'"),
+            ("engines = [\"buffered\"]", "engines does not apply"),
+            ("threads = 2", "threads does not apply"),
+            ("flush = \"often\"", "flush"),
+        ] {
+            let e = parse(&repl(bad), Path::new("r.toml")).unwrap_err().0;
+            assert!(e.contains(needle) && e.contains("'repl'"), "{bad}: {e}");
+        }
+        let write_with_rf = "name = \"w\"\n[[workload]]\nkind = \"write\"\nname = \"w\"\nengines = [\"buffered\"]\nduration = \"1s\"\nrf = 3\n";
+        let e = parse(write_with_rf, Path::new("w.toml")).unwrap_err().0;
+        assert!(e.contains("replicate\" only"), "{e}");
     }
 
     #[test]

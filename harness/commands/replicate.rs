@@ -1,7 +1,9 @@
 //! `segbench replicate`: Kafka's leader → follower replication with acks 0 / 1 / all, all
 //! roles in this process (see [`crate::replicate`]).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
@@ -15,6 +17,8 @@ use crate::parse::{duration, rate, size};
 use crate::replicate::{self, Acks, Faults, ReplicaConfig};
 use crate::runner::progress::Progress;
 use crate::runner::RunError;
+use crate::suite::WorkloadSpec;
+use workloads::pacing::Clock;
 
 /// Help after the options.
 pub const REPLICATE_HELP: &str =
@@ -239,23 +243,64 @@ pub fn run(a: ReplicateArgs) -> anyhow::Result<u8> {
     let progress = Progress::new(a.output.quiet);
     let signals = crate::signals::install();
     let clock = workloads::pacing::best_clock().0;
+    let (workloads, interrupted) = run_modes(
+        &cfgs,
+        a.repeat,
+        data.path(),
+        a.keep,
+        clock,
+        &signals.stop,
+        &progress,
+        "replicate",
+    );
+    let kept = data.finish();
+    let file = common::results_file(
+        &meta,
+        None,
+        results::Baseline::default(),
+        workloads,
+        Vec::new(),
+        interrupted,
+    );
+    let table = results::export::detail::with_flushes(&file);
+    common::deliver(&file, &table, &a.output)?;
+    if let Some(k) = kept {
+        progress.line(&format!("data kept in {}", k.display()));
+    }
+    common::finish(&file, Vec::new(), signals)
+}
+
+/// Runs every acks mode of `cfgs` `repeat` times, interleaved (A B C A B C), each repetition in
+/// `dir/acks<A>-r<i>` (removed after it unless `keep`). One result per acks mode,
+/// named `<name>/acks=<A>`; true when stopped.
+#[allow(clippy::too_many_arguments)]
+pub fn run_modes(
+    cfgs: &[ReplicaConfig],
+    repeat: u32,
+    dir: &Path,
+    keep: bool,
+    clock: Arc<dyn Clock>,
+    stop: &AtomicBool,
+    progress: &Progress,
+    name: &str,
+) -> (Vec<WorkloadResult>, bool) {
     let faults = Faults::default();
     let mut reps = vec![Vec::new(); cfgs.len()];
     let mut status = vec![Status::Completed; cfgs.len()];
     let mut warnings: Vec<Vec<String>> = vec![Vec::new(); cfgs.len()];
     let mut interrupted = false;
-    'reps: for rep in 0..a.repeat {
+    'reps: for rep in 0..repeat {
         for (w, c) in cfgs.iter().enumerate() {
             if status[w] != Status::Completed {
                 continue;
             }
-            if signals.stop.load(std::sync::atomic::Ordering::Relaxed) {
+            if stop.load(std::sync::atomic::Ordering::Relaxed) {
                 interrupted = true;
                 break 'reps;
             }
-            let label = format!("replicate acks={} rep {}/{}", c.acks, rep + 1, a.repeat);
-            let dir = data.path().join(format!("acks{}-r{rep}", c.acks));
-            match replicate::run_repetition(c, &dir, clock.clone(), &signals.stop, &faults) {
+            let label = format!("{name} acks={} rep {}/{}", c.acks, rep + 1, repeat);
+            let dir = dir.join(format!("acks{}-r{rep}", c.acks));
+            match replicate::run_repetition(c, &dir, clock.clone(), stop, &faults) {
                 Ok(mut o) => {
                     o.repetition.index = rep;
                     progress.done(&label, &o.repetition);
@@ -282,7 +327,7 @@ pub fn run(a: ReplicateArgs) -> anyhow::Result<u8> {
                     };
                 }
             }
-            if !a.keep {
+            if !keep {
                 let _ = std::fs::remove_dir_all(&dir);
             }
         }
@@ -297,7 +342,7 @@ pub fn run(a: ReplicateArgs) -> anyhow::Result<u8> {
         .enumerate()
         .map(|(w, c)| {
             WorkloadResult::new(
-                format!("replicate/acks={}", c.acks),
+                format!("{name}/acks={}", c.acks),
                 Kind::Write,
                 format!("{} -> {}", c.leader_engine, c.follower_engine),
                 c.config_map(),
@@ -310,19 +355,102 @@ pub fn run(a: ReplicateArgs) -> anyhow::Result<u8> {
             )
         })
         .collect();
-    let kept = data.finish();
-    let file = common::results_file(
-        &meta,
-        None,
-        results::Baseline::default(),
-        workloads,
-        Vec::new(),
-        interrupted,
-    );
-    let table = results::export::detail::with_flushes(&file);
-    common::deliver(&file, &table, &a.output)?;
-    if let Some(k) = kept {
-        progress.line(&format!("data kept in {}", k.display()));
+    (workloads, interrupted)
+}
+
+/// `segbench replicate`'s arguments, for parsing a suite workload's options as the flags of
+/// the same names (one parser, one set of checks and defaults for both).
+#[derive(Debug, clap::Parser)]
+#[command(no_binary_name = true)]
+struct SuiteArgs {
+    #[command(flatten)]
+    a: ReplicateArgs,
+}
+
+/// The configurations of a suite workload of kind `replicate` (one per acks mode), its options
+/// checked as `segbench replicate` checks its flags; options that do not apply are refused.
+pub fn suite_configs(w: &WorkloadSpec, repeat: u32) -> Result<Vec<ReplicaConfig>, String> {
+    let not_here = [
+        ("engines", !w.engines.is_empty()),
+        ("threads", w.threads.is_some()),
+        ("index_interval", w.index_interval.is_some()),
+        ("preallocate", w.preallocate.is_some()),
+        ("retention", w.retention.is_some()),
+        ("format", w.format.is_some()),
+        ("consumers", w.consumers.is_some()),
+        ("groups", w.groups.is_some()),
+        ("fetch_size", w.fetch_size.is_some()),
+        ("cache", w.cache.is_some()),
+        ("verify", w.verify.is_some()),
+        ("sweep", w.sweep.is_some()),
+    ];
+    if let Some((k, _)) = not_here.iter().find(|x| x.1) {
+        return Err(format!(
+            "{k} does not apply to replicate workloads (leader_engine and follower_engine name the engines)"
+        ));
     }
-    common::finish(&file, Vec::new(), signals)
+    let mut argv: Vec<String> = vec!["--repeat".into(), repeat.to_string()];
+    let mut opt = |flag: &str, v: Option<String>| {
+        if let Some(v) = v {
+            argv.push(format!("--{flag}"));
+            argv.push(v);
+        }
+    };
+    let n = |x: Option<u32>| x.map(|v| v.to_string());
+    let ms = |x: Option<u64>| x.map(|v| v.to_string());
+    opt("rf", n(w.rf));
+    opt("acks", w.acks.clone());
+    opt("partitions", n(w.partitions));
+    opt("record-size", w.record_size.clone());
+    opt("batch-size", w.batch_size.clone());
+    opt("segment-size", w.segment_size.clone());
+    opt("size", w.size.clone());
+    opt("duration", w.duration.clone());
+    opt("rate", w.rate.clone());
+    opt("flush", w.flush.clone());
+    opt("sync", w.sync.clone());
+    opt("leader-engine", w.leader_engine.clone());
+    opt("follower-engine", w.follower_engine.clone());
+    opt("min-insync-replicas", n(w.min_insync_replicas));
+    opt("replica-fetch-max-bytes", w.replica_fetch_max_bytes.clone());
+    opt("replica-fetch-wait-max-ms", ms(w.replica_fetch_wait_max_ms));
+    opt("replica-lag-time-max-ms", ms(w.replica_lag_time_max_ms));
+    let parsed = <SuiteArgs as clap::Parser>::try_parse_from(&argv).map_err(|e| {
+        let text = e.render().to_string();
+        let line = text.lines().next().unwrap_or("invalid options").to_string();
+        line.trim_start_matches("error: ").replace("--", "")
+    })?;
+    configs(&parsed.a).map_err(|e| e.to_string())
+}
+
+/// Runs a suite workload of kind `replicate` (`segbench run`): its acks modes `repeat` times,
+/// interleaved, in `dir`; results named `<workload>/acks=<A>`. Returns them and whether the
+/// run was stopped.
+#[allow(clippy::too_many_arguments)]
+pub fn run_suite_workload(
+    w: &WorkloadSpec,
+    repeat: u32,
+    dir: &Path,
+    keep: bool,
+    clock: Arc<dyn Clock>,
+    stop: &AtomicBool,
+    progress: &Progress,
+) -> anyhow::Result<(Vec<WorkloadResult>, bool)> {
+    let cfgs =
+        suite_configs(w, repeat).map_err(|m| bad_input(format!("workload '{}': {m}", w.name)))?;
+    let (mut rows, stopped) = run_modes(
+        &cfgs,
+        repeat,
+        &dir.join(&w.name),
+        keep,
+        clock,
+        stop,
+        progress,
+        &w.name,
+    );
+    for r in &mut rows {
+        r.config
+            .insert("suite_workload".into(), serde_json::json!(w.name));
+    }
+    Ok((rows, stopped))
 }

@@ -265,8 +265,13 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
         return Ok(0);
     }
     let baseline = parse_baseline(&a.baseline).map_err(bad_input)?;
-    // Check every write workload's options before touching the disk.
+    // Check every write and replicate workload's options before touching the disk.
     for w in &suite.workloads {
+        if w.kind == "replicate" {
+            let repeat = w.repeat.or(suite.repeat).unwrap_or(3);
+            crate::commands::replicate::suite_configs(w, repeat)
+                .map_err(|m| bad_input(format!("workload '{}': {m}", w.name)))?;
+        }
         if w.kind == "write" {
             for e in w.engines.iter().filter(|e| *e != "best") {
                 for p in suite::sweep_points(w) {
@@ -407,6 +412,19 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
                 done.append(&mut rs);
                 failures.extend(f);
                 interrupted |= i;
+            }
+            "replicate" => {
+                let (rows, stopped) = crate::commands::replicate::run_suite_workload(
+                    w,
+                    opts.repeat,
+                    data[0].path(),
+                    a.keep,
+                    clock.clone(),
+                    &signals.stop,
+                    &progress,
+                )?;
+                done.extend(rows);
+                interrupted |= stopped;
             }
             _ => {}
         }
