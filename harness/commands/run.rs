@@ -237,6 +237,7 @@ pub fn best_write_engine(done: &[WorkloadResult]) -> Option<String> {
             w.kind == Kind::Write
                 && w.status == Status::Completed
                 && !w.config.contains_key("sweep")
+                && !results::replication::is_replication(w)
         })
         .collect();
     let device: Vec<&&WorkloadResult> = completed

@@ -68,9 +68,10 @@ pub struct AcksRow<'a> {
     pub events: Vec<IsrChange>,
 }
 
-/// True for a replication row (config `rf` and `acks`).
+/// True for a replication row: config `rf` and `acks`, or (older files) a `replicate/` name.
 pub fn is_replication(w: &WorkloadResult) -> bool {
-    w.config.contains_key("rf") && w.config.contains_key("acks")
+    (w.config.contains_key("rf") && w.config.contains_key("acks"))
+        || w.name.starts_with("replicate/")
 }
 
 fn extra_u64(rep: &Repetition, key: &str) -> u64 {
@@ -114,10 +115,11 @@ pub fn acks_row(w: &WorkloadResult) -> Option<AcksRow<'_>> {
         return None;
     }
     let s = w.summary.as_ref()?;
-    let acks = match &w.config["acks"] {
+    let acks = match w.config.get("acks")? {
         serde_json::Value::String(a) => a.clone(),
         v => v.to_string(),
     };
+    let rf = w.config.get("rf")?.as_u64()?;
     let group = w
         .config
         .get("suite_workload")
@@ -179,7 +181,7 @@ pub fn acks_row(w: &WorkloadResult) -> Option<AcksRow<'_>> {
         w,
         group,
         acks,
-        rf: w.config["rf"].as_u64().unwrap_or(0),
+        rf,
         bytes_per_s: s.throughput_bytes_per_s.median,
         records_per_s: s.records_per_s.median,
         latency: s.latency_ns.clone(),
