@@ -243,16 +243,15 @@ pub fn run(a: ReplicateArgs) -> anyhow::Result<u8> {
     let progress = Progress::new(a.output.quiet);
     let signals = crate::signals::install();
     let clock = workloads::pacing::best_clock().0;
-    let (workloads, interrupted) = run_modes(
-        &cfgs,
-        a.repeat,
-        data.path(),
-        a.keep,
+    let run = ModesRun {
+        repeat: a.repeat,
+        dir: data.path(),
+        keep: a.keep,
         clock,
-        &signals.stop,
-        &progress,
-        "replicate",
-    );
+        stop: &signals.stop,
+        progress: &progress,
+    };
+    let (workloads, interrupted) = run_modes(&cfgs, &run, "replicate");
     let kept = data.finish();
     let file = common::results_file(
         &meta,
@@ -270,20 +269,37 @@ pub fn run(a: ReplicateArgs) -> anyhow::Result<u8> {
     common::finish(&file, Vec::new(), signals)
 }
 
-/// Runs every acks mode of `cfgs` `repeat` times, interleaved (A B C A B C), each repetition in
-/// `dir/acks<A>-r<i>` (removed after it unless `keep`). One result per acks mode,
-/// named `<name>/acks=<A>`; true when stopped.
-#[allow(clippy::too_many_arguments)]
+/// Where and how a set of acks modes runs.
+pub struct ModesRun<'a> {
+    /// Measured repetitions per acks mode.
+    pub repeat: u32,
+    /// Where each repetition's replicas go (`<dir>/acks<A>-r<i>`).
+    pub dir: &'a Path,
+    /// Keep every replica's log (else each repetition's is removed after it).
+    pub keep: bool,
+    /// The run's clock.
+    pub clock: Arc<dyn Clock>,
+    /// The stop flag (signals).
+    pub stop: &'a AtomicBool,
+    /// Progress lines.
+    pub progress: &'a Progress,
+}
+
+/// Runs every acks mode of `cfgs` as `run` says, repetitions interleaved (A B C A B C). One
+/// result per acks mode, named `<name>/acks=<A>`; true when stopped.
 pub fn run_modes(
     cfgs: &[ReplicaConfig],
-    repeat: u32,
-    dir: &Path,
-    keep: bool,
-    clock: Arc<dyn Clock>,
-    stop: &AtomicBool,
-    progress: &Progress,
+    run: &ModesRun<'_>,
     name: &str,
 ) -> (Vec<WorkloadResult>, bool) {
+    let ModesRun {
+        repeat,
+        dir,
+        keep,
+        ref clock,
+        stop,
+        progress,
+    } = *run;
     let faults = Faults::default();
     let mut reps = vec![Vec::new(); cfgs.len()];
     let mut status = vec![Status::Completed; cfgs.len()];
@@ -423,31 +439,22 @@ pub fn suite_configs(w: &WorkloadSpec, repeat: u32) -> Result<Vec<ReplicaConfig>
     configs(&parsed.a).map_err(|e| e.to_string())
 }
 
-/// Runs a suite workload of kind `replicate` (`segbench run`): its acks modes `repeat` times,
-/// interleaved, in `dir`; results named `<workload>/acks=<A>`. Returns them and whether the
-/// run was stopped.
-#[allow(clippy::too_many_arguments)]
+/// Runs a suite workload of kind `replicate` (`segbench run`): its acks modes as `run` says,
+/// in `<run.dir>/<workload>`; results named `<workload>/acks=<A>`. Returns them and whether
+/// the run was stopped.
 pub fn run_suite_workload(
     w: &WorkloadSpec,
-    repeat: u32,
-    dir: &Path,
-    keep: bool,
-    clock: Arc<dyn Clock>,
-    stop: &AtomicBool,
-    progress: &Progress,
+    run: &ModesRun<'_>,
 ) -> anyhow::Result<(Vec<WorkloadResult>, bool)> {
-    let cfgs =
-        suite_configs(w, repeat).map_err(|m| bad_input(format!("workload '{}': {m}", w.name)))?;
-    let (mut rows, stopped) = run_modes(
-        &cfgs,
-        repeat,
-        &dir.join(&w.name),
-        keep,
-        clock,
-        stop,
-        progress,
-        &w.name,
-    );
+    let cfgs = suite_configs(w, run.repeat)
+        .map_err(|m| bad_input(format!("workload '{}': {m}", w.name)))?;
+    let dir = run.dir.join(&w.name);
+    let here = ModesRun {
+        dir: &dir,
+        clock: run.clock.clone(),
+        ..*run
+    };
+    let (mut rows, stopped) = run_modes(&cfgs, &here, &w.name);
     for r in &mut rows {
         r.config
             .insert("suite_workload".into(), serde_json::json!(w.name));

@@ -415,15 +415,16 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
                 interrupted |= i;
             }
             "replicate" => {
-                let (rows, stopped) = crate::commands::replicate::run_suite_workload(
-                    w,
-                    opts.repeat,
-                    data[0].path(),
-                    a.keep,
-                    clock.clone(),
-                    &signals.stop,
-                    &progress,
-                )?;
+                use crate::commands::replicate::{run_suite_workload, ModesRun};
+                let run = ModesRun {
+                    repeat: opts.repeat,
+                    dir: data[0].path(),
+                    keep: a.keep,
+                    clock: clock.clone(),
+                    stop: &signals.stop,
+                    progress: &progress,
+                };
+                let (rows, stopped) = run_suite_workload(w, &run)?;
                 done.extend(rows);
                 interrupted |= stopped;
             }

@@ -8,10 +8,7 @@
 //! refuses it. The consumer reads the HW first and the announcements after, so every batch
 //! below the HW it saw has been announced (and a refusal taken back) by then.
 
-use std::collections::{HashMap, VecDeque};
-use std::fs::File;
-use std::os::unix::fs::FileExt;
-use std::path::PathBuf;
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Receiver;
 use std::time::Duration;
@@ -22,6 +19,7 @@ use workloads::pacing::Clock;
 use workloads::EngineError;
 
 use super::isr::{FetchRange, Shared};
+use super::segfiles::SegmentFiles;
 
 /// The producer's announcements to the consumer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,7 +75,7 @@ pub fn run_consumer(
     };
     let mut next = vec![0i64; partitions];
     let mut pending: Vec<VecDeque<(i64, u64)>> = vec![VecDeque::new(); partitions];
-    let mut files: HashMap<PathBuf, File> = HashMap::new();
+    let mut files = SegmentFiles::default();
     let mut buf = vec![0u8; max_bytes as usize];
     loop {
         let ranges: Vec<(usize, FetchRange)> = {
@@ -113,18 +111,8 @@ pub fn run_consumer(
             }
         }
         for (p, range) in ranges {
-            let file = match files.get(&range.path) {
-                Some(f) => f,
-                None => {
-                    let f = File::open(&range.path)
-                        .map_err(|e| EngineError::io("open", &range.path, e, 0))?;
-                    files.entry(range.path.clone()).or_insert(f)
-                }
-            };
-            let n = (range.end - range.start) as usize;
-            let data = &mut buf[..n];
-            file.read_exact_at(data, range.start)
-                .map_err(|e| EngineError::io("pread", &range.path, e, range.start))?;
+            let data = files.read(&range, &mut buf)?;
+            let n = data.len();
             let mut pos = 0usize;
             while pos < n {
                 let h = parse_header(&data[pos..]).map_err(|e| EngineError::Corrupt {

@@ -6,10 +6,6 @@
 //! rolled: same segment size, same batches). A follower never appends a byte the leader did
 //! not send: each batch's header is checked and its length must end inside the range read.
 
-use std::collections::HashMap;
-use std::fs::File;
-use std::os::unix::fs::FileExt;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -19,6 +15,7 @@ use workloads::EngineError;
 
 use super::isr::{FetchRange, Shared};
 use super::leader::Replica;
+use super::segfiles::SegmentFiles;
 use super::ReplicaConfig;
 
 /// What one follower did.
@@ -45,7 +42,7 @@ pub fn run_follower(
 ) -> Result<FollowerStats, EngineError> {
     let cpu0 = crate::usage::CpuSnapshot::thread();
     let wait_ns = cfg.fetch_wait_max.as_nanos() as u64;
-    let mut files: HashMap<PathBuf, File> = HashMap::new();
+    let mut files = SegmentFiles::default();
     let mut buf = vec![0u8; cfg.fetch_max_bytes as usize];
     let mut done = Vec::new();
     let mut stats = FollowerStats::default();
@@ -83,18 +80,8 @@ pub fn run_follower(
             stats.fetches += 1;
         }
         for (p, range) in ranges {
-            let file = match files.get(&range.path) {
-                Some(f) => f,
-                None => {
-                    let f = File::open(&range.path)
-                        .map_err(|e| EngineError::io("open", &range.path, e, 0))?;
-                    files.entry(range.path.clone()).or_insert(f)
-                }
-            };
-            let n = (range.end - range.start) as usize;
-            let data = &mut buf[..n];
-            file.read_exact_at(data, range.start)
-                .map_err(|e| EngineError::io("pread", &range.path, e, range.start))?;
+            let data = files.read(&range, &mut buf)?;
+            let n = data.len();
             let mut pos = 0usize;
             while pos < n {
                 let corrupt = |reason: String| EngineError::Corrupt {

@@ -12,7 +12,8 @@
 //!
 //! Files: this one, what defines a replication workload ([`ReplicaConfig`], [`Acks`]);
 //! [`consumer`], the end-to-end consumer reading below the HW; [`flush`], the flush policy
-//! on a replica's engine; [`lag`], follower lag sampled over time;
+//! on a replica's engine; [`lag`], follower lag sampled over time; [`segfiles`], reading
+//! ranges of the leader's segments;
 //! [`isr`], the leader's replica state (LEOs, ISR, HW, events); [`leader`], the leader's
 //! request loop; [`follower`], a follower's fetch loop; [`producer`], the measured loop
 //! (closed, or open at `--rate`); [`repetition`], one repetition set up, run, drained and turned into a
@@ -48,6 +49,7 @@ pub mod lag;
 pub mod leader;
 pub mod producer;
 pub mod repetition;
+pub mod segfiles;
 
 use std::fmt;
 use std::str::FromStr;

@@ -60,7 +60,9 @@ fn wait_for_hw(shared: &Shared, p: usize, end: i64, stop: &AtomicBool) -> bool {
     true
 }
 
-/// Produces until the byte budget, the deadline or `stop`.
+/// Produces until the byte budget, the deadline or `stop`, announcing each batch to the
+/// end-to-end consumer on `announce`.
+#[allow(clippy::too_many_arguments)]
 pub fn run_producer(
     shared: &Shared,
     cfg: &ReplicaConfig,

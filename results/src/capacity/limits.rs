@@ -349,18 +349,26 @@ mod tests {
 
     #[test]
     fn a_replication_workload_is_not_a_disk_write_figure() {
-        let r = results_with(
-            vec![
-                workload("replicate/acks=1", Kind::Write, Medium::Device, 900.0 * MB),
-                workload("write/direct", Kind::Write, Medium::Device, 400.0 * MB),
-            ],
-            None,
-        );
-        let d = limits_from_results(&r)
-            .unwrap()
-            .disk_write_bytes_per_s
-            .unwrap();
-        assert_eq!(d.value, 400.0 * MB);
+        // By name (replicate/...), or a suite's row by its config (rf, acks).
+        let mut suite_row = crate::testing::replication_row("repl", "1", 900_000.0, 100_000);
+        suite_row.medium = Medium::Device;
+        for row in [
+            workload("replicate/acks=1", Kind::Write, Medium::Device, 900.0 * MB),
+            suite_row,
+        ] {
+            let r = results_with(
+                vec![
+                    row,
+                    workload("write/direct", Kind::Write, Medium::Device, 400.0 * MB),
+                ],
+                None,
+            );
+            let d = limits_from_results(&r)
+                .unwrap()
+                .disk_write_bytes_per_s
+                .unwrap();
+            assert_eq!(d.value, 400.0 * MB);
+        }
     }
 
     #[test]
@@ -564,23 +572,5 @@ mod tests {
         // 2.5 bytes sent per produced byte where the formula has 2: 0.8 of the NIC.
         assert!(crate::testing::close(out.value, nic_in * 0.8), "{out:?}");
         assert!(out.source.contains("measured"), "{}", out.source);
-    }
-
-    #[test]
-    fn a_suite_replication_row_is_not_a_plain_disk_write() {
-        let mut row = crate::testing::replication_row("repl", "1", 900_000.0, 100_000);
-        row.medium = Medium::Device;
-        let r = results_with(
-            vec![
-                row,
-                workload("write/direct", Kind::Write, Medium::Device, 400.0 * MB),
-            ],
-            None,
-        );
-        let d = limits_from_results(&r)
-            .unwrap()
-            .disk_write_bytes_per_s
-            .unwrap();
-        assert_eq!(d.value, 400.0 * MB);
     }
 }
