@@ -231,13 +231,11 @@ pub fn limits_from_results_for(
             "the results file is from an interrupted run: figures may be partial".to_string(),
         );
     }
-    let (disk_write_bytes_per_s, nic_out) =
-        replication_cost(r, disk_write_bytes_per_s, nic.clone(), &mut notes);
     Ok(NodeLimits {
         disk_write_bytes_per_s,
         read_path_bytes_per_s,
-        nic_in_bytes_per_s: nic,
-        nic_out_bytes_per_s: nic_out,
+        nic_in_bytes_per_s: nic.clone(),
+        nic_out_bytes_per_s: nic,
         disk_capacity_bytes: probe.and_then(disk_capacity),
         notes,
     })
@@ -281,7 +279,7 @@ fn replication_cost(
     let disk = match disk {
         Some(d) if d.value <= appends => {
             notes.push(format!(
-                "replication: measured {what} = {} of replicated appends per node, above the disk \
+                "replication (rf > 1): measured {what} = {} of replicated appends per node, above the disk \
                  write figure: the formula's r·W over {} stands",
                 format::mb_per_s(appends),
                 format::mb_per_s(d.value)
@@ -293,8 +291,8 @@ fn replication_cost(
                 format!(" ({})", format::mb_per_s(d.value))
             });
             notes.push(format!(
-                "disk write: used the measured replication cost, not the plain disk write \
-                 figure{over}: this host's replicated appends bind first"
+                "disk write with replication (rf > 1): used the measured replication cost, \
+                 not the plain disk write figure{over}: this host's replicated appends bind first"
             ));
             Some(Figure::new(
                 appends,
@@ -330,6 +328,25 @@ fn replication_cost(
         }
     };
     (disk, nic_out)
+}
+
+/// `limits` for a plan with replication factor `rf`: with rf > 1 and replication rows in `r`,
+/// the measured replication cost in place of the formula's assumptions ([`replication_cost`]),
+/// with notes saying which was used; unchanged otherwise (rf 1 replicates nothing).
+pub fn with_measured_replication(r: &ResultsFile, limits: NodeLimits, rf: u32) -> NodeLimits {
+    if rf <= 1 {
+        return limits;
+    }
+    let mut l = limits;
+    let (disk, nic_out) = replication_cost(
+        r,
+        l.disk_write_bytes_per_s.take(),
+        l.nic_out_bytes_per_s.take(),
+        &mut l.notes,
+    );
+    l.disk_write_bytes_per_s = disk;
+    l.nic_out_bytes_per_s = nic_out;
+    l
 }
 
 /// Per-node limits from a results file for the report ([`limits_from_results_for`] with the
@@ -512,7 +529,13 @@ mod tests {
         // byte: 180 MB/s of replicated appends per node, the lower figure.
         let mut r = crate::testing::replication_results();
         r.probe = probe();
-        let l = limits_from_results(&r).unwrap();
+        let plain = limits_from_results(&r).unwrap();
+        assert_eq!(
+            with_measured_replication(&r, plain.clone(), 1),
+            plain,
+            "rf 1 replicates nothing"
+        );
+        let l = with_measured_replication(&r, plain.clone(), 3);
         let d = l.disk_write_bytes_per_s.as_ref().unwrap();
         let all = crate::replication::rows(&r)[1].bytes_per_s;
         assert!(crate::testing::close(d.value, all * 3.0), "{d:?}");
@@ -543,7 +566,7 @@ mod tests {
             Medium::Device,
             100.0 * MB,
         ));
-        let l = limits_from_results(&r).unwrap();
+        let l = with_measured_replication(&r, limits_from_results(&r).unwrap(), 3);
         assert_eq!(l.disk_write_bytes_per_s.as_ref().unwrap().value, 100.0 * MB);
         assert!(
             l.notes.iter().any(|n| n.contains("stands")),
@@ -566,7 +589,7 @@ mod tests {
                 }
             }
         }
-        let l = limits_from_results(&r).unwrap();
+        let l = with_measured_replication(&r, limits_from_results(&r).unwrap(), 3);
         let nic_in = l.nic_in_bytes_per_s.as_ref().unwrap().value;
         let out = l.nic_out_bytes_per_s.as_ref().unwrap();
         // 2.5 bytes sent per produced byte where the formula has 2: 0.8 of the NIC.

@@ -420,6 +420,8 @@ pub fn capacity(r: &ResultsFile) -> Option<Section> {
     let max_nodes = cap::REPORT_MAX_NODES.max(b.nodes);
     let mut series: Vec<Series> = Vec::new();
     for rf in cap::REPORT_REPLICATION {
+        // rf > 1 takes the measured replication cost when the results have it.
+        let limits = cap::with_measured_replication(r, limits.clone(), rf);
         let points: Vec<Point> = cap::cluster_curve(&limits, rf, 1, max_nodes)
             .into_iter()
             .map(|(n, w)| Point {
