@@ -248,7 +248,8 @@ pub fn limits_from_results_for(
 /// - Replicated appends: the acks=all row (else acks=1) produced W with every byte appended by
 ///   the leader and, measured, `m` more times by the followers (m = follower bytes / produced,
 ///   r − 1 when they kept up), all on this host with the fetches served: the host sustains
-///   `W·(1 + m)` bytes/s of log appends with replication. A broker's disk writes are r·W/N,
+///   `W·(1 + m)` bytes/s of log appends with replication (the producer and the consumer
+///   threads ran on it too, so this errs low). A broker's disk writes are r·W/N,
 ///   so when that is below the plain disk write figure it is the disk write limit (the
 ///   replication pipeline binds before the disk); otherwise the plain figure stands.
 /// - NIC out: the formula sends r − 1 bytes to followers per produced byte; when the leader
@@ -296,7 +297,10 @@ fn replication_cost(
             ));
             Some(Figure::new(
                 appends,
-                format!("measured replication: {what}, appends of every replica on this host"),
+                format!(
+                    "measured replication: {what}, appends of every replica on this host, \
+                     its producer and consumer running there too"
+                ),
             ))
         }
     };
