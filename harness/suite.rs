@@ -283,7 +283,7 @@ fn check(s: &Suite, text: &str, origin: &Path) -> Result<(), SuiteError> {
             ));
         }
         if w.kind == "replicate" {
-            crate::commands::replicate::suite_configs(w, 1)
+            crate::commands::replicate::suite_configs(w, w.repeat.or(s.repeat).unwrap_or(1))
                 .map_err(|m| err(&w.name, format!("workload '{}': {m}", w.name)))?;
             continue;
         }
@@ -654,37 +654,6 @@ size = "64MiB"
             let e = parse(&text, Path::new("s.toml")).unwrap_err().0;
             assert_eq!(e, want, "{text}");
         }
-    }
-
-    #[test]
-    fn replicate_workloads_take_the_replicate_options_and_nothing_else() {
-        let repl = |lines: &str| {
-            format!("name = \"r\"\n[[workload]]\nkind = \"replicate\"\nname = \"repl\"\nduration = \"1s\"\n{lines}\n")
-        };
-        let ok = repl("rf = 2\nacks = \"1,all\"\nflush = \"batch\"\nleader_engine = \"buffered\"\nreplica_lag_time_max_ms = 500");
-        let s = parse(&ok, Path::new("r.toml")).unwrap();
-        let w = &s.workloads[0];
-        assert_eq!((w.rf, w.acks.as_deref()), (Some(2), Some("1,all")));
-        let back = parse(&toml::to_string(&s).unwrap(), Path::new("again")).unwrap();
-        assert_eq!(back, s);
-        let cfgs = crate::commands::replicate::suite_configs(w, 1).unwrap();
-        assert_eq!(cfgs.len(), 2);
-        assert_eq!(cfgs[1].acks, crate::replicate::Acks::All);
-        assert_eq!(cfgs[0].flush, workloads::FlushPolicy::Batch);
-        assert_eq!(cfgs[0].lag_time_max, Duration::from_millis(500));
-        for (bad, needle) in [
-            ("rf = 0", "rf 0"),
-            ("acks = \"2\"", "acks '2'"),
-            ("engines = [\"buffered\"]", "engines does not apply"),
-            ("threads = 2", "threads does not apply"),
-            ("flush = \"often\"", "flush"),
-        ] {
-            let e = parse(&repl(bad), Path::new("r.toml")).unwrap_err().0;
-            assert!(e.contains(needle) && e.contains("'repl'"), "{bad}: {e}");
-        }
-        let write_with_rf = "name = \"w\"\n[[workload]]\nkind = \"write\"\nname = \"w\"\nengines = [\"buffered\"]\nduration = \"1s\"\nrf = 3\n";
-        let e = parse(write_with_rf, Path::new("w.toml")).unwrap_err().0;
-        assert!(e.contains("replicate\" only"), "{e}");
     }
 
     #[test]

@@ -461,3 +461,43 @@ pub fn run_suite_workload(
     }
     Ok((rows, stopped))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::time::Duration;
+
+    use super::suite_configs;
+    use crate::suite::parse;
+
+    #[test]
+    fn replicate_workloads_take_the_replicate_options_and_nothing_else() {
+        let repl = |lines: &str| {
+            format!("name = \"r\"\n[[workload]]\nkind = \"replicate\"\nname = \"repl\"\nduration = \"1s\"\n{lines}\n")
+        };
+        let ok = repl("rf = 2\nacks = \"1,all\"\nflush = \"batch\"\nleader_engine = \"buffered\"\nreplica_lag_time_max_ms = 500");
+        let s = parse(&ok, Path::new("r.toml")).unwrap();
+        let w = &s.workloads[0];
+        assert_eq!((w.rf, w.acks.as_deref()), (Some(2), Some("1,all")));
+        let back = parse(&toml::to_string(&s).unwrap(), Path::new("again")).unwrap();
+        assert_eq!(back, s);
+        let cfgs = suite_configs(w, 1).unwrap();
+        assert_eq!(cfgs.len(), 2);
+        assert_eq!(cfgs[1].acks, crate::replicate::Acks::All);
+        assert_eq!(cfgs[0].flush, workloads::FlushPolicy::Batch);
+        assert_eq!(cfgs[0].lag_time_max, Duration::from_millis(500));
+        for (bad, needle) in [
+            ("rf = 0", "rf 0"),
+            ("acks = \"2\"", "acks '2'"),
+            ("engines = [\"buffered\"]", "engines does not apply"),
+            ("threads = 2", "threads does not apply"),
+            ("flush = \"often\"", "flush"),
+        ] {
+            let e = parse(&repl(bad), Path::new("r.toml")).unwrap_err().0;
+            assert!(e.contains(needle) && e.contains("'repl'"), "{bad}: {e}");
+        }
+        let write_with_rf = "name = \"w\"\n[[workload]]\nkind = \"write\"\nname = \"w\"\nengines = [\"buffered\"]\nduration = \"1s\"\nrf = 3\n";
+        let e = parse(write_with_rf, Path::new("w.toml")).unwrap_err().0;
+        assert!(e.contains("replicate\" only"), "{e}");
+    }
+}

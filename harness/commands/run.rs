@@ -266,7 +266,8 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
         return Ok(0);
     }
     let baseline = parse_baseline(&a.baseline).map_err(bad_input)?;
-    // Check every write and replicate workload's options before touching the disk.
+    // Check every write and replicate workload's options (after --quick and --duration)
+    // before touching the disk.
     for w in &suite.workloads {
         if w.kind == "replicate" {
             let repeat = w.repeat.or(suite.repeat).unwrap_or(3);
