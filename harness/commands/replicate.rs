@@ -348,6 +348,14 @@ pub fn run_modes(
             }
         }
     }
+    // A mode the stop came before never ran: not a completed row without figures.
+    for (st, r) in status.iter_mut().zip(&reps) {
+        if interrupted && r.is_empty() && *st == Status::Completed {
+            *st = Status::Skipped {
+                reason: crate::runner::NOT_RUN.into(),
+            };
+        }
+    }
     let medium = if cfgs.iter().any(|c| c.leader_engine.name == "direct") {
         Medium::Device
     } else {
@@ -462,6 +470,36 @@ pub fn run_suite_workload(
     Ok((rows, stopped))
 }
 
+/// The rows of a suite workload of kind `replicate` that a stopped run never started (none
+/// of `done` by name): one per acks mode, skipped as "not run".
+pub fn not_run_rows(w: &WorkloadSpec, done: &[WorkloadResult]) -> Vec<WorkloadResult> {
+    w.acks
+        .as_deref()
+        .unwrap_or("0,1,all")
+        .split(',')
+        .filter(|acks| {
+            let name = format!("{}/acks={}", w.name, acks.trim());
+            !done.iter().any(|d| d.name == name)
+        })
+        .map(|acks| {
+            let mut config = std::collections::BTreeMap::new();
+            config.insert("suite_workload".into(), serde_json::json!(w.name));
+            config.insert("rf".into(), serde_json::json!(w.rf.unwrap_or(3)));
+            config.insert("acks".into(), serde_json::json!(acks.trim()));
+            WorkloadResult::new(
+                format!("{}/acks={}", w.name, acks.trim()),
+                Kind::Write,
+                "replicate".to_string(),
+                config,
+                Status::Skipped {
+                    reason: crate::runner::NOT_RUN.into(),
+                },
+                Medium::PageCache,
+            )
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -486,6 +524,17 @@ mod tests {
         assert_eq!(cfgs[1].acks, crate::replicate::Acks::All);
         assert_eq!(cfgs[0].flush, workloads::FlushPolicy::Batch);
         assert_eq!(cfgs[0].lag_time_max, Duration::from_millis(500));
+        // A stopped run lists the acks modes it never started, by the names they would have had.
+        let names = |done: &[results::WorkloadResult]| -> Vec<String> {
+            super::not_run_rows(w, done)
+                .into_iter()
+                .map(|r| r.name)
+                .collect()
+        };
+        let all = names(&[]);
+        assert_eq!(all, ["repl/acks=1", "repl/acks=all"]);
+        let first = super::not_run_rows(w, &[]).remove(0);
+        assert_eq!(names(&[first]), ["repl/acks=all"]);
         for (bad, needle) in [
             ("rf = 0", "rf 0"),
             ("acks = \"2\"", "acks '2'"),
@@ -499,5 +548,35 @@ mod tests {
         let write_with_rf = "name = \"w\"\n[[workload]]\nkind = \"write\"\nname = \"w\"\nengines = [\"buffered\"]\nduration = \"1s\"\nrf = 3\n";
         let e = parse(write_with_rf, Path::new("w.toml")).unwrap_err().0;
         assert!(e.contains("replicate\" only"), "{e}");
+    }
+
+    #[test]
+    fn modes_a_stop_came_before_are_not_run_rows_not_completed_ones() {
+        let text =
+            "name = \"r\"\n[[workload]]\nkind = \"replicate\"\nname = \"repl\"\nsize = \"1MiB\"\n";
+        let s = parse(text, Path::new("r.toml")).unwrap();
+        let cfgs = suite_configs(&s.workloads[0], 1).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let stop = std::sync::atomic::AtomicBool::new(true);
+        let progress = crate::runner::progress::Progress::new(true);
+        let run = super::ModesRun {
+            repeat: 1,
+            dir: dir.path(),
+            keep: false,
+            clock: std::sync::Arc::new(workloads::pacing::MonotonicClock::new()),
+            stop: &stop,
+            progress: &progress,
+        };
+        let (rows, stopped) = super::run_modes(&cfgs, &run, "repl");
+        assert!(stopped);
+        assert_eq!(rows.len(), 3);
+        for r in rows {
+            assert!(
+                matches!(&r.status, results::Status::Skipped { reason } if reason == crate::runner::NOT_RUN),
+                "{}: {:?}",
+                r.name,
+                r.status
+            );
+        }
     }
 }

@@ -668,6 +668,10 @@ fn run_read_workload(
 fn not_run(suite: &Suite, done: &[WorkloadResult]) -> Vec<WorkloadResult> {
     let mut out = Vec::new();
     for w in &suite.workloads {
+        if w.kind == "replicate" {
+            out.extend(crate::commands::replicate::not_run_rows(w, done));
+            continue;
+        }
         // No figures: the medium is what the row would have measured.
         let (kind, medium) = match w.kind.as_str() {
             "write" => (results::Kind::Write, results::Medium::Device),
