@@ -21,6 +21,16 @@ pub fn rate(s: &str) -> Result<f64, String> {
     workloads::units::parse_rate(s).map_err(|e| e.0)
 }
 
+/// Parses `--flush` and `--sync` (as `segbench write` takes them); the error names the option.
+pub fn flush_sync(
+    flush: &str,
+    sync: &str,
+) -> Result<(workloads::FlushPolicy, workloads::SyncKind), String> {
+    let f = flush.parse().map_err(|e: String| format!("--flush {e}"))?;
+    let s = sync.parse().map_err(|e: String| format!("--sync {e}"))?;
+    Ok((f, s))
+}
+
 /// Parses `--engine n` of a `family` (`read`, `write`): a spec of one of the family's `names`
 /// whose options its `check` accepts; the error names the option and the value.
 pub fn engine(

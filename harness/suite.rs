@@ -47,15 +47,18 @@ pub struct Suite {
     pub workloads: Vec<WorkloadSpec>,
 }
 
-/// One workload of a suite: the options of `segbench write` / `segbench read`.
+/// One workload of a suite: the options of `segbench write` / `segbench read` /
+/// `segbench replicate`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WorkloadSpec {
-    /// `write` or `read`.
+    /// `write`, `read` or `replicate`.
     pub kind: String,
     /// Name, unique in the suite (workload names in results are `<name>/<engine>`).
     pub name: String,
     /// Engine specs; `best` (write only) = the fastest write engine measured so far in this run.
+    /// Not for replicate workloads (they take `leader_engine` and `follower_engine`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub engines: Vec<String>,
     /// Partitions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -120,6 +123,47 @@ pub struct WorkloadSpec {
     /// Sweep one parameter over several values.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sweep: Option<Sweep>,
+    // Replicate workloads only: `segbench replicate`'s options of the same names (with `_` for
+    // `-`); they share `partitions`, `record_size`, `batch_size`, `segment_size`, `size`,
+    // `duration`, `rate`, `flush`, `sync` and `repeat` with write workloads.
+    /// Replicas per partition, the leader included (replicate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rf: Option<u32>,
+    /// Acks modes to compare, e.g. "0,1,all" (replicate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acks: Option<String>,
+    /// The leader's write engine (replicate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leader_engine: Option<String>,
+    /// Every follower's write engine (replicate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follower_engine: Option<String>,
+    /// min.insync.replicas (replicate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_insync_replicas: Option<u32>,
+    /// replica.fetch.max.bytes, e.g. "1MiB" (replicate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replica_fetch_max_bytes: Option<String>,
+    /// replica.fetch.wait.max.ms (replicate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replica_fetch_wait_max_ms: Option<u64>,
+    /// replica.lag.time.max.ms (replicate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replica_lag_time_max_ms: Option<u64>,
+}
+
+impl WorkloadSpec {
+    /// True when any replicate-only option is set.
+    pub fn has_replicate_options(&self) -> bool {
+        self.rf.is_some()
+            || self.acks.is_some()
+            || self.leader_engine.is_some()
+            || self.follower_engine.is_some()
+            || self.min_insync_replicas.is_some()
+            || self.replica_fetch_max_bytes.is_some()
+            || self.replica_fetch_wait_max_ms.is_some()
+            || self.replica_lag_time_max_ms.is_some()
+    }
 }
 
 /// A sweep: the workload runs once per value of `param`.
@@ -238,6 +282,20 @@ fn check(s: &Suite, text: &str, origin: &Path) -> Result<(), SuiteError> {
                 ),
             ));
         }
+        if w.kind == "replicate" {
+            crate::commands::replicate::suite_configs(w, w.repeat.or(s.repeat).unwrap_or(1))
+                .map_err(|m| err(&w.name, format!("workload '{}': {m}", w.name)))?;
+            continue;
+        }
+        if w.has_replicate_options() {
+            return Err(err(
+                &w.name,
+                format!(
+                    "workload '{}': rf, acks, leader_engine, follower_engine, min_insync_replicas and replica_* apply to kind = \"replicate\" only",
+                    w.name
+                ),
+            ));
+        }
         type CheckSpec = fn(&workloads::EngineSpec) -> Result<(), workloads::EngineError>;
         let (known, check_spec): (&[&str], CheckSpec) = match w.kind.as_str() {
             "write" => (workloads::write::ENGINE_NAMES, workloads::write::check_spec),
@@ -245,7 +303,7 @@ fn check(s: &Suite, text: &str, origin: &Path) -> Result<(), SuiteError> {
             other => {
                 return Err(err(
                     other,
-                    format!("kind '{other}': expected \"write\" or \"read\""),
+                    format!("kind '{other}': expected \"write\", \"read\" or \"replicate\""),
                 ))
             }
         };

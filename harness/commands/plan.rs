@@ -229,6 +229,8 @@ fn limits(a: &PlanArgs) -> anyhow::Result<(NodeLimits, Option<Baseline>)> {
         let r = results::export::json::read_results(path).map_err(|e| bad_input(e.to_string()))?;
         l = capacity::limits_from_results_for(&r, a.engine.as_deref())
             .map_err(|e| bad_input(format!("{}: {e}", path.display())))?;
+        // Replication rows in the file: their measured cost instead of the formula's (rf > 1).
+        l = capacity::with_measured_replication(&r, l, a.rf);
         file_baseline = Some(r.baseline);
     }
     let given = |v: Option<f64>, flag: &str| v.map(|v| Figure::new(v, format!("given: {flag}")));

@@ -237,6 +237,7 @@ pub fn best_write_engine(done: &[WorkloadResult]) -> Option<String> {
             w.kind == Kind::Write
                 && w.status == Status::Completed
                 && !w.config.contains_key("sweep")
+                && !results::replication::is_replication(w)
         })
         .collect();
     let device: Vec<&&WorkloadResult> = completed
@@ -265,8 +266,14 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
         return Ok(0);
     }
     let baseline = parse_baseline(&a.baseline).map_err(bad_input)?;
-    // Check every write workload's options before touching the disk.
+    // Check every write and replicate workload's options (after --quick and --duration)
+    // before touching the disk.
     for w in &suite.workloads {
+        if w.kind == "replicate" {
+            let repeat = w.repeat.or(suite.repeat).unwrap_or(3);
+            crate::commands::replicate::suite_configs(w, repeat)
+                .map_err(|m| bad_input(format!("workload '{}': {m}", w.name)))?;
+        }
         if w.kind == "write" {
             for e in w.engines.iter().filter(|e| *e != "best") {
                 for p in suite::sweep_points(w) {
@@ -407,6 +414,20 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
                 done.append(&mut rs);
                 failures.extend(f);
                 interrupted |= i;
+            }
+            "replicate" => {
+                use crate::commands::replicate::{run_suite_workload, ModesRun};
+                let run = ModesRun {
+                    repeat: opts.repeat,
+                    dir: data[0].path(),
+                    keep: a.keep,
+                    clock: clock.clone(),
+                    stop: &signals.stop,
+                    progress: &progress,
+                };
+                let (rows, stopped) = run_suite_workload(w, &run)?;
+                done.extend(rows);
+                interrupted |= stopped;
             }
             _ => {}
         }
@@ -647,6 +668,10 @@ fn run_read_workload(
 fn not_run(suite: &Suite, done: &[WorkloadResult]) -> Vec<WorkloadResult> {
     let mut out = Vec::new();
     for w in &suite.workloads {
+        if w.kind == "replicate" {
+            out.extend(crate::commands::replicate::not_run_rows(w, done));
+            continue;
+        }
         // No figures: the medium is what the row would have measured.
         let (kind, medium) = match w.kind.as_str() {
             "write" => (results::Kind::Write, results::Medium::Device),

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::Args;
 use workloads::kafka::log::LogFormat;
-use workloads::{write, FlushPolicy, SyncKind};
+use workloads::{write, SyncKind};
 
 use crate::bad_input;
 use crate::commands::common;
@@ -132,14 +132,7 @@ pub fn configs(a: &WriteArgs) -> anyhow::Result<Vec<WriteConfig>> {
     };
     crate::parse::unique_engines(&names).map_err(bad_input)?;
     let room = crate::budget::Room::here();
-    let flush: FlushPolicy = a
-        .flush
-        .parse()
-        .map_err(|e: String| bad_input(format!("--flush {e}")))?;
-    let sync: SyncKind = a
-        .sync
-        .parse()
-        .map_err(|e: String| bad_input(format!("--sync {e}")))?;
+    let (flush, sync) = crate::parse::flush_sync(&a.flush, &a.sync).map_err(bad_input)?;
     let format = match a.format.as_str() {
         "kafka" => LogFormat::Kafka,
         "raw" => LogFormat::Raw,

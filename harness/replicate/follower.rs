@@ -12,11 +12,14 @@ use std::net::{SocketAddr, TcpStream};
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use workloads::kafka::batch::{parse_header, BATCH_HEADER_LEN};
+use workloads::pacing::MonotonicClock;
 use workloads::EngineError;
 
+use super::flush::FlushSetup;
 use super::leader::{create_replicas, LogLayout, Replica};
 use super::wire::{self, Filled, FollowerReport, Join, Joined, Start, WIRE_VERSION};
 use crate::sink::protocol::{FrameHeader, FrameKind};
@@ -176,8 +179,10 @@ fn run_repetition(
         .engine
         .parse()
         .map_err(|e| format!("--follower-engine {}: {e}", start.engine))?;
-    let mut parts =
-        create_replicas(&layout, dir, &spec, start.batch_bytes).map_err(|e| e.to_string())?;
+    let (policy, sync) = crate::parse::flush_sync(&start.flush, &start.sync)?;
+    let flush = FlushSetup::new(policy, sync, Arc::new(MonotonicClock::new()));
+    let mut parts = create_replicas(&layout, dir, &spec, start.batch_bytes, &flush)
+        .map_err(|e| e.to_string())?;
     let silence = Duration::from_millis(start.fetch_wait_max_ms) + LEADER_SILENCE;
     s.set_read_timeout(Some(silence))
         .map_err(|e| e.to_string())?;
@@ -223,6 +228,8 @@ fn run_repetition(
         .map_err(|e| e.to_string());
     let cpu = crate::usage::CpuSnapshot::thread().since(&cpu0);
     report.cpu_s = cpu.user_s + cpu.sys_s;
+    let flushes = flush.times();
+    report.flush_latency_hdr = (!flushes.is_empty()).then(|| results::hist::encode(&flushes));
     result?;
     closed?;
     wire::send_json(s, FrameKind::End, report).map_err(leader)

@@ -48,6 +48,34 @@ pub struct PartState {
     pub followers: Vec<FollowerView>,
 }
 
+impl PartState {
+    /// Whole batches from the batch at `offset` (a batch start), at most `max_bytes` (at
+    /// least one batch), none ending past offset `upto` (a batch boundary above `offset`).
+    fn range(&self, offset: i64, max_bytes: u64, upto: i64) -> Option<FetchRange> {
+        let seg = self
+            .segments
+            .iter()
+            .rev()
+            .find(|s| s.base_offset <= offset)?;
+        let map = &seg.map;
+        let k = map
+            .records_before
+            .binary_search(&((offset - seg.base_offset) as u64))
+            .ok()?;
+        let start = *map.starts.get(k)?;
+        // Batches 0..j end at or below `upto`; batch j (if any) starts where they end.
+        let below = (upto - seg.base_offset) as u64;
+        let j = map.records_before.partition_point(|&r| r <= below) - 1;
+        let upto_end = map.starts.get(j).copied().unwrap_or(map.end);
+        Some(FetchRange {
+            path: seg.path.clone(),
+            base: seg.base_offset,
+            start,
+            end: map.fetch_end(start, max_bytes).min(upto_end),
+        })
+    }
+}
+
 /// An ISR change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IsrEvent {
@@ -192,24 +220,18 @@ impl ReplicaState {
         if offset >= leader_leo {
             return None;
         }
+        self.parts[p].range(offset, max_bytes, leader_leo)
+    }
+
+    /// What a consumer fetching partition `p` from `offset` gets: whole batches below the
+    /// high watermark only (as Kafka serves consumers), at most `max_bytes` (at least one
+    /// batch); `None` when `offset` is at the HW. Changes nothing.
+    pub fn committed_range(&self, p: usize, offset: i64, max_bytes: u64) -> Option<FetchRange> {
         let part = &self.parts[p];
-        let seg = part
-            .segments
-            .iter()
-            .rev()
-            .find(|s| s.base_offset <= offset)?;
-        let k = seg
-            .map
-            .records_before
-            .binary_search(&((offset - seg.base_offset) as u64))
-            .ok()?;
-        let start = *seg.map.starts.get(k)?;
-        Some(FetchRange {
-            path: seg.path.clone(),
-            base: seg.base_offset,
-            start,
-            end: seg.map.fetch_end(start, max_bytes),
-        })
+        if offset >= part.hw {
+            return None;
+        }
+        part.range(offset, max_bytes, part.hw)
     }
 
     /// Removes from the ISR every follower not caught up for the lag time (Kafka's
@@ -255,6 +277,22 @@ impl ReplicaState {
         if part.followers.iter().any(|f| f.in_isr && f.leo < part.hw) {
             self.hw_violations += 1;
         }
+    }
+
+    /// Follower `f`'s lag now, the largest over partitions: in offsets (leader LEO − its
+    /// LEO) and in time (ns since its LEO last reached the leader's, Kafka's
+    /// `lastCaughtUpTimeMs`; 0 while caught up), both on the leader's clock.
+    pub fn follower_lag(&self, f: usize, now_ns: u64) -> (i64, u64) {
+        self.parts.iter().fold((0, 0), |(offsets, ns), p| {
+            let v = &p.followers[f];
+            let behind = p.leo - v.leo;
+            let since = if behind > 0 {
+                now_ns.saturating_sub(v.last_caught_up_ns)
+            } else {
+                0
+            };
+            (offsets.max(behind), ns.max(since))
+        })
     }
 
     /// Largest leader LEO − follower LEO now, over partitions and followers.

@@ -15,6 +15,7 @@ use workloads::{EngineError, EngineSpec};
 
 use crate::runner::RunError;
 
+use super::flush::FlushSetup;
 use super::isr::Shared;
 use super::{Acks, ReplicaConfig};
 
@@ -153,12 +154,13 @@ pub struct LogLayout {
 }
 
 /// Creates the partition logs of one replica in `dir` (created if missing), each with its own
-/// `spec` engine open on its first segment.
+/// `spec` engine (flushing as `flush` says) open on its first segment.
 pub fn create_replicas(
     layout: &LogLayout,
     dir: &Path,
     spec: &EngineSpec,
     batch_bytes: usize,
+    flush: &FlushSetup,
 ) -> Result<Vec<Replica>, RunError> {
     std::fs::create_dir_all(dir)
         .map_err(|e| RunError::Engine(EngineError::io("mkdir", dir, e, 0)))?;
@@ -170,11 +172,11 @@ pub fn create_replicas(
     let mut out = Vec::new();
     for p in 0..layout.partitions {
         let log = PartitionLog::create(dir, &layout.topic, p, log_cfg.clone())?;
-        let mut engine = match write::build(spec, log.dir(), batch_bytes) {
+        let mut engine = flush.wrap(match write::build(spec, log.dir(), batch_bytes) {
             Ok(e) => e,
             Err(e) if e.is_unsupported() => return Err(RunError::Unsupported(e.to_string())),
             Err(e) => return Err(e.into()),
-        };
+        });
         engine.open(&FileTarget {
             path: log.active_log_path(),
             capacity_bytes: layout.segment_size,

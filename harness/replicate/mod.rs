@@ -21,11 +21,15 @@
 //! [`follower::run_session`]). The leader's clock is the only one any figure is read on.
 //!
 //! Files: this one, what defines a replication workload ([`ReplicaConfig`], [`Acks`]);
+//! [`consumer`], the end-to-end consumer reading below the HW; [`flush`], the flush policy
+//! on a replica's engine; [`lag`], follower lag sampled over time; [`segfiles`], reading
+//! ranges of the leader's segments;
 //! [`isr`], the leader's replica state (LEOs, ISR, HW, events); [`leader`], the leader's
 //! request loop and a replica's logs; [`serve`], the leader's side of the follower
 //! connections (join, fetches); [`follower`], a follower's side; [`wire`], the messages
-//! between them; [`producer`], the measured closed loop; [`repetition`], one repetition set
-//! up, run, drained and turned into a [`Repetition`](results::Repetition).
+//! between them; [`producer`], the measured loop (closed, or open at `--rate`);
+//! [`repetition`], one repetition set up, run, drained and turned into a
+//! [`Repetition`](results::Repetition).
 //!
 //! `Repetition.extra` keys (schema version 1 unchanged):
 //! - `replication_factor`, `min_insync_replicas`, `acks`: the configuration measured;
@@ -34,6 +38,12 @@
 //!   `{at_s, partition, follower, change: "shrink"|"expand"}` (seconds from the start, leader's clock);
 //! - `follower_lag_end_offsets`: largest (leader LEO − follower LEO) over partitions and
 //!   followers when the producer stopped; `follower_lag_max_offsets`: largest seen at any fetch;
+//! - `follower_lag_time_ns`: the furthest follower's lag in time (since its LEO last reached
+//!   the leader's), sampled every 10 ms on the leader's clock — a whole histogram;
+//!   `follower_lag_time_max_ns`: each follower's largest (list); `follower_lag_timeline`:
+//!   every 100 ms `{at_s, offsets: [per follower], ms: [per follower]}`;
+//! - `follower_flush_latency_ns` (with a flush policy): the followers' flushes, a whole
+//!   histogram; the leader's are the repetition's `flush_latency_ns`;
 //! - `follower_bytes`: bytes each follower appended, by its own count (list, follower 1
 //!   first; null for a follower whose connection was lost);
 //! - `follower_fetches`: fetches answered with data, by each follower's count (null when lost);
@@ -42,14 +52,21 @@
 //! - `high_watermark_violations`: HW updates that left the HW above an in-sync follower's LEO (0);
 //! - `producer_cpu_s`, `leader_cpu_s` (its request loop and fetch serving), `follower_cpu_s`
 //!   (sum over followers, as they report it): CPU per role;
+//! - `e2e_latency_ns`: per batch, produce start (intended start in open loop) → read by a
+//!   consumer below the HW, on the leader's clock — a whole histogram like `latency_ns`;
+//!   `consumer_bytes`, `consumer_cpu_s`: what that consumer read and its CPU;
 //! - `leader_append_latency_ns` (acks=all only): each produce's latency up to the leader's
 //!   append, its acks=1 moment, in the same run — a whole histogram like `latency_ns`.
 
+pub mod consumer;
+pub mod flush;
 pub mod follower;
 pub mod isr;
+pub mod lag;
 pub mod leader;
 pub mod producer;
 pub mod repetition;
+pub mod segfiles;
 pub mod serve;
 pub mod wire;
 
@@ -58,7 +75,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use workloads::kafka::batch::{batch_len, records_per_batch};
-use workloads::EngineSpec;
+use workloads::{EngineSpec, FlushPolicy, SyncKind};
 
 pub use leader::LogLayout;
 pub use repetition::{lead, run_repetition, Faults, RepOutcome};
@@ -148,6 +165,12 @@ pub struct ReplicaConfig {
     pub size: Option<u64>,
     /// Time per repetition.
     pub duration: Option<Duration>,
+    /// Open-loop target rate, bytes/s (all partitions); `None`: closed loop.
+    pub rate: Option<f64>,
+    /// Flush policy of every replica's log (`write --flush`).
+    pub flush: FlushPolicy,
+    /// Sync call of the flushes (`write --sync`; dsync opens segments `O_DSYNC`).
+    pub sync: SyncKind,
 }
 
 impl ReplicaConfig {
@@ -254,6 +277,9 @@ impl ReplicaConfig {
             "duration_s".into(),
             json!(self.duration.map(|d| d.as_secs_f64())),
         );
+        m.insert("rate_bytes_per_s".into(), json!(self.rate));
+        m.insert("flush".into(), json!(self.flush.to_string()));
+        m.insert("sync".into(), json!(self.sync.to_string()));
         m.insert("placement".into(), json!(PLACEMENT_IN_PROCESS));
         m
     }

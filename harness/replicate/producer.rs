@@ -1,17 +1,21 @@
-//! The measured closed loop: one producer thread sends a batch to each partition in turn and
-//! waits for its acknowledgement as the acks mode says (acks=0: the send; acks=1: the
-//! leader's answer; acks=all: the answer, then the partition's HW reaching the batch's end).
-//! The clock is read once per produce: the read that ends one produce starts the next.
+//! The measured loop: one producer thread sends a batch to each partition in turn and waits
+//! for its acknowledgement as the acks mode says (acks=0: the send; acks=1: the leader's
+//! answer; acks=all: the answer, then the partition's HW reaching the batch's end).
+//! Closed loop (default): the clock is read once per produce, the read that ends one produce
+//! starts the next. Open loop (`rate`): each batch is due when the bytes before it, at the
+//! rate, have been sent (the write runner's [`Pacer`]); its latency runs from that intended
+//! start, so a stall is charged to every batch it delayed, not only to the one it hit.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::mpsc::{Receiver, Sender, SyncSender};
 use std::time::Duration;
 
 use results::hist::{self, Hist};
 use workloads::kafka::batch::encode_batch;
-use workloads::pacing::Clock;
+use workloads::pacing::{wait_until, Clock, Pacer};
 use workloads::payload::{PayloadPool, DEFAULT_POOL_BYTES};
 
+use super::consumer::Produced;
 use super::isr::Shared;
 use super::leader::{Produce, ProduceReply};
 use super::{Acks, ReplicaConfig, Shape, RETRY_BACKOFF};
@@ -56,13 +60,16 @@ fn wait_for_hw(shared: &Shared, p: usize, end: i64, stop: &AtomicBool) -> bool {
     true
 }
 
-/// Produces until the byte budget, the deadline or `stop`.
+/// Produces until the byte budget, the deadline or `stop`, announcing each batch to the
+/// end-to-end consumer on `announce`.
+#[allow(clippy::too_many_arguments)]
 pub fn run_producer(
     shared: &Shared,
     cfg: &ReplicaConfig,
     shape: Shape,
     requests: SyncSender<Produce>,
     replies: Receiver<ProduceReply>,
+    announce: &Sender<Produced>,
     stop: &AtomicBool,
     clock: &dyn Clock,
 ) -> ProducerResult {
@@ -87,14 +94,29 @@ pub fn run_producer(
         end_ns: start_ns,
         cpu: crate::usage::CpuSnapshot::default(),
     };
+    let mut pacer = cfg.rate.map(|r| Pacer::new(start_ns, r));
     let mut sent = 0u64;
+    // The offset after each partition's last accepted batch, for the consumer's announcements.
+    let mut ends = vec![0i64; cfg.partitions as usize];
+    let records = i64::from(shape.records_per_batch);
     let mut now = start_ns;
     let mut p = 0u32;
     while !stop.load(Ordering::Relaxed)
         && !deadline.is_some_and(|d| now >= d)
         && !cfg.size.is_some_and(|b| sent >= b)
     {
-        let t0 = now;
+        let t0 = match pacer.as_mut() {
+            Some(pacer) => {
+                let due = pacer.next_due(len as u64);
+                // Never wait past the run's end; a stop request ends the wait within a slice.
+                now = wait_until(clock, deadline.map_or(due, |d| d.min(due)), stop);
+                if now < due {
+                    break;
+                }
+                due
+            }
+            None => now,
+        };
         let ts_ms = wall0_ms + ((now - start_ns) / 1_000_000) as i64;
         let mut batch = vec![0u8; len];
         encode_batch(
@@ -112,6 +134,12 @@ pub fn run_producer(
             max_timestamp_ms: ts_ms,
             acks: cfg.acks,
         };
+        ends[p as usize] += records;
+        let _ = announce.send(Produced::Sent {
+            partition: p,
+            end: ends[p as usize],
+            start_ns: t0,
+        });
         if requests.send(req).is_err() {
             break; // the leader stopped (its error is reported by the repetition)
         }
@@ -126,6 +154,8 @@ pub fn run_producer(
                     wait_for_hw(shared, p as usize, a.end, stop)
                 }
                 Ok(Err(_)) => {
+                    ends[p as usize] -= records;
+                    let _ = announce.send(Produced::Refused { partition: p });
                     out.not_enough_replicas += 1;
                     std::thread::sleep(RETRY_BACKOFF);
                     false

@@ -18,8 +18,11 @@ use serde_json::json;
 use workloads::pacing::Clock;
 use workloads::EngineError;
 
+use super::consumer::run_consumer;
+use super::flush::FlushSetup;
 use super::follower::{self, FollowerFailure};
 use super::isr::{ReplicaState, Shared};
+use super::lag::run_lag_sampler;
 use super::leader::{create_replicas, run_leader};
 use super::producer::run_producer;
 use super::serve::{self, Link, Served};
@@ -155,8 +158,14 @@ pub fn lead(
     let followers = cfg.rf - 1;
     let leader_dir = dir.join("leader");
     let layout = cfg.layout();
-    let leader_parts =
-        create_replicas(&layout, &leader_dir, &cfg.leader_engine, shape.batch_bytes)?;
+    let leader_flushes = FlushSetup::new(cfg.flush, cfg.sync, clock.clone());
+    let leader_parts = create_replicas(
+        &layout,
+        &leader_dir,
+        &cfg.leader_engine,
+        shape.batch_bytes,
+        &leader_flushes,
+    )?;
     let mut engines = Vec::new();
     for _ in links.iter() {
         engines.push(match workloads::read::build(&cfg.fetch_engine) {
@@ -175,6 +184,8 @@ pub fn lead(
         batch_bytes: shape.batch_bytes,
         fetch_max_bytes: cfg.fetch_max_bytes,
         fetch_wait_max_ms: cfg.fetch_wait_max.as_millis() as u64,
+        flush: cfg.flush.to_string(),
+        sync: cfg.sync.to_string(),
     };
     for l in links.iter_mut().filter(|l| l.lost.is_none()) {
         if let Err(e) = wire::send_json(&l.stream, FrameKind::Hello, &start) {
@@ -199,6 +210,7 @@ pub fn lead(
     };
     let (req_tx, req_rx) = mpsc::sync_channel(REQUEST_QUEUE);
     let (rep_tx, rep_rx) = mpsc::channel();
+    let (announce_tx, announce_rx) = mpsc::channel();
 
     let cpu0 = CpuSnapshot::process();
     let outcome = std::thread::scope(|s| {
@@ -221,10 +233,40 @@ pub fn lead(
                 served.map(|s| (link.follower, s))
             }));
         }
+        let consumer = {
+            let (clock, cstop) = (clock.clone(), &followers_stop);
+            let parts = cfg.partitions as usize;
+            s.spawn(move || {
+                run_consumer(
+                    shared,
+                    parts,
+                    cfg.fetch_max_bytes,
+                    announce_rx,
+                    cstop,
+                    clock.as_ref(),
+                )
+            })
+        };
+        let lag = {
+            let (clock, lstop) = (clock.clone(), &followers_stop);
+            s.spawn(move || run_lag_sampler(shared, followers as usize, lstop, clock.as_ref()))
+        };
         let produced = {
             let clock = clock.clone();
-            s.spawn(move || run_producer(shared, cfg, shape, req_tx, rep_rx, stop, clock.as_ref()))
-                .join()
+            let announce = announce_tx;
+            s.spawn(move || {
+                run_producer(
+                    shared,
+                    cfg,
+                    shape,
+                    req_tx,
+                    rep_rx,
+                    &announce,
+                    stop,
+                    clock.as_ref(),
+                )
+            })
+            .join()
         };
         let cpu = CpuSnapshot::process().since(&cpu0);
         let lag_end = shared.lock().lag_now();
@@ -254,9 +296,13 @@ pub fn lead(
         followers_stop.store(true, Ordering::Release);
         shared.data.notify_all();
         let served: Vec<_> = handles.into_iter().map(|h| h.join()).collect();
-        (produced, cpu, lag_end, leader, behind, served)
+        let consumed = consumer.join();
+        let lag = lag.join();
+        (
+            produced, cpu, lag_end, leader, behind, served, consumed, lag,
+        )
     });
-    let (produced, cpu, lag_end, leader, behind, served) = outcome;
+    let (produced, cpu, lag_end, leader, behind, served, consumed, lag) = outcome;
     let panicked = |role: &str| {
         RunError::Engine(EngineError::Corrupt {
             path: dir.to_path_buf(),
@@ -266,6 +312,8 @@ pub fn lead(
     };
     let produced = produced.map_err(|_| panicked("producer"))?;
     let (leader_bytes, leader_cpu_s) = leader.map_err(|_| panicked("leader"))??;
+    let consumed = consumed.map_err(|_| panicked("consumer"))??;
+    let lag = lag.map_err(|_| panicked("lag sampler"))?;
     let mut by_follower: Vec<Served> = vec![Served::default(); followers as usize];
     for s in served {
         let (f, s) = s.map_err(|_| panicked("fetch server"))??;
@@ -287,12 +335,13 @@ pub fn lead(
     };
     let records = produced.batches * u64::from(shape.records_per_batch);
     let t_start = produced.start_ns;
+    let since_start = |ns: u64| (ns as f64 - t_start as f64) / 1e9;
     let events: Vec<serde_json::Value> = st
         .events
         .iter()
         .map(|e| {
             json!({
-                "at_s": (e.at_ns as f64 - t_start as f64) / 1e9,
+                "at_s": since_start(e.at_ns),
                 "partition": e.partition,
                 "follower": e.follower + 1,
                 "change": if e.shrink { "shrink" } else { "expand" },
@@ -325,6 +374,34 @@ pub fn lead(
     extra.insert("follower_lag_end_offsets".into(), json!(lag_end));
     extra.insert("follower_lag_max_offsets".into(), json!(st.max_lag));
     extra.insert(
+        "follower_lag_time_ns".into(),
+        json!(hist::summarize(&lag.time_lag)),
+    );
+    extra.insert("follower_lag_time_max_ns".into(), json!(lag.max_ns));
+    let timeline: Vec<serde_json::Value> = lag
+        .timeline
+        .iter()
+        .map(|p| json!({"at_s": since_start(p.at_ns), "offsets": p.offsets, "ms": p.ms}))
+        .collect();
+    extra.insert("follower_lag_timeline".into(), json!(timeline));
+    // The followers' flushes, each timed on its own host's clock (durations only), added up.
+    let mut follower_flushes = hist::new_hist();
+    for r in by_follower.iter().filter_map(|f| f.report.as_ref()) {
+        if let Some(h) = r
+            .flush_latency_hdr
+            .as_deref()
+            .and_then(|e| hist::decode(e).ok())
+        {
+            let _ = follower_flushes.add(&h);
+        }
+    }
+    if !follower_flushes.is_empty() {
+        extra.insert(
+            "follower_flush_latency_ns".into(),
+            json!(hist::summarize(&follower_flushes)),
+        );
+    }
+    extra.insert(
         "follower_bytes".into(),
         json!(by_follower
             .iter()
@@ -356,6 +433,12 @@ pub fn lead(
         json!(leader_cpu_s + by_follower.iter().map(|f| f.cpu_s).sum::<f64>()),
     );
     extra.insert(
+        "e2e_latency_ns".into(),
+        json!(hist::summarize(&consumed.e2e)),
+    );
+    extra.insert("consumer_bytes".into(), json!(consumed.bytes));
+    extra.insert("consumer_cpu_s".into(), json!(consumed.cpu_s));
+    extra.insert(
         "producer_cpu_s".into(),
         json!(produced.cpu.user_s + produced.cpu.sys_s),
     );
@@ -382,7 +465,10 @@ pub fn lead(
         device_bytes: None,
         storage_io_bytes: None,
         latency_ns: hist::summarize(&produced.latency),
-        flush_latency_ns: None,
+        flush_latency_ns: {
+            let h = leader_flushes.times();
+            (!h.is_empty()).then(|| hist::summarize(&h))
+        },
         roll_latency_ns: None,
         timeline: produced.timeline.finish(produced.end_ns),
         threads: vec![ThreadStats {

@@ -32,12 +32,56 @@ fn cfg(acks: Acks) -> ReplicaConfig {
         min_insync: 1,
         size: Some(8 << 20),
         duration: None,
+        rate: None,
+        flush: workloads::FlushPolicy::Never,
+        sync: workloads::SyncKind::Fdatasync,
     }
 }
 
 fn run(c: &ReplicaConfig, dir: &Path, faults: &Faults) -> RepOutcome {
     let clock: Arc<dyn workloads::pacing::Clock> = Arc::new(MonotonicClock::new());
     run_repetition(c, dir, clock, &AtomicBool::new(false), faults).unwrap()
+}
+
+/// Bytes in the leader's `.log` files under `dir` so far.
+fn leader_log_bytes(dir: &Path) -> u64 {
+    let Ok(parts) = std::fs::read_dir(dir.join("leader")) else {
+        return 0;
+    };
+    parts
+        .flatten()
+        .filter_map(|p| std::fs::read_dir(p.path()).ok())
+        .flat_map(|segs| segs.flatten())
+        .filter(|s| s.path().extension().is_some_and(|e| e == "log"))
+        .filter_map(|s| s.metadata().ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+/// Runs `c` with follower 1 sending no fetch until `stall` after the leader's logs first hold
+/// at least `after_bytes` (1: the first append, about the producer's start, however long the
+/// setup before it took on a loaded machine).
+fn run_with_stalled_follower(
+    c: &ReplicaConfig,
+    dir: &Path,
+    after_bytes: u64,
+    stall: Duration,
+) -> RepOutcome {
+    let stalled = Arc::new(AtomicBool::new(true));
+    let faults = Faults {
+        pause: vec![stalled.clone()],
+    };
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let t0 = std::time::Instant::now();
+            while leader_log_bytes(dir) < after_bytes && t0.elapsed() < Duration::from_secs(30) {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            std::thread::sleep(stall);
+            stalled.store(false, Ordering::Release);
+        });
+        run(c, dir, &faults)
+    })
 }
 
 fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
@@ -151,15 +195,21 @@ fn a_stalled_follower_leaves_the_isr_and_acks_all_gets_not_enough_replicas() {
         "{:?}",
         o.repetition.extra
     );
-    let events = o.repetition.extra["isr_events"].as_array().unwrap();
-    assert!(events
-        .iter()
-        .all(|e| e["follower"] == 1 && e["change"] == "shrink"));
+    // Follower 1 left and never came back. (Follower 2 may leave and rejoin too when a loaded
+    // machine keeps it from fetching for 50 ms.)
+    let all_events = o.repetition.extra["isr_events"].as_array().unwrap();
+    let events: Vec<_> = all_events.iter().filter(|e| e["follower"] == 1).collect();
+    assert!(
+        !events.is_empty() && events.iter().all(|e| e["change"] == "shrink"),
+        "{all_events:?}"
+    );
     // Out after the lag time (50 ms after the last fetch), found by the next check (every 25 ms).
     let at = events[0]["at_s"].as_f64().unwrap();
     assert!(at < 0.5, "shrunk soon after the lag time: {at}");
     assert!(extra_u64(&o, "not_enough_replicas") >= 1);
     assert_eq!(extra_u64(&o, "high_watermark_violations"), 0);
+    // Refused batches were never appended: the consumer saw exactly the acknowledged ones.
+    assert_eq!(e2e(&o).count, o.repetition.batches);
     // The healthy follower stayed in sync; the stalled one holds nothing.
     assert!(o.behind.is_empty());
     assert!(files(&o.follower_dirs[0]).iter().all(|f| f.1.is_empty()));
@@ -239,20 +289,10 @@ fn bad_options_are_refused_with_one_line() {
 fn a_follower_that_resumes_rejoins_the_isr_when_caught_up() {
     let dir = tempfile::tempdir().unwrap();
     let mut c = cfg(Acks::All);
-    c.size = None;
-    c.duration = Some(Duration::from_millis(700));
+    // 16 MiB: production outlasts the stall on a fast machine; a slow one only lengthens it.
+    c.size = Some(16 << 20);
     c.lag_time_max = Duration::from_millis(50);
-    let stalled = Arc::new(AtomicBool::new(true));
-    let faults = Faults {
-        pause: vec![stalled.clone()],
-    };
-    let o = std::thread::scope(|s| {
-        s.spawn(|| {
-            std::thread::sleep(Duration::from_millis(300));
-            stalled.store(false, Ordering::Release);
-        });
-        run(&c, dir.path(), &faults)
-    });
+    let o = run_with_stalled_follower(&c, dir.path(), 1, Duration::from_millis(300));
     let events = o.repetition.extra["isr_events"].as_array().unwrap().clone();
     let first = |change: &str| {
         events
@@ -344,6 +384,8 @@ fn a_follower_never_appends_a_batch_the_leader_did_not_send_whole() {
             batch_bytes: len,
             fetch_max_bytes: 1 << 20,
             fetch_wait_max_ms: 100,
+            flush: "never".into(),
+            sync: "fdatasync".into(),
         };
         wire::send_json(s, FrameKind::Hello, &start).unwrap();
         let h = wire::read_header(s, &|| true).unwrap().unwrap();
@@ -401,5 +443,178 @@ fn a_fetch_is_held_until_min_bytes_are_there() {
         fetches <= bytes / c.fetch_min_bytes + 2,
         "{fetches} fetches for {bytes} bytes"
     );
+    assert!(files(&o.leader_dir) == files(&o.follower_dirs[0]));
+}
+
+/// Produces (acks=all) whose latency was at least `ns`.
+fn produces_slower_than(o: &RepOutcome, ns: u64) -> u64 {
+    let h = results::hist::decode(&o.repetition.latency_ns.hdr).unwrap();
+    h.iter_recorded()
+        .filter(|v| v.value_iterated_to() >= ns)
+        .map(|v| v.count_at_value())
+        .sum()
+}
+
+/// A follower stalled for the first 300 ms holds every acks=all produce back. Closed loop,
+/// the producer waits with one batch, so that stall is one slow produce; open loop (1 batch
+/// per ms) it is charged, from each one's intended start, to every batch due during it.
+#[test]
+fn open_loop_charges_a_stall_to_every_batch_due_during_it() {
+    let shape = cfg(Acks::All).check().unwrap();
+    let per_ms = shape.batch_bytes as f64 * 1000.0;
+    let run_with = |rate: Option<f64>, dir: &Path| {
+        let mut c = cfg(Acks::All);
+        c.size = Some(300 * shape.batch_bytes as u64);
+        c.rate = rate;
+        run_with_stalled_follower(&c, dir, 1, Duration::from_millis(300))
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let open = run_with(Some(per_ms), &dir.path().join("open"));
+    // Batch k is due at k ms and none is acknowledged before the stall ends (>= 300 ms after
+    // the first append): batches 0..=250 each waited at least 50 ms from its intended start.
+    let r = &open.repetition;
+    assert_eq!(r.batches, 300);
+    let slow = produces_slower_than(&open, 50_000_000);
+    assert!(
+        slow >= 251,
+        "open loop: {slow} of 300 produces took >= 50 ms"
+    );
+    // Never ahead of the schedule: the last batch was due 299 ms after the first.
+    assert!(r.elapsed_s >= 0.299, "{} s", r.elapsed_s);
+    let closed = run_with(None, &dir.path().join("closed"));
+    let slow = produces_slower_than(&closed, 50_000_000);
+    assert!(
+        slow < 30,
+        "closed loop: {slow} of 300 produces took >= 50 ms"
+    );
+}
+
+#[test]
+fn a_consumer_range_stops_at_the_high_watermark() {
+    let mut st = ReplicaState::new(1, 1, 1_000, 0);
+    let path = Path::new("/x/00000000000000000000.log");
+    for k in 0..5 {
+        st.appended(0, 0, path, k * 100, 100, 4);
+    }
+    assert_eq!(st.parts[0].hw, 0, "the follower has fetched nothing yet");
+    assert!(st.committed_range(0, 0, 1 << 20).is_none());
+    // The follower fetches from offset 8: the HW moves to 8 (two batches).
+    let _ = st.fetch(0, 0, 8, 1 << 20, 1);
+    let r = st.committed_range(0, 0, 1 << 20).unwrap();
+    assert_eq!((r.start, r.end), (0, 200));
+    assert!(st.committed_range(0, 8, 1 << 20).is_none());
+    // The fetch limit still applies below the HW, one whole batch at least.
+    let _ = st.fetch(0, 0, 20, 1 << 20, 2);
+    let r = st.committed_range(0, 4, 150).unwrap();
+    assert_eq!((r.start, r.end), (100, 200));
+}
+
+fn e2e(o: &RepOutcome) -> results::LatencySummary {
+    serde_json::from_value(o.repetition.extra["e2e_latency_ns"].clone()).unwrap()
+}
+
+#[test]
+fn the_consumer_reads_every_batch_once_and_only_below_the_high_watermark() {
+    // acks=1 does not wait for followers. 400 batches at 1 per ms; follower 1 (in the ISR: the
+    // lag time is 30 s) sends no fetch until 100 ms after the leader holds the first 200: the
+    // HW stays at 0 until then, so none of those 200 is seen sooner than 100 ms after it was
+    // produced. (The other 200 take at least 200 ms more: the stall ends inside the run.)
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = cfg(Acks::One);
+    let batch = c.check().unwrap().batch_bytes as u64;
+    c.size = Some(400 * batch);
+    c.rate = Some(batch as f64 * 1000.0);
+    let o = run_with_stalled_follower(&c, dir.path(), 200 * batch, Duration::from_millis(100));
+    let e = e2e(&o);
+    let r = &o.repetition;
+    assert_eq!(r.batches, 400);
+    assert_eq!(e.count, r.batches, "one end-to-end figure per batch");
+    assert_eq!(
+        extra_u64(&o, "consumer_bytes"),
+        extra_u64(&o, "leader_bytes")
+    );
+    let h = results::hist::decode(&e.hdr).unwrap();
+    let held: u64 = h
+        .iter_recorded()
+        .filter(|v| v.value_iterated_to() >= 100_000_000)
+        .map(|v| v.count_at_value())
+        .sum();
+    assert!(
+        held >= 200,
+        "{held} batches seen >= 100 ms after their start"
+    );
+}
+
+#[test]
+fn acks_all_batches_reach_the_consumer_and_every_byte_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(&cfg(Acks::All), dir.path(), &Faults::default());
+    let e = e2e(&o);
+    assert_eq!(e.count, o.repetition.batches);
+    assert!(e.min > 0);
+    assert_eq!(extra_u64(&o, "consumer_bytes"), o.repetition.bytes);
+}
+
+#[test]
+fn a_stalled_follower_shows_its_lag_in_time_on_the_leaders_clock() {
+    // Follower 1 sends no fetch for the first 300 ms (it stays in the ISR: lag time 30 s).
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = cfg(Acks::One);
+    // 350 batches at 500/s: at least 700 ms of production, the stall ending well inside it.
+    let batch = c.check().unwrap().batch_bytes;
+    c.size = Some(350 * batch as u64);
+    c.rate = Some(batch as f64 * 500.0);
+    let o = run_with_stalled_follower(&c, dir.path(), 1, Duration::from_millis(300));
+    let max: Vec<u64> =
+        serde_json::from_value(o.repetition.extra["follower_lag_time_max_ns"].clone()).unwrap();
+    assert_eq!(max.len(), 2);
+    assert!(
+        max[0] >= 250_000_000,
+        "stalled follower's max lag {} ns",
+        max[0]
+    );
+    assert!(max[0] > max[1], "{max:?}");
+    let h: results::LatencySummary =
+        serde_json::from_value(o.repetition.extra["follower_lag_time_ns"].clone()).unwrap();
+    assert!(h.count >= 10 && h.max >= max[0], "{h:?}");
+    // The timeline shows the stall then the catch-up, one list entry per follower.
+    let tl = o.repetition.extra["follower_lag_timeline"]
+        .as_array()
+        .unwrap();
+    assert!(tl.len() >= 5, "{} points", tl.len());
+    let ms = |p: &serde_json::Value, f: usize| p["ms"][f].as_f64().unwrap();
+    assert!(tl.iter().any(|p| ms(p, 0) >= 200.0), "{tl:?}");
+    assert!(
+        tl.iter()
+            .any(|p| p["at_s"].as_f64().unwrap() > 0.45 && ms(p, 0) < 100.0),
+        "{tl:?}"
+    );
+}
+
+#[test]
+fn flush_batch_flushes_every_append_on_every_replica() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = cfg(Acks::One);
+    c.size = Some(2 << 20);
+    c.flush = workloads::FlushPolicy::Batch;
+    let o = run(&c, &dir.path().join("batch"), &Faults::default());
+    assert!(o.behind.is_empty());
+    let r = &o.repetition;
+    let leader = r.flush_latency_ns.as_ref().expect("leader flushes timed");
+    assert_eq!(leader.count, r.batches, "one leader flush per produce");
+    let f: results::LatencySummary =
+        serde_json::from_value(r.extra["follower_flush_latency_ns"].clone()).unwrap();
+    assert_eq!(
+        f.count,
+        2 * r.batches,
+        "each of 2 followers flushes each batch"
+    );
+    assert!(files(&o.leader_dir) == files(&o.follower_dirs[1]));
+
+    // dsync: every write durable, no separate flush; same bytes on every replica.
+    c.sync = workloads::SyncKind::Dsync;
+    let o = run(&c, &dir.path().join("dsync"), &Faults::default());
+    assert!(o.repetition.flush_latency_ns.is_none());
+    assert!(!o.repetition.extra.contains_key("follower_flush_latency_ns"));
     assert!(files(&o.leader_dir) == files(&o.follower_dirs[0]));
 }

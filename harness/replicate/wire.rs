@@ -69,6 +69,10 @@ pub struct Start {
     pub fetch_max_bytes: u64,
     /// `replica.fetch.wait.max.ms`: the longest the leader holds a fetch.
     pub fetch_wait_max_ms: u64,
+    /// The flush policy of every replica (`never`, `batch`, `bytes=N`, `ms=N`).
+    pub flush: String,
+    /// The sync call (`fsync`, `fdatasync`, `dsync`).
+    pub sync: String,
 }
 
 /// What a follower did in one repetition, its own figures.
@@ -80,6 +84,10 @@ pub struct FollowerReport {
     pub fetches: u64,
     /// CPU of the follower's thread, seconds.
     pub cpu_s: f64,
+    /// Its flushes' latencies on its own clock (durations, never compared across hosts), an
+    /// encoded HdrHistogram; none without a flush policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flush_latency_hdr: Option<String>,
 }
 
 /// An `InvalidData` error: the peer said something this exchange does not allow.

@@ -24,6 +24,7 @@ pub mod hist;
 pub mod merge;
 pub mod plot;
 pub mod probe;
+pub mod replication;
 pub mod schema;
 pub mod stats;
 #[cfg(any(test, feature = "test-util"))]

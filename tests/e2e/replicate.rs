@@ -67,6 +67,9 @@ fn replicate_compares_acks_modes_and_followers_hold_the_leaders_bytes() {
             "not_enough_replicas",
             "follower_lag_end_offsets",
             "high_watermark_violations",
+            "e2e_latency_ns",
+            "follower_lag_time_ns",
+            "follower_lag_timeline",
         ] {
             assert!(rep.extra.contains_key(key), "{}: {key}", w.name);
         }
@@ -114,6 +117,9 @@ fn replicate_refuses_bad_options_with_one_line() {
             &["--role", "follower", "--leader", "nonsense"][..],
             "--leader nonsense",
         ),
+        (&["--flush", "sometimes"][..], "--flush"),
+        (&["--sync", "nosync"][..], "--sync"),
+        (&["--rate", "fast"][..], "fast"),
     ] {
         let mut a = vec!["replicate", "--dir", "data"];
         a.extend_from_slice(args);
@@ -377,4 +383,55 @@ fn dir_bytes(dir: &Path) -> u64 {
             _ => 0,
         })
         .sum()
+}
+
+#[test]
+fn a_suite_runs_replicate_workloads_and_the_kafka_preset_has_a_short_one() {
+    let t = tempfile::tempdir().unwrap();
+    fs::write(
+        t.path().join("repl.toml"),
+        "name = \"repl\"\nrepeat = 1\nwarmup = \"0\"\n[[workload]]\nkind = \"replicate\"\n\
+         name = \"repl\"\nrf = 2\nacks = \"1,all\"\nsize = \"1MiB\"\nsegment_size = \"256KiB\"\n",
+    )
+    .unwrap();
+    let out = segbench_in(
+        t.path(),
+        &[
+            "run",
+            "repl.toml",
+            "--dir",
+            "d",
+            "--keep",
+            "--out",
+            "res",
+            "--quiet",
+        ],
+    );
+    assert_success(&out);
+    let r = results::export::json::read_results(t.path().join("res/results.json")).unwrap();
+    let names: Vec<&str> = r.workloads.iter().map(|w| w.name.as_str()).collect();
+    assert_eq!(names, ["repl/acks=1", "repl/acks=all"]);
+    for w in &r.workloads {
+        assert_eq!(w.status, Status::Completed, "{}", w.name);
+        assert_eq!(w.config["suite_workload"], "repl");
+        assert_eq!(w.config["rf"], 2);
+        assert!(w.repetitions[0].extra.contains_key("e2e_latency_ns"));
+    }
+    let rep = t.path().join("d/repl/acksall-r0");
+    assert!(logs(&rep.join("leader")) == logs(&rep.join("follower-1")));
+
+    let print = |extra: &[&str]| {
+        let mut a = vec!["run", "--preset", "kafka", "--print"];
+        a.extend_from_slice(extra);
+        let out = segbench_in(t.path(), &a);
+        assert_success(&out);
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let full = print(&[]);
+    assert!(full.contains("kind = \"replicate\"") && full.contains("duration = \"1s\""));
+    let quick = print(&["--quick"]);
+    let at = quick
+        .find("kind = \"replicate\"")
+        .expect("replicate kept by --quick");
+    assert!(quick[at..].contains("duration = \"600ms\""), "{quick}");
 }

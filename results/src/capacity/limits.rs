@@ -65,11 +65,11 @@ fn disk_write(
     notes: &mut Vec<String>,
 ) -> Result<Option<Figure>, CapacityError> {
     // A replication workload's produce rate (`segbench replicate`) is not a disk's write
-    // bandwidth: only plain writes set the disk limit.
+    // bandwidth: only plain writes set the disk limit ([`replication_cost`] weighs it).
     let writes = || {
         r.workloads
             .iter()
-            .filter(|w| w.kind == Kind::Write && !w.name.starts_with("replicate/"))
+            .filter(|w| w.kind == Kind::Write && !crate::replication::is_replication(w))
     };
     if let Some(e) = engine {
         let matches: Vec<&WorkloadResult> = writes()
@@ -241,6 +241,118 @@ pub fn limits_from_results_for(
     })
 }
 
+/// The measured replication cost, when the results have replication rows (`segbench
+/// replicate`, suite kind `replicate`), in place of the formula's assumptions; a note says
+/// which was used.
+///
+/// - Replicated appends: the acks=all row (else acks=1) produced W with every byte appended by
+///   the leader and, measured, `m` more times by the followers (m = follower bytes / produced,
+///   r − 1 when they kept up), all on this host with the fetches served: the host sustains
+///   `W·(1 + m)` bytes/s of log appends with replication (the producer and the consumer
+///   threads ran on it too, so this errs low). A broker's disk writes are r·W/N,
+///   so when that is below the plain disk write figure it is the disk write limit (the
+///   replication pipeline binds before the disk); otherwise the plain figure stands.
+/// - NIC out: the formula sends r − 1 bytes to followers per produced byte; when the leader
+///   sent more (`m > r − 1`, e.g. fetch framing), the NIC out limit is scaled by (r − 1)/m.
+fn replication_cost(
+    r: &ResultsFile,
+    disk: Option<Figure>,
+    nic_out: Option<Figure>,
+    notes: &mut Vec<String>,
+) -> (Option<Figure>, Option<Figure>) {
+    let rows = crate::replication::rows(r);
+    let pick = |acks: &str| rows.iter().find(|x| x.acks == acks && x.bytes_per_s > 0.0);
+    let Some(row) = pick("all").or_else(|| pick("1")) else {
+        return (disk, nic_out);
+    };
+    let Some(m) = row.follower_bytes_per_produced else {
+        return (disk, nic_out);
+    };
+    let formula_m = row.rf.saturating_sub(1) as f64;
+    let appends = row.bytes_per_s * (1.0 + m);
+    let what = format!(
+        "{} median {} × (1 + {} follower bytes per produced byte, rf {})",
+        row.w.name,
+        format::mb_per_s(row.bytes_per_s),
+        format::sig(m),
+        row.rf
+    );
+    let disk = match disk {
+        Some(d) if d.value <= appends => {
+            notes.push(format!(
+                "replication (rf > 1): measured {what} = {} of replicated appends per node, above the disk \
+                 write figure: the formula's r·W over {} stands",
+                format::mb_per_s(appends),
+                format::mb_per_s(d.value)
+            ));
+            Some(d)
+        }
+        d => {
+            let over = d.map_or(" (none in the results)".to_string(), |d| {
+                format!(" ({})", format::mb_per_s(d.value))
+            });
+            notes.push(format!(
+                "disk write with replication (rf > 1): used the measured replication cost, \
+                 not the plain disk write figure{over}: this host's replicated appends bind first"
+            ));
+            Some(Figure::new(
+                appends,
+                format!(
+                    "measured replication: {what}, appends of every replica on this host, \
+                     its producer and consumer running there too"
+                ),
+            ))
+        }
+    };
+    let nic_out = match nic_out {
+        Some(n) if formula_m > 0.0 && m > formula_m * (1.0 + 1e-6) => {
+            notes.push(format!(
+                "NIC out: the leader sent {} bytes per produced byte to its followers (measured, \
+                 {}), not the formula's r − 1 = {}: its limit is scaled by {}",
+                format::sig(m),
+                row.w.name,
+                formula_m,
+                format::ratio(formula_m / m)
+            ));
+            Some(Figure::new(
+                n.value * formula_m / m,
+                format!("{} × (r − 1)/{} measured", n.source, format::sig(m)),
+            ))
+        }
+        n => {
+            if formula_m > 0.0 {
+                notes.push(format!(
+                    "NIC out: the leader sent {} bytes per produced byte to its followers \
+                 (measured, {}), as the formula's r − 1",
+                    format::sig(m),
+                    row.w.name
+                ));
+            }
+            n
+        }
+    };
+    (disk, nic_out)
+}
+
+/// `limits` for a plan with replication factor `rf`: with rf > 1 and replication rows in `r`,
+/// the measured replication cost in place of the formula's assumptions ([`replication_cost`]),
+/// with notes saying which was used; unchanged otherwise (rf 1 replicates nothing).
+pub fn with_measured_replication(r: &ResultsFile, limits: NodeLimits, rf: u32) -> NodeLimits {
+    if rf <= 1 {
+        return limits;
+    }
+    let mut l = limits;
+    let (disk, nic_out) = replication_cost(
+        r,
+        l.disk_write_bytes_per_s.take(),
+        l.nic_out_bytes_per_s.take(),
+        &mut l.notes,
+    );
+    l.disk_write_bytes_per_s = disk;
+    l.nic_out_bytes_per_s = nic_out;
+    l
+}
+
 /// Per-node limits from a results file for the report ([`limits_from_results_for`] with the
 /// best write engine); `None` when the file has no usable disk write figure.
 pub fn limits_from_results(r: &ResultsFile) -> Option<NodeLimits> {
@@ -258,18 +370,26 @@ mod tests {
 
     #[test]
     fn a_replication_workload_is_not_a_disk_write_figure() {
-        let r = results_with(
-            vec![
-                workload("replicate/acks=1", Kind::Write, Medium::Device, 900.0 * MB),
-                workload("write/direct", Kind::Write, Medium::Device, 400.0 * MB),
-            ],
-            None,
-        );
-        let d = limits_from_results(&r)
-            .unwrap()
-            .disk_write_bytes_per_s
-            .unwrap();
-        assert_eq!(d.value, 400.0 * MB);
+        // By name (replicate/...), or a suite's row by its config (rf, acks).
+        let mut suite_row = crate::testing::replication_row("repl", "1", 900_000.0, 100_000);
+        suite_row.medium = Medium::Device;
+        for row in [
+            workload("replicate/acks=1", Kind::Write, Medium::Device, 900.0 * MB),
+            suite_row,
+        ] {
+            let r = results_with(
+                vec![
+                    row,
+                    workload("write/direct", Kind::Write, Medium::Device, 400.0 * MB),
+                ],
+                None,
+            );
+            let d = limits_from_results(&r)
+                .unwrap()
+                .disk_write_bytes_per_s
+                .unwrap();
+            assert_eq!(d.value, 400.0 * MB);
+        }
     }
 
     #[test]
@@ -405,5 +525,79 @@ mod tests {
         // Nothing usable at all.
         let r = results_with(vec![], None);
         assert_eq!(limits_from_results(&r), None);
+    }
+
+    #[test]
+    fn measured_replication_replaces_the_formula_when_it_binds_and_says_so() {
+        // Plain buffered write 500 MB/s; acks=all 60 MB/s with 2 follower bytes per produced
+        // byte: 180 MB/s of replicated appends per node, the lower figure.
+        let mut r = crate::testing::replication_results();
+        r.probe = probe();
+        let plain = limits_from_results(&r).unwrap();
+        assert_eq!(
+            with_measured_replication(&r, plain.clone(), 1),
+            plain,
+            "rf 1 replicates nothing"
+        );
+        let l = with_measured_replication(&r, plain.clone(), 3);
+        let d = l.disk_write_bytes_per_s.as_ref().unwrap();
+        let all = crate::replication::rows(&r)[1].bytes_per_s;
+        assert!(crate::testing::close(d.value, all * 3.0), "{d:?}");
+        assert!(d.source.contains("replicate/acks=all"), "{}", d.source);
+        assert!(
+            l.notes
+                .iter()
+                .any(|n| n.contains("used the measured replication cost")),
+            "{:?}",
+            l.notes
+        );
+        assert!(
+            l.notes.iter().any(|n| n.contains("as the formula's r − 1")),
+            "{:?}",
+            l.notes
+        );
+        // The plan's text carries the source and the note.
+        let text = crate::capacity::report_summary(&r).join(" ");
+        assert!(
+            text.contains("measured replication") && text.contains("replication cost"),
+            "{text}"
+        );
+
+        // A slower plain disk (a device at 100 MB/s) binds first: the formula stands.
+        r.workloads.push(workload(
+            "write/direct",
+            Kind::Write,
+            Medium::Device,
+            100.0 * MB,
+        ));
+        let l = with_measured_replication(&r, limits_from_results(&r).unwrap(), 3);
+        assert_eq!(l.disk_write_bytes_per_s.as_ref().unwrap().value, 100.0 * MB);
+        assert!(
+            l.notes.iter().any(|n| n.contains("stands")),
+            "{:?}",
+            l.notes
+        );
+    }
+
+    #[test]
+    fn more_bytes_to_followers_than_r_minus_1_scales_the_nic_out_limit() {
+        let mut r = crate::testing::replication_results();
+        r.probe = probe();
+        for w in &mut r.workloads {
+            for rep in &mut w.repetitions {
+                if rep.extra.contains_key("follower_bytes") {
+                    rep.extra.insert(
+                        "follower_bytes".into(),
+                        serde_json::json!([12_500_000u64, 12_500_000u64]),
+                    );
+                }
+            }
+        }
+        let l = with_measured_replication(&r, limits_from_results(&r).unwrap(), 3);
+        let nic_in = l.nic_in_bytes_per_s.as_ref().unwrap().value;
+        let out = l.nic_out_bytes_per_s.as_ref().unwrap();
+        // 2.5 bytes sent per produced byte where the formula has 2: 0.8 of the NIC.
+        assert!(crate::testing::close(out.value, nic_in * 0.8), "{out:?}");
+        assert!(out.source.contains("measured"), "{}", out.source);
     }
 }

@@ -1,7 +1,7 @@
 //! The capacity model in words: the capacity paragraph of the reports and the text of
 //! `segbench plan`.
 
-use super::limits::limits_from_results;
+use super::limits::{limits_from_results, with_measured_replication};
 use super::model::{
     max_ingest, per_node_ingest, Resource, Shape, Targets, CEIL_TOLERANCE, DEFAULT_UTILIZATION,
 };
@@ -41,9 +41,25 @@ pub fn report_summary(r: &ResultsFile) -> Vec<String> {
         }
     }
     lines.push(format!("Per node: {}.", per_node.join("; ")));
+    let mut notes = l.notes.clone();
     for rf in REPORT_REPLICATION {
+        // With replication rows, rf > 1 takes the measured replication cost.
+        let l = with_measured_replication(r, l.clone(), rf);
+        let replicated = l.disk_write_bytes_per_s != limits_disk(r);
+        for n in &l.notes {
+            if !notes.contains(n) {
+                notes.push(n.clone());
+            }
+        }
         let Some((binding, per)) = per_node_ingest(&l, rf, 1) else {
             continue;
+        };
+        let measured = match (&l.disk_write_bytes_per_s, replicated) {
+            (Some(d), true) => format!(
+                ": the measured replication cost, {}",
+                format::mb_per_s(d.value)
+            ),
+            _ => String::new(),
         };
         let shape = Shape {
             replication_factor: rf,
@@ -60,8 +76,8 @@ pub fn report_summary(r: &ResultsFile) -> Vec<String> {
             String::new()
         };
         lines.push(format!(
-            "rf {rf}, one consumer group: {} per broker flat out ({} binds); {} brokers carry {}{ratio} \
-             ({} on {} nodes).",
+            "rf {rf}, one consumer group: {} per broker flat out ({} binds{measured}); {} brokers \
+             carry {}{ratio} ({} on {} nodes).",
             format::mb_per_s(per),
             binding.label(),
             b.nodes,
@@ -76,13 +92,18 @@ pub fn report_summary(r: &ResultsFile) -> Vec<String> {
                 .to_string(),
         );
     }
-    lines.extend(l.notes.iter().cloned());
+    lines.extend(notes);
     lines.push(format!(
         "Flat out means 100% of each measured limit; plan at {} with a spare broker: \
          segbench plan --from RESULTS.json --ingest RATE --rf R --consumers C --retention D.",
         format::percent(DEFAULT_UTILIZATION)
     ));
     lines
+}
+
+/// The plain disk write figure of `r` (no replication cost), to tell whether a plan used it.
+fn limits_disk(r: &ResultsFile) -> Option<super::model::Figure> {
+    limits_from_results(r).and_then(|l| l.disk_write_bytes_per_s)
 }
 
 /// A duration in the largest whole-ish unit: `7 d`, `36 h`, `90 s`.

@@ -82,6 +82,7 @@ pub fn render(r: &ResultsFile) -> String {
         }
     }
     out.push_str(&cluster(r));
+    out.push_str(&replication(r));
     let capacity = crate::capacity::report_summary(r);
     if !capacity.is_empty() {
         out.push_str("\n**Capacity**\n\n");
@@ -96,6 +97,33 @@ pub fn render(r: &ResultsFile) -> String {
             out.push_str(&format!("- {}\n", escape(&w)));
         }
     }
+    out
+}
+
+/// For results with replication rows: per acks mode figures, the acks=all / acks=1 ratio
+/// beside Kreps's, CPU per role and the ISR events; empty otherwise.
+pub fn replication(r: &ResultsFile) -> String {
+    use super::replication::{acks_table, cpu_table, events_table, NOTES};
+    let rows = crate::replication::rows(r);
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("\n**Replication**\n\n");
+    out.push_str(&md_table(acks_table(&rows)));
+    out.push('\n');
+    for line in crate::replication::ratio_lines(&rows) {
+        out.push_str(&format!("- {}\n", escape(&line)));
+    }
+    out.push('\n');
+    out.push_str(&md_table(cpu_table(&rows)));
+    if let Some((t, more)) = events_table(&rows) {
+        out.push_str("\nISR events\n\n");
+        out.push_str(&md_table(t));
+        if more > 0 {
+            out.push_str(&format!("\nand {more} more.\n"));
+        }
+    }
+    out.push_str(&format!("\n{}\n", escape(NOTES)));
     out
 }
 

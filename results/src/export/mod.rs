@@ -23,6 +23,7 @@ pub mod detail;
 pub mod html;
 pub mod json;
 pub mod markdown;
+pub mod replication;
 pub mod table;
 pub mod terminal;
 

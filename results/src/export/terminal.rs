@@ -38,6 +38,7 @@ pub fn render(r: &ResultsFile) -> String {
     out.push_str(&comparison::footnote(r));
     out.push('\n');
     out.push_str(&cluster_block(r));
+    out.push_str(&replication_block(r));
     let verdict = verdict(r);
     if !verdict.is_empty() {
         out.push('\n');
@@ -55,6 +56,31 @@ pub fn render(r: &ResultsFile) -> String {
             out.push('\n');
         }
     }
+    out
+}
+
+/// For results with replication rows, the replication figures per acks mode, CPU per role
+/// and the acks=all / acks=1 ratio beside Kreps's; empty otherwise.
+pub fn replication_block(r: &ResultsFile) -> String {
+    use super::replication::{acks_table, cpu_table};
+    let rows = crate::replication::rows(r);
+    if rows.is_empty() {
+        return String::new();
+    }
+    let layout = TextLayout {
+        gap: GAP,
+        header: true,
+        rule: Some(RULE),
+        pad_last: false,
+    };
+    let mut out = String::from("\nreplication:\n");
+    out.push_str(&acks_table(&rows).render_text(&layout));
+    for line in crate::replication::ratio_lines(&rows) {
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out.push('\n');
+    out.push_str(&cpu_table(&rows).render_text(&layout));
     out
 }
 

@@ -7,9 +7,11 @@
 //! 1.0 CPU s/GB) and a skipped one.
 
 mod fleet;
+mod replication;
 pub mod sample;
 
 pub use fleet::*;
+pub use replication::*;
 
 use std::collections::BTreeMap;
 

@@ -22,7 +22,7 @@ const NINES_SAMPLES_PER_DECADE: usize = 24;
 
 /// The percentile curve of `h` on the nines axis up to `decades`: (position, latency ns),
 /// dropping interior points of flat runs.
-fn percentile_curve(h: &Histogram<u64>, decades: usize) -> Vec<(f64, f64)> {
+pub(super) fn percentile_curve(h: &Histogram<u64>, decades: usize) -> Vec<(f64, f64)> {
     let n = decades * NINES_SAMPLES_PER_DECADE;
     let raw: Vec<(f64, f64)> = (0..=n)
         .map(|i| {
@@ -157,7 +157,7 @@ pub fn latency(r: &ResultsFile) -> Option<Section> {
 }
 
 /// The repetition with the median throughput (the lower one of the middle two).
-fn median_repetition(w: &WorkloadResult) -> Option<&crate::schema::Repetition> {
+pub(super) fn median_repetition(w: &WorkloadResult) -> Option<&crate::schema::Repetition> {
     let mut reps: Vec<&crate::schema::Repetition> = w.repetitions.iter().collect();
     if reps.is_empty() {
         return None;
@@ -299,9 +299,13 @@ pub fn capacity(r: &ResultsFile) -> Option<Section> {
     let b = &r.baseline;
     let max_nodes = cap::REPORT_MAX_NODES.max(b.nodes);
     let mut series: Vec<Series> = Vec::new();
+    // rf > 1 takes the measured replication cost when the results have it.
     let curves: Vec<(u32, Vec<(u32, f64)>)> = cap::REPORT_REPLICATION
         .iter()
-        .map(|&rf| (rf, cap::cluster_curve(&limits, rf, 1, max_nodes)))
+        .map(|&rf| {
+            let limits = cap::with_measured_replication(r, limits.clone(), rf);
+            (rf, cap::cluster_curve(&limits, rf, 1, max_nodes))
+        })
         .collect();
     for (rf, curve) in &curves {
         let points: Vec<Point> = curve

@@ -14,6 +14,7 @@
 //! | `latency` | percentile curves on HdrHistogram's "nines" axis, from the merged histograms |
 //! | `timeline` | throughput over time of each workload's median repetition |
 //! | `scaling` | throughput against a swept parameter (workload `config.sweep` / `config.sweep_value`) with its USL fit, extrapolated dashed to 2× the largest value |
+//! | `replication` | replication rows only: per acks mode throughput (acks=all / acks=1 beside Kreps's 0.54), produce and end-to-end latency curves, follower lag over time, CPU per role, ISR events |
 //! | `cpu` | CPU seconds per GB |
 //!
 //! A section whose data is absent (no read workloads, no sweep) is left out, with its entry in
@@ -40,7 +41,7 @@
 //! charts (throughput, CPU); `curves` the line charts (latency, timeline, capacity); `sweeps`
 //! the scaling charts with their USL fits ([`crate::fit`]);
 //! `cluster` the fleet section (tables from [`crate::export::cluster`], scaling chart, network
-//! heat map).
+//! heat map); `replication` the replication section.
 
 use super::{ExportError, Exporter};
 pub use crate::plot::svg::escape;
@@ -51,6 +52,7 @@ mod cluster;
 mod curves;
 mod machine;
 mod page;
+mod replication;
 mod sweeps;
 
 use page::document;
@@ -60,6 +62,7 @@ pub use cluster::*;
 pub use curves::*;
 pub use machine::*;
 pub use page::*;
+pub use replication::*;
 pub use sweeps::*;
 
 /// One part of the report.
@@ -88,6 +91,7 @@ pub const SECTIONS: &[SectionFn] = &[
     timeline,
     scaling,
     capacity,
+    replication,
     cpu,
 ];
 
