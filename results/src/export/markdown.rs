@@ -83,6 +83,7 @@ pub fn render(r: &ResultsFile) -> String {
     }
     out.push_str(&cluster(r));
     out.push_str(&replication(r));
+    out.push_str(&scaling(r));
     let capacity = crate::capacity::report_summary(r);
     if !capacity.is_empty() {
         out.push_str("\n**Capacity**\n\n");
@@ -124,6 +125,18 @@ pub fn replication(r: &ResultsFile) -> String {
         }
     }
     out.push_str(&format!("\n{}\n", escape(NOTES)));
+    out
+}
+
+/// For results with sweeps: the USL fit of each ([`crate::fit`]) as a table; empty otherwise.
+pub fn scaling(r: &ResultsFile) -> String {
+    let rows = crate::fit::fit_rows(r);
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("\n**Scaling (Universal Scalability Law fits)**\n\n");
+    out.push_str(&md_table(crate::fit::fits_table(&rows)));
+    out.push_str(&format!("\n{}\n", escape(crate::fit::TABLE_NOTE)));
     out
 }
 
@@ -241,6 +254,29 @@ mod tests {
         assert!(verdict.contains("- read: sendfile 1.60× readwrite at 0.550× CPU/GB"));
         let warnings = md.split("**Warnings**\n\n").nth(1).expect("warnings");
         assert!(warnings.contains("- write/buffered: wrote 0.5 GB"), "{md}");
+    }
+
+    #[test]
+    fn sweeps_get_their_usl_fits_and_other_results_none() {
+        let r = crate::testing::with_sweeps();
+        let rows = crate::fit::fit_rows(&r);
+        assert!(!rows.is_empty(), "the sample has sweeps");
+        let md = render(&r);
+        let at = md
+            .find("**Scaling (Universal Scalability Law fits)**")
+            .unwrap();
+        let part = &md[at..];
+        assert_eq!(
+            table_lines(part).len(),
+            rows.len() + 2,
+            "a header, a rule and a row per sweep"
+        );
+        assert!(part.contains("σ") && part.contains("contention"), "{part}");
+        let mut plain = r.clone();
+        plain
+            .workloads
+            .retain(|w| crate::fit::sweeps::sweep_of(w).is_none());
+        assert!(!render(&plain).contains("**Scaling"));
     }
 
     #[test]

@@ -127,11 +127,8 @@ pub fn fits(r: &ResultsFile) -> String {
         out.push_str(line.trim_end());
         out.push('\n');
     }
-    out.push_str(
-        "USL: X(N) = λN / (1 + σ(N − 1) + κN(N − 1)), least squares on the medians; σ contention \
-         (< 0: superlinear), κ coherency (≥ 0), N* = √((1 − σ)/κ) where the fit peaks, peak = \
-         X(N*). MB = 10^6 bytes.\n",
-    );
+    out.push_str(crate::fit::TABLE_NOTE);
+    out.push('\n');
     out
 }
 
