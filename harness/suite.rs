@@ -120,6 +120,11 @@ pub struct WorkloadSpec {
     /// Sweep one parameter over several values.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sweep: Option<Sweep>,
+    /// Run each repetition in rounds of this length until steady (SNIA PTS), e.g. "5s"
+    /// (write; `--until-steady`): `duration` caps the rounds, `size` is the minimum written
+    /// before the window may start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until_steady: Option<String>,
 }
 
 /// A sweep: the workload runs once per value of `param`.
@@ -157,6 +162,11 @@ pub const PRESETS: &[(&str, &str, &str)] = &[
         "ZooKeeper transaction log: small group commits, fdatasync, 64 MiB preallocation",
         include_str!("presets/zk-txnlog.toml"),
     ),
+    (
+        "sustained",
+        "Sustained writes past the dirty limit, in rounds until steady (SNIA PTS)",
+        include_str!("presets/sustained.toml"),
+    ),
 ];
 
 /// Names of the presets, including `all`.
@@ -171,7 +181,9 @@ pub fn preset_toml(name: &str) -> Option<String> {
     if name == "all" {
         let mut all = Suite {
             name: "all".into(),
-            description: Some("kafka, flume-file-channel and zk-txnlog in one run".into()),
+            description: Some(
+                "kafka, flume-file-channel, zk-txnlog and sustained in one run".into(),
+            ),
             repeat: None,
             warmup: None,
             workloads: Vec::new(),
@@ -295,6 +307,7 @@ fn check(s: &Suite, text: &str, origin: &Path) -> Result<(), SuiteError> {
         ]
         .into_iter()
         .flatten()
+        .filter(|v| crate::sustained::probe_size(v).is_none())
         {
             workloads::units::parse_size(v).map_err(|e| err(v, e.0))?;
         }
@@ -363,6 +376,9 @@ fn check(s: &Suite, text: &str, origin: &Path) -> Result<(), SuiteError> {
                 }
             }
         }
+        if let Some(round) = &w.until_steady {
+            check_until_steady(w, round).map_err(|m| err(round, m))?;
+        }
         if w.kind == "write" && w.size.is_none() && w.duration.is_none() {
             return Err(err(
                 &w.name,
@@ -373,8 +389,58 @@ fn check(s: &Suite, text: &str, origin: &Path) -> Result<(), SuiteError> {
     Ok(())
 }
 
+/// A workload's `until_steady`: a write workload's, a round that fits its duration.
+fn check_until_steady(w: &WorkloadSpec, round: &str) -> Result<(), String> {
+    if w.kind != "write" {
+        return Err(format!(
+            "workload '{}': until_steady applies to write workloads",
+            w.name
+        ));
+    }
+    let round = workloads::units::parse_duration_or_zero(round).map_err(|e| e.0)?;
+    let duration = match &w.duration {
+        Some(d) => Some(workloads::units::parse_duration(d).map_err(|e| e.0)?),
+        None => None,
+    };
+    crate::runner::steady::check_round("until_steady", round, duration)
+        .map_err(|m| format!("workload '{}': {m}", w.name))
+}
+
+/// A checked suite's warm-up: its `warmup`, default 1 s.
+pub fn warmup(s: &Suite) -> Duration {
+    s.warmup
+        .as_deref()
+        .and_then(|w| workloads::units::parse_duration_or_zero(w).ok())
+        .unwrap_or(Duration::from_secs(1))
+}
+
+/// The round length of a checked workload run until steady.
+pub fn until_steady(w: &WorkloadSpec) -> Option<Duration> {
+    w.until_steady
+        .as_deref()
+        .and_then(|r| workloads::units::parse_duration_or_zero(r).ok())
+}
+
+/// Shortens a workload's rounds so that a window of 5 fits its (shortened) duration: a round
+/// of a fifth of the duration, in whole timeline intervals (at least one).
+fn fit_rounds(w: &mut WorkloadSpec) {
+    let (Some(round), Some(d)) = (until_steady(w), w.duration.as_deref()) else {
+        return;
+    };
+    let Ok(d) = workloads::units::parse_duration(d) else {
+        return;
+    };
+    let window = results::steady::WINDOW_ROUNDS as u32;
+    if round * window > d {
+        let step = crate::runner::timeline::DEFAULT_INTERVAL_NS as u128;
+        let fitted = ((d / window).as_nanos() / step).max(1) * step;
+        w.until_steady = Some(format!("{}ms", fitted / 1_000_000));
+    }
+}
+
 /// Scales a suite down for `--quick`: durations at most `max`, sizes at most 64 MiB, at most two
-/// repetitions and three sweep points.
+/// repetitions and three sweep points; rounds run until steady
+/// shortened to fit five in a duration.
 pub fn quicken(s: &mut Suite, max: Duration) {
     s.repeat = Some(s.repeat.unwrap_or(3).min(2));
     s.warmup = Some("200ms".into());
@@ -396,6 +462,7 @@ pub fn quicken(s: &mut Suite, max: Duration) {
             }
         }
         w.repeat = w.repeat.map(|r| r.min(2));
+        fit_rounds(w);
         if let Some(sw) = &mut w.sweep {
             if sw.values.len() > 3 {
                 let n = sw.values.len();
@@ -413,6 +480,7 @@ pub fn set_duration(s: &mut Suite, d: &str) {
             continue;
         }
         w.duration = Some(d.to_string());
+        fit_rounds(w);
     }
 }
 

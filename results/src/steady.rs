@@ -198,6 +198,82 @@ impl SteadyState {
     }
 }
 
+impl SteadyState {
+    /// The smallest and largest round figure in the window (bytes/s).
+    pub fn window_min_max(&self) -> Option<(f64, f64)> {
+        let w = self.window?;
+        let y = self.rounds_bytes_per_s.get(w.first_round..w.first_round + w.rounds)?;
+        let min = y.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = y.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        Some((min, max))
+    }
+
+    /// Short text for a table cell: `steady: rounds 4–8 of 5 s, 401–412 MB/s` or
+    /// `NOT STEADY after 24 rounds of 5 s: last 5 at 120–380 MB/s (range 67%, slope 41%)`.
+    pub fn label(&self) -> String {
+        let round = crate::format::sig(self.round_s);
+        let (Some(w), Some((lo, hi))) = (self.window, self.window_min_max()) else {
+            return format!(
+                "NOT STEADY: {} round(s) of {round} s, fewer than {WINDOW_ROUNDS}",
+                self.rounds_bytes_per_s.len()
+            );
+        };
+        let span = format!(
+            "{}–{} MB/s (range {}, slope {})",
+            crate::format::mb_per_s_value(lo),
+            crate::format::mb_per_s_value(hi),
+            crate::format::percent(w.range_of_mean()),
+            crate::format::percent(w.excursion_of_mean())
+        );
+        if self.steady {
+            format!(
+                "steady: rounds {}–{} of {round} s, {span}",
+                w.first_round + 1,
+                w.first_round + w.rounds
+            )
+        } else {
+            format!(
+                "NOT STEADY after {} rounds of {round} s: last {} at {span}",
+                self.rounds_bytes_per_s.len(),
+                w.rounds
+            )
+        }
+    }
+}
+
+/// The note a workload's repetitions run until steady earn in the comparison table: the one
+/// repetition's [`SteadyState::label`], or for several how many were steady and the first that
+/// was not; `None` when no repetition ran until steady.
+pub fn workload_note(reps: &[Repetition]) -> Option<String> {
+    let states: Vec<(u32, SteadyState)> = reps
+        .iter()
+        .filter_map(|r| r.steady().map(|s| (r.index, s)))
+        .collect();
+    match states.as_slice() {
+        [] => None,
+        [(_, s)] => Some(s.label()),
+        many => {
+            let steady = many.iter().filter(|(_, s)| s.steady).count();
+            let first_not = many.iter().find(|(_, s)| !s.steady);
+            Some(match first_not {
+                None => format!("steady in all {} repetitions", many.len()),
+                Some((i, s)) if steady == 0 => format!(
+                    "NOT STEADY in any of {} repetitions; repetition {}: {}",
+                    many.len(),
+                    i + 1,
+                    s.label()
+                ),
+                Some((i, s)) => format!(
+                    "steady in {steady} of {} repetitions; repetition {}: {}",
+                    many.len(),
+                    i + 1,
+                    s.label()
+                ),
+            })
+        }
+    }
+}
+
 impl Repetition {
     /// The steady-state record of a repetition run until steady; `None` otherwise (or when the
     /// record does not parse: a file from another version still loads).
@@ -338,9 +414,22 @@ mod tests {
         assert_eq!(rep.steady(), None);
         let s = SteadyState::judge(0.2, vec![900.0, 400.0, 400.0, 400.0, 400.0, 400.0], 0);
         rep.set_steady(&s);
-        assert_eq!(rep.steady(), Some(s));
+        assert_eq!(rep.steady().as_ref(), Some(&s));
         assert!((rep.throughput_bytes_per_s - 400.0).abs() < 1e-9);
         assert!((rep.records_per_s - 40.0).abs() < 1e-9);
+        assert_eq!(
+            s.label(),
+            "steady: rounds 2–6 of 0.200 s, 0.000400–0.000400 MB/s (range 0%, slope 0%)"
+        );
+        assert_eq!(workload_note(std::slice::from_ref(&rep)), Some(s.label()));
+        let mut other = rep.clone();
+        other.index = 1;
+        other.set_steady(&SteadyState::judge(0.2, vec![100.0, 200.0, 300.0, 400.0, 500.0], 0));
+        let note = workload_note(&[rep.clone(), other]).unwrap();
+        assert!(
+            note.starts_with("steady in 1 of 2 repetitions; repetition 2: NOT STEADY after 5 rounds"),
+            "{note}"
+        );
         // Through JSON, as a results file stores it.
         let back: Repetition = serde_json::from_str(&serde_json::to_string(&rep).unwrap()).unwrap();
         assert!(back.steady().is_some_and(|s| s.steady));
