@@ -40,11 +40,7 @@ impl Room {
     /// Probes the live system (without micro-probes) for the first data directory (or the
     /// current one): only when `s` has a size relative to the dirty limit, else nothing.
     pub fn probe_for(s: &Suite, dirs: &[PathBuf]) -> Room {
-        let relative = s
-            .workloads
-            .iter()
-            .any(|w| w.size.as_deref().and_then(probe_size).is_some());
-        if !relative {
+        if !s.workloads.iter().any(takes_from_probe) {
             return Room::default();
         }
         let p = crate::probe::probe(&crate::probe::ProbeOptions {
@@ -58,12 +54,26 @@ impl Room {
     }
 }
 
-/// Replaces every size relative to the dirty limit by bytes and, for those workloads, shrinks
-/// segment and retention sizes that would not fit in half the free space. Returns one line per
-/// choice made; the error names the workload and the fix.
+/// True when `w` takes something from the probe: a size relative to the dirty limit, or (run
+/// until steady, so its data is bounded by retention, not by a size) segment and retention
+/// sizes fitted to the free space.
+fn takes_from_probe(w: &WorkloadSpec) -> bool {
+    w.size.as_deref().and_then(probe_size).is_some()
+        || (w.until_steady.is_some() && w.retention.is_some())
+}
+
+/// Replaces every size relative to the dirty limit by bytes and, for workloads run until
+/// steady, shrinks segment and retention sizes that would not fit in half the free space.
+/// Returns one line per choice made; the error names the workload and the fix.
 pub fn resolve(s: &mut Suite, room: Room) -> Result<Vec<String>, String> {
     let mut lines = Vec::new();
     for w in &mut s.workloads {
+        if !takes_from_probe(w) {
+            continue;
+        }
+        if let Some(line) = fit_to_free(w, room.available_bytes)? {
+            lines.push(line);
+        }
         let Some(k) = w.size.as_deref().and_then(probe_size) else {
             continue;
         };
@@ -82,9 +92,6 @@ pub fn resolve(s: &mut Suite, room: Room) -> Result<Vec<String>, String> {
             bytes_iec(bytes),
             bytes_iec(dirty)
         ));
-        if let Some(line) = fit_to_free(w, room.available_bytes)? {
-            lines.push(line);
-        }
     }
     Ok(lines)
 }
@@ -154,7 +161,12 @@ fn human(d: Duration) -> String {
 
 /// The lines shown before a suite runs: the sizes chosen, then the time estimate (only for
 /// suites with workloads run until steady, or with sizes taken from the probe).
-pub fn plan_lines(s: &Suite, chosen: Vec<String>, default_repeat: u32, warmup: Duration) -> Vec<String> {
+pub fn plan_lines(
+    s: &Suite,
+    chosen: Vec<String>,
+    default_repeat: u32,
+    warmup: Duration,
+) -> Vec<String> {
     let mut lines = chosen;
     if s.workloads.iter().any(|w| w.until_steady.is_some()) {
         let (most, least) = estimate(s, default_repeat, warmup);
@@ -200,20 +212,42 @@ mod tests {
             .iter()
             .find(|w| w.size.is_some())
             .expect("a sized workload");
-        assert_eq!(kafka.size.as_deref(), Some((2u64 << 30).to_string().as_str()));
-        assert!(lines[0].contains("2.00 GiB") && lines[0].contains("1.00 GiB"), "{lines:?}");
+        assert_eq!(
+            kafka.size.as_deref(),
+            Some((2u64 << 30).to_string().as_str())
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l
+                    .starts_with("sustained-kafka: size 2.00 GiB = 2× the dirty limit (1.00 GiB)")),
+            "{lines:?}"
+        );
+        // Every workload run until steady fits half the free space, not only the sized one.
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("sustained-zk: segments 64.0 MiB → ")),
+            "{lines:?}"
+        );
         // Half of 64 MiB for every partition's retention plus its open segment.
         let p = u64::from(kafka.partitions.unwrap_or(1));
         let seg = parse_size(kafka.segment_size.as_deref().unwrap()).unwrap();
         let ret = parse_size(kafka.retention.as_deref().unwrap()).unwrap();
         assert!(p * (seg + ret) <= 32 << 20, "{seg} {ret}");
-        assert!(lines.iter().any(|l| l.contains("to fit 64.0 MiB free")), "{lines:?}");
+        assert!(
+            lines.iter().any(|l| l.contains("to fit 64.0 MiB free")),
+            "{lines:?}"
+        );
         // The resolved suite still passes the checks a run makes.
         let again = suite::parse(&toml::to_string(&s).unwrap(), Path::new("r")).unwrap();
         assert_eq!(again, s);
         // Unknown dirty limit: one line saying what to give instead.
         let err = resolve(&mut sustained(), Room::default()).unwrap_err();
-        assert!(err.contains("dirty limit") && err.contains("size ="), "{err}");
+        assert!(
+            err.contains("dirty limit") && err.contains("size ="),
+            "{err}"
+        );
     }
 
     #[test]

@@ -44,9 +44,7 @@ pub struct UntilSteady {
 pub fn check_round(flag: &str, round: Duration, duration: Option<Duration>) -> Result<(), String> {
     let ms = round.as_millis();
     if round.is_zero() {
-        return Err(format!(
-            "{flag} 0: a round needs a length, e.g. {flag}=5s"
-        ));
+        return Err(format!("{flag} 0: a round needs a length, e.g. {flag}=5s"));
     }
     let interval = super::timeline::DEFAULT_INTERVAL_NS as u128;
     if round.as_nanos() % interval != 0 {
@@ -157,8 +155,8 @@ fn watch(
 /// headline figure becomes the window's mean ([`Repetition::set_steady`]).
 pub fn record(rep: &mut Repetition, until: UntilSteady) {
     let round_s = until.round.as_secs_f64();
-    let rounds = steady::rounds_from_timeline(&rep.timeline, round_s, rep.elapsed_s)
-        .unwrap_or_default();
+    let rounds =
+        steady::rounds_from_timeline(&rep.timeline, round_s, rep.elapsed_s).unwrap_or_default();
     let eligible = first_eligible(&rounds, round_s, until.min_bytes);
     let s = SteadyState::judge(round_s, rounds, eligible);
     rep.set_steady(&s);
@@ -196,7 +194,10 @@ mod tests {
         let odd = check_round("--until-steady", Duration::from_millis(250), d).unwrap_err();
         assert!(odd.contains("250ms") && odd.contains("100 ms"), "{odd}");
         let long = check_round("--until-steady", Duration::from_secs(11), d).unwrap_err();
-        assert!(long.contains("11000ms") && long.contains("10000ms"), "{long}");
+        assert!(
+            long.contains("11000ms") && long.contains("10000ms"),
+            "{long}"
+        );
         let none = check_round("--until-steady", Duration::from_secs(5), None).unwrap_err();
         assert!(none.contains("--duration"), "{none}");
     }
@@ -226,7 +227,8 @@ mod tests {
         let stop = AtomicBool::new(false);
         // A steady 1 byte per µs until the watcher says stop; bounded at 10 s.
         let ended = run_rounds(&clock, &live, &stop, until, |end| {
-            live.start_ns.store(clock.now_ns().max(1), Ordering::Relaxed);
+            live.start_ns
+                .store(clock.now_ns().max(1), Ordering::Relaxed);
             let t0 = std::time::Instant::now();
             while !end.load(Ordering::Relaxed) && t0.elapsed() < Duration::from_secs(10) {
                 std::thread::sleep(Duration::from_millis(1));
@@ -241,7 +243,8 @@ mod tests {
         let stop = AtomicBool::new(false);
         let ticks = AtomicU64::new(0);
         let ended = run_rounds(&clock, &live, &stop, until, |end| {
-            live.start_ns.store(clock.now_ns().max(1), Ordering::Relaxed);
+            live.start_ns
+                .store(clock.now_ns().max(1), Ordering::Relaxed);
             let t0 = std::time::Instant::now();
             while !end.load(Ordering::Relaxed) && t0.elapsed() < Duration::from_secs(10) {
                 if ticks.fetch_add(1, Ordering::Relaxed) == 50 {

@@ -202,7 +202,9 @@ impl SteadyState {
     /// The smallest and largest round figure in the window (bytes/s).
     pub fn window_min_max(&self) -> Option<(f64, f64)> {
         let w = self.window?;
-        let y = self.rounds_bytes_per_s.get(w.first_round..w.first_round + w.rounds)?;
+        let y = self
+            .rounds_bytes_per_s
+            .get(w.first_round..w.first_round + w.rounds)?;
         let min = y.iter().copied().fold(f64::INFINITY, f64::min);
         let max = y.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         Some((min, max))
@@ -379,7 +381,11 @@ mod tests {
         assert_eq!(assess(&[], 0), None);
         let s = SteadyState::judge(5.0, vec![100.0; 4], 0);
         assert!(!s.steady && s.window.is_none());
-        assert!(s.describe().starts_with("not steady: 4 round(s)"), "{}", s.describe());
+        assert!(
+            s.describe().starts_with("not steady: 4 round(s)"),
+            "{}",
+            s.describe()
+        );
         assert!(!judge(&[0.0; 5]).steady);
     }
 
@@ -424,10 +430,16 @@ mod tests {
         assert_eq!(workload_note(std::slice::from_ref(&rep)), Some(s.label()));
         let mut other = rep.clone();
         other.index = 1;
-        other.set_steady(&SteadyState::judge(0.2, vec![100.0, 200.0, 300.0, 400.0, 500.0], 0));
+        other.set_steady(&SteadyState::judge(
+            0.2,
+            vec![100.0, 200.0, 300.0, 400.0, 500.0],
+            0,
+        ));
         let note = workload_note(&[rep.clone(), other]).unwrap();
         assert!(
-            note.starts_with("steady in 1 of 2 repetitions; repetition 2: NOT STEADY after 5 rounds"),
+            note.starts_with(
+                "steady in 1 of 2 repetitions; repetition 2: NOT STEADY after 5 rounds"
+            ),
             "{note}"
         );
         // Through JSON, as a results file stores it.

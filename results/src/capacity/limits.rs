@@ -61,8 +61,7 @@ fn measured(w: &WorkloadResult, m: f64, what: &str) -> Figure {
 /// [`crate::steady`]): a sustained figure, not a short run's.
 fn is_steady(w: &WorkloadResult) -> bool {
     !w.repetitions.is_empty()
-        && w
-            .repetitions
+        && w.repetitions
             .iter()
             .all(|r| r.steady().is_some_and(|s| s.steady))
 }
@@ -119,9 +118,14 @@ fn disk_write(
         }
         // A figure run until steady is the sustained one: preferred over the same engine's
         // short runs.
-        let steady: Vec<&WorkloadResult> = matches.iter().copied().filter(|w| is_steady(w)).collect();
+        let steady: Vec<&WorkloadResult> =
+            matches.iter().copied().filter(|w| is_steady(w)).collect();
         if let Some((w, m)) = best(steady.iter().copied()) {
-            notes.push(steady_note(w, m, best(matches.iter().copied().filter(|x| !is_steady(x)))));
+            notes.push(steady_note(
+                w,
+                m,
+                best(matches.iter().copied().filter(|x| !is_steady(x))),
+            ));
             return Ok(Some(measured(w, m, "device, steady")));
         }
         let Some((w, m)) = best(matches.iter().copied()) else {
@@ -336,7 +340,8 @@ mod tests {
         assert_eq!(d.value, 250.0 * MB);
         assert!(d.source.contains("sustained-kafka/direct") && d.source.contains("steady"));
         assert!(
-            l.notes.iter().any(|n| n.contains("preferred the steady figure of sustained-kafka/direct")
+            l.notes.iter().any(|n| n
+                .contains("preferred the steady figure of sustained-kafka/direct")
                 && n.contains("over short runs such as sustained-kafka/buffered")),
             "{:?}",
             l.notes
@@ -344,7 +349,13 @@ mod tests {
         // The chosen engine: its steady result before its short one.
         let l = limits_from_results_for(&r, Some("direct")).unwrap();
         assert_eq!(l.disk_write_bytes_per_s.unwrap().value, 250.0 * MB);
-        assert!(l.notes.iter().any(|n| n.contains("write/direct (400 MB/s)")), "{:?}", l.notes);
+        assert!(
+            l.notes
+                .iter()
+                .any(|n| n.contains("write/direct (400 MB/s)")),
+            "{:?}",
+            l.notes
+        );
         // Without a steady result, the best device write as before.
         let r = results_with(vec![short], None);
         let l = limits_from_results(&r).unwrap();

@@ -605,12 +605,18 @@ mod tests {
             }
         }
         let svg = timeline_chart(&r, Kind::Write).unwrap();
-        assert!(svg.contains("steady: rounds 2–6 of 0.100 s, 999–1001 MB/s"), "{svg}");
+        assert!(
+            svg.contains("steady: rounds 2–6 of 0.100 s, 999–1001 MB/s"),
+            "{svg}"
+        );
         assert!(svg.contains("NOT STEADY after 5 rounds of 0.100 s: last 5 at 100–500 MB/s"));
         // The comparison table labels the figures the same way.
         let t = crate::export::comparison::comparison(&r);
         let note = t.rows[1].last().unwrap();
-        assert!(note.starts_with("NOT STEADY in any of 3 repetitions"), "{note}");
+        assert!(
+            note.starts_with("NOT STEADY in any of 3 repetitions"),
+            "{note}"
+        );
         let note = t.rows[0].last().unwrap();
         assert_eq!(note, "steady in all 3 repetitions");
     }
