@@ -121,8 +121,8 @@ pub struct WorkloadSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sweep: Option<Sweep>,
     /// Run each repetition in rounds of this length until steady (SNIA PTS), e.g. "5s"
-    /// (write; `--until-steady`): `duration` caps the rounds, `size` is the minimum written
-    /// before the window may start.
+    /// (`--until-steady`): `duration` caps the rounds; for a write, `size` is the minimum
+    /// written before the window may start.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until_steady: Option<String>,
 }
@@ -389,11 +389,11 @@ fn check(s: &Suite, text: &str, origin: &Path) -> Result<(), SuiteError> {
     Ok(())
 }
 
-/// A workload's `until_steady`: a write workload's, a round that fits its duration.
+/// A workload's `until_steady`: a write or read workload's, a round that fits its duration.
 fn check_until_steady(w: &WorkloadSpec, round: &str) -> Result<(), String> {
-    if w.kind != "write" {
+    if w.kind != "write" && w.kind != "read" {
         return Err(format!(
-            "workload '{}': until_steady applies to write workloads",
+            "workload '{}': until_steady applies to write and read workloads",
             w.name
         ));
     }

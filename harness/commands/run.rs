@@ -555,6 +555,7 @@ fn read_configs(
                 .transpose()
                 .map_err(|x| x.0)?,
             verify: w.verify.unwrap_or(false),
+            until_steady: suite::until_steady(w),
         };
         cfg.check()?;
         crate::budget::check(

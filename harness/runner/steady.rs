@@ -151,6 +151,13 @@ fn watch(
     }
 }
 
+/// Finishes a repetition run with [`run_rounds`]: interrupted only when `stop` (a signal) was
+/// set, not when the watcher ended it; its rounds [`record`]ed.
+pub fn finish(rep: &mut Repetition, interrupted: &mut bool, stop: &AtomicBool, until: UntilSteady) {
+    *interrupted = stop.load(Ordering::Relaxed);
+    record(rep, until);
+}
+
 /// The rounds of a finished repetition, re-cut from its timeline and judged; the repetition's
 /// headline figure becomes the window's mean ([`Repetition::set_steady`]).
 pub fn record(rep: &mut Repetition, until: UntilSteady) {

@@ -234,8 +234,13 @@ impl SteadyState {
                 w.first_round + w.rounds
             )
         } else {
+            let early = if w.first_round < self.first_eligible_round {
+                ", before the size was written"
+            } else {
+                ""
+            };
             format!(
-                "NOT STEADY after {} rounds of {round} s: last {} at {span}",
+                "NOT STEADY after {} rounds of {round} s: last {} at {span}{early}",
                 self.rounds_bytes_per_s.len(),
                 w.rounds
             )

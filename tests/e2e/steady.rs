@@ -62,7 +62,12 @@ fn write_until_steady_runs_rounds_and_labels_the_figure() {
     assert_success(&out);
     let r = results(&out);
     let w = &r.workloads[0];
-    assert_eq!(w.status, Status::Completed);
+    assert_eq!(
+        w.status,
+        Status::Completed,
+        "ended by the watcher is not interrupted"
+    );
+    assert!(!r.interrupted);
     assert_eq!(
         w.config
             .get(segbench::runner::steady::CONFIG_KEY)
@@ -89,6 +94,39 @@ fn write_until_steady_runs_rounds_and_labels_the_figure() {
         "NOT STEADY after"
     };
     assert!(err.contains(label), "{err}");
+}
+
+#[test]
+fn read_until_steady_keeps_its_rounds_too() {
+    let t = tempfile::tempdir().unwrap();
+    let out = segbench_in(
+        t.path(),
+        &[
+            "read",
+            "--engine",
+            "sendfile",
+            "--size",
+            "8MiB",
+            "--until-steady=200ms",
+            "--duration",
+            "3s",
+            "--repeat",
+            "1",
+            "--no-probe",
+            "--json",
+        ],
+    );
+    assert_success(&out);
+    let r = results(&out);
+    let w = &r.workloads[0];
+    assert_eq!(
+        w.status,
+        Status::Completed,
+        "ended by the watcher is not interrupted"
+    );
+    assert!(!r.interrupted);
+    let s = &states_of(w)[0];
+    assert!(s.steady || w.repetitions[0].elapsed_s >= 2.9);
 }
 
 #[test]
@@ -205,5 +243,8 @@ fn the_sustained_preset_on_a_small_tmpfs_ends_steady_or_not_steady() {
     }
     assert!(ran >= 6, "buffered and mmap under three policies at least");
     let summary = std::fs::read_to_string(t.path().join("out/summary.md")).unwrap();
-    assert!(summary.contains("steady"), "{summary}");
+    assert!(
+        summary.contains("| NOT STEADY after ") || summary.contains("| steady: rounds "),
+        "{summary}"
+    );
 }

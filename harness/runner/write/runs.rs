@@ -142,9 +142,6 @@ pub fn run_writes(
                 m.repetition.harness_overhead_ratio =
                     overhead[w].map(|ns| overhead_ratio(ns, &m.repetition));
                 progress.done(&label, &m.repetition);
-                if let Some(s) = m.repetition.steady() {
-                    progress.line(&format!("  {}", s.describe()));
-                }
                 caps[w] = Some(m.caps);
                 if m.interrupted {
                     interrupted = true;
@@ -313,9 +310,7 @@ fn run_one(
         }
     };
     if let Some(u) = until {
-        // The watcher's flag ended the threads; only a signal is an interruption.
-        m.interrupted = stop.load(std::sync::atomic::Ordering::Relaxed);
-        steady::record(&mut m.repetition, u);
+        steady::finish(&mut m.repetition, &mut m.interrupted, stop, u);
     }
     m.repetition.extra.insert(
         results::hdrlog::START_OFFSET_KEY.into(),
