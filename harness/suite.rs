@@ -562,6 +562,7 @@ rate = "10MB/s"
 verify = true
 repeat = 1
 sweep = { param = "qd", values = [1, 4] }
+until_steady = "200ms"
 
 [[workload]]
 kind = "read"

@@ -251,6 +251,29 @@ mod tests {
     }
 
     #[test]
+    fn shortened_durations_shorten_the_rounds_to_fit_a_window() {
+        let mut s = sustained();
+        suite::set_duration(&mut s, "3s");
+        assert!(s
+            .workloads
+            .iter()
+            .all(|w| w.until_steady.as_deref() == Some("600ms")));
+        let mut s = sustained();
+        suite::quicken(&mut s, Duration::from_millis(600));
+        assert!(s
+            .workloads
+            .iter()
+            .all(|w| w.until_steady.as_deref() == Some("100ms")));
+        // Long enough for 5 rounds: unchanged.
+        let mut s = sustained();
+        suite::set_duration(&mut s, "25s");
+        assert!(s
+            .workloads
+            .iter()
+            .all(|w| w.until_steady.as_deref() == Some("5s")));
+    }
+
+    #[test]
     fn the_estimate_spans_steady_after_one_window_to_every_duration_cap() {
         let text = r#"
 name = "e"
