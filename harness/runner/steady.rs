@@ -132,7 +132,10 @@ fn watch(
     let mut rounds = Vec::new();
     let mut before = 0u64;
     // The first round that may be in the window: the one starting once min_bytes are written.
-    let mut eligible = until.min_bytes.is_none_or(|m| m == 0).then_some(0);
+    let mut eligible = match until.min_bytes {
+        None | Some(0) => Some(0),
+        Some(_) => None,
+    };
     for k in 1u64.. {
         if !wait(clock, start + k * round_ns, stop, end, finished) {
             return;
