@@ -35,6 +35,19 @@ fn states_of(w: &WorkloadResult) -> Vec<SteadyState> {
         .collect()
 }
 
+/// The results of a successful one-workload run that the watcher (not a signal) ended.
+fn completed(out: &std::process::Output) -> ResultsFile {
+    assert_success(out);
+    let r = results(out);
+    assert_eq!(
+        r.workloads[0].status,
+        Status::Completed,
+        "ended by the watcher is not interrupted"
+    );
+    assert!(!r.interrupted);
+    r
+}
+
 #[test]
 fn write_until_steady_runs_rounds_and_labels_the_figure() {
     let t = tempfile::tempdir().unwrap();
@@ -59,15 +72,8 @@ fn write_until_steady_runs_rounds_and_labels_the_figure() {
             "--json",
         ],
     );
-    assert_success(&out);
-    let r = results(&out);
+    let r = completed(&out);
     let w = &r.workloads[0];
-    assert_eq!(
-        w.status,
-        Status::Completed,
-        "ended by the watcher is not interrupted"
-    );
-    assert!(!r.interrupted);
     assert_eq!(
         w.config
             .get(segbench::runner::steady::CONFIG_KEY)
@@ -116,15 +122,8 @@ fn read_until_steady_keeps_its_rounds_too() {
             "--json",
         ],
     );
-    assert_success(&out);
-    let r = results(&out);
+    let r = completed(&out);
     let w = &r.workloads[0];
-    assert_eq!(
-        w.status,
-        Status::Completed,
-        "ended by the watcher is not interrupted"
-    );
-    assert!(!r.interrupted);
     let s = &states_of(w)[0];
     assert!(s.steady || w.repetitions[0].elapsed_s >= 2.9);
 }
