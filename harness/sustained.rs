@@ -1,8 +1,8 @@
 //! What a suite takes from the machine before it runs, and what it will cost: sizes given
 //! relative to the probe's dirty limit (`size = "2x-dirty-limit"`, as the `sustained` preset
-//! does, so that buffered writes run past the point where the kernel throttles writers), segment
-//! and retention sizes shrunk to fit the data directory's free space, and an estimate of the
-//! suite's time. `segbench run --print` shows these lines above the suite; `segbench run`
+//! does, so that buffered writes run past the point where the kernel throttles writers), the
+//! retention of workloads run until steady fitted to the data directory's free space, and an
+//! estimate of the suite's time. `segbench run --print` shows these lines above the suite; `segbench run`
 //! prints them before it starts.
 
 use std::path::PathBuf;
@@ -55,15 +55,14 @@ impl Room {
 }
 
 /// True when `w` takes something from the probe: a size relative to the dirty limit, or (run
-/// until steady, so its data is bounded by retention, not by a size) segment and retention
-/// sizes fitted to the free space.
+/// until steady, so its data is bounded by retention, not by a size) a retention fitted to the
+/// free space.
 fn takes_from_probe(w: &WorkloadSpec) -> bool {
-    w.size.as_deref().and_then(probe_size).is_some()
-        || (w.until_steady.is_some() && w.retention.is_some())
+    w.size.as_deref().and_then(probe_size).is_some() || w.until_steady.is_some()
 }
 
 /// Replaces every size relative to the dirty limit by bytes and, for workloads run until
-/// steady, shrinks segment and retention sizes that would not fit in half the free space.
+/// steady, fits their retention to half the free space ([`fit_to_free`]).
 /// Returns one line per choice made; the error names the workload and the fix.
 pub fn resolve(s: &mut Suite, room: Room) -> Result<Vec<String>, String> {
     let mut lines = Vec::new();
@@ -71,50 +70,67 @@ pub fn resolve(s: &mut Suite, room: Room) -> Result<Vec<String>, String> {
         if !takes_from_probe(w) {
             continue;
         }
+        if let Some(k) = w.size.as_deref().and_then(probe_size) {
+            let Some(dirty) = room.dirty_limit_bytes else {
+                return Err(format!(
+                    "workload '{}': size '{}' needs the dirty limit, which the probe could not read (/proc/sys/vm); give a size instead, e.g. size = \"8GiB\"",
+                    w.name,
+                    w.size.as_deref().unwrap_or_default()
+                ));
+            };
+            let bytes = (dirty as f64 * k) as u64;
+            w.size = Some(bytes.to_string());
+            lines.push(format!(
+                "{}: size {} = {k}× the dirty limit ({}): rounds before it is written are not in the steady window",
+                w.name,
+                bytes_iec(bytes),
+                bytes_iec(dirty)
+            ));
+        }
         if let Some(line) = fit_to_free(w, room.available_bytes)? {
             lines.push(line);
         }
-        let Some(k) = w.size.as_deref().and_then(probe_size) else {
-            continue;
-        };
-        let Some(dirty) = room.dirty_limit_bytes else {
-            return Err(format!(
-                "workload '{}': size '{}' needs the dirty limit, which the probe could not read (/proc/sys/vm); give a size instead, e.g. size = \"8GiB\"",
-                w.name,
-                w.size.as_deref().unwrap_or_default()
-            ));
-        };
-        let bytes = (dirty as f64 * k) as u64;
-        w.size = Some(bytes.to_string());
-        lines.push(format!(
-            "{}: size {} = {k}× the dirty limit ({}): rounds before it is written are not in the steady window",
-            w.name,
-            bytes_iec(bytes),
-            bytes_iec(dirty)
-        ));
     }
     Ok(lines)
 }
 
-/// Shrinks `w`'s segment and retention sizes (together, keeping their ratio) when the partitions'
-/// retained segments would take more than [`FREE_SHARE`] of `available` bytes.
+/// Fits `w`'s retained data into [`FREE_SHARE`] of `available` bytes: a retention given in the
+/// suite shrinks (with the segment size, keeping their ratio) only when the partitions' retained
+/// segments would not fit; without one, the retention is as long as fits, so that segments live
+/// long before deletion (Kafka keeps days; a segment deleted before writeback never reaches the
+/// device, which would flatter the figure).
 fn fit_to_free(w: &mut WorkloadSpec, available: Option<u64>) -> Result<Option<String>, String> {
-    let (Some(avail), Some(ret)) = (available, w.retention.as_deref()) else {
+    let Some(avail) = available else {
         return Ok(None);
     };
     let bad = |e: workloads::units::UnitError| format!("workload '{}': {}", w.name, e.0);
-    let retention = parse_size(ret).map_err(bad)?;
     let segment = parse_size(w.segment_size.as_deref().unwrap_or("1GiB")).map_err(bad)?;
-    let partitions = u64::from(w.partitions.unwrap_or(1));
-    let need = partitions.saturating_mul(retention.saturating_add(segment));
+    let partitions = u64::from(w.partitions.unwrap_or(1)).max(1);
     let allowed = (avail as f64 * FREE_SHARE) as u64;
+    let mib = 1u64 << 20;
+    let down = |x: f64| ((x as u64) / mib).max(1) * mib;
+    let Some(ret) = w.retention.as_deref() else {
+        let share = allowed / partitions;
+        let new_segment = segment.min(down(share as f64 / 2.0));
+        let retention = down(share.saturating_sub(new_segment) as f64).max(new_segment);
+        w.segment_size = Some(new_segment.to_string());
+        w.retention = Some(retention.to_string());
+        return Ok(Some(format!(
+            "{}: retention {} per partition in segments of {}, to fit half of {} free: older segments are deleted, as Kafka's retention does",
+            w.name,
+            bytes_iec(retention),
+            bytes_iec(new_segment),
+            bytes_iec(avail)
+        )));
+    };
+    let retention = parse_size(ret).map_err(bad)?;
+    let need = partitions.saturating_mul(retention.saturating_add(segment));
     if need <= allowed {
         return Ok(None);
     }
     let scale = allowed as f64 / need as f64;
-    let mib = 1u64 << 20;
-    let new_segment = (((segment as f64 * scale) as u64) / mib).max(1) * mib;
-    let new_retention = ((((retention as f64 * scale) as u64) / mib) * mib).max(new_segment);
+    let new_segment = down(segment as f64 * scale);
+    let new_retention = down(retention as f64 * scale).max(new_segment);
     w.segment_size = Some(new_segment.to_string());
     w.retention = Some(new_retention.to_string());
     Ok(Some(format!(
@@ -206,6 +222,8 @@ mod tests {
             dirty_limit_bytes: Some(1 << 30),
             available_bytes: Some(64 << 20),
         };
+        assert_eq!(s.workloads[2].name, "sustained-zk");
+        s.workloads[2].retention = Some("1GiB".into());
         let lines = resolve(&mut s, room).expect("resolves");
         let kafka = s
             .workloads
@@ -223,11 +241,18 @@ mod tests {
                     .starts_with("sustained-kafka: size 2.00 GiB = 2× the dirty limit (1.00 GiB)")),
             "{lines:?}"
         );
-        // Every workload run until steady fits half the free space, not only the sized one.
+        // Every workload run until steady fits half the free space, not only the sized one;
+        // a retention the suite gives shrinks with its segments (zk's, set here).
         assert!(
-            lines
-                .iter()
-                .any(|l| l.starts_with("sustained-zk: segments 64.0 MiB → ")),
+            lines.iter().any(|l| l.starts_with(
+                "sustained-flume: retention 16.0 MiB per partition in segments of 16.0 MiB"
+            )),
+            "{lines:?}"
+        );
+        assert!(
+            lines.iter().any(|l| l.starts_with(
+                "sustained-zk: segments 64.0 MiB → 1.00 MiB, retention 1.00 GiB → 30.0 MiB"
+            )),
             "{lines:?}"
         );
         // Half of 64 MiB for every partition's retention plus its open segment.

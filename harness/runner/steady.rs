@@ -231,7 +231,8 @@ mod tests {
         let clock = workloads::pacing::MonotonicClock::new();
         let live = LiveCounters::default();
         let until = UntilSteady {
-            round: Duration::from_millis(20),
+            // Long against a loaded machine's scheduling delays (the sampler sleeps 1 ms).
+            round: Duration::from_millis(200),
             min_bytes: None,
         };
         let stop = AtomicBool::new(false);
