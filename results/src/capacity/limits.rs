@@ -66,11 +66,12 @@ fn is_steady(w: &WorkloadResult) -> bool {
             .all(|r| r.steady().is_some_and(|s| s.steady))
 }
 
-/// The note saying a steady figure was preferred, and over which short run when one exists.
+/// The note saying a steady figure was preferred, and over which figure not shown steady (the
+/// best of the short or never-settled runs) when one exists.
 fn steady_note(w: &WorkloadResult, m: f64, short: Option<(&WorkloadResult, f64)>) -> String {
     let over = match short {
         Some((s, sm)) => format!(
-            " over short runs such as {} ({})",
+            " over figures not shown steady (short runs, or runs that never settled) such as {} ({})",
             s.name,
             format::mb_per_s(sm)
         ),
@@ -342,7 +343,7 @@ mod tests {
         assert!(
             l.notes.iter().any(|n| n
                 .contains("preferred the steady figure of sustained-kafka/direct")
-                && n.contains("over short runs such as sustained-kafka/buffered")),
+                && n.contains("over figures not shown steady (short runs, or runs that never settled) such as sustained-kafka/buffered")),
             "{:?}",
             l.notes
         );
