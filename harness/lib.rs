@@ -7,7 +7,8 @@
 //! [`probe`] (the /proc and /sys collectors); [`fleet`] (one run across hosts); [`datadir`]
 //! (what segbench may write and delete); [`budget`] (what a run may take of the machine);
 //! [`output`] (stdout and output paths); [`signals`], [`usage`] (getrusage), [`meta`] (run
-//! metadata), [`suite`] (suite files and presets).
+//! metadata), [`suite`] (suite files and presets), [`sustained`] (sizes a suite takes from the
+//! probe and its time estimate).
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -25,6 +26,7 @@ pub mod runner;
 pub mod signals;
 pub mod sink;
 pub mod suite;
+pub mod sustained;
 pub mod usage;
 
 /// Bad input or environment: the binary prints the message on one line and exits 2.

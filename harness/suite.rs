@@ -123,6 +123,11 @@ pub struct WorkloadSpec {
     /// Sweep one parameter over several values.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sweep: Option<Sweep>,
+    /// Run each repetition in rounds of this length until steady (SNIA PTS), e.g. "5s"
+    /// (`--until-steady`): `duration` caps the rounds; for a write, `size` is the minimum
+    /// written before the window may start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until_steady: Option<String>,
     // Replicate workloads only: `segbench replicate`'s options of the same names (with `_` for
     // `-`); they share `partitions`, `record_size`, `batch_size`, `segment_size`, `size`,
     // `duration`, `rate`, `flush`, `sync` and `repeat` with write workloads.
@@ -201,6 +206,11 @@ pub const PRESETS: &[(&str, &str, &str)] = &[
         "ZooKeeper transaction log: small group commits, fdatasync, 64 MiB preallocation",
         include_str!("presets/zk-txnlog.toml"),
     ),
+    (
+        "sustained",
+        "Sustained writes past the dirty limit, in rounds until steady (SNIA PTS)",
+        include_str!("presets/sustained.toml"),
+    ),
 ];
 
 /// Names of the presets, including `all`.
@@ -215,7 +225,9 @@ pub fn preset_toml(name: &str) -> Option<String> {
     if name == "all" {
         let mut all = Suite {
             name: "all".into(),
-            description: Some("kafka, flume-file-channel and zk-txnlog in one run".into()),
+            description: Some(
+                "kafka, flume-file-channel, zk-txnlog and sustained in one run".into(),
+            ),
             repeat: None,
             warmup: None,
             workloads: Vec::new(),
@@ -353,6 +365,7 @@ fn check(s: &Suite, text: &str, origin: &Path) -> Result<(), SuiteError> {
         ]
         .into_iter()
         .flatten()
+        .filter(|v| crate::sustained::probe_size(v).is_none())
         {
             workloads::units::parse_size(v).map_err(|e| err(v, e.0))?;
         }
@@ -421,6 +434,9 @@ fn check(s: &Suite, text: &str, origin: &Path) -> Result<(), SuiteError> {
                 }
             }
         }
+        if let Some(round) = &w.until_steady {
+            check_until_steady(w, round).map_err(|m| err(round, m))?;
+        }
         if w.kind == "write" && w.size.is_none() && w.duration.is_none() {
             return Err(err(
                 &w.name,
@@ -431,8 +447,58 @@ fn check(s: &Suite, text: &str, origin: &Path) -> Result<(), SuiteError> {
     Ok(())
 }
 
+/// A workload's `until_steady`: a write or read workload's, a round that fits its duration.
+fn check_until_steady(w: &WorkloadSpec, round: &str) -> Result<(), String> {
+    if w.kind != "write" && w.kind != "read" {
+        return Err(format!(
+            "workload '{}': until_steady applies to write and read workloads",
+            w.name
+        ));
+    }
+    let round = workloads::units::parse_duration_or_zero(round).map_err(|e| e.0)?;
+    let duration = match &w.duration {
+        Some(d) => Some(workloads::units::parse_duration(d).map_err(|e| e.0)?),
+        None => None,
+    };
+    crate::runner::steady::check_round("until_steady", round, duration)
+        .map_err(|m| format!("workload '{}': {m}", w.name))
+}
+
+/// A checked suite's warm-up: its `warmup`, default 1 s.
+pub fn warmup(s: &Suite) -> Duration {
+    s.warmup
+        .as_deref()
+        .and_then(|w| workloads::units::parse_duration_or_zero(w).ok())
+        .unwrap_or(Duration::from_secs(1))
+}
+
+/// The round length of a checked workload run until steady.
+pub fn until_steady(w: &WorkloadSpec) -> Option<Duration> {
+    w.until_steady
+        .as_deref()
+        .and_then(|r| workloads::units::parse_duration_or_zero(r).ok())
+}
+
+/// Shortens a workload's rounds so that a window of 5 fits its (shortened) duration: a round
+/// of a fifth of the duration, in whole timeline intervals (at least one).
+fn fit_rounds(w: &mut WorkloadSpec) {
+    let (Some(round), Some(d)) = (until_steady(w), w.duration.as_deref()) else {
+        return;
+    };
+    let Ok(d) = workloads::units::parse_duration(d) else {
+        return;
+    };
+    let window = results::steady::WINDOW_ROUNDS as u32;
+    if round * window > d {
+        let step = crate::runner::timeline::DEFAULT_INTERVAL_NS as u128;
+        let fitted = ((d / window).as_nanos() / step).max(1) * step;
+        w.until_steady = Some(format!("{}ms", fitted / 1_000_000));
+    }
+}
+
 /// Scales a suite down for `--quick`: durations at most `max`, sizes at most 64 MiB, at most two
-/// repetitions and three sweep points.
+/// repetitions and three sweep points; rounds run until steady
+/// shortened to fit five in a duration.
 pub fn quicken(s: &mut Suite, max: Duration) {
     s.repeat = Some(s.repeat.unwrap_or(3).min(2));
     s.warmup = Some("200ms".into());
@@ -454,6 +520,7 @@ pub fn quicken(s: &mut Suite, max: Duration) {
             }
         }
         w.repeat = w.repeat.map(|r| r.min(2));
+        fit_rounds(w);
         if let Some(sw) = &mut w.sweep {
             if sw.values.len() > 3 {
                 let n = sw.values.len();
@@ -471,6 +538,7 @@ pub fn set_duration(s: &mut Suite, d: &str) {
             continue;
         }
         w.duration = Some(d.to_string());
+        fit_rounds(w);
     }
 }
 
@@ -552,6 +620,7 @@ rate = "10MB/s"
 verify = true
 repeat = 1
 sweep = { param = "qd", values = [1, 4] }
+until_steady = "200ms"
 
 [[workload]]
 kind = "read"

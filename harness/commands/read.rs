@@ -41,7 +41,8 @@ Examples:
   segbench read --cache cold --size 2GiB                      catch-up readers (evicted first)
   segbench read --cache hot --cache cold --engine sendfile    both cache states
   segbench read --dir /var/lib/kafka/orders-0 --engine sendfile --consumers 1
-  segbench read --sink 198.18.1.1:7878 --engine sendfile --duration 10s --groups 3";
+  segbench read --sink 198.18.1.1:7878 --engine sendfile --duration 10s --groups 3
+  segbench read --engine sendfile --until-steady=2s --duration 1m   (rounds until steady)";
 
 /// `segbench read`.
 #[derive(Debug, Args, Clone)]
@@ -85,6 +86,10 @@ pub struct ReadArgs {
     /// Read for this long per repetition, starting over at the beginning (default: the whole log once).
     #[arg(long, value_parser = duration, value_name = "DURATION")]
     pub duration: Option<Duration>,
+    /// Run each repetition in rounds of ROUND (default 5s) until the SNIA PTS steady state holds
+    /// over the last 5 rounds, or until --duration (then labelled not steady).
+    #[arg(long, value_name = "ROUND", num_args = 0..=1, default_missing_value = "5s", value_parser = crate::parse::duration_or_zero, allow_hyphen_values = true)]
+    pub until_steady: Option<Duration>,
     /// Measured repetitions per engine.
     #[arg(long, default_value = "3", value_name = "N")]
     pub repeat: u32,
@@ -101,6 +106,10 @@ pub struct ReadArgs {
 pub fn configs(a: &ReadArgs) -> anyhow::Result<Vec<ReadConfig>> {
     if a.repeat == 0 {
         return Err(bad_input("--repeat 0: need at least one repetition"));
+    }
+    if let Some(round) = a.until_steady {
+        crate::runner::steady::check_round("--until-steady", round, a.duration)
+            .map_err(bad_input)?;
     }
     let names: Vec<String> = if a.engines.is_empty() {
         DEFAULT_ENGINES.iter().map(|s| s.to_string()).collect()
@@ -133,6 +142,7 @@ pub fn configs(a: &ReadArgs) -> anyhow::Result<Vec<ReadConfig>> {
                 fetch_size: a.fetch_size,
                 duration: a.duration,
                 verify: a.verify,
+                until_steady: a.until_steady,
             };
             cfg.check().map_err(bad_input)?;
             crate::budget::check(&cfg.name(), crate::budget::read_needs(&cfg, 0), room)

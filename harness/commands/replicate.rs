@@ -470,6 +470,7 @@ pub fn suite_configs(w: &WorkloadSpec, repeat: u32) -> Result<Vec<ReplicaConfig>
         ("cache", w.cache.is_some()),
         ("verify", w.verify.is_some()),
         ("sweep", w.sweep.is_some()),
+        ("until_steady", w.until_steady.is_some()),
     ];
     if let Some((k, _)) = not_here.iter().find(|x| x.1) {
         return Err(format!(

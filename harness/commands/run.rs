@@ -27,7 +27,8 @@ const RUN_HELP: &str = "Presets (segbench run --preset NAME --print shows the TO
   kafka               Kafka defaults across every write and read engine, then scaling sweeps (default)
   flume-file-channel  transactions of 100 events fsynced on every commit
   zk-txnlog           ~0.5 KiB group commits with fdatasync, 64 MiB preallocation
-  all                 the three in one run
+  sustained           every write engine past 2x the dirty limit, 5 s rounds until steady (SNIA PTS)
+  all                 the four in one run
 
 Examples:
   segbench run                                   the kafka preset here, about 3 minutes
@@ -43,7 +44,7 @@ pub struct RunArgs {
     /// A suite file (TOML); default: the preset.
     #[arg(value_name = "SUITE.toml")]
     pub suite: Option<PathBuf>,
-    /// A built-in suite: kafka, flume-file-channel, zk-txnlog, all.
+    /// A built-in suite: kafka, flume-file-channel, zk-txnlog, sustained, all.
     #[arg(long, default_value = "kafka", value_name = "NAME")]
     pub preset: String,
     /// Print the suite's TOML and exit.
@@ -107,8 +108,10 @@ pub fn parse_baseline(s: &str) -> Result<Baseline, String> {
     })
 }
 
-/// Loads the suite the arguments name (file or preset) with the overrides applied.
-pub fn load_suite(a: &RunArgs) -> anyhow::Result<(Suite, String)> {
+/// Loads the suite the arguments name (file or preset) with the overrides applied and the sizes
+/// taken from the probe resolved; also returns the suite's text and the plan lines to show
+/// before it runs ([`crate::sustained::plan_lines`]).
+pub fn load_suite(a: &RunArgs) -> anyhow::Result<(Suite, String, Vec<String>)> {
     let (text, origin) = match &a.suite {
         Some(p) => {
             let t = std::fs::read_to_string(p)
@@ -127,8 +130,13 @@ pub fn load_suite(a: &RunArgs) -> anyhow::Result<(Suite, String)> {
         }
     };
     let mut s = suite::parse(&text, Path::new(&origin)).map_err(|e| bad_input(e.0))?;
+    let room = crate::sustained::Room::probe_for(&s, &a.dirs);
+    let mut chosen = crate::sustained::resolve(&mut s, room).map_err(bad_input)?;
     if a.quick {
         suite::quicken(&mut s, Duration::from_millis(600));
+        if !chosen.is_empty() {
+            chosen.push("--quick: sizes at most 64 MiB, durations at most 600 ms".into());
+        }
     }
     if let Some(d) = a.duration {
         suite::set_duration(&mut s, &format!("{}ms", d.as_millis().max(1)));
@@ -142,7 +150,8 @@ pub fn load_suite(a: &RunArgs) -> anyhow::Result<(Suite, String)> {
             w.repeat = None;
         }
     }
-    Ok((s, text))
+    let plan = crate::sustained::plan_lines(&s, chosen, s.repeat.unwrap_or(3), suite::warmup(&s));
+    Ok((s, text, plan))
 }
 
 /// A write configuration from a suite workload, one engine and one sweep point.
@@ -256,9 +265,12 @@ pub fn best_write_engine(done: &[WorkloadResult]) -> Option<String> {
 
 /// Runs `segbench run`.
 pub fn run(a: RunArgs) -> anyhow::Result<u8> {
-    let (suite, text) = load_suite(&a)?;
+    let (suite, text, plan) = load_suite(&a)?;
     if a.print {
-        if a.suite.is_some() || a.quick || a.duration.is_some() || a.repeat.is_some() {
+        if !plan.is_empty() {
+            let lines: Vec<String> = plan.iter().map(|l| format!("# {l}\n")).collect();
+            crate::output::print(&format!("{}{}", lines.concat(), toml::to_string(&suite)?))?;
+        } else if a.suite.is_some() || a.quick || a.duration.is_some() || a.repeat.is_some() {
             crate::output::print(&toml::to_string(&suite)?)?;
         } else {
             crate::output::print(&text)?;
@@ -327,14 +339,14 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
         micro: true,
     });
     progress.line(&format!("probe: fingerprint {}", probe.fingerprint));
+    for l in &plan {
+        progress.line(l);
+    }
 
     let (clock, clock_name): (Arc<dyn Clock>, &str) = workloads::pacing::best_clock();
     progress.line(&format!("clock: {clock_name}"));
     let default_repeat = suite.repeat.unwrap_or(3);
-    let warmup = match suite.warmup.as_deref() {
-        None => Duration::from_secs(1),
-        Some(w) => workloads::units::parse_duration_or_zero(w).map_err(|e| bad_input(e.0))?,
-    };
+    let warmup = suite::warmup(&suite);
     let mut done: Vec<WorkloadResult> = Vec::new();
     let mut failures = Vec::new();
     let mut interrupted = false;
@@ -353,6 +365,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
             verify: w.verify.unwrap_or(false),
             first_workload: write_workloads,
             sync: rep_sync.clone(),
+            until_steady: suite::until_steady(w),
         };
         match w.kind.as_str() {
             "write" => {
@@ -563,6 +576,7 @@ fn read_configs(
                 .transpose()
                 .map_err(|x| x.0)?,
             verify: w.verify.unwrap_or(false),
+            until_steady: suite::until_steady(w),
         };
         cfg.check()?;
         crate::budget::check(

@@ -29,7 +29,9 @@ Examples:
   segbench write --engine buffered --engine uring:qd=32,direct --partitions 4 --threads 2 --duration 10s
   segbench write --engine direct --flush batch --sync fdatasync --record-size 512 --batch-size 4KiB
   segbench write --engine buffered --rate 50MB/s --duration 30s      (open loop)
-  segbench write --format raw --batch-size 128KiB --engine direct     (like-for-like with fio)";
+  segbench write --format raw --batch-size 128KiB --engine direct     (like-for-like with fio)
+  segbench write --engine direct --until-steady --duration 5m --repeat 1
+                                      (5 s rounds until steady, SNIA PTS; at most 5 minutes)";
 
 /// `segbench write`.
 #[derive(Debug, Args, Clone)]
@@ -89,6 +91,11 @@ pub struct WriteArgs {
     /// Time per repetition.
     #[arg(long, value_parser = duration, allow_hyphen_values = true, value_name = "DURATION")]
     pub duration: Option<Duration>,
+    /// Run each repetition in rounds of ROUND (default 5s) until the SNIA PTS steady state holds
+    /// over the last 5 rounds, or until --duration (then labelled not steady); --size becomes the
+    /// minimum written before the window may start.
+    #[arg(long, value_name = "ROUND", num_args = 0..=1, default_missing_value = "5s", value_parser = duration_or_zero, allow_hyphen_values = true)]
+    pub until_steady: Option<Duration>,
     /// Open-loop target rate (all partitions); latency then runs from each batch's intended start.
     #[arg(long, value_parser = rate, allow_hyphen_values = true, value_name = "RATE")]
     pub rate: Option<f64>,
@@ -140,6 +147,10 @@ pub fn configs(a: &WriteArgs) -> anyhow::Result<Vec<WriteConfig>> {
     };
     if a.repeat == 0 {
         return Err(bad_input("--repeat 0: need at least one repetition"));
+    }
+    if let Some(round) = a.until_steady {
+        crate::runner::steady::check_round("--until-steady", round, a.duration)
+            .map_err(bad_input)?;
     }
     let size = match (a.size, a.duration) {
         (None, None) => Some(DEFAULT_SIZE),
@@ -268,6 +279,7 @@ pub fn run(a: WriteArgs) -> anyhow::Result<u8> {
         verify: a.verify,
         first_workload: 0,
         sync: None,
+        until_steady: a.until_steady,
     };
     let signals = crate::signals::install();
     let data = [data];

@@ -5,6 +5,7 @@
 //!   figures, and the runs of every write workload);
 //! - [`read`]: the read runner (configuration, the log, the consumers, their figures, and
 //!   what `run` and `read` do around the runs);
+//! - [`steady`]: `--until-steady`, rounds until the SNIA PTS steady state;
 //! - [`progress`], [`timeline`], [`usage`](crate::usage), [`storage`]: live progress, throughput time
 //!   series, CPU and I/O counters, and what a storage result measures.
 //!
@@ -15,6 +16,7 @@
 
 pub mod progress;
 pub mod read;
+pub mod steady;
 pub mod storage;
 pub mod timeline;
 pub mod write;
@@ -66,11 +68,14 @@ pub struct Limit {
     pub duration: Option<Duration>,
 }
 
-/// Live counters a progress display may read while a repetition runs.
+/// Live counters a progress display (or the `--until-steady` watcher) may read while a
+/// repetition runs.
 #[derive(Debug, Default)]
 pub struct LiveCounters {
     /// Bytes acknowledged so far (all threads).
     pub bytes: std::sync::atomic::AtomicU64,
+    /// The runner's clock when the repetition's threads started (0 until then).
+    pub start_ns: std::sync::atomic::AtomicU64,
 }
 
 /// The turns of a run's repetitions, interleaved across its workloads (A B C A B C …) so that

@@ -117,8 +117,16 @@ impl Progress {
         }
     }
 
-    /// Prints the one-line outcome of a repetition.
+    /// Prints the one-line outcome of a repetition, and under it whether it was steady when it
+    /// ran until steady.
     pub fn done(&self, label: &str, r: &Repetition) {
+        self.outcome(label, r);
+        if let Some(s) = r.steady() {
+            self.line(&format!("  {}", s.describe()));
+        }
+    }
+
+    fn outcome(&self, label: &str, r: &Repetition) {
         self.line(&format!(
             "{label:<44} {:>9.1} MB/s  p99 {:>9}  CPU {:>6} s/GB",
             r.throughput_bytes_per_s / 1e6,

@@ -5,7 +5,8 @@
 //! Exporters only turn finished results into bytes; nothing here measures.
 //!
 //! Where things are: [`schema`] (the results file), [`hist`] and [`hdrlog`] (histograms),
-//! [`stats`] (summaries, the median and its interval, the bootstrap), [`format`](mod@format) (the one
+//! [`stats`] (summaries, the median and its interval, the bootstrap), [`steady`] (SNIA PTS
+//! steady state over rounds), [`format`](mod@format) (the one
 //! formatter per kind of figure), [`compare`] (verdicts and their tables), [`merge`] (hosts and
 //! runs into one file), [`fleet`] (a cluster run's aggregation), [`fit`] (USL fits of the sweeps), [`capacity`] (model, limits,
 //! text), [`export`] (one exporter per format and the one text-table renderer), [`plot`] (the SVG
@@ -27,6 +28,7 @@ pub mod probe;
 pub mod replication;
 pub mod schema;
 pub mod stats;
+pub mod steady;
 #[cfg(any(test, feature = "test-util"))]
 pub mod testing;
 

@@ -12,5 +12,6 @@ mod read;
 mod replicate;
 mod report;
 mod safety;
+mod steady;
 mod util;
 mod write;

@@ -3,15 +3,14 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
 use crate::util::{
-    assert_bad_input, assert_success, segbench_in, spawn_in, spawn_long_write, wait_for,
-    wait_within,
+    assert_bad_input, assert_success, segbench_in, small_tmpfs, spawn_in, spawn_long_write,
+    wait_for, wait_within,
 };
 
 fn interrupted_run_keeps_partial_results(signal: Signal, code: i32) {
@@ -180,28 +179,11 @@ fn a_killed_run_is_recognised_and_clean_removes_only_its_files() {
 
 #[test]
 fn a_full_disk_fails_with_one_line_and_partial_results() {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("SKIP: mounting a small tmpfs needs root");
-        return;
-    }
     let t = tempfile::tempdir().unwrap();
     let mnt = t.path().join("small");
-    fs::create_dir(&mnt).unwrap();
-    let ok = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"])
-        .arg(&mnt)
-        .status();
-    if !matches!(ok, Ok(s) if s.success()) {
-        eprintln!("SKIP: cannot mount a tmpfs here");
+    let Some(_mounted) = small_tmpfs(&mnt, "4m") else {
         return;
-    }
-    struct Umount<'a>(&'a Path);
-    impl Drop for Umount<'_> {
-        fn drop(&mut self) {
-            let _ = Command::new("umount").arg(self.0).status();
-        }
-    }
-    let _u = Umount(&mnt);
+    };
     let out = segbench_in(
         t.path(),
         &[

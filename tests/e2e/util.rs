@@ -280,3 +280,31 @@ impl Drop for NetnsPair {
         let _ = self.run("down");
     }
 }
+
+/// A size-limited tmpfs mounted at `dir` (created), unmounted on drop; `None` (with a SKIP line)
+/// when not root or the mount fails.
+pub fn small_tmpfs(dir: &Path, size: &str) -> Option<Tmpfs> {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("SKIP: mounting a small tmpfs needs root");
+        return None;
+    }
+    std::fs::create_dir_all(dir).expect("mount point");
+    let ok = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+        .arg(dir)
+        .status();
+    if !matches!(ok, Ok(s) if s.success()) {
+        eprintln!("SKIP: cannot mount a tmpfs here");
+        return None;
+    }
+    Some(Tmpfs(dir.to_path_buf()))
+}
+
+/// A tmpfs mounted by [`small_tmpfs`]; unmounted when dropped.
+pub struct Tmpfs(std::path::PathBuf);
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}

@@ -66,6 +66,9 @@ pub struct ReadConfig {
     pub duration: Option<Duration>,
     /// Ask the sink to verify every batch.
     pub verify: bool,
+    /// Run each repetition in rounds of this length until steady (`--until-steady`; needs a
+    /// duration, which caps the rounds).
+    pub until_steady: Option<Duration>,
 }
 
 impl ReadConfig {
@@ -109,6 +112,12 @@ impl ReadConfig {
             json!(self.duration.map(|d| d.as_secs_f64())),
         );
         m.insert("verify".into(), json!(self.verify));
+        if let Some(round) = self.until_steady {
+            m.insert(
+                crate::runner::steady::CONFIG_KEY.into(),
+                json!(round.as_secs_f64()),
+            );
+        }
         m.insert("partitions".into(), json!(log.partitions.len()));
         m.insert("log_bytes".into(), json!(log.bytes));
         m.insert(

@@ -113,6 +113,11 @@ fn consume_inner(
     let (cfg, log, clock) = (ctx.cfg, ctx.log, ctx.clock);
     let cpu0 = CpuSnapshot::thread();
     let start = clock.now_ns();
+    // The first consumer to start marks the repetition's start for the round watcher.
+    let _ =
+        ctx.live
+            .start_ns
+            .compare_exchange(0, start.max(1), Ordering::Relaxed, Ordering::Relaxed);
     let deadline = cfg.duration.map(|d| start + d.as_nanos() as u64);
     let expected = cfg
         .duration

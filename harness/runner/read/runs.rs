@@ -17,6 +17,7 @@ use super::consume::{run_repetition, ReadError};
 use super::logset::LogSet;
 use super::SinkTarget;
 use crate::runner::progress::Progress;
+use crate::runner::steady::{self, UntilSteady};
 use crate::runner::{settle, start_of, Interleaved, LiveCounters, RepSync};
 
 /// Every read workload's results, plus what stopped the run.
@@ -94,12 +95,22 @@ pub fn run_reads(
             .duration
             .is_none()
             .then(|| log.bytes * u64::from(cfg.groups));
-        let r = progress.track(&label, expected, cfg.duration, &live, || {
-            run_repetition(cfg, log, sink, clock.clone(), stop, &live)
+        let until = cfg.until_steady.map(|round| UntilSteady {
+            round,
+            min_bytes: None,
+        });
+        let r = progress.track(&label, expected, cfg.duration, &live, || match until {
+            Some(u) => steady::run_rounds(&*clock, &live, stop, u, |end| {
+                run_repetition(cfg, log, sink, clock.clone(), end, &live)
+            }),
+            None => run_repetition(cfg, log, sink, clock.clone(), stop, &live),
         });
         match r {
             Ok(mut m) => {
                 m.repetition.index = rep;
+                if let Some(u) = until {
+                    steady::finish(&mut m.repetition, &mut m.interrupted, stop, u);
+                }
                 m.repetition
                     .extra
                     .insert("residency_before_ratio".into(), json!(before.ratio()));

@@ -118,6 +118,7 @@ fn serve(
         fetch_size: 64 << 10,
         duration: None,
         verify,
+        until_steady: None,
     };
     let stop = AtomicBool::new(false);
     run_repetition(
@@ -249,6 +250,7 @@ fn a_sink_that_goes_away_stops_the_reader() {
         fetch_size: 64 << 10,
         duration: Some(Duration::from_secs(30)),
         verify: false,
+        until_steady: None,
     };
     let t0 = std::time::Instant::now();
     let stop = AtomicBool::new(false);

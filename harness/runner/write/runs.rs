@@ -14,6 +14,7 @@ use workloads::pacing::Clock;
 use super::{RepMeasure, WriteConfig};
 use crate::datadir::DataDir;
 use crate::runner::progress::Progress;
+use crate::runner::steady::{self, UntilSteady};
 use crate::runner::{settle, start_of, Interleaved, Limit, LiveCounters, RepSync, RunError};
 
 /// Options shared by every workload of a run.
@@ -33,6 +34,10 @@ pub struct RunOptions {
     pub first_workload: usize,
     /// A fleet run's barrier before each warm-up and measured repetition (none: start at once).
     pub sync: Option<Arc<dyn RepSync>>,
+    /// Run each measured repetition in rounds of this length until steady (`--until-steady`);
+    /// a workload's `size` is then the minimum written before the window may start, and its
+    /// `duration` the longest a repetition runs.
+    pub until_steady: Option<Duration>,
 }
 
 /// One write workload's results plus its verification failures.
@@ -89,6 +94,7 @@ pub fn run_writes(
                 &label,
                 false,
                 opts.sync.as_deref(),
+                None,
             ) {
                 Ok(_) => {}
                 Err(OneError::Run(e)) => {
@@ -106,8 +112,13 @@ pub fn run_writes(
             overhead[w] = calibrate_overhead(cfg, data, clock.clone(), stop);
         }
         let label = format!("write {} rep {}/{}", cfg.engine, rep + 1, opts.repeat);
+        let until = opts.until_steady.map(|round| UntilSteady {
+            round,
+            min_bytes: cfg.size,
+        });
         let limit = Limit {
-            bytes: cfg.size,
+            // Until steady, the size is a minimum (UntilSteady::min_bytes), not a limit.
+            bytes: if until.is_some() { None } else { cfg.size },
             duration: cfg.duration,
         };
         match run_one(
@@ -121,6 +132,7 @@ pub fn run_writes(
             &label,
             opts.verify,
             opts.sync.as_deref(),
+            until,
         ) {
             Ok((mut m, check)) => {
                 if let Some(c) = check {
@@ -162,11 +174,18 @@ pub fn run_writes(
             let skipped = settle(&mut status[w], reps.len(), turns.stopped());
             let (medium, mut warnings) = ctx.classify(cfg, caps[w].as_ref(), &reps);
             warnings.extend(skipped);
+            let mut config = cfg.config_map();
+            if let Some(round) = opts.until_steady {
+                config.insert(
+                    steady::CONFIG_KEY.into(),
+                    serde_json::json!(round.as_secs_f64()),
+                );
+            }
             WorkloadResult::new(
                 format!("write/{}", cfg.engine),
                 Kind::Write,
                 cfg.engine.to_string(),
-                cfg.config_map(),
+                config,
                 status[w].clone(),
                 medium,
             )
@@ -263,6 +282,7 @@ fn run_one(
     label: &str,
     verify: bool,
     sync: Option<&dyn RepSync>,
+    until: Option<UntilSteady>,
 ) -> Result<(RepMeasure, Option<String>), OneError> {
     let dirs = create_children(data, child)
         .map_err(|e| OneError::Run(RunError::Unsupported(e.to_string())))?;
@@ -276,8 +296,11 @@ fn run_one(
             return Err(OneError::Sync(e));
         }
     };
-    let result = progress.track(label, expected, limit.duration, &live, || {
-        super::run_repetition(cfg, &dirs, clock, stop, limit, &live)
+    let result = progress.track(label, expected, limit.duration, &live, || match until {
+        Some(u) => steady::run_rounds(&*clock, &live, stop, u, |end| {
+            super::run_repetition(cfg, &dirs, clock.clone(), end, limit, &live)
+        }),
+        None => super::run_repetition(cfg, &dirs, clock.clone(), stop, limit, &live),
     });
     let mut m = match result {
         Ok(m) => m,
@@ -286,6 +309,9 @@ fn run_one(
             return Err(OneError::Run(e));
         }
     };
+    if let Some(u) = until {
+        steady::finish(&mut m.repetition, &mut m.interrupted, stop, u);
+    }
     m.repetition.extra.insert(
         results::hdrlog::START_OFFSET_KEY.into(),
         serde_json::json!(start_offset_s),

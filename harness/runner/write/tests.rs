@@ -262,6 +262,7 @@ mod kernel_feature_tests {
                 verify: true,
                 first_workload: 0,
                 sync: None,
+                until_steady: None,
             };
             let stop = AtomicBool::new(false);
             let clock: Arc<dyn Clock> = Arc::new(workloads::pacing::MonotonicClock::new());

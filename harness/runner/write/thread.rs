@@ -107,6 +107,10 @@ fn take_completions(
     }
 }
 
+/// A runner thread adds its acknowledged bytes to the shared live counter in steps of at least
+/// this much (all threads add to one counter; a step per append would cost an atomic add each).
+const LIVE_PUBLISH_BYTES: u64 = 64 * 1024;
+
 /// Engine buffers remembered as already holding raw payload (an io_uring queue's slots).
 const RAW_REUSE_SLOTS: usize = 64;
 /// Raw blocks get a sequence number stamped every this many bytes.
@@ -193,6 +197,14 @@ pub(super) fn run_thread(
     for p in parts.iter_mut() {
         p.last_flush_ns = start_ns;
     }
+    // The first thread to start marks the repetition's start for the round watcher.
+    let _ = ctx.live.start_ns.compare_exchange(
+        0,
+        start_ns.max(1),
+        Ordering::Relaxed,
+        Ordering::Relaxed,
+    );
+    let mut published = 0u64;
     let mut pacer = ctx.rate.map(|r| Pacer::new(start_ns, r));
     let mut submitted: u64 = 0;
     let mut token: u64 = 0;
@@ -317,7 +329,12 @@ pub(super) fn run_thread(
         if due_flush {
             now = flush_part(part, cfg.sync, clock, &mut acc, &mut done)?;
         }
-        ctx.live.bytes.store(acc.bytes, Ordering::Relaxed);
+        if acc.bytes - published >= LIVE_PUBLISH_BYTES {
+            ctx.live
+                .bytes
+                .fetch_add(acc.bytes - published, Ordering::Relaxed);
+            published = acc.bytes;
+        }
     }
 
     // Drain: complete queued appends, flush what the policy still owes.
@@ -332,7 +349,9 @@ pub(super) fn run_thread(
         }
     }
     let end_ns = clock.now_ns();
-    ctx.live.bytes.store(acc.bytes, Ordering::Relaxed);
+    ctx.live
+        .bytes
+        .fetch_add(acc.bytes - published, Ordering::Relaxed);
     for part in parts.iter_mut() {
         part.engine.close(&mut done)?;
         take_completions(part, &mut done, &mut acc, end_ns, false);

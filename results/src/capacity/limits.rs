@@ -57,8 +57,36 @@ fn measured(w: &WorkloadResult, m: f64, what: &str) -> Figure {
     }
 }
 
-/// The disk write figure: the chosen engine's, else the best device-medium write, else the
-/// best page-cache write (labelled as such).
+/// True when every repetition of `w` ran until steady and was steady (SNIA PTS,
+/// [`crate::steady`]): a sustained figure, not a short run's.
+fn is_steady(w: &WorkloadResult) -> bool {
+    !w.repetitions.is_empty()
+        && w.repetitions
+            .iter()
+            .all(|r| r.steady().is_some_and(|s| s.steady))
+}
+
+/// The note saying a steady figure was preferred, and over which figure not shown steady (the
+/// best of the short or never-settled runs) when one exists.
+fn steady_note(w: &WorkloadResult, m: f64, short: Option<(&WorkloadResult, f64)>) -> String {
+    let over = match short {
+        Some((s, sm)) => format!(
+            " over figures not shown steady (short runs, or runs that never settled) such as {} ({})",
+            s.name,
+            format::mb_per_s(sm)
+        ),
+        None => String::new(),
+    };
+    format!(
+        "disk write: preferred the steady figure of {} ({}, run in rounds until steady by the SNIA PTS criteria){over}: capacity plans need sustained figures",
+        w.name,
+        format::mb_per_s(m)
+    )
+}
+
+/// The disk write figure: the chosen engine's (its steady result first), else the best steady
+/// device-medium write, else the best device-medium write, else the best page-cache write
+/// (labelled as such).
 fn disk_write(
     r: &ResultsFile,
     engine: Option<&str>,
@@ -89,6 +117,18 @@ fn disk_write(
                 },
             });
         }
+        // A figure run until steady is the sustained one: preferred over the same engine's
+        // short runs.
+        let steady: Vec<&WorkloadResult> =
+            matches.iter().copied().filter(|w| is_steady(w)).collect();
+        if let Some((w, m)) = best(steady.iter().copied()) {
+            notes.push(steady_note(
+                w,
+                m,
+                best(matches.iter().copied().filter(|x| !is_steady(x))),
+            ));
+            return Ok(Some(measured(w, m, "device, steady")));
+        }
         let Some((w, m)) = best(matches.iter().copied()) else {
             let why = match &matches[0].status {
                 Status::Skipped { reason } => format!("was skipped ({reason})"),
@@ -111,6 +151,11 @@ fn disk_write(
         return Ok(Some(measured(w, m, format::medium_label(w.medium))));
     }
     let device = best(writes().filter(|w| w.medium == Medium::Device));
+    if let Some((w, m)) = best(writes().filter(|w| w.medium == Medium::Device && is_steady(w))) {
+        let short = best(writes().filter(|w| w.medium == Medium::Device && !is_steady(w)));
+        notes.push(steady_note(w, m, short));
+        return Ok(Some(measured(w, m, "device, steady")));
+    }
     let cache = best(writes().filter(|w| w.medium == Medium::PageCache));
     match (device, cache) {
         (Some((w, m)), cache) => {
@@ -212,7 +257,8 @@ fn nic_speed(probe: &Probe) -> Option<Figure> {
 ///
 /// - disk write: the median throughput of the chosen engine's write workload, or of the best
 ///   completed write whose medium is the device (page-cache results only when no device result
-///   exists, with a note);
+///   exists, with a note); results run until steady (all repetitions steady) are preferred over
+///   short runs, with a note;
 /// - read path: the median of the best completed read workload;
 /// - disk capacity: the probe's storage `total_bytes` (else available or free bytes);
 /// - NIC in and out: the probe's fastest non-loopback interface speed (full duplex).
@@ -390,6 +436,52 @@ mod tests {
                 .unwrap();
             assert_eq!(d.value, 400.0 * MB);
         }
+    }
+
+    #[test]
+    fn a_steady_figure_is_preferred_over_faster_short_runs_and_the_notes_say_so() {
+        use crate::steady::SteadyState;
+        let with_state = |name: &str, mbps: f64, rounds: Vec<f64>| {
+            let mut w = workload(name, Kind::Write, Medium::Device, mbps * MB);
+            for r in &mut w.repetitions {
+                r.set_steady(&SteadyState::judge(5.0, rounds.clone(), 0));
+            }
+            w
+        };
+        let steady = with_state("sustained-kafka/direct", 250.0, vec![250.0 * MB; 5]);
+        let unsteady = with_state(
+            "sustained-kafka/buffered",
+            600.0,
+            vec![900.0 * MB, 700.0 * MB, 500.0 * MB, 300.0 * MB, 600.0 * MB],
+        );
+        let short = workload("write/direct", Kind::Write, Medium::Device, 400.0 * MB);
+        let r = results_with(vec![short.clone(), unsteady, steady], None);
+        let l = limits_from_results(&r).unwrap();
+        let d = l.disk_write_bytes_per_s.unwrap();
+        assert_eq!(d.value, 250.0 * MB);
+        assert!(d.source.contains("sustained-kafka/direct") && d.source.contains("steady"));
+        assert!(
+            l.notes.iter().any(|n| n
+                .contains("preferred the steady figure of sustained-kafka/direct")
+                && n.contains("over figures not shown steady (short runs, or runs that never settled) such as sustained-kafka/buffered")),
+            "{:?}",
+            l.notes
+        );
+        // The chosen engine: its steady result before its short one.
+        let l = limits_from_results_for(&r, Some("direct")).unwrap();
+        assert_eq!(l.disk_write_bytes_per_s.unwrap().value, 250.0 * MB);
+        assert!(
+            l.notes
+                .iter()
+                .any(|n| n.contains("write/direct (400 MB/s)")),
+            "{:?}",
+            l.notes
+        );
+        // Without a steady result, the best device write as before.
+        let r = results_with(vec![short], None);
+        let l = limits_from_results(&r).unwrap();
+        assert_eq!(l.disk_write_bytes_per_s.unwrap().value, 400.0 * MB);
+        assert!(!l.notes.iter().any(|n| n.contains("steady")));
     }
 
     #[test]

@@ -14,12 +14,13 @@ pub(crate) fn workload_label(w: &WorkloadResult) -> String {
     }
 }
 
-/// What the note column says about a workload that did not simply complete.
+/// What the note column says about a workload that did not simply complete, or that ran until
+/// steady (steady, or NOT STEADY with its window's range and slope).
 fn note(w: &WorkloadResult) -> String {
     let reps = w.repetitions.len();
     let plural = if reps == 1 { "" } else { "s" };
     match &w.status {
-        Status::Completed => String::new(),
+        Status::Completed => crate::steady::workload_note(&w.repetitions).unwrap_or_default(),
         Status::Skipped { reason } => format!("skipped: {reason}"),
         Status::Failed { error } if reps > 0 => {
             format!("failed after {reps} repetition{plural}: {error}")

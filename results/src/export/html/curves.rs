@@ -193,11 +193,30 @@ fn timeline_points(rep: &crate::schema::Repetition) -> Vec<(f64, f64)> {
         .collect()
 }
 
+/// The measurement window of a repetition run until steady, drawn over its timeline (series
+/// `i`, same colour): a thick dashed segment at the window's mean across the window's rounds,
+/// labelled steady or NOT STEADY with its range and slope.
+fn steady_window(w: &WorkloadResult, rep: &crate::schema::Repetition, i: usize) -> Option<Series> {
+    let s = rep.steady()?;
+    let win = s.window?;
+    let from = win.first_round as f64 * s.round_s;
+    let to = (win.first_round + win.rounds) as f64 * s.round_s;
+    let mean = win.mean / format::MB;
+    let color = crate::plot::PALETTE[i % crate::plot::PALETTE.len()];
+    Some(Series {
+        label: format!("{}: {}", chart_label(w), s.label()),
+        stroke: crate::plot::svg::Stroke::dashed(color, 4.0, "10 5"),
+        points: vec![Point::at(from, mean), Point::at(to, mean)],
+        markers: true,
+    })
+}
+
 /// Throughput-over-time chart of the workloads of `kind`.
 fn timeline_chart(r: &ResultsFile, kind: Kind) -> Option<String> {
     let mut series = Vec::new();
     let (mut t_max, mut y_max) = (0.0f64, 0.0f64);
     let mut interval = None;
+    let mut lines = 0;
     for w in charted(r, Some(kind)) {
         let Some(rep) = median_repetition(w) else {
             continue;
@@ -212,13 +231,15 @@ fn timeline_chart(r: &ResultsFile, kind: Kind) -> Option<String> {
             .max(rep.timeline.bytes.len() as f64 * dt)
             .max(rep.elapsed_s.min(rep.timeline.bytes.len() as f64 * dt));
         y_max = pts.iter().fold(y_max, |m, p| m.max(p.1));
-        let i = series.len();
+        let i = lines;
+        lines += 1;
         series.push(Series {
             label: format!("{} (repetition {})", chart_label(w), rep.index + 1),
             stroke: series_stroke(i, 1.8),
             points: pts.into_iter().map(|(x, y)| Point::at(x, y)).collect(),
             markers: false,
         });
+        series.extend(steady_window(w, rep, i));
     }
     if series.is_empty() {
         return None;
@@ -251,7 +272,9 @@ pub fn timeline(r: &ResultsFile) -> Option<Section> {
             let caption = match kind {
                 Kind::Write => {
                     "Bursts well above the device's speed are the page cache absorbing writes; \
-                     dips that follow are writeback stalls (the dirty limit was reached)."
+                     dips that follow are writeback stalls (the dirty limit was reached). A thick \
+                     dashed segment marks the window of 5 rounds a workload run until steady was \
+                     judged on (SNIA PTS), at the window's mean: its figure in the table."
                 }
                 Kind::Read => {
                     "Hot reads come from the page cache; cold reads run at the device's speed, \
@@ -468,6 +491,37 @@ mod tests {
         assert!((pts[3].1 - last_mb).abs() < 1e-6);
         short.elapsed_s = 0.305; // 5 ms of a 100 ms interval: dropped
         assert_eq!(timeline_points(&short).len(), 3);
+    }
+
+    #[test]
+    fn the_steady_window_is_drawn_over_the_timeline_at_its_mean() {
+        use crate::steady::SteadyState;
+        let mut r = crate::testing::results();
+        let svg = timeline_chart(&r, Kind::Write).unwrap();
+        assert!(!svg.contains("steady"), "no window without --until-steady");
+        // Rounds of 0.1 s, the fixture's timeline intervals: two workloads, one steady.
+        let flat = vec![500e6, 1000e6, 1001e6, 999e6, 1000e6, 1000e6];
+        let ramp = vec![100e6, 200e6, 300e6, 400e6, 500e6];
+        for (w, rounds) in [(0, flat), (1, ramp)] {
+            for rep in &mut r.workloads[w].repetitions {
+                rep.set_steady(&SteadyState::judge(0.1, rounds.clone(), 0));
+            }
+        }
+        let svg = timeline_chart(&r, Kind::Write).unwrap();
+        assert!(
+            svg.contains("steady: rounds 2–6 of 0.100 s, 999–1001 MB/s"),
+            "{svg}"
+        );
+        assert!(svg.contains("NOT STEADY after 5 rounds of 0.100 s: last 5 at 100–500 MB/s"));
+        // The comparison table labels the figures the same way.
+        let t = crate::export::comparison::comparison(&r);
+        let note = t.rows[1].last().unwrap();
+        assert!(
+            note.starts_with("NOT STEADY in any of 3 repetitions"),
+            "{note}"
+        );
+        let note = t.rows[0].last().unwrap();
+        assert_eq!(note, "steady in all 3 repetitions");
     }
 
     #[test]
