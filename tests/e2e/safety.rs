@@ -10,7 +10,7 @@ use nix::unistd::Pid;
 
 use crate::util::{
     assert_bad_input, assert_success, segbench_in, small_tmpfs, spawn_in, spawn_long_write,
-    wait_for, wait_within,
+    wait_for, wait_for_log_bytes, wait_within,
 };
 
 fn interrupted_run_keeps_partial_results(signal: Signal, code: i32) {
@@ -36,8 +36,7 @@ fn interrupted_run_keeps_partial_results(signal: Signal, code: i32) {
             "8MiB",
         ],
     );
-    wait_for(&t.path().join("d/w0-r0"));
-    std::thread::sleep(Duration::from_millis(300));
+    wait_for_log_bytes(&t.path().join("d/w0-r0"));
     let sent = Instant::now();
     kill(Pid::from_raw(child.id() as i32), signal).unwrap();
     let status = wait_within(&mut child, Duration::from_secs(5)).expect("segbench stops in time");
@@ -322,8 +321,7 @@ fn a_data_directory_that_vanishes_mid_run_fails_with_one_line_and_partial_result
             "--quiet",
         ],
     );
-    wait_for(&t.path().join("d/w0-r0"));
-    std::thread::sleep(Duration::from_millis(200));
+    wait_for_log_bytes(&t.path().join("d/w0-r0"));
     fs::rename(t.path().join("d"), t.path().join("moved")).unwrap();
     let status = wait_within(&mut child, Duration::from_secs(10)).expect("segbench stops in time");
     let mut err = String::new();

@@ -81,6 +81,35 @@ pub fn wait_for(path: &Path) {
     }
 }
 
+/// Waits until a `.log` segment under `dir` holds bytes (the run is appending), at most 20 s:
+/// a fixed sleep after the directory appears is not enough on a loaded machine.
+pub fn wait_for_log_bytes(dir: &Path) {
+    fn has_bytes(dir: &Path) -> bool {
+        std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| {
+                let p = e.path();
+                if p.is_dir() {
+                    has_bytes(&p)
+                } else {
+                    p.extension().is_some_and(|x| x == "log")
+                        && e.metadata().is_ok_and(|m| m.len() > 0)
+                }
+            })
+    }
+    let t0 = Instant::now();
+    while !has_bytes(dir) {
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "nothing appended under {} in 20 s",
+            dir.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Asserts exit code 0, showing stderr otherwise.
 pub fn assert_success(out: &Output) {
     assert_eq!(
