@@ -48,7 +48,7 @@ pub struct Suite {
 }
 
 /// One workload of a suite: the options of `segbench write` / `segbench read`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct WorkloadSpec {
     /// `write` or `read`.
@@ -56,6 +56,8 @@ pub struct WorkloadSpec {
     /// Name, unique in the suite (workload names in results are `<name>/<engine>`).
     pub name: String,
     /// Engine specs; `best` (write only) = the fastest write engine measured so far in this run.
+    /// None in a mixed workload (its parts name theirs) or a snapshot / checkpoint part.
+    #[serde(default)]
     pub engines: Vec<String>,
     /// Partitions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -120,6 +122,15 @@ pub struct WorkloadSpec {
     /// Sweep one parameter over several values.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sweep: Option<Sweep>,
+    /// The parts of a `kind = "mixed"` workload (see [`crate::runner::mixed`]).
+    #[serde(rename = "part", default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<WorkloadSpec>,
+    /// A checkpoint part's interval, e.g. "30s" (Flume's `checkpointInterval`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub every: Option<String>,
+    /// A snapshot part's transaction count between snapshots (ZooKeeper's `snapCount`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub every_records: Option<u64>,
 }
 
 /// A sweep: the workload runs once per value of `param`.
@@ -209,6 +220,19 @@ pub fn parse(text: &str, origin: &Path) -> Result<Suite, SuiteError> {
     Ok(suite)
 }
 
+/// Checks one workload given outside a suite file (a `segbench mixed` part); `origin`
+/// starts the message.
+pub fn check_workload(w: &WorkloadSpec, origin: &Path) -> Result<(), SuiteError> {
+    let one = Suite {
+        name: String::new(),
+        description: None,
+        repeat: None,
+        warmup: None,
+        workloads: vec![w.clone()],
+    };
+    check(&one, "", origin)
+}
+
 /// Line of the first occurrence of `needle` in `text` (for errors on values found after parsing).
 fn line_with(text: &str, needle: &str) -> String {
     text.find(needle)
@@ -229,6 +253,20 @@ fn check(s: &Suite, text: &str, origin: &Path) -> Result<(), SuiteError> {
         workloads::units::parse_duration_or_zero(w).map_err(|e| err(w, e.0))?;
     }
     for w in &s.workloads {
+        if w.kind == "mixed" && names.insert(w.name.clone()) {
+            crate::runner::mixed::spec::check(w, &|x: &WorkloadSpec| {
+                let one = Suite {
+                    workloads: vec![x.clone()],
+                    ..s.clone()
+                };
+                check(&one, text, origin).map_err(|e| e.0)
+            })
+            .map_err(|e| match e {
+                crate::runner::mixed::spec::SpecError::At { needle, msg } => err(&needle, msg),
+                crate::runner::mixed::spec::SpecError::Part(m) => SuiteError(m),
+            })?;
+            continue;
+        }
         if !names.insert(w.name.clone()) {
             return Err(err(
                 &w.name,
@@ -245,7 +283,7 @@ fn check(s: &Suite, text: &str, origin: &Path) -> Result<(), SuiteError> {
             other => {
                 return Err(err(
                     other,
-                    format!("kind '{other}': expected \"write\" or \"read\""),
+                    format!("kind '{other}': expected \"write\", \"read\" or \"mixed\""),
                 ))
             }
         };
@@ -396,6 +434,7 @@ pub fn quicken(s: &mut Suite, max: Duration) {
             }
         }
         w.repeat = w.repeat.map(|r| r.min(2));
+        crate::runner::mixed::spec::quicken(w, max);
         if let Some(sw) = &mut w.sweep {
             if sw.values.len() > 3 {
                 let n = sw.values.len();

@@ -8,6 +8,7 @@ pub mod common;
 pub mod compare;
 pub mod fleet;
 pub mod merge;
+pub mod mixed;
 pub mod plan;
 pub mod probe;
 pub mod read;

@@ -52,6 +52,10 @@ pub struct RunArgs {
     /// Data directory (repeat to spread partitions over several disks); default a fresh one here.
     #[arg(long = "dir", value_name = "DIR")]
     pub dirs: Vec<PathBuf>,
+    /// Where mixed workloads write snapshots and checkpoints (ZooKeeper's dataDir apart from
+    /// the log's); default the first --dir.
+    #[arg(long, value_name = "DIR")]
+    pub snap_dir: Option<PathBuf>,
     /// Results directory; default segbench-results/<run-id>/.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -235,6 +239,7 @@ pub fn best_write_engine(done: &[WorkloadResult]) -> Option<String> {
         .iter()
         .filter(|w| {
             w.kind == Kind::Write
+                && w.mixed.is_none()
                 && w.status == Status::Completed
                 && !w.config.contains_key("sweep")
         })
@@ -267,6 +272,9 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
     let baseline = parse_baseline(&a.baseline).map_err(bad_input)?;
     // Check every write workload's options before touching the disk.
     for w in &suite.workloads {
+        if w.kind == "mixed" {
+            crate::commands::mixed::check_in_suite(w, a.snap_dir.as_ref())?;
+        }
         if w.kind == "write" {
             for e in w.engines.iter().filter(|e| *e != "best") {
                 for p in suite::sweep_points(w) {
@@ -304,6 +312,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
             );
         }
     }
+    let snap = crate::commands::mixed::snap_dir(a.snap_dir.as_deref(), &meta.id, a.keep)?;
     crate::output::prepare_dir("--out", &out_dir, &crate::output::RUN_OUTPUTS)?;
     if let Some(dir) = &a.hdr_log {
         crate::output::check_dir("--hdr-log", dir)?;
@@ -408,6 +417,21 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
                 failures.extend(f);
                 interrupted |= i;
             }
+            "mixed" => {
+                opts.first_workload = done.len();
+                let o = crate::commands::mixed::run_in_suite(
+                    w,
+                    &opts,
+                    &data,
+                    snap.as_ref(),
+                    clock.clone(),
+                    &signals.stop,
+                    &progress,
+                )?;
+                failures.extend(o.check_failures);
+                interrupted |= o.interrupted;
+                done.extend(o.workloads);
+            }
             _ => {}
         }
     }
@@ -417,6 +441,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
     let data_dir = data[0].path().to_path_buf();
     drop(read_log);
     drop(data);
+    drop(snap);
     let warnings = crate::probe::warnings(&probe, &plan_for(&suite, &data_dir));
     let file = common::results_file(&meta, Some(probe), baseline, done, warnings, interrupted);
     let written = write_outputs(&file, &out_dir);
@@ -498,7 +523,7 @@ struct ReadLog {
 }
 
 /// The read configurations of a suite workload at one sweep point.
-fn read_configs(
+pub fn read_configs(
     w: &WorkloadSpec,
     point: &Option<(String, u32)>,
 ) -> Result<Vec<ReadConfig>, String> {

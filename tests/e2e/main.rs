@@ -6,6 +6,7 @@ mod compare;
 mod datadir;
 mod fleet;
 mod fleet_cluster;
+mod mixed;
 mod plan;
 mod read;
 mod replicate;

@@ -268,6 +268,7 @@ pub fn run_repetition(
                 s.spawn(move || consume(ctx, plan, stream, engine))
             })
             .collect();
+        live.wait_start();
         let cpu0 = CpuSnapshot::process();
         let io0 = StorageIo::now();
         let nic0 = NicCounters::snapshot();

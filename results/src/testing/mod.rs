@@ -98,6 +98,7 @@ fn workload(
         summary: stats::summarize(&repetitions),
         repetitions,
         warnings: vec![],
+        mixed: None,
     }
 }
 
@@ -136,6 +137,7 @@ pub fn results() -> ResultsFile {
         repetitions: vec![],
         summary: None,
         warnings: vec![],
+        mixed: None,
     };
     let sendfile = workload(
         "read/sendfile",
@@ -289,6 +291,7 @@ pub fn buffered_write(name: &str, reps: Vec<Repetition>) -> WorkloadResult {
         summary: stats::summarize(&reps),
         repetitions: reps,
         warnings: Vec::new(),
+        mixed: None,
     }
 }
 

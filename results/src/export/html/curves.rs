@@ -24,7 +24,7 @@ const NINES_SAMPLES_PER_DECADE: usize = 24;
 
 /// The percentile curve of `h` on the nines axis up to `decades`: (position, latency ns),
 /// dropping interior points of flat runs.
-fn percentile_curve(h: &Histogram<u64>, decades: usize) -> Vec<(f64, f64)> {
+pub(super) fn percentile_curve(h: &Histogram<u64>, decades: usize) -> Vec<(f64, f64)> {
     let n = decades * NINES_SAMPLES_PER_DECADE;
     let raw: Vec<(f64, f64)> = (0..=n)
         .map(|i| {

@@ -12,6 +12,7 @@
 //! | `cluster` | fleet runs only: hosts (clock offsets, fingerprints), cluster warnings, phases, aggregate against the baseline and linear scaling, network heat map |
 //! | `throughput` | bars at the median with min–max whiskers and the per-node baseline line |
 //! | `latency` | percentile curves on HdrHistogram's "nines" axis, from the merged histograms |
+//! | `interference` | mixed workloads: each part's latency curve with the other parts running and alone, and the verdicts |
 //! | `timeline` | throughput over time of each workload's median repetition |
 //! | `scaling` | throughput against a swept parameter (workload `config.sweep` / `config.sweep_value`) |
 //! | `cpu` | CPU seconds per GB |
@@ -48,6 +49,7 @@ use crate::schema::ResultsFile;
 mod charts;
 mod cluster;
 mod curves;
+mod interference;
 mod machine;
 mod page;
 
@@ -56,6 +58,7 @@ use page::document;
 pub use charts::*;
 pub use cluster::*;
 pub use curves::*;
+pub use interference::*;
 pub use machine::*;
 pub use page::*;
 
@@ -82,6 +85,7 @@ pub const SECTIONS: &[SectionFn] = &[
     cluster,
     throughput,
     latency,
+    interference,
     timeline,
     scaling,
     capacity,
