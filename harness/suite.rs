@@ -131,6 +131,10 @@ pub struct WorkloadSpec {
     /// A snapshot part's transaction count between snapshots (ZooKeeper's `snapCount`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub every_records: Option<u64>,
+    /// A part that runs in every run of its mixed workload (e.g. the tail readers), so the
+    /// other parts are compared with and without their foreground siblings only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub background: Option<bool>,
 }
 
 /// A sweep: the workload runs once per value of `param`.

@@ -168,11 +168,7 @@ pub fn run(a: MixedArgs) -> anyhow::Result<u8> {
         Vec::new(),
         outcome.interrupted,
     );
-    let table = format!(
-        "{}{}",
-        results::export::detail::with_flushes(&file),
-        results::export::interference::text(&file)
-    );
+    let table = results::export::detail::with_flushes(&file);
     common::deliver(&file, &table, &a.output)?;
     if let Some(k) = kept {
         progress.line(&format!("data kept in {}", k.display()));

@@ -24,10 +24,11 @@ pub struct MixedRole {
     pub part: String,
     /// What the part does: `write`, `read`, `snapshot` or `checkpoint`.
     pub part_kind: String,
-    /// True for the part run alone (the "without" figures); false for the part measured
-    /// with its siblings running beside it.
+    /// True for the part's "without" run (the part alone, or with only the mixed workload's
+    /// background parts); false for the part measured with its siblings running beside it.
     pub alone: bool,
-    /// The other parts that ran beside this one ("with" rows only), e.g. `["tail", "catch-up"]`.
+    /// On a "with" row, the parts that ran beside this one and not in its "alone" run, e.g.
+    /// `["catch-up"]`; on an "alone" row, the background parts that still ran beside it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub beside: Vec<String>,
     /// Where the part's files are relative to the workload's data directory (snapshot and
@@ -80,18 +81,33 @@ pub struct Interference {
     /// Flushes over [`SLOW_FLUSH_NS`] alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alone_slow_flushes: Option<u64>,
+    /// Segment roll latency with the others running (retention's deletions included), when
+    /// the part rolled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub with_roll_ns: Option<LatencySummary>,
+    /// Segment roll latency alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alone_roll_ns: Option<LatencySummary>,
 }
 
 fn ratio(a: f64, b: f64) -> Option<f64> {
     (b > 0.0 && a.is_finite()).then(|| a / b)
 }
 
-/// The flush latency of every repetition, added up; `None` when the part never flushed.
-fn flushes(w: &WorkloadResult) -> Option<LatencySummary> {
+/// The flush (or, with `rolls`, roll) latency of every repetition, added up; `None` when the
+/// part never flushed (rolled).
+fn merged(w: &WorkloadResult, rolls: bool) -> Option<LatencySummary> {
     let parts: Vec<&LatencySummary> = w
         .repetitions
         .iter()
-        .filter_map(|r| r.flush_latency_ns.as_ref())
+        .filter_map(|r| {
+            if rolls {
+                r.roll_latency_ns.as_ref()
+            } else {
+                r.flush_latency_ns.as_ref()
+            }
+        })
+        .filter(|s| s.count > 0)
         .collect();
     if parts.is_empty() {
         return None;
@@ -116,7 +132,7 @@ pub fn pair(with: &WorkloadResult, alone: &WorkloadResult) -> Option<Interferenc
     if ws.latency_ns.count == 0 || als.latency_ns.count == 0 {
         return None;
     }
-    let (wf, af) = (flushes(with), flushes(alone));
+    let (wf, af) = (merged(with, false), merged(alone, false));
     Some(Interference {
         workload: role.workload.clone(),
         part: role.part.clone(),
@@ -137,6 +153,8 @@ pub fn pair(with: &WorkloadResult, alone: &WorkloadResult) -> Option<Interferenc
         alone_slow_flushes: af.as_ref().and_then(slow),
         with_flush_ns: wf,
         alone_flush_ns: af,
+        with_roll_ns: merged(with, true),
+        alone_roll_ns: merged(alone, true),
     })
 }
 
@@ -207,6 +225,15 @@ pub fn verdict(i: &Interference) -> String {
             "; throughput {} → {}",
             format::mb_per_s(i.alone_throughput_bytes_per_s),
             format::mb_per_s(i.with_throughput_bytes_per_s),
+        ));
+    }
+    if let (Some(a), Some(w)) = (&i.alone_roll_ns, &i.with_roll_ns) {
+        s.push_str(&format!(
+            "; segment roll (with retention's deletes) p99 {} → {}, max {} → {}",
+            format::latency(a.p99),
+            format::latency(w.p99),
+            format::latency(a.max),
+            format::latency(w.max),
         ));
     }
     if let (Some(a), Some(w)) = (&i.alone_flush_ns, &i.with_flush_ns) {

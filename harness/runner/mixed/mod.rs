@@ -66,16 +66,42 @@ pub struct MixedConfig {
     pub parts: Vec<(String, Part)>,
     /// The measured interval (reads of a cold log stop earlier when they reach its end).
     pub duration: Duration,
+    /// Indices of the background parts: they run in every run, so another part's "alone"
+    /// run is "without the other foreground parts" (the tail readers stay while the
+    /// catch-up readers come and go).
+    pub background: Vec<usize>,
 }
 
 impl MixedConfig {
-    /// The names of the parts other than `i`.
+    /// The names of the parts whose presence tells part `i`'s "with" run from its "alone"
+    /// run: the other parts, less the background ones unless `i` is one itself.
     pub fn beside(&self, i: usize) -> Vec<String> {
+        let bg = self.background.contains(&i);
         self.parts
             .iter()
             .enumerate()
-            .filter(|(k, _)| *k != i)
+            .filter(|(k, _)| *k != i && (bg || !self.background.contains(k)))
             .map(|(_, (n, _))| n.clone())
+            .collect()
+    }
+
+    /// The parts of part `i`'s "alone" run: `i`, plus the background parts unless `i` is one.
+    pub fn alone_set(&self, i: usize) -> Vec<usize> {
+        if self.background.contains(&i) {
+            return vec![i];
+        }
+        let mut set: Vec<usize> = self.background.clone();
+        set.push(i);
+        set.sort_unstable();
+        set
+    }
+
+    /// The names of the background parts in part `i`'s "alone" run.
+    pub fn kept(&self, i: usize) -> Vec<String> {
+        self.alone_set(i)
+            .into_iter()
+            .filter(|k| *k != i)
+            .map(|k| self.parts[k].0.clone())
             .collect()
     }
 

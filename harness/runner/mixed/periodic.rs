@@ -152,6 +152,11 @@ impl Schedule {
         }
     }
 
+    /// True when nothing more will ever be due (a snapshot part alone, after its one).
+    pub fn finished(&self) -> bool {
+        self.once && self.fired > 0
+    }
+
     /// Notes that one started at `start_records` and ended at `end_ns`: a snapshot counts
     /// from the transaction that triggered it (ZooKeeper resets its count when it starts the
     /// snapshot thread), a checkpoint's interval runs from the previous one's end.
@@ -186,8 +191,8 @@ pub fn file_name(kind: &str, n: u64) -> String {
     format!("{kind}.{n:020}")
 }
 
-/// Runs the periodic writer in `dir` for `duration` after the start gate of `live`; one
-/// snapshot / checkpoint per due time. The file names are [`file_name`]; the previous one is
+/// Runs the periodic writer in `dir` for `duration` after the start gate of `live` (a snapshot
+/// alone: until its one snapshot is written); one snapshot / checkpoint per due time. The file names are [`file_name`]; the previous one is
 /// removed after each (ZooKeeper purges old snapshots; Flume rewrites its checkpoint).
 pub fn run_periodic(
     cfg: &PeriodicConfig,
@@ -215,6 +220,9 @@ pub fn run_periodic(
     while now < end {
         if stop.load(Ordering::Relaxed) {
             interrupted = true;
+            break;
+        }
+        if schedule.finished() {
             break;
         }
         let records = source.map_or(0, |s| s.records());
@@ -329,8 +337,10 @@ mod tests {
     fn a_snapshot_alone_is_written_once_at_the_start() {
         let mut s = Schedule::new(Trigger::Records { snap_count: 100 }, 5, false, 7);
         assert!(s.due(5, 0));
+        assert!(!s.finished());
         s.fired(0, 10);
         assert!(!s.due(1000 * S, u64::MAX));
+        assert!(s.finished());
     }
 
     #[test]

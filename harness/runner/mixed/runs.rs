@@ -137,10 +137,11 @@ pub fn run_mixed(
         if failed {
             break;
         }
-        let sets: Vec<(Vec<usize>, usize)> = std::iter::once((all.clone(), 0))
-            .chain((0..n).map(|i| (vec![i], 1)))
+        // (parts run, the part an "alone" run is for, slot): together, then each alone.
+        let sets: Vec<(Vec<usize>, usize, usize)> = std::iter::once((all.clone(), 0, 0))
+            .chain((0..n).map(|i| (cfg.alone_set(i), i, 1)))
             .collect();
-        for (set, slot) in sets {
+        for (set, of, slot) in sets {
             if stop.load(Ordering::Relaxed) {
                 interrupted = true;
                 break 'reps;
@@ -148,13 +149,15 @@ pub fn run_mixed(
             let what = if slot == 0 {
                 "together".to_string()
             } else {
-                format!("{} alone", cfg.parts[set[0]].0)
+                alone_label(cfg, of)
             };
             let label = format!("mixed {} {what} rep {}/{}", cfg.name, rep + 1, opts.repeat);
             let child = format!("r{rep}-{}", if slot == 0 { "with" } else { "alone" });
             match run_set(&env, &set, cfg.duration, &child, progress, &label) {
                 Ok(runs) => {
-                    for (i, mut r) in runs {
+                    // An "alone" run keeps only its own part's figures (the background
+                    // parts in it have theirs from the run together and their own).
+                    for (i, mut r) in runs.into_iter().filter(|(i, _)| slot == 0 || *i == of) {
                         r.repetition.index = rep;
                         progress.done(&format!("{label}: {}", cfg.parts[i].0), &r.repetition);
                         interrupted |= r.interrupted;
@@ -238,7 +241,7 @@ pub fn run_mixed(
             config.insert("mixed_part_kind".into(), json!(part.kind()));
             config.insert("suite_workload".into(), json!(cfg.name));
             let row_name = if alone {
-                format!("{}/{name} alone", cfg.name)
+                format!("{}/{}", cfg.name, alone_label(cfg, i))
             } else {
                 format!("{}/{name}", cfg.name)
             };
@@ -249,7 +252,7 @@ pub fn run_mixed(
                 part: name.clone(),
                 part_kind: part.kind().into(),
                 alone,
-                beside: if alone { Vec::new() } else { cfg.beside(i) },
+                beside: if alone { cfg.kept(i) } else { cfg.beside(i) },
                 placement: match part {
                     Part::Periodic(pc) => Some(super::placement(first.path(), pc.dir.as_deref())),
                     _ => None,
@@ -273,6 +276,17 @@ pub fn run_mixed(
         check_failures: failures,
         interrupted: interrupted || stop.load(Ordering::Relaxed),
     })
+}
+
+/// What part `i`'s "alone" run is called: `produce alone`, or, with background parts running
+/// in it, `produce without catch-up`.
+fn alone_label(cfg: &MixedConfig, i: usize) -> String {
+    let name = &cfg.parts[i].0;
+    if cfg.kept(i).is_empty() {
+        format!("{name} alone")
+    } else {
+        format!("{name} without {}", cfg.beside(i).join(" + "))
+    }
 }
 
 fn err_status(e: &RunError) -> Status {

@@ -26,6 +26,10 @@
 //! size = "256MiB"
 //! every_records = 100000
 //! ```
+//!
+//! A part with `background = true` (e.g. tail readers) runs in every run: the others are then
+//! compared with and without their foreground siblings (produce with and without catch-up
+//! reads, the tail readers running in both).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -45,7 +49,7 @@ pub const DEFAULT_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(30);
 /// Flume's `capacity` default (events): the checkpoint is `capacity × 8` bytes.
 pub const DEFAULT_CHANNEL_CAPACITY: u64 = 1_000_000;
 /// `--quick` divides `snapCount` and `checkpointInterval` by this.
-pub const QUICK_FACTOR: u64 = 10;
+pub const QUICK_FACTOR: u64 = 20;
 
 /// Part kinds.
 pub const PART_KINDS: &[&str] = &["write", "read", "snapshot", "checkpoint"];
@@ -97,6 +101,17 @@ pub fn check(
         return Err(at(
             &qname,
             format!("mixed workload '{name}': engines and sweep belong to its parts, not to the mixed workload"),
+        ));
+    }
+    let foreground = w
+        .parts
+        .iter()
+        .filter(|p| p.background != Some(true))
+        .count();
+    if foreground < 2 {
+        return Err(at(
+            &qname,
+            format!("mixed workload '{name}' has {foreground} part(s) not in the background: a part is compared with and without the others, so give at least two"),
         ));
     }
     let mut names = std::collections::BTreeSet::new();
@@ -264,10 +279,18 @@ pub fn config(w: &WorkloadSpec, snap_dir: Option<&PathBuf>) -> Result<MixedConfi
         };
         parts.push((p.name.clone(), part));
     }
+    let background = w
+        .parts
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.background == Some(true))
+        .map(|(i, _)| i)
+        .collect();
     Ok(MixedConfig {
         name: w.name.clone(),
         parts,
         duration,
+        background,
     })
 }
 
@@ -279,7 +302,7 @@ const NUMBER_KEYS: &[&str] = &[
     "groups",
     "every_records",
 ];
-const BOOL_KEYS: &[&str] = &["preallocate", "verify"];
+const BOOL_KEYS: &[&str] = &["preallocate", "verify", "background"];
 /// Options a part given on the command line may set (the suite's part options; `engine` is
 /// one engine).
 const CLI_KEYS: &[&str] = &[

@@ -124,8 +124,8 @@ fn quick_mode_scales_the_schedules_and_caps_the_parts() {
     assert_eq!(w.duration.as_deref(), Some("1500ms"));
     let find = |n: &str| w.parts.iter().find(|p| p.name == n).unwrap();
     assert_eq!(find("catch-up").size.as_deref(), Some("64MiB"));
-    assert_eq!(find("snap").every_records, Some(5_000));
-    assert_eq!(find("cp").every.as_deref(), Some("3000ms"));
+    assert_eq!(find("snap").every_records, Some(2_500));
+    assert_eq!(find("cp").every.as_deref(), Some("1500ms"));
     // The quickened suite is still a valid suite.
     parse(&toml::to_string(&s).unwrap(), Path::new("q")).unwrap();
 }
@@ -164,4 +164,28 @@ fn command_line_parts_take_key_value_options_and_engine_options() {
         let e = from_cli(kind, text).unwrap_err();
         assert!(e.starts_with(want), "{e}");
     }
+}
+
+#[test]
+fn background_parts_run_in_every_run_and_are_left_out_of_the_comparison() {
+    let text = GOOD.replacen("cache = \"cold\"", "cache = \"hot\"\nbackground = true", 1);
+    // produce and snap stay in the foreground: two, enough to compare.
+    let s = parse(&text, Path::new("s.toml")).unwrap();
+    let cfg = spec::config(&s.workloads[0], None).unwrap();
+    assert_eq!(cfg.background, [1]);
+    // produce alone keeps the tail readers (1) and drops the snapshot (2).
+    assert_eq!(cfg.alone_set(0), [0, 1]);
+    assert_eq!(cfg.beside(0), ["snap"]);
+    assert_eq!(cfg.kept(0), ["catch-up"]);
+    // The background part itself is compared with everything and alone.
+    assert_eq!(cfg.alone_set(1), [1]);
+    assert_eq!(cfg.beside(1), ["produce", "snap"]);
+    // With two parts in the background only one is left in front: refused.
+    let text = text.replacen(
+        "every_records = 50000",
+        "every_records = 50000\nbackground = true",
+        1,
+    );
+    let e = parse(&text, Path::new("s.toml")).unwrap_err().0;
+    assert!(e.contains("1 part(s) not in the background"), "{e}");
 }

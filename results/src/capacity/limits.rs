@@ -65,11 +65,12 @@ fn disk_write(
     notes: &mut Vec<String>,
 ) -> Result<Option<Figure>, CapacityError> {
     // A replication workload's produce rate (`segbench replicate`) is not a disk's write
-    // bandwidth: only plain writes set the disk limit.
+    // bandwidth, nor is a mixed workload's part (paced, or sharing the disk): only plain
+    // writes set the disk limit.
     let writes = || {
-        r.workloads
-            .iter()
-            .filter(|w| w.kind == Kind::Write && !w.name.starts_with("replicate/"))
+        r.workloads.iter().filter(|w| {
+            w.kind == Kind::Write && !w.name.starts_with("replicate/") && w.mixed.is_none()
+        })
     };
     if let Some(e) = engine {
         let matches: Vec<&WorkloadResult> = writes()
@@ -222,8 +223,12 @@ pub fn limits_from_results_for(
 ) -> Result<NodeLimits, CapacityError> {
     let mut notes = Vec::new();
     let disk_write_bytes_per_s = disk_write(r, engine, &mut notes)?;
-    let read_path_bytes_per_s = best(r.workloads.iter().filter(|w| w.kind == Kind::Read))
-        .map(|(w, m)| measured(w, m, format::medium_label(w.medium)));
+    let read_path_bytes_per_s = best(
+        r.workloads
+            .iter()
+            .filter(|w| w.kind == Kind::Read && w.mixed.is_none()),
+    )
+    .map(|(w, m)| measured(w, m, format::medium_label(w.medium)));
     let probe = r.probe.as_ref();
     let nic = probe.and_then(nic_speed);
     if r.interrupted {
@@ -261,6 +266,32 @@ mod tests {
         let r = results_with(
             vec![
                 workload("replicate/acks=1", Kind::Write, Medium::Device, 900.0 * MB),
+                workload("write/direct", Kind::Write, Medium::Device, 400.0 * MB),
+            ],
+            None,
+        );
+        let d = limits_from_results(&r)
+            .unwrap()
+            .disk_write_bytes_per_s
+            .unwrap();
+        assert_eq!(d.value, 400.0 * MB);
+    }
+
+    #[test]
+    fn a_mixed_workloads_part_is_not_a_disk_figure() {
+        let mut snapshot = workload("m/snapshot", Kind::Write, Medium::Device, 900.0 * MB);
+        snapshot.mixed = Some(crate::interference::MixedRole {
+            workload: "m".into(),
+            part: "snapshot".into(),
+            part_kind: "snapshot".into(),
+            alone: true,
+            beside: vec![],
+            placement: None,
+            interference: None,
+        });
+        let r = results_with(
+            vec![
+                snapshot,
                 workload("write/direct", Kind::Write, Medium::Device, 400.0 * MB),
             ],
             None,
