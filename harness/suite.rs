@@ -98,7 +98,7 @@ pub struct WorkloadSpec {
     /// Time per repetition.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration: Option<String>,
-    /// Open-loop rate, e.g. "50MB/s" (write).
+    /// Open-loop rate, e.g. "50MB/s" (write: all partitions; read: each consumer group).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate: Option<String>,
     /// Consumers per group (read).

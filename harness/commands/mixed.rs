@@ -23,7 +23,7 @@ pub const MIXED_HELP: &str = "Parts: --write, --read, --snapshot and --checkpoin
 the same as a suite's [[workload.part]] (name, engine, partitions, threads, record_size, batch_size,
 segment_size, flush, sync, rate, consumers, groups, cache, size, every, every_records, ...). An engine's
 own options follow it: engine=uring:qd=8,direct. Each read part reads a log of `size` written first;
-a cold (catch-up) read reads it once from the device. A snapshot writes `size` (256MiB) and syncs it
+a cold (catch-up) read evicts its log from the page cache before each pass, so it reads from the device. A snapshot writes `size` (256MiB) and syncs it
 every `every_records` (snapCount, 100000) transactions of the first write part; a checkpoint writes
 `size` (capacity x 8 = 8MB) and syncs it every `every` (30s). Each repetition runs the parts
 together, then each alone; the results pair each part's latency with and without the others.

@@ -134,6 +134,7 @@ pub fn configs(a: &ReadArgs) -> anyhow::Result<Vec<ReadConfig>> {
                 fetch_size: a.fetch_size,
                 duration: a.duration,
                 verify: a.verify,
+                rate: None,
             };
             cfg.check().map_err(bad_input)?;
             crate::budget::check(&cfg.name(), crate::budget::read_needs(&cfg, 0), room)

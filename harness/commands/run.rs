@@ -567,6 +567,12 @@ pub fn read_configs(
                 .transpose()
                 .map_err(|x| x.0)?,
             verify: w.verify.unwrap_or(false),
+            rate: w
+                .rate
+                .as_deref()
+                .map(workloads::units::parse_rate)
+                .transpose()
+                .map_err(|x| x.0)?,
         };
         cfg.check()?;
         crate::budget::check(

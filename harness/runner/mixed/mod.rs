@@ -64,7 +64,7 @@ pub struct MixedConfig {
     pub name: String,
     /// The parts, named, in order.
     pub parts: Vec<(String, Part)>,
-    /// The measured interval (reads of a cold log stop earlier when they reach its end).
+    /// The measured interval.
     pub duration: Duration,
     /// Indices of the background parts: they run in every run, so another part's "alone"
     /// run is "without the other foreground parts" (the tail readers stay while the
@@ -119,7 +119,7 @@ impl MixedConfig {
 pub fn placement(data: &std::path::Path, snap_dir: Option<&std::path::Path>) -> String {
     use std::os::unix::fs::MetadataExt;
     let Some(other) = snap_dir else {
-        return "same directory".into();
+        return "same directory, so the same device".into();
     };
     match (std::fs::metadata(data), std::fs::metadata(other)) {
         (Ok(a), Ok(b)) if a.dev() == b.dev() => format!("same device (st_dev {:#x})", a.dev()),

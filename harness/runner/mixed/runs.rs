@@ -311,8 +311,7 @@ fn own_cpu(r: &mut Repetition, scope: &str) {
     r.extra.insert("cpu_scope".into(), json!(scope));
 }
 
-/// Runs the parts `set` together for `duration` (a cold read part reads its log once),
-/// released through one start gate. Returns each part's run, or the first part that failed.
+/// Runs the parts `set` together for `duration`, released through one start gate. Returns each part's run, or the first part that failed.
 fn run_set(
     env: &Env<'_>,
     set: &[usize],
@@ -431,7 +430,7 @@ fn run_set(
     }
 }
 
-/// Runs part `i` in `dirs` until `duration` ends (or its log does: a cold read).
+/// Runs part `i` in `dirs` until `duration` ends.
 fn run_part(
     env: &Env<'_>,
     i: usize,

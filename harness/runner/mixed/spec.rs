@@ -236,11 +236,9 @@ pub fn config(w: &WorkloadSpec, snap_dir: Option<&PathBuf>) -> Result<MixedConfi
             }
             "read" => {
                 let mut cfgs = crate::commands::run::read_configs(&one, &None).map_err(bad)?;
-                let mut cfg = cfgs.pop().ok_or_else(|| bad("no engine".into()))?;
-                // A cold (catch-up) reader reads its log once: a second pass would be cached.
-                if cfg.cache == crate::runner::read::CacheMode::Cold {
-                    cfg.duration = None;
-                }
+                // Every reader runs the whole interval; a cold (catch-up) one evicts its
+                // partitions before each new pass, so it keeps reading from the device.
+                let cfg = cfgs.pop().ok_or_else(|| bad("no engine".into()))?;
                 let size = |v: &Option<String>, d: u64| -> Result<u64, String> {
                     v.as_deref()
                         .map_or(Ok(d), |s| parse_size(s).map_err(|e| e.0))
@@ -328,6 +326,7 @@ const CLI_KEYS: &[&str] = &[
     "verify",
     "every",
     "every_records",
+    "background",
 ];
 
 /// A part from the command line: `kind` (`write`, `read`, `snapshot`, `checkpoint`) and

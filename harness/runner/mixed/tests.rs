@@ -54,9 +54,9 @@ fn a_mixed_suite_workload_parses_round_trips_and_configures_its_parts() {
         other => panic!("{other:?}"),
     }
     match &cfg.parts[1].1 {
-        // A catch-up reader reads its log once, whatever the interval.
+        // A catch-up reader reads for the whole interval too.
         Part::Read { cfg, log_bytes, .. } => {
-            assert_eq!(cfg.duration, None);
+            assert_eq!(cfg.duration, Some(Duration::from_secs(4)));
             assert_eq!(*log_bytes, 256 << 20);
         }
         other => panic!("{other:?}"),
@@ -142,6 +142,15 @@ fn command_line_parts_take_key_value_options_and_engine_options() {
     assert_eq!(w.engines, ["uring:qd=8,direct"]);
     assert_eq!(w.partitions, Some(4));
     assert_eq!(w.rate.as_deref(), Some("20MB/s"));
+    let bg = from_cli(
+        "read",
+        "name=tail,engine=sendfile,rate=40MB/s,background=true",
+    )
+    .unwrap();
+    assert_eq!(
+        (bg.background, bg.rate.as_deref()),
+        (Some(true), Some("40MB/s"))
+    );
     let s = from_cli("snapshot", "size=64MiB,every_records=1000").unwrap();
     assert_eq!((s.name.as_str(), s.every_records), ("snapshot", Some(1000)));
     for (kind, text, want) in [
