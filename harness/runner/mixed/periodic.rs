@@ -117,7 +117,8 @@ pub struct Schedule {
 
 impl Schedule {
     /// A schedule starting at `start_ns`; `counting` says whether a write part's records are
-    /// there to be counted (a snapshot part run alone writes one snapshot, at once).
+    /// there to be counted (a snapshot part run alone writes one snapshot, at once; a
+    /// checkpoint keeps its interval either way).
     pub fn new(trigger: Trigger, start_ns: u64, counting: bool, seed: u64) -> Self {
         let mut s = Schedule {
             trigger,
@@ -125,7 +126,7 @@ impl Schedule {
             threshold: 0,
             due_ns: 0,
             roll: Roll(seed | 1),
-            once: !counting,
+            once: !counting && matches!(trigger, Trigger::Records { .. }),
             fired: 0,
         };
         s.rearm(start_ns, 0);
@@ -349,5 +350,10 @@ mod tests {
         let times: Vec<u64> = fires.iter().map(|f| f.0).collect();
         // 30 s, then 30 s after the 2 s checkpoint ended: 62 s, 94 s.
         assert_eq!(times, [30 * S, 62 * S, 94 * S]);
+        // Alone (nothing to count) a checkpoint keeps its interval.
+        let mut s = Schedule::new(Trigger::Every(Duration::from_secs(30)), 0, false, 1);
+        assert!(!s.due(29 * S, 0) && s.due(30 * S, 0));
+        s.fired(0, 31 * S);
+        assert!(!s.finished() && s.due(61 * S, 0));
     }
 }
