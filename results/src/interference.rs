@@ -253,33 +253,10 @@ pub fn verdict(i: &Interference) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::{Kind, Medium};
 
     fn row(part: &str, alone: bool, latency_ns: u64, mbps: f64) -> WorkloadResult {
-        let rep = crate::testing::plain_repetition(0, mbps * 1e6, latency_ns, 1.0);
-        let mut w = WorkloadResult::new(
-            format!("m/{part}"),
-            Kind::Write,
-            "buffered".into(),
-            Default::default(),
-            Status::Completed,
-            Medium::Device,
-        )
-        .with_repetitions(vec![rep], vec![]);
-        w.mixed = Some(MixedRole {
-            workload: "m".into(),
-            part: part.into(),
-            part_kind: "write".into(),
-            alone,
-            beside: if alone {
-                vec![]
-            } else {
-                vec!["catch-up".into()]
-            },
-            placement: None,
-            interference: None,
-        });
-        w
+        let beside: &[&str] = if alone { &[] } else { &["catch-up"] };
+        crate::testing::mixed_row("m", part, alone, beside, latency_ns, mbps)
     }
 
     #[test]

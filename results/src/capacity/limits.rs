@@ -279,16 +279,7 @@ mod tests {
 
     #[test]
     fn a_mixed_workloads_part_is_not_a_disk_figure() {
-        let mut snapshot = workload("m/snapshot", Kind::Write, Medium::Device, 900.0 * MB);
-        snapshot.mixed = Some(crate::interference::MixedRole {
-            workload: "m".into(),
-            part: "snapshot".into(),
-            part_kind: "snapshot".into(),
-            alone: true,
-            beside: vec![],
-            placement: None,
-            interference: None,
-        });
+        let snapshot = crate::testing::mixed_row("m", "snapshot", true, &[], 1000, 900.0);
         let r = results_with(
             vec![
                 snapshot,

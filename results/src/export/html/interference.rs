@@ -1,5 +1,6 @@
 //! The interference section: per mixed workload, one chart of every part's latency curve with
-//! the other parts running (solid) and alone (dashed, same colour), and the verdict lines.
+//! the other parts running (solid) and without them (dashed, same colour), and the verdict
+//! lines.
 
 use std::fmt::Write as _;
 
@@ -30,7 +31,8 @@ fn chart(workload: &str, pairs: &[&Interference]) -> Option<String> {
         let color = PALETTE[k % PALETTE.len()];
         let with = format!("{} with {}", i.part, i.beside.join(" + "));
         curves.extend(curve(with, Stroke::solid(color, 2.0), &i.with_latency_ns));
-        let alone = format!("{} alone", i.part);
+        // "Without" the parts it is compared with: background parts may still have run.
+        let alone = format!("{} without {}", i.part, i.beside.join(" + "));
         curves.extend(curve(
             alone,
             Stroke::dashed(color, 2.0, "7 4"),
@@ -109,8 +111,9 @@ pub fn interference(r: &ResultsFile) -> Option<Section> {
             html.push_str(&figure(
                 &svg,
                 "Each part's latency measured while the other parts of the mixed workload ran \
-                 over the same interval (solid) and the same part run alone (dashed). A solid \
-                 curve above its dashed one is the interference.",
+                 over the same interval (solid) and the same part run without them (dashed; \
+                 background parts run in both). A solid curve above its dashed one is the \
+                 interference.",
             ));
         }
     }
@@ -119,4 +122,35 @@ pub fn interference(r: &ResultsFile) -> Option<Section> {
         title: "Interference".into(),
         html,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::interference::pair_all;
+    use crate::schema::WorkloadResult;
+    use crate::testing::{file_of, mixed_row};
+
+    fn row(part: &str, alone: bool, lat_ns: u64) -> WorkloadResult {
+        let beside: &[&str] = if alone { &["tail"] } else { &["catch-up"] };
+        mixed_row("kafka", part, alone, beside, lat_ns, 40.0)
+    }
+
+    #[test]
+    fn one_chart_per_mixed_workload_with_both_curves_and_the_verdict() {
+        let mut rows = vec![
+            row("produce", false, 9_000_000),
+            row("produce", true, 400_000),
+        ];
+        pair_all(&mut rows);
+        let s = interference(&file_of(rows)).expect("a section");
+        assert_eq!(s.id, "interference");
+        assert_eq!(s.html.matches("<svg").count(), 1);
+        crate::plot::check_well_formed(&s.html).unwrap();
+        assert!(s.html.contains("produce with catch-up"), "{}", s.html);
+        assert!(s.html.contains("produce without catch-up"));
+        assert!(s.html.contains("kafka: catch-up raises produce p99"));
+        // Without a pairing there is no section.
+        assert!(interference(&file_of(vec![row("produce", false, 1000)])).is_none());
+    }
 }
