@@ -19,23 +19,30 @@ use crate::runner::write::RunOptions;
 use crate::suite::WorkloadSpec;
 
 /// Help after the options.
-pub const MIXED_HELP: &str = "Parts: --write, --read, --snapshot and --checkpoint each take comma-separated KEY=VALUE options,
-the same as a suite's [[workload.part]] (name, engine, partitions, threads, record_size, batch_size,
-segment_size, flush, sync, rate, consumers, groups, cache, size, every, every_records, ...). An engine's
-own options follow it: engine=uring:qd=8,direct. Each read part reads a log of `size` written first;
-a cold (catch-up) read evicts its log from the page cache before each pass, so it reads from the device. A snapshot writes `size` (256MiB) and syncs it
-every `every_records` (snapCount, 100000) transactions of the first write part; a checkpoint writes
-`size` (capacity x 8 = 8MB) and syncs it every `every` (30s). Each repetition runs the parts
-together, then each alone; the results pair each part's latency with and without the others.
+pub const MIXED_HELP: &str =
+    "Parts: --write, --read, --snapshot and --checkpoint take comma-separated
+KEY=VALUE options, those of a suite's [[workload.part]]: name, engine, partitions,
+threads, record_size, batch_size, segment_size, retention, flush, sync, rate,
+consumers, groups, fetch_size, cache, size, every, every_records, background.
+An engine's own options follow it: engine=uring:qd=8,direct.
+- a read part reads a log of `size` written first; cold: evicted before each pass;
+  rate: each group's fetch rate (tail consumers keeping up with the producers)
+- a snapshot writes `size` (256MiB) and fsyncs it every `every_records`
+  (snapCount, 100000) transactions of the first write part
+- a checkpoint writes `size` (8MB = capacity x 8) and fsyncs it every `every` (30s)
+- background=true: the part runs in every run (the others are compared without
+  their foreground siblings only)
+Each repetition runs the parts together, then each without the others; the results
+pair each part's latency with and without them.
 
 Examples:
-  segbench mixed --write name=produce,engine=buffered,partitions=4,rate=20MB/s \\
-                 --read name=tail,engine=sendfile,cache=hot,size=64MiB \\
-                 --read name=catch-up,engine=sendfile,cache=cold,size=512MiB --duration 5s
+  segbench mixed --write name=produce,engine=buffered,partitions=4,rate=40MB/s \\
+      --read name=tail,engine=sendfile,cache=hot,size=64MiB,rate=40MB/s,background=true \\
+      --read name=catch-up,engine=sendfile,cache=cold,size=512MiB --duration 5s
   segbench mixed --write name=txnlog,engine=buffered,record_size=512,batch_size=4KiB,flush=batch \\
-                 --snapshot size=256MiB,every_records=20000 --snap-dir /other-disk/zk
-  segbench mixed --write name=put,engine=buffered,record_size=500,batch_size=50KiB,flush=batch,sync=fsync \\
-                 --read name=take,engine=readwrite,cache=cold,size=64MiB --checkpoint every=2s";
+      --snapshot size=256MiB,every_records=50000 --snap-dir /other-disk/zk --duration 10s
+  segbench mixed --write name=put,engine=buffered,batch_size=50KiB,flush=batch,sync=fsync \\
+      --read name=take,engine=readwrite,cache=cold,size=64MiB --checkpoint every=2s";
 
 /// `segbench mixed`.
 #[derive(Debug, Args, Clone)]
