@@ -4,7 +4,7 @@
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    clean, compare, fit, merge, plan, probe, read, replicate, report, run, sink, write,
+    clean, compare, fit, merge, mixed, plan, probe, read, replicate, report, run, sink, write,
 };
 
 const ABOUT: &str =
@@ -42,6 +42,10 @@ pub enum Command {
     /// Kafka replication in one process: producer → leader → rf − 1 long-polling followers, acks 0 / 1 / all.
     #[command(after_help = replicate::REPLICATE_HELP)]
     Replicate(replicate::ReplicateArgs),
+    /// Writes, reads, snapshots and checkpoints at once: each part measured with the others
+    /// running and alone, and the interference between them.
+    #[command(after_help = mixed::MIXED_HELP)]
+    Mixed(mixed::MixedArgs),
     /// Receive what `segbench read --sink` sends (on another host or network namespace),
     /// verify it on request, and report per session; runs until Ctrl-C.
     #[command(after_help = sink::SINK_HELP)]

@@ -66,6 +66,7 @@ fn main() -> ExitCode {
         Command::Write(a) => commands::write::run(a),
         Command::Read(a) => commands::read::run(a),
         Command::Replicate(a) => commands::replicate::run(a),
+        Command::Mixed(a) => commands::mixed::run(a),
         Command::Sink(a) => commands::sink::run(a),
         Command::Probe(a) => commands::probe::run(a),
         Command::Clean(a) => commands::clean::run(a),

@@ -48,8 +48,8 @@ pub struct Suite {
 }
 
 /// One workload of a suite: the options of `segbench write` / `segbench read` /
-/// `segbench replicate`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `segbench replicate`, or the parts of a mixed workload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct WorkloadSpec {
     /// `write`, `read` or `replicate`.
@@ -57,7 +57,8 @@ pub struct WorkloadSpec {
     /// Name, unique in the suite (workload names in results are `<name>/<engine>`).
     pub name: String,
     /// Engine specs; `best` (write only) = the fastest write engine measured so far in this run.
-    /// Not for replicate workloads (they take `leader_engine` and `follower_engine`).
+    /// Not for replicate workloads (they take `leader_engine` and `follower_engine`); none in
+    /// a mixed workload (its parts name theirs) or a snapshot / checkpoint part.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub engines: Vec<String>,
     /// Partitions.
@@ -99,7 +100,7 @@ pub struct WorkloadSpec {
     /// Time per repetition.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration: Option<String>,
-    /// Open-loop rate, e.g. "50MB/s" (write).
+    /// Open-loop rate, e.g. "50MB/s" (write: all partitions; read: each consumer group).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate: Option<String>,
     /// Consumers per group (read).
@@ -123,6 +124,19 @@ pub struct WorkloadSpec {
     /// Sweep one parameter over several values.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sweep: Option<Sweep>,
+    /// The parts of a `kind = "mixed"` workload (see [`crate::runner::mixed`]).
+    #[serde(rename = "part", default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<WorkloadSpec>,
+    /// A checkpoint part's interval, e.g. "30s" (Flume's `checkpointInterval`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub every: Option<String>,
+    /// A snapshot part's transaction count between snapshots (ZooKeeper's `snapCount`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub every_records: Option<u64>,
+    /// A part that runs in every run of its mixed workload (e.g. the tail readers), so the
+    /// other parts are compared with and without their foreground siblings only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub background: Option<bool>,
     /// Run each repetition in rounds of this length until steady (SNIA PTS), e.g. "5s"
     /// (`--until-steady`): `duration` caps the rounds; for a write, `size` is the minimum
     /// written before the window may start.
@@ -265,6 +279,19 @@ pub fn parse(text: &str, origin: &Path) -> Result<Suite, SuiteError> {
     Ok(suite)
 }
 
+/// Checks one workload given outside a suite file (a `segbench mixed` part); `origin`
+/// starts the message.
+pub fn check_workload(w: &WorkloadSpec, origin: &Path) -> Result<(), SuiteError> {
+    let one = Suite {
+        name: String::new(),
+        description: None,
+        repeat: None,
+        warmup: None,
+        workloads: vec![w.clone()],
+    };
+    check(&one, "", origin)
+}
+
 /// Line of the first occurrence of `needle` in `text` (for errors on values found after parsing).
 fn line_with(text: &str, needle: &str) -> String {
     text.find(needle)
@@ -285,6 +312,20 @@ fn check(s: &Suite, text: &str, origin: &Path) -> Result<(), SuiteError> {
         workloads::units::parse_duration_or_zero(w).map_err(|e| err(w, e.0))?;
     }
     for w in &s.workloads {
+        if w.kind == "mixed" && names.insert(w.name.clone()) {
+            crate::runner::mixed::spec::check(w, &|x: &WorkloadSpec| {
+                let one = Suite {
+                    workloads: vec![x.clone()],
+                    ..s.clone()
+                };
+                check(&one, text, origin).map_err(|e| e.0)
+            })
+            .map_err(|e| match e {
+                crate::runner::mixed::spec::SpecError::At { needle, msg } => err(&needle, msg),
+                crate::runner::mixed::spec::SpecError::Part(m) => SuiteError(m),
+            })?;
+            continue;
+        }
         if !names.insert(w.name.clone()) {
             return Err(err(
                 &w.name,
@@ -315,7 +356,9 @@ fn check(s: &Suite, text: &str, origin: &Path) -> Result<(), SuiteError> {
             other => {
                 return Err(err(
                     other,
-                    format!("kind '{other}': expected \"write\", \"read\" or \"replicate\""),
+                    format!(
+                        "kind '{other}': expected \"write\", \"read\", \"replicate\" or \"mixed\""
+                    ),
                 ))
             }
         };
@@ -521,6 +564,7 @@ pub fn quicken(s: &mut Suite, max: Duration) {
         }
         w.repeat = w.repeat.map(|r| r.min(2));
         fit_rounds(w);
+        crate::runner::mixed::spec::quicken(w, max);
         if let Some(sw) = &mut w.sweep {
             if sw.values.len() > 3 {
                 let n = sw.values.len();

@@ -9,6 +9,7 @@ pub mod compare;
 pub mod fit;
 pub mod fleet;
 pub mod merge;
+pub mod mixed;
 pub mod plan;
 pub mod probe;
 pub mod read;

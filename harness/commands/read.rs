@@ -143,6 +143,7 @@ pub fn configs(a: &ReadArgs) -> anyhow::Result<Vec<ReadConfig>> {
                 duration: a.duration,
                 verify: a.verify,
                 until_steady: a.until_steady,
+                rate: None,
             };
             cfg.check().map_err(bad_input)?;
             crate::budget::check(&cfg.name(), crate::budget::read_needs(&cfg, 0), room)

@@ -53,6 +53,10 @@ pub struct RunArgs {
     /// Data directory (repeat to spread partitions over several disks); default a fresh one here.
     #[arg(long = "dir", value_name = "DIR")]
     pub dirs: Vec<PathBuf>,
+    /// Where mixed workloads write snapshots and checkpoints (ZooKeeper's dataDir apart from
+    /// the log's); default the first --dir.
+    #[arg(long, value_name = "DIR")]
+    pub snap_dir: Option<PathBuf>,
     /// Results directory; default segbench-results/<run-id>/.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -244,6 +248,7 @@ pub fn best_write_engine(done: &[WorkloadResult]) -> Option<String> {
         .iter()
         .filter(|w| {
             w.kind == Kind::Write
+                && w.mixed.is_none()
                 && w.status == Status::Completed
                 && !w.config.contains_key("sweep")
                 && !results::replication::is_replication(w)
@@ -286,6 +291,9 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
             crate::commands::replicate::suite_configs(w, repeat)
                 .map_err(|m| bad_input(format!("workload '{}': {m}", w.name)))?;
         }
+        if w.kind == "mixed" {
+            crate::commands::mixed::check_in_suite(w, a.snap_dir.as_ref())?;
+        }
         if w.kind == "write" {
             for e in w.engines.iter().filter(|e| *e != "best") {
                 for p in suite::sweep_points(w) {
@@ -323,6 +331,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
             );
         }
     }
+    let snap = crate::commands::mixed::snap_dir(a.snap_dir.as_deref(), &meta.id, a.keep)?;
     crate::output::prepare_dir("--out", &out_dir, &crate::output::RUN_OUTPUTS)?;
     if let Some(dir) = &a.hdr_log {
         crate::output::check_dir("--hdr-log", dir)?;
@@ -442,6 +451,21 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
                 done.extend(rows);
                 interrupted |= stopped;
             }
+            "mixed" => {
+                opts.first_workload = done.len();
+                let o = crate::commands::mixed::run_in_suite(
+                    w,
+                    &opts,
+                    &data,
+                    snap.as_ref(),
+                    clock.clone(),
+                    &signals.stop,
+                    &progress,
+                )?;
+                failures.extend(o.check_failures);
+                interrupted |= o.interrupted;
+                done.extend(o.workloads);
+            }
             _ => {}
         }
     }
@@ -451,6 +475,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
     let data_dir = data[0].path().to_path_buf();
     drop(read_log);
     drop(data);
+    drop(snap);
     let warnings = crate::probe::warnings(&probe, &plan_for(&suite, &data_dir));
     let file = common::results_file(&meta, Some(probe), baseline, done, warnings, interrupted);
     let written = write_outputs(&file, &out_dir);
@@ -532,7 +557,7 @@ struct ReadLog {
 }
 
 /// The read configurations of a suite workload at one sweep point.
-fn read_configs(
+pub fn read_configs(
     w: &WorkloadSpec,
     point: &Option<(String, u32)>,
 ) -> Result<Vec<ReadConfig>, String> {
@@ -577,6 +602,12 @@ fn read_configs(
                 .map_err(|x| x.0)?,
             verify: w.verify.unwrap_or(false),
             until_steady: suite::until_steady(w),
+            rate: w
+                .rate
+                .as_deref()
+                .map(workloads::units::parse_rate)
+                .transpose()
+                .map_err(|x| x.0)?,
         };
         cfg.check()?;
         crate::budget::check(

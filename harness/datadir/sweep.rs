@@ -62,14 +62,18 @@ impl Sweep {
     }
 }
 
-/// True for the names of the files segbench writes: `<20 digits>.log|index|timeindex`.
+/// Prefixes of the files a mixed workload's periodic writer writes: `<prefix>.<20 digits>`.
+const PERIODIC_PREFIXES: &[&str] = &["snapshot", "checkpoint"];
+
+/// True for the names of the files segbench writes: `<20 digits>.log|index|timeindex`, and a
+/// mixed workload's `snapshot.<20 digits>` and `checkpoint.<20 digits>`.
 pub fn is_segbench_file(name: &str) -> bool {
     let Some((stem, ext)) = name.split_once('.') else {
         return false;
     };
-    stem.len() == 20
-        && stem.bytes().all(|b| b.is_ascii_digit())
-        && SEGMENT_EXTENSIONS.contains(&ext)
+    let digits = |s: &str| s.len() == 20 && s.bytes().all(|b| b.is_ascii_digit());
+    (digits(stem) && SEGMENT_EXTENSIONS.contains(&ext))
+        || (PERIODIC_PREFIXES.contains(&stem) && digits(ext))
 }
 
 /// Removes from `dir` every file segbench writes, at any depth, then every directory that is
@@ -119,6 +123,8 @@ mod tests {
             "00000000000000000000.log",
             "00000000000000001234.index",
             "00000000000000001234.timeindex",
+            "snapshot.00000000000000000003",
+            "checkpoint.00000000000000000000",
         ] {
             assert!(is_segbench_file(ok), "{ok}");
         }
@@ -126,6 +132,8 @@ mod tests {
             "0000000000000000000.log",
             "00000000000000000000.txt",
             "00000000000000000000.log.bak",
+            "snapshot.1",
+            "snapshot.00000000000000000001.bak",
             "notes.log",
             "0000000000000000000a.log",
         ] {

@@ -14,6 +14,7 @@
 //! interleaved repetitions ([`Interleaved`]), and a skipped workload's warning
 //! ([`skip_warning`]), and the hook a fleet run synchronises hosts with ([`RepSync`]).
 
+pub mod mixed;
 pub mod progress;
 pub mod read;
 pub mod steady;
@@ -68,14 +69,41 @@ pub struct Limit {
     pub duration: Option<Duration>,
 }
 
-/// Live counters a progress display (or the `--until-steady` watcher) may read while a
-/// repetition runs.
+/// What a running repetition shares with the outside: the counters a progress display, the
+/// `--until-steady` watcher or a sibling part of a mixed workload reads, and the common start
+/// it waits for.
 #[derive(Debug, Default)]
 pub struct LiveCounters {
     /// Bytes acknowledged so far (all threads).
     pub bytes: std::sync::atomic::AtomicU64,
     /// The runner's clock when the repetition's threads started (0 until then).
     pub start_ns: std::sync::atomic::AtomicU64,
+    /// A mixed workload's common start: every part waits here once its own set-up is done
+    /// and right before releasing its threads, so the parts are measured over one interval.
+    pub start_gate: Option<std::sync::Arc<std::sync::Barrier>>,
+    /// True once [`Self::wait_start`] returned (a part that failed before its start still
+    /// has to pass the gate, or its siblings would wait for ever).
+    pub started: AtomicBool,
+}
+
+impl LiveCounters {
+    /// Counters that wait at `gate` before starting (a part of a mixed workload).
+    pub fn gated(gate: std::sync::Arc<std::sync::Barrier>) -> Self {
+        LiveCounters {
+            start_gate: Some(gate),
+            ..Default::default()
+        }
+    }
+
+    /// Waits at the start gate, if there is one; called by a runner right before it releases
+    /// its measured threads.
+    pub fn wait_start(&self) {
+        if let Some(g) = &self.start_gate {
+            if !self.started.swap(true, Ordering::AcqRel) {
+                g.wait();
+            }
+        }
+    }
 }
 
 /// The turns of a run's repetitions, interleaved across its workloads (A B C A B C …) so that

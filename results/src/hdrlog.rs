@@ -326,6 +326,7 @@ mod tests {
             repetitions,
             summary: None,
             warnings: vec![],
+            mixed: None,
         }
     }
 

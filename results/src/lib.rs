@@ -22,6 +22,7 @@ pub mod fleet;
 pub mod format;
 pub mod hdrlog;
 pub mod hist;
+pub mod interference;
 pub mod merge;
 pub mod plot;
 pub mod probe;

@@ -151,6 +151,9 @@ pub struct WorkloadResult {
     /// What might distort these figures.
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// The row's part in a mixed workload (with its siblings, or alone), if it is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mixed: Option<crate::interference::MixedRole>,
 }
 
 impl WorkloadResult {
@@ -175,6 +178,7 @@ impl WorkloadResult {
             repetitions: Vec::new(),
             summary: None,
             warnings: Vec::new(),
+            mixed: None,
         }
     }
 

@@ -84,6 +84,7 @@ fn results_file(host: &str, mbps: &[f64]) -> ResultsFile {
             summary: stats::summarize(&repetitions),
             repetitions,
             warnings: vec![],
+            mixed: None,
         }],
         warnings: vec![],
         interrupted: false,

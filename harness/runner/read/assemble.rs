@@ -269,7 +269,7 @@ pub(super) fn assemble(
 }
 
 /// What a read result measures, and what may distort it.
-pub(super) fn classify(cfg: &ReadConfig, reps: &[Repetition]) -> (Medium, Vec<String>) {
+pub(crate) fn classify(cfg: &ReadConfig, reps: &[Repetition]) -> (Medium, Vec<String>) {
     let mut warnings = Vec::new();
     let extra_f64 = |r: &Repetition, k: &str| r.extra.get(k).and_then(|v| v.as_f64());
     let residency: Vec<f64> = reps

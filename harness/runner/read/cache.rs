@@ -4,7 +4,7 @@
 use workloads::EngineError;
 
 use super::config::CacheMode;
-use super::logset::LogSet;
+use super::logset::{LogSet, SegmentData};
 
 /// Read size when warming the cache.
 const WARM_CHUNK: usize = 1 << 20;
@@ -59,13 +59,16 @@ pub fn prepare_cache(log: &LogSet, mode: CacheMode) -> Result<Residency, EngineE
                     }
                 }
             }
-            CacheMode::Cold => {
-                s.file
-                    .sync_data()
-                    .map_err(|e| EngineError::io("fdatasync", &s.path, e, 0))?;
-                workloads::sys::evict(&s.file, &s.path)?;
-            }
+            CacheMode::Cold => evict_segment(s)?,
         }
     }
     residency(log)
+}
+
+/// Flushes (`fdatasync`, which changes no data) and evicts one segment from the page cache.
+pub fn evict_segment(s: &SegmentData) -> Result<(), EngineError> {
+    s.file
+        .sync_data()
+        .map_err(|e| EngineError::io("fdatasync", &s.path, e, 0))?;
+    workloads::sys::evict(&s.file, &s.path)
 }

@@ -61,14 +61,19 @@ pub struct ReadConfig {
     pub groups: u32,
     /// Largest fetch, bytes.
     pub fetch_size: u64,
-    /// Read for this long, starting over at the beginning of the log; `None`: every group
-    /// reads the whole log once.
+    /// Read for this long, starting over at the beginning of the log (a cold reader evicts
+    /// its partitions first, so every pass comes from the device); `None`: every group reads
+    /// the whole log once.
     pub duration: Option<Duration>,
     /// Ask the sink to verify every batch.
     pub verify: bool,
     /// Run each repetition in rounds of this length until steady (`--until-steady`; needs a
     /// duration, which caps the rounds).
     pub until_steady: Option<Duration>,
+    /// Each group's fetch rate, bytes/s (tail consumers keeping up with producers), shared
+    /// among its consumers by their partitions; open loop: a fetch's latency runs from its
+    /// intended start. `None`: as fast as possible.
+    pub rate: Option<f64>,
 }
 
 impl ReadConfig {
@@ -79,6 +84,11 @@ impl ReadConfig {
         }
         if self.groups == 0 || self.groups > u32::from(u16::MAX) {
             return Err(format!("--groups {}: use 1..=65535", self.groups));
+        }
+        if let Some(r) = self.rate {
+            if !(r > 0.0 && r.is_finite()) {
+                return Err(format!("--rate {r}: use a positive rate, e.g. 40MB/s"));
+            }
         }
         if self.fetch_size == 0 || self.fetch_size > MAX_FETCH_BYTES {
             return Err(format!(
@@ -118,6 +128,7 @@ impl ReadConfig {
                 json!(round.as_secs_f64()),
             );
         }
+        m.insert("rate_bytes_per_s".into(), json!(self.rate));
         m.insert("partitions".into(), json!(log.partitions.len()));
         m.insert("log_bytes".into(), json!(log.bytes));
         m.insert(

@@ -9,12 +9,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 
 use results::hist;
-use workloads::pacing::Clock;
+use workloads::pacing::{wait_until, Clock, Pacer};
 use workloads::read::{self, Caps, Extent, ReadEngine};
 use workloads::EngineError;
 
 use super::assemble::{assemble, check_sessions, ConsumerOut, Plan, ReadMeasure};
-use super::config::{ReadConfig, SinkTarget};
+use super::config::{CacheMode, ReadConfig, SinkTarget};
 use super::logset::{assign, Cursor, LogSet};
 use super::SEND_TIMEOUT;
 use crate::probe::NicCounters;
@@ -125,6 +125,9 @@ fn consume_inner(
         .unwrap_or(10_000_000_000);
     let mut latency = hist::new_hist();
     let mut timeline = TimelineRecorder::new(start, DEFAULT_INTERVAL_NS, expected);
+    // A paced group's rate, shared among its consumers by their partitions.
+    let share = plan.partitions.len() as f64 / log.partitions.len().max(1) as f64;
+    let mut pacer = cfg.rate.map(|r| Pacer::new(start, r * share));
     let mut cursors = vec![Cursor::default(); plan.partitions.len()];
     let (mut bytes, mut records, mut fetches, mut batches) = (0u64, 0u64, 0u64, 0u64);
     let (mut pass, mut complete_passes) = (0u32, 0u32);
@@ -166,7 +169,18 @@ fn consume_inner(
                 offset: f.start,
                 len,
             };
-            let t0 = now;
+            // Open loop when paced: the latency runs from the fetch's intended start.
+            let t0 = match pacer.as_mut() {
+                Some(p) => {
+                    let due = p.next_due(len);
+                    if deadline.is_some_and(|d| due >= d) {
+                        break 'run;
+                    }
+                    wait_until(clock, due, ctx.stop);
+                    due
+                }
+                None => now,
+            };
             let sent = read::send_all(sock, &header, true, "send frame header", &seg.path)
                 .and_then(|_| engine.send(&extent, sock));
             if let Err(e) = sent {
@@ -192,6 +206,16 @@ fn consume_inner(
             }
             pass += 1;
             cursors.iter_mut().for_each(|c| *c = Cursor::default());
+            // A catch-up reader stays one: its partitions leave the page cache before the
+            // next pass (outside any fetch's latency).
+            if cfg.cache == CacheMode::Cold {
+                for &pi in &plan.partitions {
+                    for seg in &log.partitions[pi].segments {
+                        super::cache::evict_segment(seg)?;
+                    }
+                }
+                now = clock.now_ns();
+            }
         }
     }
     let summary = client::end(stream)
@@ -273,6 +297,7 @@ pub fn run_repetition(
                 s.spawn(move || consume(ctx, plan, stream, engine))
             })
             .collect();
+        live.wait_start();
         let cpu0 = CpuSnapshot::process();
         let io0 = StorageIo::now();
         let nic0 = NicCounters::snapshot();

@@ -90,6 +90,7 @@ pub fn skipped(c: &ReadConfig, log: &LogSet, target: &SinkTarget, reason: &str) 
         repetitions: Vec::new(),
         summary: None,
         warnings: vec![format!("skipped: {reason}")],
+        mixed: None,
     }
 }
 
@@ -118,9 +119,31 @@ pub fn write_log(
     stop: &AtomicBool,
     progress: &Progress,
 ) -> anyhow::Result<PathBuf> {
-    let dir = data.create_child("read-log").map_err(|e| {
+    write_log_in(
+        data,
+        "read-log",
+        size,
+        partitions,
+        segment_size,
+        stop,
+        progress,
+    )
+}
+
+/// [`write_log`] into the child `child` of `data` (a mixed workload's read parts each have
+/// their own log).
+pub fn write_log_in(
+    data: &DataDir,
+    child: &str,
+    size: u64,
+    partitions: u32,
+    segment_size: u64,
+    stop: &AtomicBool,
+    progress: &Progress,
+) -> anyhow::Result<PathBuf> {
+    let dir = data.create_child(child).map_err(|e| {
         bad_input(format!(
-            "cannot create {}/read-log: {e}",
+            "cannot create {}/{child}: {e}",
             data.path().display()
         ))
     })?;

@@ -105,11 +105,6 @@ fn serve(
     groups: u32,
     verify: bool,
 ) -> Result<ReadMeasure, ReadError> {
-    let sink = Sink::bind("127.0.0.1:0".parse().unwrap(), SinkConfig::default()).unwrap();
-    let target = SinkTarget {
-        addr: sink.local_addr(),
-        remote: false,
-    };
     let cfg = ReadConfig {
         engine: engine.parse().unwrap(),
         cache: CacheMode::Hot,
@@ -119,6 +114,16 @@ fn serve(
         duration: None,
         verify,
         until_steady: None,
+        rate: None,
+    };
+    serve_cfg(log, cfg)
+}
+
+fn serve_cfg(log: &LogSet, cfg: ReadConfig) -> Result<ReadMeasure, ReadError> {
+    let sink = Sink::bind("127.0.0.1:0".parse().unwrap(), SinkConfig::default()).unwrap();
+    let target = SinkTarget {
+        addr: sink.local_addr(),
+        remote: false,
     };
     let stop = AtomicBool::new(false);
     run_repetition(
@@ -251,6 +256,7 @@ fn a_sink_that_goes_away_stops_the_reader() {
         duration: Some(Duration::from_secs(30)),
         verify: false,
         until_steady: None,
+        rate: None,
     };
     let t0 = std::time::Instant::now();
     let stop = AtomicBool::new(false);
@@ -289,4 +295,58 @@ fn cold_mode_evicts_the_log() {
     }
     assert!(cold.ratio() < 0.05, "{cold:?}");
     assert_eq!(cold.file_bytes, hot.file_bytes);
+}
+
+/// A paced group reads at most its rate (plus the first fetch of each consumer, due at the
+/// start) however fast the machine; an unpaced one would pass over this log many times.
+#[test]
+fn a_paced_group_reads_no_more_than_its_rate() {
+    let t = tempfile::tempdir().unwrap();
+    for p in 0..2 {
+        write_partition(t.path(), "t", p, &[300], 40);
+    }
+    let log = LogSet::open(&[t.path().to_path_buf()]).unwrap();
+    let (rate, secs) = (1e6, 0.6);
+    let cfg = ReadConfig {
+        engine: "readwrite".parse().unwrap(),
+        cache: CacheMode::Hot,
+        consumers: 2,
+        groups: 1,
+        fetch_size: 64 << 10,
+        duration: Some(Duration::from_secs_f64(secs)),
+        verify: false,
+        rate: Some(rate),
+        until_steady: None,
+    };
+    let m = serve_cfg(&log, cfg).unwrap();
+    let r = &m.repetition;
+    assert!(r.bytes > 0);
+    assert!(
+        (r.bytes as f64) <= rate * secs + 2.0 * (64 << 10) as f64,
+        "{} bytes in {secs} s at {rate} B/s",
+        r.bytes
+    );
+}
+
+/// A cold reader with a duration evicts its partitions between passes (flush and
+/// `POSIX_FADV_DONTNEED`, no write): every pass is still delivered whole and valid.
+#[test]
+fn a_cold_reader_with_a_duration_delivers_whole_valid_passes() {
+    let t = tempfile::tempdir().unwrap();
+    write_partition(t.path(), "t", 0, &[50], 40);
+    let log = LogSet::open(&[t.path().to_path_buf()]).unwrap();
+    let cfg = ReadConfig {
+        engine: "readwrite".parse().unwrap(),
+        cache: CacheMode::Cold,
+        consumers: 1,
+        groups: 1,
+        fetch_size: 64 << 10,
+        duration: Some(Duration::from_millis(400)),
+        verify: true,
+        rate: None,
+        until_steady: None,
+    };
+    let m = serve_cfg(&log, cfg).unwrap();
+    assert!(m.check_failures.is_empty(), "{:?}", m.check_failures);
+    assert!(m.repetition.bytes >= log.bytes, "at least one whole pass");
 }

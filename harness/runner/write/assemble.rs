@@ -48,7 +48,9 @@ pub(super) fn assemble(
     let mut timeline = TimelineRecorder::new(start, DEFAULT_INTERVAL_NS, 0);
     let (mut bytes, mut records, mut batches, mut device) = (0u64, 0u64, 0u64, 0u64);
     let mut threads = Vec::new();
+    let mut deleted = 0;
     for r in results {
+        deleted += r.deleted_segments;
         // Same bounds on every histogram: add cannot fail.
         let _ = latency.add(&r.latency);
         let _ = flush.add(&r.flush);
@@ -68,6 +70,10 @@ pub(super) fn assemble(
     }
     let elapsed_s = (end - start) as f64 / 1e9;
     let mut extra = BTreeMap::new();
+    if deleted > 0 {
+        // Retention runs at the roll: the roll latency includes these deletions.
+        extra.insert("segments_deleted".to_string(), serde_json::json!(deleted));
+    }
     if !flush.is_empty() {
         // ZooKeeper warns when an fsync takes over 1000 ms (fsync.warningthresholdms).
         let slow = flush.count_between(SLOW_FLUSH_NS, hist::HIGHEST_NS);

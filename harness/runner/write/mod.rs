@@ -28,7 +28,7 @@ pub use repetition::run_repetition;
 pub use runs::{run_writes, RunOptions, WriteOutcome};
 
 /// A flush slower than this is counted (ZooKeeper's `fsync.warningthresholdms` default).
-pub const SLOW_FLUSH_NS: u64 = 1_000_000_000;
+pub use results::interference::SLOW_FLUSH_NS;
 
 /// Everything that defines one write workload.
 #[derive(Debug, Clone)]

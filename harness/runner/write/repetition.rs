@@ -101,6 +101,7 @@ pub fn run_repetition(
                     run_thread(ctx, parts, clock.as_ref())
                 }));
             }
+            live.wait_start();
             let cpu0 = CpuSnapshot::process();
             let io0 = StorageIo::now();
             barrier.wait();

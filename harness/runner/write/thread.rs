@@ -30,6 +30,8 @@ pub(super) struct ThreadResult {
     pub(super) latency: Hist,
     pub(super) flush: Hist,
     pub(super) roll: Hist,
+    /// Old segments retention deleted at the rolls (their time is in `roll`).
+    pub(super) deleted_segments: u64,
     pub(super) timeline: TimelineRecorder,
     pub(super) start_ns: u64,
     pub(super) end_ns: u64,
@@ -64,6 +66,7 @@ struct Acc {
     latency: Hist,
     flush: Hist,
     roll: Hist,
+    deleted_segments: u64,
     timeline: TimelineRecorder,
     bytes: u64,
     batches: u64,
@@ -188,6 +191,7 @@ pub(super) fn run_thread(
         latency: hist::new_hist(),
         flush: hist::new_hist(),
         roll: hist::new_hist(),
+        deleted_segments: 0,
         timeline: TimelineRecorder::new(start_ns, DEFAULT_INTERVAL_NS, expected),
         bytes: 0,
         batches: 0,
@@ -233,7 +237,7 @@ pub(super) fn run_thread(
             part.engine.close(&mut done)?;
             let t_closed = clock.now_ns();
             take_completions(part, &mut done, &mut acc, t_closed, defer);
-            part.log.roll()?;
+            acc.deleted_segments += part.log.roll()?.deleted_segments as u64;
             part.engine.open(&FileTarget {
                 path: part.log.active_log_path(),
                 capacity_bytes: cfg.segment_size,
@@ -371,6 +375,7 @@ pub(super) fn run_thread(
         latency: acc.latency,
         flush: acc.flush,
         roll: acc.roll,
+        deleted_segments: acc.deleted_segments,
         timeline: acc.timeline,
         start_ns,
         end_ns,

@@ -93,11 +93,12 @@ fn disk_write(
     notes: &mut Vec<String>,
 ) -> Result<Option<Figure>, CapacityError> {
     // A replication workload's produce rate (`segbench replicate`) is not a disk's write
-    // bandwidth: only plain writes set the disk limit ([`replication_cost`] weighs it).
+    // bandwidth, nor is a mixed workload's part (paced, or sharing the disk): only plain
+    // writes set the disk limit ([`replication_cost`] weighs replication).
     let writes = || {
-        r.workloads
-            .iter()
-            .filter(|w| w.kind == Kind::Write && !crate::replication::is_replication(w))
+        r.workloads.iter().filter(|w| {
+            w.kind == Kind::Write && !crate::replication::is_replication(w) && w.mixed.is_none()
+        })
     };
     if let Some(e) = engine {
         let matches: Vec<&WorkloadResult> = writes()
@@ -268,8 +269,12 @@ pub fn limits_from_results_for(
 ) -> Result<NodeLimits, CapacityError> {
     let mut notes = Vec::new();
     let disk_write_bytes_per_s = disk_write(r, engine, &mut notes)?;
-    let read_path_bytes_per_s = best(r.workloads.iter().filter(|w| w.kind == Kind::Read))
-        .map(|(w, m)| measured(w, m, format::medium_label(w.medium)));
+    let read_path_bytes_per_s = best(
+        r.workloads
+            .iter()
+            .filter(|w| w.kind == Kind::Read && w.mixed.is_none()),
+    )
+    .map(|(w, m)| measured(w, m, format::medium_label(w.medium)));
     let probe = r.probe.as_ref();
     let nic = probe.and_then(nic_speed);
     if r.interrupted {
@@ -482,6 +487,23 @@ mod tests {
         let l = limits_from_results(&r).unwrap();
         assert_eq!(l.disk_write_bytes_per_s.unwrap().value, 400.0 * MB);
         assert!(!l.notes.iter().any(|n| n.contains("steady")));
+    }
+
+    #[test]
+    fn a_mixed_workloads_part_is_not_a_disk_figure() {
+        let snapshot = crate::testing::mixed_row("m", "snapshot", true, &[], 1000, 900.0);
+        let r = results_with(
+            vec![
+                snapshot,
+                workload("write/direct", Kind::Write, Medium::Device, 400.0 * MB),
+            ],
+            None,
+        );
+        let d = limits_from_results(&r)
+            .unwrap()
+            .disk_write_bytes_per_s
+            .unwrap();
+        assert_eq!(d.value, 400.0 * MB);
     }
 
     #[test]

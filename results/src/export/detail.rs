@@ -58,7 +58,8 @@ pub fn flush_lines(file: &ResultsFile) -> Vec<String> {
 }
 
 /// The terminal report ([`super::terminal::render`]), then the [`flush_lines`] under
-/// "flushes:" when there are any.
+/// "flushes:" when there are any, then a mixed workload's interference lines
+/// ([`super::interference::text`]).
 pub fn with_flushes(file: &ResultsFile) -> String {
     let mut text = super::terminal::render(file);
     let lines = flush_lines(file);
@@ -68,6 +69,7 @@ pub fn with_flushes(file: &ResultsFile) -> String {
             text.push_str(&format!("  {l}\n"));
         }
     }
+    text.push_str(&super::interference::text(file));
     text
 }
 

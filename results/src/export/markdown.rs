@@ -81,6 +81,13 @@ pub fn render(r: &ResultsFile) -> String {
             out.push_str(&format!("- {}\n", escape(&line)));
         }
     }
+    let interference = super::interference::lines(r);
+    if !interference.is_empty() {
+        out.push_str("\n**Interference** (alone → with the others)\n\n");
+        for line in interference {
+            out.push_str(&format!("- {}\n", escape(&line)));
+        }
+    }
     out.push_str(&cluster(r));
     out.push_str(&replication(r));
     out.push_str(&scaling(r));

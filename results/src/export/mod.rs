@@ -7,6 +7,7 @@
 //! - [`terminal`]: the comparison table for a terminal, the warnings and a one-line verdict;
 //! - [`markdown`]: the same as GitHub-flavoured Markdown, fit for a pull-request comment;
 //! - [`html`]: the self-contained HTML report with inline SVG charts;
+//! - [`interference`]: the verdict lines of mixed workloads (alone → with the others);
 //! - [`cluster`]: the cluster part of every report for `segbench fleet run` results;
 //! - [`table`]: the one text-table renderer (aligned text and Markdown), also used by `compare`
 //!   and the binary's probe summary; `comparison` builds the results' comparison table.
@@ -21,6 +22,7 @@ pub mod cluster;
 mod comparison;
 pub mod detail;
 pub mod html;
+pub mod interference;
 pub mod json;
 pub mod markdown;
 pub mod replication;

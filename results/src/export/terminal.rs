@@ -179,10 +179,12 @@ fn engine_name(engine: &str) -> &str {
     engine.split(':').next().unwrap_or(engine).trim()
 }
 
-/// Completed workloads of `kind` that have a throughput figure.
+/// Completed workloads of `kind` that have a throughput figure (not a mixed workload's parts).
 fn measured(r: &ResultsFile, kind: Kind) -> impl Iterator<Item = &WorkloadResult> {
+    // A mixed workload's parts are compared with themselves alone, not with the engines.
     r.workloads.iter().filter(move |w| {
         w.kind == kind
+            && w.mixed.is_none()
             && w.status == Status::Completed
             && w.summary
                 .as_ref()

@@ -69,6 +69,7 @@ fn host(name: &str, fp: &str, reps: Vec<Repetition>) -> ResultsFile {
             summary: crate::stats::summarize(&reps),
             repetitions: reps,
             warnings: vec![],
+            mixed: None,
         }],
         warnings: vec![],
         interrupted: false,

@@ -506,6 +506,7 @@ mod tests {
                 summary: stats::summarize(&reps),
                 repetitions: reps,
                 warnings: vec![],
+                mixed: None,
             }],
             warnings: vec![],
             interrupted: false,

@@ -100,6 +100,7 @@ fn workload(
         summary: stats::summarize(&repetitions),
         repetitions,
         warnings: vec![],
+        mixed: None,
     }
 }
 
@@ -138,6 +139,7 @@ pub fn results() -> ResultsFile {
         repetitions: vec![],
         summary: None,
         warnings: vec![],
+        mixed: None,
     };
     let sendfile = workload(
         "read/sendfile",
@@ -275,6 +277,39 @@ pub fn plain_repetition(i: u32, bytes_per_s: f64, lat_ns: u64, cpu_s_per_gb: f64
     }
 }
 
+/// A completed write row of mixed workload `workload`: part `part` with (`alone` false) or
+/// without its siblings, one repetition at `mbps` MB/s with latencies around `lat_ns`.
+pub fn mixed_row(
+    workload: &str,
+    part: &str,
+    alone: bool,
+    beside: &[&str],
+    lat_ns: u64,
+    mbps: f64,
+) -> WorkloadResult {
+    let rep = plain_repetition(0, mbps * 1e6, lat_ns, 1.0);
+    let suffix = if alone { " alone" } else { "" };
+    let mut w = WorkloadResult::new(
+        format!("{workload}/{part}{suffix}"),
+        Kind::Write,
+        "buffered".into(),
+        BTreeMap::new(),
+        Status::Completed,
+        Medium::Device,
+    )
+    .with_repetitions(vec![rep], vec![]);
+    w.mixed = Some(crate::interference::MixedRole {
+        workload: workload.into(),
+        part: part.into(),
+        part_kind: "write".into(),
+        alone,
+        beside: beside.iter().map(|b| b.to_string()).collect(),
+        placement: None,
+        interference: None,
+    });
+    w
+}
+
 /// A completed buffered page-cache write `name` with repetitions `reps` and their summary.
 pub fn buffered_write(name: &str, reps: Vec<Repetition>) -> WorkloadResult {
     let mut config = BTreeMap::new();
@@ -291,6 +326,7 @@ pub fn buffered_write(name: &str, reps: Vec<Repetition>) -> WorkloadResult {
         summary: stats::summarize(&reps),
         repetitions: reps,
         warnings: Vec::new(),
+        mixed: None,
     }
 }
 

@@ -186,6 +186,7 @@ fn workload(rng: &mut Rng, s: Spec) -> WorkloadResult {
         summary: stats::summarize(&repetitions),
         repetitions,
         warnings: s.warnings,
+        mixed: None,
     }
 }
 
@@ -399,6 +400,7 @@ pub fn results() -> ResultsFile {
             repetitions: vec![],
             summary: None,
             warnings: vec![],
+            mixed: None,
         },
         workload(&mut rng, hot_sendfile),
         workload(&mut rng, hot_readwrite),
@@ -415,6 +417,7 @@ pub fn results() -> ResultsFile {
             repetitions: vec![],
             summary: None,
             warnings: vec![],
+            mixed: None,
         },
         workload(&mut rng, cold_sendfile),
         workload(&mut rng, cold_readwrite),

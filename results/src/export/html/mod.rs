@@ -12,6 +12,7 @@
 //! | `cluster` | fleet runs only: hosts (clock offsets, fingerprints), cluster warnings, phases, aggregate against the baseline and linear scaling, network heat map |
 //! | `throughput` | bars at the median with min–max whiskers and the per-node baseline line |
 //! | `latency` | percentile curves on HdrHistogram's "nines" axis, from the merged histograms |
+//! | `interference` | mixed workloads: each part's latency curve with the other parts running and alone, and the verdicts |
 //! | `timeline` | throughput over time of each workload's median repetition |
 //! | `scaling` | throughput against a swept parameter (workload `config.sweep` / `config.sweep_value`) with its USL fit, extrapolated dashed to 2× the largest value |
 //! | `replication` | replication rows only: per acks mode throughput (acks=all / acks=1 beside Kreps's 0.54), produce and end-to-end latency curves, follower lag over time, CPU per role, ISR events |
@@ -50,6 +51,7 @@ use crate::schema::ResultsFile;
 mod charts;
 mod cluster;
 mod curves;
+mod interference;
 mod machine;
 mod page;
 mod replication;
@@ -60,6 +62,7 @@ use page::document;
 pub use charts::*;
 pub use cluster::*;
 pub use curves::*;
+pub use interference::*;
 pub use machine::*;
 pub use page::*;
 pub use replication::*;
@@ -88,6 +91,7 @@ pub const SECTIONS: &[SectionFn] = &[
     cluster,
     throughput,
     latency,
+    interference,
     timeline,
     scaling,
     capacity,

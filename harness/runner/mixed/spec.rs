@@ -1,0 +1,389 @@
+//! A suite `[[workload]]` of `kind = "mixed"` and its `[[workload.part]]`s: the checks made
+//! when the suite is read, what `--quick` does to it, and its [`MixedConfig`].
+//!
+//! ```toml
+//! [[workload]]
+//! kind = "mixed"
+//! name = "produce-catch-up"
+//! duration = "4s"                 # the common measured interval
+//!
+//! [[workload.part]]
+//! kind = "write"                  # any write workload option, one engine
+//! name = "produce"
+//! engines = ["buffered"]
+//! rate = "20MB/s"
+//!
+//! [[workload.part]]
+//! kind = "read"                   # any read workload option, one engine; size = its log
+//! name = "catch-up"
+//! engines = ["sendfile"]
+//! cache = "cold"
+//! size = "256MiB"
+//!
+//! [[workload.part]]
+//! kind = "snapshot"               # or "checkpoint" with every = "30s"
+//! name = "snapshot"
+//! size = "256MiB"
+//! every_records = 100000
+//! ```
+//!
+//! A part with `background = true` (e.g. tail readers) runs in every run: the others are then
+//! compared with and without their foreground siblings (produce with and without catch-up
+//! reads, the tail readers running in both).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use workloads::units::{parse_duration, parse_size};
+
+use super::{MixedConfig, Part, PeriodicConfig, Trigger};
+use crate::runner::read::prepare::{DEFAULT_PARTITIONS, DEFAULT_SIZE};
+use crate::suite::WorkloadSpec;
+
+/// Default snapshot size: ZooKeeper's data tree of the issue's example, 256 MiB.
+pub const DEFAULT_SNAPSHOT_BYTES: u64 = 256 << 20;
+/// ZooKeeper's `snapCount` default.
+pub const DEFAULT_SNAP_COUNT: u64 = 100_000;
+/// Flume's `checkpointInterval` default, 30 s.
+pub const DEFAULT_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(30);
+/// Flume's `capacity` default (events): the checkpoint is `capacity × 8` bytes.
+pub const DEFAULT_CHANNEL_CAPACITY: u64 = 1_000_000;
+/// `--quick` divides `snapCount` and `checkpointInterval` by this.
+pub const QUICK_FACTOR: u64 = 20;
+
+/// Part kinds.
+pub const PART_KINDS: &[&str] = &["write", "read", "snapshot", "checkpoint"];
+
+/// A mixed workload the suite cannot run.
+#[derive(Debug)]
+pub enum SpecError {
+    /// `msg` about the value `needle` (the suite's error finds its line by it).
+    At {
+        /// Text to find the line by.
+        needle: String,
+        /// What is wrong and the fix.
+        msg: String,
+    },
+    /// A part's own check failed: its whole message, file and line included.
+    Part(String),
+}
+
+/// Checks a mixed workload: at least two parts, unique names, one engine per write or read
+/// part (each checked as that workload would be, by `check_part`), a duration on the mixed
+/// workload and none on its parts, a snapshot only beside a write part.
+pub fn check(
+    w: &WorkloadSpec,
+    check_part: &dyn Fn(&WorkloadSpec) -> Result<(), String>,
+) -> Result<(), SpecError> {
+    let at = |needle: &str, msg: String| SpecError::At {
+        needle: needle.to_string(),
+        msg,
+    };
+    let name = &w.name;
+    // Quoted, the names find their own line rather than the first word that contains them.
+    let (qname, quoted) = (format!("\"{name}\""), |n: &str| format!("\"{n}\""));
+    if w.parts.len() < 2 {
+        return Err(at(
+            &qname,
+            format!("mixed workload '{name}' has {} part(s): give at least two [[workload.part]] (e.g. a write and a read)", w.parts.len()),
+        ));
+    }
+    let Some(d) = &w.duration else {
+        return Err(at(
+            &qname,
+            format!(
+                "mixed workload '{name}' needs duration = \"...\" (the common measured interval)"
+            ),
+        ));
+    };
+    parse_duration(d).map_err(|e| at(d, format!("mixed workload '{name}': {}", e.0)))?;
+    if !w.engines.is_empty() || w.sweep.is_some() {
+        return Err(at(
+            &qname,
+            format!("mixed workload '{name}': engines and sweep belong to its parts, not to the mixed workload"),
+        ));
+    }
+    let foreground = w
+        .parts
+        .iter()
+        .filter(|p| p.background != Some(true))
+        .count();
+    if foreground < 2 {
+        return Err(at(
+            &qname,
+            format!("mixed workload '{name}' has {foreground} part(s) not in the background: a part is compared with and without the others, so give at least two"),
+        ));
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for p in &w.parts {
+        let pn = &p.name;
+        if !names.insert(pn.clone()) {
+            return Err(at(
+                &quoted(pn),
+                format!("mixed workload '{name}': part name '{pn}' is used twice"),
+            ));
+        }
+        if !p.parts.is_empty() {
+            return Err(at(
+                &quoted(pn),
+                format!("mixed workload '{name}': part '{pn}' cannot have parts of its own"),
+            ));
+        }
+        if p.duration.is_some() || p.sweep.is_some() || p.repeat.is_some() {
+            return Err(at(
+                &quoted(pn),
+                format!("mixed workload '{name}', part '{pn}': duration, sweep and repeat belong to the mixed workload"),
+            ));
+        }
+        if p.until_steady.is_some() || w.until_steady.is_some() {
+            return Err(at(
+                &quoted(pn),
+                format!("mixed workload '{name}': until_steady does not apply (its parts are measured over one common interval)"),
+            ));
+        }
+        match p.kind.as_str() {
+            "write" | "read" => {
+                if p.engines.len() != 1 || p.engines[0] == "best" {
+                    return Err(at(
+                        &quoted(pn),
+                        format!("mixed workload '{name}', part '{pn}': give exactly one engine, e.g. engines = [\"buffered\"]"),
+                    ));
+                }
+                let mut one = p.clone();
+                one.duration = w.duration.clone();
+                check_part(&one).map_err(SpecError::Part)?;
+            }
+            "snapshot" | "checkpoint" => {
+                if let Some(s) = &p.size {
+                    parse_size(s).map_err(|e| at(s, format!("part '{pn}': {}", e.0)))?;
+                }
+                if let Some(e) = &p.every {
+                    parse_duration(e).map_err(|x| at(e, format!("part '{pn}': {}", x.0)))?;
+                }
+                if p.every_records == Some(0) {
+                    return Err(at(
+                        &quoted(pn),
+                        format!("part '{pn}': every_records must be at least 1"),
+                    ));
+                }
+                if p.kind == "snapshot" && !w.parts.iter().any(|q| q.kind == "write") {
+                    return Err(at(
+                        &quoted(pn),
+                        format!("mixed workload '{name}': a snapshot counts a write part's transactions; add a write part"),
+                    ));
+                }
+            }
+            other => {
+                return Err(at(
+                    &quoted(other),
+                    format!(
+                        "mixed workload '{name}', part '{pn}': kind '{other}': expected one of {}",
+                        PART_KINDS.join(", ")
+                    ),
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What `--quick` does to a mixed workload's parts: the same caps as any workload (sizes at
+/// most 64 MiB, by [`crate::suite::quicken`]), and `snapCount` and `checkpointInterval`
+/// divided by [`QUICK_FACTOR`], so a snapshot and a checkpoint still happen in the shorter
+/// interval.
+pub fn quicken(w: &mut WorkloadSpec, max: Duration) {
+    if w.parts.is_empty() {
+        return;
+    }
+    let mut s = crate::suite::Suite {
+        name: String::new(),
+        description: None,
+        repeat: None,
+        warmup: None,
+        workloads: std::mem::take(&mut w.parts),
+    };
+    crate::suite::quicken(&mut s, max);
+    for p in &mut s.workloads {
+        p.repeat = None;
+        if p.kind == "snapshot" {
+            p.every_records =
+                Some((p.every_records.unwrap_or(DEFAULT_SNAP_COUNT) / QUICK_FACTOR).max(1));
+        }
+        if p.kind == "checkpoint" {
+            let every = p
+                .every
+                .as_deref()
+                .and_then(|e| parse_duration(e).ok())
+                .unwrap_or(DEFAULT_CHECKPOINT_INTERVAL);
+            p.every = Some(format!(
+                "{}ms",
+                (every / QUICK_FACTOR as u32).as_millis().max(1)
+            ));
+        }
+    }
+    w.parts = s.workloads;
+}
+
+/// The configuration of a checked mixed workload; `snap_dir` puts snapshot and checkpoint
+/// files in another directory.
+pub fn config(w: &WorkloadSpec, snap_dir: Option<&PathBuf>) -> Result<MixedConfig, String> {
+    let duration = parse_duration(w.duration.as_deref().unwrap_or("")).map_err(|e| e.0)?;
+    let mut parts = Vec::new();
+    for p in &w.parts {
+        let mut one = p.clone();
+        one.duration = w.duration.clone();
+        let bad = |m: String| format!("part '{}': {m}", p.name);
+        let part = match p.kind.as_str() {
+            "write" => {
+                let mut cfg =
+                    crate::commands::run::write_config(&one, &p.engines[0], &None).map_err(bad)?;
+                cfg.topic = p.name.clone();
+                Part::Write(cfg)
+            }
+            "read" => {
+                let mut cfgs = crate::commands::run::read_configs(&one, &None).map_err(bad)?;
+                // Every reader runs the whole interval; a cold (catch-up) one evicts its
+                // partitions before each new pass, so it keeps reading from the device.
+                let cfg = cfgs.pop().ok_or_else(|| bad("no engine".into()))?;
+                let size = |v: &Option<String>, d: u64| -> Result<u64, String> {
+                    v.as_deref()
+                        .map_or(Ok(d), |s| parse_size(s).map_err(|e| e.0))
+                };
+                Part::Read {
+                    cfg,
+                    log_bytes: size(&p.size, DEFAULT_SIZE).map_err(bad)?,
+                    log_partitions: p.partitions.unwrap_or(DEFAULT_PARTITIONS),
+                }
+            }
+            kind => {
+                let trigger = if kind == "snapshot" {
+                    Trigger::Records {
+                        snap_count: p.every_records.unwrap_or(DEFAULT_SNAP_COUNT),
+                    }
+                } else {
+                    Trigger::Every(match &p.every {
+                        Some(e) => parse_duration(e).map_err(|x| bad(x.0))?,
+                        None => DEFAULT_CHECKPOINT_INTERVAL,
+                    })
+                };
+                let default = if kind == "snapshot" {
+                    DEFAULT_SNAPSHOT_BYTES
+                } else {
+                    DEFAULT_CHANNEL_CAPACITY * 8
+                };
+                Part::Periodic(PeriodicConfig {
+                    bytes: match &p.size {
+                        Some(s) => parse_size(s).map_err(|e| bad(e.0))?,
+                        None => default,
+                    },
+                    trigger,
+                    dir: snap_dir.cloned(),
+                })
+            }
+        };
+        parts.push((p.name.clone(), part));
+    }
+    let background = w
+        .parts
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.background == Some(true))
+        .map(|(i, _)| i)
+        .collect();
+    Ok(MixedConfig {
+        name: w.name.clone(),
+        parts,
+        duration,
+        background,
+    })
+}
+
+/// Options of a part given as `KEY=VALUE` that are numbers or booleans in a suite file.
+const NUMBER_KEYS: &[&str] = &[
+    "partitions",
+    "threads",
+    "consumers",
+    "groups",
+    "every_records",
+];
+const BOOL_KEYS: &[&str] = &["preallocate", "verify", "background"];
+/// Options a part given on the command line may set (the suite's part options; `engine` is
+/// one engine).
+const CLI_KEYS: &[&str] = &[
+    "name",
+    "engine",
+    "partitions",
+    "threads",
+    "record_size",
+    "batch_size",
+    "segment_size",
+    "index_interval",
+    "preallocate",
+    "retention",
+    "flush",
+    "sync",
+    "format",
+    "size",
+    "rate",
+    "consumers",
+    "groups",
+    "fetch_size",
+    "cache",
+    "verify",
+    "every",
+    "every_records",
+    "background",
+];
+
+/// A part from the command line: `kind` (`write`, `read`, `snapshot`, `checkpoint`) and
+/// comma-separated `KEY=VALUE` options, e.g. `name=produce,engine=buffered,rate=20MB/s`. After
+/// an engine with options, a piece that is not `KEY=VALUE` with a known key is one more engine
+/// option, so they need no quoting: `engine=uring:qd=8,direct`. The name defaults to the kind.
+pub fn from_cli(kind: &str, text: &str) -> Result<WorkloadSpec, String> {
+    let flag = format!("--{kind} {text}");
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for piece in text.split(',') {
+        let known = piece
+            .split_once('=')
+            .filter(|(k, _)| CLI_KEYS.contains(k) && !pairs.iter().any(|(p, _)| p == k));
+        match (known, pairs.last_mut()) {
+            (Some((k, v)), _) => pairs.push((k.to_string(), v.to_string())),
+            // Only an engine with options (`uring:qd=8`) takes more of them (`,direct`).
+            (None, Some((k, v))) if k == "engine" && v.contains(':') && !piece.is_empty() => {
+                v.push(',');
+                v.push_str(piece);
+            }
+            _ => {
+                return Err(format!(
+                    "{flag}: '{piece}' is not KEY=VALUE with a known key; keys: {}",
+                    CLI_KEYS.join(", ")
+                ))
+            }
+        }
+    }
+    let mut table = toml::Table::new();
+    table.insert("kind".into(), kind.into());
+    table.insert("name".into(), kind.into());
+    for (k, v) in pairs {
+        let value = if k == "engine" {
+            table.insert("engines".into(), toml::Value::Array(vec![v.into()]));
+            continue;
+        } else if NUMBER_KEYS.contains(&k.as_str()) {
+            toml::Value::Integer(
+                v.parse()
+                    .map_err(|_| format!("{flag}: {k}={v}: expected a whole number"))?,
+            )
+        } else if BOOL_KEYS.contains(&k.as_str()) {
+            toml::Value::Boolean(
+                v.parse()
+                    .map_err(|_| format!("{flag}: {k}={v}: expected true or false"))?,
+            )
+        } else {
+            toml::Value::String(v)
+        };
+        table.insert(k, value);
+    }
+    table
+        .try_into()
+        .map_err(|e: toml::de::Error| format!("{flag}: {}", e.message().replace('\n', " ")))
+}
