@@ -105,3 +105,29 @@ fn rank_0_leads_and_ranks_1_and_2_follow_with_their_own_bytes() {
         assert!(left.is_empty(), "{left:?}");
     }
 }
+
+#[test]
+fn a_replication_factor_the_ranks_cannot_hold_is_one_line_before_any_work() {
+    use super::util::{assert_bad_input, segbench_in};
+    let root = tempfile::tempdir().unwrap();
+    let one = segbench_in(root.path(), &["fleet", "run", "--quick", "--replicate"]);
+    assert_bad_input(&one, "--replicate: needs at least 2 ranks");
+    let flags = ["--rank", "0", "--size", "3", "--coordinator", "127.0.0.1:1"];
+    for (rf, needle) in [
+        ("4", "--replicate-rf 4: use 2 ..= 3"),
+        ("1", "--replicate-rf 1"),
+    ] {
+        let mut a = vec!["fleet", "run", "--replicate", "--replicate-rf", rf];
+        a.extend(flags);
+        assert_bad_input(&segbench_in(root.path(), &a), needle);
+    }
+    // --replicate-rf alone is refused by the parser (exit 2).
+    let mut a = vec!["fleet", "run", "--replicate-rf", "2"];
+    a.extend(flags);
+    assert_eq!(segbench_in(root.path(), &a).status.code(), Some(2));
+    assert_eq!(
+        fs::read_dir(root.path()).unwrap().count(),
+        0,
+        "nothing created"
+    );
+}

@@ -387,8 +387,8 @@ pub fn replication_table(r: &ResultsFile, f: &FleetInfo) -> Option<Table> {
                 format!("{} leader, rf {}", host_label(f, rep.leader_rank), rep.rf),
                 w.name.clone(),
                 stat(|s| s.records_per_s.median, format::count_per_s),
-                stat(|s| s.p50_ns.median, |x| format::latency(x)),
-                stat(|s| s.p99_ns.median, |x| format::latency(x)),
+                stat(|s| s.p50_ns.median, format::latency),
+                stat(|s| s.p99_ns.median, format::latency),
                 MISSING.into(),
                 MISSING.into(),
             ]
