@@ -37,6 +37,7 @@ Examples:
   ssh h3 \"SEGBENCH_FLEET_TOKEN=$T segbench fleet run --rank 2 --size 3 --coordinator h1:7879\"
   segbench fleet ssh --hosts h1,h2,h3 -- run   (the three lines above, with a fresh token and the fetch)
   segbench fleet run my-suite.toml --rank 0 --size 2 --coordinator 10.0.0.1 --no-scaling
+  srun -N 3 --ntasks-per-node=1 segbench fleet run --quick --replicate   (rank 0 leads, 1 and 2 follow)
 
 Exit codes: 0 every phase ran; 1 a rank failed, vanished, never joined or was interrupted
 (rank 0 still writes what it gathered, naming the host and the reason); 2 bad input.";
@@ -239,6 +240,13 @@ pub struct FleetRunArgs {
     /// time) or off.
     #[arg(long, value_enum, default_value = "ring", value_name = "MODE")]
     pub network: NetworkMode,
+    /// Replication phase: rank 0 runs `segbench replicate --role leader` (acks 0, 1, all)
+    /// and ranks 1 … rf − 1 follow it from their own hosts, so replication crosses the NICs.
+    #[arg(long)]
+    pub replicate: bool,
+    /// The replication phase's replication factor, the leader included (default min(3, size)).
+    #[arg(long, value_name = "R", requires = "replicate")]
+    pub replicate_rf: Option<u32>,
     /// Skip the scaling phase (the suite on 1, 2, 4 … hosts).
     #[arg(long)]
     pub no_scaling: bool,
@@ -347,6 +355,70 @@ fn read_args(r: &RunArgs) -> Vec<String> {
     a
 }
 
+/// The replication phase's command lines (leader without `--listen` and `--out`, follower
+/// without `--leader`): acks 0, 1, all over `rf` replicas, a short time per repetition. A data
+/// directory given with --dir gets one subdirectory per rank (ranks may share a host).
+fn replicate_args(r: &RunArgs, rf: u32, rank: u32) -> (Vec<String>, Vec<String>) {
+    let (duration, repeat) = if r.quick { ("1s", "1") } else { ("5s", "3") };
+    let strings = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<String>>();
+    let rf = rf.to_string();
+    let mut leader = strings(&[
+        "replicate",
+        "--role",
+        "leader",
+        "--rf",
+        &rf,
+        "--acks",
+        "0,1,all",
+        "--duration",
+        duration,
+        "--repeat",
+        repeat,
+        "--join-timeout",
+        "120s",
+        "--no-probe",
+        "-q",
+    ]);
+    let mut follower = strings(&[
+        "replicate",
+        "--role",
+        "follower",
+        "--join-timeout",
+        "60s",
+        "-q",
+    ]);
+    for a in [&mut leader, &mut follower] {
+        if let Some(d) = r.dirs.first() {
+            let own = d.join(format!("segbench-replicate-rank{rank}"));
+            a.extend(["--dir".into(), own.display().to_string()]);
+        }
+        if r.keep {
+            a.push("--keep".into());
+        }
+    }
+    (leader, follower)
+}
+
+/// The replication factor of `--replicate` on `size` ranks; one line naming the fix when it
+/// cannot be.
+fn replicate_rf(a: &FleetRunArgs, size: u32) -> anyhow::Result<Option<u32>> {
+    if !a.replicate {
+        return Ok(None);
+    }
+    if size < 2 {
+        return Err(bad_input(
+            "--replicate: needs at least 2 ranks (rank 0 leads, the next ranks follow); add ranks or drop --replicate",
+        ));
+    }
+    let rf = a.replicate_rf.unwrap_or(size.min(3));
+    if rf < 2 || rf > size {
+        return Err(bad_input(format!(
+            "--replicate-rf {rf}: use 2 ..= {size} (the leader and at least one follower, one per rank)"
+        )));
+    }
+    Ok(Some(rf))
+}
+
 /// Checks everything before any work: placement, token, suite, baseline.
 pub fn config(a: &FleetRunArgs) -> anyhow::Result<FleetConfig> {
     for (given, flag) in [
@@ -375,6 +447,8 @@ pub fn config(a: &FleetRunArgs) -> anyhow::Result<FleetConfig> {
         k8s_service: a.k8s_service.clone(),
     };
     let placement = discover(&env, &flags).map_err(|e| bad_input(e.0))?;
+    let replicate = replicate_rf(a, placement.size)?;
+    let (leader, follower) = replicate_args(&a.run, replicate.unwrap_or(2), placement.rank);
     let token = env
         .get(TOKEN_ENV)
         .map(|t| t.trim().to_string())
@@ -413,6 +487,8 @@ pub fn config(a: &FleetRunArgs) -> anyhow::Result<FleetConfig> {
         plan: ChildPlan {
             local: local_args(&a.run),
             read: read_args(&a.run),
+            leader,
+            follower,
             cwd,
         },
     };
@@ -421,6 +497,7 @@ pub fn config(a: &FleetRunArgs) -> anyhow::Result<FleetConfig> {
         token,
         join_timeout: a.join_timeout,
         network: a.network,
+        replicate,
         scaling: !a.no_scaling,
         out: a.run.out.clone(),
         baseline,

@@ -1,7 +1,8 @@
 //! A rank's phase work runs as a child process of the same binary (`segbench run`, `segbench
-//! sink`, `segbench read`): a crashing workload cannot take the coordination connection with it,
-//! and the child cleans up its own data directory. The child inherits stderr; stdout (its table)
-//! is dropped: the cluster report is rank 0's. Stopping a child asks it first (SIGTERM, so it
+//! sink`, `segbench read`, `segbench replicate`): a crashing workload cannot take the
+//! coordination connection with it, and the child cleans up its own data directory. The child inherits stderr; stdout (its table)
+//! is dropped: the cluster report is rank 0's (a replication follower's stdout, its summary,
+//! goes to a file the rank reads). Stopping a child asks it first (SIGTERM, so it
 //! removes its data), then kills it.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -58,15 +59,26 @@ pub struct Running {
 }
 
 impl Running {
-    /// Starts `segbench ARGS` (this same executable) in `cwd`.
+    /// Starts `segbench ARGS` (this same executable) in `cwd`, its stdout dropped.
     pub fn spawn(args: &[String], cwd: &Path, what: &str) -> std::io::Result<Running> {
+        Running::spawn_to(args, cwd, what, Stdio::null())
+    }
+
+    /// Starts `segbench ARGS` in `cwd` with its stdout going to `stdout` (a file, for a
+    /// child that prints its summary there).
+    pub fn spawn_to(
+        args: &[String],
+        cwd: &Path,
+        what: &str,
+        stdout: Stdio,
+    ) -> std::io::Result<Running> {
         let exe = std::env::current_exe()?;
         let child = Command::new(exe)
             .args(args)
             .current_dir(cwd)
             .env(PARENT_ENV, std::process::id().to_string())
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(stdout)
             .stderr(Stdio::inherit())
             .spawn()?;
         Ok(Running {

@@ -58,11 +58,24 @@ pub enum StepKind {
     Pairs(Vec<(u32, u32)>),
     /// Every rank stops its sink.
     StopSinks,
+    /// Rank 0 starts the replication leader and reports its port; the others idle.
+    ReplicaListen,
+    /// Rank 0 leads (its leader runs to the end), ranks 1 … rf − 1 follow it; the others idle.
+    Replicate {
+        /// Replication factor, the leader included.
+        rf: u32,
+    },
 }
 
-/// The steps of a run: the local phase, the network phase, then the scaling subsets
-/// (1, 2, 4, … hosts below N; N hosts is the local phase itself).
-pub fn plan_steps(size: u32, network: NetworkMode, scaling: bool) -> Vec<(String, StepKind)> {
+/// The steps of a run: the local phase, the network phase, the replication phase (with
+/// `replicate`: its replication factor), then the scaling subsets (1, 2, 4, … hosts below N;
+/// N hosts is the local phase itself).
+pub fn plan_steps(
+    size: u32,
+    network: NetworkMode,
+    replicate: Option<u32>,
+    scaling: bool,
+) -> Vec<(String, StepKind)> {
     let mut s = vec![("local".to_string(), StepKind::Local { hosts: size })];
     if size > 1 && network != NetworkMode::Off {
         s.push(("network/sinks".into(), StepKind::Sinks));
@@ -77,6 +90,10 @@ pub fn plan_steps(size: u32, network: NetworkMode, scaling: bool) -> Vec<(String
             }
         }
         s.push(("network/stop".into(), StepKind::StopSinks));
+    }
+    if let Some(rf) = replicate.filter(|&rf| rf > 1 && rf <= size) {
+        s.push(("replicate/listen".into(), StepKind::ReplicaListen));
+        s.push(("replicate".into(), StepKind::Replicate { rf }));
     }
     if scaling && size > 1 {
         let mut k = 1;
@@ -101,6 +118,8 @@ pub struct RankDone {
     pub error: Option<String>,
     /// TCP segments the rank's host retransmitted during the step.
     pub retransmits: Option<u64>,
+    /// A following rank's own replication figures.
+    pub follower: Option<results::fleet::ReplicaFollower>,
 }
 
 /// Rank 0's view of the admitted ranks.
@@ -112,6 +131,8 @@ pub struct Coordinator<'a> {
     pub offsets: BTreeMap<u32, Offset>,
     /// Sink ports by rank, once started.
     pub sink_ports: BTreeMap<u32, u16>,
+    /// The replication leader's port on rank 0, once started.
+    pub leader_port: Option<u16>,
     stop: &'a AtomicBool,
 }
 
@@ -122,6 +143,7 @@ impl<'a> Coordinator<'a> {
             members,
             offsets: BTreeMap::new(),
             sink_ports: BTreeMap::new(),
+            leader_port: None,
             stop,
         }
     }
@@ -211,6 +233,11 @@ impl<'a> Coordinator<'a> {
             .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
     }
 
+    /// Where the followers reach the replication leader on rank 0, HOST:PORT.
+    pub fn leader_addr(&self) -> String {
+        SocketAddr::new(self.sink_ip(0), self.leader_port.unwrap_or(0)).to_string()
+    }
+
     /// The task of rank `r` in a step.
     pub fn task(&self, r: u32, kind: &StepKind) -> Task {
         match kind {
@@ -220,6 +247,14 @@ impl<'a> Coordinator<'a> {
                 listen_ip: self.sink_ip(r).to_string(),
             },
             StepKind::StopSinks => Task::StopSink,
+            StepKind::ReplicaListen if r == 0 => Task::ReplicaLeader {
+                listen_ip: self.sink_ip(0).to_string(),
+            },
+            StepKind::Replicate { .. } if r == 0 => Task::Lead,
+            StepKind::Replicate { rf } if r < *rf => Task::Follow {
+                leader: self.leader_addr(),
+            },
+            StepKind::ReplicaListen | StepKind::Replicate { .. } => Task::Idle,
             StepKind::Pairs(p) => match p.iter().find(|(from, _)| *from == r) {
                 Some(&(_, to)) => Task::Read {
                     to_rank: to,
@@ -267,8 +302,12 @@ impl<'a> Coordinator<'a> {
             {
                 if s == step {
                     ready += 1;
-                    if let Some(p) = port {
-                        self.sink_ports.insert(r, p);
+                    match (port, kind) {
+                        (Some(p), StepKind::ReplicaListen) => self.leader_port = Some(p),
+                        (Some(p), _) => {
+                            self.sink_ports.insert(r, p);
+                        }
+                        (None, _) => {}
                     }
                 }
             }
@@ -338,6 +377,7 @@ impl<'a> Coordinator<'a> {
                 result,
                 error,
                 retransmits,
+                follower,
             } = m
             {
                 if s != step {
@@ -363,6 +403,7 @@ impl<'a> Coordinator<'a> {
                         result: result.map(|b| *b),
                         error,
                         retransmits,
+                        follower,
                     },
                 );
             }
@@ -463,11 +504,29 @@ mod tests {
         assert_eq!(c.task(1, &StepKind::Pairs(vec![(0, 2)])), Task::Idle);
         assert_eq!(c.task(1, &StepKind::Local { hosts: 2 }), Task::Local);
         assert_eq!(c.task(2, &StepKind::Local { hosts: 2 }), Task::Idle);
+        // Rank 0 leads where the others reach it; ranks below rf follow it; the rest idle.
+        assert_eq!(
+            c.task(0, &StepKind::ReplicaListen),
+            Task::ReplicaLeader {
+                listen_ip: "198.18.0.1".into()
+            }
+        );
+        assert_eq!(c.task(1, &StepKind::ReplicaListen), Task::Idle);
+        c.leader_port = Some(5000);
+        let repl = StepKind::Replicate { rf: 2 };
+        assert_eq!(c.task(0, &repl), Task::Lead);
+        assert_eq!(
+            c.task(1, &repl),
+            Task::Follow {
+                leader: "198.18.0.1:5000".into()
+            }
+        );
+        assert_eq!(c.task(2, &repl), Task::Idle);
     }
 
     #[test]
     fn steps_cover_local_ring_and_scaling_subsets() {
-        let s = plan_steps(3, NetworkMode::Ring, true);
+        let s = plan_steps(3, NetworkMode::Ring, None, true);
         let names: Vec<&str> = s.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(
             names,
@@ -481,9 +540,9 @@ mod tests {
             ]
         );
         assert_eq!(s[2].1, StepKind::Pairs(vec![(0, 1), (1, 2), (2, 0)]));
-        let m = plan_steps(3, NetworkMode::Matrix, false);
+        let m = plan_steps(3, NetworkMode::Matrix, None, false);
         assert_eq!(m.len(), 1 + 1 + 6 + 1);
-        let big: Vec<String> = plan_steps(9, NetworkMode::Off, true)
+        let big: Vec<String> = plan_steps(9, NetworkMode::Off, None, true)
             .into_iter()
             .map(|(n, _)| n)
             .collect();
@@ -491,6 +550,12 @@ mod tests {
             big,
             ["local", "scaling/1", "scaling/2", "scaling/4", "scaling/8"]
         );
-        assert_eq!(plan_steps(1, NetworkMode::Ring, true).len(), 1);
+        assert_eq!(plan_steps(1, NetworkMode::Ring, None, true).len(), 1);
+        // Replication after the network phase, before the scaling subsets.
+        let r: Vec<(String, StepKind)> = plan_steps(4, NetworkMode::Off, Some(3), true);
+        assert_eq!(r[1], ("replicate/listen".into(), StepKind::ReplicaListen));
+        assert_eq!(r[2], ("replicate".into(), StepKind::Replicate { rf: 3 }));
+        assert_eq!(r[3].0, "scaling/1");
+        assert_eq!(plan_steps(2, NetworkMode::Off, Some(3), false).len(), 1);
     }
 }

@@ -55,6 +55,8 @@ pub struct FleetConfig {
     pub join_timeout: Duration,
     /// Network phase.
     pub network: NetworkMode,
+    /// Replication phase: its replication factor (rank 0 leads, ranks 1 … rf − 1 follow).
+    pub replicate: Option<u32>,
     /// Run the scaling subsets.
     pub scaling: bool,
     /// Results directory of rank 0 (default `segbench-results/<run-id>`).
@@ -216,17 +218,22 @@ fn drive(
     g: &mut report::Gathered,
 ) -> Result<(), FleetFailure> {
     c.measure_clocks()?;
-    let steps = plan_steps(cfg.placement.size, cfg.network, cfg.scaling);
+    let steps = plan_steps(cfg.placement.size, cfg.network, cfg.replicate, cfg.scaling);
     for (i, (name, kind)) in steps.into_iter().enumerate() {
         eprintln!("segbench fleet: step {i}: {name}");
         let done = c.step(i as u32, &name, &kind)?;
+        // A follower that fails is named in the replication results; the leader must produce.
+        let produces = |rank: u32| match kind {
+            StepKind::Local { .. } | StepKind::Pairs(_) => true,
+            StepKind::Replicate { .. } => rank == 0,
+            _ => false,
+        };
         let broken = done
             .iter()
-            .find(|d| d.result.is_none() && d.error.is_some())
+            .find(|d| d.result.is_none() && d.error.is_some() && produces(d.rank))
             .map(|d| (d.rank, d.error.clone().unwrap_or_default()));
-        let produces = matches!(kind, StepKind::Local { .. } | StepKind::Pairs(_));
         g.steps.push((name.clone(), kind, done));
-        if let Some((rank, e)) = broken.filter(|_| produces) {
+        if let Some((rank, e)) = broken {
             return Err(c.failure(Some(rank), format!("phase {name}: {e}")));
         }
     }

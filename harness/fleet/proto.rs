@@ -51,6 +51,19 @@ pub enum Task {
     },
     /// Stop the sink started by [`Task::Sink`].
     StopSink,
+    /// Start `segbench replicate --role leader` listening on this IP and report its port in
+    /// [`Msg::Ready`]; it waits for its followers until [`Task::Lead`].
+    ReplicaLeader {
+        /// IP to listen on (the address the followers reach this rank by).
+        listen_ip: String,
+    },
+    /// Wait for the leader started by [`Task::ReplicaLeader`] to finish; its results.
+    Lead,
+    /// Run `segbench replicate --role follower` against this leader; its summary.
+    Follow {
+        /// The leader, HOST:PORT.
+        leader: String,
+    },
 }
 
 /// One message. Rank 0 sends Welcome, Ping, Prepare, StartAt, Finish; ranks send Hello,
@@ -141,6 +154,9 @@ pub enum Msg {
         /// (network steps only).
         #[serde(default)]
         retransmits: Option<u64>,
+        /// A following rank's own figures ([`Task::Follow`] only).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        follower: Option<results::fleet::ReplicaFollower>,
     },
     /// Still alive.
     Heartbeat,

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use results::fleet::{
     aggregate_phase, hardware_warning, network_rows, scaling_rows, skew_warnings, span_and_skew,
-    FleetFailure, FleetHost, FleetInfo, FleetPhase, HostPart,
+    FleetFailure, FleetHost, FleetInfo, FleetPhase, FleetReplication, HostPart, ReplicaFollower,
 };
 use results::format::mb_per_s;
 use results::{Baseline, ResultsFile};
@@ -65,6 +65,7 @@ pub fn build(
         });
     }
     let mut merged: Option<ResultsFile> = None;
+    let mut replicated: Vec<results::WorkloadResult> = Vec::new();
     let mut local_phases: Vec<FleetPhase> = Vec::new();
     for (name, kind, done) in &g.steps {
         let phase = match kind {
@@ -107,6 +108,12 @@ pub fn build(
                     }
                 }
             }
+            StepKind::Replicate { rf } => {
+                let (phase, workloads, r) = replication(name, *rf, c, done);
+                replicated = workloads;
+                info.replication = Some(r);
+                phase
+            }
             StepKind::Pairs(pairs) => {
                 for d in done {
                     if let (Some(f), Some(&(from, to))) =
@@ -132,7 +139,7 @@ pub fn build(
                     warnings: vec![],
                 }
             }
-            StepKind::Sinks | StepKind::StopSinks => continue,
+            StepKind::Sinks | StepKind::StopSinks | StepKind::ReplicaListen => continue,
         };
         for d in done {
             if let Some(e) = &d.error {
@@ -173,6 +180,7 @@ pub fn build(
     if !file.workloads.is_empty() {
         file.run.host = hosts;
     }
+    file.workloads.extend(replicated);
     file.interrupted |= info.failure.is_some();
     // The merge's own "different hardware" line is the fleet's hardware warning by host name:
     // keep the fleet's (by rank), once.
@@ -183,6 +191,78 @@ pub fn build(
     file.warnings.extend(info.warnings.iter().cloned());
     file.fleet = Some(info);
     (file, host_files)
+}
+
+/// The replication phase: its windows, the leader's workloads (named as `segbench replicate`
+/// names them, the placement saying which ranks led and followed) and each follower's figures
+/// (a follower that failed or sent nothing is named with why).
+fn replication(
+    name: &str,
+    rf: u32,
+    c: &Coordinator<'_>,
+    done: &[RankDone],
+) -> (FleetPhase, Vec<results::WorkloadResult>, FleetReplication) {
+    let windows: Vec<_> = done
+        .iter()
+        .filter(|d| d.rank < rf)
+        .map(|d| d.window)
+        .collect();
+    let (span_s, start_skew_s) = span_and_skew(&windows);
+    let host = |r: u32| {
+        c.members
+            .members
+            .get(&r)
+            .map(|m| m.host.clone())
+            .unwrap_or_default()
+    };
+    let placement = format!(
+        "fleet: leader rank 0 ({}), followers ranks {}",
+        host(0),
+        (1..rf)
+            .map(|r| format!("{r} ({})", host(r)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let mut workloads: Vec<results::WorkloadResult> = done
+        .iter()
+        .find(|d| d.rank == 0)
+        .and_then(|d| d.result.as_ref())
+        .map(|f| f.workloads.clone())
+        .unwrap_or_default();
+    for w in &mut workloads {
+        w.config
+            .insert("placement".into(), placement.clone().into());
+    }
+    let followers = (1..rf)
+        .map(|r| {
+            let d = done.iter().find(|d| d.rank == r);
+            d.and_then(|d| d.follower.clone())
+                .unwrap_or_else(|| ReplicaFollower {
+                    rank: r,
+                    error: Some(
+                        d.and_then(|d| d.error.clone())
+                            .unwrap_or_else(|| "no figures from this rank".into()),
+                    ),
+                    ..Default::default()
+                })
+        })
+        .collect();
+    let phase = FleetPhase {
+        name: name.to_string(),
+        ranks: windows.iter().map(|w| w.rank).collect(),
+        windows,
+        span_s,
+        start_skew_s,
+        workloads: vec![],
+        warnings: vec![],
+    };
+    let r = FleetReplication {
+        leader_rank: 0,
+        rf,
+        leader_addr: c.leader_addr(),
+        followers,
+    };
+    (phase, workloads, r)
 }
 
 /// Writes the cluster file (results.json, summary.md, report.html) and the hosts' files.
@@ -268,6 +348,15 @@ pub fn summary(file: &ResultsFile) -> String {
             if r.hosts == 1 { "" } else { "s" },
             mb_per_s(r.aggregate_bytes_per_s)
         ));
+    }
+    if let Some(t) = results::export::cluster::replication_table(file, f) {
+        s.push_str("replication:\n");
+        s.push_str(&t.render_text(&results::export::table::TextLayout {
+            gap: "  ",
+            header: true,
+            rule: None,
+            pad_last: false,
+        }));
     }
     for w in &f.warnings {
         s.push_str(&format!("  warning: {w}\n"));

@@ -15,6 +15,7 @@ use super::clock::realtime_ns;
 use super::proto::{Msg, Task};
 use super::rendezvous::{join, Event, JoinError, Link};
 use super::sync::{Relay, SYNC_ARG};
+use results::fleet::ReplicaFollower;
 
 /// How often the worker looks at its messages, the stop flag and its child.
 const TICK: Duration = Duration::from_millis(50);
@@ -26,6 +27,11 @@ pub struct ChildPlan {
     pub local: Vec<String>,
     /// `read …` arguments of the network phase, without `--sink` and `--out`.
     pub read: Vec<String>,
+    /// `replicate --role leader …` arguments of the replication phase, without `--listen`
+    /// and `--out`.
+    pub leader: Vec<String>,
+    /// `replicate --role follower …` arguments of the replication phase, without `--leader`.
+    pub follower: Vec<String>,
     /// Working directory of the children (their data directories go there by default).
     pub cwd: PathBuf,
 }
@@ -165,10 +171,13 @@ pub fn run(cfg: &WorkerConfig, stop: &AtomicBool) -> Result<(), WorkerError> {
     )?;
     let scratch = Scratch::create(cfg.rank)
         .map_err(|e| WorkerError::Failed(format!("cannot create a scratch directory: {e}")))?;
-    let mut sink: Option<Running> = None;
-    let outcome = steps(cfg, &link, &rx, stop, &scratch, &mut sink);
-    if let Some(s) = sink.take() {
+    let mut held = Held::default();
+    let outcome = steps(cfg, &link, &rx, stop, &scratch, &mut held);
+    if let Some(s) = held.sink.take() {
         s.stop();
+    }
+    if let Some((l, _)) = held.leader.take() {
+        l.stop();
     }
     if let Err(e) = &outcome {
         let reason = match e {
@@ -189,13 +198,22 @@ pub fn run(cfg: &WorkerConfig, stop: &AtomicBool) -> Result<(), WorkerError> {
     outcome
 }
 
+/// Children that outlive the step that started them.
+#[derive(Debug, Default)]
+struct Held {
+    /// The network phase's sink.
+    sink: Option<Running>,
+    /// The replication leader, with the file it writes its results to.
+    leader: Option<(Running, PathBuf)>,
+}
+
 fn steps(
     cfg: &WorkerConfig,
     link: &Link,
     rx: &Receiver<Event>,
     stop: &AtomicBool,
     scratch: &Scratch,
-    sink: &mut Option<Running>,
+    held: &mut Held,
 ) -> Result<(), WorkerError> {
     let send = |m: &Msg| {
         link.send(m)
@@ -227,13 +245,18 @@ fn steps(
                         })?;
                         let s = start_sink(std::net::SocketAddr::new(ip, p), &cfg.plan.cwd)
                             .map_err(WorkerError::Failed)?;
-                        *sink = Some(s);
+                        held.sink = Some(s);
                         port = Some(p);
                     }
                     Task::StopSink => {
-                        if let Some(s) = sink.take() {
+                        if let Some(s) = held.sink.take() {
                             s.stop();
                         }
+                    }
+                    Task::ReplicaLeader { listen_ip } => {
+                        let (l, p) = start_leader(cfg, step, listen_ip, scratch)?;
+                        held.leader = Some(l);
+                        port = Some(p);
                     }
                     _ => {}
                 }
@@ -258,7 +281,7 @@ fn steps(
                     let left = Duration::from_nanos((start_ns - realtime_ns()).max(0) as u64);
                     check(rx, stop, left.min(TICK))?;
                 }
-                let done = execute(cfg, s, &task, link, rx, stop, scratch)?;
+                let done = execute(cfg, s, &task, link, rx, stop, scratch, held)?;
                 send(&done)?;
             }
             Msg::Finish => return Ok(()),
@@ -268,7 +291,63 @@ fn steps(
     }
 }
 
+/// Starts the replication leader listening on `listen_ip` (a free port); it waits for its
+/// followers, which start with the next step. Returns it, with its results file, and the port.
+fn start_leader(
+    cfg: &WorkerConfig,
+    step: u32,
+    listen_ip: &str,
+    scratch: &Scratch,
+) -> Result<((Running, PathBuf), u16), WorkerError> {
+    let ip: std::net::IpAddr = listen_ip
+        .parse()
+        .map_err(|e| WorkerError::Failed(format!("leader address {listen_ip}: {e}")))?;
+    let p = free_port(ip).map_err(|e| WorkerError::Failed(format!("no free port on {ip}: {e}")))?;
+    let out = scratch.path().join(format!("step{step}-leader.json"));
+    let mut a = cfg.plan.leader.clone();
+    a.extend([
+        "--listen".into(),
+        std::net::SocketAddr::new(ip, p).to_string(),
+        "--out".into(),
+        out.display().to_string(),
+    ]);
+    let what = "segbench replicate --role leader";
+    let l = Running::spawn(&a, &cfg.plan.cwd, what)
+        .map_err(|e| WorkerError::Failed(format!("cannot start {what}: {e}")))?;
+    Ok(((l, out), p))
+}
+
+/// A following rank's figures from its `segbench replicate --role follower` summary (stdout)
+/// and its exit (`failed`: why it failed, when it did).
+pub fn follower_figures(rank: u32, stdout: &str, failed: Option<String>) -> ReplicaFollower {
+    let mut f = ReplicaFollower {
+        rank,
+        error: failed,
+        ..Default::default()
+    };
+    let doc: serde_json::Value = match serde_json::from_str(stdout.trim()) {
+        Ok(d) => d,
+        Err(e) => {
+            let why = format!("no summary from the follower ({e})");
+            f.error = Some(f.error.map_or(why.clone(), |x| format!("{x}; {why}")));
+            return f;
+        }
+    };
+    f.follower = doc["follower"].as_u64().map(|n| n as u32);
+    if let Some(e) = doc["error"].as_str() {
+        f.error = Some(e.to_string());
+    }
+    for r in doc["repetitions"].as_array().into_iter().flatten() {
+        f.bytes += r["bytes"].as_u64().unwrap_or(0);
+        f.fetches += r["fetches"].as_u64().unwrap_or(0);
+        f.cpu_s += r["cpu_s"].as_f64().unwrap_or(0.0);
+        f.repetitions += 1;
+    }
+    f
+}
+
 /// Runs one step's task; returns its PhaseDone.
+#[allow(clippy::too_many_arguments)]
 fn execute(
     cfg: &WorkerConfig,
     step: u32,
@@ -277,6 +356,7 @@ fn execute(
     rx: &Receiver<Event>,
     stop: &AtomicBool,
     scratch: &Scratch,
+    held: &mut Held,
 ) -> Result<Msg, WorkerError> {
     // A local step's child waits at the fleet barrier before every measured unit.
     let relay = match task {
@@ -290,7 +370,13 @@ fn execute(
         _ => None,
     };
     let start_ns = realtime_ns();
-    let (args, out, results_path) = match task {
+    let retrans0 = super::retrans::read().filter(|_| matches!(task, Task::Read { .. }));
+    let spawn = |args: &[String], what: &str, stdout: std::process::Stdio| {
+        Running::spawn_to(args, &cfg.plan.cwd, what, stdout)
+            .map_err(|e| WorkerError::Failed(format!("cannot start {what}: {e}")))
+    };
+    let null = std::process::Stdio::null;
+    let (child, out, results_path) = match task {
         Task::Local => {
             let out = scratch.path().join(format!("step{step}"));
             let mut a = cfg.plan.local.clone();
@@ -299,7 +385,7 @@ fn execute(
                 a.extend([SYNC_ARG.into(), path.display().to_string()]);
             }
             let r = out.join("results.json");
-            (a, out, r)
+            (spawn(&a, "segbench run", null())?, out, r)
         }
         Task::Read { sink, .. } => {
             let out = scratch.path().join(format!("step{step}-read.json"));
@@ -310,7 +396,25 @@ fn execute(
                 "--out".into(),
                 out.display().to_string(),
             ]);
-            (a, out.clone(), out)
+            (spawn(&a, "segbench read", null())?, out.clone(), out)
+        }
+        Task::Lead => match held.leader.take() {
+            Some((l, out)) => (l, out.clone(), out),
+            None => {
+                return Err(WorkerError::Failed(
+                    "no replication leader was started".into(),
+                ))
+            }
+        },
+        Task::Follow { leader } => {
+            let out = scratch.path().join(format!("step{step}-follower.json"));
+            let file = std::fs::File::create(&out).map_err(|e| {
+                WorkerError::Failed(format!("cannot create {}: {e}", out.display()))
+            })?;
+            let mut a = cfg.plan.follower.clone();
+            a.extend(["--leader".into(), leader.clone()]);
+            let what = "segbench replicate --role follower";
+            (spawn(&a, what, file.into())?, out.clone(), out)
         }
         _ => {
             return Ok(Msg::PhaseDone {
@@ -320,17 +424,11 @@ fn execute(
                 result: None,
                 error: None,
                 retransmits: None,
+                follower: None,
             })
         }
     };
-    let what = if matches!(task, Task::Local) {
-        "segbench run"
-    } else {
-        "segbench read"
-    };
-    let retrans0 = super::retrans::read().filter(|_| matches!(task, Task::Read { .. }));
-    let child = Running::spawn(&args, &cfg.plan.cwd, what)
-        .map_err(|e| WorkerError::Failed(format!("cannot start {what}: {e}")))?;
+    let what = child.what().to_string();
     let status = match &relay {
         None => watch(child, step, start_ns, None, rx, stop)?,
         Some((r, _)) => {
@@ -363,13 +461,24 @@ fn execute(
     };
     let end_ns = realtime_ns();
     let retransmits = retrans0.and_then(|a| super::retrans::read().map(|b| b.saturating_sub(a)));
-    let result = results::export::json::read_results(&results_path).ok();
+    let error = (!status.success()).then(|| format!("{what} exited with {status}"));
+    let (result, follower) = if matches!(task, Task::Follow { .. }) {
+        let stdout = std::fs::read_to_string(&results_path).unwrap_or_default();
+        (
+            None,
+            Some(follower_figures(cfg.rank, &stdout, error.clone())),
+        )
+    } else {
+        (
+            results::export::json::read_results(&results_path).ok(),
+            None,
+        )
+    };
     let _ = if out.is_dir() {
         std::fs::remove_dir_all(&out)
     } else {
         std::fs::remove_file(&out)
     };
-    let error = (!status.success()).then(|| format!("{what} exited with {status}"));
     Ok(Msg::PhaseDone {
         step,
         start_ns,
@@ -377,6 +486,7 @@ fn execute(
         result: result.map(Box::new),
         error,
         retransmits,
+        follower,
     })
 }
 
@@ -444,5 +554,26 @@ mod tests {
         assert_eq!(node_addr(text).as_deref(), Some("198.18.0.2"));
         assert_eq!(node_addr("NodeName=x NodeAddr= State=IDLE"), None);
         assert_eq!(node_addr("Node sbn9 not found"), None);
+    }
+
+    #[test]
+    fn follower_figures_sum_its_repetitions_and_name_its_failure() {
+        let ok = r#"{"role":"follower","follower":2,"ok":true,"repetitions":[
+            {"rep":"acks1-r0","bytes":100,"fetches":3,"cpu_s":0.25,"cpu_s_per_gb":null},
+            {"rep":"acksall-r0","bytes":50,"fetches":2,"cpu_s":0.5,"cpu_s_per_gb":null}]}"#;
+        let f = follower_figures(1, ok, None);
+        assert_eq!(
+            (f.rank, f.follower, f.bytes, f.fetches, f.repetitions),
+            (1, Some(2), 150, 5, 2)
+        );
+        assert!((f.cpu_s - 0.75).abs() < 1e-9 && f.error.is_none());
+        let lost = r#"{"role":"follower","follower":1,"ok":false,"error":"the leader went away",
+            "repetitions":[],"partial":{"bytes":7}}"#;
+        let f = follower_figures(2, lost, Some("exited with 1".into()));
+        assert_eq!(f.error.as_deref(), Some("the leader went away"));
+        assert_eq!(f.bytes, 0);
+        let f = follower_figures(2, "", Some("exited with signal 9".into()));
+        let e = f.error.unwrap();
+        assert!(e.starts_with("exited with signal 9; no summary"), "{e}");
     }
 }

@@ -59,6 +59,47 @@ pub struct FleetInfo {
     /// Why the run stopped early, when it did (the results are then partial).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<FleetFailure>,
+    /// Replication phase (`--replicate`): who led and followed, each follower's own figures.
+    /// The leader's workloads (`replicate/acks=…`, whole histograms) are in the results'
+    /// workloads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication: Option<FleetReplication>,
+}
+
+/// The replication phase of a fleet run: rank `leader_rank` ran `segbench replicate --role
+/// leader`, each of `followers` a `--role follower` process on its own host.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct FleetReplication {
+    /// The leading rank (0).
+    pub leader_rank: u32,
+    /// Replication factor, the leader included.
+    pub rf: u32,
+    /// Where the followers joined the leader, HOST:PORT.
+    pub leader_addr: String,
+    /// One row per following rank, in rank order.
+    pub followers: Vec<ReplicaFollower>,
+}
+
+/// One following rank's own figures, summed over every repetition it replicated (its own
+/// counters and CPU, on its own host).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct ReplicaFollower {
+    /// The rank.
+    pub rank: u32,
+    /// The follower number the leader gave it (1-based; index + 1 of the leader's per-follower
+    /// figures), when it joined.
+    pub follower: Option<u32>,
+    /// Bytes it appended to its own log.
+    pub bytes: u64,
+    /// Fetches answered with data.
+    pub fetches: u64,
+    /// CPU seconds of its replication thread.
+    pub cpu_s: f64,
+    /// Repetitions it replicated to the end.
+    pub repetitions: u32,
+    /// Why it failed (exited non-zero, lost the leader, printed no summary), when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// One rank of a fleet run.

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use results::ResultsFile;
 
-const TOKEN: &str = "e2e-fleet-token";
+pub(crate) const TOKEN: &str = "e2e-fleet-token";
 
 /// A quick suite: one small buffered write workload (the cluster tests use it too).
 pub(crate) const TINY: &str = r#"name = "tiny"
@@ -76,13 +76,13 @@ pub(crate) fn free_port() -> u16 {
 }
 
 /// One rank: its process and its own working directory (stdout / stderr in files there).
-struct Rank {
+pub(crate) struct Rank {
     child: Child,
-    dir: PathBuf,
+    pub(crate) dir: PathBuf,
 }
 
 impl Rank {
-    fn start(root: &Path, name: &str, token: &str, args: &[String]) -> Rank {
+    pub(crate) fn start(root: &Path, name: &str, token: &str, args: &[String]) -> Rank {
         let dir = root.join(name);
         fs::create_dir_all(&dir).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_segbench"))
@@ -100,7 +100,7 @@ impl Rank {
     }
 
     /// Waits at most `limit` for the exit code (kills and fails the test beyond).
-    fn wait(&mut self, limit: Duration) -> i32 {
+    pub(crate) fn wait(&mut self, limit: Duration) -> i32 {
         let deadline = Instant::now() + limit;
         loop {
             if let Some(s) = self.child.try_wait().unwrap() {
@@ -118,11 +118,11 @@ impl Rank {
         }
     }
 
-    fn stderr(&self) -> String {
+    pub(crate) fn stderr(&self) -> String {
         fs::read_to_string(self.dir.join("stderr")).unwrap_or_default()
     }
 
-    fn stdout(&self) -> String {
+    pub(crate) fn stdout(&self) -> String {
         fs::read_to_string(self.dir.join("stdout")).unwrap_or_default()
     }
 
@@ -168,7 +168,7 @@ impl Drop for Rank {
 }
 
 /// `SUITE --quick? --rank R --size N --coordinator 127.0.0.1:PORT --out OUT` and `extra`.
-fn args(suite: &Path, rank: u32, size: u32, port: u16, extra: &[&str]) -> Vec<String> {
+pub(crate) fn args(suite: &Path, rank: u32, size: u32, port: u16, extra: &[&str]) -> Vec<String> {
     let mut a: Vec<String> = vec![
         suite.display().to_string(),
         "--rank".into(),
@@ -184,7 +184,7 @@ fn args(suite: &Path, rank: u32, size: u32, port: u16, extra: &[&str]) -> Vec<St
     a
 }
 
-fn cluster_file(rank0: &Rank) -> ResultsFile {
+pub(crate) fn cluster_file(rank0: &Rank) -> ResultsFile {
     results::export::json::read_results(rank0.dir.join("out/results.json"))
         .unwrap_or_else(|e| panic!("no results at rank 0 ({e}):\n{}", rank0.stderr()))
 }

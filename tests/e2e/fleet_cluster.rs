@@ -166,7 +166,7 @@ fn fleet_ssh_starts_three_namespaces_and_fetches_one_result() {
     };
     let out = root.path().join("results");
     let ran = run_bounded(
-        ssh(Path::new(BIN), &out, &[]),
+        ssh(Path::new(BIN), &out, &["--replicate"]),
         root.path(),
         "ssh",
         Duration::from_secs(120),
@@ -181,6 +181,41 @@ fn fleet_ssh_starts_three_namespaces_and_fetches_one_result() {
     let names: Vec<&str> = fleet.hosts.iter().map(|h| h.host.as_str()).collect();
     assert_eq!(names, ["sbn1", "sbn2", "sbn3"]);
     assert_eq!(fleet.coordinator, format!("{}:7879", cluster.node_addr(1)));
+    // Replication across the namespaces: sbn1 leads on its own address, sbn2 and sbn3 follow.
+    let r = fleet.replication.as_ref().expect("a replication section");
+    assert!(
+        r.leader_addr
+            .starts_with(&format!("{}:", cluster.node_addr(1))),
+        "{}",
+        r.leader_addr
+    );
+    let file = results::export::json::read_results(out.join("results.json")).unwrap();
+    for f in &r.followers {
+        assert!(f.error.is_none() && f.bytes > 0, "{f:?}");
+        let n = f.follower.expect("its follower number") as usize;
+        let counted: u64 = file
+            .workloads
+            .iter()
+            .filter(|w| w.name.starts_with("replicate/"))
+            .flat_map(|w| &w.repetitions)
+            .map(|x| x.extra["follower_bytes"][n - 1].as_u64().unwrap_or(0))
+            .sum();
+        assert_eq!(f.bytes, counted, "rank {}", f.rank);
+    }
+    for w in file
+        .workloads
+        .iter()
+        .filter(|w| w.name.starts_with("replicate/"))
+    {
+        let s = w.summary.as_ref().expect("measured");
+        eprintln!(
+            "  {} rf {}: {:.0} records/s, produce p99 {:.3} ms",
+            w.name,
+            r.rf,
+            s.records_per_s.median,
+            s.p99_ns.median / 1e6
+        );
+    }
     assert_eq!(
         launcher_temp_dirs(),
         before,

@@ -11,7 +11,9 @@
 //! - [`baseline_points`] / [`baseline_table`]: the measured aggregate at n hosts against the
 //!   baseline at n nodes and against n × the single-host figure (linear scaling, the capacity
 //!   model's assumption that per-node figures add up);
-//! - [`network_matrix`] / [`network_table`]: the network phase as sender × receiver.
+//! - [`network_matrix`] / [`network_table`]: the network phase as sender × receiver;
+//! - [`replication_table`]: the replication phase, one row per acks mode (the leader's
+//!   workloads) and one per following rank (its own bytes and CPU, or why it failed).
 //!
 //! Results without a `fleet` section have no cluster part: every function here answers
 //! `None` or nothing for them, and the single-host reports are unchanged.
@@ -365,6 +367,65 @@ pub fn network_table(f: &FleetInfo) -> Table {
         ],
         rows,
     }
+}
+
+/// The replication phase: a row per acks mode of the leader (rank 0: records/s and produce
+/// p50 / p99, medians over repetitions) and a row per following rank (bytes it appended, its
+/// CPU s/GB, or why it failed); `None` without one.
+pub fn replication_table(r: &ResultsFile, f: &FleetInfo) -> Option<Table> {
+    let rep = f.replication.as_ref()?;
+    let mut rows: Vec<Vec<String>> = r
+        .workloads
+        .iter()
+        .filter(|w| w.name.starts_with("replicate/"))
+        .map(|w| {
+            let s = w.summary.as_ref();
+            let stat = |g: fn(&crate::schema::Summary) -> f64, fmt: fn(f64) -> String| {
+                s.map(|s| fmt(g(s))).unwrap_or_else(|| MISSING.into())
+            };
+            vec![
+                format!("{} leader, rf {}", host_label(f, rep.leader_rank), rep.rf),
+                w.name.clone(),
+                stat(|s| s.records_per_s.median, format::count_per_s),
+                stat(|s| s.p50_ns.median, format::latency),
+                stat(|s| s.p99_ns.median, format::latency),
+                MISSING.into(),
+                MISSING.into(),
+            ]
+        })
+        .collect();
+    rows.extend(rep.followers.iter().map(|x| {
+        vec![
+            format!(
+                "{} follower{}",
+                host_label(f, x.rank),
+                x.follower.map(|n| format!(" {n}")).unwrap_or_default()
+            ),
+            x.error
+                .as_ref()
+                .map(|e| format!("failed: {e}"))
+                .unwrap_or_else(|| format!("{} repetitions", x.repetitions)),
+            MISSING.into(),
+            MISSING.into(),
+            MISSING.into(),
+            format::bytes_iec(x.bytes),
+            crate::stats::cpu_s_per_gb(x.cpu_s, x.bytes)
+                .map(format::cpu_s_per_gb)
+                .unwrap_or_else(|| MISSING.into()),
+        ]
+    }));
+    Some(Table {
+        columns: vec![
+            ("role".into(), Align::Left),
+            ("workload".into(), Align::Left),
+            ("records/s".into(), Align::Right),
+            ("produce p50".into(), Align::Right),
+            ("produce p99".into(), Align::Right),
+            ("appended".into(), Align::Right),
+            ("CPU (s/GB)".into(), Align::Right),
+        ],
+        rows,
+    })
 }
 
 /// The network matrix of `engine` as a table of MB/s: a row per sender, a column per

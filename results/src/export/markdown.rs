@@ -189,6 +189,18 @@ pub fn cluster(r: &ResultsFile) -> String {
         ));
         out.push_str(&md_table(cluster::network_matrix_table(f, &e)));
     }
+    if let Some(t) = cluster::replication_table(r, f) {
+        out.push_str(&format!(
+            "\n*Replication: rank {} leads at {}*\n\n",
+            f.replication.as_ref().map_or(0, |x| x.leader_rank),
+            escape(
+                f.replication
+                    .as_ref()
+                    .map_or("", |x| x.leader_addr.as_str())
+            )
+        ));
+        out.push_str(&md_table(t));
+    }
     out
 }
 

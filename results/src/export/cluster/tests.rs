@@ -127,3 +127,50 @@ fn single_host_results_have_no_cluster_part() {
     empty.fleet = Some(FleetInfo::default());
     assert!(fleet(&empty).is_none(), "a fleet without hosts");
 }
+
+#[test]
+fn the_replication_table_has_the_leaders_acks_modes_and_each_follower_or_its_failure() {
+    use crate::fleet::{FleetReplication, ReplicaFollower};
+    use crate::testing::{buffered_write, plain_repetition};
+    let mut r = fleet_results();
+    assert!(replication_table(&r, fleet(&r).unwrap()).is_none());
+    // The leader's row: 1000 records/s; latencies 0.5 … 1.5 ms, p99 about 1.49 ms.
+    r.workloads.push(buffered_write(
+        "replicate/acks=all",
+        vec![plain_repetition(0, 1e6, 1_000_000, 0.5)],
+    ));
+    r.fleet.as_mut().unwrap().replication = Some(FleetReplication {
+        leader_rank: 0,
+        rf: 3,
+        leader_addr: "198.18.0.11:4000".into(),
+        followers: vec![
+            ReplicaFollower {
+                rank: 1,
+                follower: Some(2),
+                bytes: 2_000_000_000,
+                cpu_s: 1.0,
+                repetitions: 3,
+                ..Default::default()
+            },
+            ReplicaFollower {
+                rank: 2,
+                error: Some("the leader went away".into()),
+                ..Default::default()
+            },
+        ],
+    });
+    let f = fleet(&r).unwrap();
+    let t = replication_table(&r, f).unwrap();
+    assert_eq!(t.rows.len(), 3);
+    assert!(t.rows[0][0].starts_with("rank 0 ") && t.rows[0][0].ends_with("leader, rf 3"));
+    assert_eq!(t.rows[0][column(&t, "records/s")], "1.00 k/s");
+    assert!(t.rows[0][column(&t, "produce p99")].ends_with(" ms"));
+    assert!(t.rows[1][0].starts_with("rank 1 ") && t.rows[1][0].ends_with(" follower 2"));
+    assert_eq!(t.rows[1][column(&t, "workload")], "3 repetitions");
+    assert_eq!(t.rows[1][column(&t, "CPU (s/GB)")], "0.500");
+    assert_eq!(
+        t.rows[2][column(&t, "workload")],
+        "failed: the leader went away"
+    );
+    assert_eq!(t.rows[2][column(&t, "CPU (s/GB)")], MISSING);
+}

@@ -241,6 +241,14 @@ pub fn cluster(r: &ResultsFile) -> Option<Section> {
         html.push_str(&html_table(&cluster::network_table(f)));
         html.push_str("</details>\n");
     }
+    if let Some(t) = cluster::replication_table(r, f) {
+        html.push_str("<h3>Replication</h3>\n");
+        html.push_str(&html_table(&t));
+        html.push_str(
+            "<p class=\"foot\">The leader's rows: medians over repetitions; each follower's \
+             bytes and CPU are its own, over every repetition.</p>\n",
+        );
+    }
     Some(Section {
         id: "cluster".into(),
         title: "Cluster".into(),
