@@ -2,7 +2,7 @@
 //! TCP: all roles in this process over loopback, or leader and followers as separate
 //! processes ([`replicate_role`]); see [`crate::replicate`].
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
@@ -297,7 +297,8 @@ pub fn run(a: ReplicateArgs) -> anyhow::Result<u8> {
     };
     let run = ModesRun {
         repeat: a.repeat,
-        dir: data.path(),
+        data: &data,
+        prefix: "",
         keep: a.keep,
         clock,
         stop: &signals.stop,
@@ -326,8 +327,13 @@ pub fn run(a: ReplicateArgs) -> anyhow::Result<u8> {
 pub struct ModesRun<'a> {
     /// Measured repetitions per acks mode.
     pub repeat: u32,
-    /// Where each repetition's replicas go (`<dir>/acks<A>-r<i>`).
-    pub dir: &'a Path,
+    /// The data directory: each repetition's replicas go in a child directory of it,
+    /// `<prefix>acks<A>-r<i>`, created for the repetition and swept after it (segbench's files
+    /// only) unless `keep`.
+    pub data: &'a DataDir,
+    /// Starts the repetitions' directory names ("" for `segbench replicate`, "<workload>-"
+    /// in a suite).
+    pub prefix: &'a str,
     /// Keep every replica's log (else each repetition's is removed after it).
     pub keep: bool,
     /// The run's clock.
@@ -349,7 +355,8 @@ pub fn run_modes(
 ) -> (Vec<WorkloadResult>, bool) {
     let ModesRun {
         repeat,
-        dir,
+        data,
+        prefix,
         keep,
         ref clock,
         stop,
@@ -369,8 +376,16 @@ pub fn run_modes(
                 break 'reps;
             }
             let label = format!("{name} acks={} rep {}/{}", c.acks, rep + 1, repeat);
-            let rep_name = format!("acks{}-r{rep}", c.acks);
-            let dir = dir.join(&rep_name);
+            let rep_name = format!("{prefix}acks{}-r{rep}", c.acks);
+            let dir = match data.create_child(&rep_name) {
+                Ok(d) => d,
+                Err(e) => {
+                    let error = format!("{}: {e}", data.path().join(&rep_name).display());
+                    progress.line(&format!("{label}: {error}"));
+                    status[w] = Status::Failed { error };
+                    continue;
+                }
+            };
             match place.run(c, &dir, &rep_name, clock.clone(), stop) {
                 Ok(mut o) => {
                     o.repetition.index = rep;
@@ -402,7 +417,7 @@ pub fn run_modes(
                 }
             }
             if !keep {
-                let _ = std::fs::remove_dir_all(&dir);
+                data.remove_child(&rep_name);
             }
         }
     }
@@ -520,9 +535,9 @@ pub fn run_suite_workload(
 ) -> anyhow::Result<(Vec<WorkloadResult>, bool)> {
     let cfgs = suite_configs(w, run.repeat)
         .map_err(|m| bad_input(format!("workload '{}': {m}", w.name)))?;
-    let dir = run.dir.join(&w.name);
+    let prefix = format!("{}-", w.name);
     let here = ModesRun {
-        dir: &dir,
+        prefix: &prefix,
         clock: run.clock.clone(),
         ..*run
     };
@@ -623,9 +638,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let stop = std::sync::atomic::AtomicBool::new(true);
         let progress = crate::runner::progress::Progress::new(true);
+        let data =
+            crate::datadir::DataDir::acquire(Some(&dir.path().join("d")), "test", false).unwrap();
         let run = super::ModesRun {
             repeat: 1,
-            dir: dir.path(),
+            data: &data,
+            prefix: "",
             keep: false,
             clock: std::sync::Arc::new(workloads::pacing::MonotonicClock::new()),
             stop: &stop,

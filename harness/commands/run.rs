@@ -441,7 +441,8 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
                 use crate::commands::replicate::{run_suite_workload, ModesRun};
                 let run = ModesRun {
                     repeat: opts.repeat,
-                    dir: data[0].path(),
+                    data: &data[0],
+                    prefix: "",
                     keep: a.keep,
                     clock: clock.clone(),
                     stop: &signals.stop,

@@ -228,8 +228,22 @@ impl DataDir {
             report_left(&sweep_children(&children));
         }
         let _ = fs::remove_file(self.path.join(MARKER));
-        if self.marker.created_dir {
-            let _ = fs::remove_dir(&self.path);
+        if self.marker.created_dir && fs::remove_dir(&self.path).is_err() {
+            // Something this run did not create (or did not register) is still there: say so
+            // rather than leave a directory behind without a word.
+            let names: Vec<String> = fs::read_dir(&self.path)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
+            if !names.is_empty() {
+                eprintln!(
+                    "segbench: left {}: it still holds {}",
+                    self.path.display(),
+                    names.join(", ")
+                );
+            }
         }
     }
 
@@ -288,6 +302,20 @@ mod tests {
         assert!(d.join(MARKER).exists());
         let c = dd.create_child("w0-r0").unwrap();
         fs::write(c.join("00000000000000000000.log"), b"1").unwrap();
+        drop(dd.finish());
+        assert!(!d.exists());
+    }
+
+    #[test]
+    fn a_repetition_directory_made_through_the_data_directory_is_swept_with_it() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path().join("data");
+        let dd = DataDir::acquire(Some(&d), "id", false).unwrap();
+        let c = dd.create_child("repl-acks1-r0").unwrap();
+        fs::create_dir_all(c.join("follower-1/t-0")).unwrap();
+        fs::write(c.join("follower-1/t-0/00000000000000000000.log"), b"1").unwrap();
+        dd.remove_child("repl-acks1-r0");
+        assert!(!c.exists());
         drop(dd.finish());
         assert!(!d.exists());
     }

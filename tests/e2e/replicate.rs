@@ -417,8 +417,23 @@ fn a_suite_runs_replicate_workloads_and_the_kafka_preset_has_a_short_one() {
         assert_eq!(w.config["rf"], 2);
         assert!(w.repetitions[0].extra.contains_key("e2e_latency_ns"));
     }
-    let rep = t.path().join("d/repl/acksall-r0");
+    let rep = t.path().join("d/repl-acksall-r0");
     assert!(logs(&rep.join("leader")) == logs(&rep.join("follower-1")));
+    // Without --keep the data directory goes, every replica's log with it.
+    let out = segbench_in(
+        t.path(),
+        &[
+            "run",
+            "repl.toml",
+            "--dir",
+            "d2",
+            "--out",
+            "res2",
+            "--quiet",
+        ],
+    );
+    assert_success(&out);
+    assert!(!t.path().join("d2").exists(), "data directory removed");
 
     let print = |extra: &[&str]| {
         let mut a = vec!["run", "--preset", "kafka", "--print"];
