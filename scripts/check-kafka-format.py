@@ -39,6 +39,22 @@ LOG_OVERHEAD = 12
 HEADER_LEN = 61
 
 
+def records_count(batch, raw):
+    """recordsCount: the attribute in kafka-python >= 2.0.3, the header's last field before."""
+    return header_field(batch, "records_count", raw, ">i", HEADER_LEN - 4)
+
+
+def header_field(batch, name, raw, fmt, at):
+    """A header field: the attribute in newer kafka-python, else read at its byte position."""
+    v = getattr(batch, name, None)
+    return v if v is not None else struct.unpack_from(fmt, raw, at)[0]
+
+
+def last_offset(batch):
+    """The batch's last offset (baseOffset + lastOffsetDelta; older kafka-python lacks it)."""
+    return batch.base_offset + batch.last_offset_delta
+
+
 class Failure(Exception):
     """A check failed; the message names the file and byte position."""
 
@@ -65,15 +81,15 @@ def read_index(path, entry_len, fmt):
     return entries
 
 
-def rebuild(batch, records):
+def rebuild(batch, raw, records):
     """Re-encode a batch from its decoded records with kafka-python's encoder."""
     builder = DefaultRecordBatchBuilder(
         magic=2,
         compression_type=0,
         is_transactional=batch.is_transactional,
-        producer_id=batch.producer_id,
-        producer_epoch=batch.producer_epoch,
-        base_sequence=batch.base_sequence,
+        producer_id=header_field(batch, "producer_id", raw, ">q", 43),
+        producer_epoch=header_field(batch, "producer_epoch", raw, ">h", 51),
+        base_sequence=header_field(batch, "base_sequence", raw, ">i", 53),
         batch_size=1 << 31,
     )
     for r in records:
@@ -128,15 +144,16 @@ def check_partition(partition_dir):
             if batch.base_offset != expected:
                 raise Failure(f"{where}: base offset {batch.base_offset}, expected {expected}")
             records = list(batch)
-            if len(records) != batch.records_count:
-                raise Failure(f"{where}: {len(records)} records, header says {batch.records_count}")
+            count = records_count(batch, raw)
+            if len(records) != count:
+                raise Failure(f"{where}: {len(records)} records, header says {count}")
             for k, r in enumerate(records):
                 if r.offset != expected + k:
                     raise Failure(f"{where}: record {k} has offset {r.offset}, expected {expected + k}")
-            if batch.last_offset != expected + len(records) - 1:
+            if last_offset(batch) != expected + len(records) - 1:
                 raise Failure(f"{where}: lastOffsetDelta {batch.last_offset_delta} does not match")
             if batch.compression_type == 0:
-                again = bytearray(rebuild(batch, records))
+                again = bytearray(rebuild(batch, raw, records))
                 again[0:8] = raw[0:8]      # baseOffset: assigned by the broker
                 again[12:16] = raw[12:16]  # partitionLeaderEpoch: assigned by the broker
                 if bytes(again) != raw:
@@ -146,9 +163,9 @@ def check_partition(partition_dir):
                                   f"(first difference at batch byte {diff}; lengths "
                                   f"{len(raw)} vs {len(again)})")
                 totals["rebuilt_identical"] += 1
-            starts[pos] = batch.last_offset
+            starts[pos] = last_offset(batch)
             max_ts = max(max_ts, batch.max_timestamp)
-            expected = batch.next_offset
+            expected = last_offset(batch) + 1
             totals["batches"] += 1
             totals["records"] += len(records)
             totals["bytes"] += size

@@ -10,7 +10,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::util::{
-    assert_bad_input, assert_success, results, segbench_in, wait_within, Listening, NetnsPair, BIN,
+    assert_bad_input, assert_success, check_kafka_format, results, segbench_in, wait_within,
+    Listening, NetnsPair, BIN,
 };
 use results::Status;
 
@@ -245,6 +246,7 @@ fn leader_and_follower(netns: Option<(&str, &str)>, listen: &str) {
             leader_logs == follower_logs,
             "{name}: the follower's segments differ"
         );
+        check_kafka_format(&t.path().join("follower-data").join(name).join("follower-1"));
     }
 }
 

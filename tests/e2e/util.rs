@@ -110,6 +110,41 @@ pub fn wait_for_log_bytes(dir: &Path) {
     }
 }
 
+/// Decodes every partition directory under `dir` with `scripts/check-kafka-format.py` (an
+/// independent implementation, kafka-python) and asserts it passes; prints SKIP when no Python
+/// here has kafka-python (`apt-get install python3-kafka`; .ci/run installs it as root).
+pub fn check_kafka_format(dir: &Path) {
+    let python = ["python3", "/usr/bin/python3"].into_iter().find(|py| {
+        Command::new(py)
+            .args(["-c", "import kafka.record.default_records"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    let Some(python) = python else {
+        eprintln!("SKIP: kafka-python is not installed: scripts/check-kafka-format.py not run");
+        return;
+    };
+    let parts: Vec<std::path::PathBuf> = workloads::kafka::reader::list_partitions(dir)
+        .unwrap()
+        .into_iter()
+        .map(|(_, _, p)| p)
+        .collect();
+    assert!(!parts.is_empty(), "no partition under {}", dir.display());
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/check-kafka-format.py");
+    let out = Command::new(python)
+        .arg(script)
+        .args(&parts)
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "check-kafka-format on {}: {}{}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Asserts exit code 0, showing stderr otherwise.
 pub fn assert_success(out: &Output) {
     assert_eq!(
