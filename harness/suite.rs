@@ -574,8 +574,10 @@ pub fn quicken(s: &mut Suite, max: Duration) {
     }
 }
 
-/// Overrides every workload's duration (`--duration`), except cold reads, which read the log
-/// once (a second pass would come from the page cache).
+/// Overrides every workload's duration (`--duration`), except cold reads, which keep the
+/// suite's setting: without a duration, one pass over the whole log (a catch-up reader's
+/// figure); with one, passes until it ends, each after evicting the reader's partitions
+/// (`runner::read::ReadConfig::duration`).
 pub fn set_duration(s: &mut Suite, d: &str) {
     for w in &mut s.workloads {
         if w.kind == "read" && w.cache.as_deref() == Some("cold") {
