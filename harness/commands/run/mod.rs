@@ -34,7 +34,7 @@ const RUN_HELP: &str = "Presets (segbench run --preset NAME --print shows the TO
   all                 the four in one run
 
 Examples:
-  segbench run                                   the kafka preset here, about 3 minutes
+  segbench run                                   the kafka preset here, about 3½ minutes
   segbench run --quick                           the same in under a minute (smoke test, CI)
   segbench run --preset zk-txnlog --dir /data/zk
   segbench run --preset flume-file-channel --dir /disk1/f --dir /disk2/f
