@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use results::fleet::{
-    aggregate_phase, hardware_warning, network_rows, scaling_rows, skew_warnings, span_and_skew,
-    FleetFailure, FleetHost, FleetInfo, FleetPhase, FleetReplication, HostPart, ReplicaFollower,
+    aggregate_phase, hardware_warning, network_rows, scaling_rows, skew_warnings, FleetFailure,
+    FleetHost, FleetInfo, FleetPhase, FleetReplication, HostPart, ReplicaFollower,
 };
 use results::format::mb_per_s;
 use results::{Baseline, ResultsFile};
@@ -128,16 +128,7 @@ pub fn build(
                     .filter(|d| d.result.is_some())
                     .map(|d| d.window)
                     .collect();
-                let (span_s, start_skew_s) = span_and_skew(&windows);
-                FleetPhase {
-                    name: name.clone(),
-                    ranks: windows.iter().map(|w| w.rank).collect(),
-                    windows,
-                    span_s,
-                    start_skew_s,
-                    workloads: vec![],
-                    warnings: vec![],
-                }
+                FleetPhase::of_windows(name, windows)
             }
             StepKind::Sinks | StepKind::StopSinks | StepKind::ReplicaListen => continue,
         };
@@ -207,7 +198,6 @@ fn replication(
         .filter(|d| d.rank < rf)
         .map(|d| d.window)
         .collect();
-    let (span_s, start_skew_s) = span_and_skew(&windows);
     let host = |r: u32| {
         c.members
             .members
@@ -247,15 +237,7 @@ fn replication(
                 })
         })
         .collect();
-    let phase = FleetPhase {
-        name: name.to_string(),
-        ranks: windows.iter().map(|w| w.rank).collect(),
-        windows,
-        span_s,
-        start_skew_s,
-        workloads: vec![],
-        warnings: vec![],
-    };
+    let phase = FleetPhase::of_windows(name, windows);
     let r = FleetReplication {
         leader_rank: 0,
         rf,

@@ -1,4 +1,4 @@
-//! Kafka replication in one process: a producer thread, a leader thread that appends each
+//! Kafka replication: a producer thread, a leader thread that appends each
 //! batch to its partition logs through a write engine, and `rf − 1` follower threads that
 //! long-poll the leader from their log end offset and append what they get through their own
 //! write engine. The leader keeps the in-sync replica set (ISR) and the high watermark (HW)

@@ -155,6 +155,23 @@ pub struct FleetPhase {
     pub warnings: Vec<String>,
 }
 
+impl FleetPhase {
+    /// A phase with no aggregate of its own (network, replicate): the ranks of `windows`, their
+    /// span and start skew ([`span_and_skew`]), no workloads and no warnings.
+    pub fn of_windows(name: &str, windows: Vec<PhaseWindow>) -> Self {
+        let (span_s, start_skew_s) = span_and_skew(&windows);
+        FleetPhase {
+            name: name.to_string(),
+            ranks: windows.iter().map(|w| w.rank).collect(),
+            windows,
+            span_s,
+            start_skew_s,
+            workloads: vec![],
+            warnings: vec![],
+        }
+    }
+}
+
 /// One workload of a phase, added up over hosts.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 pub struct WorkloadAggregate {

@@ -82,6 +82,26 @@ pub(crate) struct Rank {
 }
 
 impl Rank {
+    /// Ranks 0 .. `size` of one fleet run of `suite`, each in `root/r<rank>` with the token.
+    pub(crate) fn start_all(
+        root: &Path,
+        suite: &Path,
+        size: u32,
+        port: u16,
+        extra: &[&str],
+    ) -> Vec<Rank> {
+        (0..size)
+            .map(|r| {
+                Rank::start(
+                    root,
+                    &format!("r{r}"),
+                    TOKEN,
+                    &args(suite, r, size, port, extra),
+                )
+            })
+            .collect()
+    }
+
     pub(crate) fn start(root: &Path, name: &str, token: &str, args: &[String]) -> Rank {
         let dir = root.join(name);
         fs::create_dir_all(&dir).unwrap();
@@ -581,16 +601,7 @@ fn the_barrier_starts_every_hosts_repetitions_together_writes_and_reads() {
     fs::write(&suite, MIXED).unwrap();
     let port = free_port();
     let extra = ["--no-scaling", "--network", "off"];
-    let mut ranks: Vec<Rank> = (0..3)
-        .map(|r| {
-            Rank::start(
-                root.path(),
-                &format!("r{r}"),
-                TOKEN,
-                &args(&suite, r, 3, port, &extra),
-            )
-        })
-        .collect();
+    let mut ranks = Rank::start_all(root.path(), &suite, 3, port, &extra);
     for (r, rank) in ranks.iter_mut().enumerate() {
         assert_eq!(
             rank.wait(Duration::from_secs(120)),

@@ -19,7 +19,7 @@ use crate::datadir::DataDir;
 use crate::runner::progress::Progress;
 use crate::runner::read::{self, prepare_cache, LogSet, SinkTarget};
 use crate::runner::storage::StorageContext;
-use crate::runner::write::runs::{create_children, remove_children, verify_written};
+use crate::runner::write::runs::{create_children, err_status, remove_children, verify_written};
 use crate::runner::write::{self, RunOptions};
 use crate::runner::{settle, Limit, LiveCounters, RunError};
 
@@ -286,17 +286,6 @@ fn alone_label(cfg: &MixedConfig, i: usize) -> String {
         format!("{name} alone")
     } else {
         format!("{name} without {}", cfg.beside(i).join(" + "))
-    }
-}
-
-fn err_status(e: &RunError) -> Status {
-    match e {
-        RunError::Unsupported(reason) => Status::Skipped {
-            reason: reason.clone(),
-        },
-        RunError::Engine(err) => Status::Failed {
-            error: err.to_string(),
-        },
     }
 }
 

@@ -206,7 +206,8 @@ enum OneError {
     Sync(String),
 }
 
-fn err_status(e: &RunError) -> Status {
+/// A workload's status after `e`: skipped when the engine is not supported here, else failed.
+pub fn err_status(e: &RunError) -> Status {
     match e {
         RunError::Unsupported(reason) => Status::Skipped {
             reason: reason.clone(),

@@ -10,9 +10,9 @@ use crate::hist;
 use crate::plot::scale::{
     latency_label, linear_ticks, log_ticks, nines, nines_decades, nines_ticks, number_label,
 };
-use crate::plot::svg::escape;
+use crate::plot::svg::{escape, Stroke};
 use crate::plot::{series_stroke, Axis, Domain, LineChart, Point, Series, Tick};
-use crate::schema::{Kind, ResultsFile, WorkloadResult};
+use crate::schema::{Kind, LatencySummary, ResultsFile, WorkloadResult};
 
 use super::charts::{chart_label, charted, kind_name, MB_AXIS};
 use super::{figure, Section};
@@ -62,55 +62,85 @@ fn latency_chart(r: &ResultsFile, kind: Kind, problems: &mut Vec<String>) -> Opt
             Err(e) => problems.push(format!("{}: {e}", w.name)),
         }
     }
+    let unit = match kind {
+        Kind::Write => "per batch, submit to acknowledgement",
+        Kind::Read => "per fetch",
+    };
+    let curves = curves
+        .into_iter()
+        .enumerate()
+        .map(|(i, (w, h))| (chart_label(w), series_stroke(i, 2.0), h))
+        .collect();
+    percentile_chart(
+        format!("{} latency by percentile", capitalised(kind_name(kind))),
+        format!("latency {unit}; all repetitions' histograms merged; log scales"),
+        curves,
+        &[("p50", 0.5), ("p99", 0.99)],
+    )
+}
+
+/// One curve of a percentile chart: its label, its stroke and its histogram.
+pub(super) type LatencyCurve = (String, Stroke, Histogram<u64>);
+
+/// The curve of latency summary `s`, or `None` when its histogram is empty or cannot be read.
+pub(super) fn latency_curve(
+    label: String,
+    stroke: Stroke,
+    s: &LatencySummary,
+) -> Option<LatencyCurve> {
+    let h = hist::decode(&s.hdr).ok().filter(|h| !h.is_empty())?;
+    Some((label, stroke, h))
+}
+
+/// A latency-by-percentile chart of `curves` on log scales, the nines axis as deep as the
+/// largest histogram allows; each curve's label is followed by the `quantiles` named (e.g.
+/// `("p99", 0.99)`) and the max. `None` without a curve.
+pub(super) fn percentile_chart(
+    title: String,
+    subtitle: String,
+    curves: Vec<LatencyCurve>,
+    quantiles: &[(&str, f64)],
+) -> Option<String> {
     if curves.is_empty() {
         return None;
     }
     let decades = curves
         .iter()
-        .map(|(_, h)| nines_decades(h.len()))
+        .map(|c| nines_decades(c.2.len()))
         .max()
         .unwrap_or(2);
     let lo = curves
         .iter()
-        .map(|(_, h)| h.min().max(1) as f64)
+        .map(|c| c.2.min().max(1) as f64)
         .fold(f64::INFINITY, f64::min);
     let hi = curves
         .iter()
-        .map(|(_, h)| h.max().max(1) as f64)
+        .map(|c| c.2.max().max(1) as f64)
         .fold(0.0, f64::max);
     let (y_domain, y_ticks) = log_ticks(lo, hi, latency_label);
     let (x_domain, x_ticks) = nines_ticks(decades);
-    let series: Vec<Series> = curves
-        .iter()
-        .enumerate()
-        .map(|(i, (w, h))| {
-            let points = percentile_curve(h, decades)
-                .into_iter()
-                .map(|(x, y)| Point::at(x, y))
+    let series = curves
+        .into_iter()
+        .map(|(label, stroke, h)| {
+            let mut figures: Vec<String> = quantiles
+                .iter()
+                .map(|(name, q)| format!("{name} {}", format::latency(h.value_at_quantile(*q))))
                 .collect();
+            figures.push(format!("max {}", format::latency(h.max())));
             Series {
-                label: format!(
-                    "{}  (p50 {}, p99 {}, max {})",
-                    chart_label(w),
-                    format::latency(h.value_at_quantile(0.5)),
-                    format::latency(h.value_at_quantile(0.99)),
-                    format::latency(h.max())
-                ),
-                stroke: series_stroke(i, 2.0),
-                points,
+                label: format!("{label}  ({})", figures.join(", ")),
+                stroke,
+                points: percentile_curve(&h, decades)
+                    .into_iter()
+                    .map(|(x, y)| Point::at(x, y))
+                    .collect(),
                 markers: false,
             }
         })
         .collect();
-    let unit = match kind {
-        Kind::Write => "per batch, submit to acknowledgement",
-        Kind::Read => "per fetch",
-    };
     let chart = LineChart {
-        title: format!("{} latency by percentile", capitalised(kind_name(kind))),
-        subtitle: Some(format!(
-            "latency {unit}; all repetitions' histograms merged; log scales"
-        )),
+        title,
+        subtitle: Some(subtitle),
         x: Axis::new("percentile (x = 1/(1−q), log scale)", x_domain, x_ticks),
         y: Axis::new("latency (log scale)", y_domain, y_ticks),
         series,

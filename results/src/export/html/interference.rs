@@ -4,87 +4,39 @@
 
 use std::fmt::Write as _;
 
-use crate::format;
-use crate::hist;
 use crate::interference::Interference;
-use crate::plot::scale::{latency_label, log_ticks, nines_decades, nines_ticks};
 use crate::plot::svg::{escape, Stroke};
-use crate::plot::{Axis, LineChart, Point, Series, PALETTE};
-use crate::schema::{LatencySummary, ResultsFile};
+use crate::plot::PALETTE;
+use crate::schema::ResultsFile;
 
-use super::curves::percentile_curve;
+use super::curves::{latency_curve, percentile_chart};
 use super::{figure, Section};
-
-/// One curve of the chart: its label, its stroke and its histogram.
-fn curve(
-    label: String,
-    stroke: Stroke,
-    s: &LatencySummary,
-) -> Option<(String, Stroke, hdrhistogram::Histogram<u64>)> {
-    let h = hist::decode(&s.hdr).ok().filter(|h| !h.is_empty())?;
-    Some((label, stroke, h))
-}
 
 fn chart(workload: &str, pairs: &[&Interference]) -> Option<String> {
     let mut curves = Vec::new();
     for (k, i) in pairs.iter().enumerate() {
         let color = PALETTE[k % PALETTE.len()];
         let with = format!("{} with {}", i.part, i.beside.join(" + "));
-        curves.extend(curve(with, Stroke::solid(color, 2.0), &i.with_latency_ns));
+        curves.extend(latency_curve(
+            with,
+            Stroke::solid(color, 2.0),
+            &i.with_latency_ns,
+        ));
         // "Without" the parts it is compared with: background parts may still have run.
         let alone = format!("{} without {}", i.part, i.beside.join(" + "));
-        curves.extend(curve(
+        curves.extend(latency_curve(
             alone,
             Stroke::dashed(color, 2.0, "7 4"),
             &i.alone_latency_ns,
         ));
     }
-    if curves.is_empty() {
-        return None;
-    }
-    let decades = curves
-        .iter()
-        .map(|c| nines_decades(c.2.len()))
-        .max()
-        .unwrap_or(2);
-    let lo = curves
-        .iter()
-        .map(|c| c.2.min().max(1) as f64)
-        .fold(f64::INFINITY, f64::min);
-    let hi = curves
-        .iter()
-        .map(|c| c.2.max().max(1) as f64)
-        .fold(0.0, f64::max);
-    let (y_domain, y_ticks) = log_ticks(lo, hi, latency_label);
-    let (x_domain, x_ticks) = nines_ticks(decades);
-    let series = curves
-        .into_iter()
-        .map(|(label, stroke, h)| Series {
-            label: format!(
-                "{label}  (p99 {}, p99.9 {}, max {})",
-                format::latency(h.value_at_quantile(0.99)),
-                format::latency(h.value_at_quantile(0.999)),
-                format::latency(h.max())
-            ),
-            stroke,
-            points: percentile_curve(&h, decades)
-                .into_iter()
-                .map(|(x, y)| Point::at(x, y))
-                .collect(),
-            markers: false,
-        })
-        .collect();
-    let c = LineChart {
-        title: format!("{workload}: latency with the other parts running and alone"),
-        subtitle: Some(
-            "solid: with the others; dashed: alone; all repetitions' histograms merged; log scales"
-                .into(),
-        ),
-        x: Axis::new("percentile (x = 1/(1−q), log scale)", x_domain, x_ticks),
-        y: Axis::new("latency (log scale)", y_domain, y_ticks),
-        series,
-    };
-    Some(c.render())
+    percentile_chart(
+        format!("{workload}: latency with the other parts running and alone"),
+        "solid: with the others; dashed: alone; all repetitions' histograms merged; log scales"
+            .into(),
+        curves,
+        &[("p99", 0.99), ("p99.9", 0.999)],
+    )
 }
 
 /// The section, or `None` without a paired mixed workload.

@@ -7,16 +7,13 @@ use std::fmt::Write as _;
 
 use crate::export::replication::{acks_table, cpu_table, events_table, NOTES};
 use crate::format;
-use crate::hist;
-use crate::plot::scale::{
-    latency_label, linear_ticks, log_ticks, nines_decades, nines_ticks, number_label,
-};
+use crate::plot::scale::{linear_ticks, number_label};
 use crate::plot::svg::escape;
 use crate::plot::{series_stroke, Axis, LineChart, Point, Series, Stroke};
 use crate::replication::{self, AcksRow};
-use crate::schema::{LatencySummary, ResultsFile};
+use crate::schema::ResultsFile;
 
-use super::curves::{median_repetition, percentile_curve};
+use super::curves::{latency_curve, median_repetition, percentile_chart};
 use super::page::html_table;
 use super::{figure, Section};
 
@@ -26,62 +23,24 @@ fn latency_chart(rows: &[AcksRow<'_>]) -> Option<String> {
     for (i, r) in rows.iter().enumerate() {
         let label = format!("{} acks={}", r.group, r.acks);
         let stroke = series_stroke(i, 2.0);
-        let decode = |s: &LatencySummary| hist::decode(&s.hdr).ok().filter(|h| !h.is_empty());
-        if let Some(h) = decode(&r.latency) {
-            curves.push((format!("{label}: produce"), stroke.clone(), h));
-        }
-        if let Some(h) = r.e2e.as_ref().and_then(decode) {
-            let dashed = Stroke::dashed(&stroke.color, 1.6, "6 4");
-            curves.push((format!("{label}: end to end"), dashed, h));
-        }
-    }
-    if curves.is_empty() {
-        return None;
-    }
-    let decades = curves
-        .iter()
-        .map(|c| nines_decades(c.2.len()))
-        .max()
-        .unwrap_or(2);
-    let lo = curves
-        .iter()
-        .map(|c| c.2.min().max(1) as f64)
-        .fold(f64::INFINITY, f64::min);
-    let hi = curves
-        .iter()
-        .map(|c| c.2.max().max(1) as f64)
-        .fold(0.0, f64::max);
-    let (y_domain, y_ticks) = log_ticks(lo, hi, latency_label);
-    let (x_domain, x_ticks) = nines_ticks(decades);
-    let series = curves
-        .into_iter()
-        .map(|(label, stroke, h)| Series {
-            label: format!(
-                "{label}  (p50 {}, p99 {}, max {})",
-                format::latency(h.value_at_quantile(0.5)),
-                format::latency(h.value_at_quantile(0.99)),
-                format::latency(h.max())
-            ),
+        let dashed = Stroke::dashed(&stroke.color, 1.6, "6 4");
+        curves.extend(latency_curve(
+            format!("{label}: produce"),
             stroke,
-            points: percentile_curve(&h, decades)
-                .into_iter()
-                .map(|(x, y)| Point::at(x, y))
-                .collect(),
-            markers: false,
-        })
-        .collect();
-    let chart = LineChart {
-        title: "Replication latency by percentile, per acks mode".into(),
-        subtitle: Some(
-            "solid: produce → acknowledged; dashed: produce → read by a consumer below the high watermark; \
+            &r.latency,
+        ));
+        if let Some(e2e) = &r.e2e {
+            curves.extend(latency_curve(format!("{label}: end to end"), dashed, e2e));
+        }
+    }
+    percentile_chart(
+        "Replication latency by percentile, per acks mode".into(),
+        "solid: produce → acknowledged; dashed: produce → read by a consumer below the high watermark; \
              repetitions merged; log scales"
-                .into(),
-        ),
-        x: Axis::new("percentile (x = 1/(1−q), log scale)", x_domain, x_ticks),
-        y: Axis::new("latency (log scale)", y_domain, y_ticks),
-        series,
-    };
-    Some(chart.render())
+                            .into(),
+        curves,
+        &[("p50", 0.5), ("p99", 0.99)],
+    )
 }
 
 /// Each follower's lag in time over the median repetition of each acks mode.

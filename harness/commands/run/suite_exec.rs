@@ -1,0 +1,503 @@
+//! How `segbench run` executes a suite's workloads, one kind at a time: a suite workload
+//! turned into write or read configurations (one per engine and sweep point), `best` resolved,
+//! the log for read workloads written once and reused, replicate and mixed workloads handed to
+//! their commands, and rows for what a stopped run never started.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use results::{Kind, Status, WorkloadResult};
+use workloads::kafka::log::LogFormat;
+use workloads::pacing::Clock;
+
+use crate::bad_input;
+use crate::datadir::DataDir;
+use crate::fleet::sync::SyncClient;
+use crate::runner::progress::Progress;
+use crate::runner::read::prepare as read_prep;
+use crate::runner::read::{CacheMode, LogSet, ReadConfig, DEFAULT_FETCH_BYTES};
+use crate::runner::write::{run_writes, RunOptions, WriteConfig};
+use crate::runner::RepSync;
+use crate::suite::{self, Suite, WorkloadSpec};
+
+/// What every workload of the run shares: where data goes, the clock, the stop flag, the
+/// progress line and a fleet rank's barrier.
+pub(super) struct Env<'a> {
+    /// The data directories (`--dir`); the first also holds the read log and replicate data.
+    pub data: &'a [DataDir],
+    /// Where mixed workloads write snapshots and checkpoints (`--snap-dir`).
+    pub snap: Option<&'a DataDir>,
+    /// The run's clock.
+    pub clock: Arc<dyn Clock>,
+    /// Set by a signal: stop after the current repetition.
+    pub stop: &'a AtomicBool,
+    /// Progress on stderr.
+    pub progress: &'a Progress,
+    /// A fleet rank's barrier client (`--fleet-sync`).
+    pub sync: Option<&'a SyncClient>,
+    /// The same barrier as the runners take it.
+    pub rep_sync: Option<Arc<dyn RepSync>>,
+    /// Keep the data written (`--keep`).
+    pub keep: bool,
+}
+
+/// What the suite's workloads produced.
+#[derive(Default)]
+pub(super) struct Outcome {
+    /// One row per engine and sweep point (and "not run" rows after a stop).
+    pub done: Vec<WorkloadResult>,
+    /// Verification failures (the run worked but a check failed: exit 1).
+    pub failures: Vec<String>,
+    /// A signal or a failed fleet barrier stopped the run early.
+    pub interrupted: bool,
+}
+
+/// Runs the suite's workloads in order; after a stop, adds "not run" rows for the rest.
+pub(super) fn run_workloads(suite: &Suite, env: &Env) -> anyhow::Result<Outcome> {
+    let default_repeat = suite.repeat.unwrap_or(3);
+    let warmup = suite::warmup(suite);
+    let mut out = Outcome::default();
+    let mut read_log: Option<ReadLog> = None;
+    let mut write_workloads = 0;
+    for w in &suite.workloads {
+        let barrier_failed = env.sync.is_some_and(|s| s.failure().is_some());
+        if env.stop.load(Ordering::Relaxed) || barrier_failed {
+            out.interrupted = true;
+            break;
+        }
+        let mut opts = RunOptions {
+            repeat: w.repeat.unwrap_or(default_repeat),
+            warmup,
+            keep: env.keep,
+            verify: w.verify.unwrap_or(false),
+            first_workload: write_workloads,
+            sync: env.rep_sync.clone(),
+            until_steady: suite::until_steady(w),
+        };
+        match w.kind.as_str() {
+            "write" => run_write_workload(w, &mut opts, &mut write_workloads, env, &mut out)?,
+            "read" => {
+                let (mut rs, f, i) = run_read_workload(w, opts.repeat, &mut read_log, env)?;
+                out.done.append(&mut rs);
+                out.failures.extend(f);
+                out.interrupted |= i;
+            }
+            "replicate" => {
+                use crate::commands::replicate::{run_suite_workload, ModesRun};
+                let run = ModesRun {
+                    repeat: opts.repeat,
+                    data: &env.data[0],
+                    prefix: "",
+                    keep: env.keep,
+                    clock: env.clock.clone(),
+                    stop: env.stop,
+                    progress: env.progress,
+                };
+                let (rows, stopped) = run_suite_workload(w, &run)?;
+                out.done.extend(rows);
+                out.interrupted |= stopped;
+            }
+            "mixed" => {
+                opts.first_workload = out.done.len();
+                let o = crate::commands::mixed::run_in_suite(
+                    w,
+                    &opts,
+                    env.data,
+                    env.snap,
+                    env.clock.clone(),
+                    env.stop,
+                    env.progress,
+                )?;
+                out.failures.extend(o.check_failures);
+                out.interrupted |= o.interrupted;
+                out.done.extend(o.workloads);
+            }
+            _ => {}
+        }
+    }
+    if out.interrupted {
+        let missing = not_run(suite, &out.done);
+        out.done.extend(missing);
+    }
+    Ok(out)
+}
+
+/// Runs write workload `w` at each sweep point, its engines (`best` resolved) side by side;
+/// `write_workloads` counts the run's write workloads so far (it names their directories).
+fn run_write_workload(
+    w: &WorkloadSpec,
+    opts: &mut RunOptions,
+    write_workloads: &mut usize,
+    env: &Env,
+    out: &mut Outcome,
+) -> anyhow::Result<()> {
+    let mut engines = Vec::new();
+    for e in &w.engines {
+        if e == "best" {
+            let mine = best_write_engine(&out.done);
+            let best = match env.sync {
+                Some(s) => s.agreed_best(mine, env.stop, env.progress),
+                None => mine,
+            };
+            match best {
+                Some(b) => engines.push(b),
+                None => env.progress.line(&format!(
+                    "{}: no completed write engine to take as 'best'; skipped",
+                    w.name
+                )),
+            }
+        } else {
+            engines.push(e.clone());
+        }
+    }
+    for point in suite::sweep_points(w) {
+        let mut cfgs = Vec::new();
+        for e in &engines {
+            cfgs.push(
+                write_config(w, e, &point)
+                    .map_err(|m| bad_input(format!("workload '{}': {m}", w.name)))?,
+            );
+        }
+        if env.sync.is_some_and(|s| s.failure().is_some()) {
+            break;
+        }
+        opts.first_workload = *write_workloads;
+        *write_workloads += cfgs.len();
+        let outcome = run_writes(
+            &cfgs,
+            opts,
+            env.data,
+            env.clock.clone(),
+            env.stop,
+            env.progress,
+        );
+        out.failures.extend(outcome.check_failures);
+        out.interrupted |= outcome.interrupted;
+        out.done.extend(
+            outcome
+                .workloads
+                .into_iter()
+                .map(|r| in_suite(r, w, &point)),
+        );
+    }
+    Ok(())
+}
+
+/// A write configuration from a suite workload, one engine and one sweep point.
+pub fn write_config(
+    w: &WorkloadSpec,
+    engine: &str,
+    point: &Option<(String, u32)>,
+) -> Result<WriteConfig, String> {
+    use workloads::units::{parse_duration, parse_rate, parse_size};
+    let size = |v: &Option<String>, d: u64| -> Result<u64, String> {
+        v.as_deref()
+            .map(parse_size)
+            .transpose()
+            .map(|x| x.unwrap_or(d))
+            .map_err(|e| e.0)
+    };
+    let mut engine = engine.to_string();
+    let mut partitions = w.partitions.unwrap_or(1);
+    let mut threads = w.threads.unwrap_or(1);
+    if let Some((p, v)) = point {
+        match p.as_str() {
+            "partitions" => partitions = *v,
+            "threads" => threads = *v,
+            "qd" => engine = suite::with_qd(&engine, *v),
+            other => return Err(format!("sweep '{other}' does not apply to write workloads")),
+        }
+    }
+    let cfg = WriteConfig {
+        engine: engine
+            .parse()
+            .map_err(|e: workloads::EngineError| e.to_string())?,
+        topic: w.name.clone(),
+        partitions,
+        threads,
+        record_size: size(&w.record_size, 1024)? as usize,
+        batch_size: size(&w.batch_size, 16 * 1024)? as usize,
+        segment_size: size(&w.segment_size, 1 << 30)?,
+        index_interval: size(&w.index_interval, 4096)?,
+        preallocate: w.preallocate.unwrap_or(false),
+        retention: w
+            .retention
+            .as_deref()
+            .map(parse_size)
+            .transpose()
+            .map_err(|e| e.0)?,
+        flush: w.flush.as_deref().unwrap_or("never").parse()?,
+        sync: w.sync.as_deref().unwrap_or("fdatasync").parse()?,
+        format: if w.format.as_deref() == Some("raw") {
+            LogFormat::Raw
+        } else {
+            LogFormat::Kafka
+        },
+        size: w
+            .size
+            .as_deref()
+            .map(parse_size)
+            .transpose()
+            .map_err(|e| e.0)?,
+        duration: w
+            .duration
+            .as_deref()
+            .map(parse_duration)
+            .transpose()
+            .map_err(|e| e.0)?,
+        rate: w
+            .rate
+            .as_deref()
+            .map(parse_rate)
+            .transpose()
+            .map_err(|e| e.0)?,
+    };
+    let shape = cfg.shape()?;
+    crate::budget::check(
+        &format!("write/{}", cfg.engine),
+        crate::budget::write_needs(&cfg, &shape),
+        crate::budget::Room::here(),
+    )?;
+    Ok(cfg)
+}
+
+/// The fastest completed write engine so far (device figures preferred over page-cache ones).
+pub fn best_write_engine(done: &[WorkloadResult]) -> Option<String> {
+    let median = |w: &WorkloadResult| {
+        w.summary
+            .as_ref()
+            .map(|s| s.throughput_bytes_per_s.median)
+            .unwrap_or(0.0)
+    };
+    let completed: Vec<&WorkloadResult> = done
+        .iter()
+        .filter(|w| {
+            w.kind == Kind::Write
+                && w.mixed.is_none()
+                && w.status == Status::Completed
+                && !w.config.contains_key("sweep")
+                && !results::replication::is_replication(w)
+        })
+        .collect();
+    let device: Vec<&&WorkloadResult> = completed
+        .iter()
+        .filter(|w| w.medium == results::Medium::Device)
+        .collect();
+    let pool: Vec<&WorkloadResult> = if device.is_empty() {
+        completed
+    } else {
+        device.into_iter().copied().collect()
+    };
+    pool.into_iter()
+        .max_by(|a, b| median(a).total_cmp(&median(b)))
+        .map(|w| w.engine.clone())
+}
+
+/// A log written for read workloads, reused while size and partitions stay the same.
+struct ReadLog {
+    size: u64,
+    partitions: u32,
+    dir: PathBuf,
+}
+
+/// The read configurations of a suite workload at one sweep point.
+pub fn read_configs(
+    w: &WorkloadSpec,
+    point: &Option<(String, u32)>,
+) -> Result<Vec<ReadConfig>, String> {
+    use workloads::units::{parse_duration, parse_size};
+    let mut consumers = w.consumers.unwrap_or(1);
+    let mut groups = w.groups.unwrap_or(1);
+    let mut qd = None;
+    if let Some((p, v)) = point {
+        match p.as_str() {
+            "consumers" => consumers = *v,
+            "groups" => groups = *v,
+            "qd" => qd = Some(*v),
+            other => return Err(format!("sweep '{other}' does not apply to read workloads")),
+        }
+    }
+    let cache: CacheMode = w.cache.as_deref().unwrap_or("hot").parse()?;
+    let mut out = Vec::new();
+    for e in &w.engines {
+        let e = match qd {
+            Some(q) => suite::with_qd(e, q),
+            None => e.clone(),
+        };
+        let cfg = ReadConfig {
+            engine: e
+                .parse()
+                .map_err(|x: workloads::EngineError| x.to_string())?,
+            cache,
+            consumers,
+            groups,
+            fetch_size: w
+                .fetch_size
+                .as_deref()
+                .map(parse_size)
+                .transpose()
+                .map_err(|x| x.0)?
+                .unwrap_or(DEFAULT_FETCH_BYTES),
+            duration: w
+                .duration
+                .as_deref()
+                .map(parse_duration)
+                .transpose()
+                .map_err(|x| x.0)?,
+            verify: w.verify.unwrap_or(false),
+            until_steady: suite::until_steady(w),
+            rate: w
+                .rate
+                .as_deref()
+                .map(workloads::units::parse_rate)
+                .transpose()
+                .map_err(|x| x.0)?,
+        };
+        cfg.check()?;
+        crate::budget::check(
+            &cfg.name(),
+            crate::budget::read_needs(&cfg, 0),
+            crate::budget::Room::here(),
+        )?;
+        out.push(cfg);
+    }
+    Ok(out)
+}
+
+/// Runs read workload `w` at each sweep point over a log of its size and partitions, written
+/// into the first data directory unless the previous read workload's (`log_cache`) fits.
+fn run_read_workload(
+    w: &WorkloadSpec,
+    repeat: u32,
+    log_cache: &mut Option<ReadLog>,
+    env: &Env,
+) -> anyhow::Result<(Vec<WorkloadResult>, Vec<String>, bool)> {
+    let (data, stop, progress) = (env.data, env.stop, env.progress);
+    let size = w
+        .size
+        .as_deref()
+        .map(workloads::units::parse_size)
+        .transpose()
+        .map_err(|e| bad_input(e.0))?
+        .unwrap_or(read_prep::DEFAULT_SIZE);
+    let partitions = w.partitions.unwrap_or(read_prep::DEFAULT_PARTITIONS);
+    let reuse = log_cache
+        .as_ref()
+        .is_some_and(|l| l.size == size && l.partitions == partitions);
+    if !reuse {
+        if log_cache.take().is_some() {
+            data[0].remove_child("read-log");
+        }
+        let dir = read_prep::write_log(
+            &data[0],
+            size,
+            partitions,
+            read_prep::DEFAULT_SEGMENT_SIZE,
+            stop,
+            progress,
+        )?;
+        *log_cache = Some(ReadLog {
+            size,
+            partitions,
+            dir,
+        });
+    }
+    let Some(cached) = log_cache.as_ref() else {
+        return Ok((Vec::new(), Vec::new(), false));
+    };
+    let log =
+        LogSet::open(std::slice::from_ref(&cached.dir)).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut out = Vec::new();
+    let mut failures = Vec::new();
+    let mut interrupted = false;
+    for point in suite::sweep_points(w) {
+        let cfgs = read_configs(w, &point)
+            .map_err(|m| bad_input(format!("workload '{}': {m}", w.name)))?;
+        let skips = read_prep::precheck(&cfgs)?;
+        let runnable = read_prep::runnable(&cfgs, &skips);
+        let sessions = cfgs
+            .iter()
+            .map(|c| (c.groups * c.consumers) as usize)
+            .max()
+            .unwrap_or(1)
+            + 8;
+        let (sink, target) = read_prep::local_sink(sessions)?;
+        let outcome = crate::runner::read::run_reads(
+            &runnable,
+            repeat,
+            &log,
+            &target,
+            env.clock.clone(),
+            stop,
+            progress,
+            env.rep_sync.as_deref(),
+        );
+        drop(sink);
+        failures.extend(outcome.check_failures);
+        interrupted |= outcome.interrupted;
+        let stopped = outcome.sync_failure.is_some();
+        out.extend(
+            read_prep::with_skips(&cfgs, &skips, outcome.workloads, &log, &target)
+                .into_iter()
+                .map(|r| in_suite(r, w, &point)),
+        );
+        if stopped {
+            break;
+        }
+    }
+    Ok((out, failures, interrupted))
+}
+
+/// Rows for the suite's workloads (engine × sweep point) that a stopped run never started:
+/// listed as skipped ("not run"), never as completed, so a reader sees what is missing.
+fn not_run(suite: &Suite, done: &[WorkloadResult]) -> Vec<WorkloadResult> {
+    let mut out = Vec::new();
+    for w in &suite.workloads {
+        if w.kind == "replicate" {
+            out.extend(crate::commands::replicate::not_run_rows(w, done));
+            continue;
+        }
+        // No figures: the medium is what the row would have measured.
+        let (kind, medium) = match w.kind.as_str() {
+            "write" => (results::Kind::Write, results::Medium::Device),
+            _ => (results::Kind::Read, results::Medium::Network),
+        };
+        for point in suite::sweep_points(w) {
+            for e in w.engines.iter().filter(|e| *e != "best") {
+                let row = WorkloadResult::new(
+                    e.clone(),
+                    kind,
+                    e.clone(),
+                    Default::default(),
+                    results::Status::Skipped {
+                        reason: crate::runner::NOT_RUN.into(),
+                    },
+                    medium,
+                );
+                let row = in_suite(row, w, &point);
+                if !done.iter().any(|d| d.name == row.name) {
+                    out.push(row);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A result named and configured as suite workload `w` at sweep `point`:
+/// `<workload>[/<param>=<value>]/<engine>`, with the sweep and the workload in its config.
+fn in_suite(
+    mut r: WorkloadResult,
+    w: &WorkloadSpec,
+    point: &Option<(String, u32)>,
+) -> WorkloadResult {
+    r.name = match point {
+        Some((p, v)) => format!("{}/{p}={v}/{}", w.name, r.engine),
+        None => format!("{}/{}", w.name, r.engine),
+    };
+    r.config.extend(suite::sweep_config(point));
+    r.config
+        .insert("suite_workload".into(), serde_json::json!(w.name));
+    r
+}
