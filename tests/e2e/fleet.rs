@@ -82,14 +82,29 @@ pub(crate) struct Rank {
 }
 
 impl Rank {
+    /// Starts a rank in `root/NAME`, its temporary directory `root/tmp` ([`scratch_left`]).
     pub(crate) fn start(root: &Path, name: &str, token: &str, args: &[String]) -> Rank {
+        Rank::start_with(root, name, token, args, &[])
+    }
+
+    /// [`Rank::start`] with `env` added to its environment.
+    pub(crate) fn start_with(
+        root: &Path,
+        name: &str,
+        token: &str,
+        args: &[String],
+        env: &[(&str, &str)],
+    ) -> Rank {
         let dir = root.join(name);
         fs::create_dir_all(&dir).unwrap();
+        fs::create_dir_all(root.join("tmp")).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_segbench"))
             .arg("fleet")
             .arg("run")
             .args(args)
             .env("SEGBENCH_FLEET_TOKEN", token)
+            .env("TMPDIR", root.join("tmp"))
+            .envs(env.iter().copied())
             .current_dir(&dir)
             .stdin(Stdio::null())
             .stdout(fs::File::create(dir.join("stdout")).unwrap())
@@ -127,7 +142,7 @@ impl Rank {
     }
 
     /// Waits at most `limit` until stderr contains `needle`.
-    fn wait_for(&self, needle: &str, limit: Duration) {
+    pub(crate) fn wait_for(&self, needle: &str, limit: Duration) {
         let deadline = Instant::now() + limit;
         while !self.stderr().contains(needle) {
             assert!(
@@ -189,8 +204,23 @@ pub(crate) fn cluster_file(rank0: &Rank) -> ResultsFile {
         .unwrap_or_else(|e| panic!("no results at rank 0 ({e}):\n{}", rank0.stderr()))
 }
 
+/// The ranks' scratch directories (`segbench-fleet-*`) left in `root/tmp`, their TMPDIR, once
+/// `limit` has passed (a killed rank's child removes its rank's when it ends).
+pub(crate) fn scratch_left(root: &Path, limit: Duration) -> Vec<String> {
+    let left = || -> Vec<String> {
+        fs::read_dir(root.join("tmp"))
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("segbench-fleet-"))
+            .collect()
+    };
+    eventually(limit, || left().is_empty());
+    left()
+}
+
 /// Waits at most `limit` until `cond` holds.
-fn eventually(limit: Duration, cond: impl Fn() -> bool) -> bool {
+pub(crate) fn eventually(limit: Duration, cond: impl Fn() -> bool) -> bool {
     let deadline = Instant::now() + limit;
     while Instant::now() < deadline {
         if cond() {
@@ -275,6 +305,8 @@ fn three_ranks_on_loopback_make_one_cluster_result_and_refuse_a_wrong_token() {
         "rank 2:\n{}",
         r2.stderr()
     );
+    let left = scratch_left(root.path(), Duration::ZERO);
+    assert!(left.is_empty(), "{left:?}");
     eprintln!(
         "fleet of 3 on loopback: {:?}\n{}",
         started.elapsed(),
@@ -442,6 +474,9 @@ fn a_killed_rank_stops_the_others_within_5_s_with_partial_results() {
             r.dir.display()
         );
     }
+    // The killed rank ran no cleanup: its child, the last one writing there, removes its scratch.
+    let left = scratch_left(root.path(), Duration::from_secs(15));
+    assert!(left.is_empty(), "{left:?}");
     eprintln!("killed rank: rank 0 stopped after {t0:?}, rank 1 after {t1:?}");
 }
 
@@ -513,6 +548,8 @@ fn sigint_on_one_rank_stops_every_rank() {
             r.dir.display()
         );
     }
+    let left = scratch_left(root.path(), Duration::ZERO);
+    assert!(left.is_empty(), "{left:?}");
 }
 
 #[test]
@@ -543,6 +580,8 @@ fn a_rank_that_hangs_is_noticed_by_its_silence() {
         r2.data_dirs(),
         r2.stderr()
     );
+    let left = scratch_left(root.path(), Duration::from_secs(15));
+    assert!(left.is_empty(), "{left:?}");
     eprintln!(
         "hung rank: the others stopped after {waited:?}; its child cleaned up {:?} after it was killed",
         killed.elapsed()
