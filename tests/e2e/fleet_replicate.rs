@@ -96,19 +96,9 @@ fn rank_0_leads_and_ranks_1_and_2_follow_with_their_own_bytes() {
     );
     // Nothing left behind by the children.
     for r in &ranks {
-        let left = data_dirs(r);
+        let left = r.data_dirs();
         assert!(left.is_empty(), "{left:?}");
     }
-}
-
-/// The data directories a rank's children left in its working directory.
-fn data_dirs(r: &Rank) -> Vec<String> {
-    fs::read_dir(&r.dir)
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("segbench-data"))
-        .collect()
 }
 
 #[test]
@@ -166,7 +156,7 @@ fn a_follower_that_fails_before_joining_stops_the_run_naming_its_rank_at_once() 
     let left = scratch_left(root.path(), Duration::ZERO);
     assert!(left.is_empty(), "{left:?}");
     for r in &ranks {
-        let data = data_dirs(r);
+        let data = r.data_dirs();
         assert!(data.is_empty(), "{data:?}:\n{}", r.stderr());
     }
     eprintln!("a follower that failed before joining: rank 0 stopped {stopped:?} after the replication step began");
