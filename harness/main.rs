@@ -8,7 +8,8 @@ use segbench::cli::{Cli, Command};
 use segbench::{commands, BadInput, CheckFailed};
 
 fn main() -> ExitCode {
-    segbench::fleet::child::follow_parent();
+    // Held to the end: removes a scratch directory this process is left to remove.
+    let _watch = segbench::fleet::child::follow_parent();
     // Values are recorded in results and reports as text: refuse what is not UTF-8 up front.
     if let Some((i, arg)) = std::env::args_os()
         .enumerate()

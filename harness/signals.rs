@@ -51,6 +51,7 @@ impl StopSignals {
             return;
         }
         let done = crate::datadir::remove_all_now();
+        crate::fleet::child::remove_scratch_now();
         eprintln!("segbench: second signal: stopped at once, without results; {done}");
         std::process::exit(128 + sig);
     }

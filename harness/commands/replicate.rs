@@ -288,7 +288,8 @@ pub fn run(a: ReplicateArgs) -> anyhow::Result<u8> {
     let progress = Progress::new(a.output.quiet);
     let signals = crate::signals::install();
     let clock = workloads::pacing::best_clock().0;
-    let mut place = match Placement::set_up(a.role, addr, cfgs[0].rf, a.join_timeout) {
+    let mut place = match Placement::set_up(a.role, addr, cfgs[0].rf, a.join_timeout, &signals.stop)
+    {
         Ok(p) => p,
         Err(e) => {
             data.finish();

@@ -63,12 +63,13 @@ pub enum Placement {
 
 impl Placement {
     /// `--role all`: nothing to set up. `--role leader`: listens on `addr` and waits for the
-    /// followers (a line on stderr says where, before waiting).
+    /// followers (a line on stderr says where, before waiting), until `stop` is set.
     pub fn set_up(
         role: Role,
         addr: Option<SocketAddr>,
         rf: u32,
         join_timeout: Duration,
+        stop: &AtomicBool,
     ) -> anyhow::Result<Placement> {
         let Some(addr) = addr.filter(|_| role == Role::Leader) else {
             return Ok(Placement::InProcess);
@@ -80,7 +81,7 @@ impl Placement {
             "segbench replicate: listening on {local} (waiting up to {join_timeout:?} for {} followers)",
             rf - 1
         );
-        let links = serve::accept_followers(&listener, 1, rf - 1, join_timeout)
+        let links = serve::accept_followers(&listener, 1, rf - 1, join_timeout, stop)
             .map_err(anyhow::Error::msg)?;
         let peers: Vec<String> = links.iter().map(|l| l.peer.to_string()).collect();
         eprintln!(

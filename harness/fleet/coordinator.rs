@@ -390,6 +390,9 @@ impl<'a> Coordinator<'a> {
                         .unwrap_or_default();
                     self.failure(Some(r), format!("{e}{why}"))
                 })?;
+                if let Some(why) = follower_never_joined(kind, r, &follower, &done) {
+                    return Err(self.failure(Some(r), format!("phase {phase}: {why}")));
+                }
                 let o = self.offsets.get(&r).copied().unwrap_or_default();
                 done.insert(
                     r,
@@ -410,6 +413,28 @@ impl<'a> Coordinator<'a> {
         }
         Ok(done.into_values().collect())
     }
+}
+
+/// Why a replication step must end now: following rank `r` failed before it joined the leader
+/// (its summary has no follower number), which would otherwise wait for it until its join
+/// timeout while rank 0 is still running.
+fn follower_never_joined(
+    kind: &StepKind,
+    r: u32,
+    follower: &Option<results::fleet::ReplicaFollower>,
+    done: &BTreeMap<u32, RankDone>,
+) -> Option<String> {
+    if !matches!(kind, StepKind::Replicate { .. }) || r == 0 || done.contains_key(&0) {
+        return None;
+    }
+    let f = follower.as_ref()?;
+    if f.follower.is_some() {
+        return None;
+    }
+    let why = f.error.as_deref().unwrap_or("no summary");
+    Some(format!(
+        "its follower failed before it joined the leader: {why}"
+    ))
 }
 
 impl Coordinator<'_> {
@@ -522,6 +547,44 @@ mod tests {
             }
         );
         assert_eq!(c.task(2, &repl), Task::Idle);
+    }
+
+    #[test]
+    fn only_a_follower_that_never_joined_while_the_leader_runs_ends_the_replication_step() {
+        use results::fleet::ReplicaFollower;
+        let repl = StepKind::Replicate { rf: 3 };
+        let failed = Some(ReplicaFollower {
+            rank: 2,
+            error: Some("exited with exit status: 2".into()),
+            ..Default::default()
+        });
+        let mut done = BTreeMap::new();
+        let why = follower_never_joined(&repl, 2, &failed, &done).expect("ends the step");
+        assert!(why.contains("exit status: 2"), "{why}");
+        // A follower that joined (and then failed) is named in the replication results.
+        let joined = failed.clone().map(|f| ReplicaFollower {
+            follower: Some(2),
+            ..f
+        });
+        assert_eq!(follower_never_joined(&repl, 2, &joined, &done), None);
+        assert_eq!(
+            follower_never_joined(&StepKind::StopSinks, 2, &failed, &done),
+            None
+        );
+        assert_eq!(follower_never_joined(&repl, 0, &failed, &done), None);
+        // The leader already ended: nobody waits.
+        done.insert(
+            0,
+            RankDone {
+                rank: 0,
+                window: Default::default(),
+                result: None,
+                error: None,
+                retransmits: None,
+                follower: None,
+            },
+        );
+        assert_eq!(follower_never_joined(&repl, 2, &failed, &done), None);
     }
 
     #[test]

@@ -17,6 +17,11 @@ use super::rendezvous::{join, Event, JoinError, Link};
 use super::sync::{Relay, SYNC_ARG};
 use results::fleet::ReplicaFollower;
 
+/// Fault injection for tests (documented in the README, "Fleet"): set in a following rank's
+/// environment, its `replicate --role follower` child is given this value as `--leader`
+/// instead of rank 0's address, so a test can make one follower fail before it joins.
+pub const TEST_LEADER_ENV: &str = "SEGBENCH_FLEET_TEST_FOLLOWER_LEADER";
+
 /// How often the worker looks at its messages, the stop flag and its child.
 const TICK: Duration = Duration::from_millis(50);
 
@@ -412,7 +417,8 @@ fn execute(
                 WorkerError::Failed(format!("cannot create {}: {e}", out.display()))
             })?;
             let mut a = cfg.plan.follower.clone();
-            a.extend(["--leader".into(), leader.clone()]);
+            let leader = std::env::var(TEST_LEADER_ENV).unwrap_or_else(|_| leader.clone());
+            a.extend(["--leader".into(), leader]);
             let what = "segbench replicate --role follower";
             (spawn(&a, what, file.into())?, out.clone(), out)
         }

@@ -113,7 +113,7 @@ pub fn run_repetition(
                 )
             }));
             // One at a time, so follower f is thread f.
-            match serve::accept_followers(&listener, f, 1, LOCAL_JOIN_TIMEOUT) {
+            match serve::accept_followers(&listener, f, 1, LOCAL_JOIN_TIMEOUT, stop) {
                 Ok(l) => links.extend(l),
                 Err(e) => {
                     serve::goodbye(&links);

@@ -65,14 +65,15 @@ pub struct Served {
     pub cpu_s: f64,
 }
 
-/// Accepts followers on `listener` until `n` have joined or `timeout` passed; each gets its
-/// number in the order it joined, from `first`. Connections that do not speak the exchange
-/// are dropped.
+/// Accepts followers on `listener` until `n` have joined, `timeout` passed or `stop` is set
+/// (a signal: a fleet rank stops its leader when a follower failed); each gets its number in
+/// the order it joined, from `first`. Connections that do not speak the exchange are dropped.
 pub fn accept_followers(
     listener: &TcpListener,
     first: u32,
     n: u32,
     timeout: Duration,
+    stop: &std::sync::atomic::AtomicBool,
 ) -> Result<Vec<Link>, String> {
     let deadline = Instant::now() + timeout;
     listener
@@ -83,6 +84,12 @@ pub fn accept_followers(
         let (stream, peer) = match listener.accept() {
             Ok(a) => a,
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    return Err(format!(
+                        "stopped while waiting for followers ({} of {n} joined)",
+                        links.len()
+                    ));
+                }
                 if Instant::now() >= deadline {
                     return Err(format!(
                         "{} of {n} followers joined within {timeout:?} on {}",

@@ -372,7 +372,14 @@ fn a_follower_never_appends_a_batch_the_leader_did_not_send_whole() {
     );
     let first = two[..len].to_vec();
     let leader = std::thread::spawn(move || {
-        let links = serve::accept_followers(&listener, 1, 1, Duration::from_secs(10)).unwrap();
+        let links = serve::accept_followers(
+            &listener,
+            1,
+            1,
+            Duration::from_secs(10),
+            &AtomicBool::new(false),
+        )
+        .unwrap();
         let s = &links[0].stream;
         let start = wire::Start {
             rep: String::new(),

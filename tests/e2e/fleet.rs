@@ -3,12 +3,11 @@
 //! barrier that starts every host's repetitions together.
 
 use std::fs;
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use results::ResultsFile;
+pub(crate) use super::fleet_rank::{args, cluster_file, eventually, free_port, scratch_left, Rank};
 
 pub(crate) const TOKEN: &str = "e2e-fleet-token";
 
@@ -65,161 +64,6 @@ duration = "30s"
 rate = "10MB/s"
 segment_size = "4MiB"
 "#;
-
-/// A free TCP port on loopback.
-pub(crate) fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// One rank: its process and its own working directory (stdout / stderr in files there).
-pub(crate) struct Rank {
-    child: Child,
-    pub(crate) dir: PathBuf,
-}
-
-impl Rank {
-    /// Ranks 0 .. `size` of one fleet run of `suite`, each in `root/r<rank>` with the token.
-    pub(crate) fn start_all(
-        root: &Path,
-        suite: &Path,
-        size: u32,
-        port: u16,
-        extra: &[&str],
-    ) -> Vec<Rank> {
-        (0..size)
-            .map(|r| {
-                Rank::start(
-                    root,
-                    &format!("r{r}"),
-                    TOKEN,
-                    &args(suite, r, size, port, extra),
-                )
-            })
-            .collect()
-    }
-
-    pub(crate) fn start(root: &Path, name: &str, token: &str, args: &[String]) -> Rank {
-        let dir = root.join(name);
-        fs::create_dir_all(&dir).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_segbench"))
-            .arg("fleet")
-            .arg("run")
-            .args(args)
-            .env("SEGBENCH_FLEET_TOKEN", token)
-            .current_dir(&dir)
-            .stdin(Stdio::null())
-            .stdout(fs::File::create(dir.join("stdout")).unwrap())
-            .stderr(fs::File::create(dir.join("stderr")).unwrap())
-            .spawn()
-            .expect("segbench starts");
-        Rank { child, dir }
-    }
-
-    /// Waits at most `limit` for the exit code (kills and fails the test beyond).
-    pub(crate) fn wait(&mut self, limit: Duration) -> i32 {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                return s.code().unwrap_or(-1);
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                panic!(
-                    "{} did not exit within {limit:?}:\n{}",
-                    self.dir.display(),
-                    self.stderr()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    pub(crate) fn stderr(&self) -> String {
-        fs::read_to_string(self.dir.join("stderr")).unwrap_or_default()
-    }
-
-    pub(crate) fn stdout(&self) -> String {
-        fs::read_to_string(self.dir.join("stdout")).unwrap_or_default()
-    }
-
-    /// Waits at most `limit` until stderr contains `needle`.
-    fn wait_for(&self, needle: &str, limit: Duration) {
-        let deadline = Instant::now() + limit;
-        while !self.stderr().contains(needle) {
-            assert!(
-                Instant::now() < deadline,
-                "'{needle}' not seen within {limit:?}:\n{}",
-                self.stderr()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// True once a child's data directory holds a workload's files (its probe is over, its
-    /// workload runs): a signal then stops it at once.
-    fn measuring(&self) -> bool {
-        self.data_dirs().iter().any(|d| {
-            fs::read_dir(self.dir.join(d))
-                .map(|e| e.filter_map(|e| e.ok()).any(|e| e.path().is_dir()))
-                .unwrap_or(false)
-        })
-    }
-
-    /// Leftover data directories of its children.
-    fn data_dirs(&self) -> Vec<String> {
-        fs::read_dir(&self.dir)
-            .unwrap()
-            .filter_map(|e| e.ok())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n.starts_with("segbench-data"))
-            .collect()
-    }
-}
-
-impl Drop for Rank {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// `SUITE --quick? --rank R --size N --coordinator 127.0.0.1:PORT --out OUT` and `extra`.
-pub(crate) fn args(suite: &Path, rank: u32, size: u32, port: u16, extra: &[&str]) -> Vec<String> {
-    let mut a: Vec<String> = vec![
-        suite.display().to_string(),
-        "--rank".into(),
-        rank.to_string(),
-        "--size".into(),
-        size.to_string(),
-        "--coordinator".into(),
-        format!("127.0.0.1:{port}"),
-        "--out".into(),
-        "out".into(),
-    ];
-    a.extend(extra.iter().map(|s| s.to_string()));
-    a
-}
-
-pub(crate) fn cluster_file(rank0: &Rank) -> ResultsFile {
-    results::export::json::read_results(rank0.dir.join("out/results.json"))
-        .unwrap_or_else(|e| panic!("no results at rank 0 ({e}):\n{}", rank0.stderr()))
-}
-
-/// Waits at most `limit` until `cond` holds.
-fn eventually(limit: Duration, cond: impl Fn() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if cond() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    cond()
-}
 
 /// Three ranks of the long suite, once rank 0 has started the local phase.
 fn three_running(root: &Path) -> (Rank, Rank, Rank) {
@@ -295,6 +139,8 @@ fn three_ranks_on_loopback_make_one_cluster_result_and_refuse_a_wrong_token() {
         "rank 2:\n{}",
         r2.stderr()
     );
+    let left = scratch_left(root.path(), Duration::ZERO);
+    assert!(left.is_empty(), "{left:?}");
     eprintln!(
         "fleet of 3 on loopback: {:?}\n{}",
         started.elapsed(),
@@ -462,6 +308,9 @@ fn a_killed_rank_stops_the_others_within_5_s_with_partial_results() {
             r.dir.display()
         );
     }
+    // The killed rank ran no cleanup: its child, the last one writing there, removes its scratch.
+    let left = scratch_left(root.path(), Duration::from_secs(15));
+    assert!(left.is_empty(), "{left:?}");
     eprintln!("killed rank: rank 0 stopped after {t0:?}, rank 1 after {t1:?}");
 }
 
@@ -533,6 +382,8 @@ fn sigint_on_one_rank_stops_every_rank() {
             r.dir.display()
         );
     }
+    let left = scratch_left(root.path(), Duration::ZERO);
+    assert!(left.is_empty(), "{left:?}");
 }
 
 #[test]
@@ -563,6 +414,8 @@ fn a_rank_that_hangs_is_noticed_by_its_silence() {
         r2.data_dirs(),
         r2.stderr()
     );
+    let left = scratch_left(root.path(), Duration::from_secs(15));
+    assert!(left.is_empty(), "{left:?}");
     eprintln!(
         "hung rank: the others stopped after {waited:?}; its child cleaned up {:?} after it was killed",
         killed.elapsed()
@@ -601,7 +454,16 @@ fn the_barrier_starts_every_hosts_repetitions_together_writes_and_reads() {
     fs::write(&suite, MIXED).unwrap();
     let port = free_port();
     let extra = ["--no-scaling", "--network", "off"];
-    let mut ranks = Rank::start_all(root.path(), &suite, 3, port, &extra);
+    let mut ranks: Vec<Rank> = (0..3)
+        .map(|r| {
+            Rank::start(
+                root.path(),
+                &format!("r{r}"),
+                TOKEN,
+                &args(&suite, r, 3, port, &extra),
+            )
+        })
+        .collect();
     for (r, rank) in ranks.iter_mut().enumerate() {
         assert_eq!(
             rank.wait(Duration::from_secs(120)),

@@ -2,9 +2,9 @@
 //! processes (here three ranks on loopback, each in its own working directory).
 
 use std::fs;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use super::fleet::{cluster_file, free_port, Rank, TINY};
+use super::fleet::{args, cluster_file, free_port, scratch_left, Rank, TINY, TOKEN};
 
 /// The sum over the leader's repetitions of what it counted for follower `n` (1-based).
 fn leader_count_for(file: &results::ResultsFile, n: u32) -> u64 {
@@ -23,7 +23,16 @@ fn rank_0_leads_and_ranks_1_and_2_follow_with_their_own_bytes() {
     fs::write(&suite, TINY).unwrap();
     let port = free_port();
     let extra = ["--quick", "--no-scaling", "--network", "off", "--replicate"];
-    let mut ranks = Rank::start_all(root.path(), &suite, 3, port, &extra);
+    let mut ranks: Vec<Rank> = (0..3)
+        .map(|r| {
+            Rank::start(
+                root.path(),
+                &format!("r{r}"),
+                TOKEN,
+                &args(&suite, r, 3, port, &extra),
+            )
+        })
+        .collect();
     assert_eq!(
         ranks[0].wait(Duration::from_secs(180)),
         0,
@@ -87,14 +96,70 @@ fn rank_0_leads_and_ranks_1_and_2_follow_with_their_own_bytes() {
     );
     // Nothing left behind by the children.
     for r in &ranks {
-        let left: Vec<String> = fs::read_dir(&r.dir)
-            .unwrap()
-            .filter_map(|e| e.ok())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n.starts_with("segbench-data"))
-            .collect();
+        let left = r.data_dirs();
         assert!(left.is_empty(), "{left:?}");
     }
+}
+
+#[test]
+fn a_follower_that_fails_before_joining_stops_the_run_naming_its_rank_at_once() {
+    let root = tempfile::tempdir().unwrap();
+    let suite = root.path().join("tiny.toml");
+    fs::write(&suite, TINY).unwrap();
+    let port = free_port();
+    let extra = ["--quick", "--no-scaling", "--network", "off", "--replicate"];
+    // Rank 2's follower child is given a leader address it refuses before it joins (exit 2).
+    let bad = [("SEGBENCH_FLEET_TEST_FOLLOWER_LEADER", "no-such-leader")];
+    let mut ranks: Vec<Rank> = (0..3)
+        .map(|r| {
+            let env: &[(&str, &str)] = if r == 2 { &bad } else { &[] };
+            let a = args(&suite, r, 3, port, &extra);
+            Rank::start_with(root.path(), &format!("r{r}"), TOKEN, &a, env)
+        })
+        .collect();
+    ranks[0].wait_for("step 2: replicate\n", Duration::from_secs(120));
+    let replicating = Instant::now();
+    // Without the fix the leader waited its whole --join-timeout (120 s), then rank 0 was named.
+    assert_eq!(
+        ranks[0].wait(Duration::from_secs(20)),
+        1,
+        "{}",
+        ranks[0].stderr()
+    );
+    let stopped = replicating.elapsed();
+    for r in &mut ranks[1..] {
+        assert_eq!(r.wait(Duration::from_secs(10)), 1, "{}", r.stderr());
+    }
+    let file = cluster_file(&ranks[0]);
+    assert!(file.interrupted);
+    let failure = file
+        .fleet
+        .and_then(|f| f.failure)
+        .expect("a failure is recorded");
+    assert_eq!(failure.rank, Some(2), "{failure:?}");
+    assert!(
+        failure.reason.contains("phase replicate")
+            && failure
+                .reason
+                .contains("failed before it joined the leader")
+            && failure.reason.contains("exit status: 2"),
+        "{failure:?}"
+    );
+    let stderr = ranks[0].stderr();
+    assert!(stderr.contains("the fleet run stopped: rank 2"), "{stderr}");
+    // The follower's own line says why (on its rank's stderr).
+    assert!(
+        ranks[2].stderr().contains("no-such-leader"),
+        "{}",
+        ranks[2].stderr()
+    );
+    let left = scratch_left(root.path(), Duration::ZERO);
+    assert!(left.is_empty(), "{left:?}");
+    for r in &ranks {
+        let data = r.data_dirs();
+        assert!(data.is_empty(), "{data:?}:\n{}", r.stderr());
+    }
+    eprintln!("a follower that failed before joining: rank 0 stopped {stopped:?} after the replication step began");
 }
 
 #[test]

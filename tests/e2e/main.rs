@@ -7,6 +7,7 @@ mod datadir;
 mod fit;
 mod fleet;
 mod fleet_cluster;
+mod fleet_rank;
 mod fleet_replicate;
 mod mixed;
 mod plan;
