@@ -7,7 +7,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-pub(crate) use super::fleet_rank::{args, cluster_file, eventually, free_port, scratch_left, Rank};
+pub(crate) use super::fleet_rank::{
+    args, cluster_file, eventually, free_port, scratch_left, start_ranks, Rank,
+};
 
 pub(crate) const TOKEN: &str = "e2e-fleet-token";
 
@@ -454,16 +456,7 @@ fn the_barrier_starts_every_hosts_repetitions_together_writes_and_reads() {
     fs::write(&suite, MIXED).unwrap();
     let port = free_port();
     let extra = ["--no-scaling", "--network", "off"];
-    let mut ranks: Vec<Rank> = (0..3)
-        .map(|r| {
-            Rank::start(
-                root.path(),
-                &format!("r{r}"),
-                TOKEN,
-                &args(&suite, r, 3, port, &extra),
-            )
-        })
-        .collect();
+    let mut ranks = start_ranks(root.path(), &suite, 3, port, &extra);
     for (r, rank) in ranks.iter_mut().enumerate() {
         assert_eq!(
             rank.wait(Duration::from_secs(120)),

@@ -142,6 +142,22 @@ pub(crate) fn args(suite: &Path, rank: u32, size: u32, port: u16, extra: &[&str]
     a
 }
 
+/// Ranks 0 .. `size` of one fleet run of `suite`, each in `root/r<rank>` with the tests' token.
+pub(crate) fn start_ranks(
+    root: &Path,
+    suite: &Path,
+    size: u32,
+    port: u16,
+    extra: &[&str],
+) -> Vec<Rank> {
+    (0..size)
+        .map(|r| {
+            let a = args(suite, r, size, port, extra);
+            Rank::start(root, &format!("r{r}"), crate::fleet::TOKEN, &a)
+        })
+        .collect()
+}
+
 pub(crate) fn cluster_file(rank0: &Rank) -> ResultsFile {
     results::export::json::read_results(rank0.dir.join("out/results.json"))
         .unwrap_or_else(|e| panic!("no results at rank 0 ({e}):\n{}", rank0.stderr()))

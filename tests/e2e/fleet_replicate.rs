@@ -4,7 +4,7 @@
 use std::fs;
 use std::time::{Duration, Instant};
 
-use super::fleet::{args, cluster_file, free_port, scratch_left, Rank, TINY, TOKEN};
+use super::fleet::{args, cluster_file, free_port, scratch_left, start_ranks, Rank, TINY, TOKEN};
 
 /// The sum over the leader's repetitions of what it counted for follower `n` (1-based).
 fn leader_count_for(file: &results::ResultsFile, n: u32) -> u64 {
@@ -23,16 +23,7 @@ fn rank_0_leads_and_ranks_1_and_2_follow_with_their_own_bytes() {
     fs::write(&suite, TINY).unwrap();
     let port = free_port();
     let extra = ["--quick", "--no-scaling", "--network", "off", "--replicate"];
-    let mut ranks: Vec<Rank> = (0..3)
-        .map(|r| {
-            Rank::start(
-                root.path(),
-                &format!("r{r}"),
-                TOKEN,
-                &args(&suite, r, 3, port, &extra),
-            )
-        })
-        .collect();
+    let mut ranks = start_ranks(root.path(), &suite, 3, port, &extra);
     assert_eq!(
         ranks[0].wait(Duration::from_secs(180)),
         0,
