@@ -8,7 +8,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 pub(crate) use super::fleet_rank::{
-    args, cluster_file, eventually, free_port, scratch_left, start_ranks, Rank,
+    args, assert_no_data_left, assert_no_scratch_left, cluster_file, eventually, free_port,
+    start_ranks, Rank,
 };
 
 pub(crate) const TOKEN: &str = "e2e-fleet-token";
@@ -141,8 +142,7 @@ fn three_ranks_on_loopback_make_one_cluster_result_and_refuse_a_wrong_token() {
         "rank 2:\n{}",
         r2.stderr()
     );
-    let left = scratch_left(root.path(), Duration::ZERO);
-    assert!(left.is_empty(), "{left:?}");
+    assert_no_scratch_left(root.path(), Duration::ZERO);
     eprintln!(
         "fleet of 3 on loopback: {:?}\n{}",
         started.elapsed(),
@@ -209,14 +209,7 @@ fn three_ranks_on_loopback_make_one_cluster_result_and_refuse_a_wrong_token() {
         fleet.warnings
     );
     // The data directories are gone on every rank.
-    for r in [&r0, &r1, &r2] {
-        assert!(
-            r.data_dirs().is_empty(),
-            "{:?} left in {}",
-            r.data_dirs(),
-            r.dir.display()
-        );
-    }
+    assert_no_data_left(&[&r0, &r1, &r2]);
     // The other commands read it and the hosts' files.
     let host_files: Vec<String> = fleet
         .hosts
@@ -302,17 +295,9 @@ fn a_killed_rank_stops_the_others_within_5_s_with_partial_results() {
         failure.host.is_some() && failure.reason.contains("closed"),
         "{failure:?}"
     );
-    for r in [&r0, &r1] {
-        assert!(
-            r.data_dirs().is_empty(),
-            "{:?} left in {}",
-            r.data_dirs(),
-            r.dir.display()
-        );
-    }
+    assert_no_data_left(&[&r0, &r1]);
     // The killed rank ran no cleanup: its child, the last one writing there, removes its scratch.
-    let left = scratch_left(root.path(), Duration::from_secs(15));
-    assert!(left.is_empty(), "{left:?}");
+    assert_no_scratch_left(root.path(), Duration::from_secs(15));
     eprintln!("killed rank: rank 0 stopped after {t0:?}, rank 1 after {t1:?}");
 }
 
@@ -376,16 +361,8 @@ fn sigint_on_one_rank_stops_every_rank() {
         .expect("a failure");
     assert_eq!(failure.rank, Some(1), "{failure:?}");
     assert!(failure.reason.contains("interrupted"), "{failure:?}");
-    for r in [&r0, &r1, &r2] {
-        assert!(
-            r.data_dirs().is_empty(),
-            "{:?} left in {}",
-            r.data_dirs(),
-            r.dir.display()
-        );
-    }
-    let left = scratch_left(root.path(), Duration::ZERO);
-    assert!(left.is_empty(), "{left:?}");
+    assert_no_data_left(&[&r0, &r1, &r2]);
+    assert_no_scratch_left(root.path(), Duration::ZERO);
 }
 
 #[test]
@@ -416,8 +393,7 @@ fn a_rank_that_hangs_is_noticed_by_its_silence() {
         r2.data_dirs(),
         r2.stderr()
     );
-    let left = scratch_left(root.path(), Duration::from_secs(15));
-    assert!(left.is_empty(), "{left:?}");
+    assert_no_scratch_left(root.path(), Duration::from_secs(15));
     eprintln!(
         "hung rank: the others stopped after {waited:?}; its child cleaned up {:?} after it was killed",
         killed.elapsed()

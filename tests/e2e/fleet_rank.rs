@@ -178,6 +178,24 @@ pub(crate) fn scratch_left(root: &Path, limit: Duration) -> Vec<String> {
     left()
 }
 
+/// Asserts no rank's children left a data directory.
+pub(crate) fn assert_no_data_left(ranks: &[&Rank]) {
+    for r in ranks {
+        assert!(
+            r.data_dirs().is_empty(),
+            "{:?} left in {}",
+            r.data_dirs(),
+            r.dir.display()
+        );
+    }
+}
+
+/// Asserts no scratch directory is left in `root/tmp` once `limit` has passed ([`scratch_left`]).
+pub(crate) fn assert_no_scratch_left(root: &Path, limit: Duration) {
+    let left = scratch_left(root, limit);
+    assert!(left.is_empty(), "{left:?}");
+}
+
 /// Waits at most `limit` until `cond` holds.
 pub(crate) fn eventually(limit: Duration, cond: impl Fn() -> bool) -> bool {
     let deadline = Instant::now() + limit;

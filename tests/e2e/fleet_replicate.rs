@@ -4,7 +4,9 @@
 use std::fs;
 use std::time::{Duration, Instant};
 
-use super::fleet::{args, cluster_file, free_port, scratch_left, start_ranks, Rank, TINY, TOKEN};
+use super::fleet::{
+    args, assert_no_scratch_left, cluster_file, free_port, start_ranks, Rank, TINY, TOKEN,
+};
 
 /// The sum over the leader's repetitions of what it counted for follower `n` (1-based).
 fn leader_count_for(file: &results::ResultsFile, n: u32) -> u64 {
@@ -144,8 +146,7 @@ fn a_follower_that_fails_before_joining_stops_the_run_naming_its_rank_at_once() 
         "{}",
         ranks[2].stderr()
     );
-    let left = scratch_left(root.path(), Duration::ZERO);
-    assert!(left.is_empty(), "{left:?}");
+    assert_no_scratch_left(root.path(), Duration::ZERO);
     for r in &ranks {
         let data = r.data_dirs();
         assert!(data.is_empty(), "{data:?}:\n{}", r.stderr());

@@ -428,19 +428,24 @@ mod tests {
             workload("replicate/acks=1", Kind::Write, Medium::Device, 900.0 * MB),
             suite_row,
         ] {
-            let r = results_with(
-                vec![
-                    row,
-                    workload("write/direct", Kind::Write, Medium::Device, 400.0 * MB),
-                ],
-                None,
-            );
-            let d = limits_from_results(&r)
-                .unwrap()
-                .disk_write_bytes_per_s
-                .unwrap();
-            assert_eq!(d.value, 400.0 * MB);
+            assert_eq!(disk_write_beside_a_400_mb_direct_write(row), 400.0 * MB);
         }
+    }
+
+    /// The disk write figure of results holding `row` and a plain 400 MB/s direct write.
+    fn disk_write_beside_a_400_mb_direct_write(row: WorkloadResult) -> f64 {
+        let r = results_with(
+            vec![
+                row,
+                workload("write/direct", Kind::Write, Medium::Device, 400.0 * MB),
+            ],
+            None,
+        );
+        limits_from_results(&r)
+            .unwrap()
+            .disk_write_bytes_per_s
+            .unwrap()
+            .value
     }
 
     #[test]
@@ -492,18 +497,7 @@ mod tests {
     #[test]
     fn a_mixed_workloads_part_is_not_a_disk_figure() {
         let snapshot = crate::testing::mixed_row("m", "snapshot", true, &[], 1000, 900.0);
-        let r = results_with(
-            vec![
-                snapshot,
-                workload("write/direct", Kind::Write, Medium::Device, 400.0 * MB),
-            ],
-            None,
-        );
-        let d = limits_from_results(&r)
-            .unwrap()
-            .disk_write_bytes_per_s
-            .unwrap();
-        assert_eq!(d.value, 400.0 * MB);
+        assert_eq!(disk_write_beside_a_400_mb_direct_write(snapshot), 400.0 * MB);
     }
 
     #[test]
