@@ -497,7 +497,10 @@ mod tests {
     #[test]
     fn a_mixed_workloads_part_is_not_a_disk_figure() {
         let snapshot = crate::testing::mixed_row("m", "snapshot", true, &[], 1000, 900.0);
-        assert_eq!(disk_write_beside_a_400_mb_direct_write(snapshot), 400.0 * MB);
+        assert_eq!(
+            disk_write_beside_a_400_mb_direct_write(snapshot),
+            400.0 * MB
+        );
     }
 
     #[test]
