@@ -3,10 +3,11 @@
 //! fresh partition logs and fetch every partition from its log end offset until the leader
 //! ends the repetition. The leader holds a fetch up to `replica.fetch.wait.max.ms`; its
 //! answer's whole batches are received from the socket straight into the follower's write
-//! engine's region and appended batch by batch (rolling where the leader rolled: same segment
-//! size, same batches). A follower never appends a byte the leader did not send: each batch's
-//! header is checked (offset, length inside the frame) before its bytes are read, and a batch
-//! the socket did not deliver whole is never submitted.
+//! engine's region, a partition's frame at once, and appended as one write, as Kafka's
+//! follower appends a fetched partition's records in one call (rolling where the leader
+//! rolled: same segment size, same batches). A follower never appends a byte the leader did
+//! not send: each batch's header is checked (offset, length inside the frame) before it is
+//! submitted, and a batch the socket did not deliver whole is never submitted.
 
 use std::net::{SocketAddr, TcpStream};
 use std::os::fd::AsFd;
@@ -20,7 +21,7 @@ use workloads::pacing::MonotonicClock;
 use workloads::EngineError;
 
 use super::flush::FlushSetup;
-use super::leader::{create_replicas, LogLayout, Replica};
+use super::leader::{create_replicas, BatchInfo, LogLayout, Replica};
 use super::wire::{self, Filled, FollowerReport, Join, Joined, Start, WIRE_VERSION};
 use crate::sink::protocol::{FrameHeader, FrameKind};
 
@@ -181,8 +182,10 @@ fn run_repetition(
         .map_err(|e| format!("--follower-engine {}: {e}", start.engine))?;
     let (policy, sync) = crate::parse::flush_sync(&start.flush, &start.sync)?;
     let flush = FlushSetup::new(policy, sync, Arc::new(MonotonicClock::new()));
-    let mut parts = create_replicas(&layout, dir, &spec, start.batch_bytes, &flush)
-        .map_err(|e| e.to_string())?;
+    // A fetched partition's whole frame is received into the engine's region at once.
+    let region = start.fetch_max_bytes.max(start.batch_bytes as u64) as usize;
+    let mut parts =
+        create_replicas(&layout, dir, &spec, region, &flush).map_err(|e| e.to_string())?;
     let silence = Duration::from_millis(start.fetch_wait_max_ms) + LEADER_SILENCE;
     s.set_read_timeout(Some(silence))
         .map_err(|e| e.to_string())?;
@@ -248,7 +251,10 @@ fn readable(s: &TcpStream, wait: Duration) -> std::io::Result<bool> {
     }
 }
 
-/// Receives one DATA frame's whole batches into partition `h.partition`'s log.
+/// Receives one DATA frame's whole batches into partition `h.partition`'s log: the first
+/// batch's header (to roll where the leader did), then the rest of the frame in one go into
+/// the engine's region, each batch header checked (offset, length inside the frame), and the
+/// whole batches appended as one write (a run cut short appends what came whole, then fails).
 fn receive(
     s: &TcpStream,
     h: &FrameHeader,
@@ -258,8 +264,8 @@ fn receive(
     done: &mut Vec<workloads::write::Completion>,
     report: &mut FollowerReport,
 ) -> Result<(), String> {
-    let n = u64::from(h.payload_len);
-    if n > start.fetch_max_bytes {
+    let n = h.payload_len as usize;
+    if n as u64 > start.fetch_max_bytes.max(start.batch_bytes as u64) {
         return Err(format!(
             "the leader sent {n} bytes in one frame, over replica.fetch.max.bytes {}",
             start.fetch_max_bytes
@@ -269,47 +275,66 @@ fn receive(
         return Err(format!("the leader sent partition {}", h.partition));
     };
     let path: PathBuf = dir.join(format!("{}-{}", start.topic, h.partition));
-    let mut left = n as usize;
-    while left > 0 {
-        let mut hdr = [0u8; BATCH_HEADER_LEN];
-        if left < hdr.len() {
-            return Err(format!(
-                "{left} bytes at the end of a frame: not a whole batch"
-            ));
-        }
-        wire::read_body(s, &mut hdr).map_err(|e| format!("the leader: {e}"))?;
-        let corrupt = |reason: String| {
-            EngineError::Corrupt {
-                path: path.clone(),
-                position: h.position + (n as usize - left) as u64,
-                reason,
-            }
-            .to_string()
-        };
-        let b = parse_header(&hdr).map_err(|e| corrupt(e.to_string()))?;
-        let total = b.total_len();
-        if b.base_offset != part.log.next_offset() || total > left {
-            return Err(corrupt(format!(
-                "batch at offset {} of {total} bytes does not follow offset {} inside the frame",
-                b.base_offset,
-                part.log.next_offset()
-            )));
-        }
-        part.append_with(
-            total,
-            b.records_count.max(1) as u32,
-            b.max_timestamp,
-            start.segment_size,
-            done,
-            |buf| {
-                buf[..BATCH_HEADER_LEN].copy_from_slice(&hdr);
-                wire::read_body(s, &mut buf[BATCH_HEADER_LEN..])
-                    .map_err(|e| EngineError::io("recv from the leader", &path, e, 0))
-            },
-        )
-        .map_err(|e| e.to_string())?;
-        report.bytes += total as u64;
-        left -= total;
+    let corrupt = |at: usize, reason: String| EngineError::Corrupt {
+        path: path.clone(),
+        position: h.position + at as u64,
+        reason,
+    };
+    if n < BATCH_HEADER_LEN {
+        return Err(format!("{n} bytes in a frame: not a whole batch"));
     }
-    Ok(())
+    let mut first = [0u8; BATCH_HEADER_LEN];
+    wire::read_body(s, &mut first).map_err(|e| format!("the leader: {e}"))?;
+    let first_len = parse_header(&first)
+        .map_err(|e| corrupt(0, e.to_string()).to_string())?
+        .total_len();
+    let next = part.log.next_offset();
+    let appended = part.append_run(n, first_len.min(n), start.segment_size, done, |buf| {
+        buf[..BATCH_HEADER_LEN].copy_from_slice(&first);
+        let (got, recv) = wire::read_body_counting(s, &mut buf[BATCH_HEADER_LEN..]);
+        let got = BATCH_HEADER_LEN + got;
+        let (mut batches, mut pos, mut expect) = (Vec::new(), 0usize, next);
+        let mut bad = None;
+        while got - pos >= BATCH_HEADER_LEN {
+            let b = match parse_header(&buf[pos..got]) {
+                Ok(b) => b,
+                Err(e) => {
+                    bad = Some(corrupt(pos, e.to_string()));
+                    break;
+                }
+            };
+            let total = b.total_len();
+            if b.base_offset != expect || pos + total > n {
+                let why = format!(
+                    "batch at offset {} of {total} bytes does not follow offset {expect} inside the frame",
+                    b.base_offset
+                );
+                bad = Some(corrupt(pos, why));
+                break;
+            }
+            if pos + total > got {
+                break; // cut short: the rest never arrived
+            }
+            let records = b.records_count.max(1) as u32;
+            batches.push(BatchInfo {
+                len: total,
+                records,
+                max_timestamp_ms: b.max_timestamp,
+            });
+            expect += i64::from(records);
+            pos += total;
+        }
+        let filled = match (recv, bad) {
+            (Err(e), _) => Err(EngineError::io("recv from the leader", &path, e, 0)),
+            (Ok(()), Some(bad)) => Err(bad),
+            (Ok(()), None) if pos < n => {
+                Err(corrupt(pos, format!("{} bytes at the end of a frame: not a whole batch", n - pos)))
+            }
+            (Ok(()), None) => Ok(()),
+        };
+        (batches, filled)
+    });
+    report.bytes += appended.0;
+    report.appends += u64::from(appended.0 > 0);
+    appended.1.map_err(|e| e.to_string())
 }

@@ -17,6 +17,7 @@ use crate::runner::RunError;
 
 use super::flush::FlushSetup;
 use super::isr::Shared;
+use super::prewrite::Prewritten;
 use super::{Acks, ReplicaConfig};
 
 /// One produce request.
@@ -54,6 +55,17 @@ pub struct NotEnoughReplicas {
     pub isr: u32,
 }
 
+/// One whole batch a follower received, as its header says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchInfo {
+    /// Bytes, framing included.
+    pub len: usize,
+    /// Records (at least 1).
+    pub records: u32,
+    /// Largest record timestamp, ms.
+    pub max_timestamp_ms: i64,
+}
+
 /// One partition's log and engine on a replica (leader or follower).
 pub struct Replica {
     /// The log's bookkeeping (offsets, indexes, segments).
@@ -87,9 +99,8 @@ impl Replica {
         )
     }
 
-    /// [`Replica::append`] of a `len`-byte batch that `fill` writes into the engine's region
-    /// (a follower receives it there straight from the socket). When `fill` fails nothing is
-    /// submitted: the log never holds a byte `fill` did not deliver.
+    /// [`Replica::append`] of a `len`-byte batch that `fill` writes into the engine's region.
+    /// When `fill` fails nothing is submitted.
     pub fn append_with(
         &mut self,
         len: usize,
@@ -99,6 +110,57 @@ impl Replica {
         done: &mut Vec<Completion>,
         fill: impl FnOnce(&mut [u8]) -> Result<(), EngineError>,
     ) -> Result<u64, EngineError> {
+        self.roll_for(len, segment_size, done)?;
+        let position = self.log.position();
+        self.with_region(len, done, fill)??;
+        self.submit_all(len, done)?;
+        self.log
+            .record_append(len as u64, records, max_timestamp_ms)?;
+        Ok(position)
+    }
+
+    /// Appends a run of whole batches as one write, as Kafka's follower appends a fetched
+    /// partition's records in one call: rolls first when the first batch (`first_len` bytes)
+    /// would not fit the segment, lets `fill` write up to `len` bytes into the engine's
+    /// region and say which whole batches from the start it delivered, submits those and
+    /// books each one. `fill`'s error comes back after what it delivered whole was appended,
+    /// so the log never holds a byte `fill` did not deliver, nor a partial batch. Returns the
+    /// bytes appended (also when it fails) and how it ended.
+    pub fn append_run(
+        &mut self,
+        len: usize,
+        first_len: usize,
+        segment_size: u64,
+        done: &mut Vec<Completion>,
+        fill: impl FnOnce(&mut [u8]) -> (Vec<BatchInfo>, Result<(), EngineError>),
+    ) -> (u64, Result<(), EngineError>) {
+        let mut appended = 0u64;
+        let run = || -> Result<(), EngineError> {
+            self.roll_for(first_len, segment_size, done)?;
+            let (batches, filled) = self.with_region(len, done, fill)?;
+            let whole: usize = batches.iter().map(|b| b.len).sum();
+            if whole > 0 {
+                self.submit_all(whole.min(len), done)?;
+                for b in &batches {
+                    self.log
+                        .record_append(b.len as u64, b.records, b.max_timestamp_ms)?;
+                    appended += b.len as u64;
+                }
+            }
+            filled
+        };
+        let r = run();
+        (appended, r)
+    }
+
+    /// Rolls (engine closed, log rolled, engine opened on the new segment) when a `len`-byte
+    /// append would not fit the active segment.
+    fn roll_for(
+        &mut self,
+        len: usize,
+        segment_size: u64,
+        done: &mut Vec<Completion>,
+    ) -> Result<(), EngineError> {
         if self.log.needs_roll(len as u64) {
             self.engine.close(done)?;
             self.log.roll()?;
@@ -109,28 +171,36 @@ impl Replica {
                 dsync: false,
             })?;
         }
-        let position = self.log.position();
-        let mut fill = Some(fill);
+        Ok(())
+    }
+
+    /// Runs `f` on the engine's region for a `len`-byte append (reaping until one is free).
+    fn with_region<R>(
+        &mut self,
+        len: usize,
+        done: &mut Vec<Completion>,
+        f: impl FnOnce(&mut [u8]) -> R,
+    ) -> Result<R, EngineError> {
+        let mut f = Some(f);
         loop {
-            match self.engine.buffer(len)? {
-                Some(buf) => {
-                    if let Some(f) = fill.take() {
-                        f(buf)?;
-                    }
-                    break;
+            if let Some(buf) = self.engine.buffer(len)? {
+                if let Some(f) = f.take() {
+                    return Ok(f(buf));
                 }
-                None => self.engine.reap(1, done)?,
             }
+            self.engine.reap(1, done)?;
         }
+    }
+
+    /// Submits `len` bytes of the region and waits for a queued append to complete.
+    fn submit_all(&mut self, len: usize, done: &mut Vec<Completion>) -> Result<(), EngineError> {
         if self.engine.submit(len, 0, None)? == Submitted::Queued {
             while self.engine.in_flight() > 0 {
                 self.engine.reap(1, done)?;
             }
         }
         done.clear();
-        self.log
-            .record_append(len as u64, records, max_timestamp_ms)?;
-        Ok(position)
+        Ok(())
     }
 
     /// Completes and closes the active file and the log's indexes.
@@ -188,10 +258,19 @@ pub fn create_replicas(
     Ok(out)
 }
 
+/// What the leader appends to.
+pub enum LeaderLog {
+    /// Its partition logs, through its write engine.
+    Appending(Vec<Replica>),
+    /// `--leader-engine null`: a log written before the clock started; a produce books its
+    /// batch there and nothing is written.
+    Prewritten(Prewritten),
+}
+
 /// Runs the leader until the producer hangs up; returns the bytes appended and the thread's CPU seconds.
 pub fn run_leader(
     shared: &Shared,
-    mut parts: Vec<Replica>,
+    mut log: LeaderLog,
     requests: Receiver<Produce>,
     replies: Sender<ProduceReply>,
     cfg: &ReplicaConfig,
@@ -223,29 +302,35 @@ pub fn run_leader(
             if let Some(e) = refused {
                 let _ = replies.send(Err(e));
             } else {
-                let part = &mut parts[p];
-                // Offsets are the leader's to assign: baseOffset (bytes 0..8) is outside the CRC.
-                req.batch[..8].copy_from_slice(&part.log.next_offset().to_be_bytes());
-                let position = part.append(
-                    &req.batch,
-                    req.records,
-                    req.max_timestamp_ms,
-                    segment_size,
-                    &mut done,
-                )?;
-                bytes += req.batch.len() as u64;
-                let end = part.log.next_offset();
-                {
-                    let mut st = shared.lock();
-                    st.appended(
-                        p,
-                        part.log.active_base_offset(),
-                        part.log.active_log_path(),
-                        position,
-                        req.batch.len() as u64,
-                        req.records,
-                    );
-                }
+                let end = match &mut log {
+                    LeaderLog::Appending(parts) => {
+                        let part = &mut parts[p];
+                        // Offsets are the leader's to assign: baseOffset (bytes 0..8) is
+                        // outside the CRC.
+                        req.batch[..8].copy_from_slice(&part.log.next_offset().to_be_bytes());
+                        let position = part.append(
+                            &req.batch,
+                            req.records,
+                            req.max_timestamp_ms,
+                            segment_size,
+                            &mut done,
+                        )?;
+                        let (log, len) = (&part.log, req.batch.len() as u64);
+                        let base = log.active_base_offset();
+                        let mut st = shared.lock();
+                        st.appended(p, base, log.active_log_path(), position, len, req.records);
+                        bytes += len;
+                        log.next_offset()
+                    }
+                    LeaderLog::Prewritten(pre) => {
+                        let len = pre.batch_bytes();
+                        let b = pre.book(p)?;
+                        let mut st = shared.lock();
+                        st.appended(p, b.segment_base, b.path, b.position, len, req.records);
+                        bytes += len;
+                        st.parts[p].leo
+                    }
+                };
                 shared.data.notify_all();
                 shared.hw.notify_all();
                 let at_ns = clock.now_ns();
@@ -263,8 +348,10 @@ pub fn run_leader(
             }
         }
     }
-    for part in parts.iter_mut() {
-        part.close(&mut done)?;
+    if let LeaderLog::Appending(parts) = &mut log {
+        for part in parts.iter_mut() {
+            part.close(&mut done)?;
+        }
     }
     let cpu = crate::usage::CpuSnapshot::thread().since(&cpu0);
     Ok((bytes, cpu.user_s + cpu.sys_s))

@@ -24,6 +24,7 @@
 //! [`consumer`], the end-to-end consumer reading below the HW; [`flush`], the flush policy
 //! on a replica's engine; [`lag`], follower lag sampled over time; [`segfiles`], reading
 //! ranges of the leader's segments;
+//! [`prewrite`], the log a `null`-engine leader serves, written before the clock starts;
 //! [`isr`], the leader's replica state (LEOs, ISR, HW, events); [`leader`], the leader's
 //! request loop and a replica's logs; [`serve`], the leader's side of the follower
 //! connections (join, fetches); [`follower`], a follower's side; [`wire`], the messages
@@ -33,6 +34,12 @@
 //!
 //! `Repetition.extra` keys (schema version 1 unchanged):
 //! - `replication_factor`, `min_insync_replicas`, `acks`: the configuration measured;
+//! - `followers_caught_up_s`: seconds from the producer's start until the last live follower's
+//!   log reached the leader's end (leader's clock; null when one was still behind after the
+//!   drain timeout) — with acks=0 the followers go on after the producer stopped, so their
+//!   write rate is their bytes over this time;
+//! - `leader_prewritten_bytes` (`--leader-engine null` only): the log written and synced
+//!   before the clock started, which the leader served ([`prewrite`]);
 //! - `not_enough_replicas`: acks=all produces refused because |ISR| < min.insync.replicas;
 //! - `isr_shrinks`, `isr_expands`: ISR changes; `isr_events`: each one as
 //!   `{at_s, partition, follower, change: "shrink"|"expand"}` (seconds from the start, leader's clock);
@@ -47,6 +54,8 @@
 //! - `follower_bytes`: bytes each follower appended, by its own count (list, follower 1
 //!   first; null for a follower whose connection was lost);
 //! - `follower_fetches`: fetches answered with data, by each follower's count (null when lost);
+//! - `follower_appends`: the writes each follower made, one per partition frame of a fetch
+//!   answer (null when lost);
 //! - `follower_bytes_sent`: bytes the leader sent each follower;
 //! - `followers_lost`: `{follower, reason}` for each follower whose connection was lost;
 //! - `high_watermark_violations`: HW updates that left the HW above an in-sync follower's LEO (0);
@@ -64,6 +73,7 @@ pub mod follower;
 pub mod isr;
 pub mod lag;
 pub mod leader;
+pub mod prewrite;
 pub mod producer;
 pub mod repetition;
 pub mod segfiles;
@@ -84,6 +94,9 @@ pub use repetition::{lead, run_repetition, Faults, RepOutcome};
 pub const PLACEMENT_IN_PROCESS: &str = "in-process, loopback TCP";
 /// Kafka's `replica.fetch.max.bytes` default, per partition.
 pub const DEFAULT_FETCH_MAX_BYTES: u64 = 1 << 20;
+/// The largest `--replica-fetch-max-bytes`: a follower's engine region holds one fetch per
+/// partition.
+pub const MAX_FETCH_MAX_BYTES: u64 = 64 << 20;
 /// Kafka's `replica.fetch.min.bytes` default.
 pub const DEFAULT_FETCH_MIN_BYTES: u64 = 1;
 /// Kafka's `replica.fetch.wait.max.ms` default.
@@ -188,8 +201,8 @@ impl ReplicaConfig {
         if self.partitions == 0 {
             return Err("--partitions 0: need at least one partition".into());
         }
-        if self.leader_engine.name == "null" {
-            return Err("--leader-engine null: followers fetch from the leader's segment files, which null does not write".into());
+        if self.leader_engine.name == "null" && self.size.is_none() {
+            return Err("--leader-engine null needs --size: followers fetch from the leader's segment files, so that many bytes are written before the clock starts (null writes nothing during the run)".into());
         }
         let records = records_per_batch(self.batch_size, self.record_size).ok_or_else(|| {
             format!(
@@ -212,6 +225,12 @@ impl ReplicaConfig {
                 self.segment_size
             ));
         }
+        if self.fetch_max_bytes > MAX_FETCH_MAX_BYTES {
+            return Err(format!(
+                "--replica-fetch-max-bytes {}: use at most {} (64 MiB): each follower partition's engine holds one whole fetch",
+                self.fetch_max_bytes, MAX_FETCH_MAX_BYTES
+            ));
+        }
         if self.fetch_min_bytes == 0 {
             return Err("--replica-fetch-min-bytes 0: use at least 1 (Kafka's default)".into());
         }
@@ -222,6 +241,12 @@ impl ReplicaConfig {
             records_per_batch: records,
             batch_bytes: bytes,
         })
+    }
+
+    /// True when the leader's engine is `null`: the leader serves a log written before the
+    /// clock starts ([`prewrite`]) and the producer sends no bytes, only which batch is next.
+    pub fn prewritten(&self) -> bool {
+        self.leader_engine.name == "null"
     }
 
     /// How every replica lays out its logs.

@@ -75,6 +75,7 @@ pub fn run_producer(
 ) -> ProducerResult {
     let cpu0 = crate::usage::CpuSnapshot::thread();
     let len = shape.batch_bytes;
+    let prewritten = cfg.prewritten();
     let mut payload = PayloadPool::new(DEFAULT_POOL_BYTES, 0x5eb0_0015);
     let wall0_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -118,15 +119,21 @@ pub fn run_producer(
             None => now,
         };
         let ts_ms = wall0_ms + ((now - start_ns) / 1_000_000) as i64;
-        let mut batch = vec![0u8; len];
-        encode_batch(
-            &mut batch,
-            0,
-            ts_ms,
-            shape.records_per_batch,
-            cfg.record_size,
-            &mut payload,
-        );
+        // A null-engine leader serves batches written before the clock started: nothing to encode.
+        let batch = if prewritten {
+            Vec::new()
+        } else {
+            let mut batch = vec![0u8; len];
+            encode_batch(
+                &mut batch,
+                0,
+                ts_ms,
+                shape.records_per_batch,
+                cfg.record_size,
+                &mut payload,
+            );
+            batch
+        };
         let req = Produce {
             partition: p,
             batch,

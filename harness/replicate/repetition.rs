@@ -23,7 +23,8 @@ use super::flush::FlushSetup;
 use super::follower::{self, FollowerFailure};
 use super::isr::{ReplicaState, Shared};
 use super::lag::run_lag_sampler;
-use super::leader::{create_replicas, run_leader};
+use super::leader::{create_replicas, run_leader, LeaderLog};
+use super::prewrite::prewrite;
 use super::producer::run_producer;
 use super::serve::{self, Link, Served};
 use super::wire::{self, Start};
@@ -159,13 +160,27 @@ pub fn lead(
     let leader_dir = dir.join("leader");
     let layout = cfg.layout();
     let leader_flushes = FlushSetup::new(cfg.flush, cfg.sync, clock.clone());
-    let leader_parts = create_replicas(
-        &layout,
-        &leader_dir,
-        &cfg.leader_engine,
-        shape.batch_bytes,
-        &leader_flushes,
-    )?;
+    let leader_log = match cfg.size.filter(|_| cfg.prewritten()) {
+        Some(size) => LeaderLog::Prewritten(prewrite(
+            &layout,
+            &leader_dir,
+            shape,
+            cfg.record_size,
+            size,
+            clock.clone(),
+        )?),
+        None => LeaderLog::Appending(create_replicas(
+            &layout,
+            &leader_dir,
+            &cfg.leader_engine,
+            shape.batch_bytes,
+            &leader_flushes,
+        )?),
+    };
+    let prewritten_bytes = match &leader_log {
+        LeaderLog::Prewritten(pre) => Some(pre.bytes()),
+        LeaderLog::Appending(_) => None,
+    };
     let mut engines = Vec::new();
     for _ in links.iter() {
         engines.push(match workloads::read::build(&cfg.fetch_engine) {
@@ -217,7 +232,7 @@ pub fn lead(
         let shared = &shared;
         let leader = {
             let clock = clock.clone();
-            s.spawn(move || run_leader(shared, leader_parts, req_rx, rep_tx, cfg, clock.as_ref()))
+            s.spawn(move || run_leader(shared, leader_log, req_rx, rep_tx, cfg, clock.as_ref()))
         };
         let mut handles = Vec::new();
         for ((link, engine), gone) in links.iter_mut().zip(engines.iter_mut()).zip(&gone) {
@@ -293,16 +308,25 @@ pub fn lead(
             }
             std::thread::sleep(Duration::from_millis(1));
         };
+        // The last live follower reached the leader's end (leader's clock).
+        let caught_up_ns = behind.is_empty().then(|| clock.now_ns());
         followers_stop.store(true, Ordering::Release);
         shared.data.notify_all();
         let served: Vec<_> = handles.into_iter().map(|h| h.join()).collect();
         let consumed = consumer.join();
         let lag = lag.join();
         (
-            produced, cpu, lag_end, leader, behind, served, consumed, lag,
+            produced,
+            cpu,
+            lag_end,
+            leader,
+            (behind, caught_up_ns),
+            served,
+            consumed,
+            lag,
         )
     });
-    let (produced, cpu, lag_end, leader, behind, served, consumed, lag) = outcome;
+    let (produced, cpu, lag_end, leader, (behind, caught_up_ns), served, consumed, lag) = outcome;
     let panicked = |role: &str| {
         RunError::Engine(EngineError::Corrupt {
             path: dir.to_path_buf(),
@@ -352,6 +376,13 @@ pub fn lead(
     extra.insert("replication_factor".into(), json!(cfg.rf));
     extra.insert("min_insync_replicas".into(), json!(cfg.min_insync));
     extra.insert("acks".into(), json!(cfg.acks.to_string()));
+    extra.insert(
+        "followers_caught_up_s".into(),
+        json!(caught_up_ns.map(since_start)),
+    );
+    if let Some(b) = prewritten_bytes {
+        extra.insert("leader_prewritten_bytes".into(), json!(b));
+    }
     extra.insert(
         "not_enough_replicas".into(),
         json!(produced.not_enough_replicas),
@@ -413,6 +444,13 @@ pub fn lead(
         json!(by_follower
             .iter()
             .map(|f| f.report.as_ref().map(|r| r.fetches))
+            .collect::<Vec<_>>()),
+    );
+    extra.insert(
+        "follower_appends".into(),
+        json!(by_follower
+            .iter()
+            .map(|f| f.report.as_ref().map(|r| r.appends))
             .collect::<Vec<_>>()),
     );
     extra.insert(

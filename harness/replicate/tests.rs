@@ -262,6 +262,41 @@ fn a_fetch_returns_whole_batches_up_to_the_limit_from_the_follower_leo() {
 }
 
 #[test]
+fn a_null_leader_serves_its_prewritten_log_and_followers_hold_it_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = cfg(Acks::All);
+    c.leader_engine = "null".parse().unwrap();
+    // 3 MiB over 2 partitions of 1 MiB segments: the pre-written logs roll too.
+    c.size = Some(3 << 20);
+    let o = run(&c, dir.path(), &Faults::default());
+    assert!(o.behind.is_empty(), "followers behind: {:?}", o.behind);
+    let r = &o.repetition;
+    let batch = c.check().unwrap().batch_bytes as u64;
+    let batches = (3u64 << 20).div_ceil(batch);
+    assert_eq!(r.batches, batches, "the producer stops at --size");
+    assert_eq!(extra_u64(&o, "leader_prewritten_bytes"), batches * batch);
+    let leader = files(&o.leader_dir);
+    assert!(leader.len() >= 4, "segments: {}", leader.len());
+    assert_eq!(
+        leader.iter().map(|f| f.1.len() as u64).sum::<u64>(),
+        batches * batch,
+        "exactly what the producer named was written"
+    );
+    for f in &o.follower_dirs {
+        assert!(files(f) == leader, "{} differs", f.display());
+        for p in 0..2 {
+            workloads::kafka::verify_partition(&f.join(format!("segbench-{p}"))).unwrap();
+        }
+    }
+    let caught_up = o.repetition.extra["followers_caught_up_s"]
+        .as_f64()
+        .unwrap();
+    assert!(caught_up > 0.0, "{caught_up}");
+    // acks=all: every batch waited for both followers, so the consumer read them all.
+    assert_eq!(extra_u64(&o, "consumer_bytes"), batches * batch);
+}
+
+#[test]
 fn bad_options_are_refused_with_one_line() {
     let mut c = cfg(Acks::All);
     c.rf = 0;
@@ -281,6 +316,20 @@ fn bad_options_are_refused_with_one_line() {
     let mut c = cfg(Acks::All);
     c.fetch_max_bytes = 1000;
     assert!(c.check().unwrap_err().contains("smaller than one batch"));
+    let mut c = cfg(Acks::All);
+    c.fetch_max_bytes = MAX_FETCH_MAX_BYTES + 1;
+    assert!(c
+        .check()
+        .unwrap_err()
+        .starts_with("--replica-fetch-max-bytes 67108865: use at most"));
+    let mut c = cfg(Acks::All);
+    c.leader_engine = "null".parse().unwrap();
+    c.size = None;
+    c.duration = Some(Duration::from_secs(1));
+    assert!(c
+        .check()
+        .unwrap_err()
+        .starts_with("--leader-engine null needs --size"));
     assert!("2".parse::<Acks>().is_err());
     assert_eq!("all".parse::<Acks>(), Ok(Acks::All));
 }
@@ -611,10 +660,17 @@ fn flush_batch_flushes_every_append_on_every_replica() {
     assert_eq!(leader.count, r.batches, "one leader flush per produce");
     let f: results::LatencySummary =
         serde_json::from_value(r.extra["follower_flush_latency_ns"].clone()).unwrap();
+    // A follower appends each fetched partition frame in one write, and flushes after each.
+    let appends: Vec<u64> = serde_json::from_value(r.extra["follower_appends"].clone()).unwrap();
+    assert_eq!(appends.len(), 2);
+    assert!(
+        appends.iter().all(|&a| a >= 1 && a <= r.batches),
+        "{appends:?}"
+    );
     assert_eq!(
         f.count,
-        2 * r.batches,
-        "each of 2 followers flushes each batch"
+        appends.iter().sum::<u64>(),
+        "each of 2 followers flushes each append"
     );
     assert!(files(&o.leader_dir) == files(&o.follower_dirs[1]));
 

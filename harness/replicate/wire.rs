@@ -82,6 +82,10 @@ pub struct FollowerReport {
     pub bytes: u64,
     /// Fetches answered with data.
     pub fetches: u64,
+    /// Appends: one write per partition frame of a fetch answer (a flush policy of `batch`
+    /// flushes after each, as Kafka's follower appends a fetched partition in one call).
+    #[serde(default)]
+    pub appends: u64,
     /// CPU of the follower's thread, seconds.
     pub cpu_s: f64,
     /// Its flushes' latencies on its own clock (durations, never compared across hosts), an
@@ -135,16 +139,29 @@ pub enum Filled {
 /// Reads exactly `buf.len()` bytes. On a socket timeout it asks `give_up`: before the first
 /// byte it then returns [`Filled::GaveUp`]; inside a message it is an error (a peer that stops
 /// mid-message); `give_up` false: it waits on.
-pub fn fill(mut s: &TcpStream, buf: &mut [u8], give_up: &dyn Fn() -> bool) -> io::Result<Filled> {
-    let mut got = 0;
-    while got < buf.len() {
-        match s.read(&mut buf[got..]) {
-            Ok(0) if got == 0 => return Ok(Filled::Closed),
+pub fn fill(s: &TcpStream, buf: &mut [u8], give_up: &dyn Fn() -> bool) -> io::Result<Filled> {
+    fill_counting(s, buf, give_up, &mut 0)
+}
+
+/// [`fill`], counting in `got` the bytes that arrived (also when it fails).
+fn fill_counting(
+    mut s: &TcpStream,
+    buf: &mut [u8],
+    give_up: &dyn Fn() -> bool,
+    got: &mut usize,
+) -> io::Result<Filled> {
+    while *got < buf.len() {
+        match s.read(&mut buf[*got..]) {
+            Ok(0) if *got == 0 => return Ok(Filled::Closed),
             Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
-            Ok(n) => got += n,
+            Ok(n) => *got += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) if is_timeout(&e) && give_up() => {
-                return if got == 0 { Ok(Filled::GaveUp) } else { Err(e) };
+                return if *got == 0 {
+                    Ok(Filled::GaveUp)
+                } else {
+                    Err(e)
+                };
             }
             Err(e) if is_timeout(&e) => {}
             Err(e) => return Err(e),
@@ -170,13 +187,21 @@ pub fn read_header(
 
 /// Reads exactly `buf.len()` bytes of a message under way: a timeout or an end is an error.
 pub fn read_body(s: &TcpStream, buf: &mut [u8]) -> io::Result<()> {
-    match fill(s, buf, &|| true)? {
-        Filled::Full => Ok(()),
-        _ => Err(io::Error::new(
+    read_body_counting(s, buf).1
+}
+
+/// [`read_body`], also saying how many bytes arrived (all of `buf` when it succeeded).
+pub fn read_body_counting(s: &TcpStream, buf: &mut [u8]) -> (usize, io::Result<()>) {
+    let mut got = 0;
+    let r = match fill_counting(s, buf, &|| true, &mut got) {
+        Ok(Filled::Full) => Ok(()),
+        Ok(_) => Err(io::Error::new(
             io::ErrorKind::UnexpectedEof,
             "the peer stopped in the middle of a message",
         )),
-    }
+        Err(e) => Err(e),
+    };
+    (got, r)
 }
 
 /// Reads the JSON payload of the frame `h` (at most [`MAX_JSON_BYTES`]).

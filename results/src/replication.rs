@@ -56,7 +56,7 @@ pub struct AcksRow<'a> {
     /// rf − 1 when every follower kept up).
     pub follower_bytes_per_produced: Option<f64>,
     /// Median over repetitions of the bytes/s each follower appended (total / followers / the
-    /// producer's elapsed time).
+    /// producer's elapsed time, or the time until the followers caught up when longer).
     pub follower_write_bytes_per_s: Option<f64>,
     /// ISR shrinks and expands, summed.
     pub isr_shrinks: u64,
@@ -156,7 +156,12 @@ pub fn acks_row(w: &WorkloadResult) -> Option<AcksRow<'_>> {
         .iter()
         .filter(|r| r.elapsed_s > 0.0)
         .filter_map(|r| follower_bytes(r).filter(|f| f.1 > 0).map(|f| (r, f)))
-        .map(|(r, (b, n))| b as f64 / n as f64 / r.elapsed_s)
+        .map(|(r, (b, n))| {
+            // Followers that went on after the producer stopped (acks=0) took until they
+            // caught up.
+            let caught_up = extra_f64(r, "followers_caught_up_s").unwrap_or(0.0);
+            b as f64 / n as f64 / r.elapsed_s.max(caught_up)
+        })
         .collect();
     let mut events = Vec::new();
     for r in &w.repetitions {

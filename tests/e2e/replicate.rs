@@ -121,6 +121,14 @@ fn replicate_refuses_bad_options_with_one_line() {
         (&["--flush", "sometimes"][..], "--flush"),
         (&["--sync", "nosync"][..], "--sync"),
         (&["--rate", "fast"][..], "fast"),
+        (
+            &["--leader-engine", "null", "--duration", "1s"][..],
+            "--leader-engine null needs --size",
+        ),
+        (
+            &["--replica-fetch-max-bytes", "65MiB"][..],
+            "--replica-fetch-max-bytes 68157440: use at most",
+        ),
     ] {
         let mut a = vec!["replicate", "--dir", "data"];
         a.extend_from_slice(args);
