@@ -198,3 +198,20 @@ for r in rows:
     print("  ".join(c.ljust(w[i]) if i == 0 else c.rjust(w[i]) for i, c in enumerate(r)))
 PY
 }
+
+# run_child OUT ERR CMD...: runs CMD with stdout to OUT and stderr to ERR and returns its exit
+# status, as a child that the caller's INT/TERM trap interrupts at once: bash runs a trap only
+# after a foreground command ends (a TERM during a timed run or a long write would wait for it),
+# but `wait` returns as soon as the signal comes. The child (SIGINT ignored, as for any
+# background command) is in CHILD_PID for the caller's cleanup to kill. OUT and ERR are
+# arguments, not redirections of the call, which would also capture the trap's own messages.
+CHILD_PID=
+run_child() {
+    local out=$1 err=$2 rc=0
+    shift 2
+    "$@" >"$out" 2>"$err" &
+    CHILD_PID=$!
+    wait "$CHILD_PID" || rc=$?
+    CHILD_PID=
+    return "$rc"
+}

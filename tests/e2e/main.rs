@@ -3,6 +3,7 @@
 mod args;
 mod cluster;
 mod compare;
+mod crosscheck;
 mod datadir;
 mod fit;
 mod fleet;

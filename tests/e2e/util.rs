@@ -284,25 +284,34 @@ pub struct NetnsPair {
     env: [(String, String); 2],
 }
 
+/// Whether this process may make network namespaces (root, ip(8) installed); if not, says why
+/// on stderr as a SKIP of `test`.
+pub fn can_make_netns(test: &str) -> bool {
+    // Root: the effective uid in /proc/self/status.
+    let root = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(2) == Some("0"))
+        })
+        .unwrap_or(false);
+    if !root {
+        eprintln!("SKIP: {test} needs root (network namespaces)");
+        return false;
+    }
+    if Command::new("ip").arg("-V").output().is_err() {
+        eprintln!("SKIP: {test} needs ip(8) (iproute2)");
+        return false;
+    }
+    true
+}
+
 impl NetnsPair {
     /// Creates a pair named after this process, or says why not (not root, no ip(8), no
     /// namespaces here) on stderr as a SKIP of `test` and gives `None`.
     pub fn up(test: &str) -> Option<NetnsPair> {
-        // Root: the effective uid in /proc/self/status.
-        let root = std::fs::read_to_string("/proc/self/status")
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find(|l| l.starts_with("Uid:"))
-                    .map(|l| l.split_whitespace().nth(2) == Some("0"))
-            })
-            .unwrap_or(false);
-        if !root {
-            eprintln!("SKIP: {test} needs root (network namespaces)");
-            return None;
-        }
-        if Command::new("ip").arg("-V").output().is_err() {
-            eprintln!("SKIP: {test} needs ip(8) (iproute2)");
+        if !can_make_netns(test) {
             return None;
         }
         // Unique per process and test, so concurrent tests do not share a pair.
