@@ -38,6 +38,13 @@ setting and writes the results. A follower prints a line per repetition on stder
 summary on stdout, and exits 0 (1 with its partial figures when the leader went away). A follower
 lost mid-run leaves the ISR after --replica-lag-time-max-ms and the results say so.
 
+The pipeline alone: `--leader-engine null --follower-engine null --size N` writes (and syncs) the
+leader's N bytes before the clock starts; the producer then names batches without sending bytes
+and the leader books them, so what is measured is requests, ISR and high watermark, long-polled
+fetches sent from the page cache and the followers' receive. Its rate is \"follower writes\" in the
+replication table (bytes over the time until the followers caught up); compare it with
+`segbench read --engine sendfile` (scripts/bench-replication.sh does, interleaved).
+
 Examples:
   segbench replicate --size 1GiB
   segbench replicate --rf 3 --acks 1,all --partitions 4 --duration 10s
@@ -45,6 +52,7 @@ Examples:
   segbench replicate --rate 50MB/s --duration 10s      (open loop)
   segbench replicate --flush batch --sync fdatasync --acks 1,all
   segbench replicate --fetch-engine splice --follower-engine null
+  segbench replicate --rf 2 --acks 0 --leader-engine null --follower-engine null --size 4GiB
   sudo ip netns exec sb-a segbench replicate --role leader --listen 198.18.1.1:7879 --rf 2
   sudo ip netns exec sb-b segbench replicate --role follower --leader 198.18.1.1:7879";
 
@@ -97,7 +105,7 @@ pub struct ReplicateArgs {
         value_name = "N"
     )]
     pub repeat: u32,
-    /// The leader's write engine spec.
+    /// The leader's write engine spec (null: serve a log written before the clock starts; needs --size).
     #[arg(long, default_value = "buffered", value_name = "SPEC")]
     pub leader_engine: String,
     /// Every follower's write engine spec.
@@ -429,6 +437,12 @@ pub fn run_modes(
                 reason: crate::runner::NOT_RUN.into(),
             };
         }
+    }
+    for (w, c) in cfgs.iter().enumerate().filter(|(_, c)| c.prewritten()) {
+        warnings[w].push(format!(
+            "--leader-engine null: the leader served a log written and synced before the clock started, and the producer named batches without sending bytes; MB/s is the rate produces were acknowledged{} — the replication pipeline's rate is \"follower writes\" (each follower's bytes over the time until the followers caught up)",
+            if c.acks == replicate::Acks::Zero { " (acks=0: on sending, not bounded by the followers)" } else { "" }
+        ));
     }
     let placement = place.describe();
     let medium = if cfgs.iter().any(|c| c.leader_engine.name == "direct") {
