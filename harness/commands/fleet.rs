@@ -38,6 +38,7 @@ Examples:
   segbench fleet ssh --hosts h1,h2,h3 -- run   (the three lines above, with a fresh token and the fetch)
   segbench fleet run my-suite.toml --rank 0 --size 2 --coordinator 10.0.0.1 --no-scaling
   srun -N 3 --ntasks-per-node=1 segbench fleet run --quick --replicate   (rank 0 leads, 1 and 2 follow)
+  srun -N 3 segbench fleet run --replicate --replicate-args \"--partitions 8 --leader-engine direct --acks all\"
 
 Exit codes: 0 every phase ran; 1 a rank failed, vanished, never joined or was interrupted
 (rank 0 still writes what it gathered, naming the host and the reason); 2 bad input.";
@@ -247,6 +248,17 @@ pub struct FleetRunArgs {
     /// The replication phase's replication factor, the leader included (default min(3, size)).
     #[arg(long, value_name = "R", requires = "replicate")]
     pub replicate_rf: Option<u32>,
+    /// More `segbench replicate` options for the replication phase, as one string, e.g.
+    /// "--partitions 8 --leader-engine direct --follower-engine direct --acks all --duration 30s"
+    /// (rank 0's leader sends them to the followers); --rf is --replicate-rf, and --role,
+    /// --listen, --leader, --dir, --keep, --out, --json and --join-timeout are the fleet's.
+    #[arg(
+        long,
+        value_name = "OPTIONS",
+        requires = "replicate",
+        allow_hyphen_values = true
+    )]
+    pub replicate_args: Option<String>,
     /// Skip the scaling phase (the suite on 1, 2, 4 … hosts).
     #[arg(long)]
     pub no_scaling: bool,
@@ -355,11 +367,77 @@ fn read_args(r: &RunArgs) -> Vec<String> {
     a
 }
 
+/// `segbench replicate` flags that `--replicate-args` may not give: the fleet sets them.
+const FLEET_REPLICATE_FLAGS: [(&str, &str); 9] = [
+    ("--rf", "use --replicate-rf"),
+    ("--role", "rank 0 leads, the next ranks follow"),
+    ("--listen", "the leader listens on its fleet address"),
+    (
+        "--leader",
+        "the followers get the leader's address from the fleet",
+    ),
+    ("--dir", "use fleet run's --dir"),
+    ("--keep", "use fleet run's --keep"),
+    ("--out", "rank 0 writes the fleet's results"),
+    ("--json", "rank 0 writes the fleet's results"),
+    ("--join-timeout", "the fleet sets it"),
+];
+
+/// The replication phase's options: its defaults (acks 0, 1, all, a short time per
+/// repetition) unless `--replicate-args` gives them, then those. One line naming the option
+/// when one is the fleet's or does not parse.
+fn replicate_options(a: &FleetRunArgs, rf: u32) -> anyhow::Result<Vec<String>> {
+    let extra: Vec<String> = a
+        .replicate_args
+        .as_deref()
+        .unwrap_or("")
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    let flag = |x: &String| x.split('=').next().unwrap_or("").to_string();
+    if let Some((f, why)) = extra
+        .iter()
+        .find_map(|x| FLEET_REPLICATE_FLAGS.iter().find(|(f, _)| flag(x) == *f))
+    {
+        return Err(bad_input(format!(
+            "--replicate-args: {f} is the fleet's ({why})"
+        )));
+    }
+    let given = |f: &str| extra.iter().any(|x| flag(x) == f);
+    let (duration, repeat) = if a.run.quick {
+        ("1s", "1")
+    } else {
+        ("5s", "3")
+    };
+    let mut out = Vec::new();
+    for (f, v) in [
+        ("--acks", "0,1,all"),
+        ("--duration", duration),
+        ("--repeat", repeat),
+    ] {
+        // A size alone bounds the run: no default duration beside it.
+        let set = given(f) || (f == "--duration" && given("--size"));
+        if !set {
+            out.extend([f.to_string(), v.to_string()]);
+        }
+    }
+    out.extend(extra);
+    let mut argv = vec!["--rf".to_string(), rf.to_string()];
+    argv.extend(out.iter().cloned());
+    crate::commands::replicate::check_argv(&argv)
+        .map_err(|e| bad_input(format!("--replicate-args: {e}")))?;
+    Ok(out)
+}
+
 /// The replication phase's command lines (leader without `--listen` and `--out`, follower
-/// without `--leader`): acks 0, 1, all over `rf` replicas, a short time per repetition. A data
+/// without `--leader`): `options` ([`replicate_options`]) over `rf` replicas. A data
 /// directory given with --dir gets one subdirectory per rank (ranks may share a host).
-fn replicate_args(r: &RunArgs, rf: u32, rank: u32) -> (Vec<String>, Vec<String>) {
-    let (duration, repeat) = if r.quick { ("1s", "1") } else { ("5s", "3") };
+fn replicate_args(
+    r: &RunArgs,
+    rf: u32,
+    rank: u32,
+    options: &[String],
+) -> (Vec<String>, Vec<String>) {
     let strings = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<String>>();
     let rf = rf.to_string();
     let mut leader = strings(&[
@@ -368,17 +446,12 @@ fn replicate_args(r: &RunArgs, rf: u32, rank: u32) -> (Vec<String>, Vec<String>)
         "leader",
         "--rf",
         &rf,
-        "--acks",
-        "0,1,all",
-        "--duration",
-        duration,
-        "--repeat",
-        repeat,
         "--join-timeout",
         "120s",
         "--no-probe",
         "-q",
     ]);
+    leader.extend(options.iter().cloned());
     let mut follower = strings(&[
         "replicate",
         "--role",
@@ -448,7 +521,12 @@ pub fn config(a: &FleetRunArgs) -> anyhow::Result<FleetConfig> {
     };
     let placement = discover(&env, &flags).map_err(|e| bad_input(e.0))?;
     let replicate = replicate_rf(a, placement.size)?;
-    let (leader, follower) = replicate_args(&a.run, replicate.unwrap_or(2), placement.rank);
+    let rf = replicate.unwrap_or(2);
+    let options = match replicate {
+        Some(_) => replicate_options(a, rf)?,
+        None => Vec::new(),
+    };
+    let (leader, follower) = replicate_args(&a.run, rf, placement.rank, &options);
     let token = env
         .get(TOKEN_ENV)
         .map(|t| t.trim().to_string())

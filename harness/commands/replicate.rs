@@ -533,10 +533,16 @@ pub fn suite_configs(w: &WorkloadSpec, repeat: u32) -> Result<Vec<ReplicaConfig>
     opt("replica-fetch-max-bytes", w.replica_fetch_max_bytes.clone());
     opt("replica-fetch-wait-max-ms", ms(w.replica_fetch_wait_max_ms));
     opt("replica-lag-time-max-ms", ms(w.replica_lag_time_max_ms));
-    let parsed = <SuiteArgs as clap::Parser>::try_parse_from(&argv).map_err(|e| {
+    check_argv(&argv).map_err(|e| e.replace("--", ""))
+}
+
+/// The configurations `segbench replicate ARGV` would run (flags after the command's name),
+/// or clap's or the checks' one line.
+pub fn check_argv(argv: &[String]) -> Result<Vec<ReplicaConfig>, String> {
+    let parsed = <SuiteArgs as clap::Parser>::try_parse_from(argv).map_err(|e| {
         let text = e.render().to_string();
         let line = text.lines().next().unwrap_or("invalid options").to_string();
-        line.trim_start_matches("error: ").replace("--", "")
+        line.trim_start_matches("error: ").to_string()
     })?;
     configs(&parsed.a).map_err(|e| e.to_string())
 }

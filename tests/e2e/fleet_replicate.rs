@@ -24,7 +24,15 @@ fn rank_0_leads_and_ranks_1_and_2_follow_with_their_own_bytes() {
     let suite = root.path().join("tiny.toml");
     fs::write(&suite, TINY).unwrap();
     let port = free_port();
-    let extra = ["--quick", "--no-scaling", "--network", "off", "--replicate"];
+    let extra = [
+        "--quick",
+        "--no-scaling",
+        "--network",
+        "off",
+        "--replicate",
+        "--replicate-args",
+        "--partitions 2 --record-size 512",
+    ];
     let mut ranks = start_ranks(root.path(), &suite, 3, port, &extra);
     assert_eq!(
         ranks[0].wait(Duration::from_secs(180)),
@@ -49,6 +57,9 @@ fn rank_0_leads_and_ranks_1_and_2_follow_with_their_own_bytes() {
         .filter(|w| w.name.starts_with("replicate/"))
     {
         assert_eq!(w.config["rf"], 3, "{}", w.name);
+        // --replicate-args reached the leader (and through it the followers).
+        assert_eq!(w.config["partitions"], 2, "{}", w.name);
+        assert_eq!(w.config["record_size_bytes"], 512, "{}", w.name);
         assert!(w.has_figures(), "{}: {:?}", w.name, w.status);
         let placement = w.config["placement"].as_str().unwrap();
         assert!(placement.starts_with("fleet: leader rank 0"), "{placement}");
@@ -166,6 +177,20 @@ fn a_replication_factor_the_ranks_cannot_hold_is_one_line_before_any_work() {
         ("1", "--replicate-rf 1"),
     ] {
         let mut a = vec!["fleet", "run", "--replicate", "--replicate-rf", rf];
+        a.extend(flags);
+        assert_bad_input(&segbench_in(root.path(), &a), needle);
+    }
+    for (opts, needle) in [
+        (
+            "--rf 2",
+            "--replicate-args: --rf is the fleet's (use --replicate-rf)",
+        ),
+        ("--dir=/tmp", "--replicate-args: --dir is the fleet's"),
+        ("--partitions 0", "--replicate-args: --partitions 0"),
+        ("--acks 2", "--replicate-args: --acks '2'"),
+        ("--bogus", "--replicate-args: unexpected argument '--bogus'"),
+    ] {
+        let mut a = vec!["fleet", "run", "--replicate", "--replicate-args", opts];
         a.extend(flags);
         assert_bad_input(&segbench_in(root.path(), &a), needle);
     }
