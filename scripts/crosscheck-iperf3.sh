@@ -4,12 +4,14 @@
 #
 #   scripts/crosscheck-iperf3.sh [DIR] [--time 3] [--pairs 5] [--size 1GiB] [--len 1MiB]
 #                                [--port 5299] [--jobs sendfile,sendfile-small,readwrite,readwrite-file]
-#                                [--netns] [--tsv FILE] [--no-build]
+#                                [--jobs ...,sendfile-file] [--netns [--pin]] [--tsv FILE] [--no-build]
 #
 # job             iperf3 (client -> server on 127.0.0.1)   segbench read (in-process loopback sink)
 # sendfile        iperf3 -Z -t T -l LEN: sendfile(2) from  --engine sendfile --duration T
 #                 a cached temporary file of LEN bytes
 # sendfile-small  the same                                 the same, from a log of 2 x LEN bytes
+# sendfile-file   iperf3 -Z -F SEGMENT: sendfile(2) the    --engine sendfile, the log once
+#                 cached segment file, once
 # readwrite       iperf3 -t T -l LEN: send(2) from one     --engine readwrite:buf=LEN --duration T
 #                 user buffer (no file is read)
 # readwrite-file  iperf3 -F SEGMENT -l LEN: read(2) the    --engine readwrite:buf=LEN, the log once
@@ -40,7 +42,12 @@
 # files from the page cache, as a broker serving a tail reader does, so the receiver's copy
 # reads DRAM. sendfile-small gives segbench iperf3 -Z's footprint. Plain iperf3 reads no file
 # at all, so segbench's readwrite (pread + send: one more copy) is expected well below it;
-# readwrite-file is the like-for-like job for that path.
+# readwrite-file is the like-for-like job for that path, and sendfile-file for sendfile (same
+# footprint, the same 1 GiB of page cache sent once by both tools; not in the default jobs).
+#
+# --pin (with --netns): every command in namespace A runs on CPU 0 and every one in B on CPU 1
+# (taskset), both tools alike, so the sender and the receiver never share a core; on 2 cores
+# the scheduler otherwise moves them, and both tools lose 10-15 %.
 #
 # Environment: SEGBENCH=/path/to/segbench skips the build; CARGO_TARGET_DIR is honoured.
 set -euo pipefail
@@ -57,6 +64,7 @@ TSV=
 # shellcheck disable=SC2034 # read by crosscheck_prepare (lib.sh)
 BUILD=
 NETNS=
+PIN=
 while [ $# -gt 0 ]; do
     case "$1" in
     --time) TIME=${2:?--time needs seconds}; shift 2 ;;
@@ -66,6 +74,7 @@ while [ $# -gt 0 ]; do
     --port) PORT=${2:?--port needs a value}; shift 2 ;;
     --jobs) JOBS=${2:?--jobs needs a value}; shift 2 ;;
     --netns) NETNS=1; shift ;;
+    --pin) PIN=1; shift ;;
     *) crosscheck_opt "$@"; shift "$SHIFT" ;;
     esac
 done
@@ -77,8 +86,9 @@ len_b=$(to_bytes "$LEN")
 if ! { [[ $PORT =~ ^[0-9]+$ ]] && [ "$PORT" -gt 0 ] && [ "$PORT" -lt 65536 ]; }; then die "--port must be 1..65535"; fi
 if ! { [ "$len_b" -gt 0 ] && [ "$size_b" -ge "$len_b" ]; }; then die "--size must be at least --len"; fi
 for j in ${JOBS//,/ }; do
-    case "$j" in sendfile | sendfile-small | readwrite | readwrite-file) ;; *) die "unknown job '$j' (sendfile, sendfile-small, readwrite, readwrite-file)" ;; esac
+    case "$j" in sendfile | sendfile-small | sendfile-file | readwrite | readwrite-file) ;; *) die "unknown job '$j' (sendfile, sendfile-small, sendfile-file, readwrite, readwrite-file)" ;; esac
 done
+[ -z "$PIN" ] || [ -n "$NETNS" ] || die "--pin needs --netns (on loopback segbench's sink runs in the reader's own process)"
 # Where the traffic goes: SRV (the iperf3 server's and segbench sink's address) and how to run a
 # command on either side (IN_A: the servers, IN_B: the clients; empty on loopback).
 IN_A=()
@@ -99,6 +109,13 @@ if [ -n "$NETNS" ]; then
     IN_A=(ip netns exec "$NS_A")
     IN_B=(ip netns exec "$NS_B")
     PATH_LINE="namespace pair $ADDR_B -> $ADDR_A over veth (mtu ${MTU:-1500})"
+    if [ -n "$PIN" ]; then
+        command -v taskset >/dev/null 2>&1 || die "--pin needs taskset(1): install util-linux, or drop --pin"
+        [ "$(nproc)" -ge 2 ] || die "--pin needs 2 CPUs (the servers on CPU 0, the clients on CPU 1); this machine has $(nproc)"
+        IN_A+=(taskset -c 0)
+        IN_B+=(taskset -c 1)
+        PATH_LINE="$PATH_LINE, servers pinned to CPU 0 and clients to CPU 1"
+    fi
     TARGET=0.95
 else
     SRV=127.0.0.1
@@ -206,6 +223,7 @@ run_iperf3() {
     local job=$1 out="$WORK/iperf3.json" how
     case "$job" in
     sendfile | sendfile-small) how=(-t "$TIME" -Z) ;;
+    sendfile-file) how=(-Z -F "$SEGFILE") ;;
     readwrite) how=(-t "$TIME") ;;
     readwrite-file) how=(-F "$SEGFILE") ;;
     esac
@@ -226,6 +244,7 @@ run_sb() {
     sendfile-small) how=(--dir "$SMALL_LOG" --engine sendfile --duration "${TIME}s") ;;
     readwrite) how=(--dir "$LOG" --engine "readwrite:buf=$len_b" --duration "${TIME}s") ;;
     readwrite-file) how=(--dir "$LOG" --engine "readwrite:buf=$len_b") ;;
+    sendfile-file) how=(--dir "$LOG" --engine sendfile) ;;
     esac
     run_child "$out" "$WORK/sb.err" "${IN_B[@]}" "$SB" read "${how[@]}" "${SB_SINK[@]}" --fetch-size "$len_b" \
         --cache hot --consumers 1 --repeat 1 "${NO_PROBE[@]}" --json --quiet || rc=$?
