@@ -2,17 +2,18 @@
 # The replication pipeline against the fetch path it stands on, in interleaved pairs.
 #
 #   scripts/bench-replication.sh [DIR] [--size 4GiB] [--pairs 5] [--partitions 4] [--rf 2]
-#                                [--fetch-engine sendfile] [--tsv FILE] [--no-build]
+#                                [--fetch-engine sendfile] [--consumer] [--tsv FILE] [--no-build]
 #
 # Each pair runs, in this process's machine, on loopback:
 #   read       segbench read --engine FETCH --size SIZE --partitions P --cache hot: one consumer
 #              sending the log to an in-process sink (bytes/s of the repetition);
 #   replicate  segbench replicate --rf RF --acks 0 --leader-engine null --follower-engine null
-#              --fetch-engine FETCH --size SIZE --partitions P: the leader serves a log written
+#              --fetch-engine FETCH --size SIZE --partitions P --no-consumer: the leader serves a log written
 #              and synced before the clock starts, the followers receive and discard; the
 #              figure is the replicated rate, bytes every follower received over the time
 #              until the last one caught up (followers_caught_up_s), times rf - 1 (what the
-#              leader carried to all of them).
+#              leader carried to all of them). --consumer keeps replicate's end-to-end consumer,
+#              a thread that reads (copies) every byte below the high watermark beside the pipeline.
 # Issue 15's target: replicate >= 0.8 x read. Pairs are interleaved (read first in odd pairs).
 # No disk write is in either path: both are the page cache, the fetch engine, TCP and the
 # receiver's copy, so the ratio is the cost of the replication protocol (requests, the high
@@ -33,6 +34,7 @@ TSV=
 # shellcheck disable=SC2034 # read by crosscheck_prepare (lib.sh)
 BUILD=
 TARGET=0.80
+CONSUMER=
 while [ $# -gt 0 ]; do
     case "$1" in
     --size) SIZE=${2:?--size needs a value}; shift 2 ;;
@@ -40,6 +42,7 @@ while [ $# -gt 0 ]; do
     --partitions) PARTS=${2:?--partitions needs a value}; shift 2 ;;
     --rf) RF=${2:?--rf needs a value}; shift 2 ;;
     --fetch-engine) FETCH=${2:?--fetch-engine needs a value}; shift 2 ;;
+    --consumer) CONSUMER=1; shift ;;
     *) crosscheck_opt "$@"; shift "$SHIFT" ;;
     esac
 done
@@ -77,10 +80,11 @@ run_read() {
 
 # run_replicate: prints the bytes/s the leader carried to its followers, or nan.
 run_replicate() {
-    local rc=0 out="$WORK/repl.json"
+    local rc=0 out="$WORK/repl.json" consumer=(--no-consumer)
+    [ -z "$CONSUMER" ] || consumer=()
     run_child "$out" "$WORK/repl.err" "$SB" replicate --rf "$RF" --acks 0 --leader-engine null \
         --follower-engine null --fetch-engine "$FETCH" --size "$size_b" --partitions "$PARTS" \
-        --repeat 1 --dir "$WORK/repl" --json --quiet || rc=$?
+        --repeat 1 "${consumer[@]}" --dir "$WORK/repl" --json --quiet || rc=$?
     if [ "$rc" != 0 ]; then
         log "  segbench replicate failed (exit $rc): $(last_line "$WORK/repl.err")"
         echo nan
@@ -93,7 +97,7 @@ run_replicate() {
 echo "replication pipeline (null engines, rf $RF) vs segbench read, loopback, hot page cache"
 machine_lines
 echo "segbench: $("$SB" --version)"
-echo "pairs:   $PAIRS of a $SIZE log in $PARTS partitions, fetch engine $FETCH; interleaved (read first in odd pairs)"
+echo "pairs:   $PAIRS of a $SIZE log in $PARTS partitions, fetch engine $FETCH, end-to-end consumer ${CONSUMER:+on}${CONSUMER:-off}; interleaved (read first in odd pairs)"
 echo
 
 PAIRS_TSV="$WORK/pairs.tsv"

@@ -42,7 +42,8 @@ The pipeline alone: `--leader-engine null --follower-engine null --size N` write
 leader's N bytes before the clock starts; the producer then names batches without sending bytes
 and the leader books them, so what is measured is requests, ISR and high watermark, long-polled
 fetches sent from the page cache and the followers' receive. Its rate is \"follower writes\" in the
-replication table (bytes over the time until the followers caught up); compare it with
+replication table (bytes over the time until the followers caught up; --no-consumer leaves out
+the end-to-end consumer's copy of every byte); compare it with
 `segbench read --engine sendfile` (scripts/bench-replication.sh does, interleaved).
 
 Examples:
@@ -52,7 +53,7 @@ Examples:
   segbench replicate --rate 50MB/s --duration 10s      (open loop)
   segbench replicate --flush batch --sync fdatasync --acks 1,all
   segbench replicate --fetch-engine splice --follower-engine null
-  segbench replicate --rf 2 --acks 0 --leader-engine null --follower-engine null --size 4GiB
+  segbench replicate --rf 2 --acks 0 --leader-engine null --follower-engine null --size 4GiB --no-consumer
   sudo ip netns exec sb-a segbench replicate --role leader --listen 198.18.1.1:7879 --rf 2
   sudo ip netns exec sb-b segbench replicate --role follower --leader 198.18.1.1:7879";
 
@@ -111,6 +112,10 @@ pub struct ReplicateArgs {
     /// Every follower's write engine spec.
     #[arg(long, default_value = "buffered", value_name = "SPEC")]
     pub follower_engine: String,
+    /// No end-to-end consumer (so no end-to-end latency): the replication pipeline alone,
+    /// without a reader copying every byte beside it.
+    #[arg(long)]
+    pub no_consumer: bool,
     /// The read engine the leader serves fetches with (sendfile, readwrite, splice, mmap, uring).
     #[arg(long, default_value = "sendfile", value_name = "SPEC")]
     pub fetch_engine: String,
@@ -244,6 +249,7 @@ pub fn configs(a: &ReplicateArgs) -> anyhow::Result<Vec<ReplicaConfig>> {
             rate: a.rate,
             flush,
             sync,
+            consumer: !a.no_consumer,
         };
         c.check().map_err(bad_input)?;
         // Each role's logs and engines are those of a write workload with one thread.

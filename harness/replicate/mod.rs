@@ -63,7 +63,8 @@
 //!   (sum over followers, as they report it): CPU per role;
 //! - `e2e_latency_ns`: per batch, produce start (intended start in open loop) → read by a
 //!   consumer below the HW, on the leader's clock — a whole histogram like `latency_ns`;
-//!   `consumer_bytes`, `consumer_cpu_s`: what that consumer read and its CPU;
+//!   `consumer_bytes`, `consumer_cpu_s`: what that consumer read and its CPU (all three
+//!   absent with `--no-consumer`);
 //! - `leader_append_latency_ns` (acks=all only): each produce's latency up to the leader's
 //!   append, its acks=1 moment, in the same run — a whole histogram like `latency_ns`.
 
@@ -184,6 +185,8 @@ pub struct ReplicaConfig {
     pub flush: FlushPolicy,
     /// Sync call of the flushes (`write --sync`; dsync opens segments `O_DSYNC`).
     pub sync: SyncKind,
+    /// Run the end-to-end consumer ([`consumer`]); without it there is no end-to-end latency.
+    pub consumer: bool,
 }
 
 impl ReplicaConfig {
@@ -305,6 +308,7 @@ impl ReplicaConfig {
         m.insert("rate_bytes_per_s".into(), json!(self.rate));
         m.insert("flush".into(), json!(self.flush.to_string()));
         m.insert("sync".into(), json!(self.sync.to_string()));
+        m.insert("e2e_consumer".into(), json!(self.consumer));
         m.insert("placement".into(), json!(PLACEMENT_IN_PROCESS));
         m
     }

@@ -248,7 +248,9 @@ pub fn lead(
                 served.map(|s| (link.follower, s))
             }));
         }
-        let consumer = {
+        // Without a consumer the announcements go nowhere (the producer ignores a closed channel).
+        let announce_rx = cfg.consumer.then_some(announce_rx);
+        let consumer = announce_rx.map(|announce_rx| {
             let (clock, cstop) = (clock.clone(), &followers_stop);
             let parts = cfg.partitions as usize;
             s.spawn(move || {
@@ -261,7 +263,7 @@ pub fn lead(
                     clock.as_ref(),
                 )
             })
-        };
+        });
         let lag = {
             let (clock, lstop) = (clock.clone(), &followers_stop);
             s.spawn(move || run_lag_sampler(shared, followers as usize, lstop, clock.as_ref()))
@@ -313,7 +315,7 @@ pub fn lead(
         followers_stop.store(true, Ordering::Release);
         shared.data.notify_all();
         let served: Vec<_> = handles.into_iter().map(|h| h.join()).collect();
-        let consumed = consumer.join();
+        let consumed = consumer.map(|c| c.join());
         let lag = lag.join();
         (
             produced,
@@ -336,7 +338,10 @@ pub fn lead(
     };
     let produced = produced.map_err(|_| panicked("producer"))?;
     let (leader_bytes, leader_cpu_s) = leader.map_err(|_| panicked("leader"))??;
-    let consumed = consumed.map_err(|_| panicked("consumer"))??;
+    let consumed = match consumed {
+        Some(c) => Some(c.map_err(|_| panicked("consumer"))??),
+        None => None,
+    };
     let lag = lag.map_err(|_| panicked("lag sampler"))?;
     let mut by_follower: Vec<Served> = vec![Served::default(); followers as usize];
     for s in served {
@@ -470,12 +475,14 @@ pub fn lead(
         "leader_cpu_s".into(),
         json!(leader_cpu_s + by_follower.iter().map(|f| f.cpu_s).sum::<f64>()),
     );
-    extra.insert(
-        "e2e_latency_ns".into(),
-        json!(hist::summarize(&consumed.e2e)),
-    );
-    extra.insert("consumer_bytes".into(), json!(consumed.bytes));
-    extra.insert("consumer_cpu_s".into(), json!(consumed.cpu_s));
+    if let Some(consumed) = &consumed {
+        extra.insert(
+            "e2e_latency_ns".into(),
+            json!(hist::summarize(&consumed.e2e)),
+        );
+        extra.insert("consumer_bytes".into(), json!(consumed.bytes));
+        extra.insert("consumer_cpu_s".into(), json!(consumed.cpu_s));
+    }
     extra.insert(
         "producer_cpu_s".into(),
         json!(produced.cpu.user_s + produced.cpu.sys_s),

@@ -35,6 +35,7 @@ fn cfg(acks: Acks) -> ReplicaConfig {
         rate: None,
         flush: workloads::FlushPolicy::Never,
         sync: workloads::SyncKind::Fdatasync,
+        consumer: true,
     }
 }
 
@@ -294,6 +295,17 @@ fn a_null_leader_serves_its_prewritten_log_and_followers_hold_it_byte_for_byte()
     assert!(caught_up > 0.0, "{caught_up}");
     // acks=all: every batch waited for both followers, so the consumer read them all.
     assert_eq!(extra_u64(&o, "consumer_bytes"), batches * batch);
+
+    // Without the end-to-end consumer: the same replication, no end-to-end figures.
+    c.consumer = false;
+    let o = run(&c, &dir.path().join("no-consumer"), &Faults::default());
+    assert!(o.behind.is_empty(), "followers behind: {:?}", o.behind);
+    for key in ["e2e_latency_ns", "consumer_bytes", "consumer_cpu_s"] {
+        assert!(!o.repetition.extra.contains_key(key), "{key}");
+    }
+    let got: Vec<u64> =
+        serde_json::from_value(o.repetition.extra["follower_bytes"].clone()).unwrap();
+    assert_eq!(got, [batches * batch, batches * batch]);
 }
 
 #[test]
