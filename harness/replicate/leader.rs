@@ -86,33 +86,10 @@ impl Replica {
         segment_size: u64,
         done: &mut Vec<Completion>,
     ) -> Result<u64, EngineError> {
-        self.append_with(
-            batch.len(),
-            records,
-            max_timestamp_ms,
-            segment_size,
-            done,
-            |buf| {
-                buf.copy_from_slice(batch);
-                Ok(())
-            },
-        )
-    }
-
-    /// [`Replica::append`] of a `len`-byte batch that `fill` writes into the engine's region.
-    /// When `fill` fails nothing is submitted.
-    pub fn append_with(
-        &mut self,
-        len: usize,
-        records: u32,
-        max_timestamp_ms: i64,
-        segment_size: u64,
-        done: &mut Vec<Completion>,
-        fill: impl FnOnce(&mut [u8]) -> Result<(), EngineError>,
-    ) -> Result<u64, EngineError> {
+        let len = batch.len();
         self.roll_for(len, segment_size, done)?;
         let position = self.log.position();
-        self.with_region(len, done, fill)??;
+        self.with_region(len, done, |buf| buf.copy_from_slice(batch))?;
         self.submit_all(len, done)?;
         self.log
             .record_append(len as u64, records, max_timestamp_ms)?;
