@@ -38,7 +38,7 @@ Examples:
   segbench fleet ssh --hosts h1,h2,h3 -- run   (the three lines above, with a fresh token and the fetch)
   segbench fleet run my-suite.toml --rank 0 --size 2 --coordinator 10.0.0.1 --no-scaling
   srun -N 3 --ntasks-per-node=1 segbench fleet run --quick --replicate   (rank 0 leads, 1 and 2 follow)
-  srun -N 3 segbench fleet run --replicate --replicate-args \"--partitions 8 --leader-engine direct --acks all\"
+  srun -N 3 segbench fleet run --replicate --replicate-args \"--partitions 8 --acks all\"
 
 Exit codes: 0 every phase ran; 1 a rank failed, vanished, never joined or was interrupted
 (rank 0 still writes what it gathered, naming the host and the reason); 2 bad input.";

@@ -53,7 +53,7 @@ Examples:
   segbench replicate --rate 50MB/s --duration 10s      (open loop)
   segbench replicate --flush batch --sync fdatasync --acks 1,all
   segbench replicate --fetch-engine splice --follower-engine null
-  segbench replicate --rf 2 --acks 0 --leader-engine null --follower-engine null --size 4GiB --no-consumer
+  segbench replicate --leader-engine null --follower-engine null --size 4GiB --no-consumer
   sudo ip netns exec sb-a segbench replicate --role leader --listen 198.18.1.1:7879 --rf 2
   sudo ip netns exec sb-b segbench replicate --role follower --leader 198.18.1.1:7879";
 
