@@ -112,6 +112,15 @@ pub struct ReplicateArgs {
     /// Every follower's write engine spec.
     #[arg(long, default_value = "buffered", value_name = "SPEC")]
     pub follower_engine: String,
+    /// Producer threads, each closed loop (or open loop at its share of --rate) over its own
+    /// partitions (producer i: partitions i, i + N, …), so up to N produces are in flight.
+    #[arg(
+        long,
+        default_value = "1",
+        allow_hyphen_values = true,
+        value_name = "N"
+    )]
+    pub producers: u32,
     /// No end-to-end consumer (so no end-to-end latency): the replication pipeline alone,
     /// without a reader copying every byte beside it.
     #[arg(long)]
@@ -250,6 +259,7 @@ pub fn configs(a: &ReplicateArgs) -> anyhow::Result<Vec<ReplicaConfig>> {
             flush,
             sync,
             consumer: !a.no_consumer,
+            producers: a.producers,
         };
         c.check().map_err(bad_input)?;
         // Each role's logs and engines are those of a write workload with one thread.

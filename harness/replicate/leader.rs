@@ -33,6 +33,8 @@ pub struct Produce {
     pub max_timestamp_ms: i64,
     /// The producer's acks.
     pub acks: Acks,
+    /// Which producer sent it (its answer goes to that producer's channel).
+    pub producer: usize,
 }
 
 /// The leader's answer to an acks=1 or acks=all produce.
@@ -249,7 +251,7 @@ pub fn run_leader(
     shared: &Shared,
     mut log: LeaderLog,
     requests: Receiver<Produce>,
-    replies: Sender<ProduceReply>,
+    replies: Vec<Sender<ProduceReply>>,
     cfg: &ReplicaConfig,
     clock: &dyn Clock,
 ) -> Result<(u64, f64), EngineError> {
@@ -276,8 +278,9 @@ pub fn run_leader(
             } else {
                 None
             };
+            let reply = &replies[req.producer];
             if let Some(e) = refused {
-                let _ = replies.send(Err(e));
+                let _ = reply.send(Err(e));
             } else {
                 let end = match &mut log {
                     LeaderLog::Appending(parts) => {
@@ -313,7 +316,7 @@ pub fn run_leader(
                 let at_ns = clock.now_ns();
                 appended_at = Some(at_ns);
                 if req.acks != Acks::Zero {
-                    let _ = replies.send(Ok(Appended { end, at_ns }));
+                    let _ = reply.send(Ok(Appended { end, at_ns }));
                 }
             }
         }

@@ -187,6 +187,8 @@ pub struct ReplicaConfig {
     pub sync: SyncKind,
     /// Run the end-to-end consumer ([`consumer`]); without it there is no end-to-end latency.
     pub consumer: bool,
+    /// Producer threads, each owning whole partitions ([`producer::ProducerPlan`]).
+    pub producers: u32,
 }
 
 impl ReplicaConfig {
@@ -203,6 +205,12 @@ impl ReplicaConfig {
         }
         if self.partitions == 0 {
             return Err("--partitions 0: need at least one partition".into());
+        }
+        if self.producers == 0 || self.producers > self.partitions {
+            return Err(format!(
+                "--producers {} with --partitions {}: use 1..={} (each producer owns whole partitions)",
+                self.producers, self.partitions, self.partitions
+            ));
         }
         if self.leader_engine.name == "null" && self.size.is_none() {
             return Err("--leader-engine null needs --size: followers fetch from the leader's segment files, so that many bytes are written before the clock starts (null writes nothing during the run)".into());
@@ -309,6 +317,7 @@ impl ReplicaConfig {
         m.insert("flush".into(), json!(self.flush.to_string()));
         m.insert("sync".into(), json!(self.sync.to_string()));
         m.insert("e2e_consumer".into(), json!(self.consumer));
+        m.insert("producers".into(), json!(self.producers));
         m.insert("placement".into(), json!(PLACEMENT_IN_PROCESS));
         m
     }

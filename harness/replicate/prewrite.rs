@@ -1,8 +1,8 @@
 //! The log a leader with the `null` write engine serves. `null` writes nothing, but followers
 //! fetch whole batches from the leader's segment files; so before the clock starts the leader
-//! writes (buffered) and syncs exactly the batches the producer will send — `--size` bytes,
-//! dealt to the partitions in the producer's round-robin order, the offsets the leader would
-//! assign — and during the run each produce only books its batch, already in the page cache,
+//! writes (buffered) and syncs exactly the batches the producers will send — `--size` bytes,
+//! as many per partition as the producers deal it ([`super::producer::ProducerPlan`]), the
+//! offsets the leader would assign — and during the run each produce only books its batch, already in the page cache,
 //! as appended. The producer then sends no bytes either (it names the next batch): what is
 //! measured is the replication pipeline alone — requests, the ISR and high watermark,
 //! long-polled fetches sent from the page cache by the fetch engine, the followers' receive
@@ -96,19 +96,14 @@ impl Prewritten {
     }
 }
 
-/// Batches the producer sends for `size` bytes: whole batches until at least `size`.
-pub fn batches_for(size: u64, batch_bytes: usize) -> u64 {
-    size.div_ceil(batch_bytes as u64)
-}
-
-/// Writes the batches of `size` bytes into `dir` (buffered, then `fdatasync`ed so no
-/// write-back runs during the measurement) as `layout` lays logs out.
+/// Writes `counts[p]` batches into partition `p`'s log in `dir` (buffered, then
+/// `fdatasync`ed so no write-back runs during the measurement) as `layout` lays logs out.
 pub fn prewrite(
     layout: &LogLayout,
     dir: &Path,
     shape: Shape,
     record_size: usize,
-    size: u64,
+    counts: &[u64],
     clock: Arc<dyn Clock>,
 ) -> Result<Prewritten, RunError> {
     let spec: EngineSpec = "buffered"
@@ -138,9 +133,11 @@ pub fn prewrite(
         .map_or(0, |d| d.as_millis() as i64);
     let mut batch = vec![0u8; shape.batch_bytes];
     let mut done = Vec::new();
-    let n = layout.partitions as usize;
-    for i in 0..batches_for(size, shape.batch_bytes) {
-        let p = (i % n as u64) as usize;
+    let batches = counts
+        .iter()
+        .enumerate()
+        .flat_map(|(p, &n)| std::iter::repeat(p).take(n as usize));
+    for p in batches {
         let (replica, part) = (&mut replicas[p], &mut parts[p]);
         let base = replica.log.next_offset();
         encode_batch(

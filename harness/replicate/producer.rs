@@ -60,13 +60,83 @@ fn wait_for_hw(shared: &Shared, p: usize, end: i64, stop: &AtomicBool) -> bool {
     true
 }
 
-/// Produces until the byte budget, the deadline or `stop`, announcing each batch to the
-/// end-to-end consumer on `announce`.
+/// One producer's share of the workload: producer `id` of `--producers N` owns partitions
+/// `id, id + N, …` (so each partition's batches come from one producer, in order), their
+/// share of `--size` and of `--rate`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProducerPlan {
+    /// Its number, 0-based (the leader answers it on its own channel).
+    pub id: usize,
+    /// The partitions it sends to in turn.
+    pub partitions: Vec<u32>,
+    /// Its byte budget.
+    pub size: Option<u64>,
+    /// Its open-loop rate, bytes/s.
+    pub rate: Option<f64>,
+}
+
+impl ProducerPlan {
+    /// The plans of `cfg.producers` producers.
+    pub fn all(cfg: &ReplicaConfig) -> Vec<ProducerPlan> {
+        let n = cfg.producers.max(1);
+        (0..n)
+            .map(|id| {
+                let partitions: Vec<u32> = (id..cfg.partitions).step_by(n as usize).collect();
+                let share = partitions.len() as f64 / f64::from(cfg.partitions);
+                ProducerPlan {
+                    id: id as usize,
+                    size: cfg.size.map(|s| {
+                        (u128::from(s) * partitions.len() as u128 / u128::from(cfg.partitions))
+                            as u64
+                    }),
+                    rate: cfg.rate.map(|r| r * share),
+                    partitions,
+                }
+            })
+            .collect()
+    }
+
+    /// Batches each partition gets when every producer sends its whole budget of
+    /// `batch_bytes` batches (whole batches until at least the budget, dealt in turn).
+    pub fn batches_per_partition(cfg: &ReplicaConfig, batch_bytes: usize) -> Vec<u64> {
+        let mut out = vec![0u64; cfg.partitions as usize];
+        for plan in Self::all(cfg) {
+            let n = plan.size.unwrap_or(0).div_ceil(batch_bytes as u64);
+            let k = plan.partitions.len() as u64;
+            for (j, &p) in plan.partitions.iter().enumerate() {
+                out[p as usize] = n / k + u64::from((j as u64) < n % k);
+            }
+        }
+        out
+    }
+}
+
+impl ProducerResult {
+    /// Adds another producer's figures (timelines on the same base) to these.
+    pub fn merge(&mut self, o: &ProducerResult) {
+        let _ = self.latency.add(&o.latency);
+        let _ = self.leader_append.add(&o.leader_append);
+        self.timeline.merge(&o.timeline);
+        self.bytes += o.bytes;
+        self.batches += o.batches;
+        self.not_enough_replicas += o.not_enough_replicas;
+        self.start_ns = self.start_ns.min(o.start_ns);
+        self.end_ns = self.end_ns.max(o.end_ns);
+        self.cpu.user_s += o.cpu.user_s;
+        self.cpu.sys_s += o.cpu.sys_s;
+        self.cpu.context_switches += o.cpu.context_switches;
+    }
+}
+
+/// Produces `plan`'s share until its byte budget, the deadline or `stop`, announcing each
+/// batch to the end-to-end consumer on `announce`; `base_ns` is every producer's timeline start.
 #[allow(clippy::too_many_arguments)]
 pub fn run_producer(
     shared: &Shared,
     cfg: &ReplicaConfig,
     shape: Shape,
+    plan: &ProducerPlan,
+    base_ns: u64,
     requests: SyncSender<Produce>,
     replies: Receiver<ProduceReply>,
     announce: &Sender<Produced>,
@@ -82,12 +152,12 @@ pub fn run_producer(
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0);
     let start_ns = clock.now_ns();
-    let deadline = cfg.duration.map(|d| start_ns + d.as_nanos() as u64);
+    let deadline = cfg.duration.map(|d| base_ns + d.as_nanos() as u64);
     let expected = cfg.duration.map_or(10_000_000_000, |d| d.as_nanos() as u64);
     let mut out = ProducerResult {
         latency: hist::new_hist(),
         leader_append: hist::new_hist(),
-        timeline: TimelineRecorder::new(start_ns, DEFAULT_INTERVAL_NS, expected),
+        timeline: TimelineRecorder::new(base_ns, DEFAULT_INTERVAL_NS, expected),
         bytes: 0,
         batches: 0,
         not_enough_replicas: 0,
@@ -95,17 +165,19 @@ pub fn run_producer(
         end_ns: start_ns,
         cpu: crate::usage::CpuSnapshot::default(),
     };
-    let mut pacer = cfg.rate.map(|r| Pacer::new(start_ns, r));
+    let mut pacer = plan.rate.map(|r| Pacer::new(start_ns, r));
     let mut sent = 0u64;
     // The offset after each partition's last accepted batch, for the consumer's announcements.
     let mut ends = vec![0i64; cfg.partitions as usize];
     let records = i64::from(shape.records_per_batch);
     let mut now = start_ns;
-    let mut p = 0u32;
+    let mut turn = 0usize;
     while !stop.load(Ordering::Relaxed)
         && !deadline.is_some_and(|d| now >= d)
-        && !cfg.size.is_some_and(|b| sent >= b)
+        && !plan.size.is_some_and(|b| sent >= b)
+        && !plan.partitions.is_empty()
     {
+        let p = plan.partitions[turn];
         let t0 = match pacer.as_mut() {
             Some(pacer) => {
                 let due = pacer.next_due(len as u64);
@@ -140,6 +212,7 @@ pub fn run_producer(
             records: shape.records_per_batch,
             max_timestamp_ms: ts_ms,
             acks: cfg.acks,
+            producer: plan.id,
         };
         ends[p as usize] += records;
         let _ = announce.send(Produced::Sent {
@@ -180,7 +253,7 @@ pub fn run_producer(
             out.bytes += len as u64;
             out.batches += 1;
         }
-        p = (p + 1) % cfg.partitions;
+        turn = (turn + 1) % plan.partitions.len();
     }
     out.end_ns = now;
     out.cpu = crate::usage::CpuSnapshot::thread().since(&cpu0);

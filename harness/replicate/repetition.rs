@@ -25,7 +25,7 @@ use super::isr::{ReplicaState, Shared};
 use super::lag::run_lag_sampler;
 use super::leader::{create_replicas, run_leader, LeaderLog};
 use super::prewrite::prewrite;
-use super::producer::run_producer;
+use super::producer::{run_producer, ProducerPlan};
 use super::serve::{self, Link, Served};
 use super::wire::{self, Start};
 use super::ReplicaConfig;
@@ -160,22 +160,23 @@ pub fn lead(
     let leader_dir = dir.join("leader");
     let layout = cfg.layout();
     let leader_flushes = FlushSetup::new(cfg.flush, cfg.sync, clock.clone());
-    let leader_log = match cfg.size.filter(|_| cfg.prewritten()) {
-        Some(size) => LeaderLog::Prewritten(prewrite(
+    let leader_log = if cfg.prewritten() {
+        LeaderLog::Prewritten(prewrite(
             &layout,
             &leader_dir,
             shape,
             cfg.record_size,
-            size,
+            &ProducerPlan::batches_per_partition(cfg, shape.batch_bytes),
             clock.clone(),
-        )?),
-        None => LeaderLog::Appending(create_replicas(
+        )?)
+    } else {
+        LeaderLog::Appending(create_replicas(
             &layout,
             &leader_dir,
             &cfg.leader_engine,
             shape.batch_bytes,
             &leader_flushes,
-        )?),
+        )?)
     };
     let prewritten_bytes = match &leader_log {
         LeaderLog::Prewritten(pre) => Some(pre.bytes()),
@@ -224,7 +225,8 @@ pub fn lead(
         wait_max: cfg.fetch_wait_max,
     };
     let (req_tx, req_rx) = mpsc::sync_channel(REQUEST_QUEUE);
-    let (rep_tx, rep_rx) = mpsc::channel();
+    let plans = ProducerPlan::all(cfg);
+    let (rep_txs, rep_rxs): (Vec<_>, Vec<_>) = plans.iter().map(|_| mpsc::channel()).unzip();
     let (announce_tx, announce_rx) = mpsc::channel();
 
     let cpu0 = CpuSnapshot::process();
@@ -232,7 +234,7 @@ pub fn lead(
         let shared = &shared;
         let leader = {
             let clock = clock.clone();
-            s.spawn(move || run_leader(shared, leader_log, req_rx, rep_tx, cfg, clock.as_ref()))
+            s.spawn(move || run_leader(shared, leader_log, req_rx, rep_txs, cfg, clock.as_ref()))
         };
         let mut handles = Vec::new();
         for ((link, engine), gone) in links.iter_mut().zip(engines.iter_mut()).zip(&gone) {
@@ -269,21 +271,41 @@ pub fn lead(
             s.spawn(move || run_lag_sampler(shared, followers as usize, lstop, clock.as_ref()))
         };
         let produced = {
-            let clock = clock.clone();
-            let announce = announce_tx;
-            s.spawn(move || {
-                run_producer(
-                    shared,
-                    cfg,
-                    shape,
-                    req_tx,
-                    rep_rx,
-                    &announce,
-                    stop,
-                    clock.as_ref(),
-                )
-            })
-            .join()
+            // One timeline base for every producer (they merge).
+            let base_ns = clock.now_ns();
+            let handles: Vec<_> = plans
+                .iter()
+                .zip(rep_rxs)
+                .map(|(plan, rep_rx)| {
+                    let (clock, req_tx) = (clock.clone(), req_tx.clone());
+                    let announce = announce_tx.clone();
+                    s.spawn(move || {
+                        run_producer(
+                            shared,
+                            cfg,
+                            shape,
+                            plan,
+                            base_ns,
+                            req_tx,
+                            rep_rx,
+                            &announce,
+                            stop,
+                            clock.as_ref(),
+                        )
+                    })
+                })
+                .collect();
+            // The leader ends when the last producer hangs up.
+            drop((req_tx, announce_tx));
+            let mut all = handles.into_iter().map(|h| h.join());
+            all.next()
+                .unwrap_or(Err(Box::new("no producer")))
+                .and_then(|mut first| {
+                    for r in all {
+                        first.merge(&r?);
+                    }
+                    Ok(first)
+                })
         };
         let cpu = CpuSnapshot::process().since(&cpu0);
         let lag_end = shared.lock().lag_now();
