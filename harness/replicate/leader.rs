@@ -57,6 +57,17 @@ pub struct NotEnoughReplicas {
     pub isr: u32,
 }
 
+/// Where a batch the leader appended (or, `--leader-engine null`, booked) is in its segments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Booked<'a> {
+    /// The segment's base offset.
+    pub segment_base: i64,
+    /// The segment's `.log` file.
+    pub path: &'a Path,
+    /// The batch's byte position in it.
+    pub position: u64,
+}
+
 /// One whole batch a follower received, as its header says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BatchInfo {
@@ -282,7 +293,7 @@ pub fn run_leader(
             if let Some(e) = refused {
                 let _ = reply.send(Err(e));
             } else {
-                let end = match &mut log {
+                let (at, len) = match &mut log {
                     LeaderLog::Appending(parts) => {
                         let part = &mut parts[p];
                         // Offsets are the leader's to assign: baseOffset (bytes 0..8) is
@@ -295,21 +306,23 @@ pub fn run_leader(
                             segment_size,
                             &mut done,
                         )?;
-                        let (log, len) = (&part.log, req.batch.len() as u64);
-                        let base = log.active_base_offset();
-                        let mut st = shared.lock();
-                        st.appended(p, base, log.active_log_path(), position, len, req.records);
-                        bytes += len;
-                        log.next_offset()
+                        let at = Booked {
+                            segment_base: part.log.active_base_offset(),
+                            path: part.log.active_log_path(),
+                            position,
+                        };
+                        (at, req.batch.len() as u64)
                     }
                     LeaderLog::Prewritten(pre) => {
                         let len = pre.batch_bytes();
-                        let b = pre.book(p)?;
-                        let mut st = shared.lock();
-                        st.appended(p, b.segment_base, b.path, b.position, len, req.records);
-                        bytes += len;
-                        st.parts[p].leo
+                        (pre.book(p)?, len)
                     }
+                };
+                bytes += len;
+                let end = {
+                    let mut st = shared.lock();
+                    st.appended(p, at.segment_base, at.path, at.position, len, req.records);
+                    st.parts[p].leo
                 };
                 shared.data.notify_all();
                 shared.hw.notify_all();

@@ -18,7 +18,7 @@ use workloads::payload::{PayloadPool, DEFAULT_POOL_BYTES};
 use workloads::{EngineError, EngineSpec, FlushPolicy, SyncKind};
 
 use super::flush::FlushSetup;
-use super::leader::{create_replicas, LogLayout};
+use super::leader::{create_replicas, Booked, LogLayout};
 use super::Shape;
 use crate::runner::RunError;
 
@@ -40,17 +40,6 @@ struct PartitionBatches {
     slots: Vec<Slot>,
     /// The next batch a produce books.
     next: usize,
-}
-
-/// A pre-written batch a produce booked: where it is, as the leader's append reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Booked<'a> {
-    /// The segment's base offset.
-    pub segment_base: i64,
-    /// The segment's `.log` file.
-    pub path: &'a Path,
-    /// The batch's byte position in it.
-    pub position: u64,
 }
 
 /// Every partition's pre-written log.

@@ -145,8 +145,9 @@ pub fn run_producer(
 ) -> ProducerResult {
     let cpu0 = crate::usage::CpuSnapshot::thread();
     let len = shape.batch_bytes;
-    let prewritten = cfg.prewritten();
-    let mut payload = PayloadPool::new(DEFAULT_POOL_BYTES, 0x5eb0_0015);
+    // A null-engine leader serves batches written before the clock started: nothing to encode.
+    let mut payload =
+        (!cfg.prewritten()).then(|| PayloadPool::new(DEFAULT_POOL_BYTES, 0x5eb0_0015));
     let wall0_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
@@ -191,20 +192,20 @@ pub fn run_producer(
             None => now,
         };
         let ts_ms = wall0_ms + ((now - start_ns) / 1_000_000) as i64;
-        // A null-engine leader serves batches written before the clock started: nothing to encode.
-        let batch = if prewritten {
-            Vec::new()
-        } else {
-            let mut batch = vec![0u8; len];
-            encode_batch(
-                &mut batch,
-                0,
-                ts_ms,
-                shape.records_per_batch,
-                cfg.record_size,
-                &mut payload,
-            );
-            batch
+        let batch = match payload.as_mut() {
+            None => Vec::new(),
+            Some(pool) => {
+                let mut batch = vec![0u8; len];
+                encode_batch(
+                    &mut batch,
+                    0,
+                    ts_ms,
+                    shape.records_per_batch,
+                    cfg.record_size,
+                    pool,
+                );
+                batch
+            }
         };
         let req = Produce {
             partition: p,

@@ -27,7 +27,7 @@ use super::leader::{create_replicas, run_leader, LeaderLog};
 use super::prewrite::prewrite;
 use super::producer::{run_producer, ProducerPlan};
 use super::serve::{self, Link, Served};
-use super::wire::{self, Start};
+use super::wire::{self, FollowerReport, Start};
 use super::ReplicaConfig;
 use crate::runner::RunError;
 use crate::sink::protocol::FrameKind;
@@ -459,27 +459,16 @@ pub fn lead(
             json!(hist::summarize(&follower_flushes)),
         );
     }
-    extra.insert(
-        "follower_bytes".into(),
+    // Each follower's own count (null for one that was lost).
+    let reported = |count: fn(&FollowerReport) -> u64| {
         json!(by_follower
             .iter()
-            .map(|f| f.report.as_ref().map(|r| r.bytes))
-            .collect::<Vec<_>>()),
-    );
-    extra.insert(
-        "follower_fetches".into(),
-        json!(by_follower
-            .iter()
-            .map(|f| f.report.as_ref().map(|r| r.fetches))
-            .collect::<Vec<_>>()),
-    );
-    extra.insert(
-        "follower_appends".into(),
-        json!(by_follower
-            .iter()
-            .map(|f| f.report.as_ref().map(|r| r.appends))
-            .collect::<Vec<_>>()),
-    );
+            .map(|f| f.report.as_ref().map(count))
+            .collect::<Vec<_>>())
+    };
+    extra.insert("follower_bytes".into(), reported(|r| r.bytes));
+    extra.insert("follower_fetches".into(), reported(|r| r.fetches));
+    extra.insert("follower_appends".into(), reported(|r| r.appends));
     extra.insert(
         "follower_bytes_sent".into(),
         json!(by_follower.iter().map(|f| f.bytes_sent).collect::<Vec<_>>()),

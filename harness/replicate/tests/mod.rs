@@ -265,46 +265,29 @@ fn a_fetch_returns_whole_batches_up_to_the_limit_from_the_follower_leo() {
     assert_eq!(st.parts[0].hw, 20);
 }
 
+/// `cfg(acks=all)` changed by `change`, and the one line `check` refuses it with.
+fn refused(change: impl FnOnce(&mut ReplicaConfig)) -> String {
+    let mut c = cfg(Acks::All);
+    change(&mut c);
+    c.check().unwrap_err()
+}
+
 #[test]
 fn bad_options_are_refused_with_one_line() {
-    let mut c = cfg(Acks::All);
-    c.rf = 0;
-    assert!(c.check().unwrap_err().starts_with("--rf 0"));
-    let mut c = cfg(Acks::All);
-    c.min_insync = 4;
-    assert!(c
-        .check()
-        .unwrap_err()
-        .starts_with("--min-insync-replicas 4"));
-    let mut c = cfg(Acks::All);
-    c.fetch_min_bytes = 0;
-    assert!(c
-        .check()
-        .unwrap_err()
-        .starts_with("--replica-fetch-min-bytes 0"));
-    let mut c = cfg(Acks::All);
-    c.fetch_max_bytes = 1000;
-    assert!(c.check().unwrap_err().contains("smaller than one batch"));
-    let mut c = cfg(Acks::All);
-    c.fetch_max_bytes = MAX_FETCH_MAX_BYTES + 1;
-    assert!(c
-        .check()
-        .unwrap_err()
+    assert!(refused(|c| c.rf = 0).starts_with("--rf 0"));
+    assert!(refused(|c| c.min_insync = 4).starts_with("--min-insync-replicas 4"));
+    assert!(refused(|c| c.fetch_min_bytes = 0).starts_with("--replica-fetch-min-bytes 0"));
+    assert!(refused(|c| c.fetch_max_bytes = 1000).contains("smaller than one batch"));
+    assert!(refused(|c| c.fetch_max_bytes = MAX_FETCH_MAX_BYTES + 1)
         .starts_with("--replica-fetch-max-bytes 67108865: use at most"));
-    let mut c = cfg(Acks::All);
-    c.leader_engine = "null".parse().unwrap();
-    c.size = None;
-    c.duration = Some(Duration::from_secs(1));
-    assert!(c
-        .check()
-        .unwrap_err()
-        .starts_with("--leader-engine null needs --size"));
+    let null_for_a_time = refused(|c| {
+        c.leader_engine = "null".parse().unwrap();
+        c.size = None;
+        c.duration = Some(Duration::from_secs(1));
+    });
+    assert!(null_for_a_time.starts_with("--leader-engine null needs --size"));
     for n in [0, 3] {
-        let mut c = cfg(Acks::All);
-        c.producers = n;
-        assert!(c
-            .check()
-            .unwrap_err()
+        assert!(refused(|c| c.producers = n)
             .starts_with(&format!("--producers {n} with --partitions 2: use 1..=2")));
     }
     assert!("2".parse::<Acks>().is_err());
