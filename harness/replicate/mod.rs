@@ -32,41 +32,9 @@
 //! [`repetition`], one repetition set up, run, drained and turned into a
 //! [`Repetition`](results::Repetition).
 //!
-//! `Repetition.extra` keys (schema version 1 unchanged):
-//! - `replication_factor`, `min_insync_replicas`, `acks`: the configuration measured;
-//! - `followers_caught_up_s`: seconds from the producer's start until the last live follower's
-//!   log reached the leader's end (leader's clock; null when one was still behind after the
-//!   drain timeout) — with acks=0 the followers go on after the producer stopped, so their
-//!   write rate is their bytes over this time;
-//! - `leader_prewritten_bytes` (`--leader-engine null` only): the log written and synced
-//!   before the clock started, which the leader served ([`prewrite`]);
-//! - `not_enough_replicas`: acks=all produces refused because |ISR| < min.insync.replicas;
-//! - `isr_shrinks`, `isr_expands`: ISR changes; `isr_events`: each one as
-//!   `{at_s, partition, follower, change: "shrink"|"expand"}` (seconds from the start, leader's clock);
-//! - `follower_lag_end_offsets`: largest (leader LEO − follower LEO) over partitions and
-//!   followers when the producer stopped; `follower_lag_max_offsets`: largest seen at any fetch;
-//! - `follower_lag_time_ns`: the furthest follower's lag in time (since its LEO last reached
-//!   the leader's), sampled every 10 ms on the leader's clock — a whole histogram;
-//!   `follower_lag_time_max_ns`: each follower's largest (list); `follower_lag_timeline`:
-//!   every 100 ms `{at_s, offsets: [per follower], ms: [per follower]}`;
-//! - `follower_flush_latency_ns` (with a flush policy): the followers' flushes, a whole
-//!   histogram; the leader's are the repetition's `flush_latency_ns`;
-//! - `follower_bytes`: bytes each follower appended, by its own count (list, follower 1
-//!   first; null for a follower whose connection was lost);
-//! - `follower_fetches`: fetches answered with data, by each follower's count (null when lost);
-//! - `follower_appends`: the writes each follower made, one per partition frame of a fetch
-//!   answer (null when lost);
-//! - `follower_bytes_sent`: bytes the leader sent each follower;
-//! - `followers_lost`: `{follower, reason}` for each follower whose connection was lost;
-//! - `high_watermark_violations`: HW updates that left the HW above an in-sync follower's LEO (0);
-//! - `producer_cpu_s`, `leader_cpu_s` (its request loop and fetch serving), `follower_cpu_s`
-//!   (sum over followers, as they report it): CPU per role;
-//! - `e2e_latency_ns`: per batch, produce start (intended start in open loop) → read by a
-//!   consumer below the HW, on the leader's clock — a whole histogram like `latency_ns`;
-//!   `consumer_bytes`, `consumer_cpu_s`: what that consumer read and its CPU (all three
-//!   absent with `--no-consumer`);
-//! - `leader_append_latency_ns` (acks=all only): each produce's latency up to the leader's
-//!   append, its acks=1 moment, in the same run — a whole histogram like `latency_ns`.
+//! Each repetition's replication figures are a [`results::figures::ReplicationFigures`], kept
+//! in `Repetition.extra` under its field names (schema version 1 unchanged); that struct's
+//! fields document every figure.
 
 pub mod consumer;
 pub mod flush;

@@ -13,8 +13,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
+use results::figures::{
+    ExtraFigures, IsrChangeKind, IsrEventFigure, LagPoint, LostFollower, ReplicationFigures,
+};
 use results::{hist, Repetition, ThreadStats};
-use serde_json::json;
 use workloads::pacing::Clock;
 use workloads::EngineError;
 
@@ -387,61 +389,29 @@ pub fn lead(
     let records = produced.batches * u64::from(shape.records_per_batch);
     let t_start = produced.start_ns;
     let since_start = |ns: u64| (ns as f64 - t_start as f64) / 1e9;
-    let events: Vec<serde_json::Value> = st
+    let isr_events = st
         .events
         .iter()
-        .map(|e| {
-            json!({
-                "at_s": since_start(e.at_ns),
-                "partition": e.partition,
-                "follower": e.follower + 1,
-                "change": if e.shrink { "shrink" } else { "expand" },
-            })
+        .map(|e| IsrEventFigure {
+            at_s: since_start(e.at_ns),
+            partition: u64::from(e.partition),
+            follower: u64::from(e.follower) + 1,
+            change: if e.shrink {
+                IsrChangeKind::Shrink
+            } else {
+                IsrChangeKind::Expand
+            },
         })
         .collect();
-    let mut extra = BTreeMap::new();
-    extra.insert("replication_factor".into(), json!(cfg.rf));
-    extra.insert("min_insync_replicas".into(), json!(cfg.min_insync));
-    extra.insert("acks".into(), json!(cfg.acks.to_string()));
-    extra.insert(
-        "followers_caught_up_s".into(),
-        json!(caught_up_ns.map(since_start)),
-    );
-    if let Some(b) = prewritten_bytes {
-        extra.insert("leader_prewritten_bytes".into(), json!(b));
-    }
-    extra.insert(
-        "not_enough_replicas".into(),
-        json!(produced.not_enough_replicas),
-    );
-    if !produced.leader_append.is_empty() {
-        extra.insert(
-            "leader_append_latency_ns".into(),
-            json!(hist::summarize(&produced.leader_append)),
-        );
-    }
-    extra.insert(
-        "isr_shrinks".into(),
-        json!(st.events.iter().filter(|e| e.shrink).count()),
-    );
-    extra.insert(
-        "isr_expands".into(),
-        json!(st.events.iter().filter(|e| !e.shrink).count()),
-    );
-    extra.insert("isr_events".into(), json!(events));
-    extra.insert("follower_lag_end_offsets".into(), json!(lag_end));
-    extra.insert("follower_lag_max_offsets".into(), json!(st.max_lag));
-    extra.insert(
-        "follower_lag_time_ns".into(),
-        json!(hist::summarize(&lag.time_lag)),
-    );
-    extra.insert("follower_lag_time_max_ns".into(), json!(lag.max_ns));
-    let timeline: Vec<serde_json::Value> = lag
+    let follower_lag_timeline = lag
         .timeline
         .iter()
-        .map(|p| json!({"at_s": since_start(p.at_ns), "offsets": p.offsets, "ms": p.ms}))
+        .map(|p| LagPoint {
+            at_s: since_start(p.at_ns),
+            offsets: p.offsets.clone(),
+            ms: p.ms.clone(),
+        })
         .collect();
-    extra.insert("follower_lag_timeline".into(), json!(timeline));
     // The followers' flushes, each timed on its own host's clock (durations only), added up.
     let mut follower_flushes = hist::new_hist();
     for r in by_follower.iter().filter_map(|f| f.report.as_ref()) {
@@ -453,58 +423,59 @@ pub fn lead(
             let _ = follower_flushes.add(&h);
         }
     }
-    if !follower_flushes.is_empty() {
-        extra.insert(
-            "follower_flush_latency_ns".into(),
-            json!(hist::summarize(&follower_flushes)),
-        );
-    }
-    // Each follower's own count (null for one that was lost).
+    // Each follower's own count (None for one that was lost).
     let reported = |count: fn(&FollowerReport) -> u64| {
-        json!(by_follower
+        by_follower
             .iter()
             .map(|f| f.report.as_ref().map(count))
-            .collect::<Vec<_>>())
+            .collect::<Vec<_>>()
     };
-    extra.insert("follower_bytes".into(), reported(|r| r.bytes));
-    extra.insert("follower_fetches".into(), reported(|r| r.fetches));
-    extra.insert("follower_appends".into(), reported(|r| r.appends));
-    extra.insert(
-        "follower_bytes_sent".into(),
-        json!(by_follower.iter().map(|f| f.bytes_sent).collect::<Vec<_>>()),
-    );
-    extra.insert(
-        "followers_lost".into(),
-        json!(lost
+    let figures = ReplicationFigures {
+        replication_factor: cfg.rf,
+        min_insync_replicas: Some(cfg.min_insync),
+        acks: Some(cfg.acks.to_string()),
+        followers_caught_up_s: caught_up_ns.map(since_start),
+        leader_prewritten_bytes: prewritten_bytes,
+        not_enough_replicas: produced.not_enough_replicas,
+        leader_append_latency_ns: (!produced.leader_append.is_empty())
+            .then(|| hist::summarize(&produced.leader_append)),
+        isr_shrinks: st.events.iter().filter(|e| e.shrink).count() as u64,
+        isr_expands: st.events.iter().filter(|e| !e.shrink).count() as u64,
+        isr_events,
+        follower_lag_end_offsets: Some(lag_end),
+        follower_lag_max_offsets: Some(st.max_lag),
+        follower_lag_time_ns: Some(hist::summarize(&lag.time_lag)),
+        follower_lag_time_max_ns: lag.max_ns.clone(),
+        follower_lag_timeline,
+        follower_flush_latency_ns: (!follower_flushes.is_empty())
+            .then(|| hist::summarize(&follower_flushes)),
+        follower_bytes: reported(|r| r.bytes),
+        follower_fetches: reported(|r| r.fetches),
+        follower_appends: reported(|r| r.appends),
+        follower_bytes_sent: by_follower.iter().map(|f| f.bytes_sent).collect(),
+        followers_lost: lost
             .iter()
-            .map(|(f, why)| json!({"follower": f, "reason": why}))
-            .collect::<Vec<_>>()),
-    );
-    extra.insert("leader_bytes".into(), json!(leader_bytes));
-    extra.insert("high_watermark_violations".into(), json!(st.hw_violations));
-    extra.insert(
-        "leader_cpu_s".into(),
-        json!(leader_cpu_s + by_follower.iter().map(|f| f.cpu_s).sum::<f64>()),
-    );
-    if let Some(consumed) = &consumed {
-        extra.insert(
-            "e2e_latency_ns".into(),
-            json!(hist::summarize(&consumed.e2e)),
-        );
-        extra.insert("consumer_bytes".into(), json!(consumed.bytes));
-        extra.insert("consumer_cpu_s".into(), json!(consumed.cpu_s));
-    }
-    extra.insert(
-        "producer_cpu_s".into(),
-        json!(produced.cpu.user_s + produced.cpu.sys_s),
-    );
-    extra.insert(
-        "follower_cpu_s".into(),
-        json!(by_follower
-            .iter()
-            .filter_map(|f| f.report.as_ref().map(|r| r.cpu_s))
-            .sum::<f64>()),
-    );
+            .map(|(f, why)| LostFollower {
+                follower: *f,
+                reason: why.clone(),
+            })
+            .collect(),
+        leader_bytes: Some(leader_bytes),
+        high_watermark_violations: Some(st.hw_violations),
+        leader_cpu_s: Some(leader_cpu_s + by_follower.iter().map(|f| f.cpu_s).sum::<f64>()),
+        e2e_latency_ns: consumed.as_ref().map(|c| hist::summarize(&c.e2e)),
+        consumer_bytes: consumed.as_ref().map(|c| c.bytes),
+        consumer_cpu_s: consumed.as_ref().map(|c| c.cpu_s),
+        producer_cpu_s: Some(produced.cpu.user_s + produced.cpu.sys_s),
+        follower_cpu_s: Some(
+            by_follower
+                .iter()
+                .filter_map(|f| f.report.as_ref().map(|r| r.cpu_s))
+                .sum::<f64>(),
+        ),
+    };
+    let mut extra = BTreeMap::new();
+    figures.insert_into(&mut extra);
     let cpu_total = cpu.user_s + cpu.sys_s;
     let bytes = produced.bytes;
     let repetition = Repetition {

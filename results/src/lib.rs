@@ -4,7 +4,8 @@
 //!
 //! Exporters only turn finished results into bytes; nothing here measures.
 //!
-//! Where things are: [`schema`] (the results file), [`hist`] and [`hdrlog`] (histograms),
+//! Where things are: [`schema`] (the results file), [`figures`] (the typed figures kept in a
+//! repetition's `extra`), [`hist`] and [`hdrlog`] (histograms),
 //! [`stats`] (summaries, the median and its interval, the bootstrap), [`steady`] (SNIA PTS
 //! steady state over rounds), [`format`](mod@format) (the one
 //! formatter per kind of figure), [`compare`] (verdicts and their tables), [`merge`] (hosts and
@@ -17,6 +18,7 @@
 pub mod capacity;
 pub mod compare;
 pub mod export;
+pub mod figures;
 pub mod fit;
 pub mod fleet;
 pub mod format;

@@ -1,18 +1,16 @@
 //! Replication results read back: the rows of `segbench replicate` and of suite workloads of
 //! kind `replicate` (one per acks mode, config keys `rf` and `acks`, figures in each
-//! repetition's `extra`), reduced to what the reports and the capacity plan show. Every
+//! repetition's `extra` as [`ReplicationFigures`]), reduced to what the reports and the capacity plan show. Every
 //! latency here is a merge of the repetitions' whole histograms, never an average of
 //! percentiles; every time was read on the leader's clock.
 
+use crate::figures::{ExtraFigures, IsrChangeKind, ReplicationFigures, ReplicationRole};
 use crate::hist;
 use crate::schema::{LatencySummary, Repetition, ResultsFile, Status, WorkloadResult};
 
 /// Kreps 2014 (3 brokers, 1 GbE, 100 B records): 3× synchronous replication (acks=all)
 /// reached 0.54× the records/s of asynchronous (acks=1): 421,823 against 786,980 (REFERENCE.md).
 pub const KREPS_ALL_TO_ONE: f64 = 421_823.0 / 786_980.0;
-
-/// CPU roles of a replication run, as `extra` names them (`<role>_cpu_s`).
-pub const ROLES: &[&str] = &["producer", "leader", "follower", "consumer"];
 
 /// One ISR change of one repetition.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,7 +48,7 @@ pub struct AcksRow<'a> {
     pub e2e: Option<LatencySummary>,
     /// Furthest follower's lag in time, sampled (merged), when recorded.
     pub lag_time: Option<LatencySummary>,
-    /// CPU seconds per GB produced, per role of [`ROLES`] (followers summed), when recorded.
+    /// CPU seconds per GB produced, per [`ReplicationRole`] (followers summed), when recorded.
     pub cpu_s_per_gb: Vec<(&'static str, Option<f64>)>,
     /// Bytes the followers appended per byte produced (the leader's replication traffic out:
     /// rf − 1 when every follower kept up).
@@ -74,31 +72,16 @@ pub fn is_replication(w: &WorkloadResult) -> bool {
         || w.name.starts_with("replicate/")
 }
 
-fn extra_u64(rep: &Repetition, key: &str) -> u64 {
-    rep.extra.get(key).and_then(|v| v.as_u64()).unwrap_or(0)
-}
-
-fn extra_f64(rep: &Repetition, key: &str) -> Option<f64> {
-    rep.extra.get(key).and_then(|v| v.as_f64())
-}
-
-/// The repetitions' histograms under `key` merged, or `None` when none has one.
-fn merged(w: &WorkloadResult, key: &str) -> Option<LatencySummary> {
-    let parts: Vec<LatencySummary> = w
-        .repetitions
-        .iter()
-        .filter_map(|r| r.extra.get(key))
-        .filter_map(|v| serde_json::from_value(v.clone()).ok())
-        .collect();
+/// The repetitions' histograms picked by `pick` merged, or `None` when none has one.
+fn merged(
+    figures: &[ReplicationFigures],
+    pick: fn(&ReplicationFigures) -> Option<&LatencySummary>,
+) -> Option<LatencySummary> {
+    let parts: Vec<LatencySummary> = figures.iter().filter_map(pick).cloned().collect();
     if parts.is_empty() {
         return None;
     }
     hist::merge_summaries(&parts).ok()
-}
-
-fn follower_bytes(rep: &Repetition) -> Option<(u64, usize)> {
-    let list = rep.extra.get("follower_bytes")?.as_array()?;
-    Some((list.iter().filter_map(|v| v.as_u64()).sum(), list.len()))
 }
 
 fn median(mut xs: Vec<f64>) -> Option<f64> {
@@ -130,58 +113,56 @@ pub fn acks_row(w: &WorkloadResult) -> Option<AcksRow<'_>> {
                 .rsplit_once("/acks=")
                 .map_or(w.name.clone(), |(g, _)| g.to_string())
         });
-    let produced: u64 = w.repetitions.iter().map(|r| r.bytes).sum();
-    let cpu_s_per_gb = ROLES
+    // Each repetition with its figures (a repetition without them counts as all absent).
+    let reps: Vec<(&Repetition, ReplicationFigures)> = w
+        .repetitions
         .iter()
-        .map(|role| {
-            let key = format!("{role}_cpu_s");
-            let cpu: Option<f64> = w
-                .repetitions
-                .iter()
-                .map(|r| extra_f64(r, &key))
-                .sum::<Option<f64>>();
+        .map(|r| (r, ReplicationFigures::of(r).unwrap_or_default()))
+        .collect();
+    let figures: Vec<ReplicationFigures> = reps.iter().map(|(_, f)| f.clone()).collect();
+    let produced: u64 = w.repetitions.iter().map(|r| r.bytes).sum();
+    let cpu_s_per_gb = ReplicationRole::ALL
+        .iter()
+        .map(|&role| {
+            let cpu: Option<f64> = figures.iter().map(|f| f.cpu_s(role)).sum::<Option<f64>>();
             (
-                *role,
+                role.name(),
                 cpu.and_then(|c| crate::stats::cpu_s_per_gb(c, produced)),
             )
         })
         .collect();
-    let followed: Option<u64> = w
-        .repetitions
+    let followed: Option<u64> = figures
         .iter()
-        .map(|r| follower_bytes(r).map(|f| f.0))
+        .map(|f| f.followers_appended().map(|a| a.0))
         .sum();
-    let follower_rates: Vec<f64> = w
-        .repetitions
+    let follower_rates: Vec<f64> = reps
         .iter()
-        .filter(|r| r.elapsed_s > 0.0)
-        .filter_map(|r| follower_bytes(r).filter(|f| f.1 > 0).map(|f| (r, f)))
-        .map(|(r, (b, n))| {
+        .filter(|(r, _)| r.elapsed_s > 0.0)
+        .filter_map(|(r, f)| {
+            f.followers_appended()
+                .filter(|a| a.1 > 0)
+                .map(|a| (r, f, a))
+        })
+        .map(|(r, f, (b, n))| {
             // Followers that went on after the producer stopped (acks=0) took until they
             // caught up.
-            let caught_up = extra_f64(r, "followers_caught_up_s").unwrap_or(0.0);
+            let caught_up = f.followers_caught_up_s.unwrap_or(0.0);
             b as f64 / n as f64 / r.elapsed_s.max(caught_up)
         })
         .collect();
-    let mut events = Vec::new();
-    for r in &w.repetitions {
-        for e in r
-            .extra
-            .get("isr_events")
-            .and_then(|v| v.as_array())
-            .into_iter()
-            .flatten()
-        {
-            events.push(IsrChange {
+    let events = reps
+        .iter()
+        .flat_map(|(r, f)| {
+            f.isr_events.iter().map(|e| IsrChange {
                 repetition: r.index,
-                at_s: e["at_s"].as_f64().unwrap_or(0.0),
-                partition: e["partition"].as_u64().unwrap_or(0),
-                follower: e["follower"].as_u64().unwrap_or(0),
-                shrink: e["change"] == "shrink",
-            });
-        }
-    }
-    let sum = |key: &str| w.repetitions.iter().map(|r| extra_u64(r, key)).sum();
+                at_s: e.at_s,
+                partition: e.partition,
+                follower: e.follower,
+                shrink: e.change == IsrChangeKind::Shrink,
+            })
+        })
+        .collect();
+    let sum = |count: fn(&ReplicationFigures) -> u64| figures.iter().map(count).sum();
     Some(AcksRow {
         w,
         group,
@@ -190,16 +171,16 @@ pub fn acks_row(w: &WorkloadResult) -> Option<AcksRow<'_>> {
         bytes_per_s: s.throughput_bytes_per_s.median,
         records_per_s: s.records_per_s.median,
         latency: s.latency_ns.clone(),
-        e2e: merged(w, "e2e_latency_ns"),
-        lag_time: merged(w, "follower_lag_time_ns"),
+        e2e: merged(&figures, |f| f.e2e_latency_ns.as_ref()),
+        lag_time: merged(&figures, |f| f.follower_lag_time_ns.as_ref()),
         cpu_s_per_gb,
         follower_bytes_per_produced: followed
             .filter(|_| produced > 0)
             .map(|f| f as f64 / produced as f64),
         follower_write_bytes_per_s: median(follower_rates),
-        isr_shrinks: sum("isr_shrinks"),
-        isr_expands: sum("isr_expands"),
-        not_enough_replicas: sum("not_enough_replicas"),
+        isr_shrinks: sum(|f| f.isr_shrinks),
+        isr_expands: sum(|f| f.isr_expands),
+        not_enough_replicas: sum(|f| f.not_enough_replicas),
         events,
     })
 }

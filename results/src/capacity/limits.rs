@@ -692,15 +692,14 @@ mod tests {
 
     #[test]
     fn more_bytes_to_followers_than_r_minus_1_scales_the_nic_out_limit() {
+        use crate::figures::{ExtraFigures, ReplicationFigures};
         let mut r = crate::testing::replication_results();
         r.probe = probe();
         for w in &mut r.workloads {
             for rep in &mut w.repetitions {
-                if rep.extra.contains_key("follower_bytes") {
-                    rep.extra.insert(
-                        "follower_bytes".into(),
-                        serde_json::json!([12_500_000u64, 12_500_000u64]),
-                    );
+                if let Some(mut f) = ReplicationFigures::of(rep) {
+                    f.follower_bytes = vec![Some(12_500_000), Some(12_500_000)];
+                    f.insert_into(&mut rep.extra);
                 }
             }
         }

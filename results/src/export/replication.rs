@@ -4,8 +4,9 @@
 //! ([`events_table`]); and the acks=all / acks=1 ratio beside Kreps's 0.54
 //! ([`crate::replication::ratio_lines`]).
 
+use crate::figures::ReplicationRole;
 use crate::format::{self, MISSING};
-use crate::replication::{AcksRow, ROLES};
+use crate::replication::AcksRow;
 use crate::schema::LatencySummary;
 
 use super::table::{Align, Table};
@@ -67,9 +68,9 @@ pub fn cpu_table(rows: &[AcksRow<'_>]) -> Table {
         ("acks".to_string(), Align::Left),
     ];
     columns.extend(
-        ROLES
+        ReplicationRole::ALL
             .iter()
-            .map(|r| (format!("{r} CPU s/GB"), Align::Right)),
+            .map(|r| (format!("{} CPU s/GB", r.name()), Align::Right)),
     );
     columns.push(("follower writes".into(), Align::Right));
     columns.push(("sent / produced".into(), Align::Right));

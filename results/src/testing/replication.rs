@@ -1,8 +1,9 @@
 //! A replication results fixture: rf 3, acks 1 and all, two repetitions each, with every
-//! replication figure in `extra` as `segbench replicate` writes it.
+//! replication figure in `extra` as `segbench replicate` writes it ([`ReplicationFigures`]).
 
 use serde_json::json;
 
+use crate::figures::{ExtraFigures, IsrChangeKind, IsrEventFigure, LagPoint, ReplicationFigures};
 use crate::hist;
 use crate::schema::{Repetition, ResultsFile, WorkloadResult};
 
@@ -22,38 +23,46 @@ fn rep(i: u32, records_per_s: f64, lat_ns: u64, follower_share: f64, shrink: boo
         hist::record(&mut lag, 1_000_000 * (k + 1));
     }
     let followed = (10_000_000.0 * follower_share) as u64;
-    let events = if shrink {
-        json!([{"at_s": 0.5, "partition": 0, "follower": 2, "change": "shrink"},
-               {"at_s": 1.25, "partition": 0, "follower": 2, "change": "expand"}])
-    } else {
-        json!([])
+    let at = |at_s: f64, change: IsrChangeKind| IsrEventFigure {
+        at_s,
+        partition: 0,
+        follower: 2,
+        change,
     };
-    for (k, v) in [
-        ("replication_factor", json!(3)),
-        ("e2e_latency_ns", json!(hist::summarize(&e2e))),
-        ("follower_lag_time_ns", json!(hist::summarize(&lag))),
-        (
-            "follower_lag_time_max_ns",
-            json!([100_000_000u64, 5_000_000u64]),
-        ),
-        (
-            "follower_lag_timeline",
-            json!([{"at_s": 0.0, "offsets": [0, 0], "ms": [0.0, 0.0]},
-                   {"at_s": 0.1, "offsets": [40, 2], "ms": [100.0, 5.0]},
-                   {"at_s": 0.2, "offsets": [0, 0], "ms": [0.0, 0.0]}]),
-        ),
-        ("follower_bytes", json!([followed, followed])),
-        ("isr_events", events),
-        ("isr_shrinks", json!(u64::from(shrink))),
-        ("isr_expands", json!(u64::from(shrink))),
-        ("not_enough_replicas", json!(0)),
-        ("producer_cpu_s", json!(0.02)),
-        ("leader_cpu_s", json!(0.01)),
-        ("follower_cpu_s", json!(0.04)),
-        ("consumer_cpu_s", json!(0.005)),
-    ] {
-        r.extra.insert(k.to_string(), v);
+    let lag_point = |at_s: f64, offsets: [i64; 2], ms: [f64; 2]| LagPoint {
+        at_s,
+        offsets: offsets.to_vec(),
+        ms: ms.to_vec(),
+    };
+    ReplicationFigures {
+        replication_factor: 3,
+        e2e_latency_ns: Some(hist::summarize(&e2e)),
+        follower_lag_time_ns: Some(hist::summarize(&lag)),
+        follower_lag_time_max_ns: vec![100_000_000, 5_000_000],
+        follower_lag_timeline: vec![
+            lag_point(0.0, [0, 0], [0.0, 0.0]),
+            lag_point(0.1, [40, 2], [100.0, 5.0]),
+            lag_point(0.2, [0, 0], [0.0, 0.0]),
+        ],
+        follower_bytes: vec![Some(followed), Some(followed)],
+        isr_events: if shrink {
+            vec![
+                at(0.5, IsrChangeKind::Shrink),
+                at(1.25, IsrChangeKind::Expand),
+            ]
+        } else {
+            Vec::new()
+        },
+        isr_shrinks: u64::from(shrink),
+        isr_expands: u64::from(shrink),
+        not_enough_replicas: 0,
+        producer_cpu_s: Some(0.02),
+        leader_cpu_s: Some(0.01),
+        follower_cpu_s: Some(0.04),
+        consumer_cpu_s: Some(0.005),
+        ..ReplicationFigures::default()
     }
+    .insert_into(&mut r.extra);
     r
 }
 

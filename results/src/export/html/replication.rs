@@ -6,6 +6,7 @@
 use std::fmt::Write as _;
 
 use crate::export::replication::{acks_table, cpu_table, events_table, NOTES};
+use crate::figures::{ExtraFigures, ReplicationFigures};
 use crate::format;
 use crate::plot::scale::{linear_ticks, number_label};
 use crate::plot::svg::escape;
@@ -51,21 +52,15 @@ fn lag_chart(rows: &[AcksRow<'_>]) -> Option<String> {
         let Some(rep) = median_repetition(r.w) else {
             continue;
         };
-        let Some(points) = rep
-            .extra
-            .get("follower_lag_timeline")
-            .and_then(|v| v.as_array())
-        else {
+        let Some(figures) = ReplicationFigures::of(rep) else {
             continue;
         };
-        let followers = points
-            .first()
-            .and_then(|p| p["ms"].as_array())
-            .map_or(0, |a| a.len());
+        let points = &figures.follower_lag_timeline;
+        let followers = points.first().map_or(0, |p| p.ms.len());
         for f in 0..followers {
             let pts: Vec<Point> = points
                 .iter()
-                .filter_map(|p| Some((p["at_s"].as_f64()?, p["ms"][f].as_f64()?)))
+                .filter_map(|p| Some((p.at_s, *p.ms.get(f)?)))
                 .map(|(t, ms)| {
                     t_max = t_max.max(t);
                     y_max = y_max.max(ms);
