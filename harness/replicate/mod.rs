@@ -29,8 +29,8 @@
 //! request loop and a replica's logs; [`serve`], the leader's side of the follower
 //! connections (join, fetches); [`follower`], a follower's side; [`wire`], the messages
 //! between them; [`producer`], the measured loop (closed, or open at `--rate`);
-//! [`repetition`], one repetition set up, run, drained and turned into a
-//! [`Repetition`](results::Repetition).
+//! [`repetition`], one repetition set up, run and drained; [`assemble`], its figures turned
+//! into a [`Repetition`](results::Repetition).
 //!
 //! `Repetition.extra` keys (schema version 1 unchanged):
 //! - `replication_factor`, `min_insync_replicas`, `acks`: the configuration measured;
@@ -68,6 +68,7 @@
 //! - `leader_append_latency_ns` (acks=all only): each produce's latency up to the leader's
 //!   append, its acks=1 moment, in the same run — a whole histogram like `latency_ns`.
 
+pub mod assemble;
 pub mod consumer;
 pub mod flush;
 pub mod follower;
