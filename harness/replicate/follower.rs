@@ -21,7 +21,7 @@ use workloads::pacing::MonotonicClock;
 use workloads::EngineError;
 
 use super::flush::FlushSetup;
-use super::leader::{create_replicas, BatchInfo, LogLayout, Replica};
+use super::replica::{create_replicas, BatchInfo, LogLayout, Replica};
 use super::wire::{self, Filled, FollowerReport, Join, Joined, Start, WIRE_VERSION};
 use crate::sink::protocol::{FrameHeader, FrameKind};
 

@@ -26,16 +26,18 @@
 //! ranges of the leader's segments;
 //! [`prewrite`], the log a `null`-engine leader serves, written before the clock starts;
 //! [`isr`], the leader's replica state (LEOs, ISR, HW, events); [`leader`], the leader's
-//! request loop and a replica's logs; [`serve`], the leader's side of the follower
-//! connections (join, fetches); [`follower`], a follower's side; [`wire`], the messages
-//! between them; [`producer`], the measured loop (closed, or open at `--rate`);
-//! [`repetition`], one repetition set up, run, drained and turned into a
-//! [`Repetition`](results::Repetition).
+//! request loop; [`replica`], a replica's partition logs (the leader's and each follower's);
+//! [`serve`], the leader's side of the follower connections (join, fetches); [`follower`], a
+//! follower's side; [`wire`], the messages between them; [`producer`], the measured loop
+//! (closed, or open at `--rate`);
+//! [`repetition`], one repetition set up, run and drained; [`assemble`], its figures turned
+//! into a [`Repetition`](results::Repetition).
 //!
 //! Each repetition's replication figures are a [`results::figures::ReplicationFigures`], kept
 //! in `Repetition.extra` under its field names (schema version 1 unchanged); that struct's
 //! fields document every figure.
 
+pub mod assemble;
 pub mod consumer;
 pub mod flush;
 pub mod follower;
@@ -45,6 +47,7 @@ pub mod leader;
 pub mod prewrite;
 pub mod producer;
 pub mod repetition;
+pub mod replica;
 pub mod segfiles;
 pub mod serve;
 pub mod wire;
@@ -56,8 +59,8 @@ use std::time::Duration;
 use workloads::kafka::batch::{batch_len, records_per_batch};
 use workloads::{EngineSpec, FlushPolicy, SyncKind};
 
-pub use leader::LogLayout;
 pub use repetition::{lead, run_repetition, Faults, RepOutcome};
+pub use replica::LogLayout;
 
 /// How the results name the default placement (every role in this process).
 pub const PLACEMENT_IN_PROCESS: &str = "in-process, loopback TCP";

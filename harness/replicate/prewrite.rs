@@ -18,7 +18,7 @@ use workloads::payload::{PayloadPool, DEFAULT_POOL_BYTES};
 use workloads::{EngineError, EngineSpec, FlushPolicy, SyncKind};
 
 use super::flush::FlushSetup;
-use super::leader::{create_replicas, Booked, LogLayout};
+use super::replica::{create_replicas, Booked, LogLayout};
 use super::Shape;
 use crate::runner::RunError;
 

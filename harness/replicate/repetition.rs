@@ -2,35 +2,38 @@
 //! clock starts (leader in `<dir>/leader`, follower i in `<dir>/follower-<i>` — on the
 //! follower's own host when it runs elsewhere), the roles started, the producer's measured
 //! loop run, then the followers left to catch up (bounded) so each one's log ends where the
-//! leader's does, and the figures assembled. [`lead`] is the leader's side over joined
-//! followers' connections; [`run_repetition`] runs it with the followers as threads of this
-//! process connected over loopback TCP.
+//! leader's does, and the figures assembled ([`super::assemble`]). [`lead`] is the leader's
+//! side over joined followers' connections, one function per step (set-up, the roles'
+//! threads, the drain, each thread's outcome); [`run_repetition`] runs it with the followers
+//! as threads of this process connected over loopback TCP.
 
-use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::Arc;
+use std::thread::Scope;
 use std::time::{Duration, Instant};
 
-use results::figures::{
-    ExtraFigures, IsrChangeKind, IsrEventFigure, LagPoint, LostFollower, ReplicationFigures,
-};
-use results::{hist, Repetition, ThreadStats};
+use results::hist::Hist;
+use results::Repetition;
 use workloads::pacing::Clock;
+use workloads::read::ReadEngine;
 use workloads::EngineError;
 
-use super::consumer::run_consumer;
+use super::assemble::{assemble, Finished};
+use super::consumer::{run_consumer, ConsumerResult, Produced};
 use super::flush::FlushSetup;
 use super::follower::{self, FollowerFailure};
 use super::isr::{ReplicaState, Shared};
-use super::lag::run_lag_sampler;
-use super::leader::{create_replicas, run_leader, LeaderLog};
+use super::lag::{run_lag_sampler, LagResult};
+use super::leader::{run_leader, LeaderLog, Produce, ProduceReply};
 use super::prewrite::prewrite;
-use super::producer::{run_producer, ProducerPlan};
+use super::producer::{run_producer, ProducerPlan, ProducerResult};
+use super::replica::{create_replicas, LogLayout};
 use super::serve::{self, Link, Served};
-use super::wire::{self, FollowerReport, Start};
-use super::ReplicaConfig;
+use super::wire::{self, Start};
+use super::{ReplicaConfig, Shape};
 use crate::runner::RunError;
 use crate::sink::protocol::FrameKind;
 use crate::usage::CpuSnapshot;
@@ -147,7 +150,10 @@ pub fn run_repetition(
 
 /// The leader's side of one repetition of `cfg` in `dir` over the joined followers' `links`:
 /// each live one is told to start (`rep`: the repetition's directory under its data directory)
-/// and served by its own thread with a `--fetch-engine` instance.
+/// and served by its own thread with a `--fetch-engine` instance. In four steps, as the read
+/// runner's repetition: `set_up` before the clock starts, `Roles::run` (the threads, and the
+/// followers' drain), `Ran::finish` (each thread's outcome, a panic or error turned into the
+/// repetition's error), and `assemble` (the figures).
 pub fn lead(
     cfg: &ReplicaConfig,
     dir: &Path,
@@ -157,8 +163,75 @@ pub fn lead(
     faults: &Faults,
     links: &mut [Link],
 ) -> Result<RepOutcome, RunError> {
+    let Setup {
+        shape,
+        leader_dir,
+        leader_log,
+        leader_flushes,
+        prewritten_bytes,
+        mut engines,
+        shared,
+        gone,
+    } = set_up(cfg, dir, rep, &clock, links)?;
+    let roles = Roles {
+        cfg,
+        shape,
+        clock: &clock,
+        stop,
+        faults,
+        shared: &shared,
+        gone: &gone,
+        followers_stop: AtomicBool::new(false),
+    };
+    let ran = roles.run(leader_log, links, &mut engines);
+    let finished = ran.finish(dir, cfg.rf - 1, prewritten_bytes, leader_flushes.times())?;
+    let lost: Vec<(u32, String)> = links
+        .iter()
+        .filter_map(|l| l.lost.clone().map(|why| (l.follower, why)))
+        .collect();
+    let behind = finished.behind.clone();
+    let repetition = assemble(cfg, shape, finished, &shared.lock(), &lost);
+    Ok(RepOutcome {
+        repetition,
+        leader_dir,
+        follower_dirs: Vec::new(),
+        behind,
+        lost,
+        interrupted: stop.load(Ordering::Relaxed),
+    })
+}
+
+/// What [`set_up`] hands the run: everything made before the clock starts.
+struct Setup {
+    /// The size of every batch.
+    shape: Shape,
+    /// The leader's data directory.
+    leader_dir: PathBuf,
+    /// The leader's partition logs (or, `--leader-engine null`, its pre-written log).
+    leader_log: LeaderLog,
+    /// The leader's flush policy, which times its flushes.
+    leader_flushes: FlushSetup,
+    /// Bytes written before the clock started (`--leader-engine null` only).
+    prewritten_bytes: Option<u64>,
+    /// One `--fetch-engine` instance per link.
+    engines: Vec<Box<dyn ReadEngine>>,
+    /// The replica state every role shares.
+    shared: Shared,
+    /// Per link: set once its connection was lost or its fetch server ended.
+    gone: Vec<AtomicBool>,
+}
+
+/// Sets one repetition up before the clock starts: the leader's log, a fetch engine per
+/// link, each live follower told to start (a follower that cannot be told is lost), and the
+/// replica state with every follower in sync.
+fn set_up(
+    cfg: &ReplicaConfig,
+    dir: &Path,
+    rep: &str,
+    clock: &Arc<dyn Clock>,
+    links: &mut [Link],
+) -> Result<Setup, RunError> {
     let shape = cfg.check().map_err(RunError::Unsupported)?;
-    let followers = cfg.rf - 1;
     let leader_dir = dir.join("leader");
     let layout = cfg.layout();
     let leader_flushes = FlushSetup::new(cfg.flush, cfg.sync, clock.clone());
@@ -192,6 +265,38 @@ pub fn lead(
             Err(e) => return Err(e.into()),
         });
     }
+    start_followers(cfg, shape, &layout, rep, links);
+    let gone = links
+        .iter()
+        .map(|l| AtomicBool::new(l.lost.is_some()))
+        .collect();
+    let shared = Shared::new(ReplicaState::new(
+        cfg.partitions,
+        cfg.rf - 1,
+        cfg.lag_time_max.as_nanos() as u64,
+        clock.now_ns(),
+    ));
+    Ok(Setup {
+        shape,
+        leader_dir,
+        leader_log,
+        leader_flushes,
+        prewritten_bytes,
+        engines,
+        shared,
+        gone,
+    })
+}
+
+/// Tells each live follower how to lay out its logs for repetition `rep`; one that cannot be
+/// told is marked lost.
+fn start_followers(
+    cfg: &ReplicaConfig,
+    shape: Shape,
+    layout: &LogLayout,
+    rep: &str,
+    links: &mut [Link],
+) {
     let start = Start {
         rep: rep.to_string(),
         partitions: layout.partitions,
@@ -210,311 +315,243 @@ pub fn lead(
             l.lost = Some(format!("starting the repetition: {e}"));
         }
     }
-    let gone: Vec<AtomicBool> = links
-        .iter()
-        .map(|l| AtomicBool::new(l.lost.is_some()))
-        .collect();
-    let shared = Shared::new(ReplicaState::new(
-        cfg.partitions,
-        followers,
-        cfg.lag_time_max.as_nanos() as u64,
-        clock.now_ns(),
-    ));
-    let followers_stop = AtomicBool::new(false);
-    let limits = serve::FetchLimits {
-        max_bytes: cfg.fetch_max_bytes,
-        min_bytes: cfg.fetch_min_bytes,
-        wait_max: cfg.fetch_wait_max,
-    };
-    let (req_tx, req_rx) = mpsc::sync_channel(REQUEST_QUEUE);
-    let plans = ProducerPlan::all(cfg);
-    let (rep_txs, rep_rxs): (Vec<_>, Vec<_>) = plans.iter().map(|_| mpsc::channel()).unzip();
-    let (announce_tx, announce_rx) = mpsc::channel();
+}
 
-    let cpu0 = CpuSnapshot::process();
-    let outcome = std::thread::scope(|s| {
-        let shared = &shared;
-        let leader = {
-            let clock = clock.clone();
-            s.spawn(move || run_leader(shared, leader_log, req_rx, rep_txs, cfg, clock.as_ref()))
+/// What every role's thread borrows for the run.
+struct Roles<'a> {
+    cfg: &'a ReplicaConfig,
+    shape: Shape,
+    clock: &'a Arc<dyn Clock>,
+    /// The run's stop flag (a signal): the producers stop.
+    stop: &'a AtomicBool,
+    faults: &'a Faults,
+    shared: &'a Shared,
+    /// Per link: set once its connection was lost or its fetch server ended.
+    gone: &'a [AtomicBool],
+    /// Set after the drain: the fetch servers, the consumer and the lag sampler stop.
+    followers_stop: AtomicBool,
+}
+
+/// What the roles' threads gave, joined (a thread that panicked is an `Err` here).
+struct Ran {
+    produced: std::thread::Result<ProducerResult>,
+    /// The process's CPU from the start of the run to the producers' end.
+    cpu: CpuSnapshot,
+    /// Largest leader LEO − follower LEO when the producers stopped.
+    lag_end: i64,
+    leader: std::thread::Result<Result<(u64, f64), EngineError>>,
+    behind: Vec<u32>,
+    caught_up_ns: Option<u64>,
+    served: Vec<std::thread::Result<Result<(u32, Served), EngineError>>>,
+    consumed: Option<std::thread::Result<Result<ConsumerResult, EngineError>>>,
+    lag: std::thread::Result<LagResult>,
+}
+
+impl Roles<'_> {
+    /// Runs every role as a thread — the leader's request loop, a fetch server per live
+    /// link, the end-to-end consumer (unless `--no-consumer`), the lag sampler and the
+    /// producers — until the producers end; then lets the followers catch up
+    /// ([`Roles::drain`]), stops them and joins everything.
+    fn run(
+        &self,
+        leader_log: LeaderLog,
+        links: &mut [Link],
+        engines: &mut [Box<dyn ReadEngine>],
+    ) -> Ran {
+        let (cfg, clock, shared) = (self.cfg, self.clock, self.shared);
+        let followers = cfg.rf - 1;
+        let limits = serve::FetchLimits {
+            max_bytes: cfg.fetch_max_bytes,
+            min_bytes: cfg.fetch_min_bytes,
+            wait_max: cfg.fetch_wait_max,
         };
-        let mut handles = Vec::new();
-        for ((link, engine), gone) in links.iter_mut().zip(engines.iter_mut()).zip(&gone) {
-            if link.lost.is_some() {
-                continue;
+        let (req_tx, req_rx) = mpsc::sync_channel(REQUEST_QUEUE);
+        let plans = ProducerPlan::all(cfg);
+        let (rep_txs, rep_rxs): (Vec<_>, Vec<_>) = plans.iter().map(|_| mpsc::channel()).unzip();
+        let (announce_tx, announce_rx) = mpsc::channel();
+
+        let cpu0 = CpuSnapshot::process();
+        std::thread::scope(|s| {
+            let leader = {
+                let clock = clock.clone();
+                s.spawn(move || {
+                    run_leader(shared, leader_log, req_rx, rep_txs, cfg, clock.as_ref())
+                })
+            };
+            let mut handles = Vec::new();
+            for ((link, engine), gone) in links.iter_mut().zip(engines.iter_mut()).zip(self.gone) {
+                if link.lost.is_some() {
+                    continue;
+                }
+                let clock = clock.clone();
+                let fstop = &self.followers_stop;
+                handles.push(s.spawn(move || {
+                    let served =
+                        serve::serve(link, shared, engine.as_mut(), limits, fstop, clock.as_ref());
+                    gone.store(true, Ordering::Release);
+                    served.map(|s| (link.follower, s))
+                }));
             }
-            let clock = clock.clone();
-            let fstop = &followers_stop;
-            handles.push(s.spawn(move || {
-                let served =
-                    serve::serve(link, shared, engine.as_mut(), limits, fstop, clock.as_ref());
-                gone.store(true, Ordering::Release);
-                served.map(|s| (link.follower, s))
-            }));
-        }
-        // Without a consumer the announcements go nowhere (the producer ignores a closed channel).
-        let announce_rx = cfg.consumer.then_some(announce_rx);
-        let consumer = announce_rx.map(|announce_rx| {
-            let (clock, cstop) = (clock.clone(), &followers_stop);
-            let parts = cfg.partitions as usize;
-            s.spawn(move || {
-                run_consumer(
-                    shared,
-                    parts,
-                    cfg.fetch_max_bytes,
-                    announce_rx,
-                    cstop,
-                    clock.as_ref(),
-                )
+            // Without a consumer the announcements go nowhere (the producer ignores a closed channel).
+            let announce_rx = cfg.consumer.then_some(announce_rx);
+            let consumer = announce_rx.map(|announce_rx| {
+                let (clock, cstop) = (clock.clone(), &self.followers_stop);
+                let parts = cfg.partitions as usize;
+                s.spawn(move || {
+                    run_consumer(
+                        shared,
+                        parts,
+                        cfg.fetch_max_bytes,
+                        announce_rx,
+                        cstop,
+                        clock.as_ref(),
+                    )
+                })
+            });
+            let lag = {
+                let (clock, lstop) = (clock.clone(), &self.followers_stop);
+                s.spawn(move || run_lag_sampler(shared, followers as usize, lstop, clock.as_ref()))
+            };
+            let produced = self.produce(s, &plans, rep_rxs, req_tx, announce_tx);
+            let cpu = CpuSnapshot::process().since(&cpu0);
+            let lag_end = shared.lock().lag_now();
+            let leader = leader.join();
+            let behind = self.drain();
+            // The last live follower reached the leader's end (leader's clock).
+            let caught_up_ns = behind.is_empty().then(|| clock.now_ns());
+            self.followers_stop.store(true, Ordering::Release);
+            shared.data.notify_all();
+            Ran {
+                produced,
+                cpu,
+                lag_end,
+                leader,
+                behind,
+                caught_up_ns,
+                served: handles.into_iter().map(|h| h.join()).collect(),
+                consumed: consumer.map(|c| c.join()),
+                lag: lag.join(),
+            }
+        })
+    }
+
+    /// Runs a producer thread per plan, on one timeline base (their figures merge), and
+    /// merges their figures once every one has ended; the leader ends when the last one hangs up.
+    fn produce<'s, 'e>(
+        &'e self,
+        s: &'s Scope<'s, 'e>,
+        plans: &'e [ProducerPlan],
+        replies: Vec<Receiver<ProduceReply>>,
+        requests: SyncSender<Produce>,
+        announce: Sender<Produced>,
+    ) -> std::thread::Result<ProducerResult> {
+        let base_ns = self.clock.now_ns();
+        let handles: Vec<_> = plans
+            .iter()
+            .zip(replies)
+            .map(|(plan, rep_rx)| {
+                let (clock, req_tx) = (self.clock.clone(), requests.clone());
+                let announce = announce.clone();
+                s.spawn(move || {
+                    run_producer(
+                        self.shared,
+                        self.cfg,
+                        self.shape,
+                        plan,
+                        base_ns,
+                        req_tx,
+                        rep_rx,
+                        &announce,
+                        self.stop,
+                        clock.as_ref(),
+                    )
+                })
             })
-        });
-        let lag = {
-            let (clock, lstop) = (clock.clone(), &followers_stop);
-            s.spawn(move || run_lag_sampler(shared, followers as usize, lstop, clock.as_ref()))
-        };
-        let produced = {
-            // One timeline base for every producer (they merge).
-            let base_ns = clock.now_ns();
-            let handles: Vec<_> = plans
-                .iter()
-                .zip(rep_rxs)
-                .map(|(plan, rep_rx)| {
-                    let (clock, req_tx) = (clock.clone(), req_tx.clone());
-                    let announce = announce_tx.clone();
-                    s.spawn(move || {
-                        run_producer(
-                            shared,
-                            cfg,
-                            shape,
-                            plan,
-                            base_ns,
-                            req_tx,
-                            rep_rx,
-                            &announce,
-                            stop,
-                            clock.as_ref(),
-                        )
-                    })
-                })
-                .collect();
-            // The leader ends when the last producer hangs up.
-            drop((req_tx, announce_tx));
-            let mut all = handles.into_iter().map(|h| h.join());
-            all.next()
-                .unwrap_or(Err(Box::new("no producer")))
-                .and_then(|mut first| {
-                    for r in all {
-                        first.merge(&r?);
-                    }
-                    Ok(first)
-                })
-        };
-        let cpu = CpuSnapshot::process().since(&cpu0);
-        let lag_end = shared.lock().lag_now();
-        let leader = leader.join();
-        // Let the followers reach the leader's end, then stop them.
+            .collect();
+        drop((requests, announce));
+        let mut all = handles.into_iter().map(|h| h.join());
+        all.next()
+            .unwrap_or(Err(Box::new("no producer")))
+            .and_then(|mut first| {
+                for r in all {
+                    first.merge(&r?);
+                }
+                Ok(first)
+            })
+    }
+
+    /// Waits, at most [`DRAIN_TIMEOUT`], until every follower that is neither paused nor gone
+    /// has reached the leader's log end on every partition; returns those still behind.
+    fn drain(&self) -> Vec<u32> {
+        let followers = (self.cfg.rf - 1) as usize;
         let t0 = Instant::now();
-        let behind = loop {
+        loop {
             let behind: Vec<u32> = {
-                let st = shared.lock();
-                (0..followers as usize)
+                let st = self.shared.lock();
+                (0..followers)
                     .filter(|&f| {
-                        !faults
+                        !self
+                            .faults
                             .pause
                             .get(f)
                             .is_some_and(|a| a.load(Ordering::Acquire))
                     })
-                    .filter(|&f| !gone.get(f).is_some_and(|g| g.load(Ordering::Acquire)))
+                    .filter(|&f| !self.gone.get(f).is_some_and(|g| g.load(Ordering::Acquire)))
                     .filter(|&f| st.parts.iter().any(|p| p.followers[f].leo < p.leo))
                     .map(|f| f as u32 + 1)
                     .collect()
             };
             if behind.is_empty() || t0.elapsed() >= DRAIN_TIMEOUT {
-                break behind;
+                return behind;
             }
             std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+}
+
+impl Ran {
+    /// Each role's outcome: a thread that panicked, or a role that failed, is the
+    /// repetition's error (producer, leader, consumer, lag sampler, then fetch servers);
+    /// `followers` fetch servers' figures by follower (default for one not served).
+    fn finish(
+        self,
+        dir: &Path,
+        followers: u32,
+        prewritten_bytes: Option<u64>,
+        leader_flushes: Hist,
+    ) -> Result<Finished, RunError> {
+        let panicked = |role: &str| {
+            RunError::Engine(EngineError::Corrupt {
+                path: dir.to_path_buf(),
+                position: 0,
+                reason: format!("the {role} thread panicked"),
+            })
         };
-        // The last live follower reached the leader's end (leader's clock).
-        let caught_up_ns = behind.is_empty().then(|| clock.now_ns());
-        followers_stop.store(true, Ordering::Release);
-        shared.data.notify_all();
-        let served: Vec<_> = handles.into_iter().map(|h| h.join()).collect();
-        let consumed = consumer.map(|c| c.join());
-        let lag = lag.join();
-        (
+        let produced = self.produced.map_err(|_| panicked("producer"))?;
+        let (leader_bytes, leader_cpu_s) = self.leader.map_err(|_| panicked("leader"))??;
+        let consumed = match self.consumed {
+            Some(c) => Some(c.map_err(|_| panicked("consumer"))??),
+            None => None,
+        };
+        let lag = self.lag.map_err(|_| panicked("lag sampler"))?;
+        let mut by_follower: Vec<Served> = vec![Served::default(); followers as usize];
+        for s in self.served {
+            let (f, s) = s.map_err(|_| panicked("fetch server"))??;
+            by_follower[f as usize - 1] = s;
+        }
+        Ok(Finished {
             produced,
-            cpu,
-            lag_end,
-            leader,
-            (behind, caught_up_ns),
-            served,
+            cpu: self.cpu,
+            lag_end: self.lag_end,
+            leader_bytes,
+            leader_cpu_s,
+            leader_flushes,
+            prewritten_bytes,
+            behind: self.behind,
+            caught_up_ns: self.caught_up_ns,
+            by_follower,
             consumed,
             lag,
-        )
-    });
-    let (produced, cpu, lag_end, leader, (behind, caught_up_ns), served, consumed, lag) = outcome;
-    let panicked = |role: &str| {
-        RunError::Engine(EngineError::Corrupt {
-            path: dir.to_path_buf(),
-            position: 0,
-            reason: format!("the {role} thread panicked"),
         })
-    };
-    let produced = produced.map_err(|_| panicked("producer"))?;
-    let (leader_bytes, leader_cpu_s) = leader.map_err(|_| panicked("leader"))??;
-    let consumed = match consumed {
-        Some(c) => Some(c.map_err(|_| panicked("consumer"))??),
-        None => None,
-    };
-    let lag = lag.map_err(|_| panicked("lag sampler"))?;
-    let mut by_follower: Vec<Served> = vec![Served::default(); followers as usize];
-    for s in served {
-        let (f, s) = s.map_err(|_| panicked("fetch server"))??;
-        by_follower[f as usize - 1] = s;
     }
-    let lost: Vec<(u32, String)> = links
-        .iter()
-        .filter_map(|l| l.lost.clone().map(|why| (l.follower, why)))
-        .collect();
-
-    let st = shared.lock();
-    let elapsed_s = (produced.end_ns - produced.start_ns) as f64 / 1e9;
-    let per_s = |x: u64| {
-        if elapsed_s > 0.0 {
-            x as f64 / elapsed_s
-        } else {
-            0.0
-        }
-    };
-    let records = produced.batches * u64::from(shape.records_per_batch);
-    let t_start = produced.start_ns;
-    let since_start = |ns: u64| (ns as f64 - t_start as f64) / 1e9;
-    let isr_events = st
-        .events
-        .iter()
-        .map(|e| IsrEventFigure {
-            at_s: since_start(e.at_ns),
-            partition: u64::from(e.partition),
-            follower: u64::from(e.follower) + 1,
-            change: if e.shrink {
-                IsrChangeKind::Shrink
-            } else {
-                IsrChangeKind::Expand
-            },
-        })
-        .collect();
-    let follower_lag_timeline = lag
-        .timeline
-        .iter()
-        .map(|p| LagPoint {
-            at_s: since_start(p.at_ns),
-            offsets: p.offsets.clone(),
-            ms: p.ms.clone(),
-        })
-        .collect();
-    // The followers' flushes, each timed on its own host's clock (durations only), added up.
-    let mut follower_flushes = hist::new_hist();
-    for r in by_follower.iter().filter_map(|f| f.report.as_ref()) {
-        if let Some(h) = r
-            .flush_latency_hdr
-            .as_deref()
-            .and_then(|e| hist::decode(e).ok())
-        {
-            let _ = follower_flushes.add(&h);
-        }
-    }
-    // Each follower's own count (None for one that was lost).
-    let reported = |count: fn(&FollowerReport) -> u64| {
-        by_follower
-            .iter()
-            .map(|f| f.report.as_ref().map(count))
-            .collect::<Vec<_>>()
-    };
-    let figures = ReplicationFigures {
-        replication_factor: cfg.rf,
-        min_insync_replicas: Some(cfg.min_insync),
-        acks: Some(cfg.acks.to_string()),
-        followers_caught_up_s: caught_up_ns.map(since_start),
-        leader_prewritten_bytes: prewritten_bytes,
-        not_enough_replicas: produced.not_enough_replicas,
-        leader_append_latency_ns: (!produced.leader_append.is_empty())
-            .then(|| hist::summarize(&produced.leader_append)),
-        isr_shrinks: st.events.iter().filter(|e| e.shrink).count() as u64,
-        isr_expands: st.events.iter().filter(|e| !e.shrink).count() as u64,
-        isr_events,
-        follower_lag_end_offsets: Some(lag_end),
-        follower_lag_max_offsets: Some(st.max_lag),
-        follower_lag_time_ns: Some(hist::summarize(&lag.time_lag)),
-        follower_lag_time_max_ns: lag.max_ns.clone(),
-        follower_lag_timeline,
-        follower_flush_latency_ns: (!follower_flushes.is_empty())
-            .then(|| hist::summarize(&follower_flushes)),
-        follower_bytes: reported(|r| r.bytes),
-        follower_fetches: reported(|r| r.fetches),
-        follower_appends: reported(|r| r.appends),
-        follower_bytes_sent: by_follower.iter().map(|f| f.bytes_sent).collect(),
-        followers_lost: lost
-            .iter()
-            .map(|(f, why)| LostFollower {
-                follower: *f,
-                reason: why.clone(),
-            })
-            .collect(),
-        leader_bytes: Some(leader_bytes),
-        high_watermark_violations: Some(st.hw_violations),
-        leader_cpu_s: Some(leader_cpu_s + by_follower.iter().map(|f| f.cpu_s).sum::<f64>()),
-        e2e_latency_ns: consumed.as_ref().map(|c| hist::summarize(&c.e2e)),
-        consumer_bytes: consumed.as_ref().map(|c| c.bytes),
-        consumer_cpu_s: consumed.as_ref().map(|c| c.cpu_s),
-        producer_cpu_s: Some(produced.cpu.user_s + produced.cpu.sys_s),
-        follower_cpu_s: Some(
-            by_follower
-                .iter()
-                .filter_map(|f| f.report.as_ref().map(|r| r.cpu_s))
-                .sum::<f64>(),
-        ),
-    };
-    let mut extra = BTreeMap::new();
-    figures.insert_into(&mut extra);
-    let cpu_total = cpu.user_s + cpu.sys_s;
-    let bytes = produced.bytes;
-    let repetition = Repetition {
-        index: 0,
-        bytes,
-        records,
-        batches: produced.batches,
-        elapsed_s,
-        throughput_bytes_per_s: per_s(bytes),
-        records_per_s: per_s(records),
-        cpu_user_s: cpu.user_s,
-        cpu_sys_s: cpu.sys_s,
-        cpu_s_per_gb: results::stats::cpu_s_per_gb(cpu_total, bytes),
-        device_bytes: None,
-        storage_io_bytes: None,
-        latency_ns: hist::summarize(&produced.latency),
-        flush_latency_ns: {
-            let h = leader_flushes.times();
-            (!h.is_empty()).then(|| hist::summarize(&h))
-        },
-        roll_latency_ns: None,
-        timeline: produced.timeline.finish(produced.end_ns),
-        threads: vec![ThreadStats {
-            index: 0,
-            bytes,
-            cpu_user_s: produced.cpu.user_s,
-            cpu_sys_s: produced.cpu.sys_s,
-        }],
-        context_switches: Some(cpu.context_switches),
-        harness_overhead_ratio: None,
-        extra,
-        nic_traffic: Vec::new(),
-    };
-    Ok(RepOutcome {
-        repetition,
-        leader_dir,
-        follower_dirs: Vec::new(),
-        behind,
-        lost,
-        interrupted: stop.load(Ordering::Relaxed),
-    })
 }
