@@ -6,6 +6,8 @@
 //! - [`ExtraFigures`]: the two conversions every figures struct shares (into `extra`, out of it).
 //! - [`ReplicationFigures`]: one repetition of `segbench replicate` (or a suite workload of kind
 //!   `replicate`), as `harness/replicate` writes it and `crate::replication` reads it.
+//! - [`ReadFigures`]: one repetition of `segbench read` (the sink's side, the consumers'
+//!   spread, the page cache before the run), as `harness/runner/read` writes it.
 //!
 //! Reading is lenient: a figure an older file lacks is `None` (or empty) rather than an error,
 //! and a file whose `extra` does not hold these figures at all reads as no figures.
@@ -20,8 +22,9 @@ use crate::schema::{LatencySummary, Repetition};
 
 /// A struct of figures kept in [`Repetition::extra`], field names = JSON keys.
 pub trait ExtraFigures: Serialize + DeserializeOwned {
-    /// The key whose presence marks a repetition as holding these figures.
-    const MARKER: &'static str;
+    /// The key whose presence marks a repetition as holding these figures; `None` when every
+    /// figure is optional and any repetition of the right kind reads (absent figures as `None`).
+    const MARKER: Option<&'static str>;
 
     /// Puts every figure into `extra` under its JSON name (replacing what was there).
     fn insert_into(&self, extra: &mut BTreeMap<String, Value>) {
@@ -34,7 +37,7 @@ pub trait ExtraFigures: Serialize + DeserializeOwned {
     /// The figures of `rep`, or `None` when it holds none of them (no [`Self::MARKER`] key) or
     /// holds them in a shape this version cannot read.
     fn of(rep: &Repetition) -> Option<Self> {
-        if !rep.extra.contains_key(Self::MARKER) {
+        if Self::MARKER.is_some_and(|m| !rep.extra.contains_key(m)) {
             return None;
         }
         let map: serde_json::Map<String, Value> = rep
@@ -182,7 +185,7 @@ pub struct ReplicationFigures {
 }
 
 impl ExtraFigures for ReplicationFigures {
-    const MARKER: &'static str = "replication_factor";
+    const MARKER: Option<&'static str> = Some("replication_factor");
 }
 
 /// A CPU role of a replication run.
@@ -240,6 +243,65 @@ impl ReplicationFigures {
     }
 }
 
+/// The figures of one read repetition beyond the headline ones: the sink's side of the
+/// connection, how the consumers shared the partitions, and what the page cache held before.
+/// Every field is optional on reading, so a file from an earlier version (or a merged one that
+/// kept only some) reads with the rest `None`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ReadFigures {
+    /// The sink's user CPU, seconds (its own count when remote).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sink_cpu_user_s: Option<f64>,
+    /// The sink's system CPU, seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sink_cpu_sys_s: Option<f64>,
+    /// The sink's CPU seconds per GB delivered (null when nothing was delivered).
+    pub sink_cpu_s_per_gb: Option<f64>,
+    /// Bytes the sink received.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sink_bytes: Option<u64>,
+    /// CPU of the whole process (sender and in-process sink), seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub process_cpu_s: Option<f64>,
+    /// CPU of the consumer threads alone, seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consumer_threads_cpu_s: Option<f64>,
+    /// Bytes each consumer sent, per group (`[group][consumer]`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub consumer_bytes: Vec<Vec<u64>>,
+    /// Consumers of each group that got no partition (range assignor).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idle_consumers: Option<u64>,
+    /// The busiest consumer's bytes over the mean (1 = even; null when nothing moved).
+    pub consumer_skew: Option<f64>,
+    /// Independent consumer groups.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups: Option<u32>,
+    /// Consumers per group.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consumers: Option<u32>,
+    /// Kafka batches the consumers sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kafka_batches: Option<u64>,
+    /// Whole passes over the log the slowest consumer made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub complete_passes: Option<u32>,
+    /// With `--verify`: batches the sink checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verified_batches: Option<u64>,
+    /// With `--verify`: batches that failed the check.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verify_errors: Option<u64>,
+    /// Share of the log's pages resident before the repetition (mincore), 0..1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub residency_before_ratio: Option<f64>,
+}
+
+impl ExtraFigures for ReadFigures {
+    const MARKER: Option<&'static str> = None;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,6 +345,7 @@ mod tests {
         assert_eq!(ReplicationFigures::of(&rep), None);
         rep.extra
             .insert("replication_factor".into(), serde_json::json!(2));
+        assert_eq!(ReadFigures::of(&rep), Some(ReadFigures::default()));
         let f = ReplicationFigures::of(&rep).unwrap();
         assert_eq!((f.replication_factor, f.leader_cpu_s), (2, None));
         assert_eq!(f.followers_appended(), None);

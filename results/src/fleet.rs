@@ -20,6 +20,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::figures::{ExtraFigures, ReadFigures};
 use crate::hdrlog::START_OFFSET_KEY;
 use crate::merge::{self, MergeError};
 use crate::schema::{Repetition, ResultsFile};
@@ -532,7 +533,7 @@ pub fn network_rows(
             sink_cpu_s_per_gb: med_opt(
                 w.repetitions
                     .iter()
-                    .filter_map(|r| r.extra.get("sink_cpu_s_per_gb").and_then(|v| v.as_f64()))
+                    .filter_map(|r| ReadFigures::of(r)?.sink_cpu_s_per_gb)
                     .collect(),
             ),
             sender_retransmits,

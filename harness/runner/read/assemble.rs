@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 
+use results::figures::{ExtraFigures, ReadFigures};
 use results::hist::{self, Hist};
 use results::{Medium, Repetition, ThreadStats};
-use serde_json::json;
 use workloads::read::Caps;
 
 use super::config::{CacheMode, ReadConfig, SinkTarget};
@@ -210,33 +210,26 @@ pub(super) fn assemble(
             (process_cpu.sys_s - sink_sys).max(0.0),
         )
     };
+    let figures = ReadFigures {
+        sink_cpu_user_s: Some(sink_user),
+        sink_cpu_sys_s: Some(sink_sys),
+        sink_cpu_s_per_gb: per_gb(sink_user + sink_sys),
+        sink_bytes: Some(sink_bytes),
+        process_cpu_s: Some(process_cpu.user_s + process_cpu.sys_s),
+        consumer_threads_cpu_s: Some(user + sys),
+        consumer_bytes,
+        idle_consumers: Some(idle as u64),
+        consumer_skew: skew,
+        groups: Some(cfg.groups),
+        consumers: Some(cfg.consumers),
+        kafka_batches: Some(batches),
+        complete_passes: Some(if passes == u32::MAX { 0 } else { passes }),
+        verified_batches: cfg.verify.then_some(verified),
+        verify_errors: cfg.verify.then_some(verify_errors),
+        residency_before_ratio: None,
+    };
     let mut extra = BTreeMap::new();
-    extra.insert("sink_cpu_user_s".into(), json!(sink_user));
-    extra.insert("sink_cpu_sys_s".into(), json!(sink_sys));
-    extra.insert(
-        "sink_cpu_s_per_gb".into(),
-        json!(per_gb(sink_user + sink_sys)),
-    );
-    extra.insert("sink_bytes".into(), json!(sink_bytes));
-    extra.insert(
-        "process_cpu_s".into(),
-        json!(process_cpu.user_s + process_cpu.sys_s),
-    );
-    extra.insert("consumer_threads_cpu_s".into(), json!(user + sys));
-    extra.insert("consumer_bytes".into(), json!(consumer_bytes));
-    extra.insert("idle_consumers".into(), json!(idle));
-    extra.insert("consumer_skew".into(), json!(skew));
-    extra.insert("groups".into(), json!(cfg.groups));
-    extra.insert("consumers".into(), json!(cfg.consumers));
-    extra.insert("kafka_batches".into(), json!(batches));
-    extra.insert(
-        "complete_passes".into(),
-        json!(if passes == u32::MAX { 0 } else { passes }),
-    );
-    if cfg.verify {
-        extra.insert("verified_batches".into(), json!(verified));
-        extra.insert("verify_errors".into(), json!(verify_errors));
-    }
+    figures.insert_into(&mut extra);
     let repetition = Repetition {
         index: 0,
         bytes,
@@ -271,18 +264,13 @@ pub(super) fn assemble(
 /// What a read result measures, and what may distort it.
 pub(crate) fn classify(cfg: &ReadConfig, reps: &[Repetition]) -> (Medium, Vec<String>) {
     let mut warnings = Vec::new();
-    let extra_f64 = |r: &Repetition, k: &str| r.extra.get(k).and_then(|v| v.as_f64());
-    let residency: Vec<f64> = reps
+    let figures: Vec<ReadFigures> = reps.iter().filter_map(ReadFigures::of).collect();
+    let residency: Vec<f64> = figures
         .iter()
-        .filter_map(|r| extra_f64(r, "residency_before_ratio"))
+        .filter_map(|f| f.residency_before_ratio)
         .collect();
-    if let Some(r) = reps.first() {
-        if let Some(idle) = r
-            .extra
-            .get("idle_consumers")
-            .and_then(|v| v.as_u64())
-            .filter(|&i| i > 0)
-        {
+    if let Some(f) = figures.first() {
+        if let Some(idle) = f.idle_consumers.filter(|&i| i > 0) {
             warnings.push(format!(
                 "{idle} of {} consumers in each group were idle: there are fewer partitions than consumers (range assignor)",
                 cfg.consumers

@@ -5,6 +5,7 @@
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
+use results::figures::{ExtraFigures, ReadFigures};
 use results::{Kind, Repetition, Status, WorkloadResult};
 use serde_json::json;
 use workloads::pacing::Clock;
@@ -111,9 +112,10 @@ pub fn run_reads(
                 if let Some(u) = until {
                     steady::finish(&mut m.repetition, &mut m.interrupted, stop, u);
                 }
-                m.repetition
-                    .extra
-                    .insert("residency_before_ratio".into(), json!(before.ratio()));
+                if let Some(mut f) = ReadFigures::of(&m.repetition) {
+                    f.residency_before_ratio = Some(before.ratio());
+                    f.insert_into(&mut m.repetition.extra);
+                }
                 m.repetition.extra.insert(
                     results::hdrlog::START_OFFSET_KEY.into(),
                     json!(start_offset_s),

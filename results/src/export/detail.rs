@@ -2,6 +2,7 @@
 //! workloads ("flushes:") and, for read workloads, what the table does not show (CPU per GB
 //! on both sides, residency, device reads, consumer skew).
 
+use crate::figures::{ExtraFigures, ReadFigures};
 use crate::format::latency;
 use crate::hist::merge_summaries;
 use crate::schema::{Kind, LatencySummary, ResultsFile, WorkloadResult};
@@ -73,12 +74,12 @@ pub fn with_flushes(file: &ResultsFile) -> String {
     text
 }
 
-/// Median of a numeric `extra` figure over the repetitions.
-fn median_extra(w: &WorkloadResult, key: &str) -> Option<f64> {
+/// Median of one read figure over the repetitions.
+fn median_read_figure(w: &WorkloadResult, pick: fn(&ReadFigures) -> Option<f64>) -> Option<f64> {
     let mut v: Vec<f64> = w
         .repetitions
         .iter()
-        .filter_map(|r| r.extra.get(key).and_then(|x| x.as_f64()))
+        .filter_map(|r| ReadFigures::of(r).as_ref().and_then(pick))
         .collect();
     if v.is_empty() {
         return None;
@@ -115,10 +116,10 @@ pub fn read_lines(file: &ResultsFile) -> Vec<String> {
             "{}: CPU s/GB sender {} sink {} · resident before {} · read from device {} · consumer skew {}",
             w.name,
             fmt(sender, 3),
-            fmt(median_extra(w, "sink_cpu_s_per_gb"), 3),
-            median_extra(w, "residency_before_ratio").map(|r| format!("{:.0}%", r * 100.0)).unwrap_or_else(|| "-".into()),
+            fmt(median_read_figure(w, |f| f.sink_cpu_s_per_gb), 3),
+            median_read_figure(w, |f| f.residency_before_ratio).map(|r| format!("{:.0}%", r * 100.0)).unwrap_or_else(|| "-".into()),
             io.get(io.len() / 2).map(|b| format!("{:.0} MB", *b as f64 / 1e6)).unwrap_or_else(|| "-".into()),
-            fmt(median_extra(w, "consumer_skew"), 2),
+            fmt(median_read_figure(w, |f| f.consumer_skew), 2),
         ));
         if let Some(nics) = nic_line(w) {
             out.push(format!("{}: {nics}", w.name));
