@@ -6,6 +6,7 @@
 //! - [`ExtraFigures`]: the two conversions every figures struct shares (into `extra`, out of it).
 //! - [`ReplicationFigures`]: one repetition of `segbench replicate` (or a suite workload of kind
 //!   `replicate`), as `harness/replicate` writes it and `crate::replication` reads it.
+//! - [`WriteFigures`]: one repetition of `segbench write` (retention, slow flushes).
 //! - [`ReadFigures`]: one repetition of `segbench read` (the sink's side, the consumers'
 //!   spread, the page cache before the run), as `harness/runner/read` writes it.
 //!
@@ -299,6 +300,24 @@ pub struct ReadFigures {
 }
 
 impl ExtraFigures for ReadFigures {
+    const MARKER: Option<&'static str> = None;
+}
+
+/// The figures of one write repetition beyond the headline ones.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WriteFigures {
+    /// Segments deleted by retention (at the roll, so the roll latency includes them); absent
+    /// when none was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub segments_deleted: Option<u64>,
+    /// With a flush policy: flushes that took over 1000 ms (ZooKeeper warns past
+    /// `fsync.warningthresholdms`, 1000 ms by default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flushes_over_1000ms: Option<u64>,
+}
+
+impl ExtraFigures for WriteFigures {
     const MARKER: Option<&'static str> = None;
 }
 

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use results::figures::{ExtraFigures, WriteFigures};
 use results::hist::{self, Hist};
 use results::{LatencySummary, Repetition};
 use workloads::write::Caps;
@@ -69,16 +70,14 @@ pub(super) fn assemble(
         threads.push(r.stats);
     }
     let elapsed_s = (end - start) as f64 / 1e9;
-    let mut extra = BTreeMap::new();
-    if deleted > 0 {
+    let figures = WriteFigures {
         // Retention runs at the roll: the roll latency includes these deletions.
-        extra.insert("segments_deleted".to_string(), serde_json::json!(deleted));
-    }
-    if !flush.is_empty() {
-        // ZooKeeper warns when an fsync takes over 1000 ms (fsync.warningthresholdms).
-        let slow = flush.count_between(SLOW_FLUSH_NS, hist::HIGHEST_NS);
-        extra.insert("flushes_over_1000ms".to_string(), serde_json::json!(slow));
-    }
+        segments_deleted: (deleted > 0).then_some(deleted),
+        flushes_over_1000ms: (!flush.is_empty())
+            .then(|| flush.count_between(SLOW_FLUSH_NS, hist::HIGHEST_NS)),
+    };
+    let mut extra = BTreeMap::new();
+    figures.insert_into(&mut extra);
     let per_s = |x: u64| {
         if elapsed_s > 0.0 {
             x as f64 / elapsed_s

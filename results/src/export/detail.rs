@@ -2,7 +2,7 @@
 //! workloads ("flushes:") and, for read workloads, what the table does not show (CPU per GB
 //! on both sides, residency, device reads, consumer skew).
 
-use crate::figures::{ExtraFigures, ReadFigures};
+use crate::figures::{ExtraFigures, ReadFigures, WriteFigures};
 use crate::format::latency;
 use crate::hist::merge_summaries;
 use crate::schema::{Kind, LatencySummary, ResultsFile, WorkloadResult};
@@ -44,7 +44,7 @@ pub fn flush_lines(file: &ResultsFile) -> Vec<String> {
         let slow: u64 = w
             .repetitions
             .iter()
-            .filter_map(|r| r.extra.get("flushes_over_1000ms").and_then(|v| v.as_u64()))
+            .filter_map(|r| WriteFigures::of(r)?.flushes_over_1000ms)
             .sum();
         out.push(format!(
             "{}: {} {sync} calls, p50 {}, p99 {}, max {}, {slow} over 1000 ms",
