@@ -10,6 +10,8 @@
 //! - [`ReadFigures`]: one repetition of `segbench read` (the sink's side, the consumers'
 //!   spread, the page cache before the run), as `harness/runner/read` writes it.
 //!
+//! - [`RowKind`]: what a row measures (write, read, replication, a mixed workload's part), by type.
+//!
 //! Reading is lenient: a figure an older file lacks is `None` (or empty) rather than an error,
 //! and a file whose `extra` does not hold these figures at all reads as no figures.
 
@@ -19,7 +21,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::schema::{LatencySummary, Repetition};
+use crate::schema::{Kind, LatencySummary, Repetition, WorkloadResult};
 
 /// A struct of figures kept in [`Repetition::extra`], field names = JSON keys.
 pub trait ExtraFigures: Serialize + DeserializeOwned {
@@ -321,6 +323,45 @@ impl ExtraFigures for WriteFigures {
     const MARKER: Option<&'static str> = None;
 }
 
+/// What a row of a results file measures, told by its types rather than by its name: the
+/// one place that says which rows are replication rows and which are a mixed workload's parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowKind {
+    /// Plain appends to a segment log (`write`, a suite's write workload, a sweep point).
+    Write,
+    /// Consumers served from a segment log.
+    Read,
+    /// One acks mode of a replication run: its throughput is a produce rate, not a disk's.
+    Replication,
+    /// A part of a mixed workload (paced, or sharing the disk with its siblings).
+    MixedPart,
+}
+
+impl RowKind {
+    /// The kind of `w`. A replication row holds [`ReplicationFigures`]; one without
+    /// repetitions (skipped, not run) is known by its configuration (`rf` and `acks`), and a
+    /// file from before either by its `replicate/` name.
+    pub fn of(w: &WorkloadResult) -> RowKind {
+        let replication = || {
+            w.repetitions
+                .iter()
+                .any(|r| ReplicationFigures::of(r).is_some())
+                || (w.config.contains_key("rf") && w.config.contains_key("acks"))
+                || w.name.starts_with("replicate/")
+        };
+        if w.mixed.is_some() {
+            RowKind::MixedPart
+        } else if replication() {
+            RowKind::Replication
+        } else {
+            match w.kind {
+                Kind::Write => RowKind::Write,
+                Kind::Read => RowKind::Read,
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -356,6 +397,23 @@ mod tests {
         assert_eq!(ReplicationFigures::of(&rep), Some(f.clone()));
         assert_eq!(f.followers_appended(), Some((10, 1)));
         assert_eq!(f.cpu_s(ReplicationRole::Leader), Some(0.25));
+    }
+
+    #[test]
+    fn a_row_is_a_replication_row_by_its_figures_or_its_configuration() {
+        let r = crate::testing::replication_results();
+        let kinds: Vec<RowKind> = r.workloads.iter().map(RowKind::of).collect();
+        assert_eq!(
+            kinds,
+            [RowKind::Write, RowKind::Replication, RowKind::Replication]
+        );
+        // Without repetitions (skipped), the configuration says it.
+        let mut skipped = r.workloads[2].clone();
+        skipped.repetitions.clear();
+        skipped.name = "kafka-acks/acks=all".into();
+        assert_eq!(RowKind::of(&skipped), RowKind::Replication);
+        skipped.config.remove("rf");
+        assert_eq!(RowKind::of(&skipped), RowKind::Write);
     }
 
     #[test]

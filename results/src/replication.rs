@@ -4,7 +4,7 @@
 //! latency here is a merge of the repetitions' whole histograms, never an average of
 //! percentiles; every time was read on the leader's clock.
 
-use crate::figures::{ExtraFigures, IsrChangeKind, ReplicationFigures, ReplicationRole};
+use crate::figures::{ExtraFigures, IsrChangeKind, ReplicationFigures, ReplicationRole, RowKind};
 use crate::hist;
 use crate::schema::{LatencySummary, Repetition, ResultsFile, Status, WorkloadResult};
 
@@ -66,10 +66,9 @@ pub struct AcksRow<'a> {
     pub events: Vec<IsrChange>,
 }
 
-/// True for a replication row: config `rf` and `acks`, or (older files) a `replicate/` name.
+/// True for a replication row ([`RowKind::Replication`]).
 pub fn is_replication(w: &WorkloadResult) -> bool {
-    (w.config.contains_key("rf") && w.config.contains_key("acks"))
-        || w.name.starts_with("replicate/")
+    RowKind::of(w) == RowKind::Replication
 }
 
 /// The repetitions' histograms picked by `pick` merged, or `None` when none has one.

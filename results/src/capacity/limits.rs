@@ -3,9 +3,10 @@
 //! and NIC speed from the hardware probe.
 
 use super::model::{CapacityError, Figure, NodeLimits};
+use crate::figures::RowKind;
 use crate::format;
 use crate::probe::Probe;
-use crate::schema::{Kind, Medium, ResultsFile, Status, WorkloadResult};
+use crate::schema::{Medium, ResultsFile, Status, WorkloadResult};
 
 fn usable_median(w: &WorkloadResult) -> Option<f64> {
     if !matches!(w.status, Status::Completed) {
@@ -96,9 +97,9 @@ fn disk_write(
     // bandwidth, nor is a mixed workload's part (paced, or sharing the disk): only plain
     // writes set the disk limit ([`replication_cost`] weighs replication).
     let writes = || {
-        r.workloads.iter().filter(|w| {
-            w.kind == Kind::Write && !crate::replication::is_replication(w) && w.mixed.is_none()
-        })
+        r.workloads
+            .iter()
+            .filter(|w| RowKind::of(w) == RowKind::Write)
     };
     if let Some(e) = engine {
         let matches: Vec<&WorkloadResult> = writes()
@@ -272,7 +273,7 @@ pub fn limits_from_results_for(
     let read_path_bytes_per_s = best(
         r.workloads
             .iter()
-            .filter(|w| w.kind == Kind::Read && w.mixed.is_none()),
+            .filter(|w| RowKind::of(w) == RowKind::Read),
     )
     .map(|(w, m)| measured(w, m, format::medium_label(w.medium)));
     let probe = r.probe.as_ref();
