@@ -416,6 +416,7 @@ pub fn limits_from_results(r: &ResultsFile) -> Option<NodeLimits> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::schema::Kind;
     use crate::testing::{capacity_probe as probe, results_with, workload_with as workload};
 
     const MB: f64 = 1e6;
