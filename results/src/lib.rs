@@ -4,13 +4,20 @@
 //!
 //! Exporters only turn finished results into bytes; nothing here measures.
 //!
-//! Where things are: [`schema`] (the results file), [`hist`] and [`hdrlog`] (histograms),
-//! [`stats`] (summaries, the median and its interval, the bootstrap), [`steady`] (SNIA PTS
-//! steady state over rounds), [`format`](mod@format) (the one
-//! formatter per kind of figure), [`compare`] (verdicts and their tables), [`merge`] (hosts and
-//! runs into one file), [`fleet`] (a cluster run's aggregation), [`fit`] (USL fits of the sweeps), [`capacity`] (model, limits,
-//! text), [`export`] (one exporter per format and the one text-table renderer), [`plot`] (the SVG
-//! charts); `testing` (with the `test-util` feature) builds results files for tests.
+//! Three layers, each importing only the ones below it:
+//! - the bottom: [`schema`] (the results file; a fleet run's part in [`fleet_schema`], the
+//!   probe's in [`probe`]), [`io`] (writing and reading results files), [`identity`] (tool
+//!   version, hardware fingerprint, the keys that define a workload), [`hist`] and [`hdrlog`]
+//!   (histograms), [`stats`] (summaries, the median and its interval, the bootstrap),
+//!   [`format`](mod@format) (the one formatter per kind of figure) and [`table`] (the one
+//!   text-table renderer and Markdown escape);
+//! - the analyses: [`compare`] (verdicts and their tables), [`merge`] (hosts and runs into one
+//!   file), [`fleet`] (a cluster run's aggregation), [`fit`] (USL fits of the sweeps),
+//!   [`steady`] (SNIA PTS steady state over rounds), [`replication`], [`interference`] and
+//!   [`capacity`] (model, limits, text);
+//! - on top: [`export`] (one exporter per format) and [`plot`] (the SVG charts).
+//!
+//! `testing` (with the `test-util` feature) builds results files for tests.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -19,10 +26,13 @@ pub mod compare;
 pub mod export;
 pub mod fit;
 pub mod fleet;
+pub mod fleet_schema;
 pub mod format;
 pub mod hdrlog;
 pub mod hist;
+pub mod identity;
 pub mod interference;
+pub mod io;
 pub mod merge;
 pub mod plot;
 pub mod probe;
@@ -30,6 +40,7 @@ pub mod replication;
 pub mod schema;
 pub mod stats;
 pub mod steady;
+pub mod table;
 #[cfg(any(test, feature = "test-util"))]
 pub mod testing;
 

@@ -7,11 +7,14 @@
 //! Hollander & Wolfe): the `(j, k)` order statistics with `P(j <= B < k) >= 0.95`, where
 //! `B ~ Binomial(n, 1/2)`. With fewer than 6 samples no such pair reaches 95%, so the interval
 //! widens to `[min, max]` (its true coverage is then `1 - 2^(1-n)`, e.g. 87.5% for n = 4).
+//!
+//! The summary of a workload's repetitions is made here ([`summarize`],
+//! [`WorkloadResult::with_repetitions`]), above the schema that only holds it.
 
 use serde::{Deserialize, Serialize};
 
 use crate::hist;
-use crate::schema::{Repetition, Stat, Summary};
+use crate::schema::{Repetition, Stat, Summary, WorkloadResult};
 
 /// Confidence level of the intervals.
 pub const CONFIDENCE: f64 = 0.95;
@@ -111,6 +114,17 @@ pub fn summarize(reps: &[Repetition]) -> Option<Summary> {
         },
         latency_ns: latency,
     })
+}
+
+impl WorkloadResult {
+    /// The result with these measured `repetitions` and `warnings`, and the summary computed
+    /// from those repetitions ([`summarize`]), so the two always agree.
+    pub fn with_repetitions(mut self, repetitions: Vec<Repetition>, warnings: Vec<String>) -> Self {
+        self.summary = summarize(&repetitions);
+        self.repetitions = repetitions;
+        self.warnings = warnings;
+        self
+    }
 }
 
 /// Bootstrap resamples per metric: percentile intervals need far more resamples than standard

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::model::CapacityError;
+use super::inputs::CapacityError;
 
 /// A consumer group's partitions under Kafka's range assignor: each of K instances gets
 /// floor(P/K), the first P mod K one more; instances beyond P stay idle.
