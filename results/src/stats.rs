@@ -11,6 +11,7 @@
 //! The summary of a workload's repetitions is made here ([`summarize`],
 //! [`WorkloadResult::with_repetitions`]), above the schema that only holds it.
 
+use segmodel::XorShift64Star;
 use serde::{Deserialize, Serialize};
 
 use crate::hist;
@@ -144,37 +145,6 @@ pub struct Change {
     pub ci_low: f64,
     /// Upper end of the interval of the relative change.
     pub ci_high: f64,
-}
-
-/// xorshift64* (Vigna, "An experimental exploration of Marsaglia's xorshift generators,
-/// scrambled", ACM TOMS 42(4), 2016): small, fast, and good enough to draw resampling indices.
-#[derive(Debug, Clone)]
-struct XorShift64Star(u64);
-
-impl XorShift64Star {
-    fn new(seed: u64) -> Self {
-        // The state must not be zero.
-        XorShift64Star(if seed == 0 {
-            0x9E37_79B9_7F4A_7C15
-        } else {
-            seed
-        })
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// Uniform in `0..n` by multiply-shift (Lemire 2019); the bias is below 2^-40 for the small
-    /// `n` used here.
-    fn below(&mut self, n: usize) -> usize {
-        ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
-    }
 }
 
 /// Median of `v`, sorting it in place.

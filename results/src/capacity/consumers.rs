@@ -52,7 +52,7 @@ pub fn range_split(
     }
     let (p, k) = (partitions, instances);
     // Kafka's assignor itself, as the read runner uses it.
-    let counts: Vec<u32> = workloads::kafka::range_assign(p as usize, k as usize)
+    let counts: Vec<u32> = segmodel::range_assign(p as usize, k as usize)
         .into_iter()
         .map(|r| r.len() as u32)
         .collect();
