@@ -23,7 +23,7 @@ pub use crate::fleet_schema::*;
 use crate::hdrlog::START_OFFSET_KEY;
 use crate::merge::{self, MergeError};
 use crate::schema::{Repetition, ResultsFile};
-use crate::stats::median;
+use crate::stats::{median, median_or_none};
 
 /// A warning is added when a clock offset's uncertainty exceeds this share of a phase.
 pub const SKEW_WARNING_RATIO: f64 = 0.01;
@@ -293,7 +293,6 @@ pub fn network_rows(
     file: &ResultsFile,
     sender_retransmits: Option<u64>,
 ) -> Vec<NetworkRow> {
-    let med_opt = |v: Vec<f64>| (!v.is_empty()).then(|| median(&v));
     file.workloads
         .iter()
         .filter(|w| !w.repetitions.is_empty())
@@ -307,17 +306,17 @@ pub fn network_rows(
                     .map(|r| r.throughput_bytes_per_s)
                     .collect::<Vec<_>>(),
             ),
-            sender_cpu_s_per_gb: med_opt(
-                w.repetitions
+            sender_cpu_s_per_gb: median_or_none(
+                &w.repetitions
                     .iter()
                     .filter_map(|r| r.cpu_s_per_gb)
-                    .collect(),
+                    .collect::<Vec<_>>(),
             ),
-            sink_cpu_s_per_gb: med_opt(
-                w.repetitions
+            sink_cpu_s_per_gb: median_or_none(
+                &w.repetitions
                     .iter()
                     .filter_map(|r| r.extra.get("sink_cpu_s_per_gb").and_then(|v| v.as_f64()))
-                    .collect(),
+                    .collect::<Vec<_>>(),
             ),
             sender_retransmits,
         })

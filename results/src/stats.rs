@@ -20,9 +20,12 @@ use crate::schema::{Repetition, Stat, Summary, WorkloadResult};
 /// Confidence level of the intervals.
 pub const CONFIDENCE: f64 = 0.95;
 
-/// Median of sorted samples.
+/// Median of sorted samples (see [`median`]).
 fn median_sorted(v: &[f64]) -> f64 {
     let n = v.len();
+    if n == 0 {
+        return f64::NAN;
+    }
     if n % 2 == 1 {
         v[n / 2]
     } else {
@@ -153,9 +156,30 @@ fn median_in_place(v: &mut [f64]) -> f64 {
     median_sorted(v)
 }
 
-/// Median of `v`.
+/// The median of `v`, the one median of segbench: the middle value of an odd count, the **mean
+/// of the two middle values** of an even count (two repetitions give their mean); NaN when `v`
+/// is empty. Every median figure shown (a summary's [`Stat::median`], a replication row's,
+/// a report line's) is this one.
 pub fn median(v: &[f64]) -> f64 {
     median_in_place(&mut v.to_vec())
+}
+
+/// [`median`] of `v`, `None` when `v` is empty.
+pub fn median_or_none(v: &[f64]) -> Option<f64> {
+    (!v.is_empty()).then(|| median(v))
+}
+
+/// The repetition that stands for its workload where one real repetition must be shown (its
+/// timeline, its latency curve): the one whose throughput is nearest the [`median`]
+/// throughput, the lower of two equally near. For an odd count that is the middle repetition,
+/// for an even count the lower of the two middle ones. `None` without repetitions.
+pub fn median_repetition(reps: &[Repetition]) -> Option<&Repetition> {
+    let mut sorted: Vec<&Repetition> = reps.iter().collect();
+    sorted.sort_by(|a, b| {
+        a.throughput_bytes_per_s
+            .total_cmp(&b.throughput_bytes_per_s)
+    });
+    sorted.get(sorted.len().checked_sub(1)? / 2).copied()
 }
 
 /// The relative change of the median from `base` to `new` with its `confidence` interval: the
@@ -238,6 +262,32 @@ mod tests {
         assert_eq!((one.median, one.ci95_low), (5.0, None));
         assert_eq!(stat(&[]).n, 0);
         assert_eq!(stat(&[f64::NAN, 1.0]).n, 1);
+    }
+
+    #[test]
+    fn the_median_of_an_even_count_is_the_mean_of_the_middle_two() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0]), 2.5);
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert!(median(&[]).is_nan());
+        assert_eq!(median_or_none(&[]), None);
+        assert_eq!(median_or_none(&[4.0, 1.0]), Some(2.5));
+    }
+
+    #[test]
+    fn the_median_repetition_is_nearest_the_median_throughput_the_lower_on_a_tie() {
+        let reps = |xs: &[f64]| -> Vec<Repetition> {
+            xs.iter()
+                .enumerate()
+                .map(|(i, &x)| crate::testing::plain_repetition(i as u32, x, 1000, 1.0))
+                .collect()
+        };
+        let pick = |xs: &[f64]| median_repetition(&reps(xs)).map(|r| r.index);
+        assert_eq!(pick(&[300.0, 100.0, 200.0]), Some(2));
+        // Two: both are as near the median (their mean); the lower is taken.
+        assert_eq!(pick(&[300.0, 100.0]), Some(1));
+        assert_eq!(pick(&[400.0, 100.0, 300.0, 200.0]), Some(3));
+        assert_eq!(pick(&[]), None);
     }
 
     #[test]
