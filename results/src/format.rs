@@ -199,6 +199,12 @@ pub fn percent(share: f64) -> String {
     format!("{}%", sig(share * 100.0))
 }
 
+/// A fraction as a percentage without trailing zeros and without the sign: 0.05 -> `5`,
+/// 0.025 -> `2.5` (thresholds and confidence levels, exact as given).
+pub fn plain_percent(x: f64) -> String {
+    format!("{}", (x * 100.0 * 1000.0).round() / 1000.0)
+}
+
 /// What a figure measured, in words: `"device"`, `"page cache"`, `"memory"`, `"network"`.
 pub fn medium_label(m: Medium) -> &'static str {
     match m {

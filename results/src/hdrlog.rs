@@ -33,9 +33,8 @@ use std::time::Duration;
 use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, IntervalLogWriterError};
 use hdrhistogram::serialization::V2DeflateSerializer;
 
-use crate::export::json::write_atomic;
-use crate::export::ExportError;
 use crate::hist::{self, HistError};
+use crate::io::{write_atomic, ResultsFileError};
 use crate::schema::{ResultsFile, RunInfo, WorkloadResult};
 
 /// Log format version written in the header (the current Java `HistogramLogWriter`'s).
@@ -248,7 +247,7 @@ pub fn write_interval_log(
 ) -> Result<(), HdrLogError> {
     let text = interval_log(run, w)?;
     write_atomic(path, text.as_bytes()).map_err(|e| match e {
-        ExportError::Write { path, source } => HdrLogError::Io { path, source },
+        ResultsFileError::Write { path, source } => HdrLogError::Io { path, source },
         other => HdrLogError::Io {
             path: path.to_path_buf(),
             source: std::io::Error::other(other.to_string()),

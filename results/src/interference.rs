@@ -4,91 +4,13 @@
 //!
 //! A runner marks each of a mixed workload's rows with a [`MixedRole`]; when both rows of a
 //! part are done it stores [`pair`]'s [`Interference`] on the "with" row, so the ratio is in
-//! the results file and the exporters only read it ([`interferences`]).
-
-use serde::{Deserialize, Serialize};
+//! the results file and the exporters only read it ([`interferences`]). Both types are the
+//! schema's ([`crate::schema`]), re-exported here.
 
 use crate::format;
 use crate::hist;
+pub use crate::schema::{Interference, MixedRole, SLOW_FLUSH_NS};
 use crate::schema::{LatencySummary, Status, WorkloadResult};
-
-/// ZooKeeper's `fsync.warningthresholdms` default: a flush slower than this is counted.
-pub const SLOW_FLUSH_NS: u64 = 1_000_000_000;
-
-/// What a row of a mixed workload is.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct MixedRole {
-    /// The mixed workload's name (the suite workload or `mixed`).
-    pub workload: String,
-    /// The part's name, e.g. `produce`, `catch-up`, `snapshot`.
-    pub part: String,
-    /// What the part does: `write`, `read`, `snapshot` or `checkpoint`.
-    pub part_kind: String,
-    /// True for the part's "without" run (the part alone, or with only the mixed workload's
-    /// background parts); false for the part measured with its siblings running beside it.
-    pub alone: bool,
-    /// On a "with" row, the parts that ran beside this one and not in its "alone" run, e.g.
-    /// `["catch-up"]`; on an "alone" row, the background parts that still ran beside it.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub beside: Vec<String>,
-    /// Where the part's files are relative to the workload's data directory (snapshot and
-    /// checkpoint parts): `same directory`, `same device (st_dev …)`, `separate device (…)`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub placement: Option<String>,
-    /// The pairing of this part's "with" and "alone" figures (on the "with" row, once both ran).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub interference: Option<Interference>,
-}
-
-/// One part's figures with its siblings running and alone (medians over the repetitions for
-/// throughput; latencies from the histograms added over the repetitions).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Interference {
-    /// The mixed workload.
-    pub workload: String,
-    /// The part.
-    pub part: String,
-    /// What the part does: `write`, `read`, `snapshot` or `checkpoint`.
-    pub part_kind: String,
-    /// The parts that ran beside it.
-    pub beside: Vec<String>,
-    /// Where the part's files were (see [`MixedRole::placement`]), when they are its own.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub placement: Option<String>,
-    /// Latency with the others running (whole histogram).
-    pub with_latency_ns: LatencySummary,
-    /// Latency alone (whole histogram).
-    pub alone_latency_ns: LatencySummary,
-    /// `with p99 / alone p99`; `None` when the part had no latency alone.
-    pub p99_ratio: Option<f64>,
-    /// `with p99.9 / alone p99.9`.
-    pub p999_ratio: Option<f64>,
-    /// Median throughput with the others running, bytes/s.
-    pub with_throughput_bytes_per_s: f64,
-    /// Median throughput alone, bytes/s.
-    pub alone_throughput_bytes_per_s: f64,
-    /// `with / alone` throughput.
-    pub throughput_ratio: Option<f64>,
-    /// Flush (fsync) latency with the others running, when the part flushes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub with_flush_ns: Option<LatencySummary>,
-    /// Flush latency alone.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub alone_flush_ns: Option<LatencySummary>,
-    /// Flushes over [`SLOW_FLUSH_NS`] with the others running.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub with_slow_flushes: Option<u64>,
-    /// Flushes over [`SLOW_FLUSH_NS`] alone.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub alone_slow_flushes: Option<u64>,
-    /// Segment roll latency with the others running (retention's deletions included), when
-    /// the part rolled.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub with_roll_ns: Option<LatencySummary>,
-    /// Segment roll latency alone.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub alone_roll_ns: Option<LatencySummary>,
-}
 
 fn ratio(a: f64, b: f64) -> Option<f64> {
     (b > 0.0 && a.is_finite()).then(|| a / b)

@@ -7,6 +7,7 @@
 use crate::figures::{ExtraFigures, IsrChangeKind, ReplicationFigures, ReplicationRole, RowKind};
 use crate::hist;
 use crate::schema::{LatencySummary, Repetition, ResultsFile, Status, WorkloadResult};
+use crate::stats::median_or_none;
 
 /// Kreps 2014 (3 brokers, 1 GbE, 100 B records): 3× synchronous replication (acks=all)
 /// reached 0.54× the records/s of asynchronous (acks=1): 421,823 against 786,980 (REFERENCE.md).
@@ -81,14 +82,6 @@ fn merged(
         return None;
     }
     hist::merge_summaries(&parts).ok()
-}
-
-fn median(mut xs: Vec<f64>) -> Option<f64> {
-    if xs.is_empty() {
-        return None;
-    }
-    xs.sort_by(f64::total_cmp);
-    Some(xs[(xs.len() - 1) / 2])
 }
 
 /// The row of `w`, or `None` when it is not a completed replication row with figures.
@@ -176,7 +169,7 @@ pub fn acks_row(w: &WorkloadResult) -> Option<AcksRow<'_>> {
         follower_bytes_per_produced: followed
             .filter(|_| produced > 0)
             .map(|f| f as f64 / produced as f64),
-        follower_write_bytes_per_s: median(follower_rates),
+        follower_write_bytes_per_s: median_or_none(&follower_rates),
         isr_shrinks: sum(|f| f.isr_shrinks),
         isr_expands: sum(|f| f.isr_expands),
         not_enough_replicas: sum(|f| f.not_enough_replicas),
@@ -261,5 +254,24 @@ mod tests {
         // Without acks=1 there is no ratio to give.
         let only_all: Vec<AcksRow<'_>> = rows.into_iter().filter(|r| r.acks == "all").collect();
         assert!(all_to_one(&only_all).is_empty());
+    }
+
+    #[test]
+    fn two_repetitions_give_the_mean_follower_rate_like_the_rest_of_the_row() {
+        // Regression: the follower write rate took the lower middle of the repetitions, so with
+        // two it showed their minimum beside the summary's median (their mean).
+        let mut r = replication_results();
+        let w = &mut r.workloads[2];
+        // Repetition 1's followers appended half as much: 2.5 MB/s each instead of 5.
+        w.repetitions[1].extra.insert(
+            "follower_bytes".into(),
+            serde_json::json!([5_000_000u64, 5_000_000u64]),
+        );
+        let row = acks_row(&r.workloads[2]).unwrap();
+        assert!(
+            close(row.follower_write_bytes_per_s.unwrap(), 3.75e6),
+            "{:?}",
+            row.follower_write_bytes_per_s
+        );
     }
 }

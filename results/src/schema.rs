@@ -1,5 +1,10 @@
-//! The results file: JSON, schema-versioned, written atomically. Every field is documented and
-//! carries its unit in its name (`_ns`, `_s`, `_bytes`, `_bytes_per_s`).
+//! The results file: JSON, schema-versioned, written atomically ([`crate::io`]). Every field is
+//! documented and carries its unit in its name (`_ns`, `_s`, `_bytes`, `_bytes_per_s`).
+//!
+//! The bottom of the crate: plain serde structs, with the hardware probe's in [`crate::probe`],
+//! a fleet run's cluster view in [`crate::fleet_schema`] and a mixed workload's part
+//! ([`MixedRole`], [`Interference`]) here; the summary of repetitions is computed by
+//! [`crate::stats`] ([`WorkloadResult::with_repetitions`] lives there).
 
 use std::collections::BTreeMap;
 
@@ -34,7 +39,7 @@ pub struct ResultsFile {
     pub interrupted: bool,
     /// The cluster view when the file comes from `segbench fleet run` (absent otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fleet: Option<crate::fleet::FleetInfo>,
+    pub fleet: Option<crate::fleet_schema::FleetInfo>,
 }
 
 /// The tool that wrote a results file.
@@ -153,13 +158,13 @@ pub struct WorkloadResult {
     pub warnings: Vec<String>,
     /// The row's part in a mixed workload (with its siblings, or alone), if it is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mixed: Option<crate::interference::MixedRole>,
+    pub mixed: Option<MixedRole>,
 }
 
 impl WorkloadResult {
     /// A workload's result as a runner or a merge starts it: its identity, how it ended and what
     /// its figures measure; no repetitions, summary or warnings yet (see
-    /// [`WorkloadResult::with_repetitions`]).
+    /// [`WorkloadResult::with_repetitions`], in [`crate::stats`]).
     pub fn new(
         name: String,
         kind: Kind,
@@ -189,15 +194,6 @@ impl WorkloadResult {
                 .summary
                 .as_ref()
                 .is_some_and(|s| s.throughput_bytes_per_s.n > 0)
-    }
-
-    /// The result with these measured `repetitions` and `warnings`, and the summary computed
-    /// from those repetitions ([`crate::stats::summarize`]), so the two always agree.
-    pub fn with_repetitions(mut self, repetitions: Vec<Repetition>, warnings: Vec<String>) -> Self {
-        self.summary = crate::stats::summarize(&repetitions);
-        self.repetitions = repetitions;
-        self.warnings = warnings;
-        self
     }
 }
 
@@ -337,4 +333,82 @@ pub struct Summary {
     pub cpu_s_per_gb: Option<Stat>,
     /// The latency histograms of all repetitions added together.
     pub latency_ns: LatencySummary,
+}
+
+/// ZooKeeper's `fsync.warningthresholdms` default: a flush slower than this is counted.
+pub const SLOW_FLUSH_NS: u64 = 1_000_000_000;
+
+/// What a row of a mixed workload is.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MixedRole {
+    /// The mixed workload's name (the suite workload or `mixed`).
+    pub workload: String,
+    /// The part's name, e.g. `produce`, `catch-up`, `snapshot`.
+    pub part: String,
+    /// What the part does: `write`, `read`, `snapshot` or `checkpoint`.
+    pub part_kind: String,
+    /// True for the part's "without" run (the part alone, or with only the mixed workload's
+    /// background parts); false for the part measured with its siblings running beside it.
+    pub alone: bool,
+    /// On a "with" row, the parts that ran beside this one and not in its "alone" run, e.g.
+    /// `["catch-up"]`; on an "alone" row, the background parts that still ran beside it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub beside: Vec<String>,
+    /// Where the part's files are relative to the workload's data directory (snapshot and
+    /// checkpoint parts): `same directory`, `same device (st_dev …)`, `separate device (…)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placement: Option<String>,
+    /// The pairing of this part's "with" and "alone" figures (on the "with" row, once both ran).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interference: Option<Interference>,
+}
+
+/// One part's figures with its siblings running and alone (medians over the repetitions for
+/// throughput; latencies from the histograms added over the repetitions).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Interference {
+    /// The mixed workload.
+    pub workload: String,
+    /// The part.
+    pub part: String,
+    /// What the part does: `write`, `read`, `snapshot` or `checkpoint`.
+    pub part_kind: String,
+    /// The parts that ran beside it.
+    pub beside: Vec<String>,
+    /// Where the part's files were (see [`MixedRole::placement`]), when they are its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placement: Option<String>,
+    /// Latency with the others running (whole histogram).
+    pub with_latency_ns: LatencySummary,
+    /// Latency alone (whole histogram).
+    pub alone_latency_ns: LatencySummary,
+    /// `with p99 / alone p99`; `None` when the part had no latency alone.
+    pub p99_ratio: Option<f64>,
+    /// `with p99.9 / alone p99.9`.
+    pub p999_ratio: Option<f64>,
+    /// Median throughput with the others running, bytes/s.
+    pub with_throughput_bytes_per_s: f64,
+    /// Median throughput alone, bytes/s.
+    pub alone_throughput_bytes_per_s: f64,
+    /// `with / alone` throughput.
+    pub throughput_ratio: Option<f64>,
+    /// Flush (fsync) latency with the others running, when the part flushes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub with_flush_ns: Option<LatencySummary>,
+    /// Flush latency alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alone_flush_ns: Option<LatencySummary>,
+    /// Flushes over [`SLOW_FLUSH_NS`] with the others running.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub with_slow_flushes: Option<u64>,
+    /// Flushes over [`SLOW_FLUSH_NS`] alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alone_slow_flushes: Option<u64>,
+    /// Segment roll latency with the others running (retention's deletions included), when
+    /// the part rolled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub with_roll_ns: Option<LatencySummary>,
+    /// Segment roll latency alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alone_roll_ns: Option<LatencySummary>,
 }

@@ -7,18 +7,25 @@
 //! Hollander & Wolfe): the `(j, k)` order statistics with `P(j <= B < k) >= 0.95`, where
 //! `B ~ Binomial(n, 1/2)`. With fewer than 6 samples no such pair reaches 95%, so the interval
 //! widens to `[min, max]` (its true coverage is then `1 - 2^(1-n)`, e.g. 87.5% for n = 4).
+//!
+//! The summary of a workload's repetitions is made here ([`summarize`],
+//! [`WorkloadResult::with_repetitions`]), above the schema that only holds it.
 
+use segmodel::XorShift64Star;
 use serde::{Deserialize, Serialize};
 
 use crate::hist;
-use crate::schema::{Repetition, Stat, Summary};
+use crate::schema::{Repetition, Stat, Summary, WorkloadResult};
 
 /// Confidence level of the intervals.
 pub const CONFIDENCE: f64 = 0.95;
 
-/// Median of sorted samples.
+/// Median of sorted samples (see [`median`]).
 fn median_sorted(v: &[f64]) -> f64 {
     let n = v.len();
+    if n == 0 {
+        return f64::NAN;
+    }
     if n % 2 == 1 {
         v[n / 2]
     } else {
@@ -113,6 +120,17 @@ pub fn summarize(reps: &[Repetition]) -> Option<Summary> {
     })
 }
 
+impl WorkloadResult {
+    /// The result with these measured `repetitions` and `warnings`, and the summary computed
+    /// from those repetitions ([`summarize`]), so the two always agree.
+    pub fn with_repetitions(mut self, repetitions: Vec<Repetition>, warnings: Vec<String>) -> Self {
+        self.summary = summarize(&repetitions);
+        self.repetitions = repetitions;
+        self.warnings = warnings;
+        self
+    }
+}
+
 /// Bootstrap resamples per metric: percentile intervals need far more resamples than standard
 /// errors (Efron & Tibshirani ask for at least 1000); 10,000 keeps the interval ends stable from
 /// one seed to another and costs milliseconds.
@@ -132,46 +150,36 @@ pub struct Change {
     pub ci_high: f64,
 }
 
-/// xorshift64* (Vigna, "An experimental exploration of Marsaglia's xorshift generators,
-/// scrambled", ACM TOMS 42(4), 2016): small, fast, and good enough to draw resampling indices.
-#[derive(Debug, Clone)]
-struct XorShift64Star(u64);
-
-impl XorShift64Star {
-    fn new(seed: u64) -> Self {
-        // The state must not be zero.
-        XorShift64Star(if seed == 0 {
-            0x9E37_79B9_7F4A_7C15
-        } else {
-            seed
-        })
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// Uniform in `0..n` by multiply-shift (Lemire 2019); the bias is below 2^-40 for the small
-    /// `n` used here.
-    fn below(&mut self, n: usize) -> usize {
-        ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
-    }
-}
-
 /// Median of `v`, sorting it in place.
 fn median_in_place(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     median_sorted(v)
 }
 
-/// Median of `v`.
+/// The median of `v`, the one median of segbench: the middle value of an odd count, the **mean
+/// of the two middle values** of an even count (two repetitions give their mean); NaN when `v`
+/// is empty. Every median figure shown (a summary's [`Stat::median`], a replication row's,
+/// a report line's) is this one.
 pub fn median(v: &[f64]) -> f64 {
     median_in_place(&mut v.to_vec())
+}
+
+/// [`median`] of `v`, `None` when `v` is empty.
+pub fn median_or_none(v: &[f64]) -> Option<f64> {
+    (!v.is_empty()).then(|| median(v))
+}
+
+/// The repetition that stands for its workload where one real repetition must be shown (its
+/// timeline, its latency curve): the one whose throughput is nearest the [`median`]
+/// throughput, the lower of two equally near. For an odd count that is the middle repetition,
+/// for an even count the lower of the two middle ones. `None` without repetitions.
+pub fn median_repetition(reps: &[Repetition]) -> Option<&Repetition> {
+    let mut sorted: Vec<&Repetition> = reps.iter().collect();
+    sorted.sort_by(|a, b| {
+        a.throughput_bytes_per_s
+            .total_cmp(&b.throughput_bytes_per_s)
+    });
+    sorted.get(sorted.len().checked_sub(1)? / 2).copied()
 }
 
 /// The relative change of the median from `base` to `new` with its `confidence` interval: the
@@ -254,6 +262,32 @@ mod tests {
         assert_eq!((one.median, one.ci95_low), (5.0, None));
         assert_eq!(stat(&[]).n, 0);
         assert_eq!(stat(&[f64::NAN, 1.0]).n, 1);
+    }
+
+    #[test]
+    fn the_median_of_an_even_count_is_the_mean_of_the_middle_two() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0]), 2.5);
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert!(median(&[]).is_nan());
+        assert_eq!(median_or_none(&[]), None);
+        assert_eq!(median_or_none(&[4.0, 1.0]), Some(2.5));
+    }
+
+    #[test]
+    fn the_median_repetition_is_nearest_the_median_throughput_the_lower_on_a_tie() {
+        let reps = |xs: &[f64]| -> Vec<Repetition> {
+            xs.iter()
+                .enumerate()
+                .map(|(i, &x)| crate::testing::plain_repetition(i as u32, x, 1000, 1.0))
+                .collect()
+        };
+        let pick = |xs: &[f64]| median_repetition(&reps(xs)).map(|r| r.index);
+        assert_eq!(pick(&[300.0, 100.0, 200.0]), Some(2));
+        // Two: both are as near the median (their mean); the lower is taken.
+        assert_eq!(pick(&[300.0, 100.0]), Some(1));
+        assert_eq!(pick(&[400.0, 100.0, 300.0, 200.0]), Some(3));
+        assert_eq!(pick(&[]), None);
     }
 
     #[test]

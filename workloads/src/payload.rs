@@ -1,6 +1,8 @@
 //! A pool of pre-generated random bytes that record values are copied from, so the hot loop
 //! never generates randomness and the data does not compress to nothing.
 
+use segmodel::XorShift64Star;
+
 /// Pre-generated random bytes with a rolling read position.
 #[derive(Debug, Clone)]
 pub struct PayloadPool {
@@ -12,16 +14,14 @@ pub struct PayloadPool {
 pub const DEFAULT_POOL_BYTES: usize = 4 << 20;
 
 impl PayloadPool {
-    /// A pool of `len` pseudo-random bytes (xorshift64*, seeded), pre-faulted.
+    /// A pool of `len` pseudo-random bytes (the [`XorShift64Star`] of `seed | 1`, each draw
+    /// little-endian), pre-faulted.
     pub fn new(len: usize, seed: u64) -> Self {
         let len = len.max(64);
-        let mut x = seed | 1;
+        let mut rng = XorShift64Star::new(seed | 1);
         let mut bytes = Vec::with_capacity(len + 8);
         while bytes.len() < len {
-            x ^= x >> 12;
-            x ^= x << 25;
-            x ^= x >> 27;
-            bytes.extend_from_slice(&x.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
+            bytes.extend_from_slice(&rng.next_u64().to_le_bytes());
         }
         bytes.truncate(len);
         PayloadPool { bytes, pos: 0 }

@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use results::{hist, Repetition, ThreadStats};
+use segmodel::XorShift64Star;
 use workloads::pacing::Clock;
 use workloads::EngineError;
 
@@ -80,21 +81,18 @@ impl PeriodicConfig {
     }
 }
 
-/// A small deterministic generator (xorshift64*) for the snapshot roll: reproducible runs.
+/// The snapshot roll: the one seeded generator ([`XorShift64Star`]), so runs are reproducible.
 #[derive(Debug, Clone)]
-struct Roll(u64);
+struct Roll(XorShift64Star);
 
 impl Roll {
+    /// A draw in `0..n` (the draw modulo `n`); `0` for `n == 0`, a draw taken all the same.
     fn below(&mut self, n: u64) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
+        let x = self.0.next_u64();
         if n == 0 {
             0
         } else {
-            x.wrapping_mul(0x2545_f491_4f6c_dd1d) % n
+            x % n
         }
     }
 }
@@ -125,7 +123,7 @@ impl Schedule {
             base_records: 0,
             threshold: 0,
             due_ns: 0,
-            roll: Roll(seed | 1),
+            roll: Roll(XorShift64Star::new(seed | 1)),
             once: !counting && matches!(trigger, Trigger::Records { .. }),
             fired: 0,
         };

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::model::CapacityError;
+use super::inputs::CapacityError;
 
 /// A consumer group's partitions under Kafka's range assignor: each of K instances gets
 /// floor(P/K), the first P mod K one more; instances beyond P stay idle.
@@ -52,7 +52,7 @@ pub fn range_split(
     }
     let (p, k) = (partitions, instances);
     // Kafka's assignor itself, as the read runner uses it.
-    let counts: Vec<u32> = workloads::kafka::range_assign(p as usize, k as usize)
+    let counts: Vec<u32> = segmodel::range_assign(p as usize, k as usize)
         .into_iter()
         .map(|r| r.len() as u32)
         .collect();

@@ -2,7 +2,7 @@
 //! chosen) write workload, the read path of the best read workload, and the disk capacity
 //! and NIC speed from the hardware probe.
 
-use super::model::{CapacityError, Figure, NodeLimits};
+use super::inputs::{CapacityError, Figure, NodeLimits};
 use crate::figures::RowKind;
 use crate::format;
 use crate::probe::Probe;

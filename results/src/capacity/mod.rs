@@ -23,6 +23,7 @@
 //!
 //! Everything here is a pure function of its arguments; the binary reads files and prints.
 //!
+//! - `inputs`: what a plan takes (per-node limits, load shape, targets) and its errors;
 //! - `model`: the broker-count maths;
 //! - `plan`: what a plan holds;
 //! - `consumers`: a consumer group's range-assignor split;
@@ -30,12 +31,14 @@
 //! - `render`: the reports' capacity paragraph and the text of `segbench plan`.
 
 mod consumers;
+mod inputs;
 mod limits;
 mod model;
 mod plan;
 mod render;
 
 pub use consumers::*;
+pub use inputs::*;
 pub use limits::*;
 pub use model::*;
 pub use plan::*;

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::consumers::RangeSplit;
-use super::model::{NodeLimits, Resource, Shape, Targets};
+use super::inputs::{NodeLimits, Resource, Shape, Targets};
 
 /// One term of the broker-count formula.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

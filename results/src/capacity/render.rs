@@ -1,14 +1,13 @@
 //! The capacity model in words: the capacity paragraph of the reports and the text of
 //! `segbench plan`.
 
+use super::inputs::{Figure, Resource, Shape, Targets, CEIL_TOLERANCE, DEFAULT_UTILIZATION};
 use super::limits::{limits_from_results, with_measured_replication};
-use super::model::{
-    max_ingest, per_node_ingest, Resource, Shape, Targets, CEIL_TOLERANCE, DEFAULT_UTILIZATION,
-};
+use super::model::{max_ingest, per_node_ingest};
 use super::plan::{BrokerLoads, Plan};
-use crate::export::table::{pad, Align};
 use crate::format;
 use crate::schema::ResultsFile;
+use crate::table::{pad, Align};
 
 /// Brokers on the x axis of the reports' capacity chart.
 pub const REPORT_MAX_NODES: u32 = 20;
@@ -102,7 +101,7 @@ pub fn report_summary(r: &ResultsFile) -> Vec<String> {
 }
 
 /// The plain disk write figure of `r` (no replication cost), to tell whether a plan used it.
-fn limits_disk(r: &ResultsFile) -> Option<super::model::Figure> {
+fn limits_disk(r: &ResultsFile) -> Option<Figure> {
     limits_from_results(r).and_then(|l| l.disk_write_bytes_per_s)
 }
 

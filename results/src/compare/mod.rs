@@ -34,38 +34,19 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::format;
+use crate::identity::tool_version;
 use crate::schema::{ResultsFile, RunInfo, Status, WorkloadResult};
 use crate::stats::{BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, CONFIDENCE};
 
 mod table;
 mod verdict;
 
+pub use crate::identity::{config_differences, fingerprint, NON_DEFINING_CONFIG_KEYS};
 pub use crate::stats::Change;
-use table::plain_percent;
 pub use verdict::*;
 
 /// Default noise threshold: changes within ±5% are noise.
 pub const DEFAULT_THRESHOLD: f64 = 0.05;
-
-/// Configuration keys that do not define a workload (how often or where it ran, what was
-/// printed): ignored when matching workloads, so a baseline taken with `--repeat 10` compares
-/// with a run of `--repeat 5`.
-pub const NON_DEFINING_CONFIG_KEYS: &[&str] = &[
-    "repeat",
-    "repetitions",
-    "warmup",
-    "warmup_s",
-    "dir",
-    "data_dir",
-    "keep",
-    "verify",
-    "quiet",
-    "json",
-    "out",
-    "no_probe",
-    "hdr_log",
-    "topic",
-];
 
 /// How to compare.
 #[derive(Debug, Clone, PartialEq)]
@@ -161,31 +142,6 @@ pub enum CompareError {
     Option(String),
 }
 
-/// Differences between two configuration maps, ignoring [`NON_DEFINING_CONFIG_KEYS`] and
-/// `ignore`: one `key: a -> b` entry per differing key (`(absent)` for a missing key).
-pub fn config_differences(
-    a: &BTreeMap<String, serde_json::Value>,
-    b: &BTreeMap<String, serde_json::Value>,
-    ignore: &[String],
-) -> Vec<String> {
-    let skip = |k: &str| NON_DEFINING_CONFIG_KEYS.contains(&k) || ignore.iter().any(|i| i == k);
-    let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
-    let show = |v: Option<&serde_json::Value>| match v {
-        None => "(absent)".to_string(),
-        Some(v) => v.to_string(),
-    };
-    keys.into_iter()
-        .filter(|k| !skip(k))
-        .filter(|k| a.get(*k) != b.get(*k))
-        .map(|k| format!("{k}: {} -> {}", show(a.get(k)), show(b.get(k))))
-        .collect()
-}
-
-/// The hardware fingerprint in a results file's probe (`probe.fingerprint`), if any.
-pub fn fingerprint(r: &ResultsFile) -> Option<&str> {
-    r.probe.as_ref()?.fingerprint()
-}
-
 /// One workload compared, or the reason it was not.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkloadComparison {
@@ -226,7 +182,7 @@ impl Side {
             run_id: id.clone(),
             host: host.clone(),
             start_time: start_time.clone(),
-            version: crate::export::terminal::tool_version(r),
+            version: tool_version(r),
             fingerprint: fingerprint(r).map(str::to_string),
         }
     }
@@ -285,11 +241,11 @@ impl Comparison {
         let distinct: BTreeSet<u64> = used.values().map(|t| t.to_bits()).collect();
         let thresholds = if distinct.len() <= 1 {
             let t = used.values().next().copied().unwrap_or(self.threshold);
-            format!("threshold ±{}%", plain_percent(t))
+            format!("threshold ±{}%", format::plain_percent(t))
         } else {
             let each: Vec<String> = used
                 .iter()
-                .map(|(m, t)| format!("{} ±{}%", m.label(), plain_percent(*t)))
+                .map(|(m, t)| format!("{} ±{}%", m.label(), format::plain_percent(*t)))
                 .collect();
             format!("thresholds {}", each.join(", "))
         };
@@ -299,7 +255,7 @@ impl Comparison {
             self.count(Verdict::Regressed),
             self.count(Verdict::Improved),
             self.count(Verdict::NoSignificantChange),
-            plain_percent(CONFIDENCE),
+            format::plain_percent(CONFIDENCE),
             self.resamples
         )
     }
@@ -355,7 +311,7 @@ pub fn compare(
         if !(t.is_finite() && (0.0..1.0).contains(t)) {
             return Err(CompareError::Option(format!(
                 "threshold {}% is out of range; use 0% to 99%",
-                plain_percent(*t)
+                format::plain_percent(*t)
             )));
         }
     }

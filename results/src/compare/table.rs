@@ -3,9 +3,8 @@
 
 use super::{Comparison, Side};
 use crate::compare::Verdict;
-use crate::export::markdown::escape;
-use crate::export::table::{one_line, Align, Table, TextLayout};
 use crate::format;
+use crate::table::{escape_markdown, one_line, Align, Table, TextLayout};
 
 impl Comparison {
     /// One row per workload and metric.
@@ -38,7 +37,7 @@ impl Comparison {
                 show(m.new_median),
                 change,
                 ci,
-                format!("±{}%", plain_percent(m.threshold)),
+                format!("±{}%", format::plain_percent(m.threshold)),
                 m.verdict.label().to_string(),
             ]);
         }
@@ -97,10 +96,10 @@ impl Comparison {
         out.push_str(&format!("### segbench compare: {headline}\n\n"));
         out.push_str(&format!(
             "- base: {}\n- new: {}\n\n",
-            escape(&side_line(&self.base)),
-            escape(&side_line(&self.new))
+            escape_markdown(&side_line(&self.base)),
+            escape_markdown(&side_line(&self.new))
         ));
-        let mut t = self.table().map_cells(|c| escape(&one_line(c)));
+        let mut t = self.table().map_cells(|c| escape_markdown(&one_line(c)));
         for r in &mut t.rows {
             let v = &r[VERDICT_COLUMN];
             if v == Verdict::Regressed.label() || v == Verdict::Improved.label() {
@@ -109,19 +108,19 @@ impl Comparison {
         }
         out.push_str(&t.render_markdown());
         out.push('\n');
-        out.push_str(&escape(&self.summary_line()));
+        out.push_str(&escape_markdown(&self.summary_line()));
         out.push('\n');
         let notes = self.notes();
         if !notes.is_empty() {
             out.push_str("\n**Notes**\n\n");
             for n in notes {
-                out.push_str(&format!("- {}\n", escape(&one_line(&n))));
+                out.push_str(&format!("- {}\n", escape_markdown(&one_line(&n))));
             }
         }
         if !self.warnings.is_empty() {
             out.push_str("\n**Warnings**\n\n");
             for w in &self.warnings {
-                out.push_str(&format!("- {}\n", escape(&one_line(w))));
+                out.push_str(&format!("- {}\n", escape_markdown(&one_line(w))));
             }
         }
         out
@@ -143,11 +142,6 @@ const TABLE_HEADER: [&str; 8] = [
 const RIGHT_ALIGNED: [bool; 8] = [false, false, true, true, true, true, true, false];
 /// Index of the verdict column.
 const VERDICT_COLUMN: usize = 7;
-
-/// A fraction as a percentage without trailing zeros: 0.05 -> `5`, 0.025 -> `2.5`.
-pub(super) fn plain_percent(x: f64) -> String {
-    format!("{}", (x * 100.0 * 1000.0).round() / 1000.0)
-}
 
 fn side_line(s: &Side) -> String {
     format!(

@@ -22,7 +22,7 @@ use crate::fleet::{hardware_warning, FleetHost, FleetInfo, NetworkRow};
 use crate::format::{self, MISSING};
 use crate::schema::{Medium, ResultsFile};
 
-use super::table::{Align, Table};
+use crate::table::{Align, Table};
 
 /// The cluster view of `r`, when it has one with at least one host.
 pub fn fleet(r: &ResultsFile) -> Option<&FleetInfo> {

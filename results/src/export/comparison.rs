@@ -1,9 +1,9 @@
 //! The comparison table of a results file, shared by the terminal, Markdown and HTML
 //! exporters: one row per workload, cells already formatted.
 
-use super::table::{one_line, Align, Table};
 use crate::format::{self, MISSING};
 use crate::schema::{ResultsFile, Status, WorkloadResult};
+use crate::table::{one_line, Align, Table};
 
 /// The label of a workload: its name, plus the engine when the name does not show it.
 pub(crate) fn workload_label(w: &WorkloadResult) -> String {

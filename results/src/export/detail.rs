@@ -6,6 +6,7 @@ use crate::figures::{ExtraFigures, ReadFigures, WriteFigures};
 use crate::format::latency;
 use crate::hist::merge_summaries;
 use crate::schema::{Kind, LatencySummary, ResultsFile, WorkloadResult};
+use crate::stats::median_or_none;
 
 /// One line per flushing write workload: sync-call p50, p99 and max and how many took over
 /// 1000 ms (ZooKeeper's `fsync.warningthresholdms`), from the repetitions' flush histograms
@@ -74,18 +75,14 @@ pub fn with_flushes(file: &ResultsFile) -> String {
     text
 }
 
-/// Median of one read figure over the repetitions.
+/// Median ([`median_or_none`]) of one read figure over the repetitions.
 fn median_read_figure(w: &WorkloadResult, pick: fn(&ReadFigures) -> Option<f64>) -> Option<f64> {
-    let mut v: Vec<f64> = w
+    let v: Vec<f64> = w
         .repetitions
         .iter()
         .filter_map(|r| ReadFigures::of(r).as_ref().and_then(pick))
         .collect();
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    Some(v[v.len() / 2])
+    median_or_none(&v)
 }
 
 /// One line per read workload with what the table does not show: CPU per GB on both sides,
@@ -97,19 +94,17 @@ pub fn read_lines(file: &ResultsFile) -> Vec<String> {
         .iter()
         .filter(|w| w.kind == Kind::Read && !w.repetitions.is_empty())
     {
-        let mut v: Vec<f64> = w
+        let cpu: Vec<f64> = w
             .repetitions
             .iter()
             .filter_map(|r| r.cpu_s_per_gb)
             .collect();
-        v.sort_by(f64::total_cmp);
-        let sender = v.get(v.len() / 2).copied();
-        let mut io: Vec<u64> = w
+        let sender = median_or_none(&cpu);
+        let io: Vec<f64> = w
             .repetitions
             .iter()
-            .filter_map(|r| r.storage_io_bytes)
+            .filter_map(|r| r.storage_io_bytes.map(|b| b as f64))
             .collect();
-        io.sort();
         let fmt =
             |x: Option<f64>, d: usize| x.map(|x| format!("{x:.d$}")).unwrap_or_else(|| "-".into());
         out.push(format!(
@@ -118,7 +113,7 @@ pub fn read_lines(file: &ResultsFile) -> Vec<String> {
             fmt(sender, 3),
             fmt(median_read_figure(w, |f| f.sink_cpu_s_per_gb), 3),
             median_read_figure(w, |f| f.residency_before_ratio).map(|r| format!("{:.0}%", r * 100.0)).unwrap_or_else(|| "-".into()),
-            io.get(io.len() / 2).map(|b| format!("{:.0} MB", *b as f64 / 1e6)).unwrap_or_else(|| "-".into()),
+            median_or_none(&io).map(|b| format!("{:.0} MB", b / 1e6)).unwrap_or_else(|| "-".into()),
             fmt(median_read_figure(w, |f| f.consumer_skew), 2),
         ));
         if let Some(nics) = nic_line(w) {

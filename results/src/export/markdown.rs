@@ -7,6 +7,7 @@ use super::comparison;
 use super::terminal;
 use super::{ExportError, Exporter};
 use crate::schema::ResultsFile;
+use crate::table::{escape_markdown, Table};
 
 /// The Markdown summary ([`render`]) as UTF-8 bytes.
 #[derive(Debug, Clone, Copy, Default)]
@@ -16,19 +17,6 @@ impl Exporter for MarkdownExporter {
     fn export(&self, r: &ResultsFile) -> Result<Vec<u8>, ExportError> {
         Ok(render(r).into_bytes())
     }
-}
-
-/// Escapes what Markdown would otherwise read as markup inside a table cell or a line of text:
-/// the one Markdown escape of the crate.
-pub(crate) fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(c, '|' | '\\' | '*' | '_' | '`' | '<' | '>' | '[' | ']') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// Inline code, with a fence longer than any backtick run inside.
@@ -60,11 +48,11 @@ pub fn render(r: &ResultsFile) -> String {
         .unwrap_or_default();
     out.push_str(&format!(
         "{} {}{git} · host {} · run {} · {}\n",
-        escape(&r.tool.name),
-        escape(&r.tool.version),
+        escape_markdown(&r.tool.name),
+        escape_markdown(&r.tool.version),
         code(&r.run.host),
         code(&r.run.id),
-        escape(&r.run.start_time)
+        escape_markdown(&r.run.start_time)
     ));
     if r.interrupted {
         out.push_str("\n> **Interrupted:** the run was stopped; these results are partial.\n");
@@ -72,20 +60,20 @@ pub fn render(r: &ResultsFile) -> String {
     out.push('\n');
     out.push_str(&table(r));
     out.push('\n');
-    out.push_str(&escape(&comparison::footnote(r)));
+    out.push_str(&escape_markdown(&comparison::footnote(r)));
     out.push('\n');
     let verdict = terminal::verdict(r);
     if !verdict.is_empty() {
         out.push_str("\n**Verdict**\n\n");
         for line in verdict {
-            out.push_str(&format!("- {}\n", escape(&line)));
+            out.push_str(&format!("- {}\n", escape_markdown(&line)));
         }
     }
     let interference = super::interference::lines(r);
     if !interference.is_empty() {
         out.push_str("\n**Interference** (alone → with the others)\n\n");
         for line in interference {
-            out.push_str(&format!("- {}\n", escape(&line)));
+            out.push_str(&format!("- {}\n", escape_markdown(&line)));
         }
     }
     out.push_str(&cluster(r));
@@ -95,14 +83,14 @@ pub fn render(r: &ResultsFile) -> String {
     if !capacity.is_empty() {
         out.push_str("\n**Capacity**\n\n");
         for line in capacity {
-            out.push_str(&format!("- {}\n", escape(&line)));
+            out.push_str(&format!("- {}\n", escape_markdown(&line)));
         }
     }
     let warnings = terminal::warnings(r);
     if !warnings.is_empty() {
         out.push_str("\n**Warnings**\n\n");
         for w in warnings {
-            out.push_str(&format!("- {}\n", escape(&w)));
+            out.push_str(&format!("- {}\n", escape_markdown(&w)));
         }
     }
     out
@@ -120,7 +108,7 @@ pub fn replication(r: &ResultsFile) -> String {
     out.push_str(&md_table(acks_table(&rows)));
     out.push('\n');
     for line in crate::replication::ratio_lines(&rows) {
-        out.push_str(&format!("- {}\n", escape(&line)));
+        out.push_str(&format!("- {}\n", escape_markdown(&line)));
     }
     out.push('\n');
     out.push_str(&md_table(cpu_table(&rows)));
@@ -131,7 +119,7 @@ pub fn replication(r: &ResultsFile) -> String {
             out.push_str(&format!("\nand {more} more.\n"));
         }
     }
-    out.push_str(&format!("\n{}\n", escape(NOTES)));
+    out.push_str(&format!("\n{}\n", escape_markdown(NOTES)));
     out
 }
 
@@ -143,13 +131,13 @@ pub fn scaling(r: &ResultsFile) -> String {
     }
     let mut out = String::from("\n**Scaling (Universal Scalability Law fits)**\n\n");
     out.push_str(&md_table(crate::fit::fits_table(&rows)));
-    out.push_str(&format!("\n{}\n", escape(crate::fit::TABLE_NOTE)));
+    out.push_str(&format!("\n{}\n", escape_markdown(crate::fit::TABLE_NOTE)));
     out
 }
 
 /// A Markdown table of already formatted cells, escaped.
-fn md_table(t: super::table::Table) -> String {
-    t.map_cells(escape).render_markdown()
+fn md_table(t: Table) -> String {
+    t.map_cells(escape_markdown).render_markdown()
 }
 
 /// For results of a fleet run, the cluster part: hosts (clock offsets with their
@@ -160,13 +148,16 @@ pub fn cluster(r: &ResultsFile) -> String {
     let Some(f) = cluster::fleet(r) else {
         return String::new();
     };
-    let mut out = format!("\n**Cluster**: {}.\n\n", escape(&cluster::summary_line(f)));
+    let mut out = format!(
+        "\n**Cluster**: {}.\n\n",
+        escape_markdown(&cluster::summary_line(f))
+    );
     out.push_str(&md_table(cluster::hosts_table(f)));
     let warnings = cluster::warnings(f);
     if !warnings.is_empty() {
         out.push('\n');
         for w in warnings {
-            out.push_str(&format!("- **Warning:** {}\n", escape(&w)));
+            out.push_str(&format!("- **Warning:** {}\n", escape_markdown(&w)));
         }
     }
     let phases = cluster::phases_table(r, f);
@@ -179,13 +170,13 @@ pub fn cluster(r: &ResultsFile) -> String {
         out.push_str("\n*Aggregate against the baseline and linear scaling*\n\n");
         out.push_str(&md_table(baseline));
         out.push('\n');
-        out.push_str(&escape(&cluster::baseline_note(r)));
+        out.push_str(&escape_markdown(&cluster::baseline_note(r)));
         out.push('\n');
     }
     for e in cluster::network_engines(f) {
         out.push_str(&format!(
             "\n*Network, {}: sender × receiver (MB = 10^6 bytes)*\n\n",
-            escape(&e)
+            escape_markdown(&e)
         ));
         out.push_str(&md_table(cluster::network_matrix_table(f, &e)));
     }
@@ -193,7 +184,7 @@ pub fn cluster(r: &ResultsFile) -> String {
         out.push_str(&format!(
             "\n*Replication: rank {} leads at {}*\n\n",
             f.replication.as_ref().map_or(0, |x| x.leader_rank),
-            escape(
+            escape_markdown(
                 f.replication
                     .as_ref()
                     .map_or("", |x| x.leader_addr.as_str())
@@ -208,7 +199,7 @@ pub fn cluster(r: &ResultsFile) -> String {
 /// of `|` and the same width in chars; numbers are right-aligned (`---:`).
 pub fn table(r: &ResultsFile) -> String {
     comparison::comparison(r)
-        .map_cells(escape)
+        .map_cells(escape_markdown)
         .render_markdown()
 }
 
@@ -254,7 +245,7 @@ mod tests {
         assert!(lines[1].contains("-: |"), "{}", lines[1]);
         assert!(md.contains("| write/uring:direct,qd=8 |"), "{md}");
         assert!(md.contains("1000 (950–1010) |"), "{md}");
-        let reason = escape(&format!("skipped: {}", crate::testing::SKIP_REASON));
+        let reason = escape_markdown(&format!("skipped: {}", crate::testing::SKIP_REASON));
         assert!(md.contains(&reason), "{md}");
     }
 

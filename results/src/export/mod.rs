@@ -2,18 +2,17 @@
 //! trait (after hyperfine's `src/export/`). Nothing here measures, and nothing here prints:
 //! the binary decides where the bytes go.
 //!
-//! - [`json`]: the results file itself (pretty JSON), written atomically, and read back with
-//!   schema checks;
+//! - [`json`]: the results file itself (pretty JSON); writing and reading it back with schema
+//!   checks is [`crate::io`], re-exported there;
 //! - [`terminal`]: the comparison table for a terminal, the warnings and a one-line verdict;
 //! - [`markdown`]: the same as GitHub-flavoured Markdown, fit for a pull-request comment;
 //! - [`html`]: the self-contained HTML report with inline SVG charts;
 //! - [`interference`]: the verdict lines of mixed workloads (alone → with the others);
 //! - [`cluster`]: the cluster part of every report for `segbench fleet run` results;
-//! - [`table`]: the one text-table renderer (aligned text and Markdown), also used by `compare`
-//!   and the binary's probe summary; `comparison` builds the results' comparison table.
+//! - `comparison` builds the results' comparison table; the text-table renderer they all use
+//!   is [`crate::table`] (also re-exported here as `table`).
 
 use std::fmt;
-use std::path::PathBuf;
 use std::str::FromStr;
 
 use crate::schema::ResultsFile;
@@ -26,73 +25,19 @@ pub mod interference;
 pub mod json;
 pub mod markdown;
 pub mod replication;
-pub mod table;
 pub mod terminal;
+
+/// The text-table renderer, at its old path: it lives in the bottom layer ([`crate::table`]).
+pub use crate::table;
+
+/// What an exporter answers when it cannot: the results file's errors (only the JSON exporter
+/// fails, on a figure that would not read back).
+pub use crate::io::ResultsFileError as ExportError;
 
 /// Turns finished results into the bytes of one format.
 pub trait Exporter {
     /// The whole document for `r`.
     fn export(&self, r: &ResultsFile) -> Result<Vec<u8>, ExportError>;
-}
-
-/// Errors of the exporters and of reading a results file back. Every message is one line and
-/// names the file when there is one.
-#[derive(Debug, thiserror::Error)]
-pub enum ExportError {
-    /// Reading a results file failed (missing, unreadable).
-    #[error("cannot read results file {}: {source}", path.display())]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
-    /// Writing a file failed; the previous content of `path`, if any, is untouched.
-    #[error("cannot write {}: {source}", path.display())]
-    Write {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The file is not JSON, or JSON that is not a segbench results file.
-    #[error("{} is not a segbench results file: {reason}", path.display())]
-    NotResults {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// A results file of another schema version.
-    #[error(
-        "{} has results schema_version {found}, but this segbench reads schema_version \
-         {expected}; use the segbench version that wrote it",
-        path.display()
-    )]
-    SchemaVersion {
-        /// The file.
-        path: PathBuf,
-        /// The version found in the file.
-        found: u64,
-        /// The version this build reads ([`crate::SCHEMA_VERSION`]).
-        expected: u32,
-    },
-    /// A results file of the right version whose content does not match the schema.
-    #[error("{} does not match results schema_version {version}: {reason}", path.display())]
-    Invalid {
-        /// The file.
-        path: PathBuf,
-        /// Its schema version.
-        version: u32,
-        /// The first mismatch, from the JSON parser.
-        reason: String,
-    },
-    /// The results cannot be serialized, or would not read back (a NaN or infinite figure
-    /// becomes JSON `null`, which no `f64` field accepts).
-    #[error("cannot export results as JSON: {0}")]
-    Serialize(String),
 }
 
 /// The formats an [`Exporter`] exists for.

@@ -9,7 +9,7 @@ use crate::format::{self, MISSING};
 use crate::replication::AcksRow;
 use crate::schema::LatencySummary;
 
-use super::table::{Align, Table};
+use crate::table::{Align, Table};
 
 /// Most ISR events listed; the rest are counted.
 pub const MAX_EVENTS: usize = 40;

@@ -4,10 +4,11 @@
 
 use super::cluster;
 use super::comparison;
-use super::table::TextLayout;
 use super::{ExportError, Exporter};
 use crate::format;
+use crate::identity::tool_version;
 use crate::schema::{Kind, ResultsFile, Status, WorkloadResult};
+use crate::table::TextLayout;
 
 /// Between two columns.
 const GAP: &str = "  ";
@@ -130,17 +131,6 @@ pub fn fits(r: &ResultsFile) -> String {
     out.push_str(crate::fit::TABLE_NOTE);
     out.push('\n');
     out
-}
-
-/// The tool that wrote `r`: `segbench 0.1.0 (git)`.
-pub(crate) fn tool_version(r: &ResultsFile) -> String {
-    let git = r
-        .tool
-        .git
-        .as_deref()
-        .map(|g| format!(" ({g})"))
-        .unwrap_or_default();
-    format!("{} {}{git}", r.tool.name, r.tool.version)
 }
 
 /// `segbench 0.1.0 (git) · run <id> · host <host> · <start time>`.

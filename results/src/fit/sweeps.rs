@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::usl::{self, FitError, UslFit};
-use crate::export::table::{Align, Table};
 use crate::format::{self, MISSING};
 use crate::schema::{Kind, ResultsFile, WorkloadResult};
+use crate::table::{Align, Table};
 
 /// The parameter of the fleet's scaling phase.
 pub const HOSTS: &str = "hosts";
@@ -339,7 +339,7 @@ mod tests {
             q.no_fit.as_deref().unwrap().contains("needs at least 4"),
             "{q:?}"
         );
-        let text = fits_table(&rows).render_text(&crate::export::table::TextLayout {
+        let text = fits_table(&rows).render_text(&crate::table::TextLayout {
             gap: "  ",
             header: true,
             rule: None,

@@ -1,7 +1,7 @@
 //! Pooling the runs of one machine (`segbench merge --append`): every input's repetitions in
 //! one result, each tagged with its source run.
 
-use crate::compare::fingerprint;
+use crate::identity::fingerprint;
 use crate::schema::{ResultsFile, WorkloadResult};
 
 use super::{
@@ -18,7 +18,7 @@ pub const RUN_ID_KEY: &str = "run_id";
 /// the spread of the repetitions instead of passing for a change between builds.
 ///
 /// The inputs must hold the same workloads with the same configuration (ignoring
-/// [`crate::compare::NON_DEFINING_CONFIG_KEYS`], so `--repeat` may differ) and, when probed, the
+/// [`crate::identity::NON_DEFINING_CONFIG_KEYS`], so `--repeat` may differ) and, when probed, the
 /// same hardware fingerprint. Each repetition keeps its source run's id in
 /// `extra["run_id"]` ([`RUN_ID_KEY`]) and is renumbered; summaries are recomputed.
 pub fn append(inputs: &[ResultsFile]) -> Result<ResultsFile, MergeError> {

@@ -3,7 +3,7 @@
 //!
 //! Rules:
 //! - the inputs must hold the same workloads (by name) with the same configuration (ignoring
-//!   [`crate::compare::NON_DEFINING_CONFIG_KEYS`] and, across hosts, [`HOST_LOCAL_CONFIG_KEYS`]);
+//!   [`crate::identity::NON_DEFINING_CONFIG_KEYS`] and, across hosts, [`HOST_LOCAL_CONFIG_KEYS`]);
 //!   anything else is a [`MergeError`];
 //! - repetition `i` of every host is merged with repetition `i` of the others (the hosts are
 //!   assumed to have been started together, e.g. by one orchestrator; repetitions beyond the
@@ -27,8 +27,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::compare::{config_differences, fingerprint};
 use crate::hist::HistError;
+use crate::identity::{config_differences, fingerprint};
 use crate::probe::Probe;
 use crate::schema::{Medium, ResultsFile, RunInfo, Status, WorkloadResult};
 
@@ -568,8 +568,7 @@ mod tests {
         assert_eq!(m.run.host, "a+b");
         assert_eq!(w.repetitions[1].throughput_bytes_per_s, 4000.0 / 1.5);
         // The merged file is a valid results file.
-        let bytes =
-            crate::export::Exporter::export(&crate::export::json::JsonExporter, &m).unwrap();
+        let bytes = crate::io::to_json(&m).unwrap();
         assert!(!bytes.is_empty());
     }
 

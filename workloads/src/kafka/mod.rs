@@ -2,7 +2,7 @@
 //! (`kafka-dump-log.sh`) and client libraries can read segbench's files, and segbench's read
 //! path can be pointed, read-only, at a real broker's log directory.
 //!
-//! - [`assign`]: the consumer group's range assignor (`RangeAssignor`).
+//! - [`assign`]: the consumer group's range assignor (`RangeAssignor`), from `segmodel`.
 //! - [`varint`]: zig-zag varints (`ByteUtils`).
 //! - [`batch`]: v2 record batches (`DefaultRecordBatch`, `DefaultRecord`): encode, parse,
 //!   verify, decode.
@@ -18,7 +18,6 @@
 //! `storage/.../log/LogSegment.java`, `OffsetIndex.java`, `TimeIndex.java`,
 //! `AbstractIndex.java`, `clients/.../consumer/RangeAssignor.java`.
 
-pub mod assign;
 pub mod batch;
 pub mod index;
 pub mod log;
@@ -26,7 +25,6 @@ pub mod reader;
 pub mod varint;
 pub mod verify;
 
-pub use assign::range_assign;
 pub use batch::{
     batch_len, checked_batch_len, decode_records, encode_batch, parse_header, records_per_batch,
     verify_batch, BatchHeader, FormatError, Record, RecordHeader, BATCH_HEADER_LEN,
@@ -37,4 +35,6 @@ pub use reader::{
     fetch_end, find_offset, list_partitions, list_segments, lookup_position, BatchMap,
     BatchScanner, ScanStop, SegmentFile, StopReason,
 };
+pub use segmodel::assign;
+pub use segmodel::range_assign;
 pub use verify::{verify_partition, PartitionSummary};

@@ -13,6 +13,7 @@ use crate::plot::scale::{
 use crate::plot::svg::{escape, Stroke};
 use crate::plot::{series_stroke, Axis, Domain, LineChart, Point, Series, Tick};
 use crate::schema::{Kind, LatencySummary, ResultsFile, WorkloadResult};
+use crate::stats::median_repetition;
 
 use super::charts::{chart_label, charted, kind_name, MB_AXIS};
 use super::{figure, Section};
@@ -186,19 +187,6 @@ pub fn latency(r: &ResultsFile) -> Option<Section> {
     })
 }
 
-/// The repetition with the median throughput (the lower one of the middle two).
-pub(super) fn median_repetition(w: &WorkloadResult) -> Option<&crate::schema::Repetition> {
-    let mut reps: Vec<&crate::schema::Repetition> = w.repetitions.iter().collect();
-    if reps.is_empty() {
-        return None;
-    }
-    reps.sort_by(|a, b| {
-        a.throughput_bytes_per_s
-            .total_cmp(&b.throughput_bytes_per_s)
-    });
-    Some(reps[(reps.len() - 1) / 2])
-}
-
 /// Throughput over time of one repetition: (interval midpoint s, MB/s). The last interval is
 /// cut at `elapsed_s`, and dropped when shorter than a fifth of an interval (too noisy).
 fn timeline_points(rep: &crate::schema::Repetition) -> Vec<(f64, f64)> {
@@ -248,7 +236,7 @@ fn timeline_chart(r: &ResultsFile, kind: Kind) -> Option<String> {
     let mut interval = None;
     let mut lines = 0;
     for w in charted(r, Some(kind)) {
-        let Some(rep) = median_repetition(w) else {
+        let Some(rep) = median_repetition(&w.repetitions) else {
             continue;
         };
         let pts = timeline_points(rep);
@@ -507,7 +495,7 @@ mod tests {
     fn timeline_uses_the_median_repetition_and_cuts_the_last_interval() {
         let r = crate::testing::results();
         let w = &r.workloads[1]; // 950, 1000, 1010 MB/s
-        let rep = median_repetition(w).unwrap();
+        let rep = median_repetition(&w.repetitions).unwrap();
         assert_eq!(rep.throughput_bytes_per_s, 1000e6);
         let pts = timeline_points(rep);
         // elapsed 0.4333 s over 0.1 s intervals: 4 intervals in the fixture, all full.

@@ -4,11 +4,11 @@
 use std::fmt::Write as _;
 
 use crate::export::comparison;
-use crate::export::table::{Align, Table};
 use crate::export::terminal;
 use crate::format::{self, MISSING};
 use crate::plot::svg::escape;
 use crate::schema::{Kind, Medium, ResultsFile};
+use crate::table::{Align, Table};
 
 use super::Section;
 

@@ -13,8 +13,9 @@ use crate::plot::svg::escape;
 use crate::plot::{series_stroke, Axis, LineChart, Point, Series, Stroke};
 use crate::replication::{self, AcksRow};
 use crate::schema::ResultsFile;
+use crate::stats::median_repetition;
 
-use super::curves::{latency_curve, median_repetition, percentile_chart};
+use super::curves::{latency_curve, percentile_chart};
 use super::page::html_table;
 use super::{figure, Section};
 
@@ -49,7 +50,7 @@ fn lag_chart(rows: &[AcksRow<'_>]) -> Option<String> {
     let mut series = Vec::new();
     let (mut t_max, mut y_max) = (0.0f64, 0.0f64);
     for r in rows {
-        let Some(rep) = median_repetition(r.w) else {
+        let Some(rep) = median_repetition(&r.w.repetitions) else {
             continue;
         };
         let Some(figures) = ReplicationFigures::of(rep) else {

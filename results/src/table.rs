@@ -1,7 +1,9 @@
 //! The one text-table renderer: cells already formatted, widths counted in chars (so `µ`, `×`
 //! and `–` line up), laid out as aligned text ([`Table::render_text`]) or as a GitHub-flavoured
-//! Markdown table ([`Table::render_markdown`]). Used by the terminal and Markdown exporters,
-//! `compare`, the HTML tables' data and the binary's probe summary.
+//! Markdown table ([`Table::render_markdown`]), and the one Markdown escape
+//! ([`escape_markdown`]). Part of the bottom layer (it knows only [`crate::format`]): used by
+//! the analyses' tables (`compare`, `fit`, `capacity`), the terminal, Markdown and HTML
+//! exporters and the binary's probe summary.
 
 use crate::format;
 
@@ -168,4 +170,17 @@ pub fn one_line(s: &str) -> String {
     s.chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect()
+}
+
+/// Escapes what Markdown would otherwise read as markup inside a table cell or a line of text:
+/// the one Markdown escape of the crate.
+pub fn escape_markdown(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '|' | '\\' | '*' | '_' | '`' | '<' | '>' | '[' | ']') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }

@@ -1,0 +1,425 @@
+//! The results file on disk: pretty, schema-versioned JSON ([`to_json`]), written atomically
+//! ([`write_atomic`], [`write_results`]), and read back only when it is a segbench results file
+//! of this schema version ([`read_results`]). Part of the bottom layer: the JSON exporter, the
+//! HdrHistogram logs and the binary all write through it.
+
+use std::ffi::OsString;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::schema::{ResultsFile, SCHEMA_VERSION};
+
+/// Errors writing, reading or serializing a results file (also what an exporter answers:
+/// `crate::export::ExportError`). Every message is one line and names the file when there is one.
+#[derive(Debug, thiserror::Error)]
+pub enum ResultsFileError {
+    /// Reading a results file failed (missing, unreadable).
+    #[error("cannot read results file {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Writing a file failed; the previous content of `path`, if any, is untouched.
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not JSON, or JSON that is not a segbench results file.
+    #[error("{} is not a segbench results file: {reason}", path.display())]
+    NotResults {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A results file of another schema version.
+    #[error(
+        "{} has results schema_version {found}, but this segbench reads schema_version \
+         {expected}; use the segbench version that wrote it",
+        path.display()
+    )]
+    SchemaVersion {
+        /// The file.
+        path: PathBuf,
+        /// The version found in the file.
+        found: u64,
+        /// The version this build reads ([`SCHEMA_VERSION`]).
+        expected: u32,
+    },
+    /// A results file of the right version whose content does not match the schema.
+    #[error("{} does not match results schema_version {version}: {reason}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// Its schema version.
+        version: u32,
+        /// The first mismatch, from the JSON parser.
+        reason: String,
+    },
+    /// The results cannot be serialized, or would not read back (a NaN or infinite figure
+    /// becomes JSON `null`, which no `f64` field accepts).
+    #[error("cannot export results as JSON: {0}")]
+    Serialize(String),
+}
+
+/// Pretty-printed JSON of the whole results file, ending with a newline: the bytes of a
+/// results file (the JSON exporter's output).
+///
+/// Refuses results that would not read back: serde_json writes a NaN or infinite `f64` as
+/// `null`, which [`read_results`] (like every `f64` field) refuses, so such a figure is an error
+/// here rather than a results file that cannot be opened later.
+pub fn to_json(r: &ResultsFile) -> Result<Vec<u8>, ResultsFileError> {
+    let mut bytes =
+        serde_json::to_vec_pretty(r).map_err(|e| ResultsFileError::Serialize(e.to_string()))?;
+    bytes.push(b'\n');
+    if let Err(e) = serde_json::from_slice::<ResultsFile>(&bytes) {
+        return Err(ResultsFileError::Serialize(format!(
+            "the JSON would not read back ({e}); is a figure NaN or infinite?"
+        )));
+    }
+    Ok(bytes)
+}
+
+/// Writes `r` as JSON ([`to_json`]) to `path` with [`write_atomic`].
+pub fn write_results(path: &Path, r: &ResultsFile) -> Result<(), ResultsFileError> {
+    let bytes = to_json(r)?;
+    write_atomic(path, &bytes)
+}
+
+/// Distinguishes temporary files of concurrent writers in one process.
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Writes `bytes` to `path` so that `path` holds either its previous content or all of
+/// `bytes`, never a truncated file, even across a crash or power loss:
+/// a temporary file is created next to `path` (same directory, so same file system), written,
+/// fsynced, renamed over `path`, and then the directory is fsynced so the rename itself is
+/// durable.
+///
+/// On an error the temporary file is removed and `path` is untouched. A crash before the
+/// rename may leave a hidden `.<name>.tmp-<pid>-<n>` file next to `path`. A symbolic link at
+/// `path` is replaced by the file, not followed. File systems that do not support fsync on a
+/// directory (`EINVAL`, `ENOTSUP`) are tolerated.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ResultsFileError> {
+    let werr = |source: io::Error| ResultsFileError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file_name = path.file_name().ok_or_else(|| {
+        werr(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the path does not name a file",
+        ))
+    })?;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut tmp_name = OsString::from(".");
+    tmp_name.push(file_name);
+    tmp_name.push(format!(
+        ".tmp-{}-{}",
+        std::process::id(),
+        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let tmp = dir.join(tmp_name);
+
+    let written = (|| -> io::Result<()> {
+        let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        fs::rename(&tmp, path)
+    })();
+    if let Err(e) = written {
+        // Best effort: the temporary file may not exist (create failed).
+        let _ = fs::remove_file(&tmp);
+        return Err(werr(e));
+    }
+    match File::open(&dir).and_then(|d| d.sync_all()) {
+        Ok(()) => Ok(()),
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::InvalidInput | io::ErrorKind::Unsupported
+            ) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(werr(e)),
+    }
+}
+
+/// Reads a results file written by [`write_results`] (or [`write_atomic`] of [`to_json`]).
+///
+/// Refuses, with a one-line message naming the file: a file that cannot be read, one that is
+/// not JSON, JSON that is not a segbench results file (no `schema_version`, or a `tool.name`
+/// other than `segbench`), another `schema_version` than [`SCHEMA_VERSION`], and content that
+/// does not match the schema.
+pub fn read_results(path: impl AsRef<Path>) -> Result<ResultsFile, ResultsFileError> {
+    let path = path.as_ref();
+    let bytes = fs::read(path).map_err(|source| ResultsFileError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_results(path, &bytes)
+}
+
+/// [`read_results`] on bytes already read; `path` is only used in messages.
+pub fn parse_results(path: &Path, bytes: &[u8]) -> Result<ResultsFile, ResultsFileError> {
+    let not_results = |reason: String| ResultsFileError::NotResults {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| not_results(format!("not JSON ({e})")))?;
+    let obj = value
+        .as_object()
+        .ok_or_else(|| not_results("the JSON is not an object".to_string()))?;
+    let version = match obj.get("schema_version") {
+        None => return Err(not_results("it has no schema_version field".to_string())),
+        Some(v) => v
+            .as_u64()
+            .ok_or_else(|| not_results(format!("schema_version is {v}, not a version number")))?,
+    };
+    if let Some(name) = obj.get("tool").and_then(|t| t.get("name")) {
+        if name.as_str() != Some("segbench") {
+            return Err(not_results(format!("it was written by {name}")));
+        }
+    }
+    if version != u64::from(SCHEMA_VERSION) {
+        return Err(ResultsFileError::SchemaVersion {
+            path: path.to_path_buf(),
+            found: version,
+            expected: SCHEMA_VERSION,
+        });
+    }
+    // Parse the bytes again rather than converting `value`: the error then carries the line
+    // and column of the first mismatch.
+    let invalid = |reason: String| ResultsFileError::Invalid {
+        path: path.to_path_buf(),
+        version: SCHEMA_VERSION,
+        reason,
+    };
+    let file: ResultsFile = serde_json::from_slice(bytes).map_err(|e| invalid(e.to_string()))?;
+    check_histograms(&file).map_err(invalid)?;
+    Ok(file)
+}
+
+/// Decodes every stored histogram once (each bounded by [`crate::hist::MAX_STORED_BYTES`]), so
+/// a damaged or lying one refuses the file up front instead of blanking a chart later.
+fn check_histograms(file: &ResultsFile) -> Result<(), String> {
+    for w in &file.workloads {
+        let reps = w.repetitions.iter().flat_map(|r| {
+            std::iter::once(&r.latency_ns)
+                .chain(r.flush_latency_ns.as_ref())
+                .chain(r.roll_latency_ns.as_ref())
+        });
+        for (i, l) in w
+            .summary
+            .iter()
+            .map(|s| &s.latency_ns)
+            .chain(reps)
+            .enumerate()
+        {
+            if !l.hdr.is_empty() {
+                crate::hist::decode(&l.hdr)
+                    .map_err(|e| format!("workload {}: histogram {i}: {e}", w.name))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine as _;
+
+    fn one_line(e: &ResultsFileError) -> String {
+        let s = e.to_string();
+        assert!(!s.contains('\n'), "not one line: {s}");
+        s
+    }
+
+    #[test]
+    fn a_lying_histogram_refuses_the_file() {
+        let mut r = crate::testing::results();
+        let hdr = &mut r.workloads[0].repetitions[0].latency_ns.hdr;
+        let mut bytes = base64::engine::general_purpose::STANDARD
+            .decode(hdr.as_bytes())
+            .unwrap();
+        // The compressed length claims 4 GB.
+        bytes[4..8].copy_from_slice(&u32::MAX.to_be_bytes());
+        *hdr = base64::engine::general_purpose::STANDARD.encode(bytes);
+        let text = serde_json::to_vec(&r).unwrap();
+        let e = parse_results(Path::new("r.json"), &text).unwrap_err();
+        let line = one_line(&e);
+        assert!(matches!(e, ResultsFileError::Invalid { .. }), "{line}");
+        assert!(
+            line.contains("histogram header is not believable"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn round_trips_exactly_through_write_atomic_and_read_results() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("results.json");
+        let r = crate::testing::results();
+        write_results(&path, &r).unwrap();
+        let back = read_results(&path).unwrap();
+        assert_eq!(back, r);
+        // The file is exactly the exporter's bytes, pretty-printed, with a final newline.
+        let on_disk = fs::read(&path).unwrap();
+        assert_eq!(on_disk, to_json(&r).unwrap());
+        assert!(on_disk.ends_with(b"}\n"));
+        assert!(on_disk.starts_with(b"{\n  \"schema_version\": 1,"));
+    }
+
+    #[test]
+    fn awkward_floats_round_trip_bit_for_bit() {
+        // Values whose shortest decimal form needs 17 digits, and tiny/huge magnitudes.
+        let mut r = crate::testing::results();
+        let awkward = [
+            0.1 + 0.2,
+            1.0 / 3.0,
+            2.0f64.sqrt() * 1e9,
+            5e-324,
+            1.7976931348623157e308,
+            123_456_789.123_456_78,
+            0.000_123_456_789_012_345_67,
+        ];
+        let reps = &mut r.workloads[0].repetitions;
+        let n = reps.len();
+        for (i, x) in awkward.iter().enumerate() {
+            reps[i % n]
+                .extra
+                .insert(format!("x{i}"), serde_json::json!(x));
+        }
+        reps[0].elapsed_s = awkward[0];
+        reps[1].throughput_bytes_per_s = awkward[2];
+        reps[2].records_per_s = awkward[6];
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.json");
+        write_results(&path, &r).unwrap();
+        let back = read_results(&path).unwrap();
+        assert_eq!(
+            back.workloads[0].repetitions[0].elapsed_s.to_bits(),
+            awkward[0].to_bits()
+        );
+        assert_eq!(back, r);
+    }
+
+    #[test]
+    fn write_atomic_replaces_whole_files_and_leaves_no_temporaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.json");
+        write_atomic(&path, &vec![b'a'; 100_000]).unwrap();
+        write_atomic(&path, b"short").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"short");
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![OsString::from("out.json")]);
+    }
+
+    #[test]
+    fn write_atomic_failure_names_the_file_and_keeps_the_old_one() {
+        let dir = tempfile::tempdir().unwrap();
+        // A missing directory: nothing is created.
+        let missing = dir.path().join("no/such/dir/r.json");
+        let e = write_atomic(&missing, b"x").unwrap_err();
+        assert!(one_line(&e).contains("no/such/dir/r.json"), "{e}");
+        assert!(!dir.path().join("no").exists());
+        // The target is a non-empty directory: the rename fails, the old content stays.
+        let target = dir.path().join("taken");
+        fs::create_dir(&target).unwrap();
+        fs::write(target.join("keep"), b"old").unwrap();
+        let e = write_atomic(&target, b"new").unwrap_err();
+        assert!(matches!(e, ResultsFileError::Write { .. }), "{e}");
+        assert_eq!(fs::read(target.join("keep")).unwrap(), b"old");
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(
+            names,
+            vec![OsString::from("taken")],
+            "temporary file left behind"
+        );
+    }
+
+    #[test]
+    fn refuses_another_schema_version_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("future.json");
+        let mut v = serde_json::to_value(crate::testing::results()).unwrap();
+        v["schema_version"] = serde_json::json!(999);
+        fs::write(&path, serde_json::to_vec(&v).unwrap()).unwrap();
+        let e = read_results(&path).unwrap_err();
+        let msg = one_line(&e);
+        assert!(matches!(
+            e,
+            ResultsFileError::SchemaVersion {
+                found: 999,
+                expected: 1,
+                ..
+            }
+        ));
+        assert!(msg.contains("future.json"), "{msg}");
+        assert!(msg.contains("999"), "{msg}");
+    }
+
+    #[test]
+    fn refuses_json_that_is_not_a_results_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let cases: [(&str, &str, &str); 5] = [
+            (
+                "package.json",
+                r#"{"name": "left-pad", "version": "1.3.0"}"#,
+                "no schema_version",
+            ),
+            ("list.json", "[1, 2, 3]", "not an object"),
+            ("text.json", "hello", "not JSON"),
+            (
+                "other.json",
+                r#"{"schema_version": 1, "tool": {"name": "fio"}}"#,
+                "written by \"fio\"",
+            ),
+            (
+                "partial.json",
+                r#"{"schema_version": 1, "tool": {"name": "segbench"}}"#,
+                "does not match",
+            ),
+        ];
+        for (name, content, expect) in cases {
+            let path = dir.path().join(name);
+            fs::write(&path, content).unwrap();
+            let e = read_results(&path).unwrap_err();
+            let msg = one_line(&e);
+            assert!(msg.contains(name), "{msg}");
+            assert!(msg.contains(expect), "{name}: {msg}");
+        }
+        let e = read_results(dir.path().join("absent.json")).unwrap_err();
+        assert!(matches!(e, ResultsFileError::Read { .. }));
+        assert!(one_line(&e).contains("absent.json"));
+    }
+
+    #[test]
+    fn refuses_to_export_a_figure_that_would_not_read_back() {
+        let mut r = crate::testing::results();
+        r.workloads[0].repetitions[0].throughput_bytes_per_s = f64::NAN;
+        let e = to_json(&r).unwrap_err();
+        assert!(one_line(&e).contains("NaN or infinite"), "{e}");
+    }
+}
