@@ -5,7 +5,7 @@
 use std::fs::File;
 use std::path::Path;
 
-use super::batch::verify_batch;
+use super::batch::{verify_batch, BatchHeader};
 use super::index::{
     read_offset_index, read_time_index, OFFSET_INDEX_ENTRY_LEN, TIME_INDEX_ENTRY_LEN,
 };
@@ -58,11 +58,9 @@ pub fn verify_partition(partition_dir: &Path) -> Result<PartitionSummary, Engine
     };
     let mut seen_batch = false;
     for (i, seg) in segments.iter().enumerate() {
-        let last_segment = i + 1 == segments.len();
-        let log = &seg.log_path;
         if seen_batch && seg.base_offset != sum.next_offset {
             return Err(corrupt(
-                log,
+                &seg.log_path,
                 0,
                 format!(
                     "segment base offset {} does not continue the previous segment, which ends \
@@ -71,128 +69,169 @@ pub fn verify_partition(partition_dir: &Path) -> Result<PartitionSummary, Engine
                 ),
             ));
         }
-        let index = match &seg.index_path {
-            Some(p) => read_offset_index(p)?,
-            None => Vec::new(),
-        };
-        check_offset_index_order(seg, &index)?;
-        let file = File::open(log).map_err(io_err("open", log))?;
-        let mut reader = ChunkReader::new(file, log.clone(), VERIFY_CHUNK);
-        let mut pos = 0u64;
-        let mut next_entry = 0usize;
-        let mut seg_max_ts = i64::MIN;
-        let mut seg_last_offset = None;
-        let stop = loop {
-            let h = match step(&mut reader, pos, seg.len)? {
-                Step::Batch(h) => h,
-                Step::Stop(reason) => break reason,
-            };
-            let total = h.total_len();
-            let bytes = reader.get(pos, total, seg.len)?;
-            verify_batch(bytes).map_err(|e| corrupt(log, pos, e.to_string()))?;
-            // Across segments, the segment base check above ties next_offset to base_offset.
-            let expected = if seen_batch {
-                sum.next_offset
-            } else {
-                seg.base_offset
-            };
-            if h.base_offset != expected {
-                let what = if seg_last_offset.is_none() {
-                    "the segment's first batch must start at its file name's base offset"
-                } else {
-                    "offsets must continue from the previous batch"
-                };
-                return Err(corrupt(
-                    log,
-                    pos,
-                    format!(
-                        "batch base offset {}, expected {expected}: {what}",
-                        h.base_offset
-                    ),
-                ));
-            }
-            if !seen_batch {
-                sum.first_offset = h.base_offset;
-                seen_batch = true;
-            }
-            while let Some(&(rel, ipos)) = index.get(next_entry) {
-                if u64::from(ipos) > pos {
-                    break;
-                }
-                let at = (next_entry * OFFSET_INDEX_ENTRY_LEN) as u64;
-                let path = seg.index_path.as_deref().unwrap_or(log);
-                if u64::from(ipos) < pos {
-                    return Err(corrupt(
-                        path,
-                        at,
-                        format!("index entry {next_entry} points at byte {ipos}, inside a batch"),
-                    ));
-                }
-                let offset = seg.base_offset + i64::from(rel);
-                if offset != h.last_offset() {
-                    return Err(corrupt(
-                        path,
-                        at,
-                        format!(
-                            "index entry {next_entry} maps offset {offset} to byte {ipos}, where \
-                             the batch's last offset is {}",
-                            h.last_offset()
-                        ),
-                    ));
-                }
-                next_entry += 1;
-            }
-            sum.batches += 1;
-            sum.records += h.records_count.max(0) as u64;
-            sum.bytes += total as u64;
-            sum.next_offset = h.next_offset();
-            seg_max_ts = seg_max_ts.max(h.max_timestamp);
-            seg_last_offset = Some(h.last_offset());
-            pos += total as u64;
-        };
-        if let StopReason::Truncated { .. } = stop {
-            if !last_segment {
-                return Err(corrupt(
-                    log,
-                    pos,
-                    "truncated batch at the end of an inactive segment",
-                ));
-            }
-        }
-        sum.ignored_bytes += seg.len - pos;
-        // A live (or crashed) broker's last segment may index the batch being written: an
-        // entry at the truncated batch's start is accepted, as are time-index entries for it.
-        let live_tail = matches!(stop, StopReason::Truncated { .. });
-        let unmatched = index[next_entry..]
-            .iter()
-            .position(|&(_, ipos)| !(live_tail && u64::from(ipos) == pos));
-        if let Some(k) = unmatched {
-            let k = next_entry + k;
-            let (rel, ipos) = index[k];
-            let path = seg.index_path.as_deref().unwrap_or(log);
-            return Err(corrupt(
-                path,
-                (k * OFFSET_INDEX_ENTRY_LEN) as u64,
-                format!(
-                    "index entry {k} (offset {}, byte {ipos}) points past the last whole \
-                     batch, which ends at byte {pos}",
-                    seg.base_offset + i64::from(rel)
-                ),
-            ));
-        }
-        sum.index_entries += index.len() as u64;
-        if let Some(p) = &seg.timeindex_path {
-            let entries = read_time_index(p)?;
-            let bounds = (!live_tail).then_some((seg_last_offset, seg_max_ts));
-            check_time_index(p, seg.base_offset, bounds, &entries)?;
-            sum.time_index_entries += entries.len() as u64;
-        }
+        verify_segment(seg, i + 1 == segments.len(), &mut sum, &mut seen_batch)?;
         if !seen_batch {
-            sum.first_offset = segments[i].base_offset;
-            sum.next_offset = segments[i].base_offset;
+            sum.first_offset = seg.base_offset;
+            sum.next_offset = seg.base_offset;
         }
     }
     Ok(sum)
+}
+
+/// One segment of a partition: its batches in order (each CRC-checked, offsets continuing
+/// `sum.next_offset` once `seen_batch`), its offset index against those batches, its time
+/// index; adds what it holds to `sum`. `last_segment`: a truncated batch is accepted at its end.
+fn verify_segment(
+    seg: &SegmentFile,
+    last_segment: bool,
+    sum: &mut PartitionSummary,
+    seen_batch: &mut bool,
+) -> Result<(), EngineError> {
+    let log = &seg.log_path;
+    let index = match &seg.index_path {
+        Some(p) => read_offset_index(p)?,
+        None => Vec::new(),
+    };
+    check_offset_index_order(seg, &index)?;
+    let file = File::open(log).map_err(io_err("open", log))?;
+    let mut reader = ChunkReader::new(file, log.clone(), VERIFY_CHUNK);
+    let mut pos = 0u64;
+    let mut next_entry = 0usize;
+    let mut seg_max_ts = i64::MIN;
+    let mut seg_last_offset = None;
+    let stop = loop {
+        let h = match step(&mut reader, pos, seg.len)? {
+            Step::Batch(h) => h,
+            Step::Stop(reason) => break reason,
+        };
+        let total = h.total_len();
+        let bytes = reader.get(pos, total, seg.len)?;
+        verify_batch(bytes).map_err(|e| corrupt(log, pos, e.to_string()))?;
+        // Across segments, the segment base check in the caller ties next_offset to base_offset.
+        let expected = if *seen_batch {
+            sum.next_offset
+        } else {
+            seg.base_offset
+        };
+        if h.base_offset != expected {
+            let what = if seg_last_offset.is_none() {
+                "the segment's first batch must start at its file name's base offset"
+            } else {
+                "offsets must continue from the previous batch"
+            };
+            return Err(corrupt(
+                log,
+                pos,
+                format!(
+                    "batch base offset {}, expected {expected}: {what}",
+                    h.base_offset
+                ),
+            ));
+        }
+        if !*seen_batch {
+            sum.first_offset = h.base_offset;
+            *seen_batch = true;
+        }
+        next_entry = check_index_entries_at(seg, &index, next_entry, pos, &h)?;
+        sum.batches += 1;
+        sum.records += h.records_count.max(0) as u64;
+        sum.bytes += total as u64;
+        sum.next_offset = h.next_offset();
+        seg_max_ts = seg_max_ts.max(h.max_timestamp);
+        seg_last_offset = Some(h.last_offset());
+        pos += total as u64;
+    };
+    if let StopReason::Truncated { .. } = stop {
+        if !last_segment {
+            return Err(corrupt(
+                log,
+                pos,
+                "truncated batch at the end of an inactive segment",
+            ));
+        }
+    }
+    sum.ignored_bytes += seg.len - pos;
+    // A live (or crashed) broker's last segment may index the batch being written: an
+    // entry at the truncated batch's start is accepted, as are time-index entries for it.
+    let live_tail = matches!(stop, StopReason::Truncated { .. });
+    check_index_tail(seg, &index, next_entry, pos, live_tail)?;
+    sum.index_entries += index.len() as u64;
+    if let Some(p) = &seg.timeindex_path {
+        let entries = read_time_index(p)?;
+        let bounds = (!live_tail).then_some((seg_last_offset, seg_max_ts));
+        check_time_index(p, seg.base_offset, bounds, &entries)?;
+        sum.time_index_entries += entries.len() as u64;
+    }
+    Ok(())
+}
+
+/// The offset index entries from `next_entry` on that point at or before the batch `h` at
+/// byte `pos`: each must point exactly at it and map its last offset (Kafka's semantics).
+/// Returns the first entry past this batch.
+fn check_index_entries_at(
+    seg: &SegmentFile,
+    index: &[(i32, u32)],
+    mut next_entry: usize,
+    pos: u64,
+    h: &BatchHeader,
+) -> Result<usize, EngineError> {
+    let path = seg.index_path.as_deref().unwrap_or(&seg.log_path);
+    while let Some(&(rel, ipos)) = index.get(next_entry) {
+        if u64::from(ipos) > pos {
+            break;
+        }
+        let at = (next_entry * OFFSET_INDEX_ENTRY_LEN) as u64;
+        if u64::from(ipos) < pos {
+            return Err(corrupt(
+                path,
+                at,
+                format!("index entry {next_entry} points at byte {ipos}, inside a batch"),
+            ));
+        }
+        let offset = seg.base_offset + i64::from(rel);
+        if offset != h.last_offset() {
+            return Err(corrupt(
+                path,
+                at,
+                format!(
+                    "index entry {next_entry} maps offset {offset} to byte {ipos}, where \
+                     the batch's last offset is {}",
+                    h.last_offset()
+                ),
+            ));
+        }
+        next_entry += 1;
+    }
+    Ok(next_entry)
+}
+
+/// The offset index entries left after the last whole batch (ending at byte `end`): none may
+/// remain, except, on a live tail, entries at the truncated batch's start.
+fn check_index_tail(
+    seg: &SegmentFile,
+    index: &[(i32, u32)],
+    next_entry: usize,
+    end: u64,
+    live_tail: bool,
+) -> Result<(), EngineError> {
+    let unmatched = index[next_entry..]
+        .iter()
+        .position(|&(_, ipos)| !(live_tail && u64::from(ipos) == end));
+    let Some(k) = unmatched else {
+        return Ok(());
+    };
+    let k = next_entry + k;
+    let (rel, ipos) = index[k];
+    let path = seg.index_path.as_deref().unwrap_or(&seg.log_path);
+    Err(corrupt(
+        path,
+        (k * OFFSET_INDEX_ENTRY_LEN) as u64,
+        format!(
+            "index entry {k} (offset {}, byte {ipos}) points past the last whole \
+             batch, which ends at byte {end}",
+            seg.base_offset + i64::from(rel)
+        ),
+    ))
 }
 
 fn check_offset_index_order(seg: &SegmentFile, index: &[(i32, u32)]) -> Result<(), EngineError> {
