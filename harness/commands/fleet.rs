@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 
 use crate::bad_input;
-use crate::commands::run::{load_suite, parse_baseline, RunArgs};
+use crate::commands::run::{load_suite, RunArgs};
 use crate::fleet::coordinator::NetworkMode;
 use crate::fleet::proto::{new_token, TOKEN_ENV};
 use crate::fleet::rank::{discover, RankFlags, DEFAULT_PORT};
@@ -324,7 +324,7 @@ fn local_args(r: &RunArgs) -> Vec<String> {
     if let Some(n) = r.repeat {
         a.extend(["--repeat".into(), n.to_string()]);
     }
-    a.extend(["--baseline".into(), r.baseline.clone()]);
+    a.extend(["--baseline".into(), r.baseline.text.clone()]);
     if r.keep {
         a.push("--keep".into());
     }
@@ -545,7 +545,7 @@ pub fn config(a: &FleetRunArgs) -> anyhow::Result<FleetConfig> {
         token
     };
     load_suite(&a.run)?;
-    let baseline = parse_baseline(&a.run.baseline).map_err(bad_input)?;
+    let baseline = a.run.baseline.cluster.clone();
     let cwd = std::env::current_dir()
         .map_err(|e| bad_input(format!("the current directory is not usable: {e}")))?;
     let host = crate::meta::RunMeta::now().host;
