@@ -248,7 +248,8 @@ pub struct FleetRunArgs {
     /// The replication phase's replication factor, the leader included (default min(3, size)).
     #[arg(long, value_name = "R", requires = "replicate")]
     pub replicate_rf: Option<u32>,
-    /// More `segbench replicate` options for the replication phase, as one string, e.g.
+    /// More `segbench replicate` options for the replication phase, as one string split as a
+    /// shell splits it (quote a value with spaces), e.g.
     /// "--partitions 8 --leader-engine direct --follower-engine direct --acks all --duration 30s"
     /// (rank 0's leader sends them to the followers); --rf is --replicate-rf, and --role,
     /// --listen, --leader, --dir, --keep, --out, --json and --join-timeout are the fleet's.
@@ -383,17 +384,21 @@ const FLEET_REPLICATE_FLAGS: [(&str, &str); 9] = [
     ("--join-timeout", "the fleet sets it"),
 ];
 
+/// `--replicate-args`' string as words, by the shell's rules (quotes keep a value with spaces
+/// whole, `\` escapes); an unbalanced quote is one line naming it.
+fn split_options(s: &str) -> anyhow::Result<Vec<String>> {
+    shlex::split(s).ok_or_else(|| {
+        bad_input(format!(
+            "--replicate-args {s:?}: a quote is not closed; quote as a shell does, e.g. \"--record-size '2 KiB'\""
+        ))
+    })
+}
+
 /// The replication phase's options: its defaults (acks 0, 1, all, a short time per
-/// repetition) unless `--replicate-args` gives them, then those. One line naming the option
+/// repetition) unless `--replicate-args` gives them, then those ([`split_options`]). One line naming the option
 /// when one is the fleet's or does not parse.
 fn replicate_options(a: &FleetRunArgs, rf: u32) -> anyhow::Result<Vec<String>> {
-    let extra: Vec<String> = a
-        .replicate_args
-        .as_deref()
-        .unwrap_or("")
-        .split_whitespace()
-        .map(str::to_string)
-        .collect();
+    let extra = split_options(a.replicate_args.as_deref().unwrap_or(""))?;
     let flag = |x: &String| x.split('=').next().unwrap_or("").to_string();
     if let Some((f, why)) = extra
         .iter()
@@ -581,4 +586,50 @@ pub fn config(a: &FleetRunArgs) -> anyhow::Result<FleetConfig> {
         baseline,
         worker,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    /// `segbench fleet run` alone, as the tests parse it.
+    #[derive(Debug, Parser)]
+    struct FleetRun {
+        #[command(flatten)]
+        a: FleetRunArgs,
+    }
+
+    fn fleet_run(args: &[&str]) -> FleetRunArgs {
+        let argv = std::iter::once("fleet-run").chain(args.iter().copied());
+        FleetRun::try_parse_from(argv).expect("fleet run parses").a
+    }
+
+    #[test]
+    fn replicate_args_are_split_as_a_shell_splits_them() {
+        let a = fleet_run(&[
+            "--replicate",
+            "--replicate-args",
+            "--record-size '2 KiB' --acks=all --flush \"bytes=1 MiB\"",
+        ]);
+        let options = replicate_options(&a, 2).expect("the options hold");
+        // A quoted value with a space is one word; the defaults not given come first.
+        assert_eq!(
+            options,
+            [
+                "--duration",
+                "5s",
+                "--repeat",
+                "3",
+                "--record-size",
+                "2 KiB",
+                "--acks=all",
+                "--flush",
+                "bytes=1 MiB",
+            ]
+        );
+        let a = fleet_run(&["--replicate", "--replicate-args", "--acks 'all"]);
+        let e = replicate_options(&a, 2).unwrap_err().to_string();
+        assert!(e.contains("a quote is not closed"), "{e}");
+    }
 }
