@@ -214,12 +214,14 @@ fn ssh_launch(a: &FleetSshArgs) -> anyhow::Result<crate::fleet::ssh::SshLaunch> 
 }
 
 /// `segbench fleet run`. `run`'s `--print`, `--json` and `--hdr-log` are refused here (rank 0
-/// writes the cluster's files), so they are hidden from this command's help.
+/// writes the cluster's files), as are `--quiet` (the children are quiet) and `--fleet-sync`
+/// (the rank's), so they are hidden from this command's help.
 #[derive(Debug, Args, Clone)]
 #[command(
     mut_arg("print", |a| a.hide(true)),
     mut_arg("json", |a| a.hide(true)),
-    mut_arg("hdr_log", |a| a.hide(true))
+    mut_arg("hdr_log", |a| a.hide(true)),
+    mut_arg("quiet", |a| a.hide(true))
 )]
 pub struct FleetRunArgs {
     /// This rank (with --size and --coordinator, when no launcher sets it).
@@ -301,34 +303,32 @@ pub fn run(a: FleetArgs) -> anyhow::Result<u8> {
     }
 }
 
-/// The `run` arguments of the local phase's child, without `--out`.
+/// The `run` arguments of the local phase's child, without `--out`, `-q` and `--fleet-sync`
+/// (the rank adds its own): every `run` option of `fleet run`, by name, forwarded or the
+/// fleet's (a new one does not compile until it is placed here).
 fn local_args(r: &RunArgs) -> Vec<String> {
-    let mut a: Vec<String> = vec!["run".into()];
-    if let Some(s) = &r.suite {
-        a.push(
-            std::path::absolute(s)
-                .unwrap_or_else(|_| s.clone())
-                .display()
-                .to_string(),
-        );
-    }
-    a.extend(["--preset".into(), r.preset.clone()]);
-    for d in &r.dirs {
-        a.extend(["--dir".into(), d.display().to_string()]);
-    }
-    if r.quick {
-        a.push("--quick".into());
-    }
-    if let Some(d) = r.duration {
-        a.extend(["--duration".into(), format!("{}ms", d.as_millis().max(1))]);
-    }
-    if let Some(n) = r.repeat {
-        a.extend(["--repeat".into(), n.to_string()]);
-    }
-    a.extend(["--baseline".into(), r.baseline.text.clone()]);
-    if r.keep {
-        a.push("--keep".into());
-    }
+    let child = RunArgs {
+        suite: r
+            .suite
+            .as_ref()
+            .map(|s| std::path::absolute(s).unwrap_or_else(|_| s.clone())),
+        preset: r.preset.clone(),
+        print: false, // refused by `config`
+        dirs: r.dirs.clone(),
+        snap_dir: r.snap_dir.clone(),
+        out: None, // rank 0's results directory
+        quick: r.quick,
+        duration: r.duration,
+        repeat: r.repeat,
+        baseline: r.baseline.clone(),
+        json: false, // refused by `config`
+        keep: r.keep,
+        quiet: false,     // refused by `config`; the rank makes its children quiet
+        hdr_log: None,    // refused by `config`
+        fleet_sync: None, // refused by `config`; the rank's own relay
+    };
+    let mut a = vec!["run".to_string()];
+    a.extend(crate::commands::argv::run_argv(&child));
     a
 }
 
@@ -499,14 +499,25 @@ fn replicate_rf(a: &FleetRunArgs, size: u32) -> anyhow::Result<Option<u32>> {
 
 /// Checks everything before any work: placement, token, suite, baseline.
 pub fn config(a: &FleetRunArgs) -> anyhow::Result<FleetConfig> {
-    for (given, flag) in [
-        (a.run.print, "--print"),
-        (a.run.json, "--json"),
-        (a.run.hdr_log.is_some(), "--hdr-log"),
+    const RESULTS: &str = "use it with segbench run, or read rank 0's results file";
+    for (given, flag, instead) in [
+        (a.run.print, "--print", RESULTS),
+        (a.run.json, "--json", RESULTS),
+        (a.run.hdr_log.is_some(), "--hdr-log", RESULTS),
+        (
+            a.run.quiet,
+            "--quiet",
+            "the ranks' children are always quiet; drop it",
+        ),
+        (
+            a.run.fleet_sync.is_some(),
+            "--fleet-sync",
+            "fleet run sets it for its children; drop it",
+        ),
     ] {
         if given {
             return Err(bad_input(format!(
-                "{flag}: not available with fleet run; use it with segbench run, or read rank 0's results file"
+                "{flag}: not available with fleet run; {instead}"
             )));
         }
     }
@@ -603,6 +614,30 @@ mod tests {
     fn fleet_run(args: &[&str]) -> FleetRunArgs {
         let argv = std::iter::once("fleet-run").chain(args.iter().copied());
         FleetRun::try_parse_from(argv).expect("fleet run parses").a
+    }
+
+    #[test]
+    fn the_local_child_gets_every_run_option_but_the_ranks() {
+        // In the order `run_argv` writes them, after the default preset.
+        let forwarded = [
+            "--dir",
+            "d",
+            "--snap-dir",
+            "snaps",
+            "--quick",
+            "--duration",
+            "1500ms",
+            "--repeat",
+            "2",
+            "--baseline",
+            "100MB/s@5",
+            "--keep",
+        ];
+        let mut given = forwarded.to_vec();
+        given.extend(["--out", "results"]); // rank 0's
+        let mut child = vec!["run", "--preset", "kafka"];
+        child.extend(forwarded);
+        assert_eq!(local_args(&fleet_run(&given).run), child);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! results to the exporters. [`common`] holds what they share (the output options,
 //! results assembly and output); the value parsers are in [`crate::parse`].
 
+pub mod argv;
 pub mod clean;
 pub mod common;
 pub mod compare;
