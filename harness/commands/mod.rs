@@ -9,6 +9,7 @@ pub mod common;
 pub mod compare;
 pub mod fit;
 pub mod fleet;
+pub mod fleet_child;
 pub mod merge;
 pub mod mixed;
 pub mod plan;
