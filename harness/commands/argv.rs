@@ -1,5 +1,5 @@
 //! Typed arguments back to a command line, for a child process of this binary (a fleet
-//! rank's `segbench run` and `segbench read`): one function per `*Args` struct. Each destructures its struct
+//! rank's `segbench run`, `read` and `replicate`): one function per `*Args` struct. Each destructures its struct
 //! without `..`, so a field added to the struct does not compile until it is written here
 //! too; a round-trip test parses what the function writes (clap's `try_parse_from`) and must
 //! get the same value back, so every option is forwarded under its own name.
@@ -10,20 +10,29 @@ use std::time::Duration;
 
 use crate::commands::common::OutputArgs;
 use crate::commands::read::ReadArgs;
+use crate::commands::replicate::ReplicateArgs;
 use crate::commands::run::RunArgs;
+
+/// `argv` (options, without the command's name) as `A`; else clap's first line, without its
+/// `error: `.
+pub fn parse<A: clap::Args + clap::FromArgMatches>(argv: &[String]) -> Result<A, String> {
+    let first_line = |e: clap::Error| {
+        let text = e.render().to_string();
+        let line = text.lines().next().unwrap_or("invalid options");
+        line.trim_start_matches("error: ").to_string()
+    };
+    let command = A::augment_args(clap::Command::new("segbench").no_binary_name(true));
+    let matches = command.try_get_matches_from(argv).map_err(first_line)?;
+    A::from_arg_matches(&matches).map_err(first_line)
+}
 
 /// The value `A` takes when no option is given: its defaults, from its own declarations.
 pub fn defaults<A: clap::Args + clap::FromArgMatches>() -> A {
-    let command = A::augment_args(clap::Command::new("defaults"));
     // Every option of these Args has a default or is optional: none is required.
-    let matches = command
-        .try_get_matches_from(["defaults"])
-        .expect("Args with no required option parse from nothing");
-    A::from_arg_matches(&matches).expect("Args with no required option parse from nothing")
+    parse(&[]).expect("Args with no required option parse from nothing")
 }
 
 /// `a` as `segbench run`'s options (without the command's name): parsed back, they give `a`.
-/// `--duration` is written to the millisecond, as `run` applies it.
 pub fn run_argv(a: &RunArgs) -> Vec<String> {
     let RunArgs {
         suite,
@@ -54,7 +63,7 @@ pub fn run_argv(a: &RunArgs) -> Vec<String> {
     v.option("--snap-dir", snap_dir.as_deref().map(path));
     v.option("--out", out.as_deref().map(path));
     v.flag("--quick", *quick);
-    v.option("--duration", duration.map(millis));
+    v.option("--duration", duration.map(exact));
     v.option("--repeat", *repeat);
     v.value("--baseline", &baseline.text);
     v.flag("--json", *json);
@@ -66,7 +75,6 @@ pub fn run_argv(a: &RunArgs) -> Vec<String> {
 }
 
 /// `a` as `segbench read`'s options (without the command's name): parsed back, they give `a`.
-/// Durations are written to the millisecond.
 pub fn read_argv(a: &ReadArgs) -> Vec<String> {
     let ReadArgs {
         engines,
@@ -104,12 +112,82 @@ pub fn read_argv(a: &ReadArgs) -> Vec<String> {
     }
     v.option("--sink", sink.as_deref());
     v.flag("--verify", *verify);
-    v.option("--duration", duration.map(millis));
+    v.option("--duration", duration.map(exact));
     // Its round is optional (`--until-steady` alone is 5s): always given, after `=`.
     if let Some(round) = until_steady {
-        v.0.push(format!("--until-steady={}", millis_or_zero(*round)));
+        v.0.push(format!("--until-steady={}", exact(*round)));
     }
     v.value("--repeat", repeat);
+    v.flag("--keep", *keep);
+    v.output(output);
+    v.0
+}
+
+/// `a` as `segbench replicate`'s options (without the command's name): parsed back, they give
+/// `a`.
+pub fn replicate_argv(a: &ReplicateArgs) -> Vec<String> {
+    let ReplicateArgs {
+        rf,
+        acks,
+        partitions,
+        record_size,
+        batch_size,
+        segment_size,
+        size,
+        duration,
+        rate,
+        repeat,
+        leader_engine,
+        follower_engine,
+        producers,
+        no_consumer,
+        fetch_engine,
+        replica_fetch_max_bytes,
+        replica_fetch_min_bytes,
+        replica_fetch_wait_max_ms,
+        replica_lag_time_max_ms,
+        min_insync_replicas,
+        flush,
+        sync,
+        role,
+        listen,
+        leader,
+        join_timeout,
+        dir,
+        keep,
+        output,
+    } = a;
+    let mut v = Argv::default();
+    v.value("--rf", rf);
+    v.value("--acks", acks);
+    v.value("--partitions", partitions);
+    v.value("--record-size", record_size);
+    v.value("--batch-size", batch_size);
+    v.value("--segment-size", segment_size);
+    v.option("--size", *size);
+    v.option("--duration", duration.map(exact));
+    // Bytes per second: f64's `Display` reads back to the same value.
+    v.option("--rate", rate.map(|r| format!("{r}B/s")));
+    v.value("--repeat", repeat);
+    v.value("--leader-engine", leader_engine);
+    v.value("--follower-engine", follower_engine);
+    v.value("--producers", producers);
+    v.flag("--no-consumer", *no_consumer);
+    v.value("--fetch-engine", fetch_engine);
+    v.value("--replica-fetch-max-bytes", replica_fetch_max_bytes);
+    v.value("--replica-fetch-min-bytes", replica_fetch_min_bytes);
+    v.value("--replica-fetch-wait-max-ms", replica_fetch_wait_max_ms);
+    v.value("--replica-lag-time-max-ms", replica_lag_time_max_ms);
+    v.value("--min-insync-replicas", min_insync_replicas);
+    v.value("--flush", flush);
+    v.value("--sync", sync);
+    if let Some(r) = clap::ValueEnum::to_possible_value(role) {
+        v.value("--role", r.get_name());
+    }
+    v.option("--listen", listen.as_deref());
+    v.option("--leader", leader.as_deref());
+    v.value("--join-timeout", exact(*join_timeout));
+    v.option("--dir", dir.as_deref().map(path));
     v.flag("--keep", *keep);
     v.output(output);
     v.0
@@ -158,35 +236,18 @@ fn path(p: &Path) -> String {
     p.display().to_string()
 }
 
-/// A duration to the millisecond, at least 1 ms.
-fn millis(d: Duration) -> String {
-    format!("{}ms", d.as_millis().max(1))
-}
-
-/// A duration to the millisecond where zero stays zero (it means "none").
-fn millis_or_zero(d: Duration) -> String {
-    format!("{}ms", d.as_millis())
+/// A duration as it reads back: whole milliseconds as `Nms`, else nanoseconds.
+fn exact(d: Duration) -> String {
+    if d.subsec_nanos() % 1_000_000 == 0 {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{}ns", d.as_nanos())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
-
-    /// One command's Args alone, as the tests parse them.
-    #[derive(Debug, Parser)]
-    struct Alone<A: clap::Args> {
-        #[command(flatten)]
-        a: A,
-    }
-
-    /// `argv` parsed back into `A`.
-    fn parse<A: clap::Args + clap::FromArgMatches + std::fmt::Debug>(argv: &[String]) -> A {
-        let words = std::iter::once("segbench").chain(argv.iter().map(String::as_str));
-        Alone::<A>::try_parse_from(words)
-            .unwrap_or_else(|e| panic!("{argv:?}: {e}"))
-            .a
-    }
 
     /// `to_argv` then [`parse`] gives back each of `values`.
     fn round_trip<A>(values: Vec<A>, to_argv: fn(&A) -> Vec<String>)
@@ -195,11 +256,8 @@ mod tests {
     {
         for a in values {
             let argv = to_argv(&a);
-            assert_eq!(
-                format!("{:?}", parse::<A>(&argv)),
-                format!("{a:?}"),
-                "{argv:?}"
-            );
+            let back: A = parse(&argv).unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+            assert_eq!(format!("{back:?}"), format!("{a:?}"), "{argv:?}");
         }
     }
 
@@ -266,5 +324,49 @@ mod tests {
             ..written.clone()
         };
         round_trip(vec![written, existing, defaults()], read_argv);
+    }
+
+    #[test]
+    fn replicate_args_come_back_from_their_argv() {
+        use crate::commands::replicate_role::Role;
+        // Every field set away from its default; no `..`, so a new field must be set here.
+        let full = ReplicateArgs {
+            rf: 2,
+            acks: "all".into(),
+            partitions: 8,
+            record_size: 512,
+            batch_size: 64 << 10,
+            segment_size: 4 << 20,
+            size: Some(64 << 20),
+            duration: Some(Duration::from_micros(1500)),
+            rate: Some(12.5e6),
+            repeat: 1,
+            leader_engine: "direct".into(),
+            follower_engine: "uring:qd=8".into(),
+            producers: 2,
+            no_consumer: true,
+            fetch_engine: "splice".into(),
+            replica_fetch_max_bytes: 2 << 20,
+            replica_fetch_min_bytes: 4096,
+            replica_fetch_wait_max_ms: 100,
+            replica_lag_time_max_ms: 10_000,
+            min_insync_replicas: 2,
+            flush: "bytes=1 MiB".into(),
+            sync: "fsync".into(),
+            role: Role::Leader,
+            listen: Some("127.0.0.1:0".into()),
+            leader: Some("127.0.0.1:7879".into()),
+            join_timeout: Duration::from_secs(120),
+            dir: Some("replica dir".into()),
+            keep: true,
+            output: OutputArgs {
+                json: true,
+                out: Some("out.json".into()),
+                quiet: true,
+                no_probe: true,
+                hdr_log: Some("hlogs".into()),
+            },
+        };
+        round_trip(vec![full, defaults()], replicate_argv);
     }
 }

@@ -365,12 +365,11 @@ pub fn config(a: &FleetRunArgs) -> anyhow::Result<FleetConfig> {
     };
     let placement = discover(&env, &flags).map_err(|e| bad_input(e.0))?;
     let replicate = replicate_rf(a, placement.size)?;
-    let rf = replicate.unwrap_or(2);
     let options = match replicate {
-        Some(_) => replicate_options(a, rf)?,
-        None => Vec::new(),
+        Some(rf) => replicate_options(a, rf)?,
+        None => crate::commands::argv::defaults(),
     };
-    let (leader, follower) = replicate_args(&a.run, rf, placement.rank, &options);
+    let (leader, follower) = replicate_args(&a.run, placement.rank, &options);
     let token = env
         .get(TOKEN_ENV)
         .map(|t| t.trim().to_string())

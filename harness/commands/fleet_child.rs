@@ -7,7 +7,11 @@
 use std::time::Duration;
 
 use crate::bad_input;
+use crate::commands::argv;
+use crate::commands::common::OutputArgs;
 use crate::commands::fleet::FleetRunArgs;
+use crate::commands::replicate::ReplicateArgs;
+use crate::commands::replicate_role::Role;
 use crate::commands::run::RunArgs;
 
 /// The `run` arguments of the local phase's child, without `--out`, `-q` and `--fleet-sync`
@@ -42,8 +46,6 @@ pub fn local_args(r: &RunArgs) -> Vec<String> {
 /// The `read` arguments of the network phase's child, without `--sink` and `--out`: both
 /// read engines over a log written first in the first `--dir`, quiet, without a probe.
 pub fn read_args(r: &RunArgs) -> Vec<String> {
-    use crate::commands::argv::{defaults, read_argv};
-    use crate::commands::common::OutputArgs;
     use crate::commands::read::ReadArgs;
     // Read for a fixed time (starting over at the log's beginning), so a fast NIC is measured
     // over more than a few milliseconds.
@@ -62,12 +64,12 @@ pub fn read_args(r: &RunArgs) -> Vec<String> {
         output: OutputArgs {
             quiet: true,
             no_probe: true,
-            ..defaults()
+            ..argv::defaults()
         },
-        ..defaults()
+        ..argv::defaults()
     };
     let mut a = vec!["read".to_string()];
-    a.extend(read_argv(&child));
+    a.extend(argv::read_argv(&child));
     a
 }
 
@@ -98,9 +100,9 @@ fn split_options(s: &str) -> anyhow::Result<Vec<String>> {
 }
 
 /// The replication phase's options: its defaults (acks 0, 1, all, a short time per
-/// repetition) unless `--replicate-args` gives them, then those ([`split_options`]). One line naming the option
-/// when one is the fleet's or does not parse.
-pub fn replicate_options(a: &FleetRunArgs, rf: u32) -> anyhow::Result<Vec<String>> {
+/// repetition) unless `--replicate-args` gives them ([`split_options`]), then those, over `rf`
+/// replicas. One line naming the option when one is the fleet's or does not parse.
+pub fn replicate_options(a: &FleetRunArgs, rf: u32) -> anyhow::Result<ReplicateArgs> {
     let extra = split_options(a.replicate_args.as_deref().unwrap_or(""))?;
     let flag = |x: &String| x.split('=').next().unwrap_or("").to_string();
     if let Some((f, why)) = extra
@@ -117,7 +119,7 @@ pub fn replicate_options(a: &FleetRunArgs, rf: u32) -> anyhow::Result<Vec<String
     } else {
         ("5s", "3")
     };
-    let mut out = Vec::new();
+    let mut argv = vec!["--rf".to_string(), rf.to_string()];
     for (f, v) in [
         ("--acks", "0,1,all"),
         ("--duration", duration),
@@ -126,58 +128,58 @@ pub fn replicate_options(a: &FleetRunArgs, rf: u32) -> anyhow::Result<Vec<String
         // A size alone bounds the run: no default duration beside it.
         let set = given(f) || (f == "--duration" && given("--size"));
         if !set {
-            out.extend([f.to_string(), v.to_string()]);
+            argv.extend([f.to_string(), v.to_string()]);
         }
     }
-    out.extend(extra);
-    let mut argv = vec!["--rf".to_string(), rf.to_string()];
-    argv.extend(out.iter().cloned());
-    crate::commands::replicate::check_argv(&argv)
-        .map_err(|e| bad_input(format!("--replicate-args: {e}")))?;
-    Ok(out)
+    argv.extend(extra);
+    let bad = |e: String| bad_input(format!("--replicate-args: {e}"));
+    let options: ReplicateArgs = argv::parse(&argv).map_err(bad)?;
+    crate::commands::replicate::configs(&options).map_err(|e| bad(e.to_string()))?;
+    Ok(options)
 }
 
 /// The replication phase's command lines (leader without `--listen` and `--out`, follower
-/// without `--leader`): `options` ([`replicate_options`]) over `rf` replicas. A data
-/// directory given with --dir gets one subdirectory per rank (ranks may share a host).
+/// without `--leader`): the leader runs `options` ([`replicate_options`]), quiet and without
+/// a probe; the follower, quiet, gets its settings from the leader. A data directory given
+/// with --dir gets one subdirectory per rank (ranks may share a host).
 pub fn replicate_args(
     r: &RunArgs,
-    rf: u32,
     rank: u32,
-    options: &[String],
+    options: &ReplicateArgs,
 ) -> (Vec<String>, Vec<String>) {
-    let strings = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<String>>();
-    let rf = rf.to_string();
-    let mut leader = strings(&[
-        "replicate",
-        "--role",
-        "leader",
-        "--rf",
-        &rf,
-        "--join-timeout",
-        "120s",
-        "--no-probe",
-        "-q",
-    ]);
-    leader.extend(options.iter().cloned());
-    let mut follower = strings(&[
-        "replicate",
-        "--role",
-        "follower",
-        "--join-timeout",
-        "60s",
-        "-q",
-    ]);
-    for a in [&mut leader, &mut follower] {
-        if let Some(d) = r.dirs.first() {
-            let own = d.join(format!("segbench-replicate-rank{rank}"));
-            a.extend(["--dir".into(), own.display().to_string()]);
-        }
-        if r.keep {
-            a.push("--keep".into());
-        }
-    }
-    (leader, follower)
+    let dir = r
+        .dirs
+        .first()
+        .map(|d| d.join(format!("segbench-replicate-rank{rank}")));
+    let leader = ReplicateArgs {
+        role: Role::Leader,
+        join_timeout: Duration::from_secs(120),
+        dir: dir.clone(),
+        keep: r.keep,
+        output: OutputArgs {
+            quiet: true,
+            no_probe: true,
+            ..options.output.clone()
+        },
+        ..options.clone()
+    };
+    let follower = ReplicateArgs {
+        role: Role::Follower,
+        join_timeout: Duration::from_secs(60),
+        dir,
+        keep: r.keep,
+        output: OutputArgs {
+            quiet: true,
+            ..argv::defaults()
+        },
+        ..argv::defaults()
+    };
+    let command = |a: &ReplicateArgs| {
+        let mut words = vec!["replicate".to_string()];
+        words.extend(argv::replicate_argv(a));
+        words
+    };
+    (command(&leader), command(&follower))
 }
 
 #[cfg(test)]
@@ -258,24 +260,61 @@ mod tests {
             "--replicate-args",
             "--record-size '2 KiB' --acks=all --flush \"bytes=1 MiB\"",
         ]);
-        let options = replicate_options(&a, 2).expect("the options hold");
-        // A quoted value with a space is one word; the defaults not given come first.
+        let o = replicate_options(&a, 2).expect("the options hold");
+        // A quoted value with a space is one word; the fleet's defaults fill what is not given.
         assert_eq!(
-            options,
-            [
-                "--duration",
-                "5s",
-                "--repeat",
-                "3",
-                "--record-size",
-                "2 KiB",
-                "--acks=all",
-                "--flush",
-                "bytes=1 MiB",
-            ]
+            (o.rf, o.record_size, o.acks.as_str(), o.flush.as_str()),
+            (2, 2048, "all", "bytes=1 MiB")
         );
+        assert_eq!((o.duration, o.repeat), (Some(Duration::from_secs(5)), 3));
         let a = fleet_run(&["--replicate", "--replicate-args", "--acks 'all"]);
         let e = replicate_options(&a, 2).unwrap_err().to_string();
         assert!(e.contains("a quote is not closed"), "{e}");
+    }
+
+    #[test]
+    fn the_leader_runs_the_options_and_the_follower_joins_it() {
+        let a = fleet_run(&[
+            "--quick",
+            "--dir",
+            "d",
+            "--replicate",
+            "--replicate-args",
+            "--partitions 4 --size 8MiB --hdr-log h",
+        ]);
+        let options = replicate_options(&a, 3).expect("the options hold");
+        let (leader, follower) = replicate_args(&a.run, 1, &options);
+        let back = |words: &[String]| -> ReplicateArgs {
+            assert_eq!(words[0], "replicate");
+            argv::parse(&words[1..]).expect("the child's options parse")
+        };
+        let (l, f) = (back(&leader), back(&follower));
+        let own = Some(std::path::PathBuf::from("d/segbench-replicate-rank1"));
+        assert_eq!(
+            (l.role, l.rf, l.partitions, l.size),
+            (Role::Leader, 3, 4, Some(8 << 20))
+        );
+        // --size alone bounds the run: no default duration beside it; --quick's one repetition.
+        assert_eq!((l.duration, l.repeat), (None, 1));
+        assert_eq!((l.join_timeout, &l.dir), (Duration::from_secs(120), &own));
+        let o = &l.output;
+        assert!(o.quiet && o.no_probe && o.hdr_log.is_some() && !o.json && o.out.is_none());
+        // The follower gets its settings from the leader: its own are the defaults.
+        let settings = |a: ReplicateArgs| ReplicateArgs {
+            role: Role::All,
+            join_timeout: Duration::ZERO,
+            dir: None,
+            output: argv::defaults(),
+            ..a
+        };
+        assert_eq!(
+            (f.role, f.join_timeout, &f.dir),
+            (Role::Follower, Duration::from_secs(60), &own)
+        );
+        assert!(f.output.quiet && !f.output.no_probe);
+        assert_eq!(
+            format!("{:?}", settings(f)),
+            format!("{:?}", settings(argv::defaults()))
+        );
     }
 }
