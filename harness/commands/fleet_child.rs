@@ -39,7 +39,7 @@ pub fn local_args(r: &RunArgs) -> Vec<String> {
         fleet_sync: None, // refused by `config`; the rank's own relay
     };
     let mut a = vec!["run".to_string()];
-    a.extend(crate::commands::argv::run_argv(&child));
+    a.extend(argv::run_argv(&child));
     a
 }
 
