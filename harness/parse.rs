@@ -1,8 +1,10 @@
-//! The value parsers of the command line (clap `value_parser`s): sizes, durations, rates.
-//! They wrap the parsers suite files use (`workloads::units`), so a bad value gets one line
-//! naming it and the expected form, on the command line as in a suite.
+//! The value parsers of the command line (clap `value_parser`s): sizes, durations, rates, the
+//! baseline cluster. They wrap the parsers suite files use (`workloads::units`), so a bad value
+//! gets one line naming it and the expected form, on the command line as in a suite.
 
 use std::time::Duration;
+
+use results::Baseline;
 
 /// Parses a size for clap.
 pub fn size(s: &str) -> Result<u64, String> {
@@ -19,6 +21,57 @@ pub fn duration_or_zero(s: &str) -> Result<Duration, String> {
 /// Parses a rate for clap.
 pub fn rate(s: &str) -> Result<f64, String> {
     workloads::units::parse_rate(s).map_err(|e| e.0)
+}
+
+/// `segbench run`'s default `--baseline`: the classic ~20 MB/s for a 10-node cluster.
+pub const CLASSIC_BASELINE: &str = "20MB/s@10";
+
+/// Parses a baseline cluster `RATE@NODES` (e.g. `20MB/s@10`, `100MB/s@5`): the one parser of
+/// `--baseline`, for every command that takes it. [`CLASSIC_BASELINE`] is
+/// [`Baseline::default`] (the classic cluster); any other value's source is `given: VALUE`.
+/// The error says what was wrong and gives the form with an example (clap names the flag and
+/// the value before it).
+pub fn baseline(s: &str) -> Result<Baseline, String> {
+    const FORM: &str = "use RATE@NODES, e.g. 20MB/s@10 (the cluster's throughput @ its node count)";
+    let t = s.trim();
+    if t == CLASSIC_BASELINE {
+        return Ok(Baseline::default());
+    }
+    let (r, n) = t
+        .rsplit_once('@')
+        .ok_or_else(|| format!("no '@NODES'; {FORM}"))?;
+    let cluster = workloads::units::parse_rate(r)
+        .map_err(|_| format!("'{}' is not a rate; {FORM}", r.trim()))?;
+    let nodes: u32 = n
+        .trim()
+        .parse()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("'{}' is not a node count of at least 1; {FORM}", n.trim()))?;
+    Ok(Baseline {
+        cluster_bytes_per_s: cluster,
+        nodes,
+        per_node_bytes_per_s: cluster / f64::from(nodes),
+        source: format!("given: {t}"),
+    })
+}
+
+/// A `--baseline` value as given: the text (what a fleet rank forwards to its children, so
+/// they record the same source) and the cluster it names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BaselineArg {
+    /// The value as given on the command line.
+    pub text: String,
+    /// The cluster it names ([`baseline`]).
+    pub cluster: Baseline,
+}
+
+/// Parses a `--baseline` value that is kept with its text ([`BaselineArg`]), as [`baseline`].
+pub fn baseline_arg(s: &str) -> Result<BaselineArg, String> {
+    Ok(BaselineArg {
+        text: s.to_string(),
+        cluster: baseline(s)?,
+    })
 }
 
 /// Parses `--flush` and `--sync` (as `segbench write` takes them); the error names the option.
@@ -95,5 +148,32 @@ mod tests {
         let e = unique_engines(&v(&["buffered", "buffered"])).unwrap_err();
         assert!(e.contains("--engine buffered: given twice"), "{e}");
         assert_eq!(duration_or_zero("0s"), Ok(Duration::ZERO));
+    }
+
+    #[test]
+    fn baselines_name_what_is_wrong_and_the_form() {
+        assert_eq!(baseline(CLASSIC_BASELINE), Ok(Baseline::default()));
+        let b = baseline("50MB/s@5").unwrap();
+        assert_eq!(
+            (b.cluster_bytes_per_s, b.nodes, b.per_node_bytes_per_s),
+            (5e7, 5, 1e7)
+        );
+        assert_eq!(b.source, "given: 50MB/s@5");
+        for (bad, what) in [
+            ("20MB/s", "no '@NODES'"),
+            ("fast@10", "'fast' is not a rate"),
+            ("20MB/s@0", "'0' is not a node count"),
+            ("20MB/s@ten", "'ten' is not a node count"),
+            ("", "no '@NODES'"),
+        ] {
+            let e = baseline(bad).unwrap_err();
+            assert!(e.starts_with(what), "{bad}: {e}");
+            assert!(
+                e.ends_with(
+                    "use RATE@NODES, e.g. 20MB/s@10 (the cluster's throughput @ its node count)"
+                ),
+                "{bad}: {e}"
+            );
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! `segbench fleet …`: one run across many hosts (see `crate::fleet`). Subcommands: `run` (one
 //! rank of a run started by a launcher), `token` (a fresh run token), `ssh` (a launcher over
-//! OpenSSH), `k8s` (a Kubernetes Indexed Job's manifest).
+//! OpenSSH), `k8s` (a Kubernetes Indexed Job's manifest). The command lines of `fleet run`'s
+//! children are built in [`crate::commands::fleet_child`].
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -9,7 +10,8 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 
 use crate::bad_input;
-use crate::commands::run::{load_suite, parse_baseline, RunArgs};
+use crate::commands::fleet_child::{local_args, read_args, replicate_args, replicate_options};
+use crate::commands::run::{load_suite, RunArgs};
 use crate::fleet::coordinator::NetworkMode;
 use crate::fleet::proto::{new_token, TOKEN_ENV};
 use crate::fleet::rank::{discover, RankFlags, DEFAULT_PORT};
@@ -214,12 +216,14 @@ fn ssh_launch(a: &FleetSshArgs) -> anyhow::Result<crate::fleet::ssh::SshLaunch> 
 }
 
 /// `segbench fleet run`. `run`'s `--print`, `--json` and `--hdr-log` are refused here (rank 0
-/// writes the cluster's files), so they are hidden from this command's help.
+/// writes the cluster's files), as are `--quiet` (the children are quiet) and `--fleet-sync`
+/// (the rank's), so they are hidden from this command's help.
 #[derive(Debug, Args, Clone)]
 #[command(
     mut_arg("print", |a| a.hide(true)),
     mut_arg("json", |a| a.hide(true)),
-    mut_arg("hdr_log", |a| a.hide(true))
+    mut_arg("hdr_log", |a| a.hide(true)),
+    mut_arg("quiet", |a| a.hide(true))
 )]
 pub struct FleetRunArgs {
     /// This rank (with --size and --coordinator, when no launcher sets it).
@@ -248,7 +252,8 @@ pub struct FleetRunArgs {
     /// The replication phase's replication factor, the leader included (default min(3, size)).
     #[arg(long, value_name = "R", requires = "replicate")]
     pub replicate_rf: Option<u32>,
-    /// More `segbench replicate` options for the replication phase, as one string, e.g.
+    /// More `segbench replicate` options for the replication phase, as one string split as a
+    /// shell splits it (quote a value with spaces), e.g.
     /// "--partitions 8 --leader-engine direct --follower-engine direct --acks all --duration 30s"
     /// (rank 0's leader sends them to the followers); --rf is --replicate-rf, and --role,
     /// --listen, --leader, --dir, --keep, --out, --json and --join-timeout are the fleet's.
@@ -300,178 +305,6 @@ pub fn run(a: FleetArgs) -> anyhow::Result<u8> {
     }
 }
 
-/// The `run` arguments of the local phase's child, without `--out`.
-fn local_args(r: &RunArgs) -> Vec<String> {
-    let mut a: Vec<String> = vec!["run".into()];
-    if let Some(s) = &r.suite {
-        a.push(
-            std::path::absolute(s)
-                .unwrap_or_else(|_| s.clone())
-                .display()
-                .to_string(),
-        );
-    }
-    a.extend(["--preset".into(), r.preset.clone()]);
-    for d in &r.dirs {
-        a.extend(["--dir".into(), d.display().to_string()]);
-    }
-    if r.quick {
-        a.push("--quick".into());
-    }
-    if let Some(d) = r.duration {
-        a.extend(["--duration".into(), format!("{}ms", d.as_millis().max(1))]);
-    }
-    if let Some(n) = r.repeat {
-        a.extend(["--repeat".into(), n.to_string()]);
-    }
-    a.extend(["--baseline".into(), r.baseline.clone()]);
-    if r.keep {
-        a.push("--keep".into());
-    }
-    a
-}
-
-/// The `read` arguments of the network phase's child, without `--sink` and `--out`.
-fn read_args(r: &RunArgs) -> Vec<String> {
-    // Read for a fixed time (starting over at the log's beginning), so a fast NIC is measured
-    // over more than a few milliseconds.
-    let (size, duration, repeat) = if r.quick {
-        ("16MiB", "1s", "1")
-    } else {
-        ("256MiB", "5s", "3")
-    };
-    let mut a: Vec<String> = [
-        "read",
-        "--engine",
-        "sendfile",
-        "--engine",
-        "readwrite",
-        "--size",
-        size,
-        "--duration",
-        duration,
-        "--repeat",
-        repeat,
-        "--no-probe",
-        "-q",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    if let Some(d) = r.dirs.first() {
-        a.extend(["--data-dir".into(), d.display().to_string()]);
-    }
-    if r.keep {
-        a.push("--keep".into());
-    }
-    a
-}
-
-/// `segbench replicate` flags that `--replicate-args` may not give: the fleet sets them.
-const FLEET_REPLICATE_FLAGS: [(&str, &str); 9] = [
-    ("--rf", "use --replicate-rf"),
-    ("--role", "rank 0 leads, the next ranks follow"),
-    ("--listen", "the leader listens on its fleet address"),
-    (
-        "--leader",
-        "the followers get the leader's address from the fleet",
-    ),
-    ("--dir", "use fleet run's --dir"),
-    ("--keep", "use fleet run's --keep"),
-    ("--out", "rank 0 writes the fleet's results"),
-    ("--json", "rank 0 writes the fleet's results"),
-    ("--join-timeout", "the fleet sets it"),
-];
-
-/// The replication phase's options: its defaults (acks 0, 1, all, a short time per
-/// repetition) unless `--replicate-args` gives them, then those. One line naming the option
-/// when one is the fleet's or does not parse.
-fn replicate_options(a: &FleetRunArgs, rf: u32) -> anyhow::Result<Vec<String>> {
-    let extra: Vec<String> = a
-        .replicate_args
-        .as_deref()
-        .unwrap_or("")
-        .split_whitespace()
-        .map(str::to_string)
-        .collect();
-    let flag = |x: &String| x.split('=').next().unwrap_or("").to_string();
-    if let Some((f, why)) = extra
-        .iter()
-        .find_map(|x| FLEET_REPLICATE_FLAGS.iter().find(|(f, _)| flag(x) == *f))
-    {
-        return Err(bad_input(format!(
-            "--replicate-args: {f} is the fleet's ({why})"
-        )));
-    }
-    let given = |f: &str| extra.iter().any(|x| flag(x) == f);
-    let (duration, repeat) = if a.run.quick {
-        ("1s", "1")
-    } else {
-        ("5s", "3")
-    };
-    let mut out = Vec::new();
-    for (f, v) in [
-        ("--acks", "0,1,all"),
-        ("--duration", duration),
-        ("--repeat", repeat),
-    ] {
-        // A size alone bounds the run: no default duration beside it.
-        let set = given(f) || (f == "--duration" && given("--size"));
-        if !set {
-            out.extend([f.to_string(), v.to_string()]);
-        }
-    }
-    out.extend(extra);
-    let mut argv = vec!["--rf".to_string(), rf.to_string()];
-    argv.extend(out.iter().cloned());
-    crate::commands::replicate::check_argv(&argv)
-        .map_err(|e| bad_input(format!("--replicate-args: {e}")))?;
-    Ok(out)
-}
-
-/// The replication phase's command lines (leader without `--listen` and `--out`, follower
-/// without `--leader`): `options` ([`replicate_options`]) over `rf` replicas. A data
-/// directory given with --dir gets one subdirectory per rank (ranks may share a host).
-fn replicate_args(
-    r: &RunArgs,
-    rf: u32,
-    rank: u32,
-    options: &[String],
-) -> (Vec<String>, Vec<String>) {
-    let strings = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<String>>();
-    let rf = rf.to_string();
-    let mut leader = strings(&[
-        "replicate",
-        "--role",
-        "leader",
-        "--rf",
-        &rf,
-        "--join-timeout",
-        "120s",
-        "--no-probe",
-        "-q",
-    ]);
-    leader.extend(options.iter().cloned());
-    let mut follower = strings(&[
-        "replicate",
-        "--role",
-        "follower",
-        "--join-timeout",
-        "60s",
-        "-q",
-    ]);
-    for a in [&mut leader, &mut follower] {
-        if let Some(d) = r.dirs.first() {
-            let own = d.join(format!("segbench-replicate-rank{rank}"));
-            a.extend(["--dir".into(), own.display().to_string()]);
-        }
-        if r.keep {
-            a.push("--keep".into());
-        }
-    }
-    (leader, follower)
-}
-
 /// The replication factor of `--replicate` on `size` ranks; one line naming the fix when it
 /// cannot be.
 fn replicate_rf(a: &FleetRunArgs, size: u32) -> anyhow::Result<Option<u32>> {
@@ -494,14 +327,25 @@ fn replicate_rf(a: &FleetRunArgs, size: u32) -> anyhow::Result<Option<u32>> {
 
 /// Checks everything before any work: placement, token, suite, baseline.
 pub fn config(a: &FleetRunArgs) -> anyhow::Result<FleetConfig> {
-    for (given, flag) in [
-        (a.run.print, "--print"),
-        (a.run.json, "--json"),
-        (a.run.hdr_log.is_some(), "--hdr-log"),
+    const RESULTS: &str = "use it with segbench run, or read rank 0's results file";
+    for (given, flag, instead) in [
+        (a.run.print, "--print", RESULTS),
+        (a.run.json, "--json", RESULTS),
+        (a.run.hdr_log.is_some(), "--hdr-log", RESULTS),
+        (
+            a.run.quiet,
+            "--quiet",
+            "the ranks' children are always quiet; drop it",
+        ),
+        (
+            a.run.fleet_sync.is_some(),
+            "--fleet-sync",
+            "fleet run sets it for its children; drop it",
+        ),
     ] {
         if given {
             return Err(bad_input(format!(
-                "{flag}: not available with fleet run; use it with segbench run, or read rank 0's results file"
+                "{flag}: not available with fleet run; {instead}"
             )));
         }
     }
@@ -521,12 +365,11 @@ pub fn config(a: &FleetRunArgs) -> anyhow::Result<FleetConfig> {
     };
     let placement = discover(&env, &flags).map_err(|e| bad_input(e.0))?;
     let replicate = replicate_rf(a, placement.size)?;
-    let rf = replicate.unwrap_or(2);
     let options = match replicate {
-        Some(_) => replicate_options(a, rf)?,
-        None => Vec::new(),
+        Some(rf) => replicate_options(a, rf)?,
+        None => crate::commands::argv::defaults(),
     };
-    let (leader, follower) = replicate_args(&a.run, rf, placement.rank, &options);
+    let (leader, follower) = replicate_args(&a.run, placement.rank, &options);
     let token = env
         .get(TOKEN_ENV)
         .map(|t| t.trim().to_string())
@@ -545,7 +388,7 @@ pub fn config(a: &FleetRunArgs) -> anyhow::Result<FleetConfig> {
         token
     };
     load_suite(&a.run)?;
-    let baseline = parse_baseline(&a.run.baseline).map_err(bad_input)?;
+    let baseline = a.run.baseline.cluster.clone();
     let cwd = std::env::current_dir()
         .map_err(|e| bad_input(format!("the current directory is not usable: {e}")))?;
     let host = crate::meta::RunMeta::now().host;

@@ -3,11 +3,13 @@
 //! results to the exporters. [`common`] holds what they share (the output options,
 //! results assembly and output); the value parsers are in [`crate::parse`].
 
+pub mod argv;
 pub mod clean;
 pub mod common;
 pub mod compare;
 pub mod fit;
 pub mod fleet;
+pub mod fleet_child;
 pub mod merge;
 pub mod mixed;
 pub mod plan;

@@ -82,7 +82,7 @@ pub struct PlanArgs {
     #[arg(long, requires = "partitions", value_parser = positive_count, allow_hyphen_values = true, value_name = "K")]
     pub consumer_instances: Option<u32>,
     /// The baseline cluster, RATE@NODES (default: the results file's, else 20MB/s@10).
-    #[arg(long, value_parser = baseline, value_name = "RATE@NODES")]
+    #[arg(long, value_parser = crate::parse::baseline, value_name = "RATE@NODES")]
     pub baseline: Option<Baseline>,
     /// Print the plan as JSON on stdout instead of the table.
     #[arg(long)]
@@ -193,20 +193,6 @@ pub fn nic_rate(s: &str) -> Result<f64, String> {
         ));
     }
     rate(s)
-}
-
-/// Parses a baseline cluster `RATE@NODES`, e.g. `20MB/s@10`.
-pub fn baseline(s: &str) -> Result<Baseline, String> {
-    let bad = || format!("invalid baseline '{s}': use RATE@NODES, e.g. 20MB/s@10");
-    let (r, n) = s.rsplit_once('@').ok_or_else(bad)?;
-    let cluster = rate(r.trim())?;
-    let nodes: u32 = n.trim().parse().ok().filter(|n| *n > 0).ok_or_else(bad)?;
-    Ok(Baseline {
-        cluster_bytes_per_s: cluster,
-        nodes,
-        per_node_bytes_per_s: cluster / f64::from(nodes),
-        source: format!("given: --baseline {}", s.trim()),
-    })
 }
 
 /// The flag that supplies a resource's figure.
@@ -328,7 +314,7 @@ mod tests {
     }
 
     #[test]
-    fn counts_shares_and_baselines() {
+    fn counts_and_shares() {
         assert_eq!(replication_factor("3"), Ok(3));
         assert!(replication_factor("0").unwrap_err().contains("at least 1"));
         assert_eq!(consumer_groups("0"), Ok(0));
@@ -340,13 +326,5 @@ mod tests {
         for bad in ["0", "1.5", "-0.2", "150%", "x", "NaN"] {
             assert!(fraction(bad).is_err(), "{bad}");
         }
-        let b = baseline("20MB/s@10").unwrap();
-        assert_eq!(
-            (b.cluster_bytes_per_s, b.nodes, b.per_node_bytes_per_s),
-            (2e7, 10, 2e6)
-        );
-        assert!(baseline("20MB/s").is_err());
-        assert!(baseline("20MB/s@0").is_err());
-        assert!(baseline("fast@10").is_err());
     }
 }

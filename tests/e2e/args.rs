@@ -154,3 +154,31 @@ fn runs_that_would_not_fit_the_machine_are_refused_before_they_start() {
     assert_bad_input(&out, "threads");
     assert!(!t.path().join("d").exists(), "nothing written");
 }
+
+#[test]
+fn every_command_refuses_a_bad_baseline_with_one_line() {
+    // One parser for `--baseline` (run, fleet run, plan): the same line, exit 2, nothing written.
+    let t = tempfile::tempdir().unwrap();
+    let mut plan = vec!["plan"];
+    plan.extend_from_slice(crate::plan::EXPLICIT);
+    for (value, why) in [
+        ("20MB/s", "no '@NODES'"),
+        ("fast@10", "'fast' is not a rate"),
+        ("20MB/s@0", "'0' is not a node count of at least 1"),
+    ] {
+        for command in [&["run", "--quick"][..], &["fleet", "run", "--quick"], &plan] {
+            let mut args = command.to_vec();
+            args.extend(["--baseline", value]);
+            let out = crate::util::segbench_in(t.path(), &args);
+            crate::util::assert_bad_input(
+                &out,
+                &format!("invalid value '{value}' for '--baseline <RATE@NODES>': {why}; use RATE@NODES, e.g. 20MB/s@10"),
+            );
+            assert_eq!(
+                std::fs::read_dir(t.path()).unwrap().count(),
+                0,
+                "{args:?}: nothing written"
+            );
+        }
+    }
+}

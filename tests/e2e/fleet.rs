@@ -316,7 +316,7 @@ fn bad_input_is_one_line_before_any_work() {
         };
         c.output().unwrap()
     };
-    let cases: [(&[&str], Option<&str>, &str); 4] = [
+    let cases: [(&[&str], Option<&str>, &str); 7] = [
         (
             &["--rank", "1", "--size", "3", "--coordinator", "127.0.0.1:9"],
             None,
@@ -329,6 +329,18 @@ fn bad_input_is_one_line_before_any_work() {
             "rank 3 of size 3",
         ),
         (&["--join-timeout", "soon"], Some("t"), "soon"),
+        // `run`'s options that fleet run neither forwards nor uses are refused by name.
+        (
+            &["--json"],
+            Some("t"),
+            "--json: not available with fleet run",
+        ),
+        (&["-q"], Some("t"), "--quiet: not available with fleet run"),
+        (
+            &["--fleet-sync", "/tmp/x.sock"],
+            Some("t"),
+            "--fleet-sync: not available with fleet run",
+        ),
     ];
     for (a, token, needle) in cases {
         crate::util::assert_bad_input(&run(a, token), needle);
@@ -539,4 +551,75 @@ fn hosts_whose_suites_differ_stop_at_the_first_unit_they_disagree_on() {
     for r in &ranks {
         assert!(r.data_dirs().is_empty(), "{:?}", r.data_dirs());
     }
+}
+
+/// A mixed workload whose snapshots go where `--snap-dir` says.
+const SNAPSHOTS: &str = r#"name = "snapshots"
+repeat = 1
+warmup = "0"
+
+[[workload]]
+kind = "mixed"
+name = "m"
+duration = "500ms"
+
+[[workload.part]]
+kind = "write"
+name = "log"
+engines = ["buffered"]
+partitions = 1
+segment_size = "4MiB"
+
+[[workload.part]]
+kind = "snapshot"
+name = "snap"
+size = "1MiB"
+every_records = 2000
+"#;
+
+#[test]
+fn fleet_run_forwards_snap_dir_to_the_local_phase() {
+    // fleet run --snap-dir was accepted and dropped: the child's snapshots went beside the log.
+    let root = tempfile::tempdir().unwrap();
+    let suite = root.path().join("snapshots.toml");
+    fs::write(&suite, SNAPSHOTS).unwrap();
+    let snaps = root.path().join("snaps");
+    fs::create_dir(&snaps).unwrap();
+    let extra = [
+        "--no-scaling",
+        "--network",
+        "off",
+        "--snap-dir",
+        snaps.to_str().unwrap(),
+    ];
+    let mut r0 = Rank::start(
+        root.path(),
+        "r0",
+        TOKEN,
+        &args(&suite, 0, 1, free_port(), &extra),
+    );
+    assert_eq!(r0.wait(Duration::from_secs(120)), 0, "{}", r0.stderr());
+    let fleet = cluster_file(&r0).fleet.expect("a fleet section");
+    let name = fleet.hosts[0]
+        .results_file
+        .as_ref()
+        .expect("the host's file");
+    let file = results::export::json::read_results(r0.dir.join("out").join(name)).unwrap();
+    let snap = file
+        .workloads
+        .iter()
+        .filter_map(|w| w.mixed.as_ref())
+        .find(|m| m.part == "snap" && !m.alone)
+        .unwrap_or_else(|| {
+            panic!(
+                "no snapshot row: {:?}",
+                file.workloads.iter().map(|w| &w.name).collect::<Vec<_>>()
+            )
+        });
+    let placement = snap.placement.as_deref().unwrap_or("");
+    assert!(placement.starts_with("same device"), "{placement}");
+    assert!(
+        fs::read_dir(&snaps).unwrap().next().is_none(),
+        "snapshots removed"
+    );
 }

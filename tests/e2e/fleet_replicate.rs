@@ -189,6 +189,10 @@ fn a_replication_factor_the_ranks_cannot_hold_is_one_line_before_any_work() {
         ("--partitions 0", "--replicate-args: --partitions 0"),
         ("--acks 2", "--replicate-args: --acks '2'"),
         ("--bogus", "--replicate-args: unexpected argument '--bogus'"),
+        (
+            "--acks 'all",
+            "--replicate-args \"--acks 'all\": a quote is not closed",
+        ),
     ] {
         let mut a = vec!["fleet", "run", "--replicate", "--replicate-args", opts];
         a.extend(flags);

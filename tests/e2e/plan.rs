@@ -48,7 +48,7 @@ fn with<'a>(args: &[&'a str], flag: &str, value: &'a str) -> Vec<&'a str> {
 
 /// W = 100 MB/s, r = 3, c = 1, T = 1 d, U = 0.5: disk term 3·100/(100·0.5) = 6 binds
 /// (NIC 0.6, storage 3·1e8·86400/(1e13·0.8) = 3.24, floor 3) -> 6 + 1 spare = 7.
-const EXPLICIT: &[&str] = &[
+pub(crate) const EXPLICIT: &[&str] = &[
     "--ingest",
     "100MB/s",
     "--rf",

@@ -236,7 +236,7 @@ mod fuzz {
             let _ = s.parse::<workloads::EngineSpec>();
             let _ = s.parse::<workloads::FlushPolicy>();
             let _ = s.parse::<workloads::SyncKind>();
-            let _ = segbench::commands::run::parse_baseline(&s);
+            let _ = segbench::parse::baseline(&s);
         }
 
         #[test]

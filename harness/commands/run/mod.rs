@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use results::{Baseline, ResultsFile};
+use results::ResultsFile;
 use workloads::pacing::Clock;
 
 use crate::bad_input;
@@ -72,9 +72,9 @@ pub struct RunArgs {
     /// Measured repetitions per engine (overrides the suite).
     #[arg(long, allow_hyphen_values = true, value_name = "N")]
     pub repeat: Option<u32>,
-    /// Baseline cluster as THROUGHPUT@NODES.
-    #[arg(long, default_value = "20MB/s@10", value_name = "SPEC")]
-    pub baseline: String,
+    /// Baseline cluster as RATE@NODES.
+    #[arg(long, default_value = crate::parse::CLASSIC_BASELINE, value_parser = crate::parse::baseline_arg, value_name = "RATE@NODES")]
+    pub baseline: crate::parse::BaselineArg,
     /// Print the results JSON on stdout (the table then goes to stderr).
     #[arg(long)]
     pub json: bool,
@@ -91,28 +91,6 @@ pub struct RunArgs {
     /// measured repetition (set by `segbench fleet run` for its children; hidden).
     #[arg(long, hide = true, value_name = "PATH")]
     pub fleet_sync: Option<PathBuf>,
-}
-
-/// Parses `20MB/s@10`.
-pub fn parse_baseline(s: &str) -> Result<Baseline, String> {
-    let bad = || format!("--baseline '{s}': expected THROUGHPUT@NODES, e.g. 20MB/s@10");
-    let (rate, nodes) = s.split_once('@').ok_or_else(bad)?;
-    let cluster = workloads::units::parse_rate(rate).map_err(|_| bad())?;
-    let nodes: u32 = nodes.trim().parse().map_err(|_| bad())?;
-    if nodes == 0 {
-        return Err(bad());
-    }
-    let source = if s == "20MB/s@10" {
-        "classic: ~20 MB/s for a 10-node cluster".to_string()
-    } else {
-        format!("given: {s}")
-    };
-    Ok(Baseline {
-        cluster_bytes_per_s: cluster,
-        nodes,
-        per_node_bytes_per_s: cluster / nodes as f64,
-        source,
-    })
 }
 
 /// Loads the suite the arguments name (file or preset) with the overrides applied and the sizes
@@ -175,7 +153,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
         }
         return Ok(0);
     }
-    let baseline = parse_baseline(&a.baseline).map_err(bad_input)?;
+    let baseline = a.baseline.cluster.clone();
     // Check every write and replicate workload's options (after --quick and --duration)
     // before touching the disk.
     for w in &suite.workloads {
