@@ -289,8 +289,16 @@ impl<'a> Coordinator<'a> {
                 },
             )?;
         }
+        self.wait_ready(step, kind, ranks.len())?;
+        self.start_at(step, &ranks)?;
+        self.gather(step, phase, kind, &ranks)
+    }
+
+    /// Waits until `n` ranks said they are Ready for `step`, noting the ports they listen on
+    /// (the replication leader's, each sink's).
+    fn wait_ready(&mut self, step: u32, kind: &StepKind, n: usize) -> Result<(), FleetFailure> {
         let mut ready = 0;
-        while ready < ranks.len() {
+        while ready < n {
             if let (
                 r,
                 Msg::Ready {
@@ -312,6 +320,12 @@ impl<'a> Coordinator<'a> {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Sends every rank the step's planned start, in its own clock: far enough ahead for the
+    /// message to arrive, given the worst clock uncertainty.
+    fn start_at(&mut self, step: u32, ranks: &[u32]) -> Result<(), FleetFailure> {
         let worst = self
             .offsets
             .values()
@@ -319,7 +333,7 @@ impl<'a> Coordinator<'a> {
             .max()
             .unwrap_or(0);
         let planned = realtime_ns() + START_LEAD.as_nanos() as i64 + 4 * worst as i64;
-        for &r in &ranks {
+        for &r in ranks {
             let o = self.offsets.get(&r).copied().unwrap_or_default();
             self.send(
                 r,
@@ -330,7 +344,19 @@ impl<'a> Coordinator<'a> {
                 },
             )?;
         }
-        // The ranks running the suite wait at the barrier before every measured unit.
+        Ok(())
+    }
+
+    /// Until every rank's PhaseDone is in: the barrier before every measured unit of the ranks
+    /// running the suite (released when all are ready, bounded by [`BARRIER_TIMEOUT`] once
+    /// one is), and each rank's summary, its window in rank 0's clock.
+    fn gather(
+        &mut self,
+        step: u32,
+        phase: &str,
+        kind: &StepKind,
+        ranks: &[u32],
+    ) -> Result<Vec<RankDone>, FleetFailure> {
         let synced: Vec<u32> = ranks
             .iter()
             .copied()

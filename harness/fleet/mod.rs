@@ -99,17 +99,15 @@ fn worker_error(e: worker::WorkerError, rank: u32) -> anyhow::Error {
     }
 }
 
-/// Rank 0: listen, run its own worker in a thread, admit, measure clocks, drive the steps,
-/// write the results.
-fn lead(cfg: FleetConfig, stop: Arc<AtomicBool>) -> anyhow::Result<u8> {
-    let p = &cfg.placement;
-    let bind = if p.coordinator.is_empty() {
+/// Rank 0's rendezvous listener on `coordinator` (HOST:PORT; loopback, any port, when empty):
+/// the listener, its address, and the address rank 0's own worker connects to.
+fn listen(coordinator: &str) -> anyhow::Result<(TcpListener, SocketAddr, SocketAddr)> {
+    let bind = if coordinator.is_empty() {
         SocketAddr::from(([127, 0, 0, 1], 0))
     } else {
-        rendezvous::bind_address(&p.coordinator).map_err(|e| {
+        rendezvous::bind_address(coordinator).map_err(|e| {
             bad_input(format!(
-                "--coordinator {}: {e} (give HOST:PORT of rank 0)",
-                p.coordinator
+                "--coordinator {coordinator}: {e} (give HOST:PORT of rank 0)"
             ))
         })?
     };
@@ -124,6 +122,14 @@ fn lead(cfg: FleetConfig, stop: Arc<AtomicBool>) -> anyhow::Result<u8> {
     } else {
         local
     };
+    Ok((listener, local, connect))
+}
+
+/// Rank 0: listen, run its own worker in a thread, admit, measure clocks, drive the steps,
+/// write the results.
+fn lead(cfg: FleetConfig, stop: Arc<AtomicBool>) -> anyhow::Result<u8> {
+    let p = &cfg.placement;
+    let (listener, local, connect) = listen(&p.coordinator)?;
     let meta = RunMeta::now();
     eprintln!(
         "segbench fleet: rank 0 of {} ({}), run {}, rendezvous on {local}",

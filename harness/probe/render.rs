@@ -1,4 +1,5 @@
-//! Human output: a compact table grouped by section.
+//! Human output: a compact table grouped by section, one function per section (host, cpu,
+//! memory, writeback, storage, nic, io_uring, micro, probe) in `SECTIONS` order, then the notes.
 
 use std::fmt::Write as _;
 
@@ -130,12 +131,32 @@ fn device_text(d: &BlockDevice, virt: bool) -> String {
     parts.join(", ")
 }
 
+/// The table's sections, in order: each adds its group's rows.
+const SECTIONS: &[fn(&mut Table, &Probe)] = &[
+    host, cpu, memory, writeback, storage, nics, io_uring, micro, probe,
+];
+
 /// The probe as a grouped human-readable table, followed by the notes.
 pub fn render(p: &Probe) -> String {
     let mut t = Table {
         rows: Vec::new(),
         group: String::new(),
     };
+    for section in SECTIONS {
+        section(&mut t, p);
+    }
+    let mut out = t.finish();
+    if !p.notes.is_empty() {
+        out.push_str("notes:\n");
+        for n in &p.notes {
+            let _ = writeln!(out, "  - {n}");
+        }
+    }
+    out
+}
+
+/// Host name, kernel, distribution, virtualisation, clock source.
+fn host(t: &mut Table, p: &Probe) {
     let h = &p.host;
     t.group("host");
     t.row("hostname", or_dash(&h.hostname));
@@ -157,7 +178,10 @@ pub fn render(p: &Probe) -> String {
             h.clock_sources_available.join(" ")
         ),
     );
+}
 
+/// CPU model, topology, frequency governor.
+fn cpu(t: &mut Table, p: &Probe) {
     let c = &p.cpu;
     t.group("cpu");
     t.row("model", or_dash(&c.model));
@@ -188,7 +212,10 @@ pub fn render(p: &Probe) -> String {
         gov.push_str(&format!(", max {:.2} GHz", f as f64 / 1e9));
     }
     t.row("governor", gov);
+}
 
+/// Memory: total and available, huge pages, swap.
+fn memory(t: &mut Table, p: &Probe) {
     let m = &p.memory;
     t.group("memory");
     t.row(
@@ -225,7 +252,10 @@ pub fn render(p: &Probe) -> String {
             "?".into()
         },
     );
+}
 
+/// The dirty-page limits and the flusher's timing.
+fn writeback(t: &mut Table, p: &Probe) {
     let v = &p.vm;
     t.group("writeback");
     let lim = |bytes: Option<u64>, ratio: Option<u64>, eff: Option<u64>| {
@@ -257,7 +287,10 @@ pub fn render(p: &Probe) -> String {
             or_dash(&v.swappiness)
         ),
     );
+}
 
+/// The data directory: its mount, space, O_DIRECT, the device chain and each device.
+fn storage(t: &mut Table, p: &Probe) {
     let s = &p.storage;
     t.group("storage");
     t.row("dir", s.dir.clone());
@@ -292,11 +325,18 @@ pub fn render(p: &Probe) -> String {
         ),
     );
     t.row("chain", s.chain_text().unwrap_or_else(|| "?".into()));
-    let in_vm = h.virtualization.as_deref().is_some_and(|v| v != "none");
+    let in_vm = p
+        .host
+        .virtualization
+        .as_deref()
+        .is_some_and(|v| v != "none");
     for d in &s.devices {
         t.row(&d.name, device_text(d, in_vm));
     }
+}
 
+/// One row per network interface.
+fn nics(t: &mut Table, p: &Probe) {
     t.group("nic");
     for n in &p.nics {
         let mut parts = vec![or_dash(&n.state), format!("mtu {}", or_dash(&n.mtu_bytes))];
@@ -318,7 +358,10 @@ pub fn render(p: &Probe) -> String {
         }
         t.row(&n.name, parts.join(", "));
     }
+}
 
+/// Whether io_uring is enabled, its opcodes and limits.
+fn io_uring(t: &mut Table, p: &Probe) {
     let u = &p.io_uring;
     t.group("io_uring");
     t.row(
@@ -349,7 +392,10 @@ pub fn render(p: &Probe) -> String {
             }
         ),
     );
+}
 
+/// The micro-benchmarks, when they ran.
+fn micro(t: &mut Table, p: &Probe) {
     if let Some(mi) = &p.micro {
         t.group("micro");
         t.row("memcpy", or_unknown(mi.memcpy_bytes_per_s, rate));
@@ -363,18 +409,13 @@ pub fn render(p: &Probe) -> String {
             or_unknown(mi.loopback_tcp_bytes_per_s, rate),
         );
     }
+}
 
+/// The probe's own fingerprint and how long it took.
+fn probe(t: &mut Table, p: &Probe) {
     t.group("probe");
     t.row("fingerprint", p.fingerprint.clone());
     t.row("took", format!("{:.2} s", p.probe_elapsed_ns as f64 / 1e9));
-    let mut out = t.finish();
-    if !p.notes.is_empty() {
-        out.push_str("notes:\n");
-        for n in &p.notes {
-            let _ = writeln!(out, "  - {n}");
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -128,6 +128,87 @@ impl ProducerResult {
     }
 }
 
+impl ProducerResult {
+    /// Records a produce of `len` bytes started at `t0` and acknowledged at `now` (the
+    /// leader's append at `appended_ns`, acks=all).
+    fn acknowledged(&mut self, len: u64, t0: u64, now: u64, appended_ns: Option<u64>) {
+        hist::record(&mut self.latency, now - t0);
+        if let Some(at) = appended_ns {
+            hist::record(&mut self.leader_append, at.saturating_sub(t0));
+        }
+        self.timeline.record(now, len);
+        self.bytes += len;
+        self.batches += 1;
+    }
+}
+
+/// The batch a produce carries: encoded from `pool` (base offset 0: the leader assigns it),
+/// or empty when the leader serves a pre-written log (no pool: the produce names its next batch).
+fn encode(
+    pool: Option<&mut PayloadPool>,
+    cfg: &ReplicaConfig,
+    shape: Shape,
+    ts_ms: i64,
+) -> Vec<u8> {
+    match pool {
+        None => Vec::new(),
+        Some(pool) => {
+            let mut batch = vec![0u8; shape.batch_bytes];
+            encode_batch(
+                &mut batch,
+                0,
+                ts_ms,
+                shape.records_per_batch,
+                cfg.record_size,
+                pool,
+            );
+            batch
+        }
+    }
+}
+
+/// What became of one produce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    /// Acknowledged as the acks mode says; acks=all also gives the leader's append moment.
+    Acked {
+        /// The leader's clock at the append (acks=all only).
+        appended_ns: Option<u64>,
+    },
+    /// Refused: NotEnoughReplicas (acks=all).
+    Refused,
+    /// The leader went away, or the run stopped while waiting for the HW.
+    Unanswered,
+}
+
+/// Waits for the answer `acks` asks for to a produce to partition `p`: none (acks=0), the
+/// leader's append (acks=1), or the append and then the partition's HW reaching the batch's
+/// end (acks=all).
+fn wait_for_ack(
+    shared: &Shared,
+    acks: Acks,
+    replies: &Receiver<ProduceReply>,
+    p: u32,
+    stop: &AtomicBool,
+) -> Answer {
+    let acked = |ok: bool, appended_ns| {
+        if ok {
+            Answer::Acked { appended_ns }
+        } else {
+            Answer::Unanswered
+        }
+    };
+    match acks {
+        Acks::Zero => acked(true, None),
+        Acks::One => acked(replies.recv().is_ok_and(|r| r.is_ok()), None),
+        Acks::All => match replies.recv() {
+            Ok(Ok(a)) => acked(wait_for_hw(shared, p as usize, a.end, stop), Some(a.at_ns)),
+            Ok(Err(_)) => Answer::Refused,
+            Err(_) => Answer::Unanswered,
+        },
+    }
+}
+
 /// Produces `plan`'s share until its byte budget, the deadline or `stop`, announcing each
 /// batch to the end-to-end consumer on `announce`; `base_ns` is every producer's timeline start.
 #[allow(clippy::too_many_arguments)]
@@ -192,24 +273,9 @@ pub fn run_producer(
             None => now,
         };
         let ts_ms = wall0_ms + ((now - start_ns) / 1_000_000) as i64;
-        let batch = match payload.as_mut() {
-            None => Vec::new(),
-            Some(pool) => {
-                let mut batch = vec![0u8; len];
-                encode_batch(
-                    &mut batch,
-                    0,
-                    ts_ms,
-                    shape.records_per_batch,
-                    cfg.record_size,
-                    pool,
-                );
-                batch
-            }
-        };
         let req = Produce {
             partition: p,
-            batch,
+            batch: encode(payload.as_mut(), cfg, shape, ts_ms),
             records: shape.records_per_batch,
             max_timestamp_ms: ts_ms,
             acks: cfg.acks,
@@ -225,34 +291,16 @@ pub fn run_producer(
             break; // the leader stopped (its error is reported by the repetition)
         }
         sent += len as u64;
-        let mut appended_ns = None;
-        let acked = match cfg.acks {
-            Acks::Zero => true,
-            Acks::One => replies.recv().is_ok_and(|r| r.is_ok()),
-            Acks::All => match replies.recv() {
-                Ok(Ok(a)) => {
-                    appended_ns = Some(a.at_ns);
-                    wait_for_hw(shared, p as usize, a.end, stop)
-                }
-                Ok(Err(_)) => {
-                    ends[p as usize] -= records;
-                    let _ = announce.send(Produced::Refused { partition: p });
-                    out.not_enough_replicas += 1;
-                    std::thread::sleep(RETRY_BACKOFF);
-                    false
-                }
-                Err(_) => false,
-            },
-        };
+        let answer = wait_for_ack(shared, cfg.acks, &replies, p, stop);
+        if answer == Answer::Refused {
+            ends[p as usize] -= records;
+            let _ = announce.send(Produced::Refused { partition: p });
+            out.not_enough_replicas += 1;
+            std::thread::sleep(RETRY_BACKOFF);
+        }
         now = clock.now_ns();
-        if acked {
-            hist::record(&mut out.latency, now - t0);
-            if let Some(at) = appended_ns {
-                hist::record(&mut out.leader_append, at.saturating_sub(t0));
-            }
-            out.timeline.record(now, len as u64);
-            out.bytes += len as u64;
-            out.batches += 1;
+        if let Answer::Acked { appended_ns } = answer {
+            out.acknowledged(len as u64, t0, now, appended_ns);
         }
         turn = (turn + 1) % plan.partitions.len();
     }

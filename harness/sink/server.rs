@@ -249,6 +249,58 @@ fn write_line<T: Serialize>(stream: &mut TcpStream, v: &T) -> io::Result<()> {
     stream.write_all(&line)
 }
 
+/// Reads a session's HELLO and answers it: the HELLO and whether the session is verified
+/// (asked by the reader or by `--verify`); none when the peer connected and left (a
+/// reachability check); why the connection is broken otherwise.
+fn handshake(stream: &mut TcpStream, cfg: &SinkConfig) -> Result<Option<(Hello, bool)>, String> {
+    let mut hdr = [0u8; HEADER_LEN];
+    match read_full(stream, &mut hdr) {
+        Ok(true) => {}
+        Ok(false) => return Ok(None),
+        Err(e) if is_timeout(&e) => return Err(format!("no HELLO within {:?}", cfg.idle_timeout)),
+        Err(e) => return Err(format!("reading HELLO: {e}")),
+    }
+    let h = match FrameHeader::decode(&hdr) {
+        Ok(h) if h.kind == FrameKind::Hello => h,
+        Ok(h) => return Err(format!("expected HELLO, got {:?}", h.kind)),
+        Err(e) => return Err(e.to_string()),
+    };
+    if h.payload_len > MAX_HELLO_BYTES {
+        return Err(format!(
+            "HELLO of {} bytes is over the limit of {MAX_HELLO_BYTES}",
+            h.payload_len
+        ));
+    }
+    let mut payload = vec![0u8; h.payload_len as usize];
+    if let Err(e) = read_full(stream, &mut payload) {
+        return Err(format!("reading HELLO: {e}"));
+    }
+    let hello: Hello = match serde_json::from_slice(&payload) {
+        Ok(h) => h,
+        Err(e) => {
+            let reply = HelloReply {
+                ok: false,
+                verify: false,
+                error: Some(format!("HELLO does not parse: {e}")),
+            };
+            let _ = write_line(stream, &reply);
+            return Err(format!("HELLO does not parse: {e}"));
+        }
+    };
+    let verify = cfg.verify || hello.verify;
+    if let Err(e) = write_line(
+        stream,
+        &HelloReply {
+            ok: true,
+            verify,
+            error: None,
+        },
+    ) {
+        return Err(format!("answering HELLO: {e}"));
+    }
+    Ok(Some((hello, verify)))
+}
+
 /// Serves one connection to its end; never panics on what the peer sends.
 fn serve(mut stream: TcpStream, peer: SocketAddr, shared: &Shared) {
     let cfg = &shared.cfg;
@@ -262,54 +314,11 @@ fn serve(mut stream: TcpStream, peer: SocketAddr, shared: &Shared) {
         shared.log(&format!("{peer}: {msg}; connection closed"));
     };
 
-    // HELLO.
-    let mut hdr = [0u8; HEADER_LEN];
-    match read_full(&mut stream, &mut hdr) {
-        Ok(true) => {}
-        Ok(false) => return, // connected and left: a reachability check
-        Err(e) if is_timeout(&e) => {
-            return broken(format!("no HELLO within {:?}", cfg.idle_timeout))
-        }
-        Err(e) => return broken(format!("reading HELLO: {e}")),
-    }
-    let h = match FrameHeader::decode(&hdr) {
-        Ok(h) if h.kind == FrameKind::Hello => h,
-        Ok(h) => return broken(format!("expected HELLO, got {:?}", h.kind)),
-        Err(e) => return broken(e.to_string()),
+    let (hello, verify) = match handshake(&mut stream, cfg) {
+        Ok(Some(h)) => h,
+        Ok(None) => return, // connected and left: a reachability check
+        Err(msg) => return broken(msg),
     };
-    if h.payload_len > MAX_HELLO_BYTES {
-        return broken(format!(
-            "HELLO of {} bytes is over the limit of {MAX_HELLO_BYTES}",
-            h.payload_len
-        ));
-    }
-    let mut payload = vec![0u8; h.payload_len as usize];
-    if let Err(e) = read_full(&mut stream, &mut payload) {
-        return broken(format!("reading HELLO: {e}"));
-    }
-    let hello: Hello = match serde_json::from_slice(&payload) {
-        Ok(h) => h,
-        Err(e) => {
-            let reply = HelloReply {
-                ok: false,
-                verify: false,
-                error: Some(format!("HELLO does not parse: {e}")),
-            };
-            let _ = write_line(&mut stream, &reply);
-            return broken(format!("HELLO does not parse: {e}"));
-        }
-    };
-    let verify = cfg.verify || hello.verify;
-    if let Err(e) = write_line(
-        &mut stream,
-        &HelloReply {
-            ok: true,
-            verify,
-            error: None,
-        },
-    ) {
-        return broken(format!("answering HELLO: {e}"));
-    }
 
     let mut session = Session::new(verify, &hello);
     let mut buf = vec![0u8; READ_BUF_BYTES];

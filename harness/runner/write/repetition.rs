@@ -19,18 +19,24 @@ use super::assemble::{assemble, RepMeasure};
 use super::thread::{run_thread, Part, ThreadCtx, ThreadResult};
 use super::WriteConfig;
 
-/// Runs one repetition of `cfg` in `dirs` (created by the caller, empty); partition `p` goes
-/// to `dirs[p % dirs.len()]` (several data directories, as on several disks).
-pub fn run_repetition(
+/// Every partition of a repetition, set up.
+struct Partitions {
+    /// Each runner thread's partitions (partition `p` to thread `p % threads`).
+    per_thread: Vec<Vec<Part>>,
+    /// The engine's capabilities.
+    caps: Caps,
+    /// Each partition's directory.
+    partition_dirs: Vec<PathBuf>,
+}
+
+/// Sets up every partition (engine, log, first segment) before the clock starts: partition
+/// `p` in `dirs[p % dirs.len()]` (not empty), written by thread `p % threads`.
+fn set_up(
     cfg: &WriteConfig,
     dirs: &[PathBuf],
-    clock: Arc<dyn Clock>,
-    stop: &AtomicBool,
-    limit: Limit,
-    live: &LiveCounters,
-) -> Result<RepMeasure, RunError> {
-    let shape = cfg.shape().map_err(RunError::Unsupported)?;
-    let threads = cfg.threads.min(cfg.partitions).max(1);
+    batch_bytes: usize,
+    threads: u32,
+) -> Result<Partitions, RunError> {
     let log_cfg = LogConfig {
         segment_bytes: cfg.segment_size,
         index_interval_bytes: cfg.index_interval,
@@ -38,19 +44,14 @@ pub fn run_repetition(
         format: cfg.format,
         ..LogConfig::default()
     };
-
-    // Set up every partition (engines, logs, first segment) before the clock starts.
     let mut per_thread: Vec<Vec<Part>> = (0..threads).map(|_| Vec::new()).collect();
     let mut caps = Caps::default();
     let mut partition_dirs = Vec::new();
-    let Some(first_dir) = dirs.first() else {
-        return Err(RunError::Unsupported("no data directory".into()));
-    };
     for p in 0..cfg.partitions {
         let dir = &dirs[p as usize % dirs.len()];
         let log = PartitionLog::create(dir, &cfg.topic, p, log_cfg.clone())?;
         partition_dirs.push(log.dir().to_path_buf());
-        let mut engine = match write::build(&cfg.engine, log.dir(), shape.batch_bytes) {
+        let mut engine = match write::build(&cfg.engine, log.dir(), batch_bytes) {
             Ok(e) => e,
             Err(e) if e.is_unsupported() => return Err(RunError::Unsupported(e.to_string())),
             Err(e) => return Err(e.into()),
@@ -71,6 +72,33 @@ pub fn run_repetition(
             last_flush_ns: 0,
         });
     }
+    Ok(Partitions {
+        per_thread,
+        caps,
+        partition_dirs,
+    })
+}
+
+/// Runs one repetition of `cfg` in `dirs` (created by the caller, empty); partition `p` goes
+/// to `dirs[p % dirs.len()]` (several data directories, as on several disks).
+pub fn run_repetition(
+    cfg: &WriteConfig,
+    dirs: &[PathBuf],
+    clock: Arc<dyn Clock>,
+    stop: &AtomicBool,
+    limit: Limit,
+    live: &LiveCounters,
+) -> Result<RepMeasure, RunError> {
+    let shape = cfg.shape().map_err(RunError::Unsupported)?;
+    let threads = cfg.threads.min(cfg.partitions).max(1);
+    let Some(first_dir) = dirs.first() else {
+        return Err(RunError::Unsupported("no data directory".into()));
+    };
+    let Partitions {
+        per_thread,
+        caps,
+        partition_dirs,
+    } = set_up(cfg, dirs, shape.batch_bytes, threads)?;
 
     let barrier = Barrier::new(threads as usize + 1);
     type Outcomes = Vec<Result<ThreadResult, EngineError>>;

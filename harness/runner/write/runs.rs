@@ -10,11 +10,13 @@ use std::time::Duration;
 use results::{Kind, Repetition, Status, WorkloadResult};
 use workloads::kafka::log::LogFormat;
 use workloads::pacing::Clock;
+use workloads::write::Caps;
 
 use super::{RepMeasure, WriteConfig};
 use crate::datadir::DataDir;
 use crate::runner::progress::Progress;
 use crate::runner::steady::{self, UntilSteady};
+use crate::runner::storage::StorageContext;
 use crate::runner::{settle, start_of, Interleaved, Limit, LiveCounters, RepSync, RunError};
 
 /// Options shared by every workload of a run.
@@ -63,42 +65,22 @@ pub fn run_writes(
     progress: &Progress,
 ) -> WriteOutcome {
     let ctx = match data.first() {
-        Some(d) => crate::runner::storage::StorageContext::for_dir(d.path()),
-        None => crate::runner::storage::StorageContext::default(),
+        Some(d) => StorageContext::for_dir(d.path()),
+        None => StorageContext::default(),
     };
-    let mut reps: Vec<Vec<Repetition>> = vec![Vec::new(); configs.len()];
-    let mut status: Vec<Status> = vec![Status::Completed; configs.len()];
-    let mut caps = vec![None; configs.len()];
-    let mut overhead: Vec<Option<f64>> = vec![None; configs.len()];
+    let mut tally = Tally::new(configs.len());
     let mut failures = Vec::new();
     let mut interrupted = false;
     let mut sync_failure = None;
 
     let mut turns = Interleaved::new(opts.repeat, configs.len());
-    while let Some((rep, w)) = turns.next_turn(&status, stop) {
+    while let Some((rep, w)) = turns.next_turn(&tally.status, stop) {
         let cfg = &configs[w];
-        if rep == 0 && !opts.warmup.is_zero() {
-            let label = format!("write {} warm-up", cfg.engine);
-            let limit = Limit {
-                bytes: None,
-                duration: Some(opts.warmup),
-            };
-            match run_one(
-                cfg,
-                data,
-                &format!("w{}-warmup", opts.first_workload + w),
-                clock.clone(),
-                stop,
-                limit,
-                progress,
-                &label,
-                false,
-                opts.sync.as_deref(),
-                None,
-            ) {
-                Ok(_) => {}
+        if rep == 0 {
+            match warm_up(cfg, w, opts, data, clock.clone(), stop, progress) {
+                Ok(()) => {}
                 Err(OneError::Run(e)) => {
-                    status[w] = err_status(&e);
+                    tally.status[w] = err_status(&e);
                     continue;
                 }
                 Err(OneError::Sync(e)) => {
@@ -107,9 +89,7 @@ pub fn run_writes(
                     break;
                 }
             }
-        }
-        if rep == 0 {
-            overhead[w] = calibrate_overhead(cfg, data, clock.clone(), stop);
+            tally.overhead[w] = calibrate_overhead(cfg, data, clock.clone(), stop);
         }
         let label = format!("write {} rep {}/{}", cfg.engine, rep + 1, opts.repeat);
         let until = opts.until_steady.map(|round| UntilSteady {
@@ -140,14 +120,14 @@ pub fn run_writes(
                 }
                 m.repetition.index = rep;
                 m.repetition.harness_overhead_ratio =
-                    overhead[w].map(|ns| overhead_ratio(ns, &m.repetition));
+                    tally.overhead[w].map(|ns| overhead_ratio(ns, &m.repetition));
                 progress.done(&label, &m.repetition);
-                caps[w] = Some(m.caps);
+                tally.caps[w] = Some(m.caps);
                 if m.interrupted {
                     interrupted = true;
-                    status[w] = Status::Interrupted;
+                    tally.status[w] = Status::Interrupted;
                 }
-                reps[w].push(m.repetition);
+                tally.reps[w].push(m.repetition);
                 if !opts.keep {
                     remove_children(data, &format!("w{}-r{rep}", opts.first_workload + w));
                 }
@@ -155,7 +135,7 @@ pub fn run_writes(
             Err(OneError::Run(e)) => {
                 progress.line(&format!("{label}: {e}"));
                 // run_one removed the repetition's data.
-                status[w] = err_status(&e);
+                tally.status[w] = err_status(&e);
             }
             Err(OneError::Sync(e)) => {
                 progress.line(&format!("{label}: {e}"));
@@ -166,38 +146,104 @@ pub fn run_writes(
         }
     }
 
-    let workloads = configs
-        .iter()
-        .enumerate()
-        .map(|(w, cfg)| {
-            let reps = std::mem::take(&mut reps[w]);
-            let skipped = settle(&mut status[w], reps.len(), turns.stopped());
-            let (medium, mut warnings) = ctx.classify(cfg, caps[w].as_ref(), &reps);
-            warnings.extend(skipped);
-            let mut config = cfg.config_map();
-            if let Some(round) = opts.until_steady {
-                config.insert(
-                    steady::CONFIG_KEY.into(),
-                    serde_json::json!(round.as_secs_f64()),
-                );
-            }
-            WorkloadResult::new(
-                format!("write/{}", cfg.engine),
-                Kind::Write,
-                cfg.engine.to_string(),
-                config,
-                status[w].clone(),
-                medium,
-            )
-            .with_repetitions(reps, warnings)
-        })
-        .collect();
     WriteOutcome {
-        workloads,
+        workloads: tally.results(configs, opts, &ctx, turns.stopped()),
         check_failures: failures,
         interrupted: interrupted || turns.stopped(),
         sync_failure,
     }
+}
+
+/// What the turns gathered, per workload.
+struct Tally {
+    reps: Vec<Vec<Repetition>>,
+    status: Vec<Status>,
+    caps: Vec<Option<Caps>>,
+    /// The runner's own time per append ([`calibrate_overhead`]).
+    overhead: Vec<Option<f64>>,
+}
+
+impl Tally {
+    fn new(n: usize) -> Self {
+        Tally {
+            reps: vec![Vec::new(); n],
+            status: vec![Status::Completed; n],
+            caps: vec![None; n],
+            overhead: vec![None; n],
+        }
+    }
+
+    /// Each workload's result: its repetitions, status (settled: a run stopped early marks
+    /// the turns not run), what it measured and the warnings.
+    fn results(
+        mut self,
+        configs: &[WriteConfig],
+        opts: &RunOptions,
+        ctx: &StorageContext,
+        stopped: bool,
+    ) -> Vec<WorkloadResult> {
+        configs
+            .iter()
+            .enumerate()
+            .map(|(w, cfg)| {
+                let reps = std::mem::take(&mut self.reps[w]);
+                let skipped = settle(&mut self.status[w], reps.len(), stopped);
+                let (medium, mut warnings) = ctx.classify(cfg, self.caps[w].as_ref(), &reps);
+                warnings.extend(skipped);
+                let mut config = cfg.config_map();
+                if let Some(round) = opts.until_steady {
+                    config.insert(
+                        steady::CONFIG_KEY.into(),
+                        serde_json::json!(round.as_secs_f64()),
+                    );
+                }
+                WorkloadResult::new(
+                    format!("write/{}", cfg.engine),
+                    Kind::Write,
+                    cfg.engine.to_string(),
+                    config,
+                    self.status[w].clone(),
+                    medium,
+                )
+                .with_repetitions(reps, warnings)
+            })
+            .collect()
+    }
+}
+
+/// Workload `w`'s warm-up before its first measured repetition, for `opts.warmup` (none when
+/// zero); its data is removed after.
+fn warm_up(
+    cfg: &WriteConfig,
+    w: usize,
+    opts: &RunOptions,
+    data: &[DataDir],
+    clock: Arc<dyn Clock>,
+    stop: &AtomicBool,
+    progress: &Progress,
+) -> Result<(), OneError> {
+    if opts.warmup.is_zero() {
+        return Ok(());
+    }
+    let label = format!("write {} warm-up", cfg.engine);
+    let limit = Limit {
+        bytes: None,
+        duration: Some(opts.warmup),
+    };
+    run_one(
+        cfg,
+        data,
+        &format!("w{}-warmup", opts.first_workload + w),
+        clock,
+        stop,
+        limit,
+        progress,
+        &label,
+        false,
+        opts.sync.as_deref(),
+        None,
+    )
+    .map(|_| ())
 }
 
 /// Why [`run_one`] produced no repetition: the engine, or the fleet barrier before it.
