@@ -105,8 +105,7 @@ pub fn run(a: ReportArgs) -> anyhow::Result<u8> {
 mod tests {
     use super::*;
     use crate::BadInput;
-    use results::plot::check_well_formed;
-    use results::testing::sample;
+    use results::testing::{check_well_formed, sample};
     use results::{Kind, Status};
 
     /// Path of the sample results fixture, from the crate root.

@@ -679,7 +679,7 @@ impl BarChart {
 mod tests {
     use super::*;
     use crate::plot::scale::{linear_ticks, number_label};
-    use crate::plot::svg::check_well_formed;
+    use crate::testing::check_well_formed;
 
     fn axis(lo: f64, hi: f64, label: &str) -> Axis {
         let (domain, ticks) = linear_ticks(lo, hi, 5, number_label);

@@ -232,7 +232,7 @@ impl HeatMap {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plot::check_well_formed;
+    use crate::testing::check_well_formed;
 
     fn map() -> HeatMap {
         let cell = |v: f64| {

@@ -6,7 +6,7 @@
 //! labels and hover tooltips, which are simpler to write directly than to bend plotters to.
 //! No fonts, no system libraries, no scripts: the browser lays out the text.
 //!
-//! - [`svg`]: the document writer (escaping every text) and a well-formedness check;
+//! - [`svg`]: the document writer (escaping every text);
 //! - [`scale`]: linear, log, log2 and nines axes with nice ticks and labels;
 //! - [`chart`]: [`LineChart`] and [`BarChart`];
 //! - [`heatmap`]: [`HeatMap`], a grid of cells coloured by value.
@@ -22,4 +22,4 @@ pub use chart::{
 };
 pub use heatmap::{HeatCell, HeatMap};
 pub use scale::{Domain, Scale, Tick};
-pub use svg::{check_well_formed, escape, Stroke, Svg};
+pub use svg::{escape, Stroke, Svg};

@@ -1,6 +1,6 @@
 //! A small SVG writer: `<line>`, `<rect>`, `<polyline>`, `<circle>`, `<text>` and groups, with
-//! every piece of text escaped, plus a well-formedness check of what it (and the HTML report)
-//! writes.
+//! every piece of text escaped (the tests check what it writes with an XML parser,
+//! `crate::testing::check_well_formed`).
 //!
 //! Coordinates are user units of the `viewBox` (one unit = one CSS pixel at the natural width),
 //! written with one decimal. Text sizes are estimated, not measured (no font backend, no
@@ -382,202 +382,6 @@ impl Svg {
     }
 }
 
-/// Why [`check_well_formed`] refused a document.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("not well-formed at byte {offset}: {reason}")]
-pub struct XmlError {
-    /// Byte offset of the problem.
-    pub offset: usize,
-    /// What is wrong.
-    pub reason: String,
-}
-
-/// HTML elements that never have content; the report writes them self-closed (`<br/>`), but a
-/// bare `<br>` is accepted too.
-const VOID_ELEMENTS: &[&str] = &[
-    "area", "base", "br", "col", "hr", "img", "input", "link", "meta", "wbr",
-];
-
-/// Checks that `doc` is well-formed as the report writes it (XHTML-style HTML with inline SVG):
-/// every tag closed in order, attribute values quoted, no raw `<` or stray `&` in text or
-/// attributes, only the entities `&amp; &lt; &gt; &quot; &#39;` and numeric ones. Comments and a
-/// leading `<!DOCTYPE …>` are skipped. A small stack parser, not a validator.
-pub fn check_well_formed(doc: &str) -> Result<(), XmlError> {
-    let b = doc.as_bytes();
-    let err = |offset: usize, reason: String| Err(XmlError { offset, reason });
-    let mut stack: Vec<(String, usize)> = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'<' => {
-                if doc[i..].starts_with("<!--") {
-                    match doc[i + 4..].find("-->") {
-                        Some(end) => i += 4 + end + 3,
-                        None => return err(i, "unterminated comment".into()),
-                    }
-                    continue;
-                }
-                if doc[i..].starts_with("<!") {
-                    if !doc[i..].to_ascii_lowercase().starts_with("<!doctype") || !stack.is_empty()
-                    {
-                        return err(i, "unexpected <! declaration".into());
-                    }
-                    match doc[i..].find('>') {
-                        Some(end) => i += end + 1,
-                        None => return err(i, "unterminated doctype".into()),
-                    }
-                    continue;
-                }
-                let start = i;
-                let closing = b.get(i + 1) == Some(&b'/');
-                i += if closing { 2 } else { 1 };
-                let name_start = i;
-                while i < b.len()
-                    && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'-' | b'_' | b':'))
-                {
-                    i += 1;
-                }
-                let name = &doc[name_start..i];
-                if name.is_empty() || !b[name_start].is_ascii_alphabetic() {
-                    return err(
-                        start,
-                        "'<' that does not start a tag (escape it as &lt;)".into(),
-                    );
-                }
-                // Attributes: name="value" or name='value', separated by whitespace.
-                let mut self_closed = false;
-                loop {
-                    while i < b.len() && b[i].is_ascii_whitespace() {
-                        i += 1;
-                    }
-                    if i >= b.len() {
-                        return err(start, format!("unterminated tag <{name}"));
-                    }
-                    if b[i] == b'>' {
-                        i += 1;
-                        break;
-                    }
-                    if b[i] == b'/' && b.get(i + 1) == Some(&b'>') && !closing {
-                        self_closed = true;
-                        i += 2;
-                        break;
-                    }
-                    if closing {
-                        return err(i, format!("attributes in closing tag </{name}>"));
-                    }
-                    let attr_start = i;
-                    while i < b.len()
-                        && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'-' | b'_' | b':'))
-                    {
-                        i += 1;
-                    }
-                    if attr_start == i {
-                        return err(i, format!("bad character in tag <{name}>"));
-                    }
-                    if b.get(i) != Some(&b'=') {
-                        return err(
-                            i,
-                            format!("attribute {} without a quoted value", &doc[attr_start..i]),
-                        );
-                    }
-                    i += 1;
-                    let quote = match b.get(i) {
-                        Some(&q @ (b'"' | b'\'')) => q,
-                        _ => return err(i, "attribute value not quoted".into()),
-                    };
-                    i += 1;
-                    let value_start = i;
-                    while i < b.len() && b[i] != quote {
-                        if b[i] == b'<' {
-                            return err(i, "raw '<' in an attribute value".into());
-                        }
-                        i += 1;
-                    }
-                    if i >= b.len() {
-                        return err(value_start, "unterminated attribute value".into());
-                    }
-                    check_entities(&doc[value_start..i], value_start)?;
-                    i += 1;
-                }
-                let lower = name.to_ascii_lowercase();
-                if closing {
-                    match stack.pop() {
-                        Some((open, _)) if open == name => {}
-                        Some((open, at)) => {
-                            return err(
-                                start,
-                                format!("</{name}> closes <{open}> opened at byte {at}"),
-                            )
-                        }
-                        None => return err(start, format!("</{name}> without an open tag")),
-                    }
-                } else if !self_closed && !VOID_ELEMENTS.contains(&lower.as_str()) {
-                    stack.push((name.to_string(), start));
-                    // Raw text elements: their content is not markup.
-                    if lower == "style" || lower == "script" {
-                        let close = format!("</{name}>");
-                        match doc[i..].find(&close) {
-                            Some(end) => {
-                                i += end;
-                            }
-                            None => return err(start, format!("<{name}> is never closed")),
-                        }
-                    }
-                }
-            }
-            b'&' => {
-                let end = doc[i..]
-                    .find(|c: char| c == ';' || c.is_whitespace() || c == '<')
-                    .map(|e| i + e);
-                match end {
-                    Some(e) if b[e] == b';' => {
-                        check_entities(&doc[i..=e], i)?;
-                        i = e + 1;
-                    }
-                    _ => return err(i, "stray '&' (escape it as &amp;)".into()),
-                }
-            }
-            _ => i += 1,
-        }
-    }
-    if let Some((open, at)) = stack.pop() {
-        return err(at, format!("<{open}> is never closed"));
-    }
-    Ok(())
-}
-
-/// Checks every `&…;` in `s` (found at `offset`) names a known entity.
-fn check_entities(s: &str, offset: usize) -> Result<(), XmlError> {
-    let mut rest = s;
-    let mut at = offset;
-    while let Some(p) = rest.find('&') {
-        let tail = &rest[p..];
-        let Some(semi) = tail.find(';') else {
-            return Err(XmlError {
-                offset: at + p,
-                reason: "stray '&' (escape it as &amp;)".into(),
-            });
-        };
-        let entity = &tail[1..semi];
-        let known = matches!(entity, "amp" | "lt" | "gt" | "quot" | "apos" | "#39")
-            || entity
-                .strip_prefix("#x")
-                .is_some_and(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_hexdigit()))
-            || entity
-                .strip_prefix('#')
-                .is_some_and(|d| !d.is_empty() && d.chars().all(|c| c.is_ascii_digit()));
-        if !known {
-            return Err(XmlError {
-                offset: at + p,
-                reason: format!("unknown entity &{entity};"),
-            });
-        }
-        at += p + semi + 1;
-        rest = &tail[semi + 1..];
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -603,7 +407,7 @@ mod tests {
             "{out}"
         );
         assert!(!out.contains("\" onload"), "{out}");
-        check_well_formed(&out).unwrap();
+        crate::testing::check_well_formed(&out).unwrap();
     }
 
     #[test]
@@ -625,7 +429,7 @@ mod tests {
         );
         // left open on purpose: finish closes it
         let out = s.finish("chart");
-        check_well_formed(&out).unwrap();
+        crate::testing::check_well_formed(&out).unwrap();
         assert!(
             out.contains(r#"<rect x="10" y="20" width="20" height="30""#),
             "{out}"
@@ -633,29 +437,6 @@ mod tests {
         assert!(out.contains("points=\"0,0 10,20.5 0,3\""), "{out}");
         assert!(out.contains("rotate(-30 0 0)"), "{out}");
         assert_eq!(out.matches("<g>").count(), out.matches("</g>").count());
-    }
-
-    #[test]
-    fn well_formedness_check_catches_broken_documents() {
-        let ok = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"/><style>a > b { x: 1 }</style></head>\
-                  <body><!-- c < d --><p class='x'>a &amp; b &#215; &#x2013;<br/></p></body></html>";
-        check_well_formed(ok).unwrap();
-        let bad = [
-            ("<p><b>x</p></b>", "closes"),
-            ("<p>x", "never closed"),
-            ("</p>", "without an open tag"),
-            ("<p>a < b</p>", "does not start a tag"),
-            ("<p>a & b</p>", "stray '&'"),
-            ("<p>&nbsp;</p>", "unknown entity"),
-            ("<p class=x>y</p>", "not quoted"),
-            ("<p title=\"a<b\">y</p>", "raw '<'"),
-            ("<p title=\"a&b\">y</p>", "stray '&'"),
-            ("<p hidden>y</p>", "without a quoted value"),
-        ];
-        for (doc, why) in bad {
-            let e = check_well_formed(doc).expect_err(doc);
-            assert!(e.reason.contains(why), "{doc}: {e}");
-        }
     }
 
     #[test]

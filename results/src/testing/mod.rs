@@ -5,13 +5,17 @@
 //! The fixture: two write engines (buffered at 500 MB/s, `uring:direct,qd=8` at 1000 MB/s),
 //! two read engines (`sendfile` at 1600 MB/s and 0.55 CPU s/GB, `readwrite` at 1000 MB/s and
 //! 1.0 CPU s/GB) and a skipped one.
+//!
+//! And [`check_well_formed`], the XML check of the HTML report and its SVG charts.
 
 mod fleet;
 mod replication;
 pub mod sample;
+mod xml;
 
 pub use fleet::*;
 pub use replication::*;
+pub use xml::check_well_formed;
 
 use std::collections::BTreeMap;
 

@@ -571,7 +571,7 @@ mod tests {
         }
         let html = render(&r);
         assert!(html.contains("<a href=\"#cluster-capacity\">Capacity</a>"));
-        crate::plot::check_well_formed(&html).unwrap();
+        crate::testing::check_well_formed(&html).unwrap();
         // Without a write figure, no section.
         let none = results_with(vec![], None);
         assert!(capacity(&none).is_none());

@@ -98,7 +98,7 @@ mod tests {
         let s = interference(&file_of(rows)).expect("a section");
         assert_eq!(s.id, "interference");
         assert_eq!(s.html.matches("<svg").count(), 1);
-        crate::plot::check_well_formed(&s.html).unwrap();
+        crate::testing::check_well_formed(&s.html).unwrap();
         assert!(s.html.contains("produce with catch-up"), "{}", s.html);
         assert!(s.html.contains("produce without catch-up"));
         assert!(s.html.contains("kafka: catch-up raises produce p99"));

@@ -345,7 +345,7 @@ mod tests {
         let tp = section(&html, "throughput");
         assert!(!tp.contains("scale-partitions"));
         assert!(section(&html, "write").contains("scale-partitions/buffered/partitions=4"));
-        crate::plot::check_well_formed(&html).unwrap();
+        crate::testing::check_well_formed(&html).unwrap();
     }
 
     #[test]
@@ -402,7 +402,7 @@ mod tests {
             s.html
         );
         assert!(s.html.contains(">16</text>"), "extrapolated to 2 × 8 hosts");
-        crate::plot::check_well_formed(&s.html).unwrap();
+        crate::testing::check_well_formed(&s.html).unwrap();
     }
 
     #[test]
