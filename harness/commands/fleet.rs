@@ -366,7 +366,7 @@ pub fn config(a: &FleetRunArgs) -> anyhow::Result<FleetConfig> {
     let placement = discover(&env, &flags).map_err(|e| bad_input(e.0))?;
     let replicate = replicate_rf(a, placement.size)?;
     let options = match replicate {
-        Some(rf) => replicate_options(a, rf)?,
+        Some(rf) => replicate_options(a.replicate_args.as_deref(), a.run.quick, rf)?,
         None => crate::commands::argv::defaults(),
     };
     let (leader, follower) = replicate_args(&a.run, placement.rank, &options);

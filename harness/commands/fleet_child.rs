@@ -9,7 +9,6 @@ use std::time::Duration;
 use crate::bad_input;
 use crate::commands::argv;
 use crate::commands::common::OutputArgs;
-use crate::commands::fleet::FleetRunArgs;
 use crate::commands::replicate::ReplicateArgs;
 use crate::commands::replicate_role::Role;
 use crate::commands::run::RunArgs;
@@ -100,10 +99,15 @@ fn split_options(s: &str) -> anyhow::Result<Vec<String>> {
 }
 
 /// The replication phase's options: its defaults (acks 0, 1, all, a short time per
-/// repetition) unless `--replicate-args` gives them ([`split_options`]), then those, over `rf`
-/// replicas. One line naming the option when one is the fleet's or does not parse.
-pub fn replicate_options(a: &FleetRunArgs, rf: u32) -> anyhow::Result<ReplicateArgs> {
-    let extra = split_options(a.replicate_args.as_deref().unwrap_or(""))?;
+/// repetition, shorter with `quick`) unless `replicate_args` (`fleet run --replicate-args`)
+/// gives them ([`split_options`]), then those, over `rf` replicas. One line naming the option
+/// when one is the fleet's or does not parse.
+pub fn replicate_options(
+    replicate_args: Option<&str>,
+    quick: bool,
+    rf: u32,
+) -> anyhow::Result<ReplicateArgs> {
+    let extra = split_options(replicate_args.unwrap_or(""))?;
     let flag = |x: &String| x.split('=').next().unwrap_or("").to_string();
     if let Some((f, why)) = extra
         .iter()
@@ -114,11 +118,7 @@ pub fn replicate_options(a: &FleetRunArgs, rf: u32) -> anyhow::Result<ReplicateA
         )));
     }
     let given = |f: &str| extra.iter().any(|x| flag(x) == f);
-    let (duration, repeat) = if a.run.quick {
-        ("1s", "1")
-    } else {
-        ("5s", "3")
-    };
+    let (duration, repeat) = if quick { ("1s", "1") } else { ("5s", "3") };
     let mut argv = vec!["--rf".to_string(), rf.to_string()];
     for (f, v) in [
         ("--acks", "0,1,all"),
@@ -185,6 +185,7 @@ pub fn replicate_args(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::commands::fleet::FleetRunArgs;
     use clap::Parser;
 
     /// `segbench fleet run` alone, as the tests parse it.
@@ -260,7 +261,8 @@ mod tests {
             "--replicate-args",
             "--record-size '2 KiB' --acks=all --flush \"bytes=1 MiB\"",
         ]);
-        let o = replicate_options(&a, 2).expect("the options hold");
+        let o = replicate_options(a.replicate_args.as_deref(), a.run.quick, 2)
+            .expect("the options hold");
         // A quoted value with a space is one word; the fleet's defaults fill what is not given.
         assert_eq!(
             (o.rf, o.record_size, o.acks.as_str(), o.flush.as_str()),
@@ -268,7 +270,9 @@ mod tests {
         );
         assert_eq!((o.duration, o.repeat), (Some(Duration::from_secs(5)), 3));
         let a = fleet_run(&["--replicate", "--replicate-args", "--acks 'all"]);
-        let e = replicate_options(&a, 2).unwrap_err().to_string();
+        let e = replicate_options(a.replicate_args.as_deref(), a.run.quick, 2)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("a quote is not closed"), "{e}");
     }
 
@@ -282,7 +286,8 @@ mod tests {
             "--replicate-args",
             "--partitions 4 --size 8MiB --hdr-log h",
         ]);
-        let options = replicate_options(&a, 3).expect("the options hold");
+        let options = replicate_options(a.replicate_args.as_deref(), a.run.quick, 3)
+            .expect("the options hold");
         let (leader, follower) = replicate_args(&a.run, 1, &options);
         let back = |words: &[String]| -> ReplicateArgs {
             assert_eq!(words[0], "replicate");
