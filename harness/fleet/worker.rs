@@ -5,7 +5,7 @@
 //! and rank 0's start back ([`super::sync`]). Rank 0's Abort, a lost link or a signal stops the
 //! child at once.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::Duration;
@@ -376,17 +376,87 @@ fn execute(
     };
     let start_ns = realtime_ns();
     let retrans0 = super::retrans::read().filter(|_| matches!(task, Task::Read { .. }));
+    let Some((child, out, results_path)) = start_child(
+        cfg,
+        step,
+        task,
+        relay.as_ref().map(|(_, p)| p.as_path()),
+        scratch,
+        held,
+    )?
+    else {
+        return Ok(Msg::PhaseDone {
+            step,
+            start_ns,
+            end_ns: start_ns,
+            result: None,
+            error: None,
+            retransmits: None,
+            follower: None,
+        });
+    };
+    let what = child.what().to_string();
+    let status = match &relay {
+        None => watch(child, step, start_ns, None, rx, stop)?,
+        Some((r, _)) => watch_relayed(child, step, start_ns, r, link, rx, stop)?,
+    };
+    let end_ns = realtime_ns();
+    let retransmits = retrans0.and_then(|a| super::retrans::read().map(|b| b.saturating_sub(a)));
+    let error = (!status.success()).then(|| format!("{what} exited with {status}"));
+    let (result, follower) = if matches!(task, Task::Follow { .. }) {
+        let stdout = std::fs::read_to_string(&results_path).unwrap_or_default();
+        (
+            None,
+            Some(follower_figures(cfg.rank, &stdout, error.clone())),
+        )
+    } else {
+        (
+            results::export::json::read_results(&results_path).ok(),
+            None,
+        )
+    };
+    let _ = if out.is_dir() {
+        std::fs::remove_dir_all(&out)
+    } else {
+        std::fs::remove_file(&out)
+    };
+    Ok(Msg::PhaseDone {
+        step,
+        start_ns,
+        end_ns,
+        result: result.map(Box::new),
+        error,
+        retransmits,
+        follower,
+    })
+}
+
+/// The relay of a local step's child and where the relay thread puts its failure.
+type Relayed<'a> = (&'a Relay, &'a std::sync::Mutex<Option<String>>);
+
+/// Starts the child of a step that has one: `segbench run` for a local step (told the relay's
+/// socket `relay`), `segbench read` for the network phase, the replication leader started
+/// earlier ([`Held`]) or a follower. Returns the child, the output it writes (removed after
+/// the step) and the results file in it; `None` for a step with no child on this rank.
+fn start_child(
+    cfg: &WorkerConfig,
+    step: u32,
+    task: &Task,
+    relay: Option<&Path>,
+    scratch: &Scratch,
+    held: &mut Held,
+) -> Result<Option<(Running, PathBuf, PathBuf)>, WorkerError> {
     let spawn = |args: &[String], what: &str, stdout: std::process::Stdio| {
         Running::spawn_to(args, &cfg.plan.cwd, what, stdout)
             .map_err(|e| WorkerError::Failed(format!("cannot start {what}: {e}")))
     };
     let null = std::process::Stdio::null;
-    let (child, out, results_path) = match task {
+    let started = match task {
         Task::Local => {
             let out = scratch.path().join(format!("step{step}"));
             let mut a = cfg.plan.local.clone();
             a.extend(["--out".into(), out.display().to_string(), "-q".into()]);
-            if let Some((_, path)) = &relay {
+            if let Some(path) = relay {
                 a.extend([SYNC_ARG.into(), path.display().to_string()]);
             }
             let r = out.join("results.json");
@@ -422,82 +492,48 @@ fn execute(
             let what = "segbench replicate --role follower";
             (spawn(&a, what, file.into())?, out.clone(), out)
         }
-        _ => {
-            return Ok(Msg::PhaseDone {
-                step,
-                start_ns,
-                end_ns: start_ns,
-                result: None,
-                error: None,
-                retransmits: None,
-                follower: None,
-            })
-        }
+        _ => return Ok(None),
     };
-    let what = child.what().to_string();
-    let status = match &relay {
-        None => watch(child, step, start_ns, None, rx, stop)?,
-        Some((r, _)) => {
-            let done = AtomicBool::new(false);
-            let relay_failure = std::sync::Mutex::new(None);
-            std::thread::scope(|s| {
-                s.spawn(|| {
-                    let on_ready = |label: &str| {
-                        link.send(&Msg::Ready {
-                            step,
-                            port: None,
-                            label: Some(label.to_string()),
-                        })
-                        .map_err(|e| format!("cannot send to rank 0: {e}"))
-                    };
-                    if let Err(e) = r.serve(&done, &on_ready) {
-                        if let Ok(mut f) = relay_failure.lock() {
-                            *f = Some(e);
-                        }
-                    }
-                });
-                let out = watch(child, step, start_ns, Some((r, &relay_failure)), rx, stop);
-                if let Err(e) = &out {
-                    r.abort(&e.to_string());
-                }
-                done.store(true, Ordering::Relaxed);
-                out
-            })?
-        }
-    };
-    let end_ns = realtime_ns();
-    let retransmits = retrans0.and_then(|a| super::retrans::read().map(|b| b.saturating_sub(a)));
-    let error = (!status.success()).then(|| format!("{what} exited with {status}"));
-    let (result, follower) = if matches!(task, Task::Follow { .. }) {
-        let stdout = std::fs::read_to_string(&results_path).unwrap_or_default();
-        (
-            None,
-            Some(follower_figures(cfg.rank, &stdout, error.clone())),
-        )
-    } else {
-        (
-            results::export::json::read_results(&results_path).ok(),
-            None,
-        )
-    };
-    let _ = if out.is_dir() {
-        std::fs::remove_dir_all(&out)
-    } else {
-        std::fs::remove_file(&out)
-    };
-    Ok(Msg::PhaseDone {
-        step,
-        start_ns,
-        end_ns,
-        result: result.map(Box::new),
-        error,
-        retransmits,
-        follower,
-    })
+    Ok(Some(started))
 }
 
-/// The relay of a local step's child and where the relay thread puts its failure.
-type Relayed<'a> = (&'a Relay, &'a std::sync::Mutex<Option<String>>);
+/// Watches a local step's child while `relay` serves its barrier requests (each one a Ready to
+/// rank 0 over `link`); a relay failure or a failed watch aborts the other.
+fn watch_relayed(
+    child: Running,
+    step: u32,
+    start_ns: i64,
+    r: &Relay,
+    link: &Link,
+    rx: &Receiver<Event>,
+    stop: &AtomicBool,
+) -> Result<std::process::ExitStatus, WorkerError> {
+    let done = AtomicBool::new(false);
+    let relay_failure = std::sync::Mutex::new(None);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let on_ready = |label: &str| {
+                link.send(&Msg::Ready {
+                    step,
+                    port: None,
+                    label: Some(label.to_string()),
+                })
+                .map_err(|e| format!("cannot send to rank 0: {e}"))
+            };
+            if let Err(e) = r.serve(&done, &on_ready) {
+                if let Ok(mut f) = relay_failure.lock() {
+                    *f = Some(e);
+                }
+            }
+        });
+        let out = watch(child, step, start_ns, Some((r, &relay_failure)), rx, stop);
+        if let Err(e) = &out {
+            r.abort(&e.to_string());
+        }
+        done.store(true, Ordering::Relaxed);
+        out
+    })
+}
 
 /// Watches `child` until it exits (its status), relaying rank 0's starts to it through
 /// `relay`; rank 0's Abort, a lost link, a signal, or a broken relay stop it.
