@@ -20,6 +20,7 @@
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+use std::path::Path;
 
 use io_uring::{opcode, squeue, types, IoUring};
 
@@ -379,64 +380,14 @@ impl Uring {
             }
             pair_outstanding = false;
             self.reap();
-            let mut err: Option<EngineError> = None;
-            let mut resubmit: Vec<usize> = Vec::new();
-            for k in 0..self.cqes.len() {
-                let (u, res) = self.cqes[k];
-                if u == CANCEL_UD {
-                    continue;
+            let resubmit = match self.on_completions(path, end, &mut send_in_flight, &mut next_send)
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    self.abort();
+                    return Err(e);
                 }
-                let s = (u >> 1) as usize;
-                let slot = &mut self.slots[s];
-                if u & 1 == 0 {
-                    if res < 0 {
-                        err.get_or_insert_with(|| {
-                            io_err("io_uring read", io::Error::from_raw_os_error(-res))
-                        });
-                    } else if res == 0 {
-                        err.get_or_insert_with(|| {
-                            short_file("io_uring read", path, slot.off + u64::from(slot.read), end)
-                        });
-                    } else {
-                        slot.read += res as u32;
-                        if slot.read < slot.len {
-                            slot.state = State::Reading;
-                            resubmit.push(s);
-                        } else {
-                            slot.state = if slot.linked_send {
-                                State::Sending
-                            } else {
-                                State::Ready
-                            };
-                        }
-                    }
-                } else {
-                    send_in_flight = false;
-                    let linked = std::mem::replace(&mut slot.linked_send, false);
-                    if res == -libc::ECANCELED && linked {
-                        // The linked read was short: the rest is being read; send afterwards.
-                        if slot.state == State::Sending {
-                            slot.state = State::Ready;
-                        }
-                    } else if res < 0 {
-                        err.get_or_insert_with(|| {
-                            socket_error("io_uring send", path, io::Error::from_raw_os_error(-res))
-                        });
-                    } else {
-                        slot.sent += res as u32;
-                        if slot.sent < slot.len {
-                            slot.state = State::Ready;
-                        } else {
-                            slot.state = State::Free;
-                            next_send += 1;
-                        }
-                    }
-                }
-            }
-            if let Some(e) = err {
-                self.abort();
-                return Err(e);
-            }
+            };
             for s in resubmit {
                 let read = self.read_entry(s, file);
                 // SAFETY: as above.
@@ -447,6 +398,78 @@ impl Uring {
             }
         }
         Ok(())
+    }
+
+    /// Buffered mode's reaped completions applied to the slots: a read that completed makes its
+    /// slot ready (or sending, when its send was linked), a short read is read again (returned,
+    /// to resubmit), a send that completed frees its slot and moves `next_send` on;
+    /// `send_in_flight` is cleared by any send's completion. The first error wins.
+    fn on_completions(
+        &mut self,
+        path: &Path,
+        end: u64,
+        send_in_flight: &mut bool,
+        next_send: &mut usize,
+    ) -> Result<Vec<usize>, EngineError> {
+        let io_err = |op: &'static str, e: io::Error| EngineError::io(op, path, e, 0);
+        let mut err: Option<EngineError> = None;
+        let mut resubmit: Vec<usize> = Vec::new();
+        for k in 0..self.cqes.len() {
+            let (u, res) = self.cqes[k];
+            if u == CANCEL_UD {
+                continue;
+            }
+            let s = (u >> 1) as usize;
+            let slot = &mut self.slots[s];
+            if u & 1 == 0 {
+                if res < 0 {
+                    err.get_or_insert_with(|| {
+                        io_err("io_uring read", io::Error::from_raw_os_error(-res))
+                    });
+                } else if res == 0 {
+                    err.get_or_insert_with(|| {
+                        short_file("io_uring read", path, slot.off + u64::from(slot.read), end)
+                    });
+                } else {
+                    slot.read += res as u32;
+                    if slot.read < slot.len {
+                        slot.state = State::Reading;
+                        resubmit.push(s);
+                    } else {
+                        slot.state = if slot.linked_send {
+                            State::Sending
+                        } else {
+                            State::Ready
+                        };
+                    }
+                }
+            } else {
+                *send_in_flight = false;
+                let linked = std::mem::replace(&mut slot.linked_send, false);
+                if res == -libc::ECANCELED && linked {
+                    // The linked read was short: the rest is being read; send afterwards.
+                    if slot.state == State::Sending {
+                        slot.state = State::Ready;
+                    }
+                } else if res < 0 {
+                    err.get_or_insert_with(|| {
+                        socket_error("io_uring send", path, io::Error::from_raw_os_error(-res))
+                    });
+                } else {
+                    slot.sent += res as u32;
+                    if slot.sent < slot.len {
+                        slot.state = State::Ready;
+                    } else {
+                        slot.state = State::Free;
+                        *next_send += 1;
+                    }
+                }
+            }
+        }
+        match err {
+            Some(e) => Err(e),
+            None => Ok(resubmit),
+        }
     }
 
     /// `splice` mode: linked file → pipe → socket splices, a pipe-full at a time. `extent` was checked by [`ReadEngine::send`].
