@@ -586,82 +586,18 @@ impl BarChart {
         draw_y_axis(&mut svg, &area, &self.y);
         let axis = Stroke::solid(AXIS_COLOR, 1.0);
 
-        let bar_w = (slot * 0.62).min(64.0);
-        let zero = area.y(&self.y.domain, self.y.domain.min.max(0.0));
+        let geometry = BarGeometry {
+            slot,
+            bar_w: (slot * 0.62).min(64.0),
+            zero: area.y(&self.y.domain, self.y.domain.min.max(0.0)),
+            flat,
+        };
         for ((b, label), c) in self.bars.iter().zip(&labels).zip(&centres) {
-            let cx = area.left + c * slot;
-            if b.value.is_finite() {
-                let top_y = area.y(&self.y.domain, b.value);
-                svg.rect(
-                    cx - bar_w / 2.0,
-                    top_y,
-                    bar_w,
-                    zero - top_y,
-                    &b.color,
-                    Some(&b.tooltip),
-                );
-            }
-            let mut above = if b.value.is_finite() {
-                area.y(&self.y.domain, b.value)
-            } else {
-                zero
-            };
-            if let (Some(lo), Some(hi)) = (b.low, b.high) {
-                if lo.is_finite() && hi.is_finite() && hi > lo {
-                    let hy = area.y(&self.y.domain, hi);
-                    whisker(
-                        &mut svg,
-                        cx,
-                        area.y(&self.y.domain, lo),
-                        hy,
-                        (bar_w * 0.45).min(14.0),
-                    );
-                    above = above.min(hy);
-                }
-            }
-            if let Some(a) = &b.annotation {
-                if text_width(a, 11.0) <= slot - 2.0 {
-                    svg.text(
-                        cx,
-                        above - 5.0,
-                        a,
-                        &TextStyle::new(11.0, Anchor::Middle).color(MUTED).halo(),
-                    );
-                }
-            }
-            // Category label.
-            let style = TextStyle::new(TICK_SIZE, Anchor::Middle).color(AXIS_COLOR);
-            let (lx, ly, style) = if flat {
-                (cx, area.bottom() + 8.0 + TICK_SIZE, style)
-            } else {
-                let mut st = style.rotate(-LABEL_ANGLE_DEG);
-                st.anchor = Anchor::End;
-                (cx + 3.0, area.bottom() + 8.0 + TICK_SIZE * 0.6, st)
-            };
-            if *label != b.label {
-                svg.text_with_tooltip(lx, ly, label, &style, &b.label);
-            } else {
-                svg.text(lx, ly, label, &style);
-            }
-            svg.line(cx, area.bottom(), cx, area.bottom() + 4.0, &axis);
+            self.draw_bar(&mut svg, &area, &geometry, b, label, area.left + c * slot);
         }
         svg.line(area.left, area.bottom(), area.right(), area.bottom(), &axis);
-
         if let (Some(r), Some(lines)) = (&self.reference, &reference_label) {
-            if r.value.is_finite() {
-                let y = area.y(&self.y.domain, r.value);
-                svg.line(area.left, y, area.right() + 4.0, y, &r.stroke);
-                // Lines of the label stacked upwards from the line, so they stay above the
-                // x axis when the reference is near zero.
-                let style = TextStyle::new(12.0, Anchor::Start)
-                    .color(&r.stroke.color)
-                    .bold();
-                svg.open_group(Some(&r.label.replace('\n', " ")));
-                for (i, l) in lines.iter().rev().enumerate() {
-                    svg.text(area.right() + 8.0, y + 4.0 - i as f64 * 14.0, l, &style);
-                }
-                svg.close_group();
-            }
+            draw_reference(&mut svg, &area, &self.y, r, lines);
         }
 
         svg.text(
@@ -672,6 +608,93 @@ impl BarChart {
         );
         draw_legend(&mut svg, &rows, x_title_y + 12.0);
         svg.finish(&self.title)
+    }
+
+    /// Bar `b` centred at `cx`: the bar, its whisker (min–max), its annotation above, its
+    /// category label (flat or rotated) and its tick.
+    fn draw_bar(&self, svg: &mut Svg, area: &Area, g: &BarGeometry, b: &Bar, label: &str, cx: f64) {
+        let axis = Stroke::solid(AXIS_COLOR, 1.0);
+        if b.value.is_finite() {
+            let top_y = area.y(&self.y.domain, b.value);
+            svg.rect(
+                cx - g.bar_w / 2.0,
+                top_y,
+                g.bar_w,
+                g.zero - top_y,
+                &b.color,
+                Some(&b.tooltip),
+            );
+        }
+        let mut above = if b.value.is_finite() {
+            area.y(&self.y.domain, b.value)
+        } else {
+            g.zero
+        };
+        if let (Some(lo), Some(hi)) = (b.low, b.high) {
+            if lo.is_finite() && hi.is_finite() && hi > lo {
+                let hy = area.y(&self.y.domain, hi);
+                whisker(
+                    svg,
+                    cx,
+                    area.y(&self.y.domain, lo),
+                    hy,
+                    (g.bar_w * 0.45).min(14.0),
+                );
+                above = above.min(hy);
+            }
+        }
+        if let Some(a) = &b.annotation {
+            if text_width(a, 11.0) <= g.slot - 2.0 {
+                svg.text(
+                    cx,
+                    above - 5.0,
+                    a,
+                    &TextStyle::new(11.0, Anchor::Middle).color(MUTED).halo(),
+                );
+            }
+        }
+        // Category label.
+        let style = TextStyle::new(TICK_SIZE, Anchor::Middle).color(AXIS_COLOR);
+        let (lx, ly, style) = if g.flat {
+            (cx, area.bottom() + 8.0 + TICK_SIZE, style)
+        } else {
+            let mut st = style.rotate(-LABEL_ANGLE_DEG);
+            st.anchor = Anchor::End;
+            (cx + 3.0, area.bottom() + 8.0 + TICK_SIZE * 0.6, st)
+        };
+        if *label != b.label {
+            svg.text_with_tooltip(lx, ly, label, &style, &b.label);
+        } else {
+            svg.text(lx, ly, label, &style);
+        }
+        svg.line(cx, area.bottom(), cx, area.bottom() + 4.0, &axis);
+    }
+}
+
+/// Where the bars of a [`BarChart`] go: the slot of one bar, its width, the y of zero and
+/// whether the category labels lie flat.
+struct BarGeometry {
+    slot: f64,
+    bar_w: f64,
+    zero: f64,
+    flat: bool,
+}
+
+/// The reference line across the plot at `r.value`, its label's `lines` in the right margin.
+fn draw_reference(svg: &mut Svg, area: &Area, y_axis: &Axis, r: &ReferenceLine, lines: &[String]) {
+    if r.value.is_finite() {
+        let y = area.y(&y_axis.domain, r.value);
+        svg.line(area.left, y, area.right() + 4.0, y, &r.stroke);
+        // Lines of the label stacked upwards from the line, so they stay above the
+        // x axis when the reference is near zero.
+        let style = TextStyle::new(12.0, Anchor::Start)
+            .color(&r.stroke.color)
+            .bold();
+        svg.open_group(Some(&r.label.replace('\n', " ")));
+        for (i, l) in lines.iter().rev().enumerate() {
+            svg.text(area.right() + 8.0, y + 4.0 - i as f64 * 14.0, l, &style);
+        }
+        svg.close_group();
     }
 }
 
