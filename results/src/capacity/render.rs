@@ -1,6 +1,7 @@
 //! The capacity model in words: the capacity paragraph of the reports and the text of
 //! `segbench plan`.
 
+use super::consumers::RangeSplit;
 use super::inputs::{Figure, Resource, Shape, Targets, CEIL_TOLERANCE, DEFAULT_UTILIZATION};
 use super::limits::{limits_from_results, with_measured_replication};
 use super::model::{max_ingest, per_node_ingest};
@@ -167,6 +168,20 @@ pub fn render_text(p: &Plan) -> String {
             .map(retention_label)
             .unwrap_or_else(|| "none".to_string()),
     ));
+    limits_text(&mut out, p);
+    brokers_text(&mut out, p);
+    loads_text(&mut out, p);
+    broker_down_text(&mut out, p);
+    baseline_text(&mut out, p);
+    if let Some(g) = &p.consumer_group {
+        consumer_group_text(&mut out, g);
+    }
+    notes_text(&mut out, p);
+    out
+}
+
+/// The per-node limits, each with where it came from.
+fn limits_text(out: &mut String, p: &Plan) {
     out.push_str("Per-node limits\n");
     let l = &p.limits;
     let rows = [
@@ -194,6 +209,10 @@ pub fn render_text(p: &Plan) -> String {
             ));
         }
     }
+}
+
+/// Each term of the broker-count formula, the binding one marked, and the count.
+fn brokers_text(out: &mut String, p: &Plan) {
     out.push_str(&format!(
         "\nBrokers needed (U = {} utilisation, F = {} fill)\n",
         format::percent(p.targets.utilization),
@@ -219,7 +238,10 @@ pub fn render_text(p: &Plan) -> String {
         p.brokers,
         p.binding.label()
     ));
+}
 
+/// The per-broker load and the utilisation of each resource.
+fn loads_text(out: &mut String, p: &Plan) {
     out.push_str(&format!(
         "\nPer-broker load on {} brokers\n",
         p.loads.brokers
@@ -249,11 +271,15 @@ pub fn render_text(p: &Plan) -> String {
     );
     line("storage", ld.storage_bytes, true);
     out.push_str("Utilisation\n");
-    use_lines(&mut out, &p.loads);
+    use_lines(out, &p.loads);
+}
 
+/// Whether the load still fits with one broker down.
+fn broker_down_text(out: &mut String, p: &Plan) {
+    let s = &p.shape;
     let d = &p.one_broker_down;
     out.push_str(&format!("\nOne broker down ({} brokers)\n", d.brokers));
-    use_lines(&mut out, d);
+    use_lines(out, d);
     let verdict = if !d.replicas_placeable {
         format!(
             "does NOT fit: {} brokers cannot hold {} replicas of each partition",
@@ -277,7 +303,11 @@ pub fn render_text(p: &Plan) -> String {
         })
         .unwrap_or_default();
     out.push_str(&format!("  {verdict}{highest}\n"));
+}
 
+/// What this hardware carries against the baseline cluster.
+fn baseline_text(out: &mut String, p: &Plan) {
+    let s = &p.shape;
     let b = &p.baseline;
     out.push_str(&format!(
         "\nBaseline\n  {} nodes of this hardware carry {} (within targets, {} spare; {} flat out) \
@@ -309,50 +339,55 @@ pub fn render_text(p: &Plan) -> String {
         format::ratio(b.ratio_to_baseline),
         b.baseline_source
     ));
+}
 
-    if let Some(g) = &p.consumer_group {
+/// How the consumer group's partitions split over its instances (range assignor).
+fn consumer_group_text(out: &mut String, g: &RangeSplit) {
+    out.push_str(&format!(
+        "\nConsumer group: {} partitions over {} instances (range assignor)\n",
+        g.partitions, g.instances
+    ));
+    out.push_str(&format!(
+        "  active {}, idle {}; most loaded {} partition{} ({} instance{}), least loaded {}\n",
+        g.active_instances,
+        g.idle_instances,
+        g.most_partitions,
+        if g.most_partitions == 1 { "" } else { "s" },
+        g.instances_with_most,
+        if g.instances_with_most == 1 { "" } else { "s" },
+        g.least_partitions
+    ));
+    if let (Some(hi), Some(lo)) = (
+        g.busiest_instance_bytes_per_s,
+        g.quietest_instance_bytes_per_s,
+    ) {
         out.push_str(&format!(
-            "\nConsumer group: {} partitions over {} instances (range assignor)\n",
-            g.partitions, g.instances
+            "  busiest instance reads {}, quietest {}\n",
+            format::mb_per_s(hi),
+            format::mb_per_s(lo)
         ));
-        out.push_str(&format!(
-            "  active {}, idle {}; most loaded {} partition{} ({} instance{}), least loaded {}\n",
-            g.active_instances,
-            g.idle_instances,
-            g.most_partitions,
-            if g.most_partitions == 1 { "" } else { "s" },
-            g.instances_with_most,
-            if g.instances_with_most == 1 { "" } else { "s" },
-            g.least_partitions
-        ));
-        if let (Some(hi), Some(lo)) = (
-            g.busiest_instance_bytes_per_s,
-            g.quietest_instance_bytes_per_s,
-        ) {
-            out.push_str(&format!(
-                "  busiest instance reads {}, quietest {}\n",
-                format::mb_per_s(hi),
-                format::mb_per_s(lo)
-            ));
-        }
-        if g.even {
-            out.push_str("  the split is even\n");
-        } else {
-            let list = |v: &[u32]| {
-                v.iter()
-                    .map(|x| x.to_string())
-                    .collect::<Vec<_>>()
-                    .join(" or ")
-            };
-            out.push_str(&format!(
-                "  even splits: {} partitions for {} instances, or {} instances for {} partitions\n",
-                list(&g.even_partition_counts),
-                g.instances,
-                list(&g.even_instance_counts),
-                g.partitions
-            ));
-        }
     }
+    if g.even {
+        out.push_str("  the split is even\n");
+    } else {
+        let list = |v: &[u32]| {
+            v.iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join(" or ")
+        };
+        out.push_str(&format!(
+            "  even splits: {} partitions for {} instances, or {} instances for {} partitions\n",
+            list(&g.even_partition_counts),
+            g.instances,
+            list(&g.even_instance_counts),
+            g.partitions
+        ));
+    }
+}
+
+/// The notes of the limits and of the plan.
+fn notes_text(out: &mut String, p: &Plan) {
     let notes: Vec<&String> = p.limits.notes.iter().chain(&p.notes).collect();
     if !notes.is_empty() {
         out.push_str("\nNotes\n");
@@ -360,7 +395,6 @@ pub fn render_text(p: &Plan) -> String {
             out.push_str(&format!("  - {n}\n"));
         }
     }
-    out
 }
 
 #[cfg(test)]

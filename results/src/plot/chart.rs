@@ -586,82 +586,18 @@ impl BarChart {
         draw_y_axis(&mut svg, &area, &self.y);
         let axis = Stroke::solid(AXIS_COLOR, 1.0);
 
-        let bar_w = (slot * 0.62).min(64.0);
-        let zero = area.y(&self.y.domain, self.y.domain.min.max(0.0));
+        let geometry = BarGeometry {
+            slot,
+            bar_w: (slot * 0.62).min(64.0),
+            zero: area.y(&self.y.domain, self.y.domain.min.max(0.0)),
+            flat,
+        };
         for ((b, label), c) in self.bars.iter().zip(&labels).zip(&centres) {
-            let cx = area.left + c * slot;
-            if b.value.is_finite() {
-                let top_y = area.y(&self.y.domain, b.value);
-                svg.rect(
-                    cx - bar_w / 2.0,
-                    top_y,
-                    bar_w,
-                    zero - top_y,
-                    &b.color,
-                    Some(&b.tooltip),
-                );
-            }
-            let mut above = if b.value.is_finite() {
-                area.y(&self.y.domain, b.value)
-            } else {
-                zero
-            };
-            if let (Some(lo), Some(hi)) = (b.low, b.high) {
-                if lo.is_finite() && hi.is_finite() && hi > lo {
-                    let hy = area.y(&self.y.domain, hi);
-                    whisker(
-                        &mut svg,
-                        cx,
-                        area.y(&self.y.domain, lo),
-                        hy,
-                        (bar_w * 0.45).min(14.0),
-                    );
-                    above = above.min(hy);
-                }
-            }
-            if let Some(a) = &b.annotation {
-                if text_width(a, 11.0) <= slot - 2.0 {
-                    svg.text(
-                        cx,
-                        above - 5.0,
-                        a,
-                        &TextStyle::new(11.0, Anchor::Middle).color(MUTED).halo(),
-                    );
-                }
-            }
-            // Category label.
-            let style = TextStyle::new(TICK_SIZE, Anchor::Middle).color(AXIS_COLOR);
-            let (lx, ly, style) = if flat {
-                (cx, area.bottom() + 8.0 + TICK_SIZE, style)
-            } else {
-                let mut st = style.rotate(-LABEL_ANGLE_DEG);
-                st.anchor = Anchor::End;
-                (cx + 3.0, area.bottom() + 8.0 + TICK_SIZE * 0.6, st)
-            };
-            if *label != b.label {
-                svg.text_with_tooltip(lx, ly, label, &style, &b.label);
-            } else {
-                svg.text(lx, ly, label, &style);
-            }
-            svg.line(cx, area.bottom(), cx, area.bottom() + 4.0, &axis);
+            self.draw_bar(&mut svg, &area, &geometry, b, label, area.left + c * slot);
         }
         svg.line(area.left, area.bottom(), area.right(), area.bottom(), &axis);
-
         if let (Some(r), Some(lines)) = (&self.reference, &reference_label) {
-            if r.value.is_finite() {
-                let y = area.y(&self.y.domain, r.value);
-                svg.line(area.left, y, area.right() + 4.0, y, &r.stroke);
-                // Lines of the label stacked upwards from the line, so they stay above the
-                // x axis when the reference is near zero.
-                let style = TextStyle::new(12.0, Anchor::Start)
-                    .color(&r.stroke.color)
-                    .bold();
-                svg.open_group(Some(&r.label.replace('\n', " ")));
-                for (i, l) in lines.iter().rev().enumerate() {
-                    svg.text(area.right() + 8.0, y + 4.0 - i as f64 * 14.0, l, &style);
-                }
-                svg.close_group();
-            }
+            draw_reference(&mut svg, &area, &self.y, r, lines);
         }
 
         svg.text(
@@ -673,145 +609,94 @@ impl BarChart {
         draw_legend(&mut svg, &rows, x_title_y + 12.0);
         svg.finish(&self.title)
     }
+
+    /// Bar `b` centred at `cx`: the bar, its whisker (min–max), its annotation above, its
+    /// category label (flat or rotated) and its tick.
+    fn draw_bar(&self, svg: &mut Svg, area: &Area, g: &BarGeometry, b: &Bar, label: &str, cx: f64) {
+        let axis = Stroke::solid(AXIS_COLOR, 1.0);
+        if b.value.is_finite() {
+            let top_y = area.y(&self.y.domain, b.value);
+            svg.rect(
+                cx - g.bar_w / 2.0,
+                top_y,
+                g.bar_w,
+                g.zero - top_y,
+                &b.color,
+                Some(&b.tooltip),
+            );
+        }
+        let mut above = if b.value.is_finite() {
+            area.y(&self.y.domain, b.value)
+        } else {
+            g.zero
+        };
+        if let (Some(lo), Some(hi)) = (b.low, b.high) {
+            if lo.is_finite() && hi.is_finite() && hi > lo {
+                let hy = area.y(&self.y.domain, hi);
+                whisker(
+                    svg,
+                    cx,
+                    area.y(&self.y.domain, lo),
+                    hy,
+                    (g.bar_w * 0.45).min(14.0),
+                );
+                above = above.min(hy);
+            }
+        }
+        if let Some(a) = &b.annotation {
+            if text_width(a, 11.0) <= g.slot - 2.0 {
+                svg.text(
+                    cx,
+                    above - 5.0,
+                    a,
+                    &TextStyle::new(11.0, Anchor::Middle).color(MUTED).halo(),
+                );
+            }
+        }
+        // Category label.
+        let style = TextStyle::new(TICK_SIZE, Anchor::Middle).color(AXIS_COLOR);
+        let (lx, ly, style) = if g.flat {
+            (cx, area.bottom() + 8.0 + TICK_SIZE, style)
+        } else {
+            let mut st = style.rotate(-LABEL_ANGLE_DEG);
+            st.anchor = Anchor::End;
+            (cx + 3.0, area.bottom() + 8.0 + TICK_SIZE * 0.6, st)
+        };
+        if *label != b.label {
+            svg.text_with_tooltip(lx, ly, label, &style, &b.label);
+        } else {
+            svg.text(lx, ly, label, &style);
+        }
+        svg.line(cx, area.bottom(), cx, area.bottom() + 4.0, &axis);
+    }
+}
+
+/// Where the bars of a [`BarChart`] go: the slot of one bar, its width, the y of zero and
+/// whether the category labels lie flat.
+struct BarGeometry {
+    slot: f64,
+    bar_w: f64,
+    zero: f64,
+    flat: bool,
+}
+
+/// The reference line across the plot at `r.value`, its label's `lines` in the right margin.
+fn draw_reference(svg: &mut Svg, area: &Area, y_axis: &Axis, r: &ReferenceLine, lines: &[String]) {
+    if r.value.is_finite() {
+        let y = area.y(&y_axis.domain, r.value);
+        svg.line(area.left, y, area.right() + 4.0, y, &r.stroke);
+        // Lines of the label stacked upwards from the line, so they stay above the
+        // x axis when the reference is near zero.
+        let style = TextStyle::new(12.0, Anchor::Start)
+            .color(&r.stroke.color)
+            .bold();
+        svg.open_group(Some(&r.label.replace('\n', " ")));
+        for (i, l) in lines.iter().rev().enumerate() {
+            svg.text(area.right() + 8.0, y + 4.0 - i as f64 * 14.0, l, &style);
+        }
+        svg.close_group();
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::plot::scale::{linear_ticks, number_label};
-    use crate::testing::check_well_formed;
-
-    fn axis(lo: f64, hi: f64, label: &str) -> Axis {
-        let (domain, ticks) = linear_ticks(lo, hi, 5, number_label);
-        Axis {
-            label: label.into(),
-            domain,
-            ticks,
-        }
-    }
-
-    #[test]
-    fn line_chart_draws_axes_series_whiskers_and_legend() {
-        let c = LineChart {
-            title: "Scaling <partitions>".into(),
-            subtitle: Some("median".into()),
-            x: axis(0.0, 16.0, "partitions"),
-            y: axis(0.0, 1000.0, "throughput (MB/s)"),
-            series: vec![Series {
-                label: "buffered & co".into(),
-                stroke: series_stroke(0, 2.0),
-                points: vec![
-                    Point {
-                        x: 1.0,
-                        y: 100.0,
-                        low: Some(90.0),
-                        high: Some(120.0),
-                        tooltip: Some("1: 100".into()),
-                    },
-                    Point {
-                        x: 16.0,
-                        y: 900.0,
-                        ..Default::default()
-                    },
-                ],
-                markers: true,
-            }],
-        };
-        let out = c.render();
-        check_well_formed(&out).unwrap();
-        assert!(out.contains("Scaling &lt;partitions&gt;"), "{out}");
-        assert!(out.contains(">throughput (MB/s)</text>"));
-        assert!(out.contains(">partitions</text>"));
-        assert!(out.contains(">buffered &amp; co</text>"), "legend");
-        assert!(
-            out.contains(">min–max over repetitions</text>"),
-            "whisker legend"
-        );
-        assert_eq!(out.matches("<circle").count(), 2);
-        assert!(out.contains(">1000</text>"), "tick label");
-    }
-
-    #[test]
-    fn bar_chart_rotates_long_labels_and_keeps_them_inside() {
-        let bars: Vec<Bar> = (0..12)
-            .map(|i| Bar {
-                label: format!("read-cold/sendfile-with-a-long-name-{i}"),
-                value: 100.0 * i as f64,
-                low: Some(90.0 * i as f64),
-                high: Some(110.0 * i as f64),
-                color: PALETTE[1].into(),
-                annotation: Some(format!("{}", 100 * i)),
-                tooltip: "t".into(),
-                gap_before: i == 6,
-            })
-            .collect();
-        let c = BarChart {
-            title: "Throughput".into(),
-            subtitle: None,
-            x_label: "workload".into(),
-            y: axis(0.0, 1210.0, "MB/s"),
-            bars,
-            reference: Some(ReferenceLine {
-                value: 2.0,
-                label: "baseline\n2 MB/s\nper node".into(),
-                stroke: Stroke::dashed("#e15759", 2.0, "6 4"),
-            }),
-            legend: vec![LegendItem {
-                label: "read".into(),
-                mark: LegendMark::Swatch(PALETTE[1].into()),
-            }],
-        };
-        let out = c.render();
-        check_well_formed(&out).unwrap();
-        assert!(out.contains("rotate(-35"), "long labels are rotated");
-        for line in [">baseline</text>", ">2 MB/s</text>", ">per node</text>"] {
-            assert!(out.contains(line), "{line}");
-        }
-        assert_eq!(
-            reference_lines("a bb ccc dddd eeeee ffffff"),
-            ["a bb ccc dddd", "eeeee ffffff"]
-        );
-        assert_eq!(
-            out.matches("<rect").count(),
-            1 + 12 + 1,
-            "background, bars, legend swatch"
-        );
-        // No text starts left of the chart: rotated labels end at x >= their width * cos.
-        let lefts: Vec<f64> = out
-            .match_indices("<text x=\"")
-            .map(|(i, _)| {
-                let rest = &out[i + 9..];
-                rest[..rest.find('"').unwrap()].parse::<f64>().unwrap()
-            })
-            .collect();
-        assert!(lefts.iter().all(|x| *x >= 0.0), "{lefts:?}");
-    }
-
-    #[test]
-    fn legends_line_up_in_columns_unless_flowing_saves_rows() {
-        let item = |l: &str| LegendItem {
-            label: l.into(),
-            mark: LegendMark::Whisker,
-        };
-        let same: Vec<LegendItem> = (0..5).map(|i| item(&format!("workload-{i}"))).collect();
-        let rows = legend_layout(&same, 300.0);
-        assert!(rows.len() > 1);
-        for r in &rows {
-            for (i, (x, _)) in r.iter().enumerate() {
-                assert_eq!(*x, rows[0][i].0, "columns line up: {rows:?}");
-            }
-        }
-        // One long entry would make every column wide: flow instead.
-        let mut mixed: Vec<LegendItem> = (0..4).map(|i| item(&format!("w{i}"))).collect();
-        mixed.push(item(&"x".repeat(60)));
-        assert_eq!(legend_layout(&mixed, 600.0).len(), 2);
-        assert_eq!(legend_layout(&mixed[..2], 600.0).len(), 1);
-    }
-
-    #[test]
-    fn series_strokes_differ_beyond_the_palette() {
-        assert_eq!(series_stroke(0, 2.0).dash, None);
-        assert_eq!(series_stroke(10, 2.0).color, series_stroke(0, 2.0).color);
-        assert_ne!(series_stroke(10, 2.0).dash, series_stroke(0, 2.0).dash);
-    }
-}
+mod tests;

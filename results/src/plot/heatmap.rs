@@ -157,41 +157,61 @@ impl HeatMap {
                     .get(i)
                     .and_then(|r| r.get(j))
                     .and_then(|c| c.as_ref());
-                let cx = x + cell_w / 2.0;
-                let cy = y + CELL_HEIGHT / 2.0 + TICK_SIZE / 3.0;
-                match cell {
-                    Some(c) => {
-                        let f = if max > 0.0 { c.value / max } else { 0.0 };
-                        svg.open_group(Some(&c.tooltip));
-                        svg.rect(x, y, cell_w, CELL_HEIGHT, &fill(f), None);
-                        let color = if f > 0.5 { "#ffffff" } else { "#222222" };
-                        svg.text(
-                            cx,
-                            cy,
-                            &c.label,
-                            &TextStyle::new(TICK_SIZE, Anchor::Middle)
-                                .color(color)
-                                .bold(),
-                        );
-                        svg.close_group();
-                    }
-                    None => {
-                        svg.open_group(Some(&self.missing));
-                        svg.rect(x, y, cell_w, CELL_HEIGHT, MISSING_FILL, None);
-                        svg.text(
-                            cx,
-                            cy,
-                            "–",
-                            &TextStyle::new(TICK_SIZE, Anchor::Middle).color(MUTED),
-                        );
-                        svg.close_group();
-                    }
-                }
+                self.draw_cell(&mut svg, cell, x, y, cell_w, max);
                 svg.frame(x, y, cell_w, CELL_HEIGHT, &outline);
             }
         }
 
-        // Colour bar: 0 … max, with the unit to its right and what grey means.
+        self.draw_color_bar(&mut svg, left, bar_top, grid_w);
+        svg.finish(&self.title)
+    }
+
+    /// One cell at `(x, y)`: filled by its value's share of `max` with its label, or grey with
+    /// a dash when missing.
+    fn draw_cell(
+        &self,
+        svg: &mut Svg,
+        cell: Option<&HeatCell>,
+        x: f64,
+        y: f64,
+        cell_w: f64,
+        max: f64,
+    ) {
+        let cx = x + cell_w / 2.0;
+        let cy = y + CELL_HEIGHT / 2.0 + TICK_SIZE / 3.0;
+        match cell {
+            Some(c) => {
+                let f = if max > 0.0 { c.value / max } else { 0.0 };
+                svg.open_group(Some(&c.tooltip));
+                svg.rect(x, y, cell_w, CELL_HEIGHT, &fill(f), None);
+                let color = if f > 0.5 { "#ffffff" } else { "#222222" };
+                svg.text(
+                    cx,
+                    cy,
+                    &c.label,
+                    &TextStyle::new(TICK_SIZE, Anchor::Middle)
+                        .color(color)
+                        .bold(),
+                );
+                svg.close_group();
+            }
+            None => {
+                svg.open_group(Some(&self.missing));
+                svg.rect(x, y, cell_w, CELL_HEIGHT, MISSING_FILL, None);
+                svg.text(
+                    cx,
+                    cy,
+                    "–",
+                    &TextStyle::new(TICK_SIZE, Anchor::Middle).color(MUTED),
+                );
+                svg.close_group();
+            }
+        }
+    }
+
+    /// The colour bar under the grid, from `left` at `bar_top`: 0 … max, with the unit to its right and
+    /// what grey means.
+    fn draw_color_bar(&self, svg: &mut Svg, left: f64, bar_top: f64, grid_w: f64) {
         let bar_w = grid_w.clamp(200.0, 320.0);
         let step = bar_w / BAR_STEPS as f64;
         let bar_left = left;
@@ -225,7 +245,6 @@ impl HeatMap {
             &format!("{}; grey: {}", self.unit, self.missing),
             &TextStyle::new(TICK_SIZE, Anchor::Start).color(MUTED),
         );
-        svg.finish(&self.title)
     }
 }
 

@@ -62,9 +62,18 @@ fn primary_disk(p: &Probe) -> Option<&BlockDevice> {
         .or_else(|| p.storage.devices.last())
 }
 
-/// Key/value rows summarising the probe.
+/// Key/value rows summarising the probe: the host, its storage, then io_uring, the
+/// micro-probes and the fingerprint.
 fn probe_rows(p: &Probe) -> Vec<(&'static str, String)> {
-    let (host, cpu, st) = (&p.host, &p.cpu, &p.storage);
+    let mut rows = host_rows(p);
+    rows.extend(storage_rows(p));
+    rows.extend(feature_rows(p));
+    rows
+}
+
+/// The host's rows: name and system, kernel, virtualisation, CPU, memory, dirty limit.
+fn host_rows(p: &Probe) -> Vec<(&'static str, String)> {
+    let (host, cpu) = (&p.host, &p.cpu);
     let mut rows = Vec::new();
     rows.push((
         "host",
@@ -133,6 +142,14 @@ fn probe_rows(p: &Probe) -> Vec<(&'static str, String)> {
             ", ",
         ),
     ));
+    rows
+}
+
+/// The storage rows: the data directory, its file system and free space, the device chain,
+/// the disk under it, its queue, and direct I/O.
+fn storage_rows(p: &Probe) -> Vec<(&'static str, String)> {
+    let st = &p.storage;
+    let mut rows = Vec::new();
     rows.push((
         "data directory",
         or_missing(text(st.canonical_dir.as_deref()).or_else(|| text(Some(&st.dir)))),
@@ -228,6 +245,12 @@ fn probe_rows(p: &Probe) -> Vec<(&'static str, String)> {
             ", ",
         ),
     ));
+    rows
+}
+
+/// io_uring's state, the micro-probes and the hardware fingerprint.
+fn feature_rows(p: &Probe) -> Vec<(&'static str, String)> {
+    let mut rows = Vec::new();
     let u = &p.io_uring;
     let uring_state = u.enabled.map(|enabled| {
         if enabled {
