@@ -11,8 +11,9 @@ const ZERO_SEED_STATE: u64 = 0x9E37_79B9_7F4A_7C15;
 /// Multiplier of the output scramble (Vigna 2016, table of xorshift64* multipliers).
 const MULTIPLIER: u64 = 0x2545_F491_4F6C_DD1D;
 
-/// xorshift64*: a 64-bit state, one xorshift step per draw, the output multiplied by
-/// [`MULTIPLIER`]. The state starts as the seed (a zero seed as [`ZERO_SEED_STATE`]).
+/// xorshift64*: a 64-bit state, one xorshift step (shifts 12, 25, 27) per draw, the output
+/// multiplied by `0x2545F4914F6CDD1D`. The state starts as the seed; a zero seed, which would
+/// stay zero, starts as `0x9E3779B97F4A7C15` instead.
 #[derive(Debug, Clone)]
 pub struct XorShift64Star(u64);
 
