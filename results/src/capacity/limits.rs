@@ -387,7 +387,7 @@ fn replication_cost(
 }
 
 /// `limits` for a plan with replication factor `rf`: with rf > 1 and replication rows in `r`,
-/// the measured replication cost in place of the formula's assumptions ([`replication_cost`]),
+/// the measured replication cost in place of the formula's assumptions (`replication_cost`),
 /// with notes saying which was used; unchanged otherwise (rf 1 replicates nothing).
 pub fn with_measured_replication(r: &ResultsFile, limits: NodeLimits, rf: u32) -> NodeLimits {
     if rf <= 1 {

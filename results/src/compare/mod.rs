@@ -5,7 +5,7 @@
 //! 95% confidence interval from a two-sample **percentile bootstrap** of that ratio (Efron &
 //! Tibshirani, *An Introduction to the Bootstrap*, Chapman & Hall 1993, ch. 13 "Confidence
 //! intervals based on bootstrap percentiles"; each sample is resampled independently, as in
-//! their two-sample examples): [`BOOTSTRAP_RESAMPLES`] resamples drawn with a fixed seed, so the
+//! their two-sample examples): [`BOOTSTRAP_RESAMPLES`](crate::stats::BOOTSTRAP_RESAMPLES) resamples drawn with a fixed seed, so the
 //! same files always give the same verdict.
 //!
 //! The verdict is three-way, after criterion's `analysis/compare.rs`: a change counts only when
@@ -23,9 +23,9 @@
 //! page-cache workload moved up to 3x between runs while CPU seconds per GB moved about 10%
 //! (see `scripts/gate-noise.sh`).
 //!
-//! - `verdict`: the metrics and the verdict on one of them;
+//! - `verdict`: the metrics, the options ([`CompareOptions`]) and the verdict on one metric;
 //! - `table`: the comparison as a terminal or Markdown table;
-//! - this module: options, matching the workloads of two files, and the whole [`Comparison`].
+//! - this module: matching the workloads of two files, and the whole [`Comparison`].
 //!
 //! The bootstrap itself is in [`crate::stats`].
 
@@ -36,7 +36,7 @@ use serde::{Deserialize, Serialize};
 use crate::format;
 use crate::identity::tool_version;
 use crate::schema::{ResultsFile, RunInfo, Status, WorkloadResult};
-use crate::stats::{BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, CONFIDENCE};
+use crate::stats::CONFIDENCE;
 
 mod table;
 mod verdict;
@@ -44,54 +44,6 @@ mod verdict;
 pub use crate::identity::{config_differences, fingerprint, NON_DEFINING_CONFIG_KEYS};
 pub use crate::stats::Change;
 pub use verdict::*;
-
-/// Default noise threshold: changes within ±5% are noise.
-pub const DEFAULT_THRESHOLD: f64 = 0.05;
-
-/// How to compare.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CompareOptions {
-    /// Noise threshold as a fraction (0.05 = ±5%), for every metric without its own.
-    pub threshold: f64,
-    /// Thresholds of single metrics (latency tails and wall-clock throughput are noisier than
-    /// CPU cost on a shared machine), overriding `threshold`.
-    pub metric_thresholds: BTreeMap<Metric, f64>,
-    /// Metrics to compare.
-    pub metrics: Vec<Metric>,
-    /// Compare even when the hardware fingerprints differ.
-    pub allow_different_hardware: bool,
-    /// Further configuration keys to ignore when matching workloads (beyond
-    /// [`NON_DEFINING_CONFIG_KEYS`]), e.g. `rate_bytes_per_s` to compare a paced run on purpose.
-    pub ignore_config: Vec<String>,
-    /// Bootstrap resamples.
-    pub resamples: usize,
-    /// Bootstrap seed.
-    pub seed: u64,
-}
-
-impl CompareOptions {
-    /// The noise threshold of `metric`.
-    pub fn threshold_for(&self, metric: Metric) -> f64 {
-        self.metric_thresholds
-            .get(&metric)
-            .copied()
-            .unwrap_or(self.threshold)
-    }
-}
-
-impl Default for CompareOptions {
-    fn default() -> Self {
-        CompareOptions {
-            threshold: DEFAULT_THRESHOLD,
-            metric_thresholds: BTreeMap::new(),
-            metrics: Metric::ALL.to_vec(),
-            allow_different_hardware: false,
-            ignore_config: Vec::new(),
-            resamples: BOOTSTRAP_RESAMPLES,
-            seed: BOOTSTRAP_SEED,
-        }
-    }
-}
 
 /// Why two results files cannot be compared. Every message is one line and says what differs.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

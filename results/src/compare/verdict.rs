@@ -1,16 +1,67 @@
-//! The verdict on one metric: the metrics compared, their direction, the three-way
-//! [`Verdict`] and [`compare_metric`], which draws the bootstrap interval of the change of the
-//! median and calls the verdict.
+//! The verdict on one metric: the metrics compared, their direction, the options of a
+//! comparison ([`CompareOptions`]: thresholds, metrics, the bootstrap's size and seed), the
+//! three-way [`Verdict`] and [`compare_metric`], which draws the bootstrap interval of the
+//! change of the median and calls the verdict.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use super::CompareOptions;
 use crate::format;
 use crate::schema::Repetition;
-use crate::stats::{median, ratio_of_medians, Change, CONFIDENCE};
+use crate::stats::{
+    median, ratio_of_medians, Change, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, CONFIDENCE,
+};
+
+/// Default noise threshold: changes within ±5% are noise.
+pub const DEFAULT_THRESHOLD: f64 = 0.05;
+
+/// How to compare.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompareOptions {
+    /// Noise threshold as a fraction (0.05 = ±5%), for every metric without its own.
+    pub threshold: f64,
+    /// Thresholds of single metrics (latency tails and wall-clock throughput are noisier than
+    /// CPU cost on a shared machine), overriding `threshold`.
+    pub metric_thresholds: BTreeMap<Metric, f64>,
+    /// Metrics to compare.
+    pub metrics: Vec<Metric>,
+    /// Compare even when the hardware fingerprints differ.
+    pub allow_different_hardware: bool,
+    /// Further configuration keys to ignore when matching workloads (beyond
+    /// [`NON_DEFINING_CONFIG_KEYS`](crate::identity::NON_DEFINING_CONFIG_KEYS)), e.g. `rate_bytes_per_s` to compare a paced run on purpose.
+    pub ignore_config: Vec<String>,
+    /// Bootstrap resamples.
+    pub resamples: usize,
+    /// Bootstrap seed.
+    pub seed: u64,
+}
+
+impl CompareOptions {
+    /// The noise threshold of `metric`.
+    pub fn threshold_for(&self, metric: Metric) -> f64 {
+        self.metric_thresholds
+            .get(&metric)
+            .copied()
+            .unwrap_or(self.threshold)
+    }
+}
+
+impl Default for CompareOptions {
+    fn default() -> Self {
+        CompareOptions {
+            threshold: DEFAULT_THRESHOLD,
+            metric_thresholds: BTreeMap::new(),
+            metrics: Metric::ALL.to_vec(),
+            allow_different_hardware: false,
+            ignore_config: Vec::new(),
+            resamples: BOOTSTRAP_RESAMPLES,
+            seed: BOOTSTRAP_SEED,
+        }
+    }
+}
 
 /// Fewest repetitions per side for a verdict: with fewer, the interval is the spread of one or
 /// two points and says nothing about noise.

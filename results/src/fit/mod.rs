@@ -1,5 +1,5 @@
 //! Scalability fits: Gunther's Universal Scalability Law ([`usl`]) fitted to the sweeps of a
-//! results file ([`sweeps`]), for the report's scaling charts and `segbench fit`.
+//! results file ([`sweeps()`]), for the report's scaling charts and `segbench fit`.
 
 pub mod sweeps;
 pub mod usl;
