@@ -1,5 +1,6 @@
 //! Where results go: standard output, and the files and directories named by `--out`,
-//! `--markdown`, `--html` and `--hdr-log`.
+//! `--markdown`, `--html` and `--hdr-log`; a results file assembled for finished workloads and
+//! a run's results directory written (results.json, summary.md, report.html).
 //!
 //! A stdout reader that goes away (`segbench … | head -1`) is not an error: what it did not take
 //! is dropped quietly and the command finishes its cleanup as usual (Rust ignores SIGPIPE, so
@@ -12,7 +13,10 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use results::{Baseline, ResultsFile, WorkloadResult, SCHEMA_VERSION};
+
 use crate::bad_input;
+use crate::meta::{self, RunMeta};
 
 /// Marker file segbench writes into every results directory (`run --out DIR`) it fills.
 pub const RESULTS_DIR_MARKER: &str = ".segbench-results";
@@ -160,6 +164,40 @@ pub fn prepare_dir(flag: &str, dir: &Path, names: &[&str]) -> anyhow::Result<()>
         "segbench results directory: segbench replaces its own results, summary and report here\n",
     )
     .map_err(|e| bad_input(format!("{flag} {shown}: cannot write into it: {e}")))
+}
+
+/// A results file for finished workloads.
+pub fn results_file(
+    meta: &RunMeta,
+    probe: Option<results::probe::Probe>,
+    baseline: Baseline,
+    workloads: Vec<WorkloadResult>,
+    warnings: Vec<String>,
+    interrupted: bool,
+) -> ResultsFile {
+    ResultsFile {
+        schema_version: SCHEMA_VERSION,
+        tool: meta::tool(),
+        run: meta.run_info(),
+        probe,
+        baseline,
+        workloads,
+        warnings,
+        interrupted,
+        fleet: None,
+    }
+}
+
+/// Writes results.json, summary.md and report.html into `dir`, each atomically.
+pub fn write_outputs(file: &ResultsFile, dir: &Path) -> anyhow::Result<()> {
+    use results::export::ExportFormat;
+    let json = serde_json::to_string_pretty(file)?;
+    results::export::json::write_atomic(&dir.join("results.json"), json.as_bytes())?;
+    let md = ExportFormat::Markdown.exporter().export(file)?;
+    results::export::json::write_atomic(&dir.join("summary.md"), &md)?;
+    let html = ExportFormat::Html.exporter().export(file)?;
+    results::export::json::write_atomic(&dir.join("report.html"), &html)?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -11,23 +11,13 @@ use std::time::Duration;
 use results::format::bytes_iec;
 use workloads::units::{parse_duration, parse_size};
 
-use crate::suite::{self, Suite, WorkloadSpec};
-
-/// The suffix of a size relative to the dirty limit: `"2x-dirty-limit"`.
-const DIRTY_SUFFIX: &str = "x-dirty-limit";
+use crate::suite::{self, probe_size, Suite, WorkloadSpec};
 
 /// Share of the data directory's free space a workload's segments and retention may take.
 const FREE_SHARE: f64 = 0.5;
 
 /// A given retention is shrunk only when it exceeds its share by more than 1/20 of it.
 const SLACK_DIVISOR: u64 = 20;
-
-/// The factor of a size given relative to the dirty limit (`"2x-dirty-limit"` → 2); `None` for
-/// any other value.
-pub fn probe_size(v: &str) -> Option<f64> {
-    let k: f64 = v.trim().strip_suffix(DIRTY_SUFFIX)?.parse().ok()?;
-    (k.is_finite() && k > 0.0).then_some(k)
-}
 
 /// What the machine offers a suite: the effective dirty limit and the free space of the data
 /// directory (both from the probe; `None` when unknown).

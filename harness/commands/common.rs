@@ -1,13 +1,11 @@
-//! What the commands share: the output options (`--json`, `--out`, …), results assembly and
-//! output.
+//! What the commands share: the output options (`--json`, `--out`, …) and how the results
+//! are handed over (files, stdout, the exit code).
 
 use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use results::{Baseline, ResultsFile, WorkloadResult, SCHEMA_VERSION};
-
-use crate::meta::{self, RunMeta};
+use results::ResultsFile;
 
 /// Output options shared by the commands that measure (`write`, `read`).
 #[derive(Debug, Args, Clone)]
@@ -27,28 +25,6 @@ pub struct OutputArgs {
     /// Write HdrHistogram interval logs (standard text format), one `.hlog` per workload, into DIR.
     #[arg(long, value_name = "DIR")]
     pub hdr_log: Option<PathBuf>,
-}
-
-/// A results file for finished workloads.
-pub fn results_file(
-    meta: &RunMeta,
-    probe: Option<results::probe::Probe>,
-    baseline: Baseline,
-    workloads: Vec<WorkloadResult>,
-    warnings: Vec<String>,
-    interrupted: bool,
-) -> ResultsFile {
-    ResultsFile {
-        schema_version: SCHEMA_VERSION,
-        tool: meta::tool(),
-        run: meta.run_info(),
-        probe,
-        baseline,
-        workloads,
-        warnings,
-        interrupted,
-        fleet: None,
-    }
 }
 
 /// Checks `--out FILE` and `--hdr-log DIR` before any work (see [`crate::output`]).

@@ -13,9 +13,10 @@ use crate::commands::common;
 use crate::datadir::DataDir;
 use crate::meta::RunMeta;
 use crate::parse::{duration, duration_or_zero};
-use crate::runner::mixed::{run_mixed, spec};
+use crate::runner::mixed::run_mixed;
 use crate::runner::progress::Progress;
 use crate::runner::write::RunOptions;
+use crate::suite::mixed as spec;
 use crate::suite::WorkloadSpec;
 
 /// Help after the options.
@@ -168,7 +169,7 @@ pub fn run(a: MixedArgs) -> anyhow::Result<u8> {
     let [data] = data;
     let kept = data.finish();
     drop(snap);
-    let file = common::results_file(
+    let file = crate::output::results_file(
         &meta,
         probe,
         results::Baseline::default(),

@@ -273,7 +273,7 @@ pub fn run(a: ReadArgs) -> anyhow::Result<u8> {
     drop(local);
     drop(log);
     let kept = data.and_then(|d| d.finish());
-    let file = common::results_file(
+    let file = crate::output::results_file(
         &meta,
         probe,
         results::Baseline::default(),

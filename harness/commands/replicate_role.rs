@@ -11,10 +11,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::ValueEnum;
+use clap::{Args, ValueEnum};
 use serde_json::json;
 
-use super::replicate::ReplicateArgs;
 use crate::bad_input;
 use crate::datadir::DataDir;
 use crate::meta::RunMeta;
@@ -35,8 +34,26 @@ pub enum Role {
     Follower,
 }
 
+/// `segbench replicate`'s options of where the roles run.
+#[derive(Debug, Args, Clone)]
+pub struct RoleArgs {
+    /// Where the roles run: all (this process, loopback TCP), leader (producer and leader;
+    /// followers join at --listen), follower (joins --leader; the leader sends the settings).
+    #[arg(long, value_enum, default_value = "all")]
+    pub role: Role,
+    /// --role leader: address to listen on for followers, HOST:PORT (port 0: any, printed).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// --role follower: the leader's --listen address, HOST:PORT.
+    #[arg(long, value_name = "ADDR")]
+    pub leader: Option<String>,
+    /// --role leader: how long to wait for the rf - 1 followers; --role follower: to reach the leader.
+    #[arg(long, default_value = "30s", value_parser = crate::parse::duration, value_name = "DURATION")]
+    pub join_timeout: Duration,
+}
+
 /// Checks the role flags before any work; returns the address to listen on or join.
-pub fn check(a: &ReplicateArgs) -> anyhow::Result<Option<SocketAddr>> {
+pub fn check(a: &RoleArgs) -> anyhow::Result<Option<SocketAddr>> {
     let addr = |flag: &str, v: &str| crate::parse::socket_addr(flag, v).map_err(bad_input);
     match (a.role, &a.listen, &a.leader) {
         (Role::All, None, None) => Ok(None),
@@ -65,12 +82,12 @@ impl Placement {
     /// `--role all`: nothing to set up. `--role leader`: listens on `addr` and waits for the
     /// followers (a line on stderr says where, before waiting), until `stop` is set.
     pub fn set_up(
-        role: Role,
+        roles: &RoleArgs,
         addr: Option<SocketAddr>,
         rf: u32,
-        join_timeout: Duration,
         stop: &AtomicBool,
     ) -> anyhow::Result<Placement> {
+        let (role, join_timeout) = (roles.role, roles.join_timeout);
         let Some(addr) = addr.filter(|_| role == Role::Leader) else {
             return Ok(Placement::InProcess);
         };
@@ -154,11 +171,16 @@ fn report_json(rep: Option<&str>, r: &FollowerReport) -> serde_json::Value {
 /// `--role follower`: joins, replicates until the leader ends the session; prints a line per
 /// repetition on stderr and one JSON summary on stdout. Exit 0, or 1 when the leader went away
 /// (the summary then holds the partial figures).
-pub fn run_follower(a: &ReplicateArgs, leader: SocketAddr) -> anyhow::Result<u8> {
+pub fn run_follower(
+    a: &RoleArgs,
+    dir: Option<&Path>,
+    keep: bool,
+    quiet: bool,
+    leader: SocketAddr,
+) -> anyhow::Result<u8> {
     let meta = RunMeta::now();
-    let data = DataDir::acquire(a.dir.as_deref(), &meta.id, a.keep)
-        .map_err(|e| bad_input(e.to_string()))?;
-    let progress = Progress::new(a.output.quiet);
+    let data = DataDir::acquire(dir, &meta.id, keep).map_err(|e| bad_input(e.to_string()))?;
+    let progress = Progress::new(quiet);
     let signals = crate::signals::install();
     let (stream, n) = match follower::join(leader, a.join_timeout) {
         Ok(j) => j,
@@ -168,7 +190,6 @@ pub fn run_follower(a: &ReplicateArgs, leader: SocketAddr) -> anyhow::Result<u8>
         }
     };
     progress.line(&format!("follower {n}: joined the leader at {leader}"));
-    let keep = a.keep;
     let mut reps: Vec<String> = Vec::new();
     let mut rep_dir = |rep: &str| -> Result<std::path::PathBuf, String> {
         if !safe_name(rep) {

@@ -293,7 +293,7 @@ pub fn run(a: WriteArgs) -> anyhow::Result<u8> {
     );
     let [data] = data;
     let kept = data.finish();
-    let file = common::results_file(
+    let file = crate::output::results_file(
         &meta,
         probe,
         results::Baseline::default(),

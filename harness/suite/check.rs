@@ -29,7 +29,7 @@ pub(super) fn check(s: &Suite, text: &str, origin: &Path) -> Result<(), SuiteErr
     }
     for w in &s.workloads {
         if w.kind == "mixed" && names.insert(w.name.clone()) {
-            crate::runner::mixed::spec::check(w, &|x: &WorkloadSpec| {
+            super::mixed::check(w, &|x: &WorkloadSpec| {
                 let one = Suite {
                     workloads: vec![x.clone()],
                     ..s.clone()
@@ -37,8 +37,8 @@ pub(super) fn check(s: &Suite, text: &str, origin: &Path) -> Result<(), SuiteErr
                 check(&one, text, origin).map_err(|e| e.0)
             })
             .map_err(|e| match e {
-                crate::runner::mixed::spec::SpecError::At { needle, msg } => err(&needle, msg),
-                crate::runner::mixed::spec::SpecError::Part(m) => SuiteError(m),
+                super::mixed::SpecError::At { needle, msg } => err(&needle, msg),
+                super::mixed::SpecError::Part(m) => SuiteError(m),
             })?;
             continue;
         }
@@ -52,7 +52,7 @@ pub(super) fn check(s: &Suite, text: &str, origin: &Path) -> Result<(), SuiteErr
             ));
         }
         if w.kind == "replicate" {
-            crate::commands::replicate::suite_configs(w, w.repeat.or(s.repeat).unwrap_or(1))
+            super::replicate::configs(w, w.repeat.or(s.repeat).unwrap_or(1))
                 .map_err(|m| err(&w.name, format!("workload '{}': {m}", w.name)))?;
             continue;
         }
@@ -124,7 +124,7 @@ pub(super) fn check(s: &Suite, text: &str, origin: &Path) -> Result<(), SuiteErr
         ]
         .into_iter()
         .flatten()
-        .filter(|v| crate::sustained::probe_size(v).is_none())
+        .filter(|v| super::probe_size(v).is_none())
         {
             workloads::units::parse_size(v).map_err(|e| err(v, e.0))?;
         }

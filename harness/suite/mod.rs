@@ -22,6 +22,9 @@
 //! ```
 
 mod check;
+pub mod config;
+pub mod mixed;
+pub mod replicate;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -262,6 +265,16 @@ pub fn preset_toml(name: &str) -> Option<String> {
         .map(|p| p.2.to_string())
 }
 
+/// The suffix of a size relative to the dirty limit: `"2x-dirty-limit"`.
+const DIRTY_SUFFIX: &str = "x-dirty-limit";
+
+/// The factor of a size given relative to the dirty limit (`"2x-dirty-limit"` → 2); `None` for
+/// any other value.
+pub fn probe_size(v: &str) -> Option<f64> {
+    let k: f64 = v.trim().strip_suffix(DIRTY_SUFFIX)?.parse().ok()?;
+    (k.is_finite() && k > 0.0).then_some(k)
+}
+
 /// 1-based line of a byte offset.
 fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
@@ -351,7 +364,7 @@ pub fn quicken(s: &mut Suite, max: Duration) {
         }
         w.repeat = w.repeat.map(|r| r.min(2));
         fit_rounds(w);
-        crate::runner::mixed::spec::quicken(w, max);
+        mixed::quicken(w, max);
         if let Some(sw) = &mut w.sweep {
             if sw.values.len() > 3 {
                 let n = sw.values.len();

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use results::{Baseline, ResultsFile};
+use results::Baseline;
 use workloads::pacing::Clock;
 
 use crate::bad_input;
@@ -24,7 +24,7 @@ use crate::runner::progress::Progress;
 use crate::runner::RepSync;
 use crate::suite::{self, Suite};
 
-pub use suite_exec::{best_write_engine, read_configs, write_config};
+pub use suite_exec::best_write_engine;
 
 const RUN_HELP: &str = "Presets (segbench run --preset NAME --print shows the TOML to start a suite from):
   kafka               Kafka defaults across every write and read engine, then scaling sweeps (default)
@@ -181,7 +181,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
     for w in &suite.workloads {
         if w.kind == "replicate" {
             let repeat = w.repeat.or(suite.repeat).unwrap_or(3);
-            crate::commands::replicate::suite_configs(w, repeat)
+            suite::replicate::configs(w, repeat)
                 .map_err(|m| bad_input(format!("workload '{}': {m}", w.name)))?;
         }
         if w.kind == "mixed" {
@@ -190,7 +190,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
         if w.kind == "write" {
             for e in w.engines.iter().filter(|e| *e != "best") {
                 for p in suite::sweep_points(w) {
-                    write_config(w, e, &p)
+                    suite::config::write_config(w, e, &p)
                         .map_err(|m| bad_input(format!("workload '{}': {m}", w.name)))?;
                 }
             }
@@ -266,8 +266,9 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
     drop(data);
     drop(snap);
     let warnings = crate::probe::warnings(&probe, &plan_for(&suite, &data_dir));
-    let file = common::results_file(&meta, Some(probe), baseline, done, warnings, interrupted);
-    let written = write_outputs(&file, &out_dir);
+    let file =
+        crate::output::results_file(&meta, Some(probe), baseline, done, warnings, interrupted);
+    let written = crate::output::write_outputs(&file, &out_dir);
     let table = results::export::detail::with_flushes(&file);
     let delivered = common::deliver(&file, &table, &stdout_and_hdr_log(&a));
     written?;
@@ -324,16 +325,4 @@ fn plan_for(suite: &Suite, dir: &Path) -> crate::probe::RunPlan {
         flushes,
         dir: dir.to_path_buf(),
     }
-}
-
-/// Writes results.json, summary.md and report.html into `dir`, each atomically.
-pub fn write_outputs(file: &ResultsFile, dir: &Path) -> anyhow::Result<()> {
-    use results::export::ExportFormat;
-    let json = serde_json::to_string_pretty(file)?;
-    results::export::json::write_atomic(&dir.join("results.json"), json.as_bytes())?;
-    let md = ExportFormat::Markdown.exporter().export(file)?;
-    results::export::json::write_atomic(&dir.join("summary.md"), &md)?;
-    let html = ExportFormat::Html.exporter().export(file)?;
-    results::export::json::write_atomic(&dir.join("report.html"), &html)?;
-    Ok(())
 }

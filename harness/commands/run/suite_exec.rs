@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use results::{Kind, Status, WorkloadResult};
-use workloads::kafka::log::LogFormat;
 use workloads::pacing::Clock;
 
 use crate::bad_input;
@@ -16,9 +15,10 @@ use crate::datadir::DataDir;
 use crate::fleet::sync::SyncClient;
 use crate::runner::progress::Progress;
 use crate::runner::read::prepare as read_prep;
-use crate::runner::read::{CacheMode, LogSet, ReadConfig, DEFAULT_FETCH_BYTES};
-use crate::runner::write::{run_writes, RunOptions, WriteConfig};
+use crate::runner::read::LogSet;
+use crate::runner::write::{run_writes, RunOptions};
 use crate::runner::RepSync;
+use crate::suite::config::{read_configs, write_config};
 use crate::suite::{self, Suite, WorkloadSpec};
 
 /// What every workload of the run shares: where data goes, the clock, the stop flag, the
@@ -184,84 +184,6 @@ fn run_write_workload(
     Ok(())
 }
 
-/// A write configuration from a suite workload, one engine and one sweep point.
-pub fn write_config(
-    w: &WorkloadSpec,
-    engine: &str,
-    point: &Option<(String, u32)>,
-) -> Result<WriteConfig, String> {
-    use workloads::units::{parse_duration, parse_rate, parse_size};
-    let size = |v: &Option<String>, d: u64| -> Result<u64, String> {
-        v.as_deref()
-            .map(parse_size)
-            .transpose()
-            .map(|x| x.unwrap_or(d))
-            .map_err(|e| e.0)
-    };
-    let mut engine = engine.to_string();
-    let mut partitions = w.partitions.unwrap_or(1);
-    let mut threads = w.threads.unwrap_or(1);
-    if let Some((p, v)) = point {
-        match p.as_str() {
-            "partitions" => partitions = *v,
-            "threads" => threads = *v,
-            "qd" => engine = suite::with_qd(&engine, *v),
-            other => return Err(format!("sweep '{other}' does not apply to write workloads")),
-        }
-    }
-    let cfg = WriteConfig {
-        engine: engine
-            .parse()
-            .map_err(|e: workloads::EngineError| e.to_string())?,
-        topic: w.name.clone(),
-        partitions,
-        threads,
-        record_size: size(&w.record_size, 1024)? as usize,
-        batch_size: size(&w.batch_size, 16 * 1024)? as usize,
-        segment_size: size(&w.segment_size, 1 << 30)?,
-        index_interval: size(&w.index_interval, 4096)?,
-        preallocate: w.preallocate.unwrap_or(false),
-        retention: w
-            .retention
-            .as_deref()
-            .map(parse_size)
-            .transpose()
-            .map_err(|e| e.0)?,
-        flush: w.flush.as_deref().unwrap_or("never").parse()?,
-        sync: w.sync.as_deref().unwrap_or("fdatasync").parse()?,
-        format: if w.format.as_deref() == Some("raw") {
-            LogFormat::Raw
-        } else {
-            LogFormat::Kafka
-        },
-        size: w
-            .size
-            .as_deref()
-            .map(parse_size)
-            .transpose()
-            .map_err(|e| e.0)?,
-        duration: w
-            .duration
-            .as_deref()
-            .map(parse_duration)
-            .transpose()
-            .map_err(|e| e.0)?,
-        rate: w
-            .rate
-            .as_deref()
-            .map(parse_rate)
-            .transpose()
-            .map_err(|e| e.0)?,
-    };
-    let shape = cfg.shape()?;
-    crate::budget::check(
-        &format!("write/{}", cfg.engine),
-        crate::budget::write_needs(&cfg, &shape),
-        crate::budget::Room::here(),
-    )?;
-    Ok(cfg)
-}
-
 /// The fastest completed write engine so far (device figures preferred over page-cache ones).
 pub fn best_write_engine(done: &[WorkloadResult]) -> Option<String> {
     let median = |w: &WorkloadResult| {
@@ -299,70 +221,6 @@ struct ReadLog {
     size: u64,
     partitions: u32,
     dir: PathBuf,
-}
-
-/// The read configurations of a suite workload at one sweep point.
-pub fn read_configs(
-    w: &WorkloadSpec,
-    point: &Option<(String, u32)>,
-) -> Result<Vec<ReadConfig>, String> {
-    use workloads::units::{parse_duration, parse_size};
-    let mut consumers = w.consumers.unwrap_or(1);
-    let mut groups = w.groups.unwrap_or(1);
-    let mut qd = None;
-    if let Some((p, v)) = point {
-        match p.as_str() {
-            "consumers" => consumers = *v,
-            "groups" => groups = *v,
-            "qd" => qd = Some(*v),
-            other => return Err(format!("sweep '{other}' does not apply to read workloads")),
-        }
-    }
-    let cache: CacheMode = w.cache.as_deref().unwrap_or("hot").parse()?;
-    let mut out = Vec::new();
-    for e in &w.engines {
-        let e = match qd {
-            Some(q) => suite::with_qd(e, q),
-            None => e.clone(),
-        };
-        let cfg = ReadConfig {
-            engine: e
-                .parse()
-                .map_err(|x: workloads::EngineError| x.to_string())?,
-            cache,
-            consumers,
-            groups,
-            fetch_size: w
-                .fetch_size
-                .as_deref()
-                .map(parse_size)
-                .transpose()
-                .map_err(|x| x.0)?
-                .unwrap_or(DEFAULT_FETCH_BYTES),
-            duration: w
-                .duration
-                .as_deref()
-                .map(parse_duration)
-                .transpose()
-                .map_err(|x| x.0)?,
-            verify: w.verify.unwrap_or(false),
-            until_steady: suite::until_steady(w),
-            rate: w
-                .rate
-                .as_deref()
-                .map(workloads::units::parse_rate)
-                .transpose()
-                .map_err(|x| x.0)?,
-        };
-        cfg.check()?;
-        crate::budget::check(
-            &cfg.name(),
-            crate::budget::read_needs(&cfg, 0),
-            crate::budget::Room::here(),
-        )?;
-        out.push(cfg);
-    }
-    Ok(out)
 }
 
 /// Runs read workload `w` at each sweep point over a log of its size and partitions, written
@@ -455,7 +313,7 @@ fn not_run(suite: &Suite, done: &[WorkloadResult]) -> Vec<WorkloadResult> {
     let mut out = Vec::new();
     for w in &suite.workloads {
         if w.kind == "replicate" {
-            out.extend(crate::commands::replicate::not_run_rows(w, done));
+            out.extend(suite::replicate::not_run_rows(w, done));
             continue;
         }
         // No figures: the medium is what the row would have measured.

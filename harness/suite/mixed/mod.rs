@@ -36,9 +36,10 @@ use std::time::Duration;
 
 use workloads::units::{parse_duration, parse_size};
 
-use super::{MixedConfig, Part, PeriodicConfig, Trigger};
+use super::config::{read_configs, write_config};
+use super::WorkloadSpec;
+use crate::runner::mixed::{MixedConfig, Part, PeriodicConfig, Trigger};
 use crate::runner::read::prepare::{DEFAULT_PARTITIONS, DEFAULT_SIZE};
-use crate::suite::WorkloadSpec;
 
 /// Default snapshot size: ZooKeeper's data tree of the example, 256 MiB.
 pub const DEFAULT_SNAPSHOT_BYTES: u64 = 256 << 20;
@@ -235,13 +236,12 @@ pub fn config(w: &WorkloadSpec, snap_dir: Option<&PathBuf>) -> Result<MixedConfi
         let bad = |m: String| format!("part '{}': {m}", p.name);
         let part = match p.kind.as_str() {
             "write" => {
-                let mut cfg =
-                    crate::commands::run::write_config(&one, &p.engines[0], &None).map_err(bad)?;
+                let mut cfg = write_config(&one, &p.engines[0], &None).map_err(bad)?;
                 cfg.topic = p.name.clone();
                 Part::Write(cfg)
             }
             "read" => {
-                let mut cfgs = crate::commands::run::read_configs(&one, &None).map_err(bad)?;
+                let mut cfgs = read_configs(&one, &None).map_err(bad)?;
                 // Every reader runs the whole interval; a cold (catch-up) one evicts its
                 // partitions before each new pass, so it keeps reading from the device.
                 let cfg = cfgs.pop().ok_or_else(|| bad("no engine".into()))?;
@@ -387,3 +387,6 @@ pub fn from_cli(kind: &str, text: &str) -> Result<WorkloadSpec, String> {
         .try_into()
         .map_err(|e: toml::de::Error| format!("{flag}: {}", e.message().replace('\n', " ")))
 }
+
+#[cfg(test)]
+mod tests;

@@ -4,8 +4,9 @@
 use std::path::Path;
 use std::time::Duration;
 
-use super::spec::{self, from_cli};
-use super::{Part, Trigger};
+use super as spec;
+use super::from_cli;
+use crate::runner::mixed::{Part, Trigger};
 use crate::suite::{parse, quicken};
 
 const GOOD: &str = r#"name = "m"
