@@ -17,7 +17,7 @@ use crate::runner::mixed::run_mixed;
 use crate::runner::progress::Progress;
 use crate::runner::write::RunOptions;
 use crate::suite::mixed as spec;
-use crate::suite::WorkloadSpec;
+use crate::suite::{MixedSpec, WorkloadSpec};
 
 /// Help after the options.
 pub const MIXED_HELP: &str =
@@ -94,7 +94,7 @@ pub struct MixedArgs {
 }
 
 /// The mixed workload the arguments describe, checked; bad input names the flag.
-pub fn workload(a: &MixedArgs) -> anyhow::Result<WorkloadSpec> {
+pub fn workload(a: &MixedArgs) -> anyhow::Result<MixedSpec> {
     if a.repeat == 0 {
         return Err(bad_input("--repeat 0: need at least one repetition"));
     }
@@ -109,14 +109,14 @@ pub fn workload(a: &MixedArgs) -> anyhow::Result<WorkloadSpec> {
             parts.push(spec::from_cli(kind, s).map_err(bad_input)?);
         }
     }
-    let w = WorkloadSpec {
-        kind: "mixed".into(),
+    let w = MixedSpec {
         name: "mixed".into(),
         duration: Some(format!("{}ms", a.duration.as_millis())),
+        verify: None,
+        repeat: None,
         parts,
-        ..Default::default()
     };
-    let origin = |p: &WorkloadSpec| format!("--{} {}", p.kind, p.name);
+    let origin = |p: &WorkloadSpec| format!("--{} {}", p.kind(), p.name());
     spec::check(&w, &|p| {
         crate::suite::check_workload(p, Path::new(&origin(p))).map_err(|e| e.0)
     })
@@ -195,7 +195,7 @@ pub fn snap_dir(dir: Option<&Path>, run_id: &str, keep: bool) -> anyhow::Result<
 
 /// Checks, before any work, that the mixed workload `w` can be configured (sizes, engines,
 /// what the machine has room for).
-pub fn check_in_suite(w: &WorkloadSpec, snap_dir: Option<&PathBuf>) -> anyhow::Result<()> {
+pub fn check_in_suite(w: &MixedSpec, snap_dir: Option<&PathBuf>) -> anyhow::Result<()> {
     spec::config(w, snap_dir)
         .map(|_| ())
         .map_err(|m| bad_input(format!("workload '{}': {m}", w.name)))
@@ -203,7 +203,7 @@ pub fn check_in_suite(w: &WorkloadSpec, snap_dir: Option<&PathBuf>) -> anyhow::R
 
 /// Runs a suite's mixed workload `w` (checked when the suite was read) for `segbench run`.
 pub fn run_in_suite(
-    w: &WorkloadSpec,
+    w: &MixedSpec,
     opts: &RunOptions,
     data: &[DataDir],
     snap: Option<&DataDir>,

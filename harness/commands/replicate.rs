@@ -20,7 +20,7 @@ use crate::replicate::{self, ReplicaConfig};
 use crate::runner::progress::Progress;
 use crate::runner::RunError;
 use crate::suite::replicate::ReplicateSettings;
-use crate::suite::WorkloadSpec;
+use crate::suite::ReplicateSpec;
 use workloads::pacing::Clock;
 
 /// Help after the options.
@@ -433,7 +433,7 @@ pub fn check_argv(argv: &[String]) -> Result<Vec<ReplicaConfig>, String> {
 /// in `<run.dir>/<workload>`; results named `<workload>/acks=<A>`. Returns them and whether
 /// the run was stopped.
 pub fn run_suite_workload(
-    w: &WorkloadSpec,
+    w: &ReplicateSpec,
     run: &ModesRun<'_>,
 ) -> anyhow::Result<(Vec<WorkloadResult>, bool)> {
     let cfgs = crate::suite::replicate::configs(w, run.repeat)
@@ -465,8 +465,7 @@ mod tests {
     fn the_flags_defaults_are_the_settings_defaults() {
         let parsed = <SuiteArgs as clap::Parser>::try_parse_from(["--repeat", "3"]).unwrap();
         assert_eq!(parsed.a.settings(), ReplicateSettings::default());
-        let w = crate::suite::WorkloadSpec {
-            kind: "replicate".into(),
+        let w = crate::suite::ReplicateSpec {
             name: "r".into(),
             ..Default::default()
         };
@@ -512,7 +511,10 @@ mod tests {
         let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
         let text = "name = \"r\"\n[[workload]]\nkind = \"replicate\"\nname = \"r\"\nrf = 2\nacks = \"1,all\"\npartitions = 2\nrecord_size = \"512\"\nbatch_size = \"8KiB\"\nsegment_size = \"64MiB\"\nsize = \"16MiB\"\nrate = \"10MB/s\"\nflush = \"batch\"\nsync = \"fsync\"\nreplica_fetch_max_bytes = \"512KiB\"\nreplica_lag_time_max_ms = 700\nmin_insync_replicas = 2\n";
         let s = crate::suite::parse(text, std::path::Path::new("r.toml")).unwrap();
-        let from_suite = crate::suite::replicate::configs(&s.workloads[0], 2).unwrap();
+        let crate::suite::WorkloadSpec::Replicate(w) = &s.workloads[0] else {
+            panic!("{:?}", s.workloads[0]);
+        };
+        let from_suite = crate::suite::replicate::configs(w, 2).unwrap();
         let from_flags = super::check_argv(&argv).unwrap();
         assert_eq!(format!("{from_suite:?}"), format!("{from_flags:?}"));
     }
@@ -522,7 +524,10 @@ mod tests {
         let text =
             "name = \"r\"\n[[workload]]\nkind = \"replicate\"\nname = \"repl\"\nsize = \"1MiB\"\n";
         let s = parse(text, Path::new("r.toml")).unwrap();
-        let cfgs = crate::suite::replicate::configs(&s.workloads[0], 1).unwrap();
+        let crate::suite::WorkloadSpec::Replicate(w) = &s.workloads[0] else {
+            panic!("{:?}", s.workloads[0]);
+        };
+        let cfgs = crate::suite::replicate::configs(w, 1).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let stop = std::sync::atomic::AtomicBool::new(true);
         let progress = crate::runner::progress::Progress::new(true);

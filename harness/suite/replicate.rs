@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use results::{Kind, Medium, Status, WorkloadResult};
 
-use super::WorkloadSpec;
+use super::ReplicateSpec;
 use crate::replicate::{Acks, ReplicaConfig};
 use crate::runner::write::{
     WriteConfig, DEFAULT_BATCH_SIZE, DEFAULT_INDEX_INTERVAL, DEFAULT_RECORD_SIZE,
@@ -226,29 +226,8 @@ fn check_room(c: &ReplicaConfig, room: crate::budget::Room) -> Result<(), String
 }
 
 /// The settings of a suite workload of kind `replicate` run `repeat` times: its options
-/// parsed as `segbench replicate` parses its flags, the rest defaulted as there; options
-/// that do not apply are refused.
-pub fn settings(w: &WorkloadSpec, repeat: u32) -> Result<ReplicateSettings, String> {
-    let not_here = [
-        ("engines", !w.engines.is_empty()),
-        ("threads", w.threads.is_some()),
-        ("index_interval", w.index_interval.is_some()),
-        ("preallocate", w.preallocate.is_some()),
-        ("retention", w.retention.is_some()),
-        ("format", w.format.is_some()),
-        ("consumers", w.consumers.is_some()),
-        ("groups", w.groups.is_some()),
-        ("fetch_size", w.fetch_size.is_some()),
-        ("cache", w.cache.is_some()),
-        ("verify", w.verify.is_some()),
-        ("sweep", w.sweep.is_some()),
-        ("until_steady", w.until_steady.is_some()),
-    ];
-    if let Some((k, _)) = not_here.iter().find(|x| x.1) {
-        return Err(format!(
-            "{k} does not apply to replicate workloads (leader_engine and follower_engine name the engines)"
-        ));
-    }
+/// parsed as `segbench replicate` parses its flags, the rest defaulted as there.
+pub fn settings(w: &ReplicateSpec, repeat: u32) -> Result<ReplicateSettings, String> {
     let d = ReplicateSettings::default();
     let size = |key: &str, v: &Option<String>| -> Result<Option<u64>, String> {
         v.as_deref()
@@ -294,7 +273,7 @@ fn invalid(key: &str, value: &str, why: String) -> String {
 
 /// The configurations of a suite workload of kind `replicate` (one per acks mode), checked as
 /// `segbench replicate` checks its flags; the error names the option without its dashes.
-pub fn configs(w: &WorkloadSpec, repeat: u32) -> Result<Vec<ReplicaConfig>, String> {
+pub fn configs(w: &ReplicateSpec, repeat: u32) -> Result<Vec<ReplicaConfig>, String> {
     settings(w, repeat)
         .and_then(|s| s.configs())
         .map_err(|e| e.replace("--", ""))
@@ -302,7 +281,7 @@ pub fn configs(w: &WorkloadSpec, repeat: u32) -> Result<Vec<ReplicaConfig>, Stri
 
 /// The rows of a suite workload of kind `replicate` that a stopped run never started (none
 /// of `done` by name): one per acks mode, skipped as "not run".
-pub fn not_run_rows(w: &WorkloadSpec, done: &[WorkloadResult]) -> Vec<WorkloadResult> {
+pub fn not_run_rows(w: &ReplicateSpec, done: &[WorkloadResult]) -> Vec<WorkloadResult> {
     w.acks
         .as_deref()
         .unwrap_or(DEFAULT_ACKS)
@@ -345,7 +324,9 @@ mod tests {
         };
         let ok = repl("rf = 2\nacks = \"1,all\"\nflush = \"batch\"\nleader_engine = \"buffered\"\nreplica_lag_time_max_ms = 500");
         let s = parse(&ok, Path::new("r.toml")).unwrap();
-        let w = &s.workloads[0];
+        let crate::suite::WorkloadSpec::Replicate(w) = &s.workloads[0] else {
+            panic!("{:?}", s.workloads[0]);
+        };
         assert_eq!((w.rf, w.acks.as_deref()), (Some(2), Some("1,all")));
         let back = parse(&toml::to_string(&s).unwrap(), Path::new("again")).unwrap();
         assert_eq!(back, s);

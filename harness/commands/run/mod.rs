@@ -22,7 +22,7 @@ use crate::fleet::sync::SyncClient;
 use crate::meta::RunMeta;
 use crate::runner::progress::Progress;
 use crate::runner::RepSync;
-use crate::suite::{self, Suite};
+use crate::suite::{self, Suite, WorkloadSpec};
 
 pub use suite_exec::best_write_engine;
 
@@ -154,7 +154,7 @@ pub fn load_suite(a: &RunArgs) -> anyhow::Result<(Suite, String, Vec<String>)> {
         }
         s.repeat = Some(r);
         for w in &mut s.workloads {
-            w.repeat = None;
+            *w.repeat_mut() = None;
         }
     }
     let plan = crate::sustained::plan_lines(&s, chosen, s.repeat.unwrap_or(3), suite::warmup(&s));
@@ -179,21 +179,23 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
     // Check every write and replicate workload's options (after --quick and --duration)
     // before touching the disk.
     for w in &suite.workloads {
-        if w.kind == "replicate" {
-            let repeat = w.repeat.or(suite.repeat).unwrap_or(3);
-            suite::replicate::configs(w, repeat)
-                .map_err(|m| bad_input(format!("workload '{}': {m}", w.name)))?;
-        }
-        if w.kind == "mixed" {
-            crate::commands::mixed::check_in_suite(w, a.snap_dir.as_ref())?;
-        }
-        if w.kind == "write" {
-            for e in w.engines.iter().filter(|e| *e != "best") {
-                for p in suite::sweep_points(w) {
-                    suite::config::write_config(w, e, &p)
-                        .map_err(|m| bad_input(format!("workload '{}': {m}", w.name)))?;
+        let bad = |m: String| bad_input(format!("workload '{}': {m}", w.name()));
+        match w {
+            WorkloadSpec::Replicate(r) => {
+                let repeat = r.repeat.or(suite.repeat).unwrap_or(3);
+                suite::replicate::configs(r, repeat).map_err(bad)?;
+            }
+            WorkloadSpec::Mixed(m) => {
+                crate::commands::mixed::check_in_suite(m, a.snap_dir.as_ref())?;
+            }
+            WorkloadSpec::Write(x) => {
+                for e in x.engines.iter().filter(|e| *e != "best") {
+                    for p in suite::sweep_points(x.sweep.as_ref()) {
+                        suite::config::write_config(x, e, &p).map_err(bad)?;
+                    }
                 }
             }
+            WorkloadSpec::Read(_) => {}
         }
     }
     let signals = crate::signals::install();
@@ -302,21 +304,28 @@ fn plan_for(suite: &Suite, dir: &Path) -> crate::probe::RunPlan {
     let threads = suite
         .workloads
         .iter()
-        .filter_map(|w| w.threads)
+        .filter_map(|w| match w {
+            WorkloadSpec::Write(x) => x.threads,
+            _ => None,
+        })
         .max()
         .unwrap_or(1);
     let uses_direct = suite
         .workloads
         .iter()
-        .any(|w| w.engines.iter().any(|e| e.contains("direct")));
+        .any(|w| w.engines().iter().any(|e| e.contains("direct")));
     let uses_uring = suite
         .workloads
         .iter()
-        .any(|w| w.engines.iter().any(|e| e.starts_with("uring")));
-    let flushes = suite
-        .workloads
-        .iter()
-        .any(|w| w.flush.as_deref().is_some_and(|f| f != "never"));
+        .any(|w| w.engines().iter().any(|e| e.starts_with("uring")));
+    let flushes = suite.workloads.iter().any(|w| {
+        let flush = match w {
+            WorkloadSpec::Write(x) => &x.flush,
+            WorkloadSpec::Replicate(x) => &x.flush,
+            WorkloadSpec::Read(_) | WorkloadSpec::Mixed(_) => &None,
+        };
+        flush.as_deref().is_some_and(|f| f != "never")
+    });
     crate::probe::RunPlan {
         data_bytes: 0,
         threads,

@@ -19,7 +19,7 @@ use crate::runner::read::LogSet;
 use crate::runner::write::{run_writes, RunOptions};
 use crate::runner::RepSync;
 use crate::suite::config::{read_configs, write_config};
-use crate::suite::{self, Suite, WorkloadSpec};
+use crate::suite::{self, ReadSpec, Suite, WorkloadSpec, WriteSpec};
 
 /// What every workload of the run shares: where data goes, the clock, the stop flag, the
 /// progress line and a fleet rank's barrier.
@@ -67,23 +67,25 @@ pub(super) fn run_workloads(suite: &Suite, env: &Env) -> anyhow::Result<Outcome>
             break;
         }
         let mut opts = RunOptions {
-            repeat: w.repeat.unwrap_or(default_repeat),
+            repeat: w.repeat().unwrap_or(default_repeat),
             warmup,
             keep: env.keep,
-            verify: w.verify.unwrap_or(false),
+            verify: w.verify(),
             first_workload: write_workloads,
             sync: env.rep_sync.clone(),
             until_steady: suite::until_steady(w),
         };
-        match w.kind.as_str() {
-            "write" => run_write_workload(w, &mut opts, &mut write_workloads, env, &mut out)?,
-            "read" => {
+        match w {
+            WorkloadSpec::Write(w) => {
+                run_write_workload(w, &mut opts, &mut write_workloads, env, &mut out)?
+            }
+            WorkloadSpec::Read(w) => {
                 let (mut rs, f, i) = run_read_workload(w, opts.repeat, &mut read_log, env)?;
                 out.done.append(&mut rs);
                 out.failures.extend(f);
                 out.interrupted |= i;
             }
-            "replicate" => {
+            WorkloadSpec::Replicate(w) => {
                 use crate::commands::replicate::{run_suite_workload, ModesRun};
                 let run = ModesRun {
                     repeat: opts.repeat,
@@ -98,7 +100,7 @@ pub(super) fn run_workloads(suite: &Suite, env: &Env) -> anyhow::Result<Outcome>
                 out.done.extend(rows);
                 out.interrupted |= stopped;
             }
-            "mixed" => {
+            WorkloadSpec::Mixed(w) => {
                 opts.first_workload = out.done.len();
                 let o = crate::commands::mixed::run_in_suite(
                     w,
@@ -113,7 +115,6 @@ pub(super) fn run_workloads(suite: &Suite, env: &Env) -> anyhow::Result<Outcome>
                 out.interrupted |= o.interrupted;
                 out.done.extend(o.workloads);
             }
-            _ => {}
         }
     }
     if out.interrupted {
@@ -126,7 +127,7 @@ pub(super) fn run_workloads(suite: &Suite, env: &Env) -> anyhow::Result<Outcome>
 /// Runs write workload `w` at each sweep point, its engines (`best` resolved) side by side;
 /// `write_workloads` counts the run's write workloads so far (it names their directories).
 fn run_write_workload(
-    w: &WorkloadSpec,
+    w: &WriteSpec,
     opts: &mut RunOptions,
     write_workloads: &mut usize,
     env: &Env,
@@ -151,7 +152,7 @@ fn run_write_workload(
             engines.push(e.clone());
         }
     }
-    for point in suite::sweep_points(w) {
+    for point in suite::sweep_points(w.sweep.as_ref()) {
         let mut cfgs = Vec::new();
         for e in &engines {
             cfgs.push(
@@ -178,7 +179,7 @@ fn run_write_workload(
             outcome
                 .workloads
                 .into_iter()
-                .map(|r| in_suite(r, w, &point)),
+                .map(|r| in_suite(r, &w.name, &point)),
         );
     }
     Ok(())
@@ -226,7 +227,7 @@ struct ReadLog {
 /// Runs read workload `w` at each sweep point over a log of its size and partitions, written
 /// into the first data directory unless the previous read workload's (`log_cache`) fits.
 fn run_read_workload(
-    w: &WorkloadSpec,
+    w: &ReadSpec,
     repeat: u32,
     log_cache: &mut Option<ReadLog>,
     env: &Env,
@@ -269,7 +270,7 @@ fn run_read_workload(
     let mut out = Vec::new();
     let mut failures = Vec::new();
     let mut interrupted = false;
-    for point in suite::sweep_points(w) {
+    for point in suite::sweep_points(w.sweep.as_ref()) {
         let cfgs = read_configs(w, &point)
             .map_err(|m| bad_input(format!("workload '{}': {m}", w.name)))?;
         let skips = read_prep::precheck(&cfgs)?;
@@ -298,7 +299,7 @@ fn run_read_workload(
         out.extend(
             read_prep::with_skips(&cfgs, &skips, outcome.workloads, &log, &target)
                 .into_iter()
-                .map(|r| in_suite(r, w, &point)),
+                .map(|r| in_suite(r, &w.name, &point)),
         );
         if stopped {
             break;
@@ -312,17 +313,19 @@ fn run_read_workload(
 fn not_run(suite: &Suite, done: &[WorkloadResult]) -> Vec<WorkloadResult> {
     let mut out = Vec::new();
     for w in &suite.workloads {
-        if w.kind == "replicate" {
-            out.extend(suite::replicate::not_run_rows(w, done));
-            continue;
-        }
         // No figures: the medium is what the row would have measured.
-        let (kind, medium) = match w.kind.as_str() {
-            "write" => (results::Kind::Write, results::Medium::Device),
-            _ => (results::Kind::Read, results::Medium::Network),
+        let (kind, medium) = match w {
+            WorkloadSpec::Replicate(r) => {
+                out.extend(suite::replicate::not_run_rows(r, done));
+                continue;
+            }
+            WorkloadSpec::Write(_) => (results::Kind::Write, results::Medium::Device),
+            WorkloadSpec::Read(_) | WorkloadSpec::Mixed(_) => {
+                (results::Kind::Read, results::Medium::Network)
+            }
         };
-        for point in suite::sweep_points(w) {
-            for e in w.engines.iter().filter(|e| *e != "best") {
+        for point in suite::sweep_points(w.sweep()) {
+            for e in w.engines().iter().filter(|e| *e != "best") {
                 let row = WorkloadResult::new(
                     e.clone(),
                     kind,
@@ -333,7 +336,7 @@ fn not_run(suite: &Suite, done: &[WorkloadResult]) -> Vec<WorkloadResult> {
                     },
                     medium,
                 );
-                let row = in_suite(row, w, &point);
+                let row = in_suite(row, w.name(), &point);
                 if !done.iter().any(|d| d.name == row.name) {
                     out.push(row);
                 }
@@ -345,17 +348,13 @@ fn not_run(suite: &Suite, done: &[WorkloadResult]) -> Vec<WorkloadResult> {
 
 /// A result named and configured as suite workload `w` at sweep `point`:
 /// `<workload>[/<param>=<value>]/<engine>`, with the sweep and the workload in its config.
-fn in_suite(
-    mut r: WorkloadResult,
-    w: &WorkloadSpec,
-    point: &Option<(String, u32)>,
-) -> WorkloadResult {
+fn in_suite(mut r: WorkloadResult, name: &str, point: &Option<(String, u32)>) -> WorkloadResult {
     r.name = match point {
-        Some((p, v)) => format!("{}/{p}={v}/{}", w.name, r.engine),
-        None => format!("{}/{}", w.name, r.engine),
+        Some((p, v)) => format!("{name}/{p}={v}/{}", r.engine),
+        None => format!("{name}/{}", r.engine),
     };
     r.config.extend(suite::sweep_config(point));
     r.config
-        .insert("suite_workload".into(), serde_json::json!(w.name));
+        .insert("suite_workload".into(), serde_json::json!(name));
     r
 }
