@@ -3,25 +3,22 @@
 //! processes ([`replicate_role`]); see [`crate::replicate`].
 
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use results::{Kind, Medium, Status, WorkloadResult};
+use results::WorkloadResult;
 
 use crate::bad_input;
 use crate::commands::common;
-use crate::commands::replicate_role::{self, Placement, Role, RoleArgs};
+use crate::commands::replicate_role::{self, Role, RoleArgs};
 use crate::datadir::DataDir;
 use crate::meta::RunMeta;
 use crate::parse::{duration, rate, size};
-use crate::replicate::{self, ReplicaConfig};
+use crate::replicate::ReplicaConfig;
 use crate::runner::progress::Progress;
-use crate::runner::RunError;
+use crate::runner::replicate::{run_modes, ModesRun, Placement};
 use crate::suite::replicate::ReplicateSettings;
 use crate::suite::ReplicateSpec;
-use workloads::pacing::Clock;
 
 /// Help after the options.
 pub const REPLICATE_HELP: &str =
@@ -231,7 +228,12 @@ pub fn run(a: ReplicateArgs) -> anyhow::Result<u8> {
     let progress = Progress::new(a.output.quiet);
     let signals = crate::signals::install();
     let clock = workloads::pacing::best_clock().0;
-    let mut place = match Placement::set_up(&a.roles, addr, cfgs[0].rf, &signals.stop) {
+    let mut place = match Placement::set_up(
+        addr.filter(|_| a.roles.role == Role::Leader),
+        cfgs[0].rf,
+        a.roles.join_timeout,
+        &signals.stop,
+    ) {
         Ok(p) => p,
         Err(e) => {
             data.finish();
@@ -264,149 +266,6 @@ pub fn run(a: ReplicateArgs) -> anyhow::Result<u8> {
         progress.line(&format!("data kept in {}", k.display()));
     }
     common::finish(&file, Vec::new(), signals)
-}
-
-/// Where and how a set of acks modes runs.
-pub struct ModesRun<'a> {
-    /// Measured repetitions per acks mode.
-    pub repeat: u32,
-    /// The data directory: each repetition's replicas go in a child directory of it,
-    /// `<prefix>acks<A>-r<i>`, created for the repetition and swept after it (segbench's files
-    /// only) unless `keep`.
-    pub data: &'a DataDir,
-    /// Starts the repetitions' directory names ("" for `segbench replicate`, "<workload>-"
-    /// in a suite).
-    pub prefix: &'a str,
-    /// Keep every replica's log (else each repetition's is removed after it).
-    pub keep: bool,
-    /// The run's clock.
-    pub clock: Arc<dyn Clock>,
-    /// The stop flag (signals).
-    pub stop: &'a AtomicBool,
-    /// Progress lines.
-    pub progress: &'a Progress,
-}
-
-/// Runs every acks mode of `cfgs` as `run` says, with the followers where `place` has them,
-/// repetitions interleaved (A B C A B C). One result per acks mode, named `<name>/acks=<A>`;
-/// true when stopped.
-pub fn run_modes(
-    cfgs: &[ReplicaConfig],
-    run: &ModesRun<'_>,
-    name: &str,
-    place: &mut Placement,
-) -> (Vec<WorkloadResult>, bool) {
-    let ModesRun {
-        repeat,
-        data,
-        prefix,
-        keep,
-        ref clock,
-        stop,
-        progress,
-    } = *run;
-    let mut reps = vec![Vec::new(); cfgs.len()];
-    let mut status = vec![Status::Completed; cfgs.len()];
-    let mut warnings: Vec<Vec<String>> = vec![Vec::new(); cfgs.len()];
-    let mut interrupted = false;
-    'reps: for rep in 0..repeat {
-        for (w, c) in cfgs.iter().enumerate() {
-            if status[w] != Status::Completed {
-                continue;
-            }
-            if stop.load(std::sync::atomic::Ordering::Relaxed) {
-                interrupted = true;
-                break 'reps;
-            }
-            let label = format!("{name} acks={} rep {}/{}", c.acks, rep + 1, repeat);
-            let rep_name = format!("{prefix}acks{}-r{rep}", c.acks);
-            let dir = match data.create_child(&rep_name) {
-                Ok(d) => d,
-                Err(e) => {
-                    let error = format!("{}: {e}", data.path().join(&rep_name).display());
-                    progress.line(&format!("{label}: {error}"));
-                    status[w] = Status::Failed { error };
-                    continue;
-                }
-            };
-            match place.run(c, &dir, &rep_name, clock.clone(), stop) {
-                Ok(mut o) => {
-                    o.repetition.index = rep;
-                    progress.done(&label, &o.repetition);
-                    if !o.behind.is_empty() {
-                        warnings[w].push(format!(
-                            "rep {rep}: followers {:?} had not reached the leader's log end {}s after the producer stopped",
-                            o.behind,
-                            replicate::repetition::DRAIN_TIMEOUT.as_secs()
-                        ));
-                    }
-                    for (f, why) in &o.lost {
-                        warnings[w].push(format!("rep {rep}: follower {f} was lost: {why}"));
-                    }
-                    if o.interrupted {
-                        interrupted = true;
-                        status[w] = Status::Interrupted;
-                    }
-                    reps[w].push(o.repetition);
-                }
-                Err(e) => {
-                    progress.line(&format!("{label}: {e}"));
-                    status[w] = match e {
-                        RunError::Unsupported(reason) => Status::Skipped { reason },
-                        RunError::Engine(err) => Status::Failed {
-                            error: err.to_string(),
-                        },
-                    };
-                }
-            }
-            if !keep {
-                data.remove_child(&rep_name);
-            }
-        }
-    }
-    // A mode the stop came before never ran: not a completed row without figures.
-    for (st, r) in status.iter_mut().zip(&reps) {
-        if interrupted && r.is_empty() && *st == Status::Completed {
-            *st = Status::Skipped {
-                reason: crate::runner::NOT_RUN.into(),
-            };
-        }
-    }
-    for (w, c) in cfgs.iter().enumerate().filter(|(_, c)| c.prewritten()) {
-        warnings[w].push(format!(
-            "--leader-engine null: the leader served a log written and synced before the clock started, and the producer named batches without sending bytes; MB/s is the rate produces were acknowledged{} — the replication pipeline's rate is \"follower writes\" (each follower's bytes over the time until the followers caught up)",
-            if c.acks == replicate::Acks::Zero { " (acks=0: on sending, not bounded by the followers)" } else { "" }
-        ));
-    }
-    let placement = place.describe();
-    let medium = if cfgs.iter().any(|c| c.leader_engine.name == "direct") {
-        Medium::Device
-    } else {
-        Medium::PageCache
-    };
-    let workloads = cfgs
-        .iter()
-        .enumerate()
-        .map(|(w, c)| {
-            WorkloadResult::new(
-                format!("{name}/acks={}", c.acks),
-                Kind::Write,
-                format!("{} -> {}", c.leader_engine, c.follower_engine),
-                {
-                    let mut m = c.config_map();
-                    m.insert("placement".into(), placement.clone().into());
-                    m
-                },
-                status[w].clone(),
-                medium,
-            )
-            .with_repetitions(
-                std::mem::take(&mut reps[w]),
-                std::mem::take(&mut warnings[w]),
-            )
-        })
-        .collect();
-    (workloads, interrupted)
 }
 
 /// `segbench replicate`'s arguments, for parsing a suite workload's options as the flags of

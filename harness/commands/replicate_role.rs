@@ -5,10 +5,9 @@
 //! process joins the leader at `--leader`, replicates every repetition the leader runs into
 //! its own data directory, prints its own figures and exits 0 (1 when the leader went away).
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
@@ -17,11 +16,9 @@ use serde_json::json;
 use crate::bad_input;
 use crate::datadir::DataDir;
 use crate::meta::RunMeta;
-use crate::replicate::serve::{self, Link};
+use crate::replicate::follower;
 use crate::replicate::wire::FollowerReport;
-use crate::replicate::{self, follower, Faults, RepOutcome, ReplicaConfig};
 use crate::runner::progress::Progress;
-use crate::runner::RunError;
 
 /// Where the roles run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -67,84 +64,6 @@ pub fn check(a: &RoleArgs) -> anyhow::Result<Option<SocketAddr>> {
         )),
         (_, Some(_), _) => Err(bad_input("--listen: only with --role leader")),
         (_, _, Some(_)) => Err(bad_input("--leader: only with --role follower")),
-    }
-}
-
-/// Where the followers of the repetitions are.
-pub enum Placement {
-    /// Threads of this process, joined anew for each repetition.
-    InProcess,
-    /// Follower processes joined once, for every repetition.
-    Leader(Vec<Link>),
-}
-
-impl Placement {
-    /// `--role all`: nothing to set up. `--role leader`: listens on `addr` and waits for the
-    /// followers (a line on stderr says where, before waiting), until `stop` is set.
-    pub fn set_up(
-        roles: &RoleArgs,
-        addr: Option<SocketAddr>,
-        rf: u32,
-        stop: &AtomicBool,
-    ) -> anyhow::Result<Placement> {
-        let (role, join_timeout) = (roles.role, roles.join_timeout);
-        let Some(addr) = addr.filter(|_| role == Role::Leader) else {
-            return Ok(Placement::InProcess);
-        };
-        let listener = TcpListener::bind(addr)
-            .map_err(|e| bad_input(format!("--listen {addr}: cannot listen there: {e}")))?;
-        let local = listener.local_addr()?;
-        eprintln!(
-            "segbench replicate: listening on {local} (waiting up to {join_timeout:?} for {} followers)",
-            rf - 1
-        );
-        let links = serve::accept_followers(&listener, 1, rf - 1, join_timeout, stop)
-            .map_err(anyhow::Error::msg)?;
-        let peers: Vec<String> = links.iter().map(|l| l.peer.to_string()).collect();
-        eprintln!(
-            "segbench replicate: {} followers joined ({})",
-            links.len(),
-            peers.join(", ")
-        );
-        Ok(Placement::Leader(links))
-    }
-
-    /// Runs one repetition of `c` in `dir`; `rep` names it on the followers' side.
-    pub fn run(
-        &mut self,
-        c: &ReplicaConfig,
-        dir: &Path,
-        rep: &str,
-        clock: Arc<dyn workloads::pacing::Clock>,
-        stop: &AtomicBool,
-    ) -> Result<RepOutcome, RunError> {
-        let faults = Faults::default();
-        match self {
-            Placement::InProcess => replicate::run_repetition(c, dir, clock, stop, &faults),
-            Placement::Leader(links) => replicate::lead(c, dir, rep, clock, stop, &faults, links),
-        }
-    }
-
-    /// How the results describe it.
-    pub fn describe(&self) -> String {
-        match self {
-            Placement::InProcess => replicate::PLACEMENT_IN_PROCESS.into(),
-            Placement::Leader(links) => format!(
-                "leader process; follower processes from {}",
-                links
-                    .iter()
-                    .map(|l| l.peer.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        }
-    }
-
-    /// Tells follower processes the session is over.
-    pub fn finish(self) {
-        if let Placement::Leader(links) = self {
-            serve::goodbye(&links);
-        }
     }
 }
 

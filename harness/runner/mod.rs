@@ -5,6 +5,8 @@
 //!   figures, and the runs of every write workload);
 //! - [`read`]: the read runner (configuration, the log, the consumers, their figures, and
 //!   what `run` and `read` do around the runs);
+//! - [`replicate`](mod@replicate): a replicate workload's acks modes, repetitions interleaved,
+//!   followers in this process or joined from others;
 //! - [`steady`]: `--until-steady`, rounds until the SNIA PTS steady state;
 //! - [`progress`], [`timeline`], [`usage`](crate::usage), [`storage`]: live progress, throughput time
 //!   series, CPU and I/O counters, and what a storage result measures.
@@ -17,6 +19,7 @@
 pub mod mixed;
 pub mod progress;
 pub mod read;
+pub mod replicate;
 pub mod steady;
 pub mod storage;
 pub mod timeline;

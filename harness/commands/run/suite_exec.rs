@@ -86,7 +86,8 @@ pub(super) fn run_workloads(suite: &Suite, env: &Env) -> anyhow::Result<Outcome>
                 out.interrupted |= i;
             }
             WorkloadSpec::Replicate(w) => {
-                use crate::commands::replicate::{run_suite_workload, ModesRun};
+                use crate::commands::replicate::run_suite_workload;
+                use crate::runner::replicate::ModesRun;
                 let run = ModesRun {
                     repeat: opts.repeat,
                     data: &env.data[0],
