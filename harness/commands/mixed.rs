@@ -200,19 +200,3 @@ pub fn check_in_suite(w: &MixedSpec, snap_dir: Option<&PathBuf>) -> anyhow::Resu
         .map(|_| ())
         .map_err(|m| bad_input(format!("workload '{}': {m}", w.name)))
 }
-
-/// Runs a suite's mixed workload `w` (checked when the suite was read) for `segbench run`.
-pub fn run_in_suite(
-    w: &MixedSpec,
-    opts: &RunOptions,
-    data: &[DataDir],
-    snap: Option<&DataDir>,
-    clock: std::sync::Arc<dyn workloads::pacing::Clock>,
-    stop: &std::sync::atomic::AtomicBool,
-    progress: &Progress,
-) -> anyhow::Result<crate::runner::mixed::MixedOutcome> {
-    let snap_dir = snap.map(|d| d.path().to_path_buf());
-    let cfg = spec::config(w, snap_dir.as_ref())
-        .map_err(|m| bad_input(format!("workload '{}': {m}", w.name)))?;
-    run_mixed(&cfg, opts, data, snap, clock, stop, progress)
-}

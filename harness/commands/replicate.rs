@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use results::WorkloadResult;
 
 use crate::bad_input;
 use crate::commands::common;
@@ -18,7 +17,6 @@ use crate::replicate::ReplicaConfig;
 use crate::runner::progress::Progress;
 use crate::runner::replicate::{run_modes, ModesRun, Placement};
 use crate::suite::replicate::ReplicateSettings;
-use crate::suite::ReplicateSpec;
 
 /// Help after the options.
 pub const REPLICATE_HELP: &str =
@@ -286,29 +284,6 @@ pub fn check_argv(argv: &[String]) -> Result<Vec<ReplicaConfig>, String> {
         line.trim_start_matches("error: ").to_string()
     })?;
     configs(&parsed.a).map_err(|e| e.to_string())
-}
-
-/// Runs a suite workload of kind `replicate` (`segbench run`): its acks modes as `run` says,
-/// in `<run.dir>/<workload>`; results named `<workload>/acks=<A>`. Returns them and whether
-/// the run was stopped.
-pub fn run_suite_workload(
-    w: &ReplicateSpec,
-    run: &ModesRun<'_>,
-) -> anyhow::Result<(Vec<WorkloadResult>, bool)> {
-    let cfgs = crate::suite::replicate::configs(w, run.repeat)
-        .map_err(|m| bad_input(format!("workload '{}': {m}", w.name)))?;
-    let prefix = format!("{}-", w.name);
-    let here = ModesRun {
-        prefix: &prefix,
-        clock: run.clock.clone(),
-        ..*run
-    };
-    let (mut rows, stopped) = run_modes(&cfgs, &here, &w.name, &mut Placement::InProcess);
-    for r in &mut rows {
-        r.config
-            .insert("suite_workload".into(), serde_json::json!(w.name));
-    }
-    Ok((rows, stopped))
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! The runner: warm-up, interleaved repetitions, live progress, and the assembly of finished
 //! workloads. Engines only move bytes; everything here measures.
 //!
+//! - [`execute`]: the executor, a list of typed workloads run in order (sweeps, `best`, the
+//!   read log reused, not-run rows after a stop);
 //! - [`write`](mod@write): the write runner (configuration, one repetition, the measured loop, its
 //!   figures, and the runs of every write workload);
 //! - [`read`]: the read runner (configuration, the log, the consumers, their figures, and
@@ -16,6 +18,7 @@
 //! interleaved repetitions ([`Interleaved`]), and a skipped workload's warning
 //! ([`skip_warning`]), and the hook a fleet run synchronises hosts with ([`RepSync`]).
 
+pub mod execute;
 pub mod mixed;
 pub mod progress;
 pub mod read;

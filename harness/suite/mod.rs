@@ -24,6 +24,7 @@
 mod check;
 pub mod config;
 mod diagnose;
+pub mod jobs;
 pub mod mixed;
 pub mod replicate;
 mod spec;
@@ -32,7 +33,6 @@ pub use spec::{
     MixedSpec, PartSpec, PeriodicSpec, ReadSpec, ReplicateSpec, WorkloadSpec, WriteSpec,
 };
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -295,16 +295,6 @@ pub fn with_qd(engine: &str, qd: u32) -> String {
         }
         Err(_) => engine.to_string(),
     }
-}
-
-/// The sweep keys added to a result's config so reports can draw scaling curves.
-pub fn sweep_config(point: &Option<(String, u32)>) -> BTreeMap<String, serde_json::Value> {
-    let mut m = BTreeMap::new();
-    if let Some((p, v)) = point {
-        m.insert("sweep".to_string(), serde_json::json!(p));
-        m.insert("sweep_value".to_string(), serde_json::json!(v));
-    }
-    m
 }
 
 #[cfg(test)]

@@ -1,12 +1,8 @@
 //! A replicate workload's settings — `segbench replicate`'s options, from its command line or
 //! a suite's `[[workload]]` of `kind = "replicate"` — and the one place they become runner
-//! configurations ([`ReplicateSettings::configs`], one [`ReplicaConfig`] per acks mode), with
-//! the rows a stopped suite never ran.
+//! configurations ([`ReplicateSettings::configs`], one [`ReplicaConfig`] per acks mode).
 
-use std::collections::BTreeMap;
 use std::time::Duration;
-
-use results::{Kind, Medium, Status, WorkloadResult};
 
 use super::ReplicateSpec;
 use crate::replicate::{Acks, ReplicaConfig};
@@ -279,42 +275,12 @@ pub fn configs(w: &ReplicateSpec, repeat: u32) -> Result<Vec<ReplicaConfig>, Str
         .map_err(|e| e.replace("--", ""))
 }
 
-/// The rows of a suite workload of kind `replicate` that a stopped run never started (none
-/// of `done` by name): one per acks mode, skipped as "not run".
-pub fn not_run_rows(w: &ReplicateSpec, done: &[WorkloadResult]) -> Vec<WorkloadResult> {
-    w.acks
-        .as_deref()
-        .unwrap_or(DEFAULT_ACKS)
-        .split(',')
-        .filter(|acks| {
-            let name = format!("{}/acks={}", w.name, acks.trim());
-            !done.iter().any(|d| d.name == name)
-        })
-        .map(|acks| {
-            let mut config = BTreeMap::new();
-            config.insert("suite_workload".into(), serde_json::json!(w.name));
-            config.insert("rf".into(), serde_json::json!(w.rf.unwrap_or(DEFAULT_RF)));
-            config.insert("acks".into(), serde_json::json!(acks.trim()));
-            WorkloadResult::new(
-                format!("{}/acks={}", w.name, acks.trim()),
-                Kind::Write,
-                "replicate".to_string(),
-                config,
-                Status::Skipped {
-                    reason: crate::runner::NOT_RUN.into(),
-                },
-                Medium::PageCache,
-            )
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use std::path::Path;
     use std::time::Duration;
 
-    use super::{configs, not_run_rows};
+    use super::configs;
     use crate::suite::parse;
 
     #[test]
@@ -336,12 +302,16 @@ mod tests {
         assert_eq!(cfgs[0].flush, workloads::FlushPolicy::Batch);
         assert_eq!(cfgs[0].lag_time_max, Duration::from_millis(500));
         // A stopped run lists the acks modes it never started, by the names they would have had.
+        let jobs = crate::suite::jobs::jobs(&s, None).unwrap();
         let names = |done: &[results::WorkloadResult]| -> Vec<String> {
-            not_run_rows(w, done).into_iter().map(|r| r.name).collect()
+            crate::runner::execute::not_run(&jobs, done)
+                .into_iter()
+                .map(|r| r.name)
+                .collect()
         };
         let all = names(&[]);
         assert_eq!(all, ["repl/acks=1", "repl/acks=all"]);
-        let first = not_run_rows(w, &[]).remove(0);
+        let first = crate::runner::execute::not_run(&jobs, &[]).remove(0);
         assert_eq!(names(&[first]), ["repl/acks=all"]);
         for (bad, needle) in [
             ("rf = 0", "rf 0"),

@@ -3,9 +3,8 @@
 //! `summary.md` and `report.html` in `segbench-results/<run-id>/`.
 //!
 //! This file holds the arguments, the suite's loading and checks, the run's setup (data
-//! directories, probe, fleet barrier) and the outputs; [`suite_exec`] runs the workloads.
-
-mod suite_exec;
+//! directories, probe, fleet barrier) and the outputs; the suite's workloads become the
+//! executor's jobs ([`crate::suite::jobs`]) and run there ([`crate::runner::execute`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -20,11 +19,10 @@ use crate::commands::common;
 use crate::datadir::DataDir;
 use crate::fleet::sync::SyncClient;
 use crate::meta::RunMeta;
+use crate::runner::execute::{execute, Env, FleetBarrier, Outcome};
 use crate::runner::progress::Progress;
 use crate::runner::RepSync;
 use crate::suite::{self, Suite, WorkloadSpec};
-
-pub use suite_exec::best_write_engine;
 
 const RUN_HELP: &str = "Presets (segbench run --preset NAME --print shows the TOML to start a suite from):
   kafka               Kafka defaults across every write and read engine, then scaling sweeps (default)
@@ -176,28 +174,9 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
         return Ok(0);
     }
     let baseline = parse_baseline(&a.baseline).map_err(bad_input)?;
-    // Check every write and replicate workload's options (after --quick and --duration)
-    // before touching the disk.
-    for w in &suite.workloads {
-        let bad = |m: String| bad_input(format!("workload '{}': {m}", w.name()));
-        match w {
-            WorkloadSpec::Replicate(r) => {
-                let repeat = r.repeat.or(suite.repeat).unwrap_or(3);
-                suite::replicate::configs(r, repeat).map_err(bad)?;
-            }
-            WorkloadSpec::Mixed(m) => {
-                crate::commands::mixed::check_in_suite(m, a.snap_dir.as_ref())?;
-            }
-            WorkloadSpec::Write(x) => {
-                for e in x.engines.iter().filter(|e| *e != "best") {
-                    for p in suite::sweep_points(x.sweep.as_ref()) {
-                        suite::config::write_config(x, e, &p).map_err(bad)?;
-                    }
-                }
-            }
-            WorkloadSpec::Read(_) => {}
-        }
-    }
+    // Every workload's configurations (after --quick and --duration), so every option is
+    // checked before touching the disk.
+    let jobs = suite::jobs::jobs(&suite, a.snap_dir.as_ref()).map_err(bad_input)?;
     let signals = crate::signals::install();
     let meta = RunMeta::now();
     let sync = match &a.fleet_sync {
@@ -249,21 +228,23 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
 
     let (clock, clock_name): (Arc<dyn Clock>, &str) = workloads::pacing::best_clock();
     progress.line(&format!("clock: {clock_name}"));
-    let env = suite_exec::Env {
+    let env = Env {
         data: &data,
         snap: snap.as_ref(),
         clock,
         stop: &signals.stop,
         progress: &progress,
-        sync: sync.as_deref(),
+        fleet: sync.as_deref().map(|s| s as &dyn FleetBarrier),
         rep_sync,
         keep: a.keep,
+        warmup: suite::warmup(&suite),
     };
-    let suite_exec::Outcome {
+    let Outcome {
         done,
         failures,
         interrupted,
-    } = suite_exec::run_workloads(&suite, &env)?;
+    } = execute(&jobs, &env)?;
+    drop(jobs);
     let data_dir = data[0].path().to_path_buf();
     drop(data);
     drop(snap);
@@ -333,5 +314,20 @@ fn plan_for(suite: &Suite, dir: &Path) -> crate::probe::RunPlan {
         uses_uring,
         flushes,
         dir: dir.to_path_buf(),
+    }
+}
+
+impl FleetBarrier for SyncClient {
+    fn failure(&self) -> Option<String> {
+        SyncClient::failure(self)
+    }
+
+    fn agreed_best(
+        &self,
+        mine: Option<String>,
+        stop: &std::sync::atomic::AtomicBool,
+        progress: &Progress,
+    ) -> Option<String> {
+        SyncClient::agreed_best(self, mine, stop, progress)
     }
 }
