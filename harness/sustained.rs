@@ -61,7 +61,7 @@ fn takes_from_probe(w: &WorkloadSpec) -> bool {
 }
 
 /// Replaces every size relative to the dirty limit by bytes and, for write workloads run until
-/// steady, fits their retention to half the free space ([`fit_to_free`]).
+/// steady, fits their retention to half the free space (`fit_to_free`).
 /// Returns one line per choice made; the error names the workload and the fix.
 pub fn resolve(s: &mut Suite, room: Room) -> Result<Vec<String>, String> {
     let mut lines = Vec::new();

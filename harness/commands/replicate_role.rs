@@ -4,6 +4,7 @@
 //! `--join-timeout`) for `rf − 1` follower processes, and writes the results; `follower`: this
 //! process joins the leader at `--leader`, replicates every repetition the leader runs into
 //! its own data directory, prints its own figures and exits 0 (1 when the leader went away).
+//! Where the followers of each repetition are is the runner's ([`crate::runner::replicate`]).
 
 use std::net::SocketAddr;
 use std::path::Path;

@@ -12,7 +12,7 @@ use crate::datadir::DataDir;
 use crate::meta::RunMeta;
 use crate::parse::{duration, duration_or_zero, rate, size};
 use crate::runner::progress::Progress;
-use crate::runner::write::{run_writes, RunOptions, WriteConfig};
+use crate::runner::write::{run_writes, RunOptions, WriteConfig, DEFAULT_SIZE};
 use crate::suite::config::WriteSettings;
 
 /// Help after the options.
@@ -126,9 +126,6 @@ pub struct WriteArgs {
 
 /// Engines compared when none is given.
 pub const DEFAULT_ENGINES: &[&str] = &["buffered", "mmap", "direct", "uring:qd=8,direct"];
-
-/// Default bytes per repetition when neither --size nor --duration is given.
-pub const DEFAULT_SIZE: u64 = 256 << 20;
 
 impl WriteArgs {
     /// The workload's settings (what defines it but its engines): what a suite's write

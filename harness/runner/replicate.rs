@@ -105,7 +105,7 @@ pub struct ModesRun<'a> {
     /// `<prefix>acks<A>-r<i>`, created for the repetition and swept after it (segbench's files
     /// only) unless `keep`.
     pub data: &'a DataDir,
-    /// Starts the repetitions' directory names ("" for `segbench replicate`, "<workload>-"
+    /// Starts the repetitions' directory names (`""` for `segbench replicate`, `"<workload>-"`
     /// in a suite).
     pub prefix: &'a str,
     /// Keep every replica's log (else each repetition's is removed after it).

@@ -20,6 +20,12 @@
 //! duration = "2s"
 //! sweep = { param = "partitions", values = [1, 2, 4, 8, 16] }
 //! ```
+//!
+//! Files: this one (the suite, presets, parsing, `--quick` / `--duration`); [`spec`](WorkloadSpec)
+//! (one typed spec per kind); `diagnose` (a key of another kind named with its line); `check`
+//! (values, engines, sweeps); [`config`] (write and read settings and configurations);
+//! [`replicate`] and [`mixed`] (those kinds' settings, checks and configurations); [`jobs`]
+//! (a checked suite as the executor's jobs).
 
 mod check;
 pub mod config;

@@ -8,11 +8,9 @@ use super::ReplicateSpec;
 use crate::replicate::{Acks, ReplicaConfig};
 use crate::runner::write::{
     WriteConfig, DEFAULT_BATCH_SIZE, DEFAULT_INDEX_INTERVAL, DEFAULT_RECORD_SIZE,
-    DEFAULT_SEGMENT_SIZE,
+    DEFAULT_SEGMENT_SIZE, DEFAULT_SIZE,
 };
 
-/// Default bytes per repetition when neither a size nor a duration is given.
-pub const DEFAULT_SIZE: u64 = 256 << 20;
 /// Replicas per partition unless given, the leader included.
 pub const DEFAULT_RF: u32 = 3;
 /// The acks modes compared unless given.

@@ -206,10 +206,13 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
         }
     }
     let snap = crate::commands::mixed::snap_dir(a.snap_dir.as_deref(), &meta.id, a.keep)?;
-    crate::output::prepare_dir("--out", &out_dir, &crate::output::RUN_OUTPUTS)?;
-    if let Some(dir) = &a.hdr_log {
-        crate::output::check_dir("--hdr-log", dir)?;
-    }
+    let to = crate::output::Destination {
+        json: a.json,
+        file: None,
+        dir: Some(out_dir.clone()),
+        hdr_log: a.hdr_log.clone(),
+    };
+    crate::output::check(&to)?;
 
     progress.line(&format!(
         "segbench run: suite {} · run {} · data in {}",
@@ -251,11 +254,8 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
     let warnings = crate::probe::warnings(&probe, &plan_for(&suite, &data_dir));
     let file =
         crate::output::results_file(&meta, Some(probe), baseline, done, warnings, interrupted);
-    let written = crate::output::write_outputs(&file, &out_dir);
     let table = results::export::detail::with_flushes(&file);
-    let delivered = common::deliver(&file, &table, &stdout_and_hdr_log(&a));
-    written?;
-    delivered?;
+    crate::output::deliver(&file, &table, &to)?;
     progress.line(&format!(
         "results: {}/results.json, summary.md, report.html",
         out_dir.display()
@@ -266,18 +266,6 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
         ))));
     }
     common::finish(&file, failures, signals)
-}
-
-/// `run`'s stdout and `--hdr-log` as [`common::deliver`] takes them (its results files go to
-/// `--out DIR`).
-fn stdout_and_hdr_log(a: &RunArgs) -> common::OutputArgs {
-    common::OutputArgs {
-        json: a.json,
-        out: None,
-        quiet: a.quiet,
-        no_probe: false,
-        hdr_log: a.hdr_log.clone(),
-    }
 }
 
 /// What the probe's warnings need to know about the run.

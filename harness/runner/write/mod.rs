@@ -39,6 +39,10 @@ pub const DEFAULT_SEGMENT_SIZE: u64 = 1 << 30;
 /// Bytes between sparse index entries unless given, 4 KiB (Kafka's `log.index.interval.bytes`).
 pub const DEFAULT_INDEX_INTERVAL: u64 = 4096;
 
+/// Bytes per repetition (all partitions) when neither a size nor a duration is given
+/// (`segbench write`, `segbench replicate`).
+pub const DEFAULT_SIZE: u64 = 256 << 20;
+
 /// Everything that defines one write workload.
 #[derive(Debug, Clone)]
 pub struct WriteConfig {
