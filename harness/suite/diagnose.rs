@@ -10,12 +10,13 @@ use super::spec::keys;
 use super::{PartSpec, WorkloadSpec};
 
 /// Where a failing key or kind is: the workload's index, name and kind, and the part's when
-/// it is in a part.
+/// it is in a part; the failing table (the workload's or the part's).
 struct Place {
     workload: usize,
     name: String,
     kind: String,
     part: Option<(usize, String, String)>,
+    table: toml::Value,
 }
 
 /// The byte offset to report and the message for a suite that did not deserialize.
@@ -50,7 +51,31 @@ pub(super) fn explain(text: &str, e: &toml::de::Error) -> (Option<usize>, String
         };
         return (offset, m);
     }
-    (start, msg)
+    // A value of the wrong type: the line of the key whose value alone fails.
+    let offset =
+        find(text).and_then(|place| culprit(&place).and_then(|k| key_offset(text, &place, &k)));
+    (offset.or(start), msg)
+}
+
+/// The key of the failing table of `place` whose value alone (with the kind and the name)
+/// does not deserialize.
+fn culprit(place: &Place) -> Option<String> {
+    let t = place.table.as_table()?;
+    t.iter()
+        .filter(|(k, _)| *k != "kind" && *k != "name")
+        .find(|(k, v)| {
+            let mut one: toml::Table = ["kind", "name"]
+                .iter()
+                .filter_map(|x| t.get(*x).map(|v| (x.to_string(), v.clone())))
+                .collect();
+            one.insert(k.to_string(), (*v).clone());
+            let one = toml::Value::Table(one);
+            match place.part {
+                Some(_) => PartSpec::deserialize(one).is_err(),
+                None => WorkloadSpec::deserialize(one).is_err(),
+            }
+        })
+        .map(|(k, _)| k.clone())
 }
 
 /// The message for `key` where `place` does not take it, when the key belongs to another
@@ -126,6 +151,7 @@ fn find(text: &str) -> Option<Place> {
             name: str_of(w, "name"),
             kind: str_of(w, "kind"),
             part: None,
+            table: w.clone(),
         };
         let parts = w.get("part").and_then(|p| p.as_array());
         if let Some((j, p)) =
@@ -134,6 +160,7 @@ fn find(text: &str) -> Option<Place> {
             })
         {
             place.part = Some((j, str_of(p, "name"), str_of(p, "kind")));
+            place.table = p.clone();
         }
         return Some(place);
     }
@@ -225,5 +252,19 @@ mod tests {
             let e = parse(&two(second), Path::new("s.toml")).unwrap_err().0;
             assert_eq!(e, want, "{second}");
         }
+    }
+
+    /// A value of the wrong type is named at its own line, in a workload or in a part.
+    #[test]
+    fn a_value_of_the_wrong_type_names_its_line() {
+        let text = "name = \"x\"\n\n[[workload]]\nkind = \"write\"\nname = \"w\"\npartitions = \"4\"\nengines = [\"mmap\"]\n";
+        let e = parse(text, Path::new("s.toml")).unwrap_err().0;
+        assert_eq!(
+            e,
+            "s.toml, line 6: invalid type: string \"4\", expected u32"
+        );
+        let text = "name = \"x\"\n[[workload]]\nkind = \"mixed\"\nname = \"m\"\nduration = \"1s\"\n[[workload.part]]\nkind = \"write\"\nname = \"a\"\nengines = [\"mmap\"]\n[[workload.part]]\nkind = \"snapshot\"\nname = \"s\"\nevery_records = \"many\"\n";
+        let e = parse(text, Path::new("s.toml")).unwrap_err().0;
+        assert!(e.starts_with("s.toml, line 13: invalid type"), "{e}");
     }
 }
