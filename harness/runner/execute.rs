@@ -481,3 +481,79 @@ pub fn sweep_config(point: &Point) -> BTreeMap<String, serde_json::Value> {
     }
     m
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jobs() -> Vec<Job<'static>> {
+        vec![
+            Job::Write(WriteJob {
+                name: "w".into(),
+                engines: vec!["buffered".into(), "best".into()],
+                points: vec![
+                    Some(("partitions".into(), 1)),
+                    Some(("partitions".into(), 2)),
+                ],
+                repeat: 1,
+                verify: false,
+                until_steady: None,
+                config: Box::new(|_, _| Err("not configured in this test".into())),
+            }),
+            Job::Read(ReadJob {
+                name: "r".into(),
+                engines: vec!["sendfile".into()],
+                points: vec![(None, Vec::new())],
+                repeat: 1,
+                log_size: 1 << 20,
+                log_partitions: 1,
+            }),
+        ]
+    }
+
+    /// A run stopped before it started lists every engine and sweep point as not run (`best`
+    /// has no name yet), named as the rows it would have had.
+    #[test]
+    fn a_stopped_run_lists_what_it_never_started() {
+        let stop = AtomicBool::new(true);
+        let progress = Progress::new(true);
+        let env = Env {
+            data: &[],
+            snap: None,
+            clock: Arc::new(workloads::pacing::MonotonicClock::new()),
+            stop: &stop,
+            progress: &progress,
+            fleet: None,
+            rep_sync: None,
+            keep: false,
+            warmup: Duration::ZERO,
+        };
+        let jobs = jobs();
+        let out = execute(&jobs, &env).unwrap();
+        assert!(out.interrupted);
+        let names: Vec<&str> = out.done.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "w/partitions=1/buffered",
+                "w/partitions=2/buffered",
+                "r/sendfile"
+            ]
+        );
+        for r in &out.done {
+            assert!(
+                matches!(&r.status, Status::Skipped { reason } if reason == NOT_RUN),
+                "{}",
+                r.name
+            );
+            assert_eq!(
+                r.config["suite_workload"],
+                r.name.split('/').next().unwrap()
+            );
+        }
+        assert_eq!(out.done[1].config["sweep_value"], 2);
+        // What ran is not listed again.
+        let rest = not_run(&jobs, &out.done[..1]);
+        assert_eq!(rest.len(), 2);
+    }
+}
