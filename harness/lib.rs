@@ -2,13 +2,15 @@
 //! runner and the runner to results. Logic lives in the `workloads` and `results` crates.
 //!
 //! Where things are: [`cli`] (the command enum) and [`parse`] (value parsers); [`commands`] (one
-//! module per command, owning its arguments); [`runner`] (the clock, counters and repetitions of
-//! write and read workloads); [`sink`] (the reader -> sink protocol, client and server);
-//! [`probe`] (the /proc and /sys collectors); [`fleet`] (one run across hosts); [`datadir`]
-//! (what segbench may write and delete); [`budget`] (what a run may take of the machine);
-//! [`output`] (stdout and output paths); [`signals`], [`usage`] (getrusage), [`meta`] (run
-//! metadata), [`suite`] (suite files and presets), [`sustained`] (sizes a suite takes from the
-//! probe and its time estimate).
+//! module per command, owning its arguments: it parses them into typed specs, has them executed
+//! and hands the results to the exporters); [`runner`] (the executor of typed workloads, and the
+//! clock, counters and repetitions of each kind's runner); [`sink`] (the reader -> sink
+//! protocol, client and server); [`probe`] (the /proc and /sys collectors); [`fleet`] (one run
+//! across hosts); [`datadir`] (what segbench may write and delete); [`budget`] (what a run may
+//! take of the machine); [`output`] (stdout, output paths, the one results writer);
+//! [`signals`], [`usage`] (getrusage), [`meta`] (run metadata), [`suite`] (suite files and
+//! presets as one typed spec per kind, and their runner configurations), [`sustained`] (sizes
+//! a suite takes from the probe and its time estimate).
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 

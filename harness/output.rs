@@ -1,5 +1,7 @@
 //! Where results go: standard output, and the files and directories named by `--out`,
-//! `--markdown`, `--html` and `--hdr-log`.
+//! `--markdown`, `--html` and `--hdr-log`. A results file is assembled for finished workloads
+//! ([`results_file`]) and handed over by one writer ([`deliver`] to a [`Destination`]) for
+//! `run`, the single commands and, for its results directory ([`write_outputs`]), `fleet`.
 //!
 //! A stdout reader that goes away (`segbench … | head -1`) is not an error: what it did not take
 //! is dropped quietly and the command finishes its cleanup as usual (Rust ignores SIGPIPE, so
@@ -12,7 +14,10 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use results::{Baseline, ResultsFile, WorkloadResult, SCHEMA_VERSION};
+
 use crate::bad_input;
+use crate::meta::{self, RunMeta};
 
 /// Marker file segbench writes into every results directory (`run --out DIR`) it fills.
 pub const RESULTS_DIR_MARKER: &str = ".segbench-results";
@@ -160,6 +165,111 @@ pub fn prepare_dir(flag: &str, dir: &Path, names: &[&str]) -> anyhow::Result<()>
         "segbench results directory: segbench replaces its own results, summary and report here\n",
     )
     .map_err(|e| bad_input(format!("{flag} {shown}: cannot write into it: {e}")))
+}
+
+/// A results file for finished workloads.
+pub fn results_file(
+    meta: &RunMeta,
+    probe: Option<results::probe::Probe>,
+    baseline: Baseline,
+    workloads: Vec<WorkloadResult>,
+    warnings: Vec<String>,
+    interrupted: bool,
+) -> ResultsFile {
+    ResultsFile {
+        schema_version: SCHEMA_VERSION,
+        tool: meta::tool(),
+        run: meta.run_info(),
+        probe,
+        baseline,
+        workloads,
+        warnings,
+        interrupted,
+        fleet: None,
+    }
+}
+
+/// Writes results.json, summary.md and report.html into `dir`, each atomically.
+pub fn write_outputs(file: &ResultsFile, dir: &Path) -> anyhow::Result<()> {
+    use results::export::ExportFormat;
+    let json = serde_json::to_string_pretty(file)?;
+    results::export::json::write_atomic(&dir.join("results.json"), json.as_bytes())?;
+    let md = ExportFormat::Markdown.exporter().export(file)?;
+    results::export::json::write_atomic(&dir.join("summary.md"), &md)?;
+    let html = ExportFormat::Html.exporter().export(file)?;
+    results::export::json::write_atomic(&dir.join("report.html"), &html)?;
+    Ok(())
+}
+
+/// Where a command's finished results go: one writer for them all ([`deliver`]).
+#[derive(Debug, Clone, Default)]
+pub struct Destination {
+    /// The results JSON on stdout (the table then goes to stderr).
+    pub json: bool,
+    /// A results file (`--out FILE` of the single commands).
+    pub file: Option<PathBuf>,
+    /// A results directory: results.json, summary.md, report.html (`run --out DIR`).
+    pub dir: Option<PathBuf>,
+    /// HdrHistogram interval logs, one per workload (`--hdr-log DIR`).
+    pub hdr_log: Option<PathBuf>,
+}
+
+/// Checks (and for a results directory, prepares) every output path of `to` before any
+/// work, so a run never ends with its results lost.
+pub fn check(to: &Destination) -> anyhow::Result<()> {
+    if let Some(out) = &to.file {
+        check_file("--out", out, &[], true)?;
+    }
+    if let Some(dir) = &to.dir {
+        prepare_dir("--out", dir, &RUN_OUTPUTS)?;
+    }
+    if let Some(dir) = &to.hdr_log {
+        check_dir("--hdr-log", dir)?;
+    }
+    Ok(())
+}
+
+/// Hands the finished results over: the results directory and the results file (each
+/// atomically), the interval logs, the JSON on stdout when asked, and the terminal `table`
+/// (on stderr with the JSON, else on stdout). The table is printed even when writing a file
+/// fails, so a run never ends with nothing to show; the first failure is returned after it.
+pub fn deliver(file: &ResultsFile, table: &str, to: &Destination) -> anyhow::Result<()> {
+    let mut first_error = None;
+    if let Some(dir) = &to.dir {
+        if let Err(e) = write_outputs(file, dir) {
+            first_error = Some(e);
+        }
+    }
+    if let Some(path) = &to.file {
+        if let Err(e) = serde_json::to_vec_pretty(file)
+            .map_err(anyhow::Error::from)
+            .and_then(|b| Ok(results::export::json::write_atomic(path, &b)?))
+        {
+            first_error.get_or_insert(anyhow::anyhow!(
+                "writing results to {}: {e:#}",
+                path.display()
+            ));
+        }
+    }
+    if let Err(e) = emit_hdr_logs(file, to.hdr_log.as_deref()) {
+        first_error.get_or_insert(e);
+    }
+    if to.json {
+        println(&serde_json::to_string_pretty(file)?)?;
+        eprint!("{table}");
+    } else {
+        print(table)?;
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+/// Writes `--hdr-log DIR`: one HdrHistogram interval log per workload.
+pub fn emit_hdr_logs(file: &ResultsFile, dir: Option<&Path>) -> anyhow::Result<()> {
+    if let Some(dir) = dir {
+        results::hdrlog::write_interval_logs(dir, file)
+            .map_err(|e| bad_input(format!("--hdr-log {}: {e}", dir.display())))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -11,23 +11,14 @@ use std::time::Duration;
 use results::format::bytes_iec;
 use workloads::units::{parse_duration, parse_size};
 
-use crate::suite::{self, Suite, WorkloadSpec};
-
-/// The suffix of a size relative to the dirty limit: `"2x-dirty-limit"`.
-const DIRTY_SUFFIX: &str = "x-dirty-limit";
+use crate::runner::write::DEFAULT_SEGMENT_SIZE;
+use crate::suite::{self, probe_size, Suite, WorkloadSpec, WriteSpec};
 
 /// Share of the data directory's free space a workload's segments and retention may take.
 const FREE_SHARE: f64 = 0.5;
 
 /// A given retention is shrunk only when it exceeds its share by more than 1/20 of it.
 const SLACK_DIVISOR: u64 = 20;
-
-/// The factor of a size given relative to the dirty limit (`"2x-dirty-limit"` → 2); `None` for
-/// any other value.
-pub fn probe_size(v: &str) -> Option<f64> {
-    let k: f64 = v.trim().strip_suffix(DIRTY_SUFFIX)?.parse().ok()?;
-    (k.is_finite() && k > 0.0).then_some(k)
-}
 
 /// What the machine offers a suite: the effective dirty limit and the free space of the data
 /// directory (both from the probe; `None` when unknown).
@@ -61,11 +52,16 @@ impl Room {
 /// until steady, so its data is bounded by retention, not by a size) a retention fitted to the
 /// free space.
 fn takes_from_probe(w: &WorkloadSpec) -> bool {
-    w.size.as_deref().and_then(probe_size).is_some() || w.until_steady.is_some()
+    let size = match w {
+        WorkloadSpec::Write(x) => x.size.as_deref(),
+        WorkloadSpec::Read(x) => x.size.as_deref(),
+        WorkloadSpec::Replicate(_) | WorkloadSpec::Mixed(_) => None,
+    };
+    size.and_then(probe_size).is_some() || w.until_steady().is_some()
 }
 
-/// Replaces every size relative to the dirty limit by bytes and, for workloads run until
-/// steady, fits their retention to half the free space ([`fit_to_free`]).
+/// Replaces every size relative to the dirty limit by bytes and, for write workloads run until
+/// steady, fits their retention to half the free space (`fit_to_free`).
 /// Returns one line per choice made; the error names the workload and the fix.
 pub fn resolve(s: &mut Suite, room: Room) -> Result<Vec<String>, String> {
     let mut lines = Vec::new();
@@ -73,25 +69,30 @@ pub fn resolve(s: &mut Suite, room: Room) -> Result<Vec<String>, String> {
         if !takes_from_probe(w) {
             continue;
         }
-        if let Some(k) = w.size.as_deref().and_then(probe_size) {
+        let (name, size) = match w {
+            WorkloadSpec::Write(x) => (&x.name, &mut x.size),
+            WorkloadSpec::Read(x) => (&x.name, &mut x.size),
+            WorkloadSpec::Replicate(_) | WorkloadSpec::Mixed(_) => continue,
+        };
+        if let Some(k) = size.as_deref().and_then(probe_size) {
             let Some(dirty) = room.dirty_limit_bytes else {
                 return Err(format!(
-                    "workload '{}': size '{}' needs the dirty limit, which the probe could not read (/proc/sys/vm); give a size instead, e.g. size = \"8GiB\"",
-                    w.name,
-                    w.size.as_deref().unwrap_or_default()
+                    "workload '{name}': size '{}' needs the dirty limit, which the probe could not read (/proc/sys/vm); give a size instead, e.g. size = \"8GiB\"",
+                    size.as_deref().unwrap_or_default()
                 ));
             };
             let bytes = (dirty as f64 * k) as u64;
-            w.size = Some(bytes.to_string());
+            *size = Some(bytes.to_string());
             lines.push(format!(
-                "{}: size {} = {k}× the dirty limit ({}): rounds before it is written are not in the steady window",
-                w.name,
+                "{name}: size {} = {k}× the dirty limit ({}): rounds before it is written are not in the steady window",
                 bytes_iec(bytes),
                 bytes_iec(dirty)
             ));
         }
-        if let Some(line) = fit_to_free(w, room.available_bytes)? {
-            lines.push(line);
+        if let WorkloadSpec::Write(x) = w {
+            if let Some(line) = fit_to_free(x, room.available_bytes)? {
+                lines.push(line);
+            }
         }
     }
     Ok(lines)
@@ -102,12 +103,15 @@ pub fn resolve(s: &mut Suite, room: Room) -> Result<Vec<String>, String> {
 /// segments would not fit; without one, the retention is as long as fits, so that segments live
 /// long before deletion (Kafka keeps days; a segment deleted before writeback never reaches the
 /// device, which would flatter the figure).
-fn fit_to_free(w: &mut WorkloadSpec, available: Option<u64>) -> Result<Option<String>, String> {
+fn fit_to_free(w: &mut WriteSpec, available: Option<u64>) -> Result<Option<String>, String> {
     let Some(avail) = available else {
         return Ok(None);
     };
     let bad = |e: workloads::units::UnitError| format!("workload '{}': {}", w.name, e.0);
-    let segment = parse_size(w.segment_size.as_deref().unwrap_or("1GiB")).map_err(bad)?;
+    let segment = match w.segment_size.as_deref() {
+        Some(z) => parse_size(z).map_err(bad)?,
+        None => DEFAULT_SEGMENT_SIZE,
+    };
     let partitions = u64::from(w.partitions.unwrap_or(1)).max(1);
     let allowed = (avail as f64 * FREE_SHARE) as u64;
     let mib = 1u64 << 20;
@@ -155,9 +159,9 @@ fn fit_to_free(w: &mut WorkloadSpec, available: Option<u64>) -> Result<Option<St
 pub fn estimate(s: &Suite, default_repeat: u32, warmup: Duration) -> (Duration, Duration) {
     let (mut most, mut least) = (Duration::ZERO, Duration::ZERO);
     for w in &s.workloads {
-        let engines = w.engines.len() as u32 * suite::sweep_points(w).len() as u32;
-        let reps = engines * w.repeat.unwrap_or(default_repeat);
-        let Some(d) = w.duration.as_deref().and_then(|d| parse_duration(d).ok()) else {
+        let engines = w.engines().len() as u32 * suite::sweep_points(w.sweep()).len() as u32;
+        let reps = engines * w.repeat().unwrap_or(default_repeat);
+        let Some(d) = w.duration().and_then(|d| parse_duration(d).ok()) else {
             continue;
         };
         most += d * reps + warmup * engines;
@@ -188,7 +192,7 @@ pub fn plan_lines(
     warmup: Duration,
 ) -> Vec<String> {
     let mut lines = chosen;
-    if s.workloads.iter().any(|w| w.until_steady.is_some()) {
+    if s.workloads.iter().any(|w| w.until_steady().is_some()) {
         let (most, least) = estimate(s, default_repeat, warmup);
         lines.push(format!(
             "estimated time: at most {} (every repetition to its duration), at least {} (steady after {} rounds each)",
@@ -210,6 +214,17 @@ mod tests {
         suite::parse(&text, Path::new("sustained")).expect("parses")
     }
 
+    /// The write workloads of a suite (the sustained preset's are all writes).
+    fn writes(s: &Suite) -> Vec<&WriteSpec> {
+        s.workloads
+            .iter()
+            .map(|w| match w {
+                WorkloadSpec::Write(x) => x,
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    }
+
     #[test]
     fn sizes_relative_to_the_dirty_limit_parse_and_nothing_else_does() {
         assert_eq!(probe_size("2x-dirty-limit"), Some(2.0));
@@ -226,11 +241,12 @@ mod tests {
             dirty_limit_bytes: Some(1 << 30),
             available_bytes: Some(64 << 20),
         };
-        assert_eq!(s.workloads[2].name, "sustained-zk");
-        s.workloads[2].retention = Some("1GiB".into());
+        assert_eq!(s.workloads[2].name(), "sustained-zk");
+        if let WorkloadSpec::Write(zk) = &mut s.workloads[2] {
+            zk.retention = Some("1GiB".into());
+        }
         let lines = resolve(&mut s, room).expect("resolves");
-        let kafka = s
-            .workloads
+        let kafka = *writes(&s)
             .iter()
             .find(|w| w.size.is_some())
             .expect("a sized workload");
@@ -286,20 +302,17 @@ mod tests {
         assert!(s
             .workloads
             .iter()
-            .all(|w| w.until_steady.as_deref() == Some("600ms")));
+            .all(|w| w.until_steady() == Some("600ms")));
         let mut s = sustained();
         suite::quicken(&mut s, Duration::from_millis(600));
         assert!(s
             .workloads
             .iter()
-            .all(|w| w.until_steady.as_deref() == Some("100ms")));
+            .all(|w| w.until_steady() == Some("100ms")));
         // Long enough for 5 rounds: unchanged.
         let mut s = sustained();
         suite::set_duration(&mut s, "25s");
-        assert!(s
-            .workloads
-            .iter()
-            .all(|w| w.until_steady.as_deref() == Some("5s")));
+        assert!(s.workloads.iter().all(|w| w.until_steady() == Some("5s")));
     }
 
     #[test]

@@ -11,6 +11,7 @@ use std::time::Duration;
 use crate::commands::common::OutputArgs;
 use crate::commands::read::ReadArgs;
 use crate::commands::replicate::ReplicateArgs;
+use crate::commands::replicate_role::RoleArgs;
 use crate::commands::run::RunArgs;
 
 /// `argv` (options, without the command's name) as `A`; else clap's first line, without its
@@ -149,10 +150,13 @@ pub fn replicate_argv(a: &ReplicateArgs) -> Vec<String> {
         min_insync_replicas,
         flush,
         sync,
-        role,
-        listen,
-        leader,
-        join_timeout,
+        roles:
+            RoleArgs {
+                role,
+                listen,
+                leader,
+                join_timeout,
+            },
         dir,
         keep,
         output,
@@ -353,10 +357,12 @@ mod tests {
             min_insync_replicas: 2,
             flush: "bytes=1 MiB".into(),
             sync: "fsync".into(),
-            role: Role::Leader,
-            listen: Some("127.0.0.1:0".into()),
-            leader: Some("127.0.0.1:7879".into()),
-            join_timeout: Duration::from_secs(120),
+            roles: RoleArgs {
+                role: Role::Leader,
+                listen: Some("127.0.0.1:0".into()),
+                leader: Some("127.0.0.1:7879".into()),
+                join_timeout: Duration::from_secs(120),
+            },
             dir: Some("replica dir".into()),
             keep: true,
             output: OutputArgs {

@@ -1,13 +1,13 @@
-//! What the commands share: the output options (`--json`, `--out`, …), results assembly and
-//! output.
+//! What the commands share: the output options (`--json`, `--out`, …) as a
+//! [`crate::output::Destination`], and the exit code of a command that ran workloads.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::Args;
 
-use results::{Baseline, ResultsFile, WorkloadResult, SCHEMA_VERSION};
+use results::ResultsFile;
 
-use crate::meta::{self, RunMeta};
+use crate::output::Destination;
 
 /// Output options shared by the commands that measure (`write`, `read`).
 #[derive(Debug, Args, Clone)]
@@ -29,66 +29,26 @@ pub struct OutputArgs {
     pub hdr_log: Option<PathBuf>,
 }
 
-/// A results file for finished workloads.
-pub fn results_file(
-    meta: &RunMeta,
-    probe: Option<results::probe::Probe>,
-    baseline: Baseline,
-    workloads: Vec<WorkloadResult>,
-    warnings: Vec<String>,
-    interrupted: bool,
-) -> ResultsFile {
-    ResultsFile {
-        schema_version: SCHEMA_VERSION,
-        tool: meta::tool(),
-        run: meta.run_info(),
-        probe,
-        baseline,
-        workloads,
-        warnings,
-        interrupted,
-        fleet: None,
+impl OutputArgs {
+    /// Where these options send the results.
+    pub fn destination(&self) -> Destination {
+        Destination {
+            json: self.json,
+            file: self.out.clone(),
+            dir: None,
+            hdr_log: self.hdr_log.clone(),
+        }
     }
 }
 
 /// Checks `--out FILE` and `--hdr-log DIR` before any work (see [`crate::output`]).
 pub fn check_outputs(o: &OutputArgs) -> anyhow::Result<()> {
-    if let Some(out) = &o.out {
-        crate::output::check_file("--out", out, &[], true)?;
-    }
-    if let Some(dir) = &o.hdr_log {
-        crate::output::check_dir("--hdr-log", dir)?;
-    }
-    Ok(())
+    crate::output::check(&o.destination())
 }
 
-/// Hands the finished results over: `--out` (atomically) and `--hdr-log`, the JSON on stdout
-/// with `--json`, and the terminal `table` (on stderr with `--json`, else on stdout). The table
-/// is printed even when writing a file fails, so a run never ends with nothing to show; the
-/// first failure is returned after it.
+/// Hands the finished results over as the options say ([`crate::output::deliver`]).
 pub fn deliver(file: &ResultsFile, table: &str, o: &OutputArgs) -> anyhow::Result<()> {
-    let mut first_error = None;
-    if let Some(path) = &o.out {
-        if let Err(e) = serde_json::to_vec_pretty(file)
-            .map_err(anyhow::Error::from)
-            .and_then(|b| Ok(results::export::json::write_atomic(path, &b)?))
-        {
-            first_error = Some(anyhow::anyhow!(
-                "writing results to {}: {e:#}",
-                path.display()
-            ));
-        }
-    }
-    if let Err(e) = emit_hdr_logs(file, o.hdr_log.as_deref()) {
-        first_error.get_or_insert(e);
-    }
-    if o.json {
-        crate::output::println(&serde_json::to_string_pretty(file)?)?;
-        eprint!("{table}");
-    } else {
-        crate::output::print(table)?;
-    }
-    first_error.map_or(Ok(()), Err)
+    crate::output::deliver(file, table, &o.destination())
 }
 
 /// The exit of a command that ran workloads: 130 / 143 when a signal stopped it, 1 with one line
@@ -112,13 +72,4 @@ pub fn finish(
         return Ok(0);
     }
     Err(anyhow::Error::new(crate::CheckFailed(lines.join("; "))))
-}
-
-/// Writes `--hdr-log DIR`: one HdrHistogram interval log per workload.
-pub fn emit_hdr_logs(file: &ResultsFile, dir: Option<&Path>) -> anyhow::Result<()> {
-    if let Some(dir) = dir {
-        results::hdrlog::write_interval_logs(dir, file)
-            .map_err(|e| crate::bad_input(format!("--hdr-log {}: {e}", dir.display())))?;
-    }
-    Ok(())
 }

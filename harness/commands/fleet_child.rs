@@ -10,7 +10,7 @@ use crate::bad_input;
 use crate::commands::argv;
 use crate::commands::common::OutputArgs;
 use crate::commands::replicate::ReplicateArgs;
-use crate::commands::replicate_role::Role;
+use crate::commands::replicate_role::{Role, RoleArgs};
 use crate::commands::run::RunArgs;
 
 /// The `run` arguments of the local phase's child, without `--out`, `-q` and `--fleet-sync`
@@ -152,8 +152,11 @@ pub fn replicate_args(
         .first()
         .map(|d| d.join(format!("segbench-replicate-rank{rank}")));
     let leader = ReplicateArgs {
-        role: Role::Leader,
-        join_timeout: Duration::from_secs(120),
+        roles: RoleArgs {
+            role: Role::Leader,
+            join_timeout: Duration::from_secs(120),
+            ..options.roles.clone()
+        },
         dir: dir.clone(),
         keep: r.keep,
         output: OutputArgs {
@@ -164,8 +167,11 @@ pub fn replicate_args(
         ..options.clone()
     };
     let follower = ReplicateArgs {
-        role: Role::Follower,
-        join_timeout: Duration::from_secs(60),
+        roles: RoleArgs {
+            role: Role::Follower,
+            join_timeout: Duration::from_secs(60),
+            ..argv::defaults::<ReplicateArgs>().roles
+        },
         dir,
         keep: r.keep,
         output: OutputArgs {
@@ -296,24 +302,30 @@ mod tests {
         let (l, f) = (back(&leader), back(&follower));
         let own = Some(std::path::PathBuf::from("d/segbench-replicate-rank1"));
         assert_eq!(
-            (l.role, l.rf, l.partitions, l.size),
+            (l.roles.role, l.rf, l.partitions, l.size),
             (Role::Leader, 3, 4, Some(8 << 20))
         );
         // --size alone bounds the run: no default duration beside it; --quick's one repetition.
         assert_eq!((l.duration, l.repeat), (None, 1));
-        assert_eq!((l.join_timeout, &l.dir), (Duration::from_secs(120), &own));
+        assert_eq!(
+            (l.roles.join_timeout, &l.dir),
+            (Duration::from_secs(120), &own)
+        );
         let o = &l.output;
         assert!(o.quiet && o.no_probe && o.hdr_log.is_some() && !o.json && o.out.is_none());
         // The follower gets its settings from the leader: its own are the defaults.
         let settings = |a: ReplicateArgs| ReplicateArgs {
-            role: Role::All,
-            join_timeout: Duration::ZERO,
+            roles: RoleArgs {
+                role: Role::All,
+                join_timeout: Duration::ZERO,
+                ..a.roles.clone()
+            },
             dir: None,
             output: argv::defaults(),
             ..a
         };
         assert_eq!(
-            (f.role, f.join_timeout, &f.dir),
+            (f.roles.role, f.roles.join_timeout, &f.dir),
             (Role::Follower, Duration::from_secs(60), &own)
         );
         assert!(f.output.quiet && !f.output.no_probe);

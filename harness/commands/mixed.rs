@@ -13,10 +13,11 @@ use crate::commands::common;
 use crate::datadir::DataDir;
 use crate::meta::RunMeta;
 use crate::parse::{duration, duration_or_zero};
-use crate::runner::mixed::{run_mixed, spec};
+use crate::runner::mixed::run_mixed;
 use crate::runner::progress::Progress;
 use crate::runner::write::RunOptions;
-use crate::suite::WorkloadSpec;
+use crate::suite::mixed as spec;
+use crate::suite::{MixedSpec, WorkloadSpec};
 
 /// Help after the options.
 pub const MIXED_HELP: &str =
@@ -93,7 +94,7 @@ pub struct MixedArgs {
 }
 
 /// The mixed workload the arguments describe, checked; bad input names the flag.
-pub fn workload(a: &MixedArgs) -> anyhow::Result<WorkloadSpec> {
+pub fn workload(a: &MixedArgs) -> anyhow::Result<MixedSpec> {
     if a.repeat == 0 {
         return Err(bad_input("--repeat 0: need at least one repetition"));
     }
@@ -108,14 +109,14 @@ pub fn workload(a: &MixedArgs) -> anyhow::Result<WorkloadSpec> {
             parts.push(spec::from_cli(kind, s).map_err(bad_input)?);
         }
     }
-    let w = WorkloadSpec {
-        kind: "mixed".into(),
+    let w = MixedSpec {
         name: "mixed".into(),
         duration: Some(format!("{}ms", a.duration.as_millis())),
+        verify: None,
+        repeat: None,
         parts,
-        ..Default::default()
     };
-    let origin = |p: &WorkloadSpec| format!("--{} {}", p.kind, p.name);
+    let origin = |p: &WorkloadSpec| format!("--{} {}", p.kind(), p.name());
     spec::check(&w, &|p| {
         crate::suite::check_workload(p, Path::new(&origin(p))).map_err(|e| e.0)
     })
@@ -168,7 +169,7 @@ pub fn run(a: MixedArgs) -> anyhow::Result<u8> {
     let [data] = data;
     let kept = data.finish();
     drop(snap);
-    let file = common::results_file(
+    let file = crate::output::results_file(
         &meta,
         probe,
         results::Baseline::default(),
@@ -194,24 +195,8 @@ pub fn snap_dir(dir: Option<&Path>, run_id: &str, keep: bool) -> anyhow::Result<
 
 /// Checks, before any work, that the mixed workload `w` can be configured (sizes, engines,
 /// what the machine has room for).
-pub fn check_in_suite(w: &WorkloadSpec, snap_dir: Option<&PathBuf>) -> anyhow::Result<()> {
+pub fn check_in_suite(w: &MixedSpec, snap_dir: Option<&PathBuf>) -> anyhow::Result<()> {
     spec::config(w, snap_dir)
         .map(|_| ())
         .map_err(|m| bad_input(format!("workload '{}': {m}", w.name)))
-}
-
-/// Runs a suite's mixed workload `w` (checked when the suite was read) for `segbench run`.
-pub fn run_in_suite(
-    w: &WorkloadSpec,
-    opts: &RunOptions,
-    data: &[DataDir],
-    snap: Option<&DataDir>,
-    clock: std::sync::Arc<dyn workloads::pacing::Clock>,
-    stop: &std::sync::atomic::AtomicBool,
-    progress: &Progress,
-) -> anyhow::Result<crate::runner::mixed::MixedOutcome> {
-    let snap_dir = snap.map(|d| d.path().to_path_buf());
-    let cfg = spec::config(w, snap_dir.as_ref())
-        .map_err(|m| bad_input(format!("workload '{}': {m}", w.name)))?;
-    run_mixed(&cfg, opts, data, snap, clock, stop, progress)
 }

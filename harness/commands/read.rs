@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use clap::Args;
 use results::Status;
-use workloads::read;
 
 use crate::commands::common;
 use crate::datadir::DataDir;
@@ -17,6 +16,7 @@ use crate::runner::read::prepare::{
     self, local_sink, precheck, write_log, DEFAULT_PARTITIONS, DEFAULT_SEGMENT_SIZE, DEFAULT_SIZE,
 };
 use crate::runner::read::{self as reader, CacheMode, LoadError, LogSet, ReadConfig, SinkTarget};
+use crate::suite::config::ReadSettings;
 use crate::{bad_input, CheckFailed};
 
 /// Engines compared when none is given.
@@ -129,25 +129,11 @@ pub fn configs(a: &ReadArgs) -> anyhow::Result<Vec<ReadConfig>> {
             })
             .collect::<Result<_, _>>()?
     };
+    let settings = a.settings();
     let mut out = Vec::new();
     for cache in caches {
         for n in &names {
-            let engine = crate::parse::engine(n, "read", read::ENGINE_NAMES, read::check_spec)
-                .map_err(bad_input)?;
-            let cfg = ReadConfig {
-                engine,
-                cache,
-                consumers: a.consumers,
-                groups: a.groups,
-                fetch_size: a.fetch_size,
-                duration: a.duration,
-                verify: a.verify,
-                until_steady: a.until_steady,
-                rate: None,
-            };
-            cfg.check().map_err(bad_input)?;
-            crate::budget::check(&cfg.name(), crate::budget::read_needs(&cfg, 0), room)
-                .map_err(bad_input)?;
+            let cfg = settings.config(n, cache, room).map_err(bad_input)?;
             if out.iter().any(|c: &ReadConfig| c.name() == cfg.name()) {
                 return Err(bad_input(format!("--engine {} is given twice", cfg.engine)));
             }
@@ -155,6 +141,22 @@ pub fn configs(a: &ReadArgs) -> anyhow::Result<Vec<ReadConfig>> {
         }
     }
     Ok(out)
+}
+
+impl ReadArgs {
+    /// The workload's settings (what defines it but its engines and cache states): what a
+    /// suite's read workload builds too.
+    pub fn settings(&self) -> ReadSettings {
+        ReadSettings {
+            consumers: self.consumers,
+            groups: self.groups,
+            fetch_size: self.fetch_size,
+            duration: self.duration,
+            verify: self.verify,
+            until_steady: self.until_steady,
+            rate: None,
+        }
+    }
 }
 
 /// Resolves `--sink HOST:PORT` and checks that something accepts connections there.
@@ -273,7 +275,7 @@ pub fn run(a: ReadArgs) -> anyhow::Result<u8> {
     drop(local);
     drop(log);
     let kept = data.and_then(|d| d.finish());
-    let file = common::results_file(
+    let file = crate::output::results_file(
         &meta,
         probe,
         results::Baseline::default(),
@@ -386,5 +388,35 @@ mod tests {
         assert!(T::try_parse_from(["read", "--dir", "/x", "--size", "1MiB"]).is_err());
         let e = remote_sink("127.0.0.1:1").unwrap_err();
         assert!(e.to_string().contains("cannot reach the sink"), "{e}");
+    }
+
+    /// The same options as flags and as a suite workload give the same configurations.
+    #[test]
+    fn flags_and_suite_options_give_the_same_configs() {
+        let flags = configs(&parse(&[
+            "-e",
+            "sendfile",
+            "-e",
+            "uring:qd=4",
+            "--cache",
+            "cold",
+            "--consumers",
+            "2",
+            "--groups",
+            "3",
+            "--fetch-size",
+            "256KiB",
+            "--duration",
+            "2s",
+            "--verify",
+        ]))
+        .unwrap();
+        let text = "name = \"s\"\n[[workload]]\nkind = \"read\"\nname = \"r\"\nengines = [\"sendfile\", \"uring:qd=4\"]\ncache = \"cold\"\nconsumers = 2\ngroups = 3\nfetch_size = \"256KiB\"\nduration = \"2s\"\nverify = true\n";
+        let s = crate::suite::parse(text, std::path::Path::new("s.toml")).unwrap();
+        let crate::suite::WorkloadSpec::Read(r) = &s.workloads[0] else {
+            panic!("{:?}", s.workloads[0]);
+        };
+        let suite = crate::suite::config::read_configs(r, &None).unwrap();
+        assert_eq!(format!("{flags:?}"), format!("{suite:?}"));
     }
 }

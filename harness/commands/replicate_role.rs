@@ -4,25 +4,22 @@
 //! `--join-timeout`) for `rf − 1` follower processes, and writes the results; `follower`: this
 //! process joins the leader at `--leader`, replicates every repetition the leader runs into
 //! its own data directory, prints its own figures and exits 0 (1 when the leader went away).
+//! Where the followers of each repetition are is the runner's ([`crate::runner::replicate`]).
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
-use clap::ValueEnum;
+use clap::{Args, ValueEnum};
 use serde_json::json;
 
-use super::replicate::ReplicateArgs;
 use crate::bad_input;
 use crate::datadir::DataDir;
 use crate::meta::RunMeta;
-use crate::replicate::serve::{self, Link};
+use crate::replicate::follower;
 use crate::replicate::wire::FollowerReport;
-use crate::replicate::{self, follower, Faults, RepOutcome, ReplicaConfig};
 use crate::runner::progress::Progress;
-use crate::runner::RunError;
 
 /// Where the roles run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -35,8 +32,26 @@ pub enum Role {
     Follower,
 }
 
+/// `segbench replicate`'s options of where the roles run.
+#[derive(Debug, Args, Clone)]
+pub struct RoleArgs {
+    /// Where the roles run: all (this process, loopback TCP), leader (producer and leader;
+    /// followers join at --listen), follower (joins --leader; the leader sends the settings).
+    #[arg(long, value_enum, default_value = "all")]
+    pub role: Role,
+    /// --role leader: address to listen on for followers, HOST:PORT (port 0: any, printed).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// --role follower: the leader's --listen address, HOST:PORT.
+    #[arg(long, value_name = "ADDR")]
+    pub leader: Option<String>,
+    /// --role leader: how long to wait for the rf - 1 followers; --role follower: to reach the leader.
+    #[arg(long, default_value = "30s", value_parser = crate::parse::duration, value_name = "DURATION")]
+    pub join_timeout: Duration,
+}
+
 /// Checks the role flags before any work; returns the address to listen on or join.
-pub fn check(a: &ReplicateArgs) -> anyhow::Result<Option<SocketAddr>> {
+pub fn check(a: &RoleArgs) -> anyhow::Result<Option<SocketAddr>> {
     let addr = |flag: &str, v: &str| crate::parse::socket_addr(flag, v).map_err(bad_input);
     match (a.role, &a.listen, &a.leader) {
         (Role::All, None, None) => Ok(None),
@@ -50,84 +65,6 @@ pub fn check(a: &ReplicateArgs) -> anyhow::Result<Option<SocketAddr>> {
         )),
         (_, Some(_), _) => Err(bad_input("--listen: only with --role leader")),
         (_, _, Some(_)) => Err(bad_input("--leader: only with --role follower")),
-    }
-}
-
-/// Where the followers of the repetitions are.
-pub enum Placement {
-    /// Threads of this process, joined anew for each repetition.
-    InProcess,
-    /// Follower processes joined once, for every repetition.
-    Leader(Vec<Link>),
-}
-
-impl Placement {
-    /// `--role all`: nothing to set up. `--role leader`: listens on `addr` and waits for the
-    /// followers (a line on stderr says where, before waiting), until `stop` is set.
-    pub fn set_up(
-        role: Role,
-        addr: Option<SocketAddr>,
-        rf: u32,
-        join_timeout: Duration,
-        stop: &AtomicBool,
-    ) -> anyhow::Result<Placement> {
-        let Some(addr) = addr.filter(|_| role == Role::Leader) else {
-            return Ok(Placement::InProcess);
-        };
-        let listener = TcpListener::bind(addr)
-            .map_err(|e| bad_input(format!("--listen {addr}: cannot listen there: {e}")))?;
-        let local = listener.local_addr()?;
-        eprintln!(
-            "segbench replicate: listening on {local} (waiting up to {join_timeout:?} for {} followers)",
-            rf - 1
-        );
-        let links = serve::accept_followers(&listener, 1, rf - 1, join_timeout, stop)
-            .map_err(anyhow::Error::msg)?;
-        let peers: Vec<String> = links.iter().map(|l| l.peer.to_string()).collect();
-        eprintln!(
-            "segbench replicate: {} followers joined ({})",
-            links.len(),
-            peers.join(", ")
-        );
-        Ok(Placement::Leader(links))
-    }
-
-    /// Runs one repetition of `c` in `dir`; `rep` names it on the followers' side.
-    pub fn run(
-        &mut self,
-        c: &ReplicaConfig,
-        dir: &Path,
-        rep: &str,
-        clock: Arc<dyn workloads::pacing::Clock>,
-        stop: &AtomicBool,
-    ) -> Result<RepOutcome, RunError> {
-        let faults = Faults::default();
-        match self {
-            Placement::InProcess => replicate::run_repetition(c, dir, clock, stop, &faults),
-            Placement::Leader(links) => replicate::lead(c, dir, rep, clock, stop, &faults, links),
-        }
-    }
-
-    /// How the results describe it.
-    pub fn describe(&self) -> String {
-        match self {
-            Placement::InProcess => replicate::PLACEMENT_IN_PROCESS.into(),
-            Placement::Leader(links) => format!(
-                "leader process; follower processes from {}",
-                links
-                    .iter()
-                    .map(|l| l.peer.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        }
-    }
-
-    /// Tells follower processes the session is over.
-    pub fn finish(self) {
-        if let Placement::Leader(links) = self {
-            serve::goodbye(&links);
-        }
     }
 }
 
@@ -154,11 +91,16 @@ fn report_json(rep: Option<&str>, r: &FollowerReport) -> serde_json::Value {
 /// `--role follower`: joins, replicates until the leader ends the session; prints a line per
 /// repetition on stderr and one JSON summary on stdout. Exit 0, or 1 when the leader went away
 /// (the summary then holds the partial figures).
-pub fn run_follower(a: &ReplicateArgs, leader: SocketAddr) -> anyhow::Result<u8> {
+pub fn run_follower(
+    a: &RoleArgs,
+    dir: Option<&Path>,
+    keep: bool,
+    quiet: bool,
+    leader: SocketAddr,
+) -> anyhow::Result<u8> {
     let meta = RunMeta::now();
-    let data = DataDir::acquire(a.dir.as_deref(), &meta.id, a.keep)
-        .map_err(|e| bad_input(e.to_string()))?;
-    let progress = Progress::new(a.output.quiet);
+    let data = DataDir::acquire(dir, &meta.id, keep).map_err(|e| bad_input(e.to_string()))?;
+    let progress = Progress::new(quiet);
     let signals = crate::signals::install();
     let (stream, n) = match follower::join(leader, a.join_timeout) {
         Ok(j) => j,
@@ -168,7 +110,6 @@ pub fn run_follower(a: &ReplicateArgs, leader: SocketAddr) -> anyhow::Result<u8>
         }
     };
     progress.line(&format!("follower {n}: joined the leader at {leader}"));
-    let keep = a.keep;
     let mut reps: Vec<String> = Vec::new();
     let mut rep_dir = |rep: &str| -> Result<std::path::PathBuf, String> {
         if !safe_name(rep) {

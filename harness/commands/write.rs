@@ -4,7 +4,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use workloads::kafka::log::LogFormat;
 use workloads::{write, SyncKind};
 
 use crate::bad_input;
@@ -13,7 +12,8 @@ use crate::datadir::DataDir;
 use crate::meta::RunMeta;
 use crate::parse::{duration, duration_or_zero, rate, size};
 use crate::runner::progress::Progress;
-use crate::runner::write::{run_writes, RunOptions, WriteConfig};
+use crate::runner::write::{run_writes, RunOptions, WriteConfig, DEFAULT_SIZE};
+use crate::suite::config::WriteSettings;
 
 /// Help after the options.
 pub const WRITE_HELP: &str = "Engines (repeat --engine to compare; repetitions are interleaved A B C A B C):
@@ -127,8 +127,32 @@ pub struct WriteArgs {
 /// Engines compared when none is given.
 pub const DEFAULT_ENGINES: &[&str] = &["buffered", "mmap", "direct", "uring:qd=8,direct"];
 
-/// Default bytes per repetition when neither --size nor --duration is given.
-pub const DEFAULT_SIZE: u64 = 256 << 20;
+impl WriteArgs {
+    /// The workload's settings (what defines it but its engines): what a suite's write
+    /// workload builds too. No size nor duration: [`DEFAULT_SIZE`].
+    pub fn settings(&self) -> WriteSettings {
+        WriteSettings {
+            topic: self.topic.clone(),
+            partitions: self.partitions,
+            threads: self.threads,
+            record_size: self.record_size,
+            batch_size: self.batch_size,
+            segment_size: self.segment_size,
+            index_interval: self.index_interval,
+            preallocate: self.preallocate,
+            retention: self.retention,
+            flush: self.flush.clone(),
+            sync: self.sync.clone(),
+            format: self.format.clone(),
+            size: match (self.size, self.duration) {
+                (None, None) => Some(DEFAULT_SIZE),
+                (s, _) => s,
+            },
+            duration: self.duration,
+            rate: self.rate,
+        }
+    }
+}
 
 /// Turns the arguments into one configuration per engine; every bad value is a [`crate::BadInput`].
 pub fn configs(a: &WriteArgs) -> anyhow::Result<Vec<WriteConfig>> {
@@ -139,12 +163,15 @@ pub fn configs(a: &WriteArgs) -> anyhow::Result<Vec<WriteConfig>> {
     };
     crate::parse::unique_engines(&names).map_err(bad_input)?;
     let room = crate::budget::Room::here();
-    let (flush, sync) = crate::parse::flush_sync(&a.flush, &a.sync).map_err(bad_input)?;
-    let format = match a.format.as_str() {
-        "kafka" => LogFormat::Kafka,
-        "raw" => LogFormat::Raw,
-        other => return Err(bad_input(format!("--format '{other}': use kafka or raw"))),
-    };
+    let settings = a.settings();
+    // The flags' own errors come first, as before any engine is built.
+    crate::parse::flush_sync(&a.flush, &a.sync).map_err(bad_input)?;
+    if a.format != "kafka" && a.format != "raw" {
+        return Err(bad_input(format!(
+            "--format '{}': use kafka or raw",
+            a.format
+        )));
+    }
     if a.repeat == 0 {
         return Err(bad_input("--repeat 0: need at least one repetition"));
     }
@@ -152,42 +179,10 @@ pub fn configs(a: &WriteArgs) -> anyhow::Result<Vec<WriteConfig>> {
         crate::runner::steady::check_round("--until-steady", round, a.duration)
             .map_err(bad_input)?;
     }
-    let size = match (a.size, a.duration) {
-        (None, None) => Some(DEFAULT_SIZE),
-        (s, _) => s,
-    };
-    let mut out = Vec::new();
-    for n in names {
-        let engine = crate::parse::engine(&n, "write", write::ENGINE_NAMES, write::check_spec)
-            .map_err(bad_input)?;
-        let cfg = WriteConfig {
-            engine,
-            topic: a.topic.clone(),
-            partitions: a.partitions,
-            threads: a.threads,
-            record_size: a.record_size as usize,
-            batch_size: a.batch_size as usize,
-            segment_size: a.segment_size,
-            index_interval: a.index_interval,
-            preallocate: a.preallocate,
-            retention: a.retention,
-            flush,
-            sync,
-            format,
-            size,
-            duration: a.duration,
-            rate: a.rate,
-        };
-        let shape = cfg.shape().map_err(bad_input)?;
-        crate::budget::check(
-            &format!("write/{}", cfg.engine),
-            crate::budget::write_needs(&cfg, &shape),
-            room,
-        )
-        .map_err(bad_input)?;
-        out.push(cfg);
-    }
-    Ok(out)
+    names
+        .iter()
+        .map(|n| settings.config(n, room).map_err(bad_input))
+        .collect()
 }
 
 /// Checks each engine's options and support on the data directory. Invalid options are bad input;
@@ -293,7 +288,7 @@ pub fn run(a: WriteArgs) -> anyhow::Result<u8> {
     );
     let [data] = data;
     let kept = data.finish();
-    let file = common::results_file(
+    let file = crate::output::results_file(
         &meta,
         probe,
         results::Baseline::default(),
@@ -307,4 +302,72 @@ pub fn run(a: WriteArgs) -> anyhow::Result<u8> {
         progress.line(&format!("data kept in {}", k.display()));
     }
     common::finish(&file, outcome.check_failures, signals)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct T {
+        #[command(flatten)]
+        a: WriteArgs,
+    }
+
+    /// The same options as flags and as a suite workload give the same configurations.
+    #[test]
+    fn flags_and_suite_options_give_the_same_configs() {
+        let a = T::try_parse_from([
+            "write",
+            "-e",
+            "buffered",
+            "-e",
+            "uring:qd=8,direct",
+            "--topic",
+            "w",
+            "--partitions",
+            "4",
+            "--threads",
+            "2",
+            "--record-size",
+            "512",
+            "--batch-size",
+            "8KiB",
+            "--segment-size",
+            "64MiB",
+            "--index-interval",
+            "8KiB",
+            "--preallocate",
+            "--retention",
+            "256MiB",
+            "--flush",
+            "bytes=1MiB",
+            "--sync",
+            "fsync",
+            "--format",
+            "raw",
+            "--size",
+            "32MiB",
+            "--duration",
+            "2s",
+            "--rate",
+            "20MB/s",
+        ])
+        .unwrap()
+        .a;
+        let flags = configs(&a).unwrap();
+        let text = "name = \"s\"\n[[workload]]\nkind = \"write\"\nname = \"w\"\nengines = [\"buffered\", \"uring:qd=8,direct\"]\npartitions = 4\nthreads = 2\nrecord_size = \"512\"\nbatch_size = \"8KiB\"\nsegment_size = \"64MiB\"\nindex_interval = \"8KiB\"\npreallocate = true\nretention = \"256MiB\"\nflush = \"bytes=1MiB\"\nsync = \"fsync\"\nformat = \"raw\"\nsize = \"32MiB\"\nduration = \"2s\"\nrate = \"20MB/s\"\n";
+        let s = crate::suite::parse(text, std::path::Path::new("s.toml")).unwrap();
+        let crate::suite::WorkloadSpec::Write(w) = &s.workloads[0] else {
+            panic!("{:?}", s.workloads[0]);
+        };
+        let suite: Vec<WriteConfig> = w
+            .engines
+            .iter()
+            .map(|e| crate::suite::config::write_config(w, e, &None).unwrap())
+            .collect();
+        assert_eq!(format!("{flags:?}"), format!("{suite:?}"));
+    }
 }

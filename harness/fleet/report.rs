@@ -12,7 +12,6 @@ use results::format::mb_per_s;
 use results::{Baseline, ResultsFile};
 
 use super::coordinator::{Coordinator, RankDone, StepKind};
-use crate::commands::common;
 use crate::meta::RunMeta;
 
 /// Everything gathered, step by step.
@@ -157,7 +156,7 @@ pub fn build(
         ));
     }
     let mut file = merged.unwrap_or_else(|| {
-        common::results_file(
+        crate::output::results_file(
             facts.meta,
             None,
             facts.baseline.clone(),
@@ -258,7 +257,7 @@ pub fn write(
     for (name, f) in hosts {
         results::export::json::write_results(&dir.join(name), f)?;
     }
-    crate::commands::run::write_outputs(file, dir)
+    crate::output::write_outputs(file, dir)
 }
 
 /// A few lines for the terminal: hosts and clock offsets, each phase's cluster figures, the

@@ -1,10 +1,14 @@
 //! The runner: warm-up, interleaved repetitions, live progress, and the assembly of finished
 //! workloads. Engines only move bytes; everything here measures.
 //!
+//! - [`execute`]: the executor, a list of typed workloads run in order (sweeps, `best`, the
+//!   read log reused, not-run rows after a stop);
 //! - [`write`](mod@write): the write runner (configuration, one repetition, the measured loop, its
 //!   figures, and the runs of every write workload);
 //! - [`read`]: the read runner (configuration, the log, the consumers, their figures, and
 //!   what `run` and `read` do around the runs);
+//! - [`replicate`](mod@replicate): a replicate workload's acks modes, repetitions interleaved,
+//!   followers in this process or joined from others;
 //! - [`steady`]: `--until-steady`, rounds until the SNIA PTS steady state;
 //! - [`progress`], [`timeline`], [`usage`](crate::usage), [`storage`]: live progress, throughput time
 //!   series, CPU and I/O counters, and what a storage result measures.
@@ -14,9 +18,11 @@
 //! interleaved repetitions ([`Interleaved`]), and a skipped workload's warning
 //! ([`skip_warning`]), and the hook a fleet run synchronises hosts with ([`RepSync`]).
 
+pub mod execute;
 pub mod mixed;
 pub mod progress;
 pub mod read;
+pub mod replicate;
 pub mod steady;
 pub mod storage;
 pub mod timeline;

@@ -20,10 +20,25 @@
 //! duration = "2s"
 //! sweep = { param = "partitions", values = [1, 2, 4, 8, 16] }
 //! ```
+//!
+//! Files: this one (the suite, presets, parsing, `--quick` / `--duration`); [`spec`](WorkloadSpec)
+//! (one typed spec per kind); `diagnose` (a key of another kind named with its line); `check`
+//! (values, engines, sweeps); [`config`] (write and read settings and configurations);
+//! [`replicate`] and [`mixed`] (those kinds' settings, checks and configurations); [`jobs`]
+//! (a checked suite as the executor's jobs).
 
 mod check;
+pub mod config;
+mod diagnose;
+pub mod jobs;
+pub mod mixed;
+pub mod replicate;
+mod spec;
 
-use std::collections::BTreeMap;
+pub use spec::{
+    MixedSpec, PartSpec, PeriodicSpec, ReadSpec, ReplicateSpec, WorkloadSpec, WriteSpec,
+};
+
 use std::path::Path;
 use std::time::Duration;
 
@@ -47,144 +62,6 @@ pub struct Suite {
     /// The workloads, in order.
     #[serde(rename = "workload", default)]
     pub workloads: Vec<WorkloadSpec>,
-}
-
-/// One workload of a suite: the options of `segbench write` / `segbench read` /
-/// `segbench replicate`, or the parts of a mixed workload.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct WorkloadSpec {
-    /// `write`, `read` or `replicate`.
-    pub kind: String,
-    /// Name, unique in the suite (workload names in results are `<name>/<engine>`).
-    pub name: String,
-    /// Engine specs; `best` (write only) = the fastest write engine measured so far in this run.
-    /// Not for replicate workloads (they take `leader_engine` and `follower_engine`); none in
-    /// a mixed workload (its parts name theirs) or a snapshot / checkpoint part.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub engines: Vec<String>,
-    /// Partitions.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub partitions: Option<u32>,
-    /// Runner threads (write).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub threads: Option<u32>,
-    /// Record value size, e.g. "1KiB" (write).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub record_size: Option<String>,
-    /// Batch size limit, e.g. "16KiB" (write).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub batch_size: Option<String>,
-    /// Segment size, e.g. "1GiB".
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub segment_size: Option<String>,
-    /// Index interval, e.g. "4KiB" (write).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub index_interval: Option<String>,
-    /// Preallocate segments (write).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub preallocate: Option<bool>,
-    /// Retention per partition (write).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub retention: Option<String>,
-    /// Flush policy: never, batch, bytes=SIZE, ms=N (write).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub flush: Option<String>,
-    /// Sync call: fdatasync, fsync, dsync (write).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sync: Option<String>,
-    /// kafka or raw (write).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub format: Option<String>,
-    /// Bytes per repetition (write), or the log size written first (read).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub size: Option<String>,
-    /// Time per repetition.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub duration: Option<String>,
-    /// Open-loop rate, e.g. "50MB/s" (write: all partitions; read: each consumer group).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rate: Option<String>,
-    /// Consumers per group (read).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub consumers: Option<u32>,
-    /// Independent consumer groups (read).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub groups: Option<u32>,
-    /// Fetch size (read).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fetch_size: Option<String>,
-    /// hot or cold (read).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cache: Option<String>,
-    /// Verify every delivered batch (read) or every written segment (write).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub verify: Option<bool>,
-    /// Repetitions of this workload (overrides the suite's).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub repeat: Option<u32>,
-    /// Sweep one parameter over several values.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sweep: Option<Sweep>,
-    /// The parts of a `kind = "mixed"` workload (see [`crate::runner::mixed`]).
-    #[serde(rename = "part", default, skip_serializing_if = "Vec::is_empty")]
-    pub parts: Vec<WorkloadSpec>,
-    /// A checkpoint part's interval, e.g. "30s" (Flume's `checkpointInterval`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub every: Option<String>,
-    /// A snapshot part's transaction count between snapshots (ZooKeeper's `snapCount`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub every_records: Option<u64>,
-    /// A part that runs in every run of its mixed workload (e.g. the tail readers), so the
-    /// other parts are compared with and without their foreground siblings only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub background: Option<bool>,
-    /// Run each repetition in rounds of this length until steady (SNIA PTS), e.g. "5s"
-    /// (`--until-steady`): `duration` caps the rounds; for a write, `size` is the minimum
-    /// written before the window may start.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub until_steady: Option<String>,
-    // Replicate workloads only: `segbench replicate`'s options of the same names (with `_` for
-    // `-`); they share `partitions`, `record_size`, `batch_size`, `segment_size`, `size`,
-    // `duration`, `rate`, `flush`, `sync` and `repeat` with write workloads.
-    /// Replicas per partition, the leader included (replicate).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rf: Option<u32>,
-    /// Acks modes to compare, e.g. "0,1,all" (replicate).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub acks: Option<String>,
-    /// The leader's write engine (replicate).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub leader_engine: Option<String>,
-    /// Every follower's write engine (replicate).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub follower_engine: Option<String>,
-    /// min.insync.replicas (replicate).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub min_insync_replicas: Option<u32>,
-    /// replica.fetch.max.bytes, e.g. "1MiB" (replicate).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub replica_fetch_max_bytes: Option<String>,
-    /// replica.fetch.wait.max.ms (replicate).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub replica_fetch_wait_max_ms: Option<u64>,
-    /// replica.lag.time.max.ms (replicate).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub replica_lag_time_max_ms: Option<u64>,
-}
-
-impl WorkloadSpec {
-    /// True when any replicate-only option is set.
-    pub fn has_replicate_options(&self) -> bool {
-        self.rf.is_some()
-            || self.acks.is_some()
-            || self.leader_engine.is_some()
-            || self.follower_engine.is_some()
-            || self.min_insync_replicas.is_some()
-            || self.replica_fetch_max_bytes.is_some()
-            || self.replica_fetch_wait_max_ms.is_some()
-            || self.replica_lag_time_max_ms.is_some()
-    }
 }
 
 /// A sweep: the workload runs once per value of `param`.
@@ -262,6 +139,16 @@ pub fn preset_toml(name: &str) -> Option<String> {
         .map(|p| p.2.to_string())
 }
 
+/// The suffix of a size relative to the dirty limit: `"2x-dirty-limit"`.
+const DIRTY_SUFFIX: &str = "x-dirty-limit";
+
+/// The factor of a size given relative to the dirty limit (`"2x-dirty-limit"` → 2); `None` for
+/// any other value.
+pub fn probe_size(v: &str) -> Option<f64> {
+    let k: f64 = v.trim().strip_suffix(DIRTY_SUFFIX)?.parse().ok()?;
+    (k.is_finite() && k > 0.0).then_some(k)
+}
+
 /// 1-based line of a byte offset.
 fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
@@ -270,11 +157,10 @@ fn line_of(text: &str, offset: usize) -> usize {
 /// Parses and checks a suite; `origin` names the file in errors.
 pub fn parse(text: &str, origin: &Path) -> Result<Suite, SuiteError> {
     let suite: Suite = toml::from_str(text).map_err(|e| {
-        let line = e
-            .span()
-            .map(|s| format!(", line {}", line_of(text, s.start)))
+        let (offset, msg) = diagnose::explain(text, &e);
+        let line = offset
+            .map(|o| format!(", line {}", line_of(text, o)))
             .unwrap_or_default();
-        let msg = e.message().replace('\n', " ");
         SuiteError(format!("{}{line}: {msg}", origin.display()))
     })?;
     check::check(&suite, text, origin)?;
@@ -304,15 +190,14 @@ pub fn warmup(s: &Suite) -> Duration {
 
 /// The round length of a checked workload run until steady.
 pub fn until_steady(w: &WorkloadSpec) -> Option<Duration> {
-    w.until_steady
-        .as_deref()
+    w.until_steady()
         .and_then(|r| workloads::units::parse_duration_or_zero(r).ok())
 }
 
 /// Shortens a workload's rounds so that a window of 5 fits its (shortened) duration: a round
 /// of a fifth of the duration, in whole timeline intervals (at least one).
 fn fit_rounds(w: &mut WorkloadSpec) {
-    let (Some(round), Some(d)) = (until_steady(w), w.duration.as_deref()) else {
+    let (Some(round), Some(d)) = (until_steady(w), w.duration()) else {
         return;
     };
     let Ok(d) = workloads::units::parse_duration(d) else {
@@ -322,7 +207,21 @@ fn fit_rounds(w: &mut WorkloadSpec) {
     if round * window > d {
         let step = crate::runner::timeline::DEFAULT_INTERVAL_NS as u128;
         let fitted = ((d / window).as_nanos() / step).max(1) * step;
-        w.until_steady = Some(format!("{}ms", fitted / 1_000_000));
+        if let Some(u) = w.until_steady_mut() {
+            *u = Some(format!("{}ms", fitted / 1_000_000));
+        }
+    }
+}
+
+/// Caps a size as written at 64 MiB (`--quick`).
+fn cap_size(size: &mut Option<String>) {
+    if let Some(z) = size {
+        if workloads::units::parse_size(z)
+            .map(|z| z > 64 << 20)
+            .unwrap_or(false)
+        {
+            *size = Some("64MiB".into());
+        }
     }
 }
 
@@ -333,26 +232,31 @@ pub fn quicken(s: &mut Suite, max: Duration) {
     s.repeat = Some(s.repeat.unwrap_or(3).min(2));
     s.warmup = Some("200ms".into());
     for w in &mut s.workloads {
-        if let Some(d) = &w.duration {
+        let duration = w.duration_mut();
+        if let Some(d) = duration {
             if workloads::units::parse_duration(d)
                 .map(|d| d > max)
                 .unwrap_or(false)
             {
-                w.duration = Some(format!("{}ms", max.as_millis()));
+                *duration = Some(format!("{}ms", max.as_millis()));
             }
         }
-        if let Some(z) = &w.size {
-            if workloads::units::parse_size(z)
-                .map(|z| z > 64 << 20)
-                .unwrap_or(false)
-            {
-                w.size = Some("64MiB".into());
-            }
+        if let Some(size) = w.size_mut() {
+            cap_size(size);
         }
-        w.repeat = w.repeat.map(|r| r.min(2));
+        let repeat = w.repeat_mut();
+        *repeat = repeat.map(|r| r.min(2));
         fit_rounds(w);
-        crate::runner::mixed::spec::quicken(w, max);
-        if let Some(sw) = &mut w.sweep {
+        let sweep = match w {
+            WorkloadSpec::Write(x) => x.sweep.as_mut(),
+            WorkloadSpec::Read(x) => x.sweep.as_mut(),
+            WorkloadSpec::Mixed(m) => {
+                mixed::quicken(m);
+                None
+            }
+            WorkloadSpec::Replicate(_) => None,
+        };
+        if let Some(sw) = sweep {
             if sw.values.len() > 3 {
                 let n = sw.values.len();
                 sw.values = vec![sw.values[0], sw.values[n / 2], sw.values[n - 1]];
@@ -367,17 +271,18 @@ pub fn quicken(s: &mut Suite, max: Duration) {
 /// (`runner::read::ReadConfig::duration`).
 pub fn set_duration(s: &mut Suite, d: &str) {
     for w in &mut s.workloads {
-        if w.kind == "read" && w.cache.as_deref() == Some("cold") {
+        if matches!(w, WorkloadSpec::Read(r) if r.cache.as_deref() == Some("cold")) {
             continue;
         }
-        w.duration = Some(d.to_string());
+        *w.duration_mut() = Some(d.to_string());
         fit_rounds(w);
     }
 }
 
-/// The sweep values of a workload as (label, value) pairs; one unlabelled entry without a sweep.
-pub fn sweep_points(w: &WorkloadSpec) -> Vec<Option<(String, u32)>> {
-    match &w.sweep {
+/// The values of a workload's sweep as (label, value) pairs; one unlabelled entry without a
+/// sweep.
+pub fn sweep_points(sweep: Option<&Sweep>) -> Vec<Option<(String, u32)>> {
+    match sweep {
         None => vec![None],
         Some(s) => s
             .values
@@ -396,16 +301,6 @@ pub fn with_qd(engine: &str, qd: u32) -> String {
         }
         Err(_) => engine.to_string(),
     }
-}
-
-/// The sweep keys added to a result's config so reports can draw scaling curves.
-pub fn sweep_config(point: &Option<(String, u32)>) -> BTreeMap<String, serde_json::Value> {
-    let mut m = BTreeMap::new();
-    if let Some((p, v)) = point {
-        m.insert("sweep".to_string(), serde_json::json!(p));
-        m.insert("sweep_value".to_string(), serde_json::json!(v));
-    }
-    m
 }
 
 #[cfg(test)]
@@ -563,10 +458,10 @@ size = "64MiB"
         let mut s = parse(&preset_toml("kafka").unwrap(), Path::new("kafka")).unwrap();
         quicken(&mut s, Duration::from_millis(500));
         for w in &s.workloads {
-            if let Some(d) = &w.duration {
+            if let Some(d) = w.duration() {
                 assert!(workloads::units::parse_duration(d).unwrap() <= Duration::from_millis(500));
             }
-            if let Some(sw) = &w.sweep {
+            if let Some(sw) = w.sweep() {
                 assert!(sw.values.len() <= 3);
             }
         }

@@ -183,7 +183,9 @@ fn the_sustained_preset_prints_its_sizes_and_time_before_it_starts() {
     assert!(text.contains("# estimated time: at most "), "{text}");
     // What follows the comments is the suite, with the size in bytes.
     let suite = segbench::suite::parse(&text, Path::new("printed")).unwrap();
-    let kafka = &suite.workloads[0];
+    let segbench::suite::WorkloadSpec::Write(kafka) = &suite.workloads[0] else {
+        panic!("{:?}", suite.workloads[0]);
+    };
     assert!(kafka.size.as_deref().unwrap().parse::<u64>().is_ok());
     assert_eq!(kafka.until_steady.as_deref(), Some("5s"));
     // `all` holds the sustained workloads too.

@@ -3,16 +3,14 @@
 //! `summary.md` and `report.html` in `segbench-results/<run-id>/`.
 //!
 //! This file holds the arguments, the suite's loading and checks, the run's setup (data
-//! directories, probe, fleet barrier) and the outputs; [`suite_exec`] runs the workloads.
-
-mod suite_exec;
+//! directories, probe, fleet barrier) and the outputs; the suite's workloads become the
+//! executor's jobs ([`crate::suite::jobs`]) and run there ([`crate::runner::execute`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use results::ResultsFile;
 use workloads::pacing::Clock;
 
 use crate::bad_input;
@@ -20,11 +18,10 @@ use crate::commands::common;
 use crate::datadir::DataDir;
 use crate::fleet::sync::SyncClient;
 use crate::meta::RunMeta;
+use crate::runner::execute::{execute, Env, FleetBarrier, Outcome};
 use crate::runner::progress::Progress;
 use crate::runner::RepSync;
-use crate::suite::{self, Suite};
-
-pub use suite_exec::{best_write_engine, read_configs, write_config};
+use crate::suite::{self, Suite, WorkloadSpec};
 
 const RUN_HELP: &str = "Presets (segbench run --preset NAME --print shows the TOML to start a suite from):
   kafka               Kafka defaults across every write and read engine, then scaling sweeps (default)
@@ -132,7 +129,7 @@ pub fn load_suite(a: &RunArgs) -> anyhow::Result<(Suite, String, Vec<String>)> {
         }
         s.repeat = Some(r);
         for w in &mut s.workloads {
-            w.repeat = None;
+            *w.repeat_mut() = None;
         }
     }
     let plan = crate::sustained::plan_lines(&s, chosen, s.repeat.unwrap_or(3), suite::warmup(&s));
@@ -154,26 +151,9 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
         return Ok(0);
     }
     let baseline = a.baseline.cluster.clone();
-    // Check every write and replicate workload's options (after --quick and --duration)
-    // before touching the disk.
-    for w in &suite.workloads {
-        if w.kind == "replicate" {
-            let repeat = w.repeat.or(suite.repeat).unwrap_or(3);
-            crate::commands::replicate::suite_configs(w, repeat)
-                .map_err(|m| bad_input(format!("workload '{}': {m}", w.name)))?;
-        }
-        if w.kind == "mixed" {
-            crate::commands::mixed::check_in_suite(w, a.snap_dir.as_ref())?;
-        }
-        if w.kind == "write" {
-            for e in w.engines.iter().filter(|e| *e != "best") {
-                for p in suite::sweep_points(w) {
-                    write_config(w, e, &p)
-                        .map_err(|m| bad_input(format!("workload '{}': {m}", w.name)))?;
-                }
-            }
-        }
-    }
+    // Every workload's configurations (after --quick and --duration), so every option is
+    // checked before touching the disk.
+    let jobs = suite::jobs::jobs(&suite, a.snap_dir.as_ref()).map_err(bad_input)?;
     let signals = crate::signals::install();
     let meta = RunMeta::now();
     let sync = match &a.fleet_sync {
@@ -203,10 +183,13 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
         }
     }
     let snap = crate::commands::mixed::snap_dir(a.snap_dir.as_deref(), &meta.id, a.keep)?;
-    crate::output::prepare_dir("--out", &out_dir, &crate::output::RUN_OUTPUTS)?;
-    if let Some(dir) = &a.hdr_log {
-        crate::output::check_dir("--hdr-log", dir)?;
-    }
+    let to = crate::output::Destination {
+        json: a.json,
+        file: None,
+        dir: Some(out_dir.clone()),
+        hdr_log: a.hdr_log.clone(),
+    };
+    crate::output::check(&to)?;
 
     progress.line(&format!(
         "segbench run: suite {} · run {} · data in {}",
@@ -225,31 +208,31 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
 
     let (clock, clock_name): (Arc<dyn Clock>, &str) = workloads::pacing::best_clock();
     progress.line(&format!("clock: {clock_name}"));
-    let env = suite_exec::Env {
+    let env = Env {
         data: &data,
         snap: snap.as_ref(),
         clock,
         stop: &signals.stop,
         progress: &progress,
-        sync: sync.as_deref(),
+        fleet: sync.as_deref().map(|s| s as &dyn FleetBarrier),
         rep_sync,
         keep: a.keep,
+        warmup: suite::warmup(&suite),
     };
-    let suite_exec::Outcome {
+    let Outcome {
         done,
         failures,
         interrupted,
-    } = suite_exec::run_workloads(&suite, &env)?;
+    } = execute(&jobs, &env)?;
+    drop(jobs);
     let data_dir = data[0].path().to_path_buf();
     drop(data);
     drop(snap);
     let warnings = crate::probe::warnings(&probe, &plan_for(&suite, &data_dir));
-    let file = common::results_file(&meta, Some(probe), baseline, done, warnings, interrupted);
-    let written = write_outputs(&file, &out_dir);
+    let file =
+        crate::output::results_file(&meta, Some(probe), baseline, done, warnings, interrupted);
     let table = results::export::detail::with_flushes(&file);
-    let delivered = common::deliver(&file, &table, &stdout_and_hdr_log(&a));
-    written?;
-    delivered?;
+    crate::output::deliver(&file, &table, &to)?;
     progress.line(&format!(
         "results: {}/results.json, summary.md, report.html",
         out_dir.display()
@@ -262,38 +245,33 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
     common::finish(&file, failures, signals)
 }
 
-/// `run`'s stdout and `--hdr-log` as [`common::deliver`] takes them (its results files go to
-/// `--out DIR`).
-fn stdout_and_hdr_log(a: &RunArgs) -> common::OutputArgs {
-    common::OutputArgs {
-        json: a.json,
-        out: None,
-        quiet: a.quiet,
-        no_probe: false,
-        hdr_log: a.hdr_log.clone(),
-    }
-}
-
 /// What the probe's warnings need to know about the run.
 fn plan_for(suite: &Suite, dir: &Path) -> crate::probe::RunPlan {
     let threads = suite
         .workloads
         .iter()
-        .filter_map(|w| w.threads)
+        .filter_map(|w| match w {
+            WorkloadSpec::Write(x) => x.threads,
+            _ => None,
+        })
         .max()
         .unwrap_or(1);
     let uses_direct = suite
         .workloads
         .iter()
-        .any(|w| w.engines.iter().any(|e| e.contains("direct")));
+        .any(|w| w.engines().iter().any(|e| e.contains("direct")));
     let uses_uring = suite
         .workloads
         .iter()
-        .any(|w| w.engines.iter().any(|e| e.starts_with("uring")));
-    let flushes = suite
-        .workloads
-        .iter()
-        .any(|w| w.flush.as_deref().is_some_and(|f| f != "never"));
+        .any(|w| w.engines().iter().any(|e| e.starts_with("uring")));
+    let flushes = suite.workloads.iter().any(|w| {
+        let flush = match w {
+            WorkloadSpec::Write(x) => &x.flush,
+            WorkloadSpec::Replicate(x) => &x.flush,
+            WorkloadSpec::Read(_) | WorkloadSpec::Mixed(_) => &None,
+        };
+        flush.as_deref().is_some_and(|f| f != "never")
+    });
     crate::probe::RunPlan {
         data_bytes: 0,
         threads,
@@ -304,14 +282,17 @@ fn plan_for(suite: &Suite, dir: &Path) -> crate::probe::RunPlan {
     }
 }
 
-/// Writes results.json, summary.md and report.html into `dir`, each atomically.
-pub fn write_outputs(file: &ResultsFile, dir: &Path) -> anyhow::Result<()> {
-    use results::export::ExportFormat;
-    let json = serde_json::to_string_pretty(file)?;
-    results::export::json::write_atomic(&dir.join("results.json"), json.as_bytes())?;
-    let md = ExportFormat::Markdown.exporter().export(file)?;
-    results::export::json::write_atomic(&dir.join("summary.md"), &md)?;
-    let html = ExportFormat::Html.exporter().export(file)?;
-    results::export::json::write_atomic(&dir.join("report.html"), &html)?;
-    Ok(())
+impl FleetBarrier for SyncClient {
+    fn failure(&self) -> Option<String> {
+        SyncClient::failure(self)
+    }
+
+    fn agreed_best(
+        &self,
+        mine: Option<String>,
+        stop: &std::sync::atomic::AtomicBool,
+        progress: &Progress,
+    ) -> Option<String> {
+        SyncClient::agreed_best(self, mine, stop, progress)
+    }
 }

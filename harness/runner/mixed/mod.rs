@@ -12,14 +12,13 @@
 //! [`read::run_repetition`](crate::runner::read::run_repetition)); only the periodic writer
 //! is new ([`periodic`]).
 //!
-//! Files: this one (what defines a mixed workload: [`MixedConfig`], [`Part`]); [`spec`] (a
-//! suite `[[workload]]` of `kind = "mixed"`: checks, `--quick`, configurations); [`periodic`]
+//! Files: this one (what defines a mixed workload: [`MixedConfig`], [`Part`]); [`periodic`]
 //! (the snapshot / checkpoint writer and its schedule); [`runs`] (warm-up, repetitions with and
-//! alone, the rows).
+//! alone, the rows). A suite `[[workload]]` of `kind = "mixed"` becomes a [`MixedConfig`] in
+//! `crate::suite::mixed`.
 
 pub mod periodic;
 pub mod runs;
-pub mod spec;
 
 use std::time::Duration;
 
@@ -127,6 +126,3 @@ pub fn placement(data: &std::path::Path, snap_dir: Option<&std::path::Path>) -> 
         _ => "unknown (cannot stat the directories)".into(),
     }
 }
-
-#[cfg(test)]
-mod tests;

@@ -14,7 +14,7 @@ use serde_json::json;
 use workloads::pacing::Clock;
 
 use super::periodic::{run_periodic, RecordSource};
-use super::{MixedConfig, Part};
+use super::{MixedConfig, Part, Trigger};
 use crate::datadir::DataDir;
 use crate::runner::progress::Progress;
 use crate::runner::read::{self, prepare_cache, LogSet, SinkTarget};
@@ -234,7 +234,10 @@ pub fn run_mixed(
                         "no {} was written in {idle} of {} repetitions: the interval is shorter than the schedule; raise duration or lower {}",
                         pc.trigger.kind(),
                         r.len(),
-                        if pc.trigger.kind() == "snapshot" { "every_records" } else { "every" }
+                        match pc.trigger {
+                            Trigger::Records { .. } => "every_records",
+                            Trigger::Every(_) => "every",
+                        }
                     ));
                 }
             }

@@ -157,7 +157,7 @@ pub fn write_log_in(
         record_size: GEN_RECORD_SIZE,
         batch_size: GEN_BATCH_SIZE,
         segment_size,
-        index_interval: 4096,
+        index_interval: crate::runner::write::DEFAULT_INDEX_INTERVAL,
         preallocate: false,
         retention: None,
         flush: FlushPolicy::Never,

@@ -30,6 +30,19 @@ pub use runs::{run_writes, RunOptions, WriteOutcome};
 /// A flush slower than this is counted (ZooKeeper's `fsync.warningthresholdms` default).
 pub use results::interference::SLOW_FLUSH_NS;
 
+/// Record value bytes unless given (`--record-size`, `record_size`).
+pub const DEFAULT_RECORD_SIZE: u64 = 1024;
+/// Producer `batch.size` unless given, 16 KiB (Kafka's default).
+pub const DEFAULT_BATCH_SIZE: u64 = 16 * 1024;
+/// Segment size unless given, 1 GiB (Kafka's `log.segment.bytes`).
+pub const DEFAULT_SEGMENT_SIZE: u64 = 1 << 30;
+/// Bytes between sparse index entries unless given, 4 KiB (Kafka's `log.index.interval.bytes`).
+pub const DEFAULT_INDEX_INTERVAL: u64 = 4096;
+
+/// Bytes per repetition (all partitions) when neither a size nor a duration is given
+/// (`segbench write`, `segbench replicate`).
+pub const DEFAULT_SIZE: u64 = 256 << 20;
+
 /// Everything that defines one write workload.
 #[derive(Debug, Clone)]
 pub struct WriteConfig {

@@ -4,9 +4,18 @@
 use std::path::Path;
 use std::time::Duration;
 
-use super::spec::{self, from_cli};
-use super::{Part, Trigger};
-use crate::suite::{parse, quicken};
+use super as spec;
+use super::from_cli;
+use crate::runner::mixed::{Part, Trigger};
+use crate::suite::{parse, quicken, MixedSpec, PartSpec, Suite, WorkloadSpec};
+
+/// The first workload of `s`, a mixed one.
+fn mixed(s: &Suite) -> &MixedSpec {
+    match &s.workloads[0] {
+        WorkloadSpec::Mixed(m) => m,
+        other => panic!("{other:?}"),
+    }
+}
 
 const GOOD: &str = r#"name = "m"
 
@@ -41,7 +50,7 @@ fn a_mixed_suite_workload_parses_round_trips_and_configures_its_parts() {
     let s = parse(GOOD, Path::new("s.toml")).unwrap();
     let printed = toml::to_string(&s).unwrap();
     assert_eq!(parse(&printed, Path::new("p")).unwrap(), s);
-    let cfg = spec::config(&s.workloads[0], None).unwrap();
+    let cfg = spec::config(mixed(&s), None).unwrap();
     assert_eq!(cfg.duration, Duration::from_secs(4));
     let kinds: Vec<&str> = cfg.parts.iter().map(|(_, p)| p.kind()).collect();
     assert_eq!(kinds, ["write", "read", "snapshot"]);
@@ -120,12 +129,18 @@ fn quick_mode_scales_the_schedules_and_caps_the_parts() {
     let text = GOOD.replace("[[workload.part]]\nkind = \"snapshot\"", "[[workload.part]]\nkind = \"checkpoint\"\nname = \"cp\"\n\n[[workload.part]]\nkind = \"snapshot\"");
     let mut s = parse(&text, Path::new("s.toml")).unwrap();
     quicken(&mut s, Duration::from_millis(1500));
-    let w = &s.workloads[0];
+    let w = mixed(&s);
     assert_eq!(w.duration.as_deref(), Some("1500ms"));
-    let find = |n: &str| w.parts.iter().find(|p| p.name == n).unwrap();
-    assert_eq!(find("catch-up").size.as_deref(), Some("64MiB"));
-    assert_eq!(find("snap").every_records, Some(2_500));
-    assert_eq!(find("cp").every.as_deref(), Some("1500ms"));
+    let find = |n: &str| w.parts.iter().find(|p| p.name() == n).unwrap();
+    let PartSpec::Read(catch_up) = find("catch-up") else {
+        panic!()
+    };
+    assert_eq!(catch_up.size.as_deref(), Some("64MiB"));
+    let (PartSpec::Snapshot(snap), PartSpec::Checkpoint(cp)) = (find("snap"), find("cp")) else {
+        panic!()
+    };
+    assert_eq!(snap.every_records, Some(2_500));
+    assert_eq!(cp.every.as_deref(), Some("1500ms"));
     // The quickened suite is still a valid suite.
     parse(&toml::to_string(&s).unwrap(), Path::new("q")).unwrap();
 }
@@ -137,7 +152,8 @@ fn command_line_parts_take_key_value_options_and_engine_options() {
         "name=produce,engine=uring:qd=8,direct,partitions=4,rate=20MB/s",
     )
     .unwrap();
-    assert_eq!(w.kind, "write");
+    assert_eq!(w.kind(), "write");
+    let PartSpec::Write(w) = w else { panic!() };
     assert_eq!(w.name, "produce");
     assert_eq!(w.engines, ["uring:qd=8,direct"]);
     assert_eq!(w.partitions, Some(4));
@@ -147,11 +163,15 @@ fn command_line_parts_take_key_value_options_and_engine_options() {
         "name=tail,engine=sendfile,rate=40MB/s,background=true",
     )
     .unwrap();
+    let PartSpec::Read(bg) = bg else { panic!() };
     assert_eq!(
         (bg.background, bg.rate.as_deref()),
         (Some(true), Some("40MB/s"))
     );
-    let s = from_cli("snapshot", "size=64MiB,every_records=1000").unwrap();
+    let PartSpec::Snapshot(s) = from_cli("snapshot", "size=64MiB,every_records=1000").unwrap()
+    else {
+        panic!()
+    };
     assert_eq!((s.name.as_str(), s.every_records), ("snapshot", Some(1000)));
     for (kind, text, want) in [
         (
@@ -180,7 +200,7 @@ fn background_parts_run_in_every_run_and_are_left_out_of_the_comparison() {
     let text = GOOD.replacen("cache = \"cold\"", "cache = \"hot\"\nbackground = true", 1);
     // produce and snap stay in the foreground: two, enough to compare.
     let s = parse(&text, Path::new("s.toml")).unwrap();
-    let cfg = spec::config(&s.workloads[0], None).unwrap();
+    let cfg = spec::config(mixed(&s), None).unwrap();
     assert_eq!(cfg.background, [1]);
     // produce alone keeps the tail readers (1) and drops the snapshot (2).
     assert_eq!(cfg.alone_set(0), [0, 1]);

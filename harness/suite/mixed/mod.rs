@@ -36,9 +36,10 @@ use std::time::Duration;
 
 use workloads::units::{parse_duration, parse_size};
 
-use super::{MixedConfig, Part, PeriodicConfig, Trigger};
+use super::config::{read_configs, write_config};
+use super::{MixedSpec, PartSpec, PeriodicSpec, ReadSpec, WorkloadSpec, WriteSpec};
+use crate::runner::mixed::{MixedConfig, Part, PeriodicConfig, Trigger};
 use crate::runner::read::prepare::{DEFAULT_PARTITIONS, DEFAULT_SIZE};
-use crate::suite::WorkloadSpec;
 
 /// Default snapshot size: ZooKeeper's data tree of the example, 256 MiB.
 pub const DEFAULT_SNAPSHOT_BYTES: u64 = 256 << 20;
@@ -50,9 +51,6 @@ pub const DEFAULT_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(30);
 pub const DEFAULT_CHANNEL_CAPACITY: u64 = 1_000_000;
 /// `--quick` divides `snapCount` and `checkpointInterval` by this.
 pub const QUICK_FACTOR: u64 = 20;
-
-/// Part kinds.
-pub const PART_KINDS: &[&str] = &["write", "read", "snapshot", "checkpoint"];
 
 /// A mixed workload the suite cannot run.
 #[derive(Debug)]
@@ -72,7 +70,7 @@ pub enum SpecError {
 /// part (each checked as that workload would be, by `check_part`), a duration on the mixed
 /// workload and none on its parts, a snapshot only beside a write part.
 pub fn check(
-    w: &WorkloadSpec,
+    w: &MixedSpec,
     check_part: &dyn Fn(&WorkloadSpec) -> Result<(), String>,
 ) -> Result<(), SpecError> {
     let at = |needle: &str, msg: String| SpecError::At {
@@ -97,17 +95,7 @@ pub fn check(
         ));
     };
     parse_duration(d).map_err(|e| at(d, format!("mixed workload '{name}': {}", e.0)))?;
-    if !w.engines.is_empty() || w.sweep.is_some() {
-        return Err(at(
-            &qname,
-            format!("mixed workload '{name}': engines and sweep belong to its parts, not to the mixed workload"),
-        ));
-    }
-    let foreground = w
-        .parts
-        .iter()
-        .filter(|p| p.background != Some(true))
-        .count();
+    let foreground = w.parts.iter().filter(|p| !p.background()).count();
     if foreground < 2 {
         return Err(at(
             &qname,
@@ -116,178 +104,188 @@ pub fn check(
     }
     let mut names = std::collections::BTreeSet::new();
     for p in &w.parts {
-        let pn = &p.name;
-        if !names.insert(pn.clone()) {
+        let pn = p.name();
+        if !names.insert(pn.to_string()) {
             return Err(at(
                 &quoted(pn),
                 format!("mixed workload '{name}': part name '{pn}' is used twice"),
             ));
         }
-        if !p.parts.is_empty() {
-            return Err(at(
-                &quoted(pn),
-                format!("mixed workload '{name}': part '{pn}' cannot have parts of its own"),
-            ));
-        }
-        if p.duration.is_some() || p.sweep.is_some() || p.repeat.is_some() {
-            return Err(at(
-                &quoted(pn),
-                format!("mixed workload '{name}', part '{pn}': duration, sweep and repeat belong to the mixed workload"),
-            ));
-        }
-        if p.until_steady.is_some() || w.until_steady.is_some() {
-            return Err(at(
-                &quoted(pn),
-                format!("mixed workload '{name}': until_steady does not apply (its parts are measured over one common interval)"),
-            ));
-        }
-        match p.kind.as_str() {
-            "write" | "read" => {
-                if p.engines.len() != 1 || p.engines[0] == "best" {
-                    return Err(at(
-                        &quoted(pn),
-                        format!("mixed workload '{name}', part '{pn}': give exactly one engine, e.g. engines = [\"buffered\"]"),
-                    ));
-                }
-                let mut one = p.clone();
-                one.duration = w.duration.clone();
-                check_part(&one).map_err(SpecError::Part)?;
+        let one = match p {
+            PartSpec::Write(x) => {
+                let (e, own) = (&x.engines, (&x.duration, x.sweep.is_some(), x.repeat));
+                check_measured_part(name, pn, e, own, &x.until_steady, &at)?;
+                WorkloadSpec::Write(WriteSpec {
+                    duration: w.duration.clone(),
+                    ..x.clone()
+                })
             }
-            "snapshot" | "checkpoint" => {
-                if let Some(s) = &p.size {
-                    parse_size(s).map_err(|e| at(s, format!("part '{pn}': {}", e.0)))?;
-                }
-                if let Some(e) = &p.every {
-                    parse_duration(e).map_err(|x| at(e, format!("part '{pn}': {}", x.0)))?;
-                }
-                if p.every_records == Some(0) {
-                    return Err(at(
-                        &quoted(pn),
-                        format!("part '{pn}': every_records must be at least 1"),
-                    ));
-                }
-                if p.kind == "snapshot" && !w.parts.iter().any(|q| q.kind == "write") {
-                    return Err(at(
-                        &quoted(pn),
-                        format!("mixed workload '{name}': a snapshot counts a write part's transactions; add a write part"),
-                    ));
-                }
+            PartSpec::Read(x) => {
+                let (e, own) = (&x.engines, (&x.duration, x.sweep.is_some(), x.repeat));
+                check_measured_part(name, pn, e, own, &x.until_steady, &at)?;
+                WorkloadSpec::Read(ReadSpec {
+                    duration: w.duration.clone(),
+                    ..x.clone()
+                })
             }
-            other => {
-                return Err(at(
-                    &quoted(other),
-                    format!(
-                        "mixed workload '{name}', part '{pn}': kind '{other}': expected one of {}",
-                        PART_KINDS.join(", ")
-                    ),
-                ))
+            PartSpec::Snapshot(x) | PartSpec::Checkpoint(x) => {
+                check_periodic(w, p, x, &at)?;
+                continue;
             }
-        }
+        };
+        check_part(&one).map_err(SpecError::Part)?;
     }
     Ok(())
 }
 
-/// What `--quick` does to a mixed workload's parts: the same caps as any workload (sizes at
-/// most 64 MiB, by [`crate::suite::quicken`]), and `snapCount` and `checkpointInterval`
+/// A write or read part: no duration, sweep, repeat or until_steady of its own (they belong
+/// to the mixed workload), exactly one engine.
+fn check_measured_part(
+    name: &str,
+    pn: &str,
+    engines: &[String],
+    (duration, sweep, repeat): (&Option<String>, bool, Option<u32>),
+    until_steady: &Option<String>,
+    at: &dyn Fn(&str, String) -> SpecError,
+) -> Result<(), SpecError> {
+    let quoted = format!("\"{pn}\"");
+    if duration.is_some() || sweep || repeat.is_some() {
+        return Err(at(
+            &quoted,
+            format!("mixed workload '{name}', part '{pn}': duration, sweep and repeat belong to the mixed workload"),
+        ));
+    }
+    if until_steady.is_some() {
+        return Err(at(
+            &quoted,
+            format!("mixed workload '{name}': until_steady does not apply (its parts are measured over one common interval)"),
+        ));
+    }
+    if engines.len() != 1 || engines[0] == "best" {
+        return Err(at(
+            &quoted,
+            format!("mixed workload '{name}', part '{pn}': give exactly one engine, e.g. engines = [\"buffered\"]"),
+        ));
+    }
+    Ok(())
+}
+
+/// A snapshot or checkpoint part: its size and interval parse, a positive snapCount, a
+/// snapshot only beside a write part.
+fn check_periodic(
+    w: &MixedSpec,
+    p: &PartSpec,
+    x: &PeriodicSpec,
+    at: &dyn Fn(&str, String) -> SpecError,
+) -> Result<(), SpecError> {
+    let (name, pn) = (&w.name, &x.name);
+    if let Some(s) = &x.size {
+        parse_size(s).map_err(|e| at(s, format!("part '{pn}': {}", e.0)))?;
+    }
+    if let Some(e) = &x.every {
+        parse_duration(e).map_err(|err| at(e, format!("part '{pn}': {}", err.0)))?;
+    }
+    if x.every_records == Some(0) {
+        return Err(at(
+            &format!("\"{pn}\""),
+            format!("part '{pn}': every_records must be at least 1"),
+        ));
+    }
+    let has_write = w.parts.iter().any(|q| matches!(q, PartSpec::Write(_)));
+    if matches!(p, PartSpec::Snapshot(_)) && !has_write {
+        return Err(at(
+            &format!("\"{pn}\""),
+            format!("mixed workload '{name}': a snapshot counts a write part's transactions; add a write part"),
+        ));
+    }
+    Ok(())
+}
+
+/// What `--quick` does to a mixed workload's parts: the same size cap as any workload (at
+/// most 64 MiB, as [`crate::suite::quicken`] does), and `snapCount` and `checkpointInterval`
 /// divided by [`QUICK_FACTOR`], so a snapshot and a checkpoint still happen in the shorter
 /// interval.
-pub fn quicken(w: &mut WorkloadSpec, max: Duration) {
-    if w.parts.is_empty() {
-        return;
-    }
-    let mut s = crate::suite::Suite {
-        name: String::new(),
-        description: None,
-        repeat: None,
-        warmup: None,
-        workloads: std::mem::take(&mut w.parts),
-    };
-    crate::suite::quicken(&mut s, max);
-    for p in &mut s.workloads {
-        p.repeat = None;
-        if p.kind == "snapshot" {
-            p.every_records =
-                Some((p.every_records.unwrap_or(DEFAULT_SNAP_COUNT) / QUICK_FACTOR).max(1));
-        }
-        if p.kind == "checkpoint" {
-            let every = p
-                .every
-                .as_deref()
-                .and_then(|e| parse_duration(e).ok())
-                .unwrap_or(DEFAULT_CHECKPOINT_INTERVAL);
-            p.every = Some(format!(
-                "{}ms",
-                (every / QUICK_FACTOR as u32).as_millis().max(1)
-            ));
+pub fn quicken(w: &mut MixedSpec) {
+    for p in &mut w.parts {
+        match p {
+            PartSpec::Write(x) => super::cap_size(&mut x.size),
+            PartSpec::Read(x) => super::cap_size(&mut x.size),
+            PartSpec::Snapshot(x) => {
+                super::cap_size(&mut x.size);
+                x.every_records =
+                    Some((x.every_records.unwrap_or(DEFAULT_SNAP_COUNT) / QUICK_FACTOR).max(1));
+            }
+            PartSpec::Checkpoint(x) => {
+                super::cap_size(&mut x.size);
+                let every = x
+                    .every
+                    .as_deref()
+                    .and_then(|e| parse_duration(e).ok())
+                    .unwrap_or(DEFAULT_CHECKPOINT_INTERVAL);
+                x.every = Some(format!(
+                    "{}ms",
+                    (every / QUICK_FACTOR as u32).as_millis().max(1)
+                ));
+            }
         }
     }
-    w.parts = s.workloads;
 }
 
 /// The configuration of a checked mixed workload; `snap_dir` puts snapshot and checkpoint
 /// files in another directory.
-pub fn config(w: &WorkloadSpec, snap_dir: Option<&PathBuf>) -> Result<MixedConfig, String> {
+pub fn config(w: &MixedSpec, snap_dir: Option<&PathBuf>) -> Result<MixedConfig, String> {
     let duration = parse_duration(w.duration.as_deref().unwrap_or("")).map_err(|e| e.0)?;
     let mut parts = Vec::new();
     for p in &w.parts {
-        let mut one = p.clone();
-        one.duration = w.duration.clone();
-        let bad = |m: String| format!("part '{}': {m}", p.name);
-        let part = match p.kind.as_str() {
-            "write" => {
-                let mut cfg =
-                    crate::commands::run::write_config(&one, &p.engines[0], &None).map_err(bad)?;
-                cfg.topic = p.name.clone();
+        let bad = |m: String| format!("part '{}': {m}", p.name());
+        let part = match p {
+            PartSpec::Write(x) => {
+                let one = WriteSpec {
+                    duration: w.duration.clone(),
+                    ..x.clone()
+                };
+                let mut cfg = write_config(&one, &x.engines[0], &None).map_err(bad)?;
+                cfg.topic = x.name.clone();
                 Part::Write(cfg)
             }
-            "read" => {
-                let mut cfgs = crate::commands::run::read_configs(&one, &None).map_err(bad)?;
+            PartSpec::Read(x) => {
+                let one = ReadSpec {
+                    duration: w.duration.clone(),
+                    ..x.clone()
+                };
+                let mut cfgs = read_configs(&one, &None).map_err(bad)?;
                 // Every reader runs the whole interval; a cold (catch-up) one evicts its
                 // partitions before each new pass, so it keeps reading from the device.
                 let cfg = cfgs.pop().ok_or_else(|| bad("no engine".into()))?;
-                let size = |v: &Option<String>, d: u64| -> Result<u64, String> {
-                    v.as_deref()
-                        .map_or(Ok(d), |s| parse_size(s).map_err(|e| e.0))
-                };
                 Part::Read {
                     cfg,
-                    log_bytes: size(&p.size, DEFAULT_SIZE).map_err(bad)?,
-                    log_partitions: p.partitions.unwrap_or(DEFAULT_PARTITIONS),
+                    log_bytes: size_or(&x.size, DEFAULT_SIZE).map_err(bad)?,
+                    log_partitions: x.partitions.unwrap_or(DEFAULT_PARTITIONS),
                 }
             }
-            kind => {
-                let trigger = if kind == "snapshot" {
-                    Trigger::Records {
-                        snap_count: p.every_records.unwrap_or(DEFAULT_SNAP_COUNT),
-                    }
-                } else {
-                    Trigger::Every(match &p.every {
-                        Some(e) => parse_duration(e).map_err(|x| bad(x.0))?,
-                        None => DEFAULT_CHECKPOINT_INTERVAL,
-                    })
-                };
-                let default = if kind == "snapshot" {
-                    DEFAULT_SNAPSHOT_BYTES
-                } else {
-                    DEFAULT_CHANNEL_CAPACITY * 8
-                };
-                Part::Periodic(PeriodicConfig {
-                    bytes: match &p.size {
-                        Some(s) => parse_size(s).map_err(|e| bad(e.0))?,
-                        None => default,
-                    },
-                    trigger,
-                    dir: snap_dir.cloned(),
-                })
-            }
+            PartSpec::Snapshot(x) => Part::Periodic(PeriodicConfig {
+                bytes: size_or(&x.size, DEFAULT_SNAPSHOT_BYTES).map_err(bad)?,
+                trigger: Trigger::Records {
+                    snap_count: x.every_records.unwrap_or(DEFAULT_SNAP_COUNT),
+                },
+                dir: snap_dir.cloned(),
+            }),
+            PartSpec::Checkpoint(x) => Part::Periodic(PeriodicConfig {
+                bytes: size_or(&x.size, DEFAULT_CHANNEL_CAPACITY * 8).map_err(bad)?,
+                trigger: Trigger::Every(match &x.every {
+                    Some(e) => parse_duration(e).map_err(|err| bad(err.0))?,
+                    None => DEFAULT_CHECKPOINT_INTERVAL,
+                }),
+                dir: snap_dir.cloned(),
+            }),
         };
-        parts.push((p.name.clone(), part));
+        parts.push((p.name().to_string(), part));
     }
     let background = w
         .parts
         .iter()
         .enumerate()
-        .filter(|(_, p)| p.background == Some(true))
+        .filter(|(_, p)| p.background())
         .map(|(i, _)| i)
         .collect();
     Ok(MixedConfig {
@@ -296,6 +294,12 @@ pub fn config(w: &WorkloadSpec, snap_dir: Option<&PathBuf>) -> Result<MixedConfi
         duration,
         background,
     })
+}
+
+/// A size as written, or `default`.
+fn size_or(v: &Option<String>, default: u64) -> Result<u64, String> {
+    v.as_deref()
+        .map_or(Ok(default), |s| parse_size(s).map_err(|e| e.0))
 }
 
 /// Options of a part given as `KEY=VALUE` that are numbers or booleans in a suite file.
@@ -339,7 +343,7 @@ const CLI_KEYS: &[&str] = &[
 /// comma-separated `KEY=VALUE` options, e.g. `name=produce,engine=buffered,rate=20MB/s`. After
 /// an engine with options, a piece that is not `KEY=VALUE` with a known key is one more engine
 /// option, so they need no quoting: `engine=uring:qd=8,direct`. The name defaults to the kind.
-pub fn from_cli(kind: &str, text: &str) -> Result<WorkloadSpec, String> {
+pub fn from_cli(kind: &str, text: &str) -> Result<PartSpec, String> {
     let flag = format!("--{kind} {text}");
     let mut pairs: Vec<(String, String)> = Vec::new();
     for piece in text.split(',') {
@@ -387,3 +391,6 @@ pub fn from_cli(kind: &str, text: &str) -> Result<WorkloadSpec, String> {
         .try_into()
         .map_err(|e: toml::de::Error| format!("{flag}: {}", e.message().replace('\n', " ")))
 }
+
+#[cfg(test)]
+mod tests;
