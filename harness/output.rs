@@ -71,7 +71,7 @@ fn resolved(p: &Path) -> PathBuf {
 
 /// True when `p` holds a segbench results file.
 fn is_results_file(p: &Path) -> bool {
-    results::export::json::read_results(p).is_ok()
+    results::io::read_results(p).is_ok()
 }
 
 /// Proves that `dir` takes a new file: creates one of segbench's own and removes it.
@@ -193,11 +193,11 @@ pub fn results_file(
 pub fn write_outputs(file: &ResultsFile, dir: &Path) -> anyhow::Result<()> {
     use results::export::ExportFormat;
     let json = serde_json::to_string_pretty(file)?;
-    results::export::json::write_atomic(&dir.join("results.json"), json.as_bytes())?;
+    results::io::write_atomic(&dir.join("results.json"), json.as_bytes())?;
     let md = ExportFormat::Markdown.exporter().export(file)?;
-    results::export::json::write_atomic(&dir.join("summary.md"), &md)?;
+    results::io::write_atomic(&dir.join("summary.md"), &md)?;
     let html = ExportFormat::Html.exporter().export(file)?;
-    results::export::json::write_atomic(&dir.join("report.html"), &html)?;
+    results::io::write_atomic(&dir.join("report.html"), &html)?;
     Ok(())
 }
 
@@ -243,7 +243,7 @@ pub fn deliver(file: &ResultsFile, table: &str, to: &Destination) -> anyhow::Res
     if let Some(path) = &to.file {
         if let Err(e) = serde_json::to_vec_pretty(file)
             .map_err(anyhow::Error::from)
-            .and_then(|b| Ok(results::export::json::write_atomic(path, &b)?))
+            .and_then(|b| Ok(results::io::write_atomic(path, &b)?))
         {
             first_error.get_or_insert(anyhow::anyhow!(
                 "writing results to {}: {e:#}",
@@ -280,7 +280,7 @@ mod tests {
     fn a_report_never_replaces_a_results_file_or_an_input() {
         let t = tempfile::tempdir().unwrap();
         let r = t.path().join("base.json");
-        results::export::json::write_results(&r, &results::testing::results()).unwrap();
+        results::io::write_results(&r, &results::testing::results()).unwrap();
         let e = check_file("--markdown", &r, &[], false).unwrap_err();
         assert!(
             e.to_string().contains("holds a segbench results file"),

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use results::compare::{self, CompareOptions, Metric};
-use results::export::json::{read_results, write_atomic};
+use results::io::{read_results, write_atomic};
 
 use crate::bad_input;
 

@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use results::export::json::read_results;
 use results::export::terminal;
+use results::io::read_results;
 
 use crate::bad_input;
 
@@ -83,13 +83,13 @@ mod tests {
     fn fit_runs_on_a_file_with_sweeps_and_refuses_one_without() {
         let dir = tempfile::tempdir().unwrap();
         let with = dir.path().join("sweeps.json");
-        results::export::json::write_results(&with, &results::testing::with_sweeps()).unwrap();
+        results::io::write_results(&with, &results::testing::with_sweeps()).unwrap();
         assert_eq!(run(args(with.clone())).unwrap(), 0);
         let mut a = args(with);
         a.json = true;
         assert_eq!(run(a).unwrap(), 0);
         let without = dir.path().join("plain.json");
-        results::export::json::write_results(&without, &results::testing::results()).unwrap();
+        results::io::write_results(&without, &results::testing::results()).unwrap();
         let msg = bad_input(run(args(without)).unwrap_err());
         assert!(msg.contains("plain.json has no sweep"), "{msg}");
         let junk = dir.path().join("junk.json");

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use results::export::json::{read_results, write_results};
+use results::io::{read_results, write_results};
 
 use crate::bad_input;
 

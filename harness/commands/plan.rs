@@ -212,7 +212,7 @@ fn limits(a: &PlanArgs) -> anyhow::Result<(NodeLimits, Option<Baseline>)> {
     let mut l = NodeLimits::default();
     let mut file_baseline = None;
     if let Some(path) = &a.from {
-        let r = results::export::json::read_results(path).map_err(|e| bad_input(e.to_string()))?;
+        let r = results::io::read_results(path).map_err(|e| bad_input(e.to_string()))?;
         l = capacity::limits_from_results_for(&r, a.engine.as_deref())
             .map_err(|e| bad_input(format!("{}: {e}", path.display())))?;
         // Replication rows in the file: their measured cost instead of the formula's (rf > 1).

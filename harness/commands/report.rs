@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use results::export::html::HtmlExporter;
 use results::export::markdown::MarkdownExporter;
-use results::export::{json, terminal, Exporter};
+use results::export::{terminal, Exporter};
+use results::io;
 use results::ResultsFile;
 
 /// Help text after the options.
@@ -61,14 +62,14 @@ pub fn write_reports(r: &ResultsFile, html: &Path, markdown: &Path) -> anyhow::R
         let bytes = exporter
             .export(r)
             .map_err(|e| crate::bad_input(e.to_string()))?;
-        json::write_atomic(path, &bytes).map_err(|e| crate::bad_input(e.to_string()))?;
+        io::write_atomic(path, &bytes).map_err(|e| crate::bad_input(e.to_string()))?;
     }
     Ok(())
 }
 
 /// Reads the results, writes both reports, prints the terminal report on stdout.
 pub fn run(a: ReportArgs) -> anyhow::Result<u8> {
-    let r = json::read_results(&a.results).map_err(|e| crate::bad_input(e.to_string()))?;
+    let r = io::read_results(&a.results).map_err(|e| crate::bad_input(e.to_string()))?;
     // Beside the results file, spelled as the user spelled it (`report.html`, not `./report.html`).
     let beside = |name: &str| a.results.with_file_name(name);
     let html = a.html.clone().unwrap_or_else(|| beside("report.html"));
@@ -142,9 +143,9 @@ mod tests {
     fn sample_fixture_matches_its_generator() {
         let generated = sample_results();
         if std::env::var_os("SEGBENCH_BLESS").is_some() {
-            json::write_results(Path::new(SAMPLE_PATH), &generated).unwrap();
+            io::write_results(Path::new(SAMPLE_PATH), &generated).unwrap();
         }
-        let on_disk = json::read_results(SAMPLE_PATH).unwrap_or_else(|e| {
+        let on_disk = io::read_results(SAMPLE_PATH).unwrap_or_else(|e| {
             panic!(
                 "{e}; regenerate with SEGBENCH_BLESS=1 cargo test -p segbench --lib sample_fixture"
             )

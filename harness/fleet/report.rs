@@ -255,7 +255,7 @@ pub fn write(
     std::fs::create_dir_all(dir)
         .map_err(|e| crate::bad_input(format!("--out {}: cannot create it: {e}", dir.display())))?;
     for (name, f) in hosts {
-        results::export::json::write_results(&dir.join(name), f)?;
+        results::io::write_results(&dir.join(name), f)?;
     }
     crate::output::write_outputs(file, dir)
 }
@@ -332,7 +332,7 @@ pub fn summary(file: &ResultsFile) -> String {
     }
     if let Some(t) = results::export::cluster::replication_table(file, f) {
         s.push_str("replication:\n");
-        s.push_str(&t.render_text(&results::export::table::TextLayout {
+        s.push_str(&t.render_text(&results::table::TextLayout {
             gap: "  ",
             header: true,
             rule: None,

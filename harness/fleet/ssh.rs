@@ -504,7 +504,7 @@ fn fetch(ssh: &Ssh, host: &str, out: Option<&Path>) -> Result<PathBuf, String> {
     let target = match out {
         Some(o) => o.to_path_buf(),
         None => {
-            let file = results::export::json::read_results(staging.join("results.json"))
+            let file = results::io::read_results(staging.join("results.json"))
                 .map_err(|e| format!("rank 0's results: {e}"))?;
             parent.join(&file.run.id)
         }

@@ -410,10 +410,7 @@ fn execute(
             Some(follower_figures(cfg.rank, &stdout, error.clone())),
         )
     } else {
-        (
-            results::export::json::read_results(&results_path).ok(),
-            None,
-        )
+        (results::io::read_results(&results_path).ok(), None)
     };
     let _ = if out.is_dir() {
         std::fs::remove_dir_all(&out)

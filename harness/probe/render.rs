@@ -3,8 +3,8 @@
 
 use std::fmt::Write as _;
 
-use results::export::table::{Align, TextLayout};
 use results::format::bytes_iec;
+use results::table::{Align, TextLayout};
 
 use super::Probe;
 use results::probe::BlockDevice;
@@ -54,7 +54,7 @@ impl Table {
         self.rows.push((g, k.to_string(), v));
     }
     fn finish(self) -> String {
-        let table = results::export::table::Table {
+        let table = results::table::Table {
             columns: ["group", "key", "value"]
                 .map(|h| (h.to_string(), Align::Left))
                 .to_vec(),

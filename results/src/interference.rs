@@ -9,7 +9,7 @@
 
 use crate::format;
 use crate::hist;
-pub use crate::schema::{Interference, MixedRole, SLOW_FLUSH_NS};
+use crate::schema::{Interference, SLOW_FLUSH_NS};
 use crate::schema::{LatencySummary, Status, WorkloadResult};
 
 fn ratio(a: f64, b: f64) -> Option<f64> {

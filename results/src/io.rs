@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::schema::{ResultsFile, SCHEMA_VERSION};
 
 /// Errors writing, reading or serializing a results file (also what an exporter answers:
-/// `crate::export::ExportError`). Every message is one line and names the file when there is one.
+/// `crate::io::ResultsFileError`). Every message is one line and names the file when there is one.
 #[derive(Debug, thiserror::Error)]
 pub enum ResultsFileError {
     /// Reading a results file failed (missing, unreadable).

@@ -473,7 +473,8 @@ mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::export::{json::parse_results, ExportFormat};
+    use crate::export::ExportFormat;
+    use crate::io::parse_results;
 
     /// A `segbench run --quick` results file written before the probe was typed (probe kept as
     /// a `serde_json::Value`), trimmed to four workloads.

@@ -69,7 +69,7 @@ fn outputs_never_replace_a_users_file_and_are_checked_before_the_run() {
     use crate::util::{assert_bad_input, segbench_in};
     let t = tempfile::tempdir().unwrap();
     let base = t.path().join("base.json");
-    results::export::json::write_results(&base, &results::testing::results()).unwrap();
+    results::io::write_results(&base, &results::testing::results()).unwrap();
     let other = t.path().join("other.json");
     std::fs::copy(&base, &other).unwrap();
     let before = std::fs::read(&other).unwrap();

@@ -6,8 +6,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::util::{assert_bad_input, assert_success, segbench_in};
-use results::export::json::{read_results, write_results};
 use results::hist;
+use results::io::{read_results, write_results};
 use results::*;
 
 /// A repetition at `mbps` MB/s whose latencies are spread around `lat_ns`.

@@ -121,7 +121,7 @@ fn kept_data_of_a_suites_workloads_never_collides() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(!err.contains("File exists"), "{err}");
-    let r = results::export::json::read_results(t.path().join("res/results.json")).unwrap();
+    let r = results::io::read_results(t.path().join("res/results.json")).unwrap();
     assert!(
         r.workloads
             .iter()

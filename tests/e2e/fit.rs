@@ -26,7 +26,7 @@ fn fit_prints_sigma_kappa_and_n_star_per_sweep() {
     assert_success(&out);
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let fits = doc["fits"].as_array().unwrap();
-    let r = results::export::json::read_results(SAMPLE).unwrap();
+    let r = results::io::read_results(SAMPLE).unwrap();
     let want = results::fit::fit_rows(&r);
     assert_eq!(fits.len(), want.len());
     for (got, want) in fits.iter().zip(&want) {

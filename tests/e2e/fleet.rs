@@ -178,7 +178,7 @@ fn three_ranks_on_loopback_make_one_cluster_result_and_refuse_a_wrong_token() {
     let mut host_bytes = 0;
     for h in &fleet.hosts {
         let name = h.results_file.as_ref().expect("per-host file");
-        let own = results::export::json::read_results(r0.dir.join("out").join(name)).unwrap();
+        let own = results::io::read_results(r0.dir.join("out").join(name)).unwrap();
         host_bytes += own.workloads[0]
             .repetitions
             .iter()
@@ -480,7 +480,7 @@ fn the_barrier_starts_every_hosts_repetitions_together_writes_and_reads() {
     // last host started before the first one ended: they ran at once.
     let mut starts: Vec<Vec<(f64, f64)>> = Vec::new();
     for h in &fleet.hosts {
-        let own = results::export::json::read_results(
+        let own = results::io::read_results(
             ranks[0]
                 .dir
                 .join("out")
@@ -604,7 +604,7 @@ fn fleet_run_forwards_snap_dir_to_the_local_phase() {
         .results_file
         .as_ref()
         .expect("the host's file");
-    let file = results::export::json::read_results(r0.dir.join("out").join(name)).unwrap();
+    let file = results::io::read_results(r0.dir.join("out").join(name)).unwrap();
     let snap = file
         .workloads
         .iter()

@@ -46,7 +46,7 @@ fn run_bounded(mut cmd: Command, dir: &Path, name: &str, limit: Duration) -> Ran
 /// The fleet section of the results in `dir`, checked: `n` ranks, no failure, the network ring,
 /// scaling at 1 … n hosts, the local phase on every host. Prints the measured figures.
 fn check_cluster_results(dir: &Path, n: u32, launcher: &str, ran: &Ran) -> FleetInfo {
-    let file = results::export::json::read_results(dir.join("results.json")).unwrap_or_else(|e| {
+    let file = results::io::read_results(dir.join("results.json")).unwrap_or_else(|e| {
         panic!(
             "no results in {} ({e}):\n{}\n{}",
             dir.display(),
@@ -189,7 +189,7 @@ fn fleet_ssh_starts_three_namespaces_and_fetches_one_result() {
         "{}",
         r.leader_addr
     );
-    let file = results::export::json::read_results(out.join("results.json")).unwrap();
+    let file = results::io::read_results(out.join("results.json")).unwrap();
     for f in &r.followers {
         assert!(f.error.is_none() && f.bytes > 0, "{f:?}");
         let n = f.follower.expect("its follower number") as usize;
@@ -374,7 +374,7 @@ fn mpirun_ranks_are_detected_from_open_mpi() {
     .current_dir(root.path());
     let ran = run_bounded(c, root.path(), "mpirun", Duration::from_secs(100));
     assert_eq!(ran.code, Some(0), "{}\n{}", ran.stdout, ran.stderr);
-    let file = results::export::json::read_results(out.join("results.json"))
+    let file = results::io::read_results(out.join("results.json"))
         .unwrap_or_else(|e| panic!("no results ({e}):\n{}", ran.stderr));
     let fleet = file.fleet.expect("a fleet section");
     assert_eq!((fleet.size, fleet.launcher.as_str()), (3, "openmpi"));

@@ -159,7 +159,7 @@ pub(crate) fn start_ranks(
 }
 
 pub(crate) fn cluster_file(rank0: &Rank) -> ResultsFile {
-    results::export::json::read_results(rank0.dir.join("out/results.json"))
+    results::io::read_results(rank0.dir.join("out/results.json"))
         .unwrap_or_else(|e| panic!("no results at rank 0 ({e}):\n{}", rank0.stderr()))
 }
 

@@ -234,7 +234,7 @@ fn results_file(probe: Option<Probe>) -> ResultsFile {
 fn limits_from_a_results_file() {
     let t = tempfile::tempdir().unwrap();
     let path = t.path().join("results.json");
-    results::export::json::write_results(&path, &results_file(probe())).unwrap();
+    results::io::write_results(&path, &results_file(probe())).unwrap();
     let from = path.to_str().unwrap();
     // W = 100 MB/s, r = 3, c = 1, T = 1 d, U = 0.7, F = 0.8: storage
     // 3·1e8·86400/(2e12·0.8) = 16.2 binds (disk 300/(600·0.7) = 0.714) -> 17 + 1 = 18.
@@ -294,7 +294,7 @@ fn limits_from_a_results_file() {
 
     // Without a probe the NIC and disk size are unknown: the flags to pass, and the file.
     let bare = t.path().join("bare.json");
-    results::export::json::write_results(&bare, &results_file(None)).unwrap();
+    results::io::write_results(&bare, &results_file(None)).unwrap();
     let mut no_probe = with(&args, "--from", bare.to_str().unwrap());
     bad(
         &no_probe,

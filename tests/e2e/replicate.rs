@@ -418,7 +418,7 @@ fn a_suite_runs_replicate_workloads_and_the_kafka_preset_has_a_short_one() {
         ],
     );
     assert_success(&out);
-    let r = results::export::json::read_results(t.path().join("res/results.json")).unwrap();
+    let r = results::io::read_results(t.path().join("res/results.json")).unwrap();
     let names: Vec<&str> = r.workloads.iter().map(|w| w.name.as_str()).collect();
     assert_eq!(names, ["repl/acks=1", "repl/acks=all"]);
     for w in &r.workloads {

@@ -46,8 +46,7 @@ fn interrupted_run_keeps_partial_results(signal: Signal, code: i32) {
         sent.elapsed()
     );
     assert_eq!(status.code(), Some(code));
-    let r = results::export::json::read_results(t.path().join("r.json"))
-        .expect("valid partial results");
+    let r = results::io::read_results(t.path().join("r.json")).expect("valid partial results");
     assert!(r.interrupted);
     assert_eq!(r.workloads[0].status, results::Status::Interrupted);
     assert_eq!(r.workloads[0].repetitions.len(), 1);
@@ -211,7 +210,7 @@ fn a_full_disk_fails_with_one_line_and_partial_results() {
         lines[0].contains("no space left on the device holding") && lines[0].contains(".log"),
         "{err}"
     );
-    let r = results::export::json::read_results(t.path().join("r.json")).unwrap();
+    let r = results::io::read_results(t.path().join("r.json")).unwrap();
     assert!(matches!(
         r.workloads[0].status,
         results::Status::Failed { .. }
@@ -264,12 +263,12 @@ mod fuzz {
 
         #[test]
         fn results_json(s in "\\{[\"a-z_:0-9,\\[\\]{} .-]{0,300}") {
-            let _ = results::export::json::parse_results(Path::new("fuzz.json"), s.as_bytes());
+            let _ = results::io::parse_results(Path::new("fuzz.json"), s.as_bytes());
         }
 
         #[test]
         fn results_json_bytes(b in proptest::collection::vec(any::<u8>(), 0..400)) {
-            let _ = results::export::json::parse_results(Path::new("fuzz.json"), &b);
+            let _ = results::io::parse_results(Path::new("fuzz.json"), &b);
         }
     }
 
@@ -290,8 +289,8 @@ mod fuzz {
             let i = (x as usize) % m.len();
             m[i] = (x >> 32) as u8;
             let cut = (x >> 8) as usize % m.len();
-            let _ = results::export::json::parse_results(Path::new("m.json"), &m);
-            let _ = results::export::json::parse_results(Path::new("m.json"), &m[..cut]);
+            let _ = results::io::parse_results(Path::new("m.json"), &m);
+            let _ = results::io::parse_results(Path::new("m.json"), &m[..cut]);
         }
     }
 }
@@ -333,7 +332,7 @@ fn a_data_directory_that_vanishes_mid_run_fails_with_one_line_and_partial_result
         lines[0].contains("No such file or directory") && lines[0].contains("/d/w0-r0/"),
         "{err}"
     );
-    let r = results::export::json::read_results(t.path().join("r.json")).unwrap();
+    let r = results::io::read_results(t.path().join("r.json")).unwrap();
     assert!(matches!(
         r.workloads[0].status,
         results::Status::Failed { .. }
@@ -364,7 +363,7 @@ fn a_stopped_suite_lists_the_workloads_it_never_ran() {
     kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
     let status = wait_within(&mut child, Duration::from_secs(10)).expect("stops");
     assert_eq!(status.code(), Some(130));
-    let r = results::export::json::read_results(t.path().join("res/results.json")).unwrap();
+    let r = results::io::read_results(t.path().join("res/results.json")).unwrap();
     let status_of = |name: &str| {
         r.workloads
             .iter()

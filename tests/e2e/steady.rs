@@ -222,8 +222,7 @@ fn the_sustained_preset_on_a_small_tmpfs_ends_steady_or_not_steady() {
         err.contains("to fit") && err.contains("estimated time"),
         "{err}"
     );
-    let r: ResultsFile =
-        results::export::json::read_results(t.path().join("out/results.json")).unwrap();
+    let r: ResultsFile = results::io::read_results(t.path().join("out/results.json")).unwrap();
     let mut ran = 0;
     for w in &r.workloads {
         match &w.status {

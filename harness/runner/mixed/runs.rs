@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
-use results::interference::{pair_all, MixedRole};
+use results::interference::pair_all;
+use results::schema::MixedRole;
 use results::{Kind, Medium, Repetition, Status, WorkloadResult};
 use serde_json::json;
 use workloads::pacing::Clock;

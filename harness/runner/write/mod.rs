@@ -28,7 +28,7 @@ pub use repetition::run_repetition;
 pub use runs::{run_writes, RunOptions, WriteOutcome};
 
 /// A flush slower than this is counted (ZooKeeper's `fsync.warningthresholdms` default).
-pub use results::interference::SLOW_FLUSH_NS;
+pub use results::schema::SLOW_FLUSH_NS;
 
 /// Record value bytes unless given (`--record-size`, `record_size`).
 pub const DEFAULT_RECORD_SIZE: u64 = 1024;

@@ -1,10 +1,8 @@
 //! The JSON exporter: the results file itself ([`crate::io::to_json`]). Writing and reading
-//! results files is the bottom layer's [`crate::io`], re-exported here at its old paths.
+//! results files is the bottom layer's [`crate::io`].
 
 use super::{ExportError, Exporter};
 use crate::schema::ResultsFile;
-
-pub use crate::io::{parse_results, read_results, write_atomic, write_results};
 
 /// Pretty-printed JSON of the whole results file, ending with a newline ([`crate::io::to_json`]).
 ///

@@ -27,9 +27,6 @@ pub mod markdown;
 pub mod replication;
 pub mod terminal;
 
-/// The text-table renderer, at its old path: it lives in the bottom layer ([`crate::table`]).
-pub use crate::table;
-
 /// What an exporter answers when it cannot: the results file's errors (only the JSON exporter
 /// fails, on a figure that would not read back).
 pub use crate::io::ResultsFileError as ExportError;

@@ -302,7 +302,7 @@ pub fn mixed_row(
         Medium::Device,
     )
     .with_repetitions(vec![rep], vec![]);
-    w.mixed = Some(crate::interference::MixedRole {
+    w.mixed = Some(crate::schema::MixedRole {
         workload: workload.into(),
         part: part.into(),
         part_kind: "write".into(),

@@ -4,9 +4,9 @@
 
 use std::fmt::Write as _;
 
-use crate::interference::Interference;
 use crate::plot::svg::{escape, Stroke};
 use crate::plot::PALETTE;
+use crate::schema::Interference;
 use crate::schema::ResultsFile;
 
 use super::curves::{latency_curve, percentile_chart};
