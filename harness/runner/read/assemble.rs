@@ -130,60 +130,165 @@ pub(super) fn check_sessions(
     failures
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The consumers' figures added up, in the consumers' order.
+struct Totals {
+    latency: Hist,
+    timeline: TimelineRecorder,
+    bytes: u64,
+    records: u64,
+    fetches: u64,
+    batches: u64,
+    user: f64,
+    sys: f64,
+    cs: u64,
+    sink_user: f64,
+    sink_sys: f64,
+    sink_bytes: u64,
+    verified: u64,
+    verify_errors: u64,
+    consumer_bytes: Vec<Vec<u64>>,
+    threads: Vec<ThreadStats>,
+    interrupted: bool,
+    passes: u32,
+}
+
+impl Totals {
+    /// Adds up `outs`: histograms merged, timelines shifted onto the repetition's `start`,
+    /// counters and CPU summed, each consumer's bytes kept per group.
+    fn of(cfg: &ReadConfig, start: u64, outs: Vec<ConsumerOut>) -> Self {
+        let mut t = Totals {
+            latency: hist::new_hist(),
+            timeline: TimelineRecorder::new(start, DEFAULT_INTERVAL_NS, 0),
+            bytes: 0,
+            records: 0,
+            fetches: 0,
+            batches: 0,
+            user: 0.0,
+            sys: 0.0,
+            cs: 0,
+            sink_user: 0.0,
+            sink_sys: 0.0,
+            sink_bytes: 0,
+            verified: 0,
+            verify_errors: 0,
+            consumer_bytes: vec![vec![0u64; cfg.consumers as usize]; cfg.groups as usize],
+            threads: Vec::new(),
+            interrupted: false,
+            passes: u32::MAX,
+        };
+        for (k, o) in outs.into_iter().enumerate() {
+            // Same bounds on every histogram: add cannot fail.
+            let _ = t.latency.add(&o.latency);
+            let mut shifted = TimelineRecorder::new(start, DEFAULT_INTERVAL_NS, 0);
+            let tl = o.timeline.finish(o.end_ns);
+            for (i, b) in tl.bytes.iter().enumerate() {
+                shifted.record(o.start_ns + i as u64 * DEFAULT_INTERVAL_NS, *b);
+            }
+            t.timeline.merge(&shifted);
+            t.bytes += o.bytes;
+            t.records += o.records;
+            t.fetches += o.fetches;
+            t.batches += o.batches;
+            t.user += o.cpu.user_s;
+            t.sys += o.cpu.sys_s;
+            t.cs += o.cpu.context_switches;
+            t.sink_user += o.summary.cpu_user_s;
+            t.sink_sys += o.summary.cpu_sys_s;
+            t.sink_bytes += o.summary.bytes;
+            t.verified += o.summary.batches;
+            t.verify_errors += o.summary.verify_errors;
+            t.consumer_bytes[o.group as usize][o.consumer as usize] = o.bytes;
+            t.interrupted |= o.interrupted;
+            t.passes = t.passes.min(o.complete_passes);
+            t.threads.push(ThreadStats {
+                index: k as u32,
+                bytes: o.bytes,
+                cpu_user_s: o.cpu.user_s,
+                cpu_sys_s: o.cpu.sys_s,
+            });
+        }
+        t
+    }
+
+    /// The read figures of the repetition (the sink's CPU and bytes, the consumers' spread,
+    /// the verification), taking the per-consumer bytes.
+    fn figures(
+        &mut self,
+        cfg: &ReadConfig,
+        log: &LogSet,
+        process_cpu: &CpuSnapshot,
+    ) -> ReadFigures {
+        let per_gb = |cpu: f64| results::stats::cpu_s_per_gb(cpu, self.bytes);
+        let consumer_bytes = std::mem::take(&mut self.consumer_bytes);
+        let all: Vec<u64> = consumer_bytes.iter().flatten().copied().collect();
+        let mean = all.iter().sum::<u64>() as f64 / all.len().max(1) as f64;
+        let skew = (mean > 0.0).then(|| all.iter().copied().max().unwrap_or(0) as f64 / mean);
+        let idle = assign(log, cfg.consumers)
+            .iter()
+            .filter(|a| a.is_empty())
+            .count();
+        ReadFigures {
+            sink_cpu_user_s: Some(self.sink_user),
+            sink_cpu_sys_s: Some(self.sink_sys),
+            sink_cpu_s_per_gb: per_gb(self.sink_user + self.sink_sys),
+            sink_bytes: Some(self.sink_bytes),
+            process_cpu_s: Some(process_cpu.user_s + process_cpu.sys_s),
+            consumer_threads_cpu_s: Some(self.user + self.sys),
+            consumer_bytes,
+            idle_consumers: Some(idle as u64),
+            consumer_skew: skew,
+            groups: Some(cfg.groups),
+            consumers: Some(cfg.consumers),
+            kafka_batches: Some(self.batches),
+            complete_passes: Some(if self.passes == u32::MAX {
+                0
+            } else {
+                self.passes
+            }),
+            verified_batches: cfg.verify.then_some(self.verified),
+            verify_errors: cfg.verify.then_some(self.verify_errors),
+            residency_before_ratio: None,
+        }
+    }
+
+    /// The sending side's CPU (user, sys): the whole process, less the in-process sink's
+    /// threads; with a remote sink, the whole process.
+    fn sender_cpu(&self, sink: &SinkTarget, process_cpu: &CpuSnapshot) -> (f64, f64) {
+        if sink.remote {
+            (process_cpu.user_s, process_cpu.sys_s)
+        } else {
+            (
+                (process_cpu.user_s - self.sink_user).max(0.0),
+                (process_cpu.sys_s - self.sink_sys).max(0.0),
+            )
+        }
+    }
+}
+
+/// What the machine measured around a repetition, beside the consumers' own figures.
+pub(super) struct AroundRun {
+    /// The process's CPU over the repetition.
+    pub(super) process_cpu: CpuSnapshot,
+    /// Bytes read from storage over the repetition (`/proc/self/io`), when known.
+    pub(super) storage_io_bytes: Option<u64>,
+    /// Capabilities of the engine that ran.
+    pub(super) caps: Caps,
+    /// Verification failures ([`check_sessions`]).
+    pub(super) check_failures: Vec<String>,
+}
+
+/// One repetition's [`ReadMeasure`]: the consumers' figures added up, over the time from the
+/// first consumer's start to the last one's end, with the read figures in `extra`.
 pub(super) fn assemble(
     cfg: &ReadConfig,
     log: &LogSet,
     sink: &SinkTarget,
     outs: Vec<ConsumerOut>,
-    process_cpu: CpuSnapshot,
-    storage_io_bytes: Option<u64>,
-    caps: Caps,
-    check_failures: Vec<String>,
+    around: AroundRun,
 ) -> ReadMeasure {
     let start = outs.iter().map(|o| o.start_ns).min().unwrap_or(0);
     let end = outs.iter().map(|o| o.end_ns).max().unwrap_or(start);
-    let mut latency = hist::new_hist();
-    let mut timeline = TimelineRecorder::new(start, DEFAULT_INTERVAL_NS, 0);
-    let (mut bytes, mut records, mut fetches, mut batches) = (0u64, 0u64, 0u64, 0u64);
-    let (mut user, mut sys, mut cs) = (0.0, 0.0, 0u64);
-    let (mut sink_user, mut sink_sys, mut sink_bytes, mut verified, mut verify_errors) =
-        (0.0, 0.0, 0u64, 0u64, 0u64);
-    let mut consumer_bytes = vec![vec![0u64; cfg.consumers as usize]; cfg.groups as usize];
-    let mut threads = Vec::new();
-    let mut interrupted = false;
-    let mut passes = u32::MAX;
-    for (k, o) in outs.into_iter().enumerate() {
-        // Same bounds on every histogram: add cannot fail.
-        let _ = latency.add(&o.latency);
-        let mut shifted = TimelineRecorder::new(start, DEFAULT_INTERVAL_NS, 0);
-        let tl = o.timeline.finish(o.end_ns);
-        for (i, b) in tl.bytes.iter().enumerate() {
-            shifted.record(o.start_ns + i as u64 * DEFAULT_INTERVAL_NS, *b);
-        }
-        timeline.merge(&shifted);
-        bytes += o.bytes;
-        records += o.records;
-        fetches += o.fetches;
-        batches += o.batches;
-        user += o.cpu.user_s;
-        sys += o.cpu.sys_s;
-        cs += o.cpu.context_switches;
-        sink_user += o.summary.cpu_user_s;
-        sink_sys += o.summary.cpu_sys_s;
-        sink_bytes += o.summary.bytes;
-        verified += o.summary.batches;
-        verify_errors += o.summary.verify_errors;
-        consumer_bytes[o.group as usize][o.consumer as usize] = o.bytes;
-        interrupted |= o.interrupted;
-        passes = passes.min(o.complete_passes);
-        threads.push(ThreadStats {
-            index: k as u32,
-            bytes: o.bytes,
-            cpu_user_s: o.cpu.user_s,
-            cpu_sys_s: o.cpu.sys_s,
-        });
-    }
+    let mut t = Totals::of(cfg, start, outs);
     let elapsed_s = end.saturating_sub(start) as f64 / 1e9;
     let per_s = |x: u64| {
         if elapsed_s > 0.0 {
@@ -192,72 +297,40 @@ pub(super) fn assemble(
             0.0
         }
     };
+    let bytes = t.bytes;
     let per_gb = |cpu: f64| results::stats::cpu_s_per_gb(cpu, bytes);
-    let all: Vec<u64> = consumer_bytes.iter().flatten().copied().collect();
-    let mean = all.iter().sum::<u64>() as f64 / all.len().max(1) as f64;
-    let skew = (mean > 0.0).then(|| all.iter().copied().max().unwrap_or(0) as f64 / mean);
-    let idle = assign(log, cfg.consumers)
-        .iter()
-        .filter(|a| a.is_empty())
-        .count();
-
-    // The sending side: the whole process, less the in-process sink's threads.
-    let (sender_user, sender_sys) = if sink.remote {
-        (process_cpu.user_s, process_cpu.sys_s)
-    } else {
-        (
-            (process_cpu.user_s - sink_user).max(0.0),
-            (process_cpu.sys_s - sink_sys).max(0.0),
-        )
-    };
-    let figures = ReadFigures {
-        sink_cpu_user_s: Some(sink_user),
-        sink_cpu_sys_s: Some(sink_sys),
-        sink_cpu_s_per_gb: per_gb(sink_user + sink_sys),
-        sink_bytes: Some(sink_bytes),
-        process_cpu_s: Some(process_cpu.user_s + process_cpu.sys_s),
-        consumer_threads_cpu_s: Some(user + sys),
-        consumer_bytes,
-        idle_consumers: Some(idle as u64),
-        consumer_skew: skew,
-        groups: Some(cfg.groups),
-        consumers: Some(cfg.consumers),
-        kafka_batches: Some(batches),
-        complete_passes: Some(if passes == u32::MAX { 0 } else { passes }),
-        verified_batches: cfg.verify.then_some(verified),
-        verify_errors: cfg.verify.then_some(verify_errors),
-        residency_before_ratio: None,
-    };
+    let (sender_user, sender_sys) = t.sender_cpu(sink, &around.process_cpu);
     let mut extra = BTreeMap::new();
-    figures.insert_into(&mut extra);
+    t.figures(cfg, log, &around.process_cpu)
+        .insert_into(&mut extra);
     let repetition = Repetition {
         index: 0,
         bytes,
-        records,
-        batches: fetches,
+        records: t.records,
+        batches: t.fetches,
         elapsed_s,
         throughput_bytes_per_s: per_s(bytes),
-        records_per_s: per_s(records),
+        records_per_s: per_s(t.records),
         cpu_user_s: sender_user,
         cpu_sys_s: sender_sys,
         cpu_s_per_gb: per_gb(sender_user + sender_sys),
         device_bytes: None,
-        storage_io_bytes,
-        latency_ns: hist::summarize(&latency),
+        storage_io_bytes: around.storage_io_bytes,
+        latency_ns: hist::summarize(&t.latency),
         flush_latency_ns: None,
         roll_latency_ns: None,
-        timeline: timeline.finish(end),
-        threads,
-        context_switches: Some(cs),
+        timeline: t.timeline.finish(end),
+        threads: t.threads,
+        context_switches: Some(t.cs),
         harness_overhead_ratio: None,
         extra,
         nic_traffic: Vec::new(),
     };
     ReadMeasure {
         repetition,
-        caps,
-        check_failures,
-        interrupted,
+        caps: around.caps,
+        check_failures: around.check_failures,
+        interrupted: t.interrupted,
     }
 }
 

@@ -13,7 +13,7 @@ use workloads::pacing::{wait_until, Clock, Pacer};
 use workloads::read::{self, Caps, Extent, ReadEngine};
 use workloads::EngineError;
 
-use super::assemble::{assemble, check_sessions, ConsumerOut, Plan, ReadMeasure};
+use super::assemble::{assemble, check_sessions, AroundRun, ConsumerOut, Plan, ReadMeasure};
 use super::config::{CacheMode, ReadConfig, SinkTarget};
 use super::logset::{assign, Cursor, LogSet};
 use super::SEND_TIMEOUT;
@@ -335,16 +335,13 @@ pub fn run_repetition(
         _ => None,
     };
     let check_failures = check_sessions(cfg, log, &plans, &outs);
-    let mut m = assemble(
-        cfg,
-        log,
-        sink,
-        outs,
+    let around = AroundRun {
         process_cpu,
-        storage,
+        storage_io_bytes: storage,
         caps,
         check_failures,
-    );
+    };
+    let mut m = assemble(cfg, log, sink, outs, around);
     m.repetition.nic_traffic = nic_traffic;
     Ok(m)
 }
