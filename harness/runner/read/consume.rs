@@ -4,11 +4,11 @@
 
 use std::fmt;
 use std::net::TcpStream;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 
-use results::hist;
+use results::hist::{self, Hist};
 use workloads::pacing::{wait_until, Clock, Pacer};
 use workloads::read::{self, Caps, Extent, ReadEngine};
 use workloads::EngineError;
@@ -79,6 +79,8 @@ fn open_session(
     }
 }
 
+/// What every consumer thread of a repetition shares: the workload, the log, the sink, the
+/// clock, the start barrier and the flags that stop them.
 struct Ctx<'a> {
     cfg: &'a ReadConfig,
     log: &'a LogSet,
@@ -90,6 +92,8 @@ struct Ctx<'a> {
     live: &'a LiveCounters,
 }
 
+/// One consumer thread: waits at the start barrier, runs, and on failure tells the other
+/// consumers to stop.
 fn consume(
     ctx: &Ctx<'_>,
     plan: &Plan,
@@ -104,139 +108,210 @@ fn consume(
     r
 }
 
+/// One consumer from its release to its session's end: set-up, the measured loop, the drain.
 fn consume_inner(
     ctx: &Ctx<'_>,
     plan: &Plan,
     stream: &mut TcpStream,
     engine: &mut dyn ReadEngine,
 ) -> Result<ConsumerOut, ReadError> {
-    let (cfg, log, clock) = (ctx.cfg, ctx.log, ctx.clock);
-    let cpu0 = CpuSnapshot::thread();
-    let start = clock.now_ns();
-    // The first consumer to start marks the repetition's start for the round watcher.
-    let _ =
-        ctx.live
-            .start_ns
-            .compare_exchange(0, start.max(1), Ordering::Relaxed, Ordering::Relaxed);
-    let deadline = cfg.duration.map(|d| start + d.as_nanos() as u64);
-    let expected = cfg
-        .duration
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(10_000_000_000);
-    let mut latency = hist::new_hist();
-    let mut timeline = TimelineRecorder::new(start, DEFAULT_INTERVAL_NS, expected);
-    // A paced group's rate, shared among its consumers by their partitions.
-    let share = plan.partitions.len() as f64 / log.partitions.len().max(1) as f64;
-    let mut pacer = cfg.rate.map(|r| Pacer::new(start, r * share));
-    let mut cursors = vec![Cursor::default(); plan.partitions.len()];
-    let (mut bytes, mut records, mut fetches, mut batches) = (0u64, 0u64, 0u64, 0u64);
-    let (mut pass, mut complete_passes) = (0u32, 0u32);
-    let mut interrupted = false;
-    let mut now = start;
-    let sock = stream.as_fd();
-    'run: loop {
-        let mut any = false;
-        for (k, &pi) in plan.partitions.iter().enumerate() {
-            if ctx.abort.load(Ordering::Relaxed) {
-                return Err(ReadError::Aborted);
-            }
-            if ctx.stop.load(Ordering::Relaxed) {
-                interrupted = true;
-                break 'run;
-            }
-            if deadline.is_some_and(|d| now >= d) {
-                break 'run;
-            }
-            let part = &log.partitions[pi];
-            let Some(f) = part.next_fetch(&mut cursors[k], cfg.fetch_size) else {
-                continue;
-            };
-            any = true;
-            let seg = &part.segments[f.segment];
-            let len = f.end - f.start;
-            let header = FrameHeader::data(
-                plan.group,
-                part.id,
-                pass,
-                f.start,
-                seg.base_offset,
-                len as u32,
-            )
-            .encode();
-            let extent = Extent {
-                file: &seg.file,
-                path: &seg.path,
-                offset: f.start,
-                len,
-            };
-            // Open loop when paced: the latency runs from the fetch's intended start.
-            let t0 = match pacer.as_mut() {
-                Some(p) => {
-                    let due = p.next_due(len);
-                    if deadline.is_some_and(|d| due >= d) {
-                        break 'run;
-                    }
-                    wait_until(clock, due, ctx.stop);
-                    due
-                }
-                None => now,
-            };
-            let sent = read::send_all(sock, &header, true, "send frame header", &seg.path)
-                .and_then(|_| engine.send(&extent, sock));
-            if let Err(e) = sent {
-                return Err(if read::is_peer_gone(&e) {
-                    sink_error(ctx.sink, "went away mid-run", e)
-                } else {
-                    ReadError::Engine(e)
-                });
-            }
-            now = clock.now_ns();
-            hist::record(&mut latency, now - t0);
-            timeline.record(now, len);
-            bytes += len;
-            records += f.records;
-            batches += f.batches;
-            fetches += 1;
-            ctx.live.bytes.fetch_add(len, Ordering::Relaxed);
-        }
-        if !any {
-            complete_passes += 1;
-            if deadline.is_none() {
-                break;
-            }
-            pass += 1;
-            cursors.iter_mut().for_each(|c| *c = Cursor::default());
-            // A catch-up reader stays one: its partitions leave the page cache before the
-            // next pass (outside any fetch's latency).
-            if cfg.cache == CacheMode::Cold {
-                for &pi in &plan.partitions {
-                    for seg in &log.partitions[pi].segments {
-                        super::cache::evict_segment(seg)?;
-                    }
-                }
-                now = clock.now_ns();
-            }
+    let mut consumer = Consumer::start(ctx, plan);
+    consumer.measured_loop(stream.as_fd(), engine)?;
+    consumer.finish(stream)
+}
+
+/// One consumer over its measured loop: what it reads, its clock and pacing, where it is in
+/// each of its partitions, and what it has measured so far.
+struct Consumer<'a> {
+    ctx: &'a Ctx<'a>,
+    plan: &'a Plan,
+    cpu0: CpuSnapshot,
+    start: u64,
+    deadline: Option<u64>,
+    latency: Hist,
+    timeline: TimelineRecorder,
+    pacer: Option<Pacer>,
+    cursors: Vec<Cursor>,
+    bytes: u64,
+    records: u64,
+    fetches: u64,
+    batches: u64,
+    pass: u32,
+    complete_passes: u32,
+    interrupted: bool,
+}
+
+impl<'a> Consumer<'a> {
+    /// Set-up, once released: reads the clock (the first consumer to start marks the
+    /// repetition's start for the round watcher), the deadline, the recorders, the pacer's
+    /// share of the group's rate and a cursor per partition.
+    fn start(ctx: &'a Ctx<'a>, plan: &'a Plan) -> Self {
+        let (cfg, log, clock) = (ctx.cfg, ctx.log, ctx.clock);
+        let cpu0 = CpuSnapshot::thread();
+        let start = clock.now_ns();
+        // The first consumer to start marks the repetition's start for the round watcher.
+        let _ = ctx.live.start_ns.compare_exchange(
+            0,
+            start.max(1),
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
+        let deadline = cfg.duration.map(|d| start + d.as_nanos() as u64);
+        let expected = cfg
+            .duration
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(10_000_000_000);
+        // A paced group's rate, shared among its consumers by their partitions.
+        let share = plan.partitions.len() as f64 / log.partitions.len().max(1) as f64;
+        Consumer {
+            ctx,
+            plan,
+            cpu0,
+            start,
+            deadline,
+            latency: hist::new_hist(),
+            timeline: TimelineRecorder::new(start, DEFAULT_INTERVAL_NS, expected),
+            pacer: cfg.rate.map(|r| Pacer::new(start, r * share)),
+            cursors: vec![Cursor::default(); plan.partitions.len()],
+            bytes: 0,
+            records: 0,
+            fetches: 0,
+            batches: 0,
+            pass: 0,
+            complete_passes: 0,
+            interrupted: false,
         }
     }
-    let summary = client::end(stream)
-        .map_err(|e| sink_error(ctx.sink, "did not confirm the end of the session", e))?;
-    let end_ns = clock.now_ns();
-    Ok(ConsumerOut {
-        group: plan.group,
-        consumer: plan.consumer,
-        bytes,
-        records,
-        fetches,
-        batches,
-        complete_passes,
-        interrupted,
-        latency,
-        timeline,
-        start_ns: start,
-        end_ns,
-        cpu: CpuSnapshot::thread().since(&cpu0),
-        summary,
-    })
+
+    /// The measured loop: round-robin over the consumer's partitions, one framed fetch each,
+    /// until the log is read once, the deadline passes, the run is stopped or another
+    /// consumer failed. One clock read per fetch.
+    fn measured_loop(
+        &mut self,
+        sock: BorrowedFd<'_>,
+        engine: &mut dyn ReadEngine,
+    ) -> Result<(), ReadError> {
+        let (ctx, plan) = (self.ctx, self.plan);
+        let (cfg, log, clock) = (ctx.cfg, ctx.log, ctx.clock);
+        let deadline = self.deadline;
+        let mut now = self.start;
+        'run: loop {
+            let mut any = false;
+            for (k, &pi) in plan.partitions.iter().enumerate() {
+                if ctx.abort.load(Ordering::Relaxed) {
+                    return Err(ReadError::Aborted);
+                }
+                if ctx.stop.load(Ordering::Relaxed) {
+                    self.interrupted = true;
+                    break 'run;
+                }
+                if deadline.is_some_and(|d| now >= d) {
+                    break 'run;
+                }
+                let part = &log.partitions[pi];
+                let Some(f) = part.next_fetch(&mut self.cursors[k], cfg.fetch_size) else {
+                    continue;
+                };
+                any = true;
+                let seg = &part.segments[f.segment];
+                let len = f.end - f.start;
+                let header = FrameHeader::data(
+                    plan.group,
+                    part.id,
+                    self.pass,
+                    f.start,
+                    seg.base_offset,
+                    len as u32,
+                )
+                .encode();
+                let extent = Extent {
+                    file: &seg.file,
+                    path: &seg.path,
+                    offset: f.start,
+                    len,
+                };
+                // Open loop when paced: the latency runs from the fetch's intended start.
+                let t0 = match self.pacer.as_mut() {
+                    Some(p) => {
+                        let due = p.next_due(len);
+                        if deadline.is_some_and(|d| due >= d) {
+                            break 'run;
+                        }
+                        wait_until(clock, due, ctx.stop);
+                        due
+                    }
+                    None => now,
+                };
+                let sent = read::send_all(sock, &header, true, "send frame header", &seg.path)
+                    .and_then(|_| engine.send(&extent, sock));
+                if let Err(e) = sent {
+                    return Err(if read::is_peer_gone(&e) {
+                        sink_error(ctx.sink, "went away mid-run", e)
+                    } else {
+                        ReadError::Engine(e)
+                    });
+                }
+                now = clock.now_ns();
+                hist::record(&mut self.latency, now - t0);
+                self.timeline.record(now, len);
+                self.bytes += len;
+                self.records += f.records;
+                self.batches += f.batches;
+                self.fetches += 1;
+                ctx.live.bytes.fetch_add(len, Ordering::Relaxed);
+            }
+            if !any {
+                self.complete_passes += 1;
+                if deadline.is_none() {
+                    break;
+                }
+                self.pass += 1;
+                self.cursors.iter_mut().for_each(|c| *c = Cursor::default());
+                // A catch-up reader stays one: its partitions leave the page cache before the
+                // next pass (outside any fetch's latency).
+                if cfg.cache == CacheMode::Cold {
+                    self.evict_partitions()?;
+                    now = clock.now_ns();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Between passes of a cold run: every segment of the consumer's partitions leaves the
+    /// page cache.
+    fn evict_partitions(&self) -> Result<(), ReadError> {
+        for &pi in &self.plan.partitions {
+            for seg in &self.ctx.log.partitions[pi].segments {
+                super::cache::evict_segment(seg)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Drain: ends the session (the sink's summary says what it received), reads the clock
+    /// and the thread's CPU, and hands over the figures.
+    fn finish(self, stream: &mut TcpStream) -> Result<ConsumerOut, ReadError> {
+        let summary = client::end(stream)
+            .map_err(|e| sink_error(self.ctx.sink, "did not confirm the end of the session", e))?;
+        let end_ns = self.ctx.clock.now_ns();
+        Ok(ConsumerOut {
+            group: self.plan.group,
+            consumer: self.plan.consumer,
+            bytes: self.bytes,
+            records: self.records,
+            fetches: self.fetches,
+            batches: self.batches,
+            complete_passes: self.complete_passes,
+            interrupted: self.interrupted,
+            latency: self.latency,
+            timeline: self.timeline,
+            start_ns: self.start,
+            end_ns,
+            cpu: CpuSnapshot::thread().since(&self.cpu0),
+            summary,
+        })
+    }
 }
 
 /// Runs one repetition of `cfg` over `log`, sending to `sink`. The cache state is the
