@@ -2,6 +2,7 @@
 //! (sendfile against read+write, and splice, mmap, io_uring), hot or cold, and compares them.
 
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use clap::Args;
@@ -168,7 +169,8 @@ pub fn remote_sink(spec: &str) -> anyhow::Result<SinkTarget> {
     Ok(SinkTarget { addr, remote: true })
 }
 
-/// Runs `segbench read`.
+/// Runs `segbench read`: the arguments parsed into configurations, the log opened (or written
+/// first), the sink started, the runs, and the results delivered.
 pub fn run(a: ReadArgs) -> anyhow::Result<u8> {
     let cfgs = configs(&a)?;
     common::check_outputs(&a.output)?;
@@ -183,8 +185,85 @@ pub fn run(a: ReadArgs) -> anyhow::Result<u8> {
     };
     let meta = RunMeta::now();
     let signals = crate::signals::install();
+    let ReadLog {
+        data,
+        root,
+        log,
+        damage,
+    } = open_log(&a, &meta, &signals.stop, &progress)?;
 
-    // The log: an existing one, read-only, or a fresh one written first.
+    let probe = if a.output.no_probe {
+        None
+    } else {
+        let p = crate::probe::probe(&crate::probe::ProbeOptions {
+            dir: root.clone(),
+            micro: false,
+        });
+        Some(p)
+    };
+    let sessions = (a.groups as usize) * (a.consumers as usize).min(log.partitions.len()) + 8;
+    let (local, target) = match target {
+        Some(t) => (None, t),
+        None => {
+            let (s, t) = local_sink(sessions)?;
+            (Some(s), t)
+        }
+    };
+    let run_warnings = run_warnings(&log, damage, &target);
+
+    let runnable = prepare::runnable(&cfgs, &skips);
+    let outcome = reader::run_reads(
+        &runnable,
+        a.repeat,
+        &log,
+        &target,
+        workloads::pacing::best_clock().0,
+        &signals.stop,
+        &progress,
+        None,
+    );
+    // Back in the order given, with the engines this machine cannot run reported as skipped.
+    let workloads = prepare::with_skips(&cfgs, &skips, outcome.workloads, &log, &target);
+    drop(local);
+    drop(log);
+    let kept = data.and_then(|d| d.finish());
+    let file = crate::output::results_file(
+        &meta,
+        probe,
+        results::Baseline::default(),
+        workloads,
+        run_warnings,
+        outcome.interrupted,
+    );
+    let report = results::export::detail::with_read_lines(&file);
+    common::deliver(&file, &report, &a.output)?;
+    if let Some(k) = kept {
+        progress.line(&format!("log kept in {}", k.display()));
+    }
+    exit_code(&file, outcome.sink_failure, outcome.check_failures, signals)
+}
+
+/// The log a `read` runs over, opened and scanned.
+struct ReadLog {
+    /// The data directory the log was written into first (none with `--dir`).
+    data: Option<DataDir>,
+    /// The log's directory.
+    root: PathBuf,
+    /// The log, scanned.
+    log: LogSet,
+    /// Segments cut short before their partition's last, one line each.
+    damage: Vec<String>,
+}
+
+/// The log: an existing one (`--dir`), read-only, or a fresh one written first; scanned, its
+/// damage refused with `--verify` (else warned of on stderr, even with `--quiet`), and
+/// described on the progress lines.
+fn open_log(
+    a: &ReadArgs,
+    meta: &RunMeta,
+    stop: &AtomicBool,
+    progress: &Progress,
+) -> anyhow::Result<ReadLog> {
     let mut data = None;
     let root = match &a.dir {
         Some(d) => d.clone(),
@@ -199,8 +278,8 @@ pub fn run(a: ReadArgs) -> anyhow::Result<u8> {
                 a.size.unwrap_or(DEFAULT_SIZE),
                 a.partitions.unwrap_or(DEFAULT_PARTITIONS),
                 a.segment_size.unwrap_or(DEFAULT_SEGMENT_SIZE),
-                &signals.stop,
-                &progress,
+                stop,
+                progress,
             )?;
             data = Some(dd);
             dir
@@ -232,24 +311,16 @@ pub fn run(a: ReadArgs) -> anyhow::Result<u8> {
     for n in &log.notes {
         progress.line(&format!("note: {n}"));
     }
+    Ok(ReadLog {
+        data,
+        root,
+        log,
+        damage,
+    })
+}
 
-    let probe = if a.output.no_probe {
-        None
-    } else {
-        let p = crate::probe::probe(&crate::probe::ProbeOptions {
-            dir: root.clone(),
-            micro: false,
-        });
-        Some(p)
-    };
-    let sessions = (a.groups as usize) * (a.consumers as usize).min(log.partitions.len()) + 8;
-    let (local, target) = match target {
-        Some(t) => (None, t),
-        None => {
-            let (s, t) = local_sink(sessions)?;
-            (Some(s), t)
-        }
-    };
+/// The run's warnings: the log's notes, its damage, and the loopback sink's caveat.
+fn run_warnings(log: &LogSet, damage: Vec<String>, target: &SinkTarget) -> Vec<String> {
     let mut run_warnings: Vec<String> = log.notes.clone();
     run_warnings.extend(damage);
     if !target.remote {
@@ -258,45 +329,24 @@ pub fn run(a: ReadArgs) -> anyhow::Result<u8> {
                 .into(),
         );
     }
+    run_warnings
+}
 
-    let runnable = prepare::runnable(&cfgs, &skips);
-    let outcome = reader::run_reads(
-        &runnable,
-        a.repeat,
-        &log,
-        &target,
-        workloads::pacing::best_clock().0,
-        &signals.stop,
-        &progress,
-        None,
-    );
-    // Back in the order given, with the engines this machine cannot run reported as skipped.
-    let workloads = prepare::with_skips(&cfgs, &skips, outcome.workloads, &log, &target);
-    drop(local);
-    drop(log);
-    let kept = data.and_then(|d| d.finish());
-    let file = crate::output::results_file(
-        &meta,
-        probe,
-        results::Baseline::default(),
-        workloads,
-        run_warnings,
-        outcome.interrupted,
-    );
-    let report = results::export::detail::with_read_lines(&file);
-    common::deliver(&file, &report, &a.output)?;
-    if let Some(k) = kept {
-        progress.line(&format!("log kept in {}", k.display()));
-    }
-    if let Some(msg) = outcome.sink_failure {
+/// The exit code once the results are delivered: an error for a sink failure (partial
+/// results) or failed checks, the signal's code when stopped, 1 when a workload failed.
+fn exit_code(
+    file: &results::ResultsFile,
+    sink_failure: Option<String>,
+    check_failures: Vec<String>,
+    signals: &crate::signals::StopSignals,
+) -> anyhow::Result<u8> {
+    if let Some(msg) = sink_failure {
         return Err(anyhow::anyhow!(
             "{msg}; the run stopped there and the results are partial"
         ));
     }
-    if !outcome.check_failures.is_empty() {
-        return Err(anyhow::Error::new(CheckFailed(
-            outcome.check_failures.join("; "),
-        )));
+    if !check_failures.is_empty() {
+        return Err(anyhow::Error::new(CheckFailed(check_failures.join("; "))));
     }
     if let Some(code) = signals.exit_code() {
         return Ok(code);
