@@ -325,32 +325,9 @@ pub fn run_repetition(
     live: &LiveCounters,
 ) -> Result<ReadMeasure, ReadError> {
     cfg.check().map_err(ReadError::Unsupported)?;
-    let assignment = assign(log, cfg.consumers);
-    let mut plans = Vec::new();
-    for g in 0..cfg.groups {
-        for (c, parts) in assignment.iter().enumerate() {
-            if !parts.is_empty() {
-                plans.push(Plan {
-                    group: g as u16,
-                    consumer: c as u32,
-                    partitions: parts.clone(),
-                });
-            }
-        }
-    }
+    let plans = plans(cfg, log);
     // Engines and sessions are set up before the clock starts.
-    let mut setups = Vec::new();
-    let mut caps = Caps::default();
-    for plan in &plans {
-        let engine = match read::build(&cfg.engine) {
-            Ok(e) => e,
-            Err(e) if e.is_unsupported() => return Err(ReadError::Unsupported(e.to_string())),
-            Err(e) => return Err(e.into()),
-        };
-        caps = engine.caps();
-        let stream = open_session(plan, log, sink, cfg.verify)?;
-        setups.push((plan, stream, engine));
-    }
+    let (setups, caps) = set_up(cfg, log, sink, &plans)?;
 
     let barrier = Barrier::new(setups.len() + 1);
     let abort = AtomicBool::new(false);
@@ -391,20 +368,7 @@ pub fn run_repetition(
     // The bytes and packets that really crossed each interface (loopback included).
     let nic_traffic = NicCounters::snapshot().since(&nic0);
 
-    let mut outs = Vec::new();
-    let mut first_err = None;
-    for o in outcomes {
-        match o {
-            Ok(c) => outs.push(c),
-            Err(ReadError::Aborted) => {}
-            Err(e) => {
-                first_err.get_or_insert(e);
-            }
-        }
-    }
-    if let Some(e) = first_err {
-        return Err(e);
-    }
+    let outs = consumers_out(outcomes)?;
     let storage = match (io0, io1) {
         (Some(a), Some(b)) => Some(b.read_bytes.saturating_sub(a.read_bytes)),
         _ => None,
@@ -419,4 +383,71 @@ pub fn run_repetition(
     let mut m = assemble(cfg, log, sink, outs, around);
     m.repetition.nic_traffic = nic_traffic;
     Ok(m)
+}
+
+/// Every active consumer of every group, group by group: the range assignor's share of the
+/// partitions for each consumer that gets any.
+fn plans(cfg: &ReadConfig, log: &LogSet) -> Vec<Plan> {
+    let assignment = assign(log, cfg.consumers);
+    let mut plans = Vec::new();
+    for g in 0..cfg.groups {
+        for (c, parts) in assignment.iter().enumerate() {
+            if !parts.is_empty() {
+                plans.push(Plan {
+                    group: g as u16,
+                    consumer: c as u32,
+                    partitions: parts.clone(),
+                });
+            }
+        }
+    }
+    plans
+}
+
+/// A consumer ready to start: its plan, its session with the sink, its engine.
+type Setup<'p> = (&'p Plan, TcpStream, Box<dyn ReadEngine>);
+
+/// Set-up, before the clock starts: an engine and a sink session per consumer, and the
+/// engine's capabilities. An engine this kernel cannot build is [`ReadError::Unsupported`].
+fn set_up<'p>(
+    cfg: &ReadConfig,
+    log: &LogSet,
+    sink: &SinkTarget,
+    plans: &'p [Plan],
+) -> Result<(Vec<Setup<'p>>, Caps), ReadError> {
+    let mut setups = Vec::new();
+    let mut caps = Caps::default();
+    for plan in plans {
+        let engine = match read::build(&cfg.engine) {
+            Ok(e) => e,
+            Err(e) if e.is_unsupported() => return Err(ReadError::Unsupported(e.to_string())),
+            Err(e) => return Err(e.into()),
+        };
+        caps = engine.caps();
+        let stream = open_session(plan, log, sink, cfg.verify)?;
+        setups.push((plan, stream, engine));
+    }
+    Ok((setups, caps))
+}
+
+/// Drain: every consumer's figures, or the first consumer's error (those that stopped only
+/// because another failed are not errors of their own).
+fn consumers_out(
+    outcomes: Vec<Result<ConsumerOut, ReadError>>,
+) -> Result<Vec<ConsumerOut>, ReadError> {
+    let mut outs = Vec::new();
+    let mut first_err = None;
+    for o in outcomes {
+        match o {
+            Ok(c) => outs.push(c),
+            Err(ReadError::Aborted) => {}
+            Err(e) => {
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    match first_err {
+        Some(e) => Err(e),
+        None => Ok(outs),
+    }
 }
