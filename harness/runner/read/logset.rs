@@ -1,7 +1,7 @@
 //! The log a read workload serves: every partition of a log directory (segbench's or a
 //! real broker's), opened read-only and scanned once for its batch boundaries
 //! ([`LogSet`]); the fetches over it ([`PartitionData::next_fetch`]); the consumers'
-//! partitions ([`assign`]); and its page-cache state ([`prepare_cache`], [`residency`]).
+//! partitions ([`assign`]). Its page-cache state is [`super::cache`]'s.
 
 use std::collections::BTreeMap;
 use std::fmt;

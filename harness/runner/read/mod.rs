@@ -25,13 +25,15 @@
 //!   sink's threads report for their sessions (`RUSAGE_THREAD`); with a remote sink, the
 //!   process's CPU. The sink's CPU is in `extra` (`sink_cpu_*`), with the consumer threads'
 //!   own (`consumer_threads_cpu_s`). On loopback the kernel's receive processing partly runs
+//!   on the sending threads and is charged to them (the run warns of it).
 //!
 //! Files: [`config`] (what defines a read workload), [`logset`] (the log, scanned once; the
-//! assignment; the cache state), [`consume`] (one repetition: the consumer threads and their
-//! loop), [`assemble`] (the checks and the figures of a repetition, and what a result
-//! measures), [`prepare`] (what `run` and `read` both do around the runs: write the log first,
-//! check the engines, start the in-process sink, report skips), [`runs`] (every read
-//! workload's repetitions, interleaved).
+//! assignment), [`cache`] (the cache state: residency, hot or cold before a repetition),
+//! [`consume`] (one repetition: set-up, the consumer threads and their loop, the drain),
+//! [`assemble`] (the checks and the figures of a repetition, and what a result measures),
+//! [`prepare`] (what `run` and `read` both do around the runs: write the log first, check the
+//! engines, start the in-process sink, report skips), [`runs`] (every read workload's
+//! repetitions, interleaved).
 
 pub mod assemble;
 pub mod cache;
