@@ -1,10 +1,35 @@
 //! The value parsers of the command line (clap `value_parser`s): sizes, durations, rates, the
 //! baseline cluster. They wrap the parsers suite files use (`workloads::units`), so a bad value
-//! gets one line naming it and the expected form, on the command line as in a suite.
+//! gets one line naming it and the expected form, on the command line as in a suite. Also
+//! clap's own error as that one line ([`clap_error_line`]), for the binary and for options
+//! parsed from a list (a suite workload's, a fleet child's).
 
 use std::time::Duration;
 
 use results::Baseline;
+
+/// Clap's error `e` as one line, without its `error: ` and the usage after it: its first line
+/// names the option and the value. "the following required arguments were not provided:"
+/// lists them on the next lines; they are kept on this one, joined by commas.
+pub fn clap_error_line(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let first = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("invalid arguments");
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    if !first.ends_with(':') {
+        return first.to_string();
+    }
+    let listed: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.ends_with(':'))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .map(str::trim)
+        .collect();
+    format!("{first} {}", listed.join(", "))
+}
 
 /// Parses a size for clap.
 pub fn size(s: &str) -> Result<u64, String> {
@@ -136,6 +161,31 @@ pub fn socket_addr(flag: &str, spec: &str) -> Result<std::net::SocketAddr, Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clap_errors_are_one_line_naming_the_option() {
+        #[derive(Debug, clap::Parser)]
+        #[command(no_binary_name = true)]
+        struct Two {
+            #[arg(long, value_parser = size)]
+            size: u64,
+            #[arg(long)]
+            name: String,
+        }
+        let line = |argv: &[&str]| {
+            clap_error_line(&<Two as clap::Parser>::try_parse_from(argv).unwrap_err())
+        };
+        let e = line(&["--size", "lots", "--name", "x"]);
+        assert!(
+            e.starts_with("invalid value 'lots' for '--size <SIZE>'"),
+            "{e}"
+        );
+        assert!(!e.contains('\n'), "{e}");
+        assert_eq!(
+            line(&[]),
+            "the following required arguments were not provided: --size <SIZE>, --name <NAME>"
+        );
+    }
 
     #[test]
     fn an_engine_given_twice_is_refused() {

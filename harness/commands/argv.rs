@@ -14,17 +14,13 @@ use crate::commands::replicate::ReplicateArgs;
 use crate::commands::replicate_role::RoleArgs;
 use crate::commands::run::RunArgs;
 
-/// `argv` (options, without the command's name) as `A`; else clap's first line, without its
-/// `error: `.
+/// `argv` (options, without the command's name) as `A`; else clap's error as one line
+/// ([`crate::parse::clap_error_line`]).
 pub fn parse<A: clap::Args + clap::FromArgMatches>(argv: &[String]) -> Result<A, String> {
-    let first_line = |e: clap::Error| {
-        let text = e.render().to_string();
-        let line = text.lines().next().unwrap_or("invalid options");
-        line.trim_start_matches("error: ").to_string()
-    };
+    let line = |e: clap::Error| crate::parse::clap_error_line(&e);
     let command = A::augment_args(clap::Command::new("segbench").no_binary_name(true));
-    let matches = command.try_get_matches_from(argv).map_err(first_line)?;
-    A::from_arg_matches(&matches).map_err(first_line)
+    let matches = command.try_get_matches_from(argv).map_err(line)?;
+    A::from_arg_matches(&matches).map_err(line)
 }
 
 /// The value `A` takes when no option is given: its defaults, from its own declarations.
@@ -374,5 +370,19 @@ mod tests {
             },
         };
         round_trip(vec![full, defaults()], replicate_argv);
+    }
+
+    /// A bad option gets the same one line from [`parse`] (a fleet child's options) and from
+    /// `check_argv` (a suite's replicate workload): clap's error, read in one place.
+    #[test]
+    fn a_bad_option_reads_the_same_from_every_parser() {
+        let argv = |xs: &[&str]| xs.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        for bad in [&["--rf", "two"][..], &["--no-such-option"][..]] {
+            let from_parse = parse::<ReplicateArgs>(&argv(bad)).unwrap_err();
+            let from_check = crate::commands::replicate::check_argv(&argv(bad)).unwrap_err();
+            assert_eq!(from_parse, from_check, "{bad:?}");
+            assert!(!from_parse.starts_with("error:"), "{from_parse}");
+            assert!(!from_parse.contains('\n'), "{from_parse}");
+        }
     }
 }
