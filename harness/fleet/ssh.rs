@@ -111,6 +111,8 @@ pub fn check_run_args(args: &[String]) -> Result<Vec<String>, String> {
         }
     }
     for a in &args[1..] {
+        // Refused here, before any host is set up, rather than when the rank starts.
+        quote(a)?;
         let flag = a.split('=').next().unwrap_or("");
         if LAUNCHER_FLAGS.contains(&flag) || flag == "-o" {
             return Err(format!(
@@ -121,29 +123,33 @@ pub fn check_run_args(args: &[String]) -> Result<Vec<String>, String> {
     Ok(args[1..].to_vec())
 }
 
-/// `s` as one word for a POSIX shell.
-pub fn quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c))
-    {
-        return s.to_string();
-    }
-    format!("'{}'", s.replace('\'', r"'\''"))
+/// `s` as one word for a POSIX shell (`shlex::try_quote`); a value holding a NUL byte, which
+/// no shell word can carry, is refused with one line naming it.
+pub fn quote(s: &str) -> Result<String, String> {
+    shlex::try_quote(s).map(|q| q.into_owned()).map_err(|_| {
+        format!(
+            "'{}' holds a NUL byte, which no shell word can carry",
+            s.escape_debug()
+        )
+    })
 }
 
 /// The remote shell of one rank: reads the token from stdin into the environment, starts the
-/// rank, and sends it SIGHUP when stdin closes (the session ended early).
-pub fn remote_script(binary: &str, args: &[String]) -> String {
-    let words: Vec<String> = args.iter().map(|a| quote(a)).collect();
-    format!(
+/// rank, and sends it SIGHUP when stdin closes (the session ended early). A word that cannot
+/// be quoted ([`quote`]) is refused.
+pub fn remote_script(binary: &str, args: &[String]) -> Result<String, String> {
+    let words = args
+        .iter()
+        .map(|a| quote(a))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(format!(
         "exec 3<&0; IFS= read -r {TOKEN_ENV} <&3 || exit 2; export {TOKEN_ENV}; \
          {} fleet run {} </dev/null & p=$!; \
          (cat >/dev/null; kill -s HUP $p) <&3 >/dev/null 2>&1 & \
          wait $p",
-        quote(binary),
+        quote(binary)?,
         words.join(" ")
-    )
+    ))
 }
 
 /// Whether a host's `uname -m` is the architecture this binary was built for.
@@ -328,7 +334,9 @@ impl Drop for Ssh {
         let made = self.made.lock().map(|m| m.clone()).unwrap_or_default();
         fan_out(&made, self.fanout, |(host, dir)| {
             if let Some(d) = dir {
-                if let Err(e) = self.run(host, &format!("rm -rf -- {}", quote(d)), COMMAND_LIMIT) {
+                let removed =
+                    quote(d).and_then(|q| self.run(host, &format!("rm -rf -- {q}"), COMMAND_LIMIT));
+                if let Err(e) = removed {
                     eprintln!("segbench fleet ssh: [{host}] could not remove {d}: {e}");
                 }
             }
@@ -395,7 +403,8 @@ fn start_ranks(
         }
         args.extend(l.run_args.iter().cloned());
         let mut c = ssh.cmd("ssh", false);
-        c.arg(host).arg(remote_script(&bins[rank], &args));
+        c.arg(host)
+            .arg(remote_script(&bins[rank], &args).map_err(bad_input)?);
         let mut child = c
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -650,10 +659,31 @@ mod tests {
 
     #[test]
     fn the_remote_script_quotes_and_watches_its_stdin() {
-        assert_eq!(quote("a/b-c.toml"), "a/b-c.toml");
-        assert_eq!(quote("it's"), r"'it'\''s'");
-        assert_eq!(quote(""), "''");
-        let sc = remote_script("/opt/seg bench", &s(&["--quick", "x y"]));
+        assert_eq!(quote("a/b-c.toml").unwrap(), "a/b-c.toml");
+        assert_eq!(quote("").unwrap(), "''");
+        // Each value comes back whole from a shell: a space, quotes, a `$`, a backslash.
+        for v in [
+            "x y",
+            "it's",
+            "say \"hi\"",
+            "$HOME and $(id)",
+            "back\\slash",
+            "it's $x \"y\"",
+        ] {
+            let q = quote(v).unwrap();
+            let out = Command::new("sh")
+                .args(["-c", &format!("printf %s {q}")])
+                .output()
+                .unwrap();
+            assert_eq!(String::from_utf8_lossy(&out.stdout), v, "{q}");
+        }
+        // A NUL byte cannot be in a shell word: refused with one line, here and in the script
+        // and the `-- run` options (exit 2 through bad_input).
+        let e = quote("a\0b").unwrap_err();
+        assert_eq!(e, r"'a\0b' holds a NUL byte, which no shell word can carry");
+        assert!(remote_script("segbench", &s(&["--quick", "a\0b"])).is_err());
+        assert_eq!(check_run_args(&s(&["run", "a\0b"])).unwrap_err(), e);
+        let sc = remote_script("/opt/seg bench", &s(&["--quick", "x y"])).unwrap();
         assert!(
             sc.contains("'/opt/seg bench' fleet run --quick 'x y' </dev/null &"),
             "{sc}"
