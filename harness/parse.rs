@@ -39,6 +39,16 @@ pub fn size(s: &str) -> Result<u64, String> {
 pub fn duration(s: &str) -> Result<Duration, String> {
     workloads::units::parse_duration(s).map_err(|e| e.0)
 }
+/// A duration as text that [`duration`] reads back exactly: whole milliseconds as `Nms`, else
+/// nanoseconds as `Nns` (the one way a duration is written back for a suite or a command
+/// line).
+pub fn duration_text(d: Duration) -> String {
+    if d.subsec_nanos() % 1_000_000 == 0 {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{}ns", d.as_nanos())
+    }
+}
 /// Parses a duration that may be zero (`0` disables), for clap.
 pub fn duration_or_zero(s: &str) -> Result<Duration, String> {
     workloads::units::parse_duration_or_zero(s).map_err(|e| e.0)
@@ -185,6 +195,26 @@ mod tests {
             line(&[]),
             "the following required arguments were not provided: --size <SIZE>, --name <NAME>"
         );
+    }
+
+    #[test]
+    fn durations_read_back_from_their_text() {
+        for d in [
+            Duration::from_millis(1),
+            Duration::from_millis(300),
+            Duration::from_millis(1500),
+            Duration::from_nanos(1),
+            Duration::from_nanos(2_500_001),
+            Duration::from_nanos(1_234_567_891),
+            Duration::from_micros(1500),
+            Duration::from_secs(5),
+            Duration::from_secs(86_400 * 7),
+        ] {
+            let t = duration_text(d);
+            assert_eq!(duration(&t), Ok(d), "{d:?} as {t}");
+        }
+        assert_eq!(duration_text(Duration::from_secs(2)), "2000ms");
+        assert_eq!(duration_text(Duration::from_micros(1500)), "1500000ns");
     }
 
     #[test]

@@ -6,13 +6,13 @@
 
 use std::fmt::Display;
 use std::path::Path;
-use std::time::Duration;
 
 use crate::commands::common::OutputArgs;
 use crate::commands::read::ReadArgs;
 use crate::commands::replicate::ReplicateArgs;
 use crate::commands::replicate_role::RoleArgs;
 use crate::commands::run::RunArgs;
+use crate::parse::duration_text;
 
 /// `argv` (options, without the command's name) as `A`; else clap's error as one line
 /// ([`crate::parse::clap_error_line`]).
@@ -60,7 +60,7 @@ pub fn run_argv(a: &RunArgs) -> Vec<String> {
     v.option("--snap-dir", snap_dir.as_deref().map(path));
     v.option("--out", out.as_deref().map(path));
     v.flag("--quick", *quick);
-    v.option("--duration", duration.map(exact));
+    v.option("--duration", duration.map(duration_text));
     v.option("--repeat", *repeat);
     v.value("--baseline", &baseline.text);
     v.flag("--json", *json);
@@ -109,10 +109,10 @@ pub fn read_argv(a: &ReadArgs) -> Vec<String> {
     }
     v.option("--sink", sink.as_deref());
     v.flag("--verify", *verify);
-    v.option("--duration", duration.map(exact));
+    v.option("--duration", duration.map(duration_text));
     // Its round is optional (`--until-steady` alone is 5s): always given, after `=`.
     if let Some(round) = until_steady {
-        v.0.push(format!("--until-steady={}", exact(*round)));
+        v.0.push(format!("--until-steady={}", duration_text(*round)));
     }
     v.value("--repeat", repeat);
     v.flag("--keep", *keep);
@@ -165,7 +165,7 @@ pub fn replicate_argv(a: &ReplicateArgs) -> Vec<String> {
     v.value("--batch-size", batch_size);
     v.value("--segment-size", segment_size);
     v.option("--size", *size);
-    v.option("--duration", duration.map(exact));
+    v.option("--duration", duration.map(duration_text));
     // Bytes per second: f64's `Display` reads back to the same value.
     v.option("--rate", rate.map(|r| format!("{r}B/s")));
     v.value("--repeat", repeat);
@@ -186,7 +186,7 @@ pub fn replicate_argv(a: &ReplicateArgs) -> Vec<String> {
     }
     v.option("--listen", listen.as_deref());
     v.option("--leader", leader.as_deref());
-    v.value("--join-timeout", exact(*join_timeout));
+    v.value("--join-timeout", duration_text(*join_timeout));
     v.option("--dir", dir.as_deref().map(path));
     v.flag("--keep", *keep);
     v.output(output);
@@ -236,17 +236,10 @@ fn path(p: &Path) -> String {
     p.display().to_string()
 }
 
-/// A duration as it reads back: whole milliseconds as `Nms`, else nanoseconds.
-fn exact(d: Duration) -> String {
-    if d.subsec_nanos() % 1_000_000 == 0 {
-        format!("{}ms", d.as_millis())
-    } else {
-        format!("{}ns", d.as_nanos())
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     /// `to_argv` then [`parse`] gives back each of `values`.
