@@ -37,27 +37,7 @@ fn main() -> ExitCode {
                 let _ = e.print();
                 return ExitCode::SUCCESS;
             }
-            // One line: clap's first line names the value; the rest is usage noise.
-            let text = e.render().to_string();
-            let first = text
-                .lines()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("invalid arguments");
-            let first = first.strip_prefix("error: ").unwrap_or(first);
-            // "the following required arguments were not provided:" lists them on the next
-            // lines: keep them on this one.
-            let first = if first.ends_with(':') {
-                let listed: Vec<&str> = text
-                    .lines()
-                    .skip_while(|l| !l.ends_with(':'))
-                    .skip(1)
-                    .take_while(|l| l.starts_with("  "))
-                    .map(str::trim)
-                    .collect();
-                format!("{first} {}", listed.join(", "))
-            } else {
-                first.to_string()
-            };
+            let first = segbench::parse::clap_error_line(&e);
             eprintln!("segbench: {first} (see --help)");
             return ExitCode::from(2);
         }

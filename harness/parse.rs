@@ -1,10 +1,35 @@
 //! The value parsers of the command line (clap `value_parser`s): sizes, durations, rates, the
 //! baseline cluster. They wrap the parsers suite files use (`workloads::units`), so a bad value
-//! gets one line naming it and the expected form, on the command line as in a suite.
+//! gets one line naming it and the expected form, on the command line as in a suite. Also
+//! clap's own error as that one line ([`clap_error_line`]), for the binary and for options
+//! parsed from a list (a suite workload's, a fleet child's).
 
 use std::time::Duration;
 
 use results::Baseline;
+
+/// Clap's error `e` as one line, without its `error: ` and the usage after it: its first line
+/// names the option and the value. "the following required arguments were not provided:"
+/// lists them on the next lines; they are kept on this one, joined by commas.
+pub fn clap_error_line(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let first = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("invalid arguments");
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    if !first.ends_with(':') {
+        return first.to_string();
+    }
+    let listed: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.ends_with(':'))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .map(str::trim)
+        .collect();
+    format!("{first} {}", listed.join(", "))
+}
 
 /// Parses a size for clap.
 pub fn size(s: &str) -> Result<u64, String> {
@@ -13,6 +38,16 @@ pub fn size(s: &str) -> Result<u64, String> {
 /// Parses a duration for clap.
 pub fn duration(s: &str) -> Result<Duration, String> {
     workloads::units::parse_duration(s).map_err(|e| e.0)
+}
+/// A duration as text that [`duration`] reads back exactly: whole milliseconds as `Nms`, else
+/// nanoseconds as `Nns` (the one way a duration is written back for a suite or a command
+/// line).
+pub fn duration_text(d: Duration) -> String {
+    if d.subsec_nanos() % 1_000_000 == 0 {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{}ns", d.as_nanos())
+    }
 }
 /// Parses a duration that may be zero (`0` disables), for clap.
 pub fn duration_or_zero(s: &str) -> Result<Duration, String> {
@@ -136,6 +171,51 @@ pub fn socket_addr(flag: &str, spec: &str) -> Result<std::net::SocketAddr, Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clap_errors_are_one_line_naming_the_option() {
+        #[derive(Debug, clap::Parser)]
+        #[command(no_binary_name = true)]
+        struct Two {
+            #[arg(long, value_parser = size)]
+            size: u64,
+            #[arg(long)]
+            name: String,
+        }
+        let line = |argv: &[&str]| {
+            clap_error_line(&<Two as clap::Parser>::try_parse_from(argv).unwrap_err())
+        };
+        let e = line(&["--size", "lots", "--name", "x"]);
+        assert!(
+            e.starts_with("invalid value 'lots' for '--size <SIZE>'"),
+            "{e}"
+        );
+        assert!(!e.contains('\n'), "{e}");
+        assert_eq!(
+            line(&[]),
+            "the following required arguments were not provided: --size <SIZE>, --name <NAME>"
+        );
+    }
+
+    #[test]
+    fn durations_read_back_from_their_text() {
+        for d in [
+            Duration::from_millis(1),
+            Duration::from_millis(300),
+            Duration::from_millis(1500),
+            Duration::from_nanos(1),
+            Duration::from_nanos(2_500_001),
+            Duration::from_nanos(1_234_567_891),
+            Duration::from_micros(1500),
+            Duration::from_secs(5),
+            Duration::from_secs(86_400 * 7),
+        ] {
+            let t = duration_text(d);
+            assert_eq!(duration(&t), Ok(d), "{d:?} as {t}");
+        }
+        assert_eq!(duration_text(Duration::from_secs(2)), "2000ms");
+        assert_eq!(duration_text(Duration::from_micros(1500)), "1500000ns");
+    }
 
     #[test]
     fn an_engine_given_twice_is_refused() {

@@ -6,25 +6,21 @@
 
 use std::fmt::Display;
 use std::path::Path;
-use std::time::Duration;
 
 use crate::commands::common::OutputArgs;
 use crate::commands::read::ReadArgs;
 use crate::commands::replicate::ReplicateArgs;
 use crate::commands::replicate_role::RoleArgs;
 use crate::commands::run::RunArgs;
+use crate::parse::duration_text;
 
-/// `argv` (options, without the command's name) as `A`; else clap's first line, without its
-/// `error: `.
+/// `argv` (options, without the command's name) as `A`; else clap's error as one line
+/// ([`crate::parse::clap_error_line`]).
 pub fn parse<A: clap::Args + clap::FromArgMatches>(argv: &[String]) -> Result<A, String> {
-    let first_line = |e: clap::Error| {
-        let text = e.render().to_string();
-        let line = text.lines().next().unwrap_or("invalid options");
-        line.trim_start_matches("error: ").to_string()
-    };
+    let line = |e: clap::Error| crate::parse::clap_error_line(&e);
     let command = A::augment_args(clap::Command::new("segbench").no_binary_name(true));
-    let matches = command.try_get_matches_from(argv).map_err(first_line)?;
-    A::from_arg_matches(&matches).map_err(first_line)
+    let matches = command.try_get_matches_from(argv).map_err(line)?;
+    A::from_arg_matches(&matches).map_err(line)
 }
 
 /// The value `A` takes when no option is given: its defaults, from its own declarations.
@@ -64,7 +60,7 @@ pub fn run_argv(a: &RunArgs) -> Vec<String> {
     v.option("--snap-dir", snap_dir.as_deref().map(path));
     v.option("--out", out.as_deref().map(path));
     v.flag("--quick", *quick);
-    v.option("--duration", duration.map(exact));
+    v.option("--duration", duration.map(duration_text));
     v.option("--repeat", *repeat);
     v.value("--baseline", &baseline.text);
     v.flag("--json", *json);
@@ -113,10 +109,10 @@ pub fn read_argv(a: &ReadArgs) -> Vec<String> {
     }
     v.option("--sink", sink.as_deref());
     v.flag("--verify", *verify);
-    v.option("--duration", duration.map(exact));
+    v.option("--duration", duration.map(duration_text));
     // Its round is optional (`--until-steady` alone is 5s): always given, after `=`.
     if let Some(round) = until_steady {
-        v.0.push(format!("--until-steady={}", exact(*round)));
+        v.0.push(format!("--until-steady={}", duration_text(*round)));
     }
     v.value("--repeat", repeat);
     v.flag("--keep", *keep);
@@ -169,7 +165,7 @@ pub fn replicate_argv(a: &ReplicateArgs) -> Vec<String> {
     v.value("--batch-size", batch_size);
     v.value("--segment-size", segment_size);
     v.option("--size", *size);
-    v.option("--duration", duration.map(exact));
+    v.option("--duration", duration.map(duration_text));
     // Bytes per second: f64's `Display` reads back to the same value.
     v.option("--rate", rate.map(|r| format!("{r}B/s")));
     v.value("--repeat", repeat);
@@ -190,7 +186,7 @@ pub fn replicate_argv(a: &ReplicateArgs) -> Vec<String> {
     }
     v.option("--listen", listen.as_deref());
     v.option("--leader", leader.as_deref());
-    v.value("--join-timeout", exact(*join_timeout));
+    v.value("--join-timeout", duration_text(*join_timeout));
     v.option("--dir", dir.as_deref().map(path));
     v.flag("--keep", *keep);
     v.output(output);
@@ -240,17 +236,10 @@ fn path(p: &Path) -> String {
     p.display().to_string()
 }
 
-/// A duration as it reads back: whole milliseconds as `Nms`, else nanoseconds.
-fn exact(d: Duration) -> String {
-    if d.subsec_nanos() % 1_000_000 == 0 {
-        format!("{}ms", d.as_millis())
-    } else {
-        format!("{}ns", d.as_nanos())
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     /// `to_argv` then [`parse`] gives back each of `values`.
@@ -374,5 +363,19 @@ mod tests {
             },
         };
         round_trip(vec![full, defaults()], replicate_argv);
+    }
+
+    /// A bad option gets the same one line from [`parse`] (a fleet child's options) and from
+    /// `check_argv` (a suite's replicate workload): clap's error, read in one place.
+    #[test]
+    fn a_bad_option_reads_the_same_from_every_parser() {
+        let argv = |xs: &[&str]| xs.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        for bad in [&["--rf", "two"][..], &["--no-such-option"][..]] {
+            let from_parse = parse::<ReplicateArgs>(&argv(bad)).unwrap_err();
+            let from_check = crate::commands::replicate::check_argv(&argv(bad)).unwrap_err();
+            assert_eq!(from_parse, from_check, "{bad:?}");
+            assert!(!from_parse.starts_with("error:"), "{from_parse}");
+            assert!(!from_parse.contains('\n'), "{from_parse}");
+        }
     }
 }

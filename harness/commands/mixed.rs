@@ -111,7 +111,7 @@ pub fn workload(a: &MixedArgs) -> anyhow::Result<MixedSpec> {
     }
     let w = MixedSpec {
         name: "mixed".into(),
-        duration: Some(format!("{}ms", a.duration.as_millis())),
+        duration: Some(crate::parse::duration_text(a.duration)),
         verify: None,
         repeat: None,
         parts,

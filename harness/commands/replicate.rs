@@ -278,11 +278,8 @@ struct SuiteArgs {
 /// The configurations `segbench replicate ARGV` would run (flags after the command's name),
 /// or clap's or the checks' one line.
 pub fn check_argv(argv: &[String]) -> Result<Vec<ReplicaConfig>, String> {
-    let parsed = <SuiteArgs as clap::Parser>::try_parse_from(argv).map_err(|e| {
-        let text = e.render().to_string();
-        let line = text.lines().next().unwrap_or("invalid options").to_string();
-        line.trim_start_matches("error: ").to_string()
-    })?;
+    let parsed = <SuiteArgs as clap::Parser>::try_parse_from(argv)
+        .map_err(|e| crate::parse::clap_error_line(&e))?;
     configs(&parsed.a).map_err(|e| e.to_string())
 }
 

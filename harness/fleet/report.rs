@@ -36,7 +36,8 @@ pub struct RunFacts<'a> {
     pub baseline: Baseline,
 }
 
-/// The cluster results file and each host's own local-phase file (`rank<k>-<host>.json`).
+/// The cluster results file and each host's own local-phase file (`rank<k>-<host>.json`):
+/// the hosts, each step's phase (in run order), the run's warnings, then the file around them.
 pub fn build(
     facts: &RunFacts<'_>,
     c: &Coordinator<'_>,
@@ -48,104 +49,169 @@ pub fn build(
         launcher: facts.launcher.to_string(),
         coordinator: facts.coordinator.to_string(),
         failure,
+        hosts: hosts(c),
         ..Default::default()
     };
-    let mut host_files = Vec::new();
-    for m in c.members.members.values() {
-        let o = c.offsets.get(&m.rank).copied().unwrap_or_default();
-        info.hosts.push(FleetHost {
-            rank: m.rank,
-            host: m.host.clone(),
-            addr: m.peer_ip.to_string(),
-            offset_ns: o.offset_ns,
-            uncertainty_ns: o.uncertainty_ns,
-            fingerprint: m.fingerprint.clone(),
-            results_file: None,
-        });
-    }
-    let mut merged: Option<ResultsFile> = None;
-    let mut replicated: Vec<results::WorkloadResult> = Vec::new();
-    let mut local_phases: Vec<FleetPhase> = Vec::new();
+    let mut steps = Steps::default();
     for (name, kind, done) in &g.steps {
-        let phase = match kind {
-            StepKind::Local { .. } => {
-                let parts: Vec<HostPart<'_>> = done
-                    .iter()
-                    .filter_map(|d| {
-                        d.result.as_ref().map(|f| HostPart {
-                            rank: d.rank,
-                            file: f,
-                            window: d.window,
-                        })
-                    })
-                    .collect();
-                if parts.is_empty() {
-                    continue;
-                }
-                match aggregate_phase(name, &parts) {
-                    Ok((file, phase)) => {
-                        if name == "local" {
-                            for d in done {
-                                if let (Some(f), Some(h)) =
-                                    (&d.result, info.hosts.iter_mut().find(|h| h.rank == d.rank))
-                                {
-                                    let fname = format!("rank{}-{}.json", d.rank, h.host);
-                                    h.results_file = Some(fname.clone());
-                                    host_files.push((fname, f.clone()));
-                                }
-                            }
-                            merged = Some(file);
-                        }
-                        local_phases.push(phase.clone());
-                        phase
-                    }
-                    Err(e) => {
-                        info.warnings.push(format!(
-                            "phase {name}: the hosts' results do not merge: {e}"
-                        ));
-                        continue;
-                    }
-                }
-            }
-            StepKind::Replicate { rf } => {
-                let (phase, workloads, r) = replication(name, *rf, c, done);
-                replicated = workloads;
-                info.replication = Some(r);
-                phase
-            }
-            StepKind::Pairs(pairs) => {
-                for d in done {
-                    if let (Some(f), Some(&(from, to))) =
-                        (&d.result, pairs.iter().find(|(f, _)| *f == d.rank))
-                    {
-                        info.network
-                            .extend(network_rows(from, to, f, d.retransmits));
-                    }
-                }
-                let windows: Vec<_> = done
-                    .iter()
-                    .filter(|d| d.result.is_some())
-                    .map(|d| d.window)
-                    .collect();
-                FleetPhase::of_windows(name, windows)
-            }
-            StepKind::Sinks | StepKind::StopSinks | StepKind::ReplicaListen => continue,
-        };
-        for d in done {
-            if let Some(e) = &d.error {
-                info.warnings
-                    .push(format!("phase {name}: rank {}: {e}", d.rank));
-            }
+        if let Some(phase) = steps.phase(name, kind, done, c, &mut info) {
+            push_phase(&mut info, name, done, phase);
         }
-        info.warnings.extend(phase.warnings.iter().cloned());
-        info.phases.push(phase);
     }
-    let refs: Vec<&FleetPhase> = local_phases.iter().collect();
-    info.scaling = if refs.len() > 1 {
-        scaling_rows(&refs)
+    info.scaling = if steps.local_phases.len() > 1 {
+        scaling_rows(&steps.local_phases.iter().collect::<Vec<_>>())
     } else {
         vec![]
     };
+    run_warnings(&mut info, c);
+    let file = cluster_file(facts, steps.merged, steps.replicated, info);
+    (file, steps.host_files)
+}
+
+/// Each admitted rank as a host of the report, with its clock offset (zero when none was
+/// measured); its results file is named later, by the local phase.
+fn hosts(c: &Coordinator<'_>) -> Vec<FleetHost> {
+    c.members
+        .members
+        .values()
+        .map(|m| {
+            let o = c.offsets.get(&m.rank).copied().unwrap_or_default();
+            FleetHost {
+                rank: m.rank,
+                host: m.host.clone(),
+                addr: m.peer_ip.to_string(),
+                offset_ns: o.offset_ns,
+                uncertainty_ns: o.uncertainty_ns,
+                fingerprint: m.fingerprint.clone(),
+                results_file: None,
+            }
+        })
+        .collect()
+}
+
+/// What the steps gathered besides the cluster view: the local phase merged over hosts, the
+/// leader's replication workloads, every local phase (the scaling series) and the hosts' own
+/// files.
+#[derive(Default)]
+struct Steps {
+    /// The `local` phase's results merged over hosts.
+    merged: Option<ResultsFile>,
+    /// The replication leader's workloads.
+    replicated: Vec<results::WorkloadResult>,
+    /// Every local phase (the full one and the scaling subsets), in run order.
+    local_phases: Vec<FleetPhase>,
+    /// Each host's own `local` results, by file name.
+    host_files: Vec<(String, ResultsFile)>,
+}
+
+impl Steps {
+    /// One step's phase, or none for a step with no phase of its own (sinks, the leader's
+    /// listen) or a local step with no results (or whose results do not merge: a warning).
+    fn phase(
+        &mut self,
+        name: &str,
+        kind: &StepKind,
+        done: &[RankDone],
+        c: &Coordinator<'_>,
+        info: &mut FleetInfo,
+    ) -> Option<FleetPhase> {
+        match kind {
+            StepKind::Local { .. } => self.local(name, done, info),
+            StepKind::Replicate { rf } => {
+                let (phase, workloads, r) = replication(name, *rf, c, done);
+                self.replicated = workloads;
+                info.replication = Some(r);
+                Some(phase)
+            }
+            StepKind::Pairs(pairs) => Some(network(name, pairs, done, info)),
+            StepKind::Sinks | StepKind::StopSinks | StepKind::ReplicaListen => None,
+        }
+    }
+
+    /// A local step merged over the hosts that sent results; the `local` phase's merge is the
+    /// cluster file's body, and each host's own file is kept beside it.
+    fn local(&mut self, name: &str, done: &[RankDone], info: &mut FleetInfo) -> Option<FleetPhase> {
+        let parts: Vec<HostPart<'_>> = done
+            .iter()
+            .filter_map(|d| {
+                d.result.as_ref().map(|f| HostPart {
+                    rank: d.rank,
+                    file: f,
+                    window: d.window,
+                })
+            })
+            .collect();
+        if parts.is_empty() {
+            return None;
+        }
+        match aggregate_phase(name, &parts) {
+            Ok((file, phase)) => {
+                if name == "local" {
+                    self.keep_host_files(done, &mut info.hosts);
+                    self.merged = Some(file);
+                }
+                self.local_phases.push(phase.clone());
+                Some(phase)
+            }
+            Err(e) => {
+                info.warnings.push(format!(
+                    "phase {name}: the hosts' results do not merge: {e}"
+                ));
+                None
+            }
+        }
+    }
+
+    /// Keeps each host's own results as `rank<k>-<host>.json`, named in its host row.
+    fn keep_host_files(&mut self, done: &[RankDone], hosts: &mut [FleetHost]) {
+        for d in done {
+            if let (Some(f), Some(h)) = (&d.result, hosts.iter_mut().find(|h| h.rank == d.rank)) {
+                let fname = format!("rank{}-{}.json", d.rank, h.host);
+                h.results_file = Some(fname.clone());
+                self.host_files.push((fname, f.clone()));
+            }
+        }
+    }
+}
+
+/// The network phase: each sending pair's rows into `info.network`, and the phase of the
+/// windows of the ranks that sent results.
+fn network(
+    name: &str,
+    pairs: &[(u32, u32)],
+    done: &[RankDone],
+    info: &mut FleetInfo,
+) -> FleetPhase {
+    for d in done {
+        if let (Some(f), Some(&(from, to))) = (&d.result, pairs.iter().find(|(f, _)| *f == d.rank))
+        {
+            info.network
+                .extend(network_rows(from, to, f, d.retransmits));
+        }
+    }
+    let windows: Vec<_> = done
+        .iter()
+        .filter(|d| d.result.is_some())
+        .map(|d| d.window)
+        .collect();
+    FleetPhase::of_windows(name, windows)
+}
+
+/// Adds a phase to the report, after the warnings of its ranks' errors and its own.
+fn push_phase(info: &mut FleetInfo, name: &str, done: &[RankDone], phase: FleetPhase) {
+    for d in done {
+        if let Some(e) = &d.error {
+            info.warnings
+                .push(format!("phase {name}: rank {}: {e}", d.rank));
+        }
+    }
+    info.warnings.extend(phase.warnings.iter().cloned());
+    info.phases.push(phase);
+}
+
+/// The run's own warnings, after the phases': start skew, different hardware, refused
+/// connections to the rendezvous.
+fn run_warnings(info: &mut FleetInfo, c: &Coordinator<'_>) {
     info.warnings
         .extend(skew_warnings(&info.hosts, &info.phases));
     info.warnings.extend(hardware_warning(&info.hosts));
@@ -155,6 +221,17 @@ pub fn build(
             c.members.refused
         ));
     }
+}
+
+/// The cluster results file: the merged local phase (or an empty file of rank 0's run), with
+/// rank 0's run identity, the leader's replication workloads, the fleet's warnings once, and
+/// the cluster view in its `fleet` field.
+fn cluster_file(
+    facts: &RunFacts<'_>,
+    merged: Option<ResultsFile>,
+    replicated: Vec<results::WorkloadResult>,
+    info: FleetInfo,
+) -> ResultsFile {
     let mut file = merged.unwrap_or_else(|| {
         crate::output::results_file(
             facts.meta,
@@ -180,7 +257,7 @@ pub fn build(
     }
     file.warnings.extend(info.warnings.iter().cloned());
     file.fleet = Some(info);
-    (file, host_files)
+    file
 }
 
 /// The replication phase: its windows, the leader's workloads (named as `segbench replicate`

@@ -111,6 +111,8 @@ pub fn check_run_args(args: &[String]) -> Result<Vec<String>, String> {
         }
     }
     for a in &args[1..] {
+        // Refused here, before any host is set up, rather than when the rank starts.
+        quote(a)?;
         let flag = a.split('=').next().unwrap_or("");
         if LAUNCHER_FLAGS.contains(&flag) || flag == "-o" {
             return Err(format!(
@@ -121,29 +123,33 @@ pub fn check_run_args(args: &[String]) -> Result<Vec<String>, String> {
     Ok(args[1..].to_vec())
 }
 
-/// `s` as one word for a POSIX shell.
-pub fn quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c))
-    {
-        return s.to_string();
-    }
-    format!("'{}'", s.replace('\'', r"'\''"))
+/// `s` as one word for a POSIX shell (`shlex::try_quote`); a value holding a NUL byte, which
+/// no shell word can carry, is refused with one line naming it.
+pub fn quote(s: &str) -> Result<String, String> {
+    shlex::try_quote(s).map(|q| q.into_owned()).map_err(|_| {
+        format!(
+            "'{}' holds a NUL byte, which no shell word can carry",
+            s.escape_debug()
+        )
+    })
 }
 
 /// The remote shell of one rank: reads the token from stdin into the environment, starts the
-/// rank, and sends it SIGHUP when stdin closes (the session ended early).
-pub fn remote_script(binary: &str, args: &[String]) -> String {
-    let words: Vec<String> = args.iter().map(|a| quote(a)).collect();
-    format!(
+/// rank, and sends it SIGHUP when stdin closes (the session ended early). A word that cannot
+/// be quoted ([`quote`]) is refused.
+pub fn remote_script(binary: &str, args: &[String]) -> Result<String, String> {
+    let words = args
+        .iter()
+        .map(|a| quote(a))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(format!(
         "exec 3<&0; IFS= read -r {TOKEN_ENV} <&3 || exit 2; export {TOKEN_ENV}; \
          {} fleet run {} </dev/null & p=$!; \
          (cat >/dev/null; kill -s HUP $p) <&3 >/dev/null 2>&1 & \
          wait $p",
-        quote(binary),
+        quote(binary)?,
         words.join(" ")
-    )
+    ))
 }
 
 /// Whether a host's `uname -m` is the architecture this binary was built for.
@@ -328,7 +334,9 @@ impl Drop for Ssh {
         let made = self.made.lock().map(|m| m.clone()).unwrap_or_default();
         fan_out(&made, self.fanout, |(host, dir)| {
             if let Some(d) = dir {
-                if let Err(e) = self.run(host, &format!("rm -rf -- {}", quote(d)), COMMAND_LIMIT) {
+                let removed =
+                    quote(d).and_then(|q| self.run(host, &format!("rm -rf -- {q}"), COMMAND_LIMIT));
+                if let Err(e) = removed {
                     eprintln!("segbench fleet ssh: [{host}] could not remove {d}: {e}");
                 }
             }
@@ -395,7 +403,8 @@ fn start_ranks(
         }
         args.extend(l.run_args.iter().cloned());
         let mut c = ssh.cmd("ssh", false);
-        c.arg(host).arg(remote_script(&bins[rank], &args));
+        c.arg(host)
+            .arg(remote_script(&bins[rank], &args).map_err(bad_input)?);
         let mut child = c
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -610,68 +619,4 @@ pub fn launch(l: SshLaunch, stop: Arc<AtomicBool>) -> anyhow::Result<u8> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn s(v: &[&str]) -> Vec<String> {
-        v.iter().map(|x| x.to_string()).collect()
-    }
-
-    #[test]
-    fn hosts_from_lists_and_a_file_once_each() {
-        let dir = tempfile::tempdir().unwrap();
-        let f = dir.path().join("hosts");
-        fs::write(&f, "# rack 1\nc\n\n d # spare\n").unwrap();
-        assert_eq!(
-            host_list(&s(&["a,b", "root@e"]), Some(&f)).unwrap(),
-            ["a", "b", "root@e", "c", "d"]
-        );
-        assert!(host_list(&[], None).unwrap_err().contains("no hosts"));
-        assert!(host_list(&s(&["a,b,a"]), None)
-            .unwrap_err()
-            .contains("twice"));
-        assert!(host_list(&s(&["a", "-oProxyCommand=x"]), None).is_err());
-        assert!(host_list(&[], Some(&dir.path().join("none"))).is_err());
-    }
-
-    #[test]
-    fn run_args_leave_placement_to_the_launcher() {
-        assert_eq!(
-            check_run_args(&s(&["run", "--quick"])).unwrap(),
-            ["--quick"]
-        );
-        assert!(check_run_args(&s(&["--quick"])).is_err());
-        assert!(check_run_args(&[]).is_err());
-        for bad in ["--rank", "--size=3", "--coordinator", "--out", "-o"] {
-            let e = check_run_args(&s(&["run", bad, "x"])).unwrap_err();
-            assert!(e.contains("launcher"), "{e}");
-        }
-    }
-
-    #[test]
-    fn the_remote_script_quotes_and_watches_its_stdin() {
-        assert_eq!(quote("a/b-c.toml"), "a/b-c.toml");
-        assert_eq!(quote("it's"), r"'it'\''s'");
-        assert_eq!(quote(""), "''");
-        let sc = remote_script("/opt/seg bench", &s(&["--quick", "x y"]));
-        assert!(
-            sc.contains("'/opt/seg bench' fleet run --quick 'x y' </dev/null &"),
-            "{sc}"
-        );
-        assert!(sc.contains("read -r SEGBENCH_FLEET_TOKEN"), "{sc}");
-        assert!(sc.contains("kill -s HUP $p"), "{sc}");
-        // The script parses.
-        let ok = Command::new("sh").args(["-n", "-c", &sc]).status().unwrap();
-        assert!(ok.success());
-    }
-
-    #[test]
-    fn architectures_and_ssh_g() {
-        assert!(arch_matches("x86_64", "x86_64\n"));
-        assert!(arch_matches("aarch64", "arm64"));
-        assert!(!arch_matches("x86_64", "aarch64"));
-        let g = "user root\nhostname 198.18.0.11\nport 22\n";
-        assert_eq!(ssh_hostname(g).as_deref(), Some("198.18.0.11"));
-        assert_eq!(ssh_hostname("port 22\n"), None);
-    }
-}
+mod tests;

@@ -208,7 +208,8 @@ fn fit_rounds(w: &mut WorkloadSpec) {
         let step = crate::runner::timeline::DEFAULT_INTERVAL_NS as u128;
         let fitted = ((d / window).as_nanos() / step).max(1) * step;
         if let Some(u) = w.until_steady_mut() {
-            *u = Some(format!("{}ms", fitted / 1_000_000));
+            let fitted = Duration::from_nanos(u64::try_from(fitted).unwrap_or(u64::MAX));
+            *u = Some(crate::parse::duration_text(fitted));
         }
     }
 }
@@ -238,7 +239,7 @@ pub fn quicken(s: &mut Suite, max: Duration) {
                 .map(|d| d > max)
                 .unwrap_or(false)
             {
-                *duration = Some(format!("{}ms", max.as_millis()));
+                *duration = Some(crate::parse::duration_text(max));
             }
         }
         if let Some(size) = w.size_mut() {

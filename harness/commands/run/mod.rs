@@ -121,7 +121,9 @@ pub fn load_suite(a: &RunArgs) -> anyhow::Result<(Suite, String, Vec<String>)> {
         }
     }
     if let Some(d) = a.duration {
-        suite::set_duration(&mut s, &format!("{}ms", d.as_millis().max(1)));
+        // At least 1 ns: a value below it ("0.1ns") parses as zero, which no workload runs.
+        let d = d.max(Duration::from_nanos(1));
+        suite::set_duration(&mut s, &crate::parse::duration_text(d));
     }
     if let Some(r) = a.repeat {
         if r == 0 {

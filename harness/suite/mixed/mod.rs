@@ -222,10 +222,10 @@ pub fn quicken(w: &mut MixedSpec) {
                     .as_deref()
                     .and_then(|e| parse_duration(e).ok())
                     .unwrap_or(DEFAULT_CHECKPOINT_INTERVAL);
-                x.every = Some(format!(
-                    "{}ms",
-                    (every / QUICK_FACTOR as u32).as_millis().max(1)
-                ));
+                // In whole milliseconds, at least one.
+                let ms = (every / QUICK_FACTOR as u32).as_millis().max(1);
+                let quick = Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX));
+                x.every = Some(crate::parse::duration_text(quick));
             }
         }
     }
