@@ -100,8 +100,8 @@ fn split_options(s: &str) -> anyhow::Result<Vec<String>> {
 
 /// The replication phase's options: its defaults (acks 0, 1, all, a short time per
 /// repetition, shorter with `quick`) unless `replicate_args` (`fleet run --replicate-args`)
-/// gives them (split by the shell's rules), then those, over `rf` replicas. One line naming the option
-/// when one is the fleet's or does not parse.
+/// gives them (split by the shell's rules), then those, over `rf` replicas. One line naming
+/// the option when one is the fleet's or does not parse.
 pub fn replicate_options(
     replicate_args: Option<&str>,
     quick: bool,
