@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
+use results::figures::{CpuScope, ExtraFigures, MixedPartFigures};
 use results::{Repetition, Status, WorkloadResult};
-use serde_json::json;
 use workloads::pacing::Clock;
 
 use super::env::{Env, Tally};
@@ -254,13 +254,17 @@ impl Tally {
 
 /// The CPU of a part: its own threads' (`RUSAGE_THREAD`), not the process's, which holds
 /// every part's.
-fn own_cpu(r: &mut Repetition, scope: &str) {
+fn own_cpu(r: &mut Repetition, scope: CpuScope) {
     let user: f64 = r.threads.iter().map(|t| t.cpu_user_s).sum();
     let sys: f64 = r.threads.iter().map(|t| t.cpu_sys_s).sum();
     r.cpu_user_s = user;
     r.cpu_sys_s = sys;
     r.cpu_s_per_gb = results::stats::cpu_s_per_gb(user + sys, r.bytes);
-    r.extra.insert("cpu_scope".into(), json!(scope));
+    MixedPartFigures {
+        cpu_scope: Some(scope),
+        ..MixedPartFigures::default()
+    }
+    .insert_into(&mut r.extra);
 }
 
 impl Env<'_> {
@@ -325,9 +329,11 @@ impl Env<'_> {
                         (
                             i,
                             out.map(|mut r| {
-                                r.repetition
-                                    .extra
-                                    .insert("mixed_start_offset_s".into(), json!(start_offset_s));
+                                MixedPartFigures {
+                                    mixed_start_offset_s: Some(start_offset_s),
+                                    ..MixedPartFigures::default()
+                                }
+                                .insert_into(&mut r.repetition.extra);
                                 r
                             }),
                         )
@@ -425,10 +431,7 @@ impl Env<'_> {
                 } else {
                     Vec::new()
                 };
-                own_cpu(
-                    &mut m.repetition,
-                    "the part's runner threads (RUSAGE_THREAD)",
-                );
+                own_cpu(&mut m.repetition, CpuScope::RunnerThreads);
                 Ok(PartRun {
                     repetition: m.repetition,
                     write_caps: Some(m.caps),
@@ -454,10 +457,7 @@ impl Env<'_> {
                         other => RunError::Unsupported(other.to_string()),
                     },
                 )?;
-                own_cpu(
-                    &mut m.repetition,
-                    "the part's consumer threads (RUSAGE_THREAD); the sink's is in sink_cpu_*",
-                );
+                own_cpu(&mut m.repetition, CpuScope::ConsumerThreads);
                 Ok(PartRun {
                     repetition: m.repetition,
                     write_caps: None,
@@ -477,7 +477,7 @@ impl Env<'_> {
                 } else {
                     Vec::new()
                 };
-                own_cpu(&mut rep, "the writer's thread (RUSAGE_THREAD)");
+                own_cpu(&mut rep, CpuScope::WriterThread);
                 Ok(PartRun {
                     repetition: rep,
                     write_caps: None,
