@@ -9,6 +9,9 @@
 //! - [`WriteFigures`]: one repetition of `segbench write` (retention, slow flushes).
 //! - [`ReadFigures`]: one repetition of `segbench read` (the sink's side, the consumers'
 //!   spread, the page cache before the run), as `harness/runner/read` writes it.
+//! - [`MixedPartFigures`]: one repetition of a mixed workload's part (whose CPU it counts,
+//!   when the parts were released, how many snapshots or checkpoints were written), as
+//!   `harness/runner/mixed` writes it.
 //!
 //! - [`RowKind`]: what a row measures (write, read, replication, a mixed workload's part), by type.
 //!
@@ -323,6 +326,47 @@ impl ExtraFigures for WriteFigures {
     const MARKER: Option<&'static str> = None;
 }
 
+/// Whose CPU a mixed part's repetition counts (`cpu_scope`): its own threads'
+/// (`RUSAGE_THREAD`), never the process's, which holds every part's. Serialized as the
+/// sentence results files have always held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CpuScope {
+    /// A write part: its runner threads.
+    #[serde(rename = "the part's runner threads (RUSAGE_THREAD)")]
+    RunnerThreads,
+    /// A read part: its consumer threads; the sink's CPU is in [`ReadFigures`] (`sink_cpu_*`).
+    #[serde(rename = "the part's consumer threads (RUSAGE_THREAD); the sink's is in sink_cpu_*")]
+    ConsumerThreads,
+    /// A periodic part (snapshot, checkpoint): its writer's thread.
+    #[serde(rename = "the writer's thread (RUSAGE_THREAD)")]
+    WriterThread,
+}
+
+/// The figures of one repetition of a mixed workload's part, beside those of its kind (a
+/// write part's [`WriteFigures`], a read part's [`ReadFigures`]). Each is written by a
+/// different step of the runner, so each is optional and absent (not null) when not set.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MixedPartFigures {
+    /// Whose CPU the repetition's `cpu_*` figures count.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_scope: Option<CpuScope>,
+    /// Seconds from the process's start to the start gate that released the parts run
+    /// together (the same for every part of one run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mixed_start_offset_s: Option<f64>,
+    /// A snapshot part: snapshots written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshots: Option<u64>,
+    /// A checkpoint part: checkpoints written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoints: Option<u64>,
+}
+
+impl ExtraFigures for MixedPartFigures {
+    const MARKER: Option<&'static str> = None;
+}
+
 /// What a row of a results file measures, told by its types rather than by its name: the
 /// one place that says which rows are replication rows and which are a mixed workload's parts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -414,6 +458,35 @@ mod tests {
         assert_eq!(RowKind::of(&skipped), RowKind::Replication);
         skipped.config.remove("rf");
         assert_eq!(RowKind::of(&skipped), RowKind::Write);
+    }
+
+    #[test]
+    fn a_mixed_part_s_figures_keep_their_json_names_and_types() {
+        let mut rep = plain_repetition(0, 1e6, 1000, 1.0);
+        MixedPartFigures {
+            snapshots: Some(3),
+            ..MixedPartFigures::default()
+        }
+        .insert_into(&mut rep.extra);
+        MixedPartFigures {
+            cpu_scope: Some(CpuScope::WriterThread),
+            mixed_start_offset_s: Some(0.25),
+            ..MixedPartFigures::default()
+        }
+        .insert_into(&mut rep.extra);
+        let keys: Vec<&str> = rep.extra.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["cpu_scope", "mixed_start_offset_s", "snapshots"]);
+        assert_eq!(
+            rep.extra["cpu_scope"],
+            "the writer's thread (RUSAGE_THREAD)"
+        );
+        assert_eq!(rep.extra["snapshots"], serde_json::json!(3));
+        let f = MixedPartFigures::of(&rep).unwrap();
+        assert_eq!(
+            (f.cpu_scope, f.snapshots, f.checkpoints),
+            (Some(CpuScope::WriterThread), Some(3), None)
+        );
+        assert_eq!(f.mixed_start_offset_s, Some(0.25));
     }
 
     #[test]

@@ -2,10 +2,10 @@
 //! ("with") and the same part run alone ("alone"), paired, with the ratios and a one-line
 //! verdict ("catch-up reads raise produce p99 from 0.4 ms to 9 ms on this disk").
 //!
-//! A runner marks each of a mixed workload's rows with a [`MixedRole`]; when both rows of a
-//! part are done it stores [`pair`]'s [`Interference`] on the "with" row, so the ratio is in
-//! the results file and the exporters only read it ([`interferences`]). Both types are the
-//! schema's ([`crate::schema`]), re-exported here.
+//! A runner marks each of a mixed workload's rows with a
+//! [`MixedRole`](crate::schema::MixedRole); when both rows of a part are done it stores
+//! [`pair`]'s [`Interference`] on the "with" row, so the ratio is in the results file and the
+//! exporters only read it ([`interferences`]). Both types are the schema's ([`crate::schema`]).
 
 use crate::format;
 use crate::hist;

@@ -13,11 +13,14 @@
 //! is new ([`periodic`]).
 //!
 //! Files: this one (what defines a mixed workload: [`MixedConfig`], [`Part`]); [`periodic`]
-//! (the snapshot / checkpoint writer and its schedule); [`runs`] (warm-up, repetitions with and
-//! alone, the rows). A suite `[[workload]]` of `kind = "mixed"` becomes a [`MixedConfig`] in
-//! `crate::suite::mixed`.
+//! (the snapshot / checkpoint writer and its schedule); [`runs`] (set-up, warm-up, repetitions
+//! with and alone); `env` (what the runs share and what they gave); `rows` (the rows made from
+//! the runs, paired). A suite `[[workload]]` of
+//! `kind = "mixed"` becomes a [`MixedConfig`] in `crate::suite::mixed`.
 
+mod env;
 pub mod periodic;
+mod rows;
 pub mod runs;
 
 use std::time::Duration;

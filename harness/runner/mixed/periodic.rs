@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use results::figures::{ExtraFigures, MixedPartFigures};
 use results::{hist, Repetition, ThreadStats};
 use segmodel::XorShift64Star;
 use workloads::pacing::Clock;
@@ -258,7 +259,18 @@ pub fn run_periodic(
     let cpu = CpuSnapshot::thread().since(&cpu0);
     let elapsed_s = (end_ns - start) as f64 / 1e9;
     let mut extra = std::collections::BTreeMap::new();
-    extra.insert(format!("{kind}s"), serde_json::json!(count));
+    // `snapshots` or `checkpoints`: how many were written.
+    let figures = match cfg.trigger {
+        Trigger::Records { .. } => MixedPartFigures {
+            snapshots: Some(count),
+            ..MixedPartFigures::default()
+        },
+        Trigger::Every(_) => MixedPartFigures {
+            checkpoints: Some(count),
+            ..MixedPartFigures::default()
+        },
+    };
+    figures.insert_into(&mut extra);
     let rep = Repetition {
         index: 0,
         bytes,
