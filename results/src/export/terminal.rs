@@ -5,6 +5,7 @@
 use super::cluster;
 use super::comparison;
 use super::{ExportError, Exporter};
+use crate::figures::RowKind;
 use crate::format;
 use crate::identity::tool_version;
 use crate::schema::{Kind, ResultsFile, Status, WorkloadResult};
@@ -169,12 +170,16 @@ fn engine_name(engine: &str) -> &str {
     engine.split(':').next().unwrap_or(engine).trim()
 }
 
-/// Completed workloads of `kind` that have a throughput figure (not a mixed workload's parts).
+/// Completed workloads of `kind` that have a throughput figure: plain writes or reads, not a
+/// mixed workload's parts (compared with themselves alone) nor replication rows (a produce
+/// rate, not a write path's).
 fn measured(r: &ResultsFile, kind: Kind) -> impl Iterator<Item = &WorkloadResult> {
-    // A mixed workload's parts are compared with themselves alone, not with the engines.
+    let row = match kind {
+        Kind::Write => RowKind::Write,
+        Kind::Read => RowKind::Read,
+    };
     r.workloads.iter().filter(move |w| {
-        w.kind == kind
-            && w.mixed.is_none()
+        RowKind::of(w) == row
             && w.status == Status::Completed
             && w.summary
                 .as_ref()
@@ -282,6 +287,14 @@ mod tests {
             .skip_while(|l| !l.starts_with("workload"))
             .take_while(|l| !l.is_empty())
             .collect()
+    }
+
+    #[test]
+    fn a_replication_row_is_not_a_write_path_in_the_verdict() {
+        // Its produce rate ("buffered -> buffered") was taken for the fastest write engine
+        // other than buffered: "write: buffered -> buffered 0.2× buffered".
+        let lines = verdict(&crate::testing::replication_results());
+        assert!(!lines.iter().any(|l| l.starts_with("write:")), "{lines:?}");
     }
 
     #[test]
