@@ -99,7 +99,7 @@ fn foreign_key(place: &Place, key: &str) -> Option<String> {
     }
     let kind = place.kind.as_str();
     Some(match (kind, key) {
-        ("write" | "read", k) if keys::REPLICATE_ONLY.contains(&k) => format!(
+        ("write" | "read", k) if keys::replicate_only(k) => format!(
             "workload '{name}': rf, acks, leader_engine, follower_engine, min_insync_replicas and replica_* apply to kind = \"replicate\" only"
         ),
         ("replicate", k) if known(k) => format!(
@@ -122,14 +122,10 @@ fn foreign_key(place: &Place, key: &str) -> Option<String> {
 
 /// True for a key some kind takes.
 fn known(key: &str) -> bool {
-    [
-        keys::WRITE,
-        keys::READ,
-        keys::REPLICATE_ONLY,
-        keys::PERIODIC,
-    ]
-    .iter()
-    .any(|k| k.contains(&key))
+    keys::write().contains(&key)
+        || keys::read().contains(&key)
+        || keys::replicate_only(key)
+        || keys::periodic().contains(&key)
 }
 
 /// The first workload (or part) of `text` that does not deserialize.

@@ -262,63 +262,98 @@ pub struct PeriodicSpec {
     pub background: Option<bool>,
 }
 
-/// The keys each kind takes, for the messages that refuse a key of another kind.
+/// The keys each kind takes, for the messages that refuse a key of another kind: read from the
+/// spec structs themselves (the field names serde matches), so a new option is known here the
+/// moment it is declared.
 pub(super) mod keys {
+    use std::cell::Cell;
+
+    use serde::de::{self, Deserialize, Deserializer, Visitor};
+
+    use super::{PeriodicSpec, ReadSpec, ReplicateSpec, WriteSpec};
+
     /// A write workload's keys.
-    pub const WRITE: &[&str] = &[
-        "name",
-        "engines",
-        "partitions",
-        "threads",
-        "record_size",
-        "batch_size",
-        "segment_size",
-        "index_interval",
-        "preallocate",
-        "retention",
-        "flush",
-        "sync",
-        "format",
-        "size",
-        "duration",
-        "rate",
-        "verify",
-        "repeat",
-        "sweep",
-        "background",
-        "until_steady",
-    ];
+    pub fn write() -> &'static [&'static str] {
+        fields_of::<WriteSpec>()
+    }
+
     /// A read workload's keys.
-    pub const READ: &[&str] = &[
-        "name",
-        "engines",
-        "partitions",
-        "size",
-        "duration",
-        "rate",
-        "consumers",
-        "groups",
-        "fetch_size",
-        "cache",
-        "verify",
-        "repeat",
-        "sweep",
-        "background",
-        "until_steady",
-    ];
+    pub fn read() -> &'static [&'static str] {
+        fields_of::<ReadSpec>()
+    }
+
     /// A snapshot or checkpoint part's keys.
-    pub const PERIODIC: &[&str] = &["name", "size", "every", "every_records", "background"];
-    /// The keys only a replicate workload takes.
-    pub const REPLICATE_ONLY: &[&str] = &[
-        "rf",
-        "acks",
-        "leader_engine",
-        "follower_engine",
-        "min_insync_replicas",
-        "replica_fetch_max_bytes",
-        "replica_fetch_wait_max_ms",
-        "replica_lag_time_max_ms",
-    ];
+    pub fn periodic() -> &'static [&'static str] {
+        fields_of::<PeriodicSpec>()
+    }
+
+    /// True for a key only a replicate workload takes (none of a write's or a read's).
+    pub fn replicate_only(key: &str) -> bool {
+        fields_of::<ReplicateSpec>().contains(&key)
+            && !write().contains(&key)
+            && !read().contains(&key)
+    }
+
+    /// The field names serde matches for the struct `T` (its `#[serde(rename)]`s applied).
+    fn fields_of<T: for<'de> Deserialize<'de>>() -> &'static [&'static str] {
+        let fields = Cell::new(&[][..]);
+        // The probe always errs once it has the names: there is no value to build.
+        let _ = T::deserialize(FieldNames(&fields));
+        fields.get()
+    }
+
+    /// A deserializer that answers nothing and notes the field names a struct asks for.
+    struct FieldNames<'a>(&'a Cell<&'static [&'static str]>);
+
+    impl<'de> Deserializer<'de> for FieldNames<'_> {
+        type Error = de::value::Error;
+
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(de::Error::custom("only a struct's field names are read"))
+        }
+
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _name: &'static str,
+            fields: &'static [&'static str],
+            _visitor: V,
+        ) -> Result<V::Value, Self::Error> {
+            self.0.set(fields);
+            Err(de::Error::custom("field names read"))
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+            option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+            ignored_any
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn the_keys_are_the_spec_structs_fields() {
+            let w = write();
+            assert!(
+                w.contains(&"threads") && w.contains(&"until_steady"),
+                "{w:?}"
+            );
+            assert!(!w.contains(&"consumers") && !w.contains(&"kind"), "{w:?}");
+            assert!(read().contains(&"consumers") && !read().contains(&"threads"));
+            assert_eq!(
+                periodic(),
+                ["name", "size", "every", "every_records", "background"]
+            );
+            for k in ["rf", "acks", "leader_engine", "replica_lag_time_max_ms"] {
+                assert!(replicate_only(k), "{k}");
+            }
+            for k in ["partitions", "size", "duration", "threads"] {
+                assert!(!replicate_only(k), "{k}");
+            }
+        }
+    }
 }
 
 impl WorkloadSpec {
