@@ -40,10 +40,19 @@ pub trait ExtraFigures: Serialize + DeserializeOwned {
         }
     }
 
+    /// True when `rep` is marked as holding these figures (its [`Self::MARKER`] key), without
+    /// reading them; always true for figures without a marker.
+    fn held_by(rep: &Repetition) -> bool {
+        match Self::MARKER {
+            Some(m) => rep.extra.contains_key(m),
+            None => true,
+        }
+    }
+
     /// The figures of `rep`, or `None` when it holds none of them (no [`Self::MARKER`] key) or
     /// holds them in a shape this version cannot read.
     fn of(rep: &Repetition) -> Option<Self> {
-        if Self::MARKER.is_some_and(|m| !rep.extra.contains_key(m)) {
+        if !Self::held_by(rep) {
             return None;
         }
         let map: serde_json::Map<String, Value> = rep
@@ -387,9 +396,7 @@ impl RowKind {
     /// file from before either by its `replicate/` name.
     pub fn of(w: &WorkloadResult) -> RowKind {
         let replication = || {
-            w.repetitions
-                .iter()
-                .any(|r| ReplicationFigures::of(r).is_some())
+            w.repetitions.iter().any(ReplicationFigures::held_by)
                 || (w.config.contains_key("rf") && w.config.contains_key("acks"))
                 || w.name.starts_with("replicate/")
         };

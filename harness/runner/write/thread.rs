@@ -77,7 +77,7 @@ struct Acc {
 }
 
 impl Acc {
-    #[inline]
+    #[inline(always)]
     fn ack(&mut self, start_ns: u64, end_ns: u64) {
         hist::record(&mut self.latency, end_ns.saturating_sub(start_ns));
         self.timeline.record(end_ns, self.batch_bytes);
@@ -366,6 +366,7 @@ impl<'a> Writer<'a> {
     /// Gets a region of `part`'s engine, reaping while every slot is in flight, and encodes
     /// the next batch (timestamp `ts_ms`) straight into it.
     #[inline]
+    #[inline]
     fn fill(&mut self, part: &mut Part, ts_ms: i64, token: u64) -> Result<(), EngineError> {
         let cfg = self.ctx.cfg;
         loop {
@@ -398,6 +399,7 @@ impl<'a> Writer<'a> {
     /// Submits the filled region as the append that started at `start`, books it in the
     /// log, and acknowledges it as the flush policy says (now, after a flush, at a later
     /// flush, or when the queued append completes); returns the clock after.
+    #[inline]
     #[inline]
     fn submit(
         &mut self,
