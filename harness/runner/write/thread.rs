@@ -366,7 +366,6 @@ impl<'a> Writer<'a> {
     /// Gets a region of `part`'s engine, reaping while every slot is in flight, and encodes
     /// the next batch (timestamp `ts_ms`) straight into it.
     #[inline]
-    #[inline]
     fn fill(&mut self, part: &mut Part, ts_ms: i64, token: u64) -> Result<(), EngineError> {
         let cfg = self.ctx.cfg;
         loop {
@@ -399,7 +398,6 @@ impl<'a> Writer<'a> {
     /// Submits the filled region as the append that started at `start`, books it in the
     /// log, and acknowledges it as the flush policy says (now, after a flush, at a later
     /// flush, or when the queued append completes); returns the clock after.
-    #[inline]
     #[inline]
     fn submit(
         &mut self,
