@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use results::figures::RowKind;
 use results::{Kind, Medium, Status, WorkloadResult};
 use workloads::pacing::Clock;
 
@@ -302,11 +303,9 @@ pub fn best_write_engine(done: &[WorkloadResult]) -> Option<String> {
     let completed: Vec<&WorkloadResult> = done
         .iter()
         .filter(|w| {
-            w.kind == Kind::Write
-                && w.mixed.is_none()
+            RowKind::of(w) == RowKind::Write
                 && w.status == Status::Completed
                 && !w.config.contains_key("sweep")
-                && !results::replication::is_replication(w)
         })
         .collect();
     let device: Vec<&&WorkloadResult> = completed

@@ -67,11 +67,6 @@ pub struct AcksRow<'a> {
     pub events: Vec<IsrChange>,
 }
 
-/// True for a replication row ([`RowKind::Replication`]).
-pub fn is_replication(w: &WorkloadResult) -> bool {
-    RowKind::of(w) == RowKind::Replication
-}
-
 /// The repetitions' histograms picked by `pick` merged, or `None` when none has one.
 fn merged(
     figures: &[ReplicationFigures],
@@ -86,7 +81,7 @@ fn merged(
 
 /// The row of `w`, or `None` when it is not a completed replication row with figures.
 pub fn acks_row(w: &WorkloadResult) -> Option<AcksRow<'_>> {
-    if !is_replication(w) || w.status != Status::Completed {
+    if RowKind::of(w) != RowKind::Replication || w.status != Status::Completed {
         return None;
     }
     let s = w.summary.as_ref()?;
