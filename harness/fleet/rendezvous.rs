@@ -6,6 +6,8 @@
 
 use std::collections::BTreeMap;
 use std::io;
+
+use crate::auth::token_matches;
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
@@ -14,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use super::clock::realtime_ns;
 use super::proto::{
-    read_msg, token_matches, write_msg, Msg, ProtoError, MAX_FRAME_BYTES, MAX_RESULTS_FRAME_BYTES,
+    read_msg, write_msg, Msg, ProtoError, MAX_FRAME_BYTES, MAX_RESULTS_FRAME_BYTES,
 };
 
 /// Heartbeat period, both ways.
