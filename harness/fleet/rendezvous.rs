@@ -6,8 +6,6 @@
 
 use std::collections::BTreeMap;
 use std::io;
-
-use crate::auth::token_matches;
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
@@ -18,6 +16,7 @@ use super::clock::realtime_ns;
 use super::proto::{
     read_msg, write_msg, Msg, ProtoError, MAX_FRAME_BYTES, MAX_RESULTS_FRAME_BYTES,
 };
+use crate::auth::token_matches;
 
 /// Heartbeat period, both ways.
 pub const HEARTBEAT: Duration = Duration::from_secs(1);
