@@ -24,6 +24,8 @@ pub mod rank;
 pub mod rendezvous;
 pub mod report;
 pub mod retrans;
+#[cfg(test)]
+mod sim;
 pub mod ssh;
 pub mod sync;
 pub mod worker;
