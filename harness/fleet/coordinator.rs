@@ -15,6 +15,7 @@ use results::ResultsFile;
 use super::clock::{self, estimate, realtime_ns, Offset, PINGS};
 use super::proto::{Msg, Task};
 use super::rendezvous::{Event, Members};
+use super::spool::Spool;
 use super::sync::Barrier;
 
 /// Longest wait for every rank to be ready for a step (a sink to start).
@@ -133,6 +134,8 @@ pub struct Coordinator<'a> {
     pub sink_ports: BTreeMap<u32, u16>,
     /// The replication leader's port on rank 0, once started.
     pub leader_port: Option<u16>,
+    /// Where the hosts' own results go as they arrive (none: they are not kept).
+    pub spool: Option<Spool>,
     stop: &'a AtomicBool,
 }
 
@@ -144,6 +147,7 @@ impl<'a> Coordinator<'a> {
             offsets: BTreeMap::new(),
             sink_ports: BTreeMap::new(),
             leader_port: None,
+            spool: None,
             stop,
         }
     }
@@ -418,6 +422,11 @@ impl<'a> Coordinator<'a> {
                 })?;
                 if let Some(why) = follower_never_joined(kind, r, &follower, &done) {
                     return Err(self.failure(Some(r), format!("phase {phase}: {why}")));
+                }
+                if let (Some(spool), Some(f)) = (self.spool.as_mut(), result.as_deref()) {
+                    let host = self.members.members.get(&r).map_or("", |m| m.host.as_str());
+                    let kept = spool.keep(phase, r, host, f);
+                    kept.map_err(|e| self.failure(Some(0), e))?;
                 }
                 let o = self.offsets.get(&r).copied().unwrap_or_default();
                 done.insert(

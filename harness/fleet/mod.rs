@@ -11,6 +11,7 @@
 //! - [`child`]: the phase's child processes; [`retrans`]: the kernel's TCP retransmissions;
 //! - [`sync`]: the barrier before every measured repetition of a local phase;
 //! - [`worker`]: one rank's side; [`coordinator`]: rank 0's; [`report`]: the results;
+//!   [`spool`]: each host's own results, written as they arrive;
 //! - [`ssh`]: `segbench fleet ssh`, a launcher over OpenSSH ([`exec`]: its bounded commands); [`k8s`]: `segbench fleet k8s`, an
 //!   Indexed Job's manifest.
 
@@ -26,6 +27,7 @@ pub mod report;
 pub mod retrans;
 #[cfg(test)]
 mod sim;
+pub mod spool;
 pub mod ssh;
 pub mod sync;
 pub mod worker;
@@ -139,6 +141,10 @@ fn lead(cfg: FleetConfig, stop: Arc<AtomicBool>) -> anyhow::Result<u8> {
         p.launcher.name(),
         meta.id
     );
+    let dir = cfg
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("segbench-results").join(&meta.id));
     let mut own_cfg = cfg.worker.clone();
     own_cfg.coordinator = connect.to_string();
     let own_stop = stop.clone();
@@ -166,7 +172,16 @@ fn lead(cfg: FleetConfig, stop: Arc<AtomicBool>) -> anyhow::Result<u8> {
             proto::TOKEN_ENV
         ))));
     }
+    if let Err(e) = report::create_dir(&dir) {
+        members.broadcast(&Msg::Abort {
+            reason: format!("rank 0 cannot write its results: {e}"),
+        });
+        drop(members);
+        let _ = own.join();
+        return Err(e);
+    }
     let mut c = Coordinator::new(members, &stop);
+    c.spool = Some(spool::Spool::new(&dir));
     let mut gathered = report::Gathered::default();
     let outcome = drive(&cfg, &mut c, &mut gathered);
     match &outcome {
@@ -196,12 +211,8 @@ fn lead(cfg: FleetConfig, stop: Arc<AtomicBool>) -> anyhow::Result<u8> {
         baseline: cfg.baseline.clone(),
     };
     let failure = outcome.err();
-    let (file, hosts) = report::build(&facts, &c, &gathered, failure.clone());
-    let dir = cfg
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("segbench-results").join(&meta.id));
-    report::write(&dir, &file, &hosts)?;
+    let file = report::build(&facts, &c, gathered, failure.clone());
+    report::write(&dir, &file)?;
     crate::output::print(&report::summary(&file))?;
     eprintln!("segbench fleet: results in {}/results.json", dir.display());
     match failure {
@@ -240,7 +251,7 @@ fn drive(
             .iter()
             .find(|d| d.result.is_none() && d.error.is_some() && produces(d.rank))
             .map(|d| (d.rank, d.error.clone().unwrap_or_default()));
-        g.steps.push((name.clone(), kind, done));
+        g.add(&name, &kind, done, c);
         if let Some((rank, e)) = broken {
             return Err(c.failure(Some(rank), format!("phase {name}: {e}")));
         }

@@ -12,13 +12,32 @@ use results::format::mb_per_s;
 use results::{Baseline, ResultsFile};
 
 use super::coordinator::{Coordinator, RankDone, StepKind};
+use super::spool::KEPT_PHASE;
 use crate::meta::RunMeta;
 
-/// Everything gathered, step by step.
+/// What the steps gathered so far, each step aggregated as it ends ([`Gathered::add`]), so the
+/// hosts' files of one step are held only until then (their own copies went to disk as they
+/// arrived: [`super::spool`]).
 #[derive(Debug, Default)]
 pub struct Gathered {
-    /// (phase name, step kind, answers) in run order.
-    pub steps: Vec<(String, StepKind, Vec<RankDone>)>,
+    /// The cluster view so far: phases, network rows, replication, the phases' warnings.
+    info: FleetInfo,
+    /// What the steps gathered besides it.
+    steps: Steps,
+}
+
+impl Gathered {
+    /// Aggregates one step's answers (`done`, dropped after) into its phase.
+    pub fn add(&mut self, name: &str, kind: &StepKind, done: Vec<RankDone>, c: &Coordinator<'_>) {
+        if let Some(phase) = self.steps.phase(name, kind, &done, c, &mut self.info) {
+            push_phase(&mut self.info, name, &done, phase);
+        }
+    }
+
+    /// Phases aggregated so far.
+    pub fn phases(&self) -> usize {
+        self.info.phases.len()
+    }
 }
 
 /// What rank 0 knows about the run besides the gathered steps.
@@ -36,40 +55,31 @@ pub struct RunFacts<'a> {
     pub baseline: Baseline,
 }
 
-/// The cluster results file and each host's own local-phase file (`rank<k>-<host>.json`):
-/// the hosts, each step's phase (in run order), the run's warnings, then the file around them.
+/// The cluster results file: the hosts (each naming its own file, written by the spool), each
+/// step's phase (in run order), the run's warnings, then the file around them.
 pub fn build(
     facts: &RunFacts<'_>,
     c: &Coordinator<'_>,
-    g: &Gathered,
+    g: Gathered,
     failure: Option<FleetFailure>,
-) -> (ResultsFile, Vec<(String, ResultsFile)>) {
-    let mut info = FleetInfo {
-        size: facts.size,
-        launcher: facts.launcher.to_string(),
-        coordinator: facts.coordinator.to_string(),
-        failure,
-        hosts: hosts(c),
-        ..Default::default()
-    };
-    let mut steps = Steps::default();
-    for (name, kind, done) in &g.steps {
-        if let Some(phase) = steps.phase(name, kind, done, c, &mut info) {
-            push_phase(&mut info, name, done, phase);
-        }
-    }
+) -> ResultsFile {
+    let Gathered { mut info, steps } = g;
+    info.size = facts.size;
+    info.launcher = facts.launcher.to_string();
+    info.coordinator = facts.coordinator.to_string();
+    info.failure = failure;
+    info.hosts = hosts(c);
     info.scaling = if steps.local_phases.len() > 1 {
         scaling_rows(&steps.local_phases.iter().collect::<Vec<_>>())
     } else {
         vec![]
     };
     run_warnings(&mut info, c);
-    let file = cluster_file(facts, steps.merged, steps.replicated, info);
-    (file, steps.host_files)
+    cluster_file(facts, steps.merged, steps.replicated, info)
 }
 
 /// Each admitted rank as a host of the report, with its clock offset (zero when none was
-/// measured); its results file is named later, by the local phase.
+/// measured) and its own results file, when the spool wrote one.
 fn hosts(c: &Coordinator<'_>) -> Vec<FleetHost> {
     c.members
         .members
@@ -83,16 +93,19 @@ fn hosts(c: &Coordinator<'_>) -> Vec<FleetHost> {
                 offset_ns: o.offset_ns,
                 uncertainty_ns: o.uncertainty_ns,
                 fingerprint: m.fingerprint.clone(),
-                results_file: None,
+                results_file: c
+                    .spool
+                    .as_ref()
+                    .and_then(|s| s.written(m.rank))
+                    .map(str::to_string),
             }
         })
         .collect()
 }
 
 /// What the steps gathered besides the cluster view: the local phase merged over hosts, the
-/// leader's replication workloads, every local phase (the scaling series) and the hosts' own
-/// files.
-#[derive(Default)]
+/// leader's replication workloads and every local phase (the scaling series).
+#[derive(Debug, Default)]
 struct Steps {
     /// The `local` phase's results merged over hosts.
     merged: Option<ResultsFile>,
@@ -100,8 +113,6 @@ struct Steps {
     replicated: Vec<results::WorkloadResult>,
     /// Every local phase (the full one and the scaling subsets), in run order.
     local_phases: Vec<FleetPhase>,
-    /// Each host's own `local` results, by file name.
-    host_files: Vec<(String, ResultsFile)>,
 }
 
 impl Steps {
@@ -129,7 +140,7 @@ impl Steps {
     }
 
     /// A local step merged over the hosts that sent results; the `local` phase's merge is the
-    /// cluster file's body, and each host's own file is kept beside it.
+    /// cluster file's body.
     fn local(&mut self, name: &str, done: &[RankDone], info: &mut FleetInfo) -> Option<FleetPhase> {
         let parts: Vec<HostPart<'_>> = done
             .iter()
@@ -146,8 +157,7 @@ impl Steps {
         }
         match aggregate_phase(name, &parts) {
             Ok((file, phase)) => {
-                if name == "local" {
-                    self.keep_host_files(done, &mut info.hosts);
+                if name == KEPT_PHASE {
                     self.merged = Some(file);
                 }
                 self.local_phases.push(phase.clone());
@@ -158,17 +168,6 @@ impl Steps {
                     "phase {name}: the hosts' results do not merge: {e}"
                 ));
                 None
-            }
-        }
-    }
-
-    /// Keeps each host's own results as `rank<k>-<host>.json`, named in its host row.
-    fn keep_host_files(&mut self, done: &[RankDone], hosts: &mut [FleetHost]) {
-        for d in done {
-            if let (Some(f), Some(h)) = (&d.result, hosts.iter_mut().find(|h| h.rank == d.rank)) {
-                let fname = format!("rank{}-{}.json", d.rank, h.host);
-                h.results_file = Some(fname.clone());
-                self.host_files.push((fname, f.clone()));
             }
         }
     }
@@ -323,17 +322,16 @@ fn replication(
     (phase, workloads, r)
 }
 
-/// Writes the cluster file (results.json, summary.md, report.html) and the hosts' files.
-pub fn write(
-    dir: &Path,
-    file: &ResultsFile,
-    hosts: &[(String, ResultsFile)],
-) -> anyhow::Result<()> {
+/// Creates rank 0's results directory, before the run (the hosts' files go there as they
+/// arrive).
+pub fn create_dir(dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)
-        .map_err(|e| crate::bad_input(format!("--out {}: cannot create it: {e}", dir.display())))?;
-    for (name, f) in hosts {
-        results::io::write_results(&dir.join(name), f)?;
-    }
+        .map_err(|e| crate::bad_input(format!("--out {}: cannot create it: {e}", dir.display())))
+}
+
+/// Writes the cluster file (results.json, summary.md, report.html); the hosts' files are
+/// already there.
+pub fn write(dir: &Path, file: &ResultsFile) -> anyhow::Result<()> {
     crate::output::write_outputs(file, dir)
 }
 
