@@ -32,7 +32,7 @@ const SIM_TEST: &str = "fleet::sim::tests::simulated_ranks";
 /// Held by a simulated rank while it sends its results.
 static SENDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 /// Longest silence a simulated rank accepts from rank 0.
-const QUIET: Duration = Duration::from_secs(60);
+const QUIET: Duration = Duration::from_secs(300);
 
 /// Workloads in each simulated rank's results.
 const WORKLOADS: u32 = 4;
