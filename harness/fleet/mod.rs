@@ -129,10 +129,29 @@ fn listen(coordinator: &str) -> anyhow::Result<(TcpListener, SocketAddr, SocketA
     Ok((listener, local, connect))
 }
 
+/// Files rank 0 keeps open per rank: a link's socket and its writer's clone.
+const FILES_PER_RANK: u64 = 2;
+/// Files rank 0 keeps open besides (stdio, the listener, its own worker and child, results).
+const FILES_BESIDE: u64 = 64;
+
+/// Refuses a run of `size` ranks whose links rank 0 could not hold open under `limit`
+/// (RLIMIT_NOFILE, already raised to the hard limit): "Too many open files" while ranks join.
+fn check_open_files(size: u32, limit: u64) -> anyhow::Result<()> {
+    let need = FILES_PER_RANK * u64::from(size) + FILES_BESIDE;
+    if need > limit {
+        return Err(bad_input(format!(
+            "--size {size}: rank 0 keeps {FILES_PER_RANK} files open per rank, about {need}, more \
+             than this process may open ({limit}, RLIMIT_NOFILE); raise the limit (ulimit -n {need})"
+        )));
+    }
+    Ok(())
+}
+
 /// Rank 0: listen, run its own worker in a thread, admit, measure clocks, drive the steps,
 /// write the results.
 fn lead(cfg: FleetConfig, stop: Arc<AtomicBool>) -> anyhow::Result<u8> {
     let p = &cfg.placement;
+    check_open_files(p.size, crate::budget::Room::here().open_files)?;
     let (listener, local, connect) = listen(&p.coordinator)?;
     let meta = RunMeta::now();
     eprintln!(

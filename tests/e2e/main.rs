@@ -10,6 +10,7 @@ mod fleet;
 mod fleet_cluster;
 mod fleet_rank;
 mod fleet_replicate;
+mod fleet_scale;
 mod mixed;
 mod plan;
 mod read;
