@@ -131,17 +131,44 @@ fn listen(coordinator: &str) -> anyhow::Result<(TcpListener, SocketAddr, SocketA
 
 /// Files rank 0 keeps open per rank: a link's socket and its writer's clone.
 const FILES_PER_RANK: u64 = 2;
-/// Files rank 0 keeps open besides (stdio, the listener, its own worker and child, results).
-const FILES_BESIDE: u64 = 64;
+/// Threads rank 0 starts per rank: a link's reader and its heartbeat.
+const THREADS_PER_RANK: u64 = 2;
+/// Files and threads rank 0 needs besides (stdio, the listener, its own worker and child).
+const BESIDE: u64 = 64;
 
-/// Refuses a run of `size` ranks whose links rank 0 could not hold open under `limit`
-/// (RLIMIT_NOFILE, already raised to the hard limit): "Too many open files" while ranks join.
-fn check_open_files(size: u32, limit: u64) -> anyhow::Result<()> {
-    let need = FILES_PER_RANK * u64::from(size) + FILES_BESIDE;
-    if need > limit {
+/// The most threads this process may have: the kernel's `threads-max` and `pid_max` (a thread
+/// takes a pid) and `RLIMIT_NPROC`, whichever is lowest.
+fn thread_limit() -> u64 {
+    let read = |p: &str| {
+        std::fs::read_to_string(p)
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .unwrap_or(u64::MAX)
+    };
+    let nproc = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NPROC)
+        .map_or(u64::MAX, |(soft, _)| soft);
+    read("/proc/sys/kernel/threads-max")
+        .min(read("/proc/sys/kernel/pid_max"))
+        .min(nproc)
+}
+
+/// Refuses a run of `size` ranks whose links rank 0 could not hold under `files`
+/// (RLIMIT_NOFILE, already raised to the hard limit) or `threads` ([`thread_limit`]): "Too
+/// many open files" or a failed thread while ranks join.
+fn check_room(size: u32, files: u64, threads: u64) -> anyhow::Result<()> {
+    let need = FILES_PER_RANK * u64::from(size) + BESIDE;
+    if need > files {
         return Err(bad_input(format!(
             "--size {size}: rank 0 keeps {FILES_PER_RANK} files open per rank, about {need}, more \
-             than this process may open ({limit}, RLIMIT_NOFILE); raise the limit (ulimit -n {need})"
+             than this process may open ({files}, RLIMIT_NOFILE); raise the limit (ulimit -n {need})"
+        )));
+    }
+    let need = THREADS_PER_RANK * u64::from(size) + BESIDE;
+    if need > threads {
+        return Err(bad_input(format!(
+            "--size {size}: rank 0 starts {THREADS_PER_RANK} threads per rank, about {need}, more \
+             than this machine allows ({threads}: kernel.threads-max, kernel.pid_max, ulimit -u); \
+             raise them or run fewer ranks"
         )));
     }
     Ok(())
@@ -151,7 +178,11 @@ fn check_open_files(size: u32, limit: u64) -> anyhow::Result<()> {
 /// write the results.
 fn lead(cfg: FleetConfig, stop: Arc<AtomicBool>) -> anyhow::Result<u8> {
     let p = &cfg.placement;
-    check_open_files(p.size, crate::budget::Room::here().open_files)?;
+    check_room(
+        p.size,
+        crate::budget::Room::here().open_files,
+        thread_limit(),
+    )?;
     let (listener, local, connect) = listen(&p.coordinator)?;
     let meta = RunMeta::now();
     eprintln!(
@@ -276,4 +307,22 @@ fn drive(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rank_count_must_fit_rank_0s_files_and_threads() {
+        assert!(check_room(256, 1024, 32_768).is_ok());
+        let e = check_room(500, 1024, 32_768).unwrap_err().to_string();
+        assert!(
+            e.contains("--size 500") && e.contains("ulimit -n 1064"),
+            "{e}"
+        );
+        // 65,536 ranks: 131,136 threads, past a pid_max of 32,768.
+        let e = check_room(65_536, 1 << 20, 32_768).unwrap_err().to_string();
+        assert!(e.contains("131136") && e.contains("pid_max"), "{e}");
+    }
 }
