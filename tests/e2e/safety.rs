@@ -84,8 +84,7 @@ fn an_open_loop_at_a_crawl_ends_on_time_and_stops_on_a_signal() {
     let mut long: Vec<&str> = args.to_vec();
     long.push("60s");
     let mut child = spawn_in(t.path(), &long);
-    wait_for(&t.path().join("d/w0-r0"));
-    std::thread::sleep(Duration::from_millis(300));
+    wait_for_log_bytes(&t.path().join("d/w0-r0"));
     let sent = Instant::now();
     kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
     let status = wait_within(&mut child, Duration::from_secs(5)).expect("segbench stops in time");

@@ -335,7 +335,7 @@ fn every_fetch_engine_delivers_the_leaders_bytes() {
         ) {
             Ok(o) => o,
             Err(crate::runner::RunError::Unsupported(why)) => {
-                eprintln!("SKIP {engine}: {why}");
+                workloads::skip::skip(workloads::skip::Skip::Platform, &format!("{engine}: {why}"));
                 continue;
             }
             Err(e) => panic!("{engine}: {e}"),

@@ -222,7 +222,7 @@ mod kernel_feature_tests {
         let t = tempfile::tempdir().unwrap();
         let outcome = std::thread::spawn(move || {
             if let Err(e) = workloads::sys::deny_io_uring_in_this_thread() {
-                return Err(format!("SKIP: cannot install a seccomp filter here: {e}"));
+                return Err(format!("cannot install a seccomp filter here: {e}"));
             }
             let read_uring = workloads::read::build(&"uring".parse().unwrap());
             assert!(
@@ -279,10 +279,7 @@ mod kernel_feature_tests {
         .unwrap();
         let outcome = match outcome {
             Ok(o) => o,
-            Err(skip) => {
-                eprintln!("{skip}");
-                return;
-            }
+            Err(why) => return workloads::skip::skip(workloads::skip::Skip::Platform, &why),
         };
         let w = &outcome.workloads;
         assert_eq!(w[0].status, Status::Completed);
