@@ -89,8 +89,12 @@ pub fn run(a: ReportArgs) -> anyhow::Result<u8> {
             html.display()
         )));
     }
-    for (flag, path) in [("--html", &html), ("--markdown", &markdown)] {
-        crate::output::check_file(flag, path, &[&a.results], false)?;
+    use crate::output::OutputKind;
+    for (flag, path, kind) in [
+        ("--html", &html, OutputKind::HtmlReport),
+        ("--markdown", &markdown, OutputKind::MarkdownReport),
+    ] {
+        crate::output::check_file(flag, path, &[&a.results], kind)?;
     }
     write_reports(&r, &html, &markdown)?;
     crate::output::print(&terminal::render(&r))?;
