@@ -1,6 +1,9 @@
 //! The marker file segbench writes into every data directory it owns: who owns it (run id, pid
 //! and the process's start time, so a reused pid is not taken for the owner), whether segbench
-//! created the directory, and whether the data was kept on purpose (`--keep`).
+//! created the directory, whether the data was kept on purpose (`--keep`), and the ledger: the
+//! name of every child directory the run created, appended before the directory is made, so
+//! `segbench clean` after a SIGKILL removes what the run made whatever its layout, and nothing
+//! else.
 
 use std::fs;
 use std::io;
@@ -23,7 +26,15 @@ pub struct Marker {
     pub created_dir: bool,
     /// True when the run ended and kept its data (`--keep`).
     pub kept: bool,
+    /// True when the marker keeps a ledger of children (markers written before it did not:
+    /// `clean` then goes by the names segbench used to give them).
+    pub ledger: bool,
+    /// The child directories the run created, in order (complete `child:` lines only).
+    pub children: Vec<String>,
 }
+
+/// The line that says a marker keeps a ledger of the children below it.
+const LEDGER: &str = "children: one child line per directory this run created";
 
 /// Who a marked directory belongs to now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,7 +62,22 @@ impl Marker {
             start_ticks: start_ticks(pid),
             created_dir,
             kept: false,
+            ledger: true,
+            children: Vec::new(),
         }
+    }
+
+    /// The ledger line for child `name` ([`Marker::record_child`]).
+    fn child_line(name: &str) -> String {
+        format!("child: {name}\n")
+    }
+
+    /// Appends child `name` to the ledger of the marker in `dir` (before the child is made, so
+    /// no child of the run is ever missing from it).
+    pub fn record_child(dir: &Path, name: &str) -> io::Result<()> {
+        use std::io::Write;
+        let mut f = fs::OpenOptions::new().append(true).open(dir.join(MARKER))?;
+        f.write_all(Self::child_line(name).as_bytes())
     }
 
     /// The marker's text.
@@ -68,6 +94,13 @@ impl Marker {
             self.created_dir,
             if self.kept { "kept" } else { "running" }
         ));
+        if self.ledger {
+            s.push_str(LEDGER);
+            s.push('\n');
+            for c in &self.children {
+                s.push_str(&Self::child_line(c));
+            }
+        }
         s
     }
 
@@ -86,7 +119,22 @@ impl Marker {
             start_ticks: field("start_ticks").and_then(|t| t.parse().ok()),
             created_dir: field("created_dir") == Some("true"),
             kept: field("state") == Some("kept"),
+            ledger: text.lines().any(|l| l == LEDGER),
+            // A line cut short (a full disk, a kill mid-append) names no child.
+            children: text
+                .split_inclusive('\n')
+                .filter_map(|l| l.strip_prefix("child: ")?.strip_suffix('\n'))
+                .filter(|n| is_plain_name(n))
+                .map(str::to_string)
+                .collect(),
         })
+    }
+
+    /// True when `text` is the beginning of a marker cut short (by a full disk, say): it may be
+    /// empty, and is a prefix of the marker's first line or begins with it.
+    pub fn is_truncated(text: &str) -> bool {
+        const HEAD: &str = "segbench data directory";
+        HEAD.starts_with(text) || text.starts_with(HEAD)
     }
 
     /// Reads the marker in `dir`.
@@ -113,6 +161,17 @@ impl Marker {
             Owner::Gone
         }
     }
+}
+
+/// True when `name` is one plain directory name (no separator, not `.` or `..`, not the
+/// marker): the only kind of child a data directory holds.
+pub fn is_plain_name(name: &str) -> bool {
+    !name.is_empty() && name != "." && name != ".." && name != MARKER && !name.contains('/')
+}
+
+/// True when `pid` is a running segbench process (whatever its start time).
+pub fn is_live(pid: u32) -> bool {
+    is_live_segbench(pid, None)
 }
 
 /// The start time of process `pid` in clock ticks since boot (field 22 of `/proc/PID/stat`).
@@ -154,6 +213,29 @@ mod tests {
             (42, None, false, false)
         );
         assert_eq!(Marker::parse("my notes\npid: 1\n"), None);
+        assert!(!o.ledger && o.children.is_empty());
+    }
+
+    #[test]
+    fn the_ledger_lists_complete_child_lines_only() {
+        let t = tempfile::tempdir().unwrap();
+        let m = Marker::for_this_process("r", true);
+        m.write(t.path()).unwrap();
+        Marker::record_child(t.path(), "acks1-r0").unwrap();
+        Marker::record_child(t.path(), "m0-r0-with-w").unwrap();
+        let mut f = fs::OpenOptions::new()
+            .append(true)
+            .open(t.path().join(MARKER))
+            .unwrap();
+        std::io::Write::write_all(&mut f, b"child: m0-r0-with").unwrap();
+        let read = Marker::read(t.path()).unwrap().unwrap();
+        assert!(read.ledger);
+        assert_eq!(read.children, ["acks1-r0", "m0-r0-with-w"]);
+        // Kept, the ledger stays.
+        let kept = Marker { kept: true, ..read };
+        assert_eq!(Marker::parse(&kept.render()), Some(kept.clone()));
+        assert!(Marker::is_truncated("") && Marker::is_truncated("segbench da"));
+        assert!(!Marker::is_truncated("my notes"));
     }
 
     #[test]

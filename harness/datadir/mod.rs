@@ -1,5 +1,7 @@
 //! The data directory: segbench writes only inside a directory it created or that was empty,
-//! marks it with a file of its own ([`marker`]), and removes only the files it wrote ([`sweep`]).
+//! marks it with a file of its own ([`marker`]) that records every child directory it creates
+//! (the ledger `segbench clean` goes by), and removes only the files it wrote, in the layout it
+//! makes ([`sweep`]).
 
 pub mod marker;
 pub mod sweep;
@@ -161,6 +163,9 @@ impl DataDir {
         };
         let marker = Marker::for_this_process(run_id, created_dir);
         if let Err(e) = marker.write(&path) {
+            // A full disk may leave the marker empty or cut short: it goes, and the directory
+            // this run created with it, so nothing is left that `clean` would have to judge.
+            let _ = fs::remove_file(path.join(MARKER));
             if created_dir {
                 let _ = fs::remove_dir(&path);
             }
@@ -189,9 +194,17 @@ impl DataDir {
         &self.path
     }
 
-    /// Creates a new child directory (it must not exist) and remembers it for removal.
+    /// Creates a new child directory `name` (one plain name; it must not exist), recorded first
+    /// in the marker's ledger (for `segbench clean` after a kill) and remembered for removal.
     pub fn create_child(&self, name: &str) -> io::Result<PathBuf> {
+        if !marker::is_plain_name(name) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("'{name}' is not a plain directory name"),
+            ));
+        }
         let p = self.path.join(name);
+        Marker::record_child(&self.path, name)?;
         fs::create_dir(&p)?;
         if let Ok(mut c) = self.children.lock() {
             c.push(p.clone());
@@ -248,9 +261,14 @@ impl DataDir {
     }
 
     fn mark_kept(&self) {
+        // The marker on disk holds the ledger of the children made since: keep it.
+        let current = Marker::read(&self.path)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| self.marker.clone());
         let kept = Marker {
             kept: true,
-            ..self.marker.clone()
+            ..current
         };
         if let Err(e) = kept.write(&self.path) {
             eprintln!(
