@@ -407,7 +407,8 @@ mod tests {
         results::io::write_results(&r, &results::testing::results()).unwrap();
         let e = check_file("--markdown", &r, &[], OutputKind::MarkdownReport).unwrap_err();
         assert!(
-            e.to_string().contains("not a segbench Markdown summary"),
+            e.to_string()
+                .contains("holds a segbench results file, not a Markdown summary"),
             "{e}"
         );
         // Its own kind: replaced; an input, however spelled, never (even a results file).
