@@ -210,10 +210,14 @@ fn fleet_run_keeps_a_users_results_in_its_out_directory() {
     assert!(!t.path().join("d").exists(), "refused before any work");
 }
 
-/// Starts `segbench ARGS` in `cwd`, waits until it appends under `cwd/d` (and `also`, when
-/// given, exists), then SIGKILLs it: a run that left everything behind.
+/// Starts `segbench ARGS` in `cwd` and SIGKILLs it once it appends under `cwd/d` (and `also`,
+/// when given, exists): a run that left everything behind.
 fn kill_once_writing(cwd: &Path, args: &[&str], also: Option<&str>) {
-    let mut child = spawn_in(cwd, args);
+    kill_when_writing(cwd, spawn_in(cwd, args), also);
+}
+
+/// SIGKILLs `child` once it appends under `cwd/d` (and `also`, when given, exists).
+fn kill_when_writing(cwd: &Path, mut child: std::process::Child, also: Option<&str>) {
     wait_for_log_bytes(&cwd.join("d"));
     if let Some(p) = also {
         wait_for(&cwd.join(p));
@@ -355,23 +359,7 @@ duration = "30s"
 #[test]
 fn clean_keeps_its_marker_and_fails_while_something_foreign_is_left() {
     let t = tempfile::tempdir().unwrap();
-    kill_once_writing(
-        t.path(),
-        &[
-            "write",
-            "--engine",
-            "buffered",
-            "--duration",
-            "30s",
-            "--warmup",
-            "0",
-            "--dir",
-            "d",
-            "--no-probe",
-            "-q",
-        ],
-        None,
-    );
+    kill_when_writing(t.path(), spawn_long_write(t.path()), None);
     fs::create_dir(t.path().join("d/photos")).unwrap();
     fs::write(t.path().join("d/photos/cat.jpg"), "meow").unwrap();
     let out = segbench_in(t.path(), &["clean", "d"]);
@@ -419,12 +407,8 @@ fn a_live_run_removes_only_what_it_made_and_fences_a_nested_run() {
         t.path(),
         &[
             "write",
-            "--engine",
-            "buffered",
             "--duration",
             "60s",
-            "--warmup",
-            "0",
             "--dir",
             nested.to_str().unwrap(),
             "--no-probe",
