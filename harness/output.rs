@@ -191,6 +191,24 @@ fn check_writable_dir(flag: &str, dir: &Path) -> anyhow::Result<()> {
     }
 }
 
+/// Why the entry at `path` may not be replaced by an output of `kind`: it is a link, or a file
+/// that is not segbench's own output of that kind; `None` when there is nothing or it may.
+fn not_replaceable(path: &Path, kind: OutputKind) -> Option<String> {
+    let md = fs::symlink_metadata(path).ok()?;
+    if md.file_type().is_symlink() {
+        return Some("is a link, which segbench never replaces".into());
+    }
+    if kind.written_by_segbench(path) {
+        return None;
+    }
+    Some(
+        match OutputKind::ALL.iter().find(|k| k.written_by_segbench(path)) {
+            Some(other) => format!("holds a segbench {}, not a {}", other.what(), kind.what()),
+            None => format!("exists and is not a segbench {}", kind.what()),
+        },
+    )
+}
+
 /// The one check of every output file, made before any work: `path` (given as `flag`) is not a
 /// directory, not one of the command's `inputs` (same device and inode, however spelled: `./`,
 /// a link, a hard link — even when it is a segbench file), and when it exists it is segbench's
@@ -214,22 +232,10 @@ pub fn check_file(
             i.display()
         )));
     }
-    match fs::symlink_metadata(path) {
-        Ok(md) if md.file_type().is_symlink() => {
-            return Err(bad_input(format!(
-                "{flag} {shown}: is a link, which segbench never replaces; choose another path or remove the link"
-            )))
-        }
-        Ok(_) if !kind.written_by_segbench(path) => {
-            let held = match OutputKind::ALL.iter().find(|k| k.written_by_segbench(path)) {
-                Some(other) => format!("holds a segbench {}, not a {}", other.what(), kind.what()),
-                None => format!("exists and is not a segbench {}", kind.what()),
-            };
-            return Err(bad_input(format!(
-                "{flag} {shown}: {held} (segbench replaces only its own); choose another path or remove it"
-            )));
-        }
-        _ => {}
+    if let Some(why) = not_replaceable(path, kind) {
+        return Err(bad_input(format!(
+            "{flag} {shown}: {why} (segbench replaces only its own); choose another path or remove it"
+        )));
     }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
@@ -272,10 +278,7 @@ pub fn prepare_dir(flag: &str, dir: &Path, names: &[(&str, OutputKind)]) -> anyh
     // A directory segbench marked as its results directory holds segbench's outputs.
     if dir.is_dir() && !dir.join(RESULTS_DIR_MARKER).exists() {
         for (name, kind) in names {
-            let p = dir.join(name);
-            let found = fs::symlink_metadata(&p).ok();
-            let link = found.as_ref().is_some_and(|m| m.file_type().is_symlink());
-            if found.is_some() && (link || !kind.written_by_segbench(&p)) {
+            if not_replaceable(&dir.join(name), *kind).is_some() {
                 return Err(bad_input(format!(
                     "{flag} {shown}: already holds {name}, which segbench did not write there; give a new or empty directory, or remove {name}"
                 )));
