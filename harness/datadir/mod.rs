@@ -325,6 +325,25 @@ mod tests {
     }
 
     #[test]
+    fn every_child_is_in_the_ledger_before_it_exists_and_kept_data_keeps_it() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path().join("data");
+        let dd = DataDir::acquire(Some(&d), "id", true).unwrap();
+        for name in ["acks1-r0", "m0-r0-with-w", "rep-acksall-r0"] {
+            dd.create_child(name).unwrap();
+        }
+        for bad in ["../x", "a/b", ".", "..", MARKER, ""] {
+            assert!(dd.create_child(bad).is_err(), "{bad}");
+        }
+        let m = Marker::read(&d).unwrap().unwrap();
+        assert_eq!(m.children, ["acks1-r0", "m0-r0-with-w", "rep-acksall-r0"]);
+        drop(dd.finish());
+        let kept = Marker::read(&d).unwrap().unwrap();
+        assert!(kept.kept && kept.ledger);
+        assert_eq!(kept.children, m.children);
+    }
+
+    #[test]
     fn a_repetition_directory_made_through_the_data_directory_is_swept_with_it() {
         let t = tempfile::tempdir().unwrap();
         let d = t.path().join("data");
