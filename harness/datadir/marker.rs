@@ -182,13 +182,27 @@ fn start_ticks(pid: u32) -> Option<u64> {
     rest.split_whitespace().nth(19)?.parse().ok()
 }
 
+/// True when `pid` has exited and only waits to be reaped (a zombie: state `Z` or `X` in
+/// `/proc/PID/stat`): a killed run whose parent has not reaped it writes nothing any more.
+fn is_dead(pid: u32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            let rest = &s[s.rfind(')')? + 1..];
+            rest.split_whitespace()
+                .next()
+                .map(|st| st == "Z" || st == "X")
+        })
+        .unwrap_or(true)
+}
+
 /// True when `pid` is a running segbench process (and, when recorded, the same one that wrote
 /// the marker: same start time).
 fn is_live_segbench(pid: u32, recorded_start: Option<u64>) -> bool {
     let Ok(comm) = fs::read_to_string(format!("/proc/{pid}/comm")) else {
         return false;
     };
-    if !comm.trim().starts_with("segbench") {
+    if !comm.trim().starts_with("segbench") || is_dead(pid) {
         return false;
     }
     match recorded_start {
@@ -276,6 +290,14 @@ mod tests {
         assert!(m.start_ticks.is_some());
         assert_eq!(m.owner(), Owner::Live { pid });
         child.kill().unwrap();
+        // Killed, not yet reaped: a zombie owns nothing.
+        let t0 = std::time::Instant::now();
+        let zombie =
+            || fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z "));
+        while !zombie() && t0.elapsed() < std::time::Duration::from_secs(5) {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(m.owner(), Owner::Gone, "a killed process is gone");
         child.wait().unwrap();
         assert_eq!(m.owner(), Owner::Gone, "a reaped process is gone");
     }
