@@ -137,6 +137,12 @@ fn clean_cut_short(dir: &Path, text: &str) -> anyhow::Result<u8> {
 /// A fleet rank's scratch directory whose rank `pid` is gone (a process-group SIGKILL left it):
 /// the step outputs the rank's children wrote there go, then the directory.
 fn clean_scratch(dir: &Path, pid: i32) -> anyhow::Result<u8> {
+    if !fs::symlink_metadata(dir).is_ok_and(|m| m.is_dir()) {
+        return Err(bad_input(format!(
+            "{}: not a directory (a link is never followed): nothing removed",
+            dir.display()
+        )));
+    }
     if u32::try_from(pid).is_ok_and(is_live) {
         return Err(bad_input(format!(
             "{}: the scratch directory of fleet rank pid {pid}, still going: nothing removed; stop that run or wait for it",
