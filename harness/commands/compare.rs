@@ -62,8 +62,6 @@ pub struct CompareArgs {
 
 /// Runs `segbench compare`.
 pub fn run(a: CompareArgs) -> anyhow::Result<u8> {
-    let base = read_results(&a.base).map_err(|e| bad_input(e.to_string()))?;
-    let new = read_results(&a.new).map_err(|e| bad_input(e.to_string()))?;
     if let Some(path) = &a.markdown {
         crate::output::check_file(
             "--markdown",
@@ -72,6 +70,8 @@ pub fn run(a: CompareArgs) -> anyhow::Result<u8> {
             crate::output::OutputKind::CompareMarkdown,
         )?;
     }
+    let base = read_results(&a.base).map_err(|e| bad_input(e.to_string()))?;
+    let new = read_results(&a.new).map_err(|e| bad_input(e.to_string()))?;
     let mut opts = CompareOptions {
         metrics: a.metrics.clone(),
         allow_different_hardware: a.allow_different_hardware,
