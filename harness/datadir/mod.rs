@@ -139,9 +139,13 @@ impl DataDir {
                     if !path.join(MARKER).exists() {
                         return Err(DataDirError::Foreign(path));
                     }
-                    return Err(match Marker::read(&path).ok().flatten() {
-                        // A marker segbench cannot read: its run is no longer around.
-                        None => DataDirError::Stale(path),
+                    let text = fs::read_to_string(path.join(MARKER)).unwrap_or_default();
+                    return Err(match Marker::parse(&text) {
+                        // A marker cut short (a full disk): its run is no longer around, and
+                        // `segbench clean` takes it.
+                        None if Marker::is_truncated(&text) => DataDirError::Stale(path),
+                        // A file of that name segbench did not write.
+                        None => DataDirError::Foreign(path),
                         Some(m) => match m.owner() {
                             Owner::Live { pid } => DataDirError::InUse { path, pid },
                             Owner::ThisProcess => DataDirError::GivenTwice(path),
@@ -427,11 +431,18 @@ mod tests {
 
         let s = t.path().join("stale");
         fs::create_dir(&s).unwrap();
-        fs::write(s.join(MARKER), b"x").unwrap();
+        // A marker cut short (a full disk): stale, for `segbench clean`.
+        fs::write(s.join(MARKER), b"segbench data dir").unwrap();
         fs::create_dir(s.join("w0-r0")).unwrap();
         assert!(matches!(
             DataDir::acquire(Some(&s), "id", false).unwrap_err(),
             DataDirError::Stale(_)
+        ));
+        // A file of the marker's name that segbench did not write: not segbench's directory.
+        fs::write(s.join(MARKER), b"x").unwrap();
+        assert!(matches!(
+            DataDir::acquire(Some(&s), "id", false).unwrap_err(),
+            DataDirError::Foreign(_)
         ));
 
         let f = t.path().join("precious.txt");
