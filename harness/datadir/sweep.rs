@@ -135,6 +135,12 @@ pub fn sweep_dir(dir: &Path, out: &mut Sweep) {
 }
 
 fn sweep_at(dir: &Path, level: Level, out: &mut Sweep) {
+    // A child replaced by a link since the run made it is never followed.
+    match fs::symlink_metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+        Ok(m) if !m.is_dir() => return out.leave(dir, "a link"),
+        _ => {}
+    }
     if fenced(dir) {
         return out.leave(dir, "another segbench run's data directory");
     }
@@ -280,6 +286,22 @@ mod tests {
             line.contains("a directory segbench does not make there"),
             "{line}"
         );
+    }
+
+    #[test]
+    fn a_child_replaced_by_a_link_is_not_followed() {
+        let t = tempfile::tempdir().unwrap();
+        let elsewhere = t.path().join("elsewhere/t-0");
+        fs::create_dir_all(&elsewhere).unwrap();
+        fs::write(elsewhere.join("00000000000000000000.log"), b"mine").unwrap();
+        std::os::unix::fs::symlink(t.path().join("elsewhere"), t.path().join("w0-r0")).unwrap();
+        let mut s = Sweep::default();
+        sweep_dir(&t.path().join("w0-r0"), &mut s);
+        assert_eq!(
+            fs::read(elsewhere.join("00000000000000000000.log")).unwrap(),
+            b"mine"
+        );
+        assert_eq!(s.left.len(), 1);
     }
 
     #[test]
