@@ -388,6 +388,10 @@ pub fn config(a: &FleetRunArgs) -> anyhow::Result<FleetConfig> {
         token
     };
     load_suite(&a.run)?;
+    if let (0, Some(out)) = (placement.rank, &a.run.out) {
+        // Rank 0 writes the results there: never over a user's file (issue 22, item 1).
+        crate::output::prepare_dir("--out", out, &crate::output::RUN_OUTPUTS)?;
+    }
     let baseline = a.run.baseline.cluster.clone();
     let cwd = std::env::current_dir()
         .map_err(|e| bad_input(format!("the current directory is not usable: {e}")))?;

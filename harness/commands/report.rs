@@ -69,7 +69,6 @@ pub fn write_reports(r: &ResultsFile, html: &Path, markdown: &Path) -> anyhow::R
 
 /// Reads the results, writes both reports, prints the terminal report on stdout.
 pub fn run(a: ReportArgs) -> anyhow::Result<u8> {
-    let r = io::read_results(&a.results).map_err(|e| crate::bad_input(e.to_string()))?;
     // Beside the results file, spelled as the user spelled it (`report.html`, not `./report.html`).
     let beside = |name: &str| a.results.with_file_name(name);
     let html = a.html.clone().unwrap_or_else(|| beside("report.html"));
@@ -89,9 +88,14 @@ pub fn run(a: ReportArgs) -> anyhow::Result<u8> {
             html.display()
         )));
     }
-    for (flag, path) in [("--html", &html), ("--markdown", &markdown)] {
-        crate::output::check_file(flag, path, &[&a.results], false)?;
+    use crate::output::OutputKind;
+    for (flag, path, kind) in [
+        ("--html", &html, OutputKind::HtmlReport),
+        ("--markdown", &markdown, OutputKind::MarkdownReport),
+    ] {
+        crate::output::check_file(flag, path, &[&a.results], kind)?;
     }
+    let r = io::read_results(&a.results).map_err(|e| crate::bad_input(e.to_string()))?;
     write_reports(&r, &html, &markdown)?;
     crate::output::print(&terminal::render(&r))?;
     eprintln!(

@@ -11,6 +11,7 @@ mod fleet_cluster;
 mod fleet_rank;
 mod fleet_replicate;
 mod mixed;
+mod ownership;
 mod plan;
 mod read;
 mod replicate;

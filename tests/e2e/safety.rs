@@ -161,13 +161,23 @@ fn a_killed_run_is_recognised_and_clean_removes_only_its_files() {
     assert_bad_input(&out, "segbench clean");
     fs::write(d.join("notes.txt"), b"mine").unwrap();
     let out = segbench_in(t.path(), &["clean", "d"]);
-    assert_success(&out);
-    let left: Vec<String> = fs::read_dir(&d)
+    // Something is left: the marker stays, exit 1 (issue 22, item 3); without it, exit 0.
+    assert_eq!(out.status.code(), Some(1));
+    let mut left: Vec<String> = fs::read_dir(&d)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into())
         .collect();
-    assert_eq!(left, vec!["notes.txt".to_string()]);
+    left.sort();
+    assert_eq!(
+        left,
+        vec![".segbench-data".to_string(), "notes.txt".to_string()]
+    );
     assert_eq!(fs::read(d.join("notes.txt")).unwrap(), b"mine");
+    fs::rename(d.join("notes.txt"), t.path().join("notes.txt")).unwrap();
+    assert_success(&segbench_in(t.path(), &["clean", "d"]));
+    assert!(!d.exists());
+    fs::create_dir(&d).unwrap();
+    fs::rename(t.path().join("notes.txt"), d.join("notes.txt")).unwrap();
     // Not a segbench directory: nothing removed, exit 2.
     let out = segbench_in(t.path(), &["clean", "d"]);
     assert_bad_input(&out, "not a segbench data directory");
