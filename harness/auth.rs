@@ -6,13 +6,17 @@
 //! - Tokens are compared in time independent of where they differ ([`token_matches`]).
 //! - A new connection presents its token within [`AUTH_DEADLINE`] or is closed.
 //! - At most [`MAX_UNAUTHENTICATED`] connections wait to authenticate at once ([`Gate`]); the
-//!   rest are closed at once, so strangers cannot hold a port.
+//!   rest are closed at once, so strangers cannot hold a port. A [`WaitingRoom`] instead
+//!   shuts the oldest waiting connection down for a new one, so silent ones cannot keep a
+//!   real peer out (the replication leader and the sink use it).
 //! - Each failed attempt slows the next answer to a failure ([`Failures`]), so guessing is slow
 //!   even for a weak token.
 
+use std::collections::VecDeque;
 use std::io::{self, Read};
+use std::net::TcpStream;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Bytes of randomness in a token from [`new_token`] (hex: twice as many characters).
@@ -145,9 +149,112 @@ impl Failures {
     }
 }
 
+/// Connections waiting to authenticate, at most a cap: one more arriving when the room is
+/// full shuts the oldest waiting one down and takes its seat, so connections that stay silent
+/// (or trickle) cannot keep a real peer out, and the waiting ones stay bounded. A [`Seat`]
+/// leaves the room when dropped (authenticated, refused or closed).
+#[derive(Debug, Clone)]
+pub struct WaitingRoom {
+    inner: Arc<Mutex<Room>>,
+    cap: usize,
+}
+
+#[derive(Debug, Default)]
+struct Room {
+    next: u64,
+    waiting: VecDeque<(u64, TcpStream)>,
+    evicted: u64,
+}
+
+/// One connection's place in a [`WaitingRoom`].
+#[derive(Debug)]
+pub struct Seat {
+    id: u64,
+    room: Arc<Mutex<Room>>,
+}
+
+impl WaitingRoom {
+    /// A room for `cap` (at least 1) waiting connections.
+    pub fn new(cap: usize) -> Self {
+        WaitingRoom {
+            inner: Arc::default(),
+            cap: cap.max(1),
+        }
+    }
+
+    /// Seats `stream`, shutting the oldest waiting connection down when the room is full.
+    pub fn admit(&self, stream: &TcpStream) -> io::Result<Seat> {
+        let handle = stream.try_clone()?;
+        let mut room = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        while room.waiting.len() >= self.cap {
+            if let Some((_, oldest)) = room.waiting.pop_front() {
+                let _ = oldest.shutdown(std::net::Shutdown::Both);
+                room.evicted += 1;
+            }
+        }
+        let id = room.next;
+        room.next += 1;
+        room.waiting.push_back((id, handle));
+        Ok(Seat {
+            id,
+            room: Arc::clone(&self.inner),
+        })
+    }
+
+    /// Connections waiting now.
+    pub fn waiting(&self) -> usize {
+        self.inner.lock().map_or(0, |r| r.waiting.len())
+    }
+
+    /// Connections shut down to make room so far.
+    pub fn evicted(&self) -> u64 {
+        self.inner.lock().map_or(0, |r| r.evicted)
+    }
+}
+
+impl Default for WaitingRoom {
+    fn default() -> Self {
+        WaitingRoom::new(MAX_UNAUTHENTICATED)
+    }
+}
+
+impl Drop for Seat {
+    fn drop(&mut self) {
+        let mut room = self.room.lock().unwrap_or_else(|e| e.into_inner());
+        room.waiting.retain(|(id, _)| *id != self.id);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_full_waiting_room_shuts_its_oldest_connection_down() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let room = WaitingRoom::new(2);
+        let mut clients = Vec::new();
+        let mut seats = Vec::new();
+        for _ in 0..3 {
+            clients.push(TcpStream::connect(addr).unwrap());
+            let (s, _) = l.accept().unwrap();
+            seats.push((room.admit(&s).unwrap(), s));
+        }
+        assert_eq!((room.waiting(), room.evicted()), (2, 1));
+        // The first one was shut down: its client reads the end at once.
+        let mut b = [0u8; 1];
+        clients[0]
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        assert_eq!(clients[0].read(&mut b).unwrap(), 0);
+        seats.truncate(1);
+        assert_eq!(
+            room.waiting(),
+            0,
+            "dropped seats leave (the evicted one too)"
+        );
+    }
 
     #[test]
     fn tokens_must_match_exactly() {

@@ -215,9 +215,11 @@ pub fn configs(a: &ReplicateArgs) -> anyhow::Result<Vec<ReplicaConfig>> {
 pub fn run(a: ReplicateArgs) -> anyhow::Result<u8> {
     let cfgs = configs(&a)?;
     let addr = replicate_role::check(&a.roles)?;
-    if let (Role::Follower, Some(leader)) = (a.roles.role, addr) {
+    let token = replicate_role::run_token(a.roles.role)?;
+    if let (Role::Follower, Some(leader), Some(token)) = (a.roles.role, addr, &token) {
         let quiet = a.output.quiet;
-        return replicate_role::run_follower(&a.roles, a.dir.as_deref(), a.keep, quiet, leader);
+        let dir = a.dir.as_deref();
+        return replicate_role::run_follower(&a.roles, dir, a.keep, quiet, leader, token);
     }
     common::check_outputs(&a.output)?;
     let meta = RunMeta::now();
@@ -226,12 +228,11 @@ pub fn run(a: ReplicateArgs) -> anyhow::Result<u8> {
     let progress = Progress::new(a.output.quiet);
     let signals = crate::signals::install();
     let clock = workloads::pacing::best_clock().0;
-    let mut place = match Placement::set_up(
-        addr.filter(|_| a.roles.role == Role::Leader),
-        cfgs[0].rf,
-        a.roles.join_timeout,
-        &signals.stop,
-    ) {
+    let listen = addr
+        .filter(|_| a.roles.role == Role::Leader)
+        .zip(token.as_ref());
+    let mut place = match Placement::set_up(listen, cfgs[0].rf, a.roles.join_timeout, &signals.stop)
+    {
         Ok(p) => p,
         Err(e) => {
             data.finish();

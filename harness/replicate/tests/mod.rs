@@ -13,6 +13,10 @@ use super::*;
 use super::{follower, serve, wire};
 
 mod pipeline;
+mod trust;
+
+/// The token of the tests' leaders and followers.
+const TEST_TOKEN: &str = "0123456789abcdef-test";
 
 fn cfg(acks: Acks) -> ReplicaConfig {
     ReplicaConfig {
@@ -387,6 +391,7 @@ fn a_follower_never_appends_a_batch_the_leader_did_not_send_whole() {
             1,
             Duration::from_secs(10),
             &AtomicBool::new(false),
+            TEST_TOKEN,
         )
         .unwrap();
         let s = &links[0].stream;
@@ -413,7 +418,7 @@ fn a_follower_never_appends_a_batch_the_leader_did_not_send_whole() {
         msg.extend_from_slice(&two[..len + len / 2]);
         (&links[0].stream).write_all(&msg).unwrap();
     });
-    let (stream, n) = follower::join(addr, Duration::from_secs(10)).unwrap();
+    let (stream, n) = follower::join(addr, Duration::from_secs(10), TEST_TOKEN).unwrap();
     assert_eq!(n, 1);
     let never = AtomicBool::new(false);
     let failed = follower::run_session(
