@@ -14,6 +14,7 @@ mod mixed;
 mod plan;
 mod read;
 mod replicate;
+mod replication_trust;
 mod report;
 mod safety;
 mod steady;
