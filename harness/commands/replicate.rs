@@ -236,6 +236,11 @@ pub fn run(a: ReplicateArgs) -> anyhow::Result<u8> {
         Ok(p) => p,
         Err(e) => {
             data.finish();
+            // A signal while waiting for the followers is an interruption, not a failure.
+            if let Some(code) = signals.exit_code() {
+                eprintln!("segbench: interrupted while waiting for followers; nothing measured");
+                return Ok(code);
+            }
             return Err(e);
         }
     };

@@ -146,10 +146,14 @@ pub fn run_follower(
     let data = DataDir::acquire(dir, &meta.id, keep).map_err(|e| bad_input(e.to_string()))?;
     let progress = Progress::new(quiet);
     let signals = crate::signals::install();
-    let (stream, n) = match follower::join(leader, a.join_timeout, &token.value) {
+    let (stream, n) = match follower::join(leader, a.join_timeout, &token.value, &signals.stop) {
         Ok(j) => j,
         Err(e) => {
             data.finish();
+            if let Some(code) = signals.exit_code() {
+                eprintln!("segbench: interrupted while joining the leader at {leader}");
+                return Ok(code);
+            }
             return Err(anyhow::anyhow!(e));
         }
     };

@@ -48,13 +48,22 @@ pub struct FollowerFailure {
 /// Connects to the leader at `addr` and joins with the run's `token`, retrying until
 /// `timeout` while it does not listen yet or closes the connection without an answer (its
 /// room for unauthenticated connections was full); returns the connection and the
-/// follower's number. A refusal (wrong token, other version) is final.
-pub fn join(addr: SocketAddr, timeout: Duration, token: &str) -> Result<(TcpStream, u32), String> {
+/// follower's number. A refusal (wrong token, other version) is final; `stop` (a signal)
+/// ends the wait within [`STOP_POLL`].
+pub fn join(
+    addr: SocketAddr,
+    timeout: Duration,
+    token: &str,
+    stop: &AtomicBool,
+) -> Result<(TcpStream, u32), String> {
     let deadline = Instant::now() + timeout;
     loop {
-        match try_join(addr, timeout, token) {
+        match try_join(addr, timeout, token, stop) {
             Ok(Ok(joined)) => return Ok(joined),
             Ok(Err(refused)) => return Err(refused),
+            Err(_) if stop.load(Ordering::Acquire) => {
+                return Err(format!("{STOPPED} while joining the leader at {addr}"))
+            }
             Err(e) if Instant::now() >= deadline => {
                 return Err(format!(
                     "cannot join the leader at {addr} within {timeout:?}: {e}"
@@ -70,18 +79,31 @@ fn try_join(
     addr: SocketAddr,
     timeout: Duration,
     token: &str,
+    stop: &AtomicBool,
 ) -> std::io::Result<Result<(TcpStream, u32), String>> {
     let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(1))?;
     stream.set_nodelay(true)?;
-    let answer = crate::auth::AUTH_DEADLINE + crate::auth::MAX_FAILURE_DELAY + LEADER_SILENCE;
-    stream.set_read_timeout(Some(timeout.clamp(Duration::from_secs(1), answer)))?;
+    stream.set_read_timeout(Some(STOP_POLL))?;
     stream.set_write_timeout(Some(LEADER_SILENCE))?;
     let join = Join {
         version: WIRE_VERSION,
         token: token.to_string(),
     };
     wire::send_json(&stream, FrameKind::Hello, &join)?;
-    let joined: Joined = wire::expect_json(&stream, FrameKind::Hello)?;
+    // The leader answers within its deadline and failure back-off.
+    let patience = timeout.clamp(
+        Duration::from_secs(1),
+        crate::auth::AUTH_DEADLINE + crate::auth::MAX_FAILURE_DELAY + LEADER_SILENCE,
+    );
+    let asked = Instant::now();
+    let give_up = || stop.load(Ordering::Acquire) || asked.elapsed() >= patience;
+    let h = match wire::read_header(&stream, &give_up)? {
+        Ok(h) if h.kind == FrameKind::Hello => h,
+        Ok(h) => return Err(wire::protocol(format!("expected HELLO, got {:?}", h.kind))),
+        Err(Filled::Closed) => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+        Err(_) => return Err(std::io::ErrorKind::TimedOut.into()),
+    };
+    let joined: Joined = wire::read_json(&stream, &h)?;
     if !joined.ok {
         return Ok(Err(format!(
             "the leader at {addr} refused: {}",

@@ -110,7 +110,7 @@ pub fn run_repetition(
                 .map_or(never, |a| a.as_ref());
             threads.push(s.spawn(move || {
                 let (stream, n) =
-                    follower::join(addr, LOCAL_JOIN_TIMEOUT, token).map_err(|reason| {
+                    follower::join(addr, LOCAL_JOIN_TIMEOUT, token, never).map_err(|reason| {
                         FollowerFailure {
                             reason,
                             partial: Default::default(),

@@ -130,7 +130,12 @@ pub struct ModesRun<'a> {
 /// What a repetition's outcome warns of: followers behind at the end, followers lost.
 fn repetition_warnings(rep: u32, o: &RepOutcome) -> Vec<String> {
     let mut out = Vec::new();
-    if !o.behind.is_empty() {
+    if !o.behind.is_empty() && o.interrupted {
+        out.push(format!(
+            "rep {rep}: followers {:?} had not reached the leader's log end when the run was stopped",
+            o.behind
+        ));
+    } else if !o.behind.is_empty() {
         out.push(format!(
             "rep {rep}: followers {:?} had not reached the leader's log end {}s after the producer stopped",
             o.behind,

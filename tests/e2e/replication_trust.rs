@@ -94,6 +94,7 @@ fn silent_connections_do_not_keep_the_follower_out() {
     let t0 = Instant::now();
     let mut f = follower_cmd(None, t.path(), &l, &[])
         .stdout(Stdio::null())
+        .stderr(Stdio::null())
         .spawn()
         .unwrap();
     l.wait_line("followers joined", Duration::from_secs(5));
@@ -107,7 +108,7 @@ fn silent_connections_do_not_keep_the_follower_out() {
 }
 
 #[test]
-fn a_follower_stops_within_2s_of_sigterm_with_a_long_fetch_wait() {
+fn a_follower_stops_within_2s_of_sigterm_while_its_leader_is_frozen() {
     let t = tempfile::tempdir().unwrap();
     let mut l = leader(
         t.path(),
@@ -126,12 +127,16 @@ fn a_follower_stops_within_2s_of_sigterm_with_a_long_fetch_wait() {
         .spawn()
         .unwrap();
     l.wait_line("followers joined", Duration::from_secs(20));
+    // The leader frozen: the follower's fetch gets no answer (before: over 10 s to stop).
+    signal(&l.child, Signal::SIGSTOP);
     let (took, code) = term_within_2s(&mut f, "the follower");
     assert_eq!(code, Some(143), "after {took:?}");
+    signal(&l.child, Signal::SIGCONT);
     let (took, code) = term_within_2s(&mut l.child, "the leader");
     assert_eq!(code, Some(143), "after {took:?}");
 }
 
+/// Before: still running 15 s after SIGTERM.
 #[test]
 fn a_leader_stops_within_2s_of_sigterm_while_its_follower_is_frozen() {
     let t = tempfile::tempdir().unwrap();
@@ -187,4 +192,25 @@ fn the_fetch_wait_and_a_short_token_are_refused_before_any_work() {
         std::fs::read_dir(t.path()).unwrap().next().is_none(),
         "nothing made"
     );
+}
+
+#[test]
+fn either_role_waiting_for_its_peer_stops_within_2s_of_sigterm() {
+    let t = tempfile::tempdir().unwrap();
+    // A leader no follower joins.
+    let mut l = leader(t.path(), &["--size", "1MiB", "--join-timeout", "60s"]);
+    let (took, code) = term_within_2s(&mut l.child, "the waiting leader");
+    assert_eq!(code, Some(143), "after {took:?}");
+    // A follower whose leader never answers: a listener that accepts and stays silent.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = silent.local_addr().unwrap().to_string();
+    let mut f = follower_cmd_with(None, t.path(), &addr, &["--join-timeout", "60s"])
+        .env("SEGBENCH_REPLICATION_TOKEN", "0123456789abcdef0123")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (_held, _) = silent.accept().unwrap();
+    let (took, code) = term_within_2s(&mut f, "the joining follower");
+    assert_eq!(code, Some(143), "after {took:?}");
 }

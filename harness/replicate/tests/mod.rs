@@ -418,7 +418,13 @@ fn a_follower_never_appends_a_batch_the_leader_did_not_send_whole() {
         msg.extend_from_slice(&two[..len + len / 2]);
         (&links[0].stream).write_all(&msg).unwrap();
     });
-    let (stream, n) = follower::join(addr, Duration::from_secs(10), TEST_TOKEN).unwrap();
+    let (stream, n) = follower::join(
+        addr,
+        Duration::from_secs(10),
+        TEST_TOKEN,
+        &AtomicBool::new(false),
+    )
+    .unwrap();
     assert_eq!(n, 1);
     let never = AtomicBool::new(false);
     let failed = follower::run_session(

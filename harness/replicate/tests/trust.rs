@@ -21,6 +21,7 @@ use crate::sink::protocol::{FrameHeader, FrameKind};
 
 const RECORDS: u32 = 4;
 const VALUE: usize = 100;
+static NEVER: AtomicBool = AtomicBool::new(false);
 
 /// A valid batch of [`RECORDS`] records at `base`.
 fn batch(base: i64) -> Vec<u8> {
@@ -89,7 +90,7 @@ fn follow_a_fake_leader(
         let _ = wire::expect_json::<FollowerReport>(s, FrameKind::End);
         let _ = wire::send_control(s, FrameKind::End);
     });
-    let (stream, n) = follower::join(addr, Duration::from_secs(10), TEST_TOKEN).unwrap();
+    let (stream, n) = follower::join(addr, Duration::from_secs(10), TEST_TOKEN, &NEVER).unwrap();
     let never = AtomicBool::new(false);
     let out = follower::run_session(
         &stream,
@@ -243,12 +244,17 @@ fn a_leader_admits_only_the_runs_token() {
             TEST_TOKEN,
         )
     });
-    let wrong =
-        follower::join(addr, Duration::from_secs(5), "not-the-token-0123456789").unwrap_err();
+    let wrong = follower::join(
+        addr,
+        Duration::from_secs(5),
+        "not-the-token-0123456789",
+        &NEVER,
+    )
+    .unwrap_err();
     assert!(wrong.contains("refused: wrong token"), "{wrong}");
-    let none = follower::join(addr, Duration::from_secs(5), "").unwrap_err();
+    let none = follower::join(addr, Duration::from_secs(5), "", &NEVER).unwrap_err();
     assert!(none.contains("wrong token"), "{none}");
-    let (_s, n) = follower::join(addr, Duration::from_secs(5), TEST_TOKEN).unwrap();
+    let (_s, n) = follower::join(addr, Duration::from_secs(5), TEST_TOKEN, &NEVER).unwrap();
     assert_eq!(n, 1, "the real follower is follower 1, not displaced");
     let links = leader.join().unwrap().unwrap();
     assert_eq!(links.len(), 1);
@@ -269,7 +275,7 @@ fn silent_connections_do_not_keep_a_follower_out() {
     });
     let strangers: Vec<TcpStream> = (0..64).map(|_| TcpStream::connect(addr).unwrap()).collect();
     let t0 = Instant::now();
-    let (_s, n) = follower::join(addr, Duration::from_secs(10), TEST_TOKEN).unwrap();
+    let (_s, n) = follower::join(addr, Duration::from_secs(10), TEST_TOKEN, &NEVER).unwrap();
     assert_eq!(n, 1);
     assert!(t0.elapsed() < Duration::from_secs(4), "{:?}", t0.elapsed());
     leader.join().unwrap().unwrap();
