@@ -95,6 +95,25 @@ pub fn accept_followers(
     let (tx, rx) = mpsc::channel::<(TcpStream, SocketAddr)>();
     let mut links = Vec::new();
     while (links.len() as u32) < n {
+        // Checked at every turn: a flood of connections does not hold off a stop or the
+        // deadline.
+        if stop.load(Ordering::Relaxed) {
+            return Err(format!(
+                "stopped while waiting for followers ({} of {n} joined)",
+                links.len()
+            ));
+        }
+        if Instant::now() >= deadline {
+            let crowd = match room.evicted() {
+                0 => String::new(),
+                k => format!(" ({k} connections closed unauthenticated to make room)"),
+            };
+            return Err(format!(
+                "{} of {n} followers joined within {timeout:?} on {}{crowd}",
+                links.len(),
+                listener.local_addr().map_or("?".into(), |a| a.to_string())
+            ));
+        }
         match listener.accept() {
             Ok((stream, peer)) => match room.admit(&stream) {
                 Ok(seat) => {
@@ -120,26 +139,13 @@ pub fn accept_followers(
                 Err(e) => eprintln!("segbench replicate: cannot hold {peer}: {e}"),
             },
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                if stop.load(Ordering::Relaxed) {
-                    return Err(format!(
-                        "stopped while waiting for followers ({} of {n} joined)",
-                        links.len()
-                    ));
-                }
-                if Instant::now() >= deadline {
-                    let crowd = match room.evicted() {
-                        0 => String::new(),
-                        k => format!(" ({k} connections closed unauthenticated to make room)"),
-                    };
-                    return Err(format!(
-                        "{} of {n} followers joined within {timeout:?} on {}{crowd}",
-                        links.len(),
-                        listener.local_addr().map_or("?".into(), |a| a.to_string())
-                    ));
-                }
                 std::thread::sleep(Duration::from_millis(5));
             }
-            Err(e) => return Err(format!("accept: {e}")),
+            Err(e) => {
+                // EMFILE and friends (a flood): wait a little rather than give up or spin.
+                eprintln!("segbench replicate: accept: {e}");
+                std::thread::sleep(Duration::from_millis(50));
+            }
         }
         while let Ok((stream, peer)) = rx.try_recv() {
             if links.len() as u32 >= n {
