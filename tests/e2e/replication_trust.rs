@@ -21,6 +21,15 @@ fn leader(cwd: &std::path::Path, extra: &[&str]) -> Listening {
     start_leader(None, cwd, "127.0.0.1:0", &args)
 }
 
+/// A follower process of `l`, its output dropped.
+fn spawn_follower(cwd: &std::path::Path, l: &Listening) -> Child {
+    follower_cmd(None, cwd, l, &[])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 fn signal(child: &Child, s: Signal) {
     kill(Pid::from_raw(child.id() as i32), s).unwrap();
 }
@@ -92,11 +101,7 @@ fn silent_connections_do_not_keep_the_follower_out() {
         .map(|_| TcpStream::connect(&l.addr).unwrap())
         .collect();
     let t0 = Instant::now();
-    let mut f = follower_cmd(None, t.path(), &l, &[])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut f = spawn_follower(t.path(), &l);
     l.wait_line("followers joined", Duration::from_secs(5));
     assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
     assert_eq!(
@@ -121,11 +126,7 @@ fn a_follower_stops_within_2s_of_sigterm_while_its_leader_is_frozen() {
             "30000",
         ],
     );
-    let mut f = follower_cmd(None, t.path(), &l, &[])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut f = spawn_follower(t.path(), &l);
     l.wait_line("followers joined", Duration::from_secs(20));
     // The leader frozen: the follower's fetch gets no answer (before: over 10 s to stop).
     signal(&l.child, Signal::SIGSTOP);
@@ -144,11 +145,7 @@ fn a_leader_stops_within_2s_of_sigterm_while_its_follower_is_frozen() {
         t.path(),
         &["--duration", "60s", "--replica-fetch-wait-max-ms", "30000"],
     );
-    let mut f = follower_cmd(None, t.path(), &l, &[])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut f = spawn_follower(t.path(), &l);
     l.wait_line("followers joined", Duration::from_secs(20));
     signal(&f, Signal::SIGSTOP);
     let (took, code) = term_within_2s(&mut l.child, "the leader");

@@ -15,7 +15,7 @@ use super::super::isr::ReplicaState;
 use super::super::serve::{accept_followers, check_report};
 use super::super::wire::{self, FollowerReport, Start};
 use super::super::{follower, ReplicaConfig};
-use super::{cfg, TEST_TOKEN};
+use super::{cfg, test_start, TEST_TOKEN};
 use crate::replicate::Acks;
 use crate::sink::protocol::{FrameHeader, FrameKind};
 
@@ -38,19 +38,7 @@ fn reseal(b: &mut [u8]) {
 }
 
 fn start() -> Start {
-    Start {
-        rep: String::new(),
-        partitions: 1,
-        topic: "t".into(),
-        segment_size: 1 << 20,
-        index_interval: 4096,
-        engine: "buffered".into(),
-        batch_bytes: batch_len(RECORDS, VALUE),
-        fetch_max_bytes: 1 << 20,
-        fetch_wait_max_ms: 100,
-        flush: "never".into(),
-        sync: "fdatasync".into(),
-    }
+    test_start(batch_len(RECORDS, VALUE))
 }
 
 fn listener() -> (TcpListener, SocketAddr) {
