@@ -211,3 +211,83 @@ fn either_role_waiting_for_its_peer_stops_within_2s_of_sigterm() {
     let (took, code) = term_within_2s(&mut f, "the joining follower");
     assert_eq!(code, Some(143), "after {took:?}");
 }
+
+/// A fake follower joins a real leader with its token, then fetches past the log end
+/// (`beyond`) or reports bytes it was never sent: the repetition fails naming follower 1, and
+/// the leader exits nonzero (before: a FETCH past the end was booked as the follower's LEO,
+/// and a report was taken as it came).
+fn fake_follower_against_a_leader(beyond: bool) -> (Option<i32>, String) {
+    use segbench::replicate::{follower, wire};
+    use segbench::sink::protocol::FrameKind;
+    let t = tempfile::tempdir().unwrap();
+    let mut l = leader(t.path(), &["--size", "1MiB", "--no-consumer"]);
+    let token = leader_token(&l);
+    let never = std::sync::atomic::AtomicBool::new(false);
+    let addr = l.addr.parse().unwrap();
+    let (s, n) = follower::join(addr, Duration::from_secs(10), &token, &never).unwrap();
+    assert_eq!(n, 1);
+    let start: wire::Start = wire::expect_json(&s, FrameKind::Hello).unwrap();
+    let parts = start.partitions as usize;
+    if beyond {
+        wire::send_fetch(&s, &vec![1 << 40; parts]).unwrap();
+    } else {
+        // Fetch as a follower does (from the log end the batches give), then claim 333 GiB
+        // appended with negative CPU.
+        let mut leo = vec![0i64; parts];
+        wire::send_fetch(&s, &leo).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            assert!(Instant::now() < deadline, "no END from the leader");
+            match wire::read_header(&s, &|| Instant::now() >= deadline) {
+                Ok(Ok(h)) if h.kind == FrameKind::End => break,
+                Ok(Ok(h)) if h.kind == FrameKind::Data => {
+                    let mut b = vec![0u8; h.payload_len as usize];
+                    wire::read_body(&s, &mut b).unwrap();
+                    let mut pos = 0;
+                    while pos < b.len() {
+                        let batch = workloads::kafka::batch::parse_header(&b[pos..]).unwrap();
+                        leo[h.partition as usize] = batch.next_offset();
+                        pos += batch.total_len();
+                    }
+                }
+                Ok(Ok(h)) if h.kind == FrameKind::FetchEnd => wire::send_fetch(&s, &leo).unwrap(),
+                Ok(Ok(_)) | Ok(Err(wire::Filled::GaveUp)) => {}
+                other => panic!("{other:?}"),
+            }
+        }
+        let lie = wire::FollowerReport {
+            bytes: 333 << 30,
+            fetches: 1,
+            appends: 1,
+            cpu_s: -11.0,
+            flush_latency_hdr: None,
+        };
+        wire::send_json(&s, FrameKind::End, &lie).unwrap();
+    }
+    let status = wait_within(&mut l.child, Duration::from_secs(60)).expect("the leader ends");
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(&mut l.child.stdout.take().unwrap(), &mut stdout).unwrap();
+    let file: results::ResultsFile = serde_json::from_str(&stdout).unwrap();
+    let status_text = format!("{:?}", file.workloads[0].status);
+    (status.code(), status_text)
+}
+
+#[test]
+fn a_fetch_past_the_log_end_fails_the_repetition_naming_the_follower() {
+    let (code, status) = fake_follower_against_a_leader(true);
+    assert_ne!(code, Some(0));
+    assert!(
+        status.contains("follower 1") && status.contains("beyond the log end offset"),
+        "{status}"
+    );
+}
+
+#[test]
+fn an_impossible_follower_report_fails_the_repetition_naming_the_follower() {
+    let (code, status) = fake_follower_against_a_leader(false);
+    assert_ne!(code, Some(0));
+    assert!(
+        status.contains("follower 1 reported") && status.contains("where the leader sent it"),
+        "{status}"
+    );
+}
