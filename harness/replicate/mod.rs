@@ -14,6 +14,18 @@
 //! engine's region and appends it — the bytes a follower appends are always bytes the leader
 //! sent.
 //!
+//! Trust: a leader admits a follower only with the run's token in its [`wire::Join`]
+//! (`SEGBENCH_FLEET_TOKEN` under `fleet run --replicate`, else `SEGBENCH_REPLICATION_TOKEN`,
+//! else one the leader makes and prints; a fresh one in one process), read by
+//! [`crate::auth::AUTH_DEADLINE`] while strangers wait in a bounded
+//! [`crate::auth::WaitingRoom`] ([`serve::accept_followers`]). The leader refuses a FETCH
+//! offset that is negative, past its log end or inside a batch, and a report whose bytes are
+//! not what it sent or whose CPU is impossible ([`serve::check_report`]): the repetition
+//! fails naming the follower. A follower refuses a [`wire::Start`] past the limits below
+//! ([`wire::Start::check`]) and every batch whose CRC-32C, record count or offsets are wrong
+//! ([`follower::check_batch`]), naming partition and offset, and exits 1. Either side stops
+//! within 2 s of a signal whatever the other does.
+//!
 //! Placement: by default every role runs in this process, the followers as threads connected
 //! over loopback TCP ([`run_repetition`]); with `segbench replicate --role leader --listen
 //! ADDR` and `--role follower --leader ADDR` the leader (with the producer) and each follower
