@@ -291,3 +291,66 @@ fn an_impossible_follower_report_fails_the_repetition_naming_the_follower() {
         "{status}"
     );
 }
+
+/// A fake leader sends the real follower process a batch whose CRC does not match: the
+/// follower refuses it naming partition and offset, writes nothing of it and exits 1 (before:
+/// written, exit 0 "ok").
+#[test]
+fn a_follower_process_refuses_a_corrupt_batch_and_exits_1() {
+    use segbench::replicate::{serve, wire};
+    use segbench::sink::protocol::{FrameHeader, FrameKind};
+    use workloads::kafka::batch::{batch_len, encode_batch};
+    let t = tempfile::tempdir().unwrap();
+    let token = "0123456789abcdef-e2e";
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    let f = follower_cmd_with(None, t.path(), &addr, &["--keep"])
+        .env("SEGBENCH_REPLICATION_TOKEN", token)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let never = std::sync::atomic::AtomicBool::new(false);
+    let links = serve::accept_followers(&l, 1, 1, Duration::from_secs(20), &never, token).unwrap();
+    let s = &links[0].stream;
+    let len = batch_len(4, 100);
+    let start = wire::Start {
+        rep: "rep0".into(),
+        partitions: 1,
+        topic: "t".into(),
+        segment_size: 1 << 20,
+        index_interval: 4096,
+        engine: "buffered".into(),
+        batch_bytes: len,
+        fetch_max_bytes: 1 << 20,
+        fetch_wait_max_ms: 100,
+        flush: "never".into(),
+        sync: "fdatasync".into(),
+    };
+    wire::send_json(s, FrameKind::Hello, &start).unwrap();
+    let h = wire::read_header(s, &|| false).unwrap().unwrap();
+    wire::read_fetch(s, &h, 1).unwrap();
+    let mut pool = workloads::payload::PayloadPool::new(1 << 16, 7);
+    let mut b = vec![0u8; len];
+    encode_batch(&mut b, 0, 1, 4, 100, &mut pool);
+    b[len - 1] ^= 1;
+    let mut msg = FrameHeader::data(0, 0, 0, 0, 0, len as u32)
+        .encode()
+        .to_vec();
+    msg.extend_from_slice(&b);
+    std::io::Write::write_all(&mut &links[0].stream, &msg).unwrap();
+    let _ = wire::send_control(s, FrameKind::FetchEnd);
+    let out = f.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let error = summary["error"].as_str().unwrap();
+    assert!(
+        error.contains("partition 0") && error.contains("offset 0") && error.contains("CRC-32C"),
+        "{error}"
+    );
+    assert_eq!(summary["partial"]["bytes"], 0);
+    let log = t
+        .path()
+        .join("follower-data/rep0/follower-1/t-0/00000000000000000000.log");
+    assert_eq!(std::fs::metadata(&log).map_or(0, |m| m.len()), 0);
+}
