@@ -143,6 +143,19 @@ impl Failures {
         Duration::from_millis(ms).min(MAX_FAILURE_DELAY)
     }
 
+    /// How long to wait before checking the next attempt, whatever it brings: the delay the
+    /// last failure was answered after (zero before any failure). Waiting before the check,
+    /// not only before answering a failure, bounds how fast guesses are checked.
+    pub fn delay(&self) -> Duration {
+        match self.count.load(Ordering::Acquire) {
+            0 => Duration::ZERO,
+            k => {
+                let ms = 10u64.saturating_mul(1u64 << (k - 1).min(20));
+                Duration::from_millis(ms).min(MAX_FAILURE_DELAY)
+            }
+        }
+    }
+
     /// Failed attempts recorded.
     pub fn count(&self) -> u32 {
         self.count.load(Ordering::Relaxed)
@@ -301,5 +314,14 @@ mod tests {
         }
         assert_eq!(f.record(), MAX_FAILURE_DELAY);
         assert_eq!(f.count(), 43);
+        assert_eq!(f.delay(), MAX_FAILURE_DELAY);
+        let fresh = Failures::default();
+        assert_eq!(fresh.delay(), Duration::ZERO);
+        let first = fresh.record();
+        assert_eq!(
+            fresh.delay(),
+            first,
+            "the next attempt waits as the last failure did"
+        );
     }
 }

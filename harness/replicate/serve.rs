@@ -172,8 +172,9 @@ pub fn accept_followers(
     Ok(links)
 }
 
-/// Reads a connection's [`Join`] (by [`AUTH_DEADLINE`]) and checks its version and token; a
-/// refusal is answered (after the back-off of [`Failures`] for a wrong token) and says why.
+/// Reads a connection's [`Join`] (by [`AUTH_DEADLINE`]) and checks its version and token
+/// (after the back-off of [`Failures`], once an attempt failed); a refusal is answered and
+/// says why.
 fn authenticate(stream: &TcpStream, token: &str, failures: &Failures) -> Result<(), String> {
     let deadline = Instant::now() + AUTH_DEADLINE;
     let setup = stream
@@ -191,8 +192,11 @@ fn authenticate(stream: &TcpStream, token: &str, failures: &Failures) -> Result<
         let _ = refuse(stream, why.clone());
         return Err(why);
     }
+    // After failures, every attempt waits before its check (holding its seat in the room),
+    // so guesses are checked at most MAX_UNAUTHENTICATED per delay.
+    std::thread::sleep(failures.delay());
     if !token_matches(token, &join.token) {
-        std::thread::sleep(failures.record());
+        failures.record();
         let why =
             "wrong token (use the leader's: SEGBENCH_FLEET_TOKEN or SEGBENCH_REPLICATION_TOKEN)";
         let _ = refuse(stream, why.into());

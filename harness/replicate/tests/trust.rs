@@ -332,3 +332,29 @@ fn the_fetch_wait_and_other_sizes_are_bounded_on_the_command_line() {
     });
     assert!(e.contains("fetch buffers per follower"), "{e}");
 }
+
+#[test]
+fn wrong_tokens_are_checked_ever_more_slowly() {
+    let (l, addr) = listener();
+    let leader = std::thread::spawn(move || {
+        accept_followers(
+            &l,
+            1,
+            1,
+            Duration::from_secs(20),
+            &AtomicBool::new(false),
+            TEST_TOKEN,
+        )
+    });
+    let t0 = Instant::now();
+    for k in 0..8 {
+        let guess = format!("guess-{k:016}");
+        assert!(follower::join(addr, Duration::from_secs(5), &guess, &NEVER).is_err());
+    }
+    // Checked after waits of 0, 10, 20, ... 640 ms: 1.27 s at least.
+    let took = t0.elapsed();
+    assert!(took >= Duration::from_millis(1270), "{took:?}");
+    let (_s, n) = follower::join(addr, Duration::from_secs(5), TEST_TOKEN, &NEVER).unwrap();
+    assert_eq!(n, 1);
+    leader.join().unwrap().unwrap();
+}
