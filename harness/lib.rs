@@ -17,6 +17,7 @@
 // placeholders the user reads, not HTML.
 #![allow(rustdoc::invalid_html_tags)]
 
+pub mod auth;
 pub mod budget;
 pub mod cli;
 pub mod commands;

@@ -9,11 +9,12 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 
+use crate::auth::new_token;
 use crate::bad_input;
 use crate::commands::fleet_child::{local_args, read_args, replicate_args, replicate_options};
 use crate::commands::run::{load_suite, RunArgs};
 use crate::fleet::coordinator::NetworkMode;
-use crate::fleet::proto::{new_token, TOKEN_ENV};
+use crate::fleet::proto::TOKEN_ENV;
 use crate::fleet::rank::{discover, RankFlags, DEFAULT_PORT};
 use crate::fleet::worker::{ChildPlan, WorkerConfig};
 use crate::fleet::FleetConfig;

@@ -26,8 +26,6 @@ pub const MAX_FRAME_BYTES: u32 = 64 << 10;
 pub const MAX_RESULTS_FRAME_BYTES: u32 = 64 << 20;
 /// Environment variable holding the run's token.
 pub const TOKEN_ENV: &str = "SEGBENCH_FLEET_TOKEN";
-/// Bytes of randomness in a token from `segbench fleet token`.
-pub const TOKEN_BYTES: usize = 16;
 
 /// What one rank does in one step of a phase.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -229,22 +227,6 @@ pub fn read_msg(r: &mut impl Read, max: u32) -> Result<Msg, ProtoError> {
     Ok(m)
 }
 
-/// Compares two tokens in time independent of where they differ.
-pub fn token_matches(expected: &str, given: &str) -> bool {
-    let (a, b) = (expected.as_bytes(), given.as_bytes());
-    if a.len() != b.len() || a.is_empty() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// A fresh token: [`TOKEN_BYTES`] bytes of /dev/urandom, hex.
-pub fn new_token() -> io::Result<String> {
-    let mut buf = [0u8; TOKEN_BYTES];
-    std::fs::File::open("/dev/urandom")?.read_exact(&mut buf)?;
-    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -342,17 +324,5 @@ mod tests {
             read_msg(&mut &[0u8, 0][..], MAX_FRAME_BYTES),
             Err(ProtoError::Io(_))
         ));
-    }
-
-    #[test]
-    fn tokens_must_match_exactly() {
-        assert!(token_matches("abc", "abc"));
-        assert!(!token_matches("abc", "abd"));
-        assert!(!token_matches("abc", "ab"));
-        assert!(!token_matches("", ""));
-        let t = new_token().unwrap();
-        assert_eq!(t.len(), TOKEN_BYTES * 2);
-        assert!(t.chars().all(|c| c.is_ascii_hexdigit()));
-        assert_ne!(t, new_token().unwrap());
     }
 }

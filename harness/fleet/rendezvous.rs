@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 
 use super::clock::realtime_ns;
 use super::proto::{
-    read_msg, token_matches, write_msg, Msg, ProtoError, MAX_FRAME_BYTES, MAX_RESULTS_FRAME_BYTES,
+    read_msg, write_msg, Msg, ProtoError, MAX_FRAME_BYTES, MAX_RESULTS_FRAME_BYTES,
 };
+use crate::auth::token_matches;
 
 /// Heartbeat period, both ways.
 pub const HEARTBEAT: Duration = Duration::from_secs(1);

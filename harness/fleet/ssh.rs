@@ -23,8 +23,9 @@ use std::time::{Duration, Instant};
 use crate::{bad_input, CheckFailed};
 
 use super::exec::{bounded, fan_out, why};
-use super::proto::{new_token, TOKEN_ENV};
+use super::proto::TOKEN_ENV;
 use super::rank::with_port;
+use crate::auth::new_token;
 
 /// Hosts set up at once unless `--fanout` says otherwise (pdsh's default).
 pub const DEFAULT_FANOUT: usize = 32;

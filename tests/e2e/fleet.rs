@@ -12,7 +12,7 @@ pub(crate) use super::fleet_rank::{
     start_ranks, Rank,
 };
 
-pub(crate) const TOKEN: &str = "e2e-fleet-token";
+pub(crate) const TOKEN: &str = "e2e-fleet-token-0123";
 
 /// A quick suite: one small buffered write workload (the cluster tests use it too).
 pub(crate) const TINY: &str = r#"name = "tiny"

@@ -15,6 +15,7 @@ mod ownership;
 mod plan;
 mod read;
 mod replicate;
+mod replication_trust;
 mod report;
 mod safety;
 mod steady;
