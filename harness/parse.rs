@@ -225,6 +225,9 @@ mod tests {
         let e =
             unique_engines(&v(&["uring:qd=8,direct", "mmap", "uring:direct,qd=8"])).unwrap_err();
         assert!(e.contains("--engine uring:direct,qd=8: given twice"), "{e}");
+        // The same number spelled with a leading zero is the same engine too.
+        let e = unique_engines(&v(&["uring:qd=8", "uring:qd=08"])).unwrap_err();
+        assert!(e.contains("--engine uring:qd=08: given twice"), "{e}");
         let e = unique_engines(&v(&["buffered", "buffered"])).unwrap_err();
         assert!(e.contains("--engine buffered: given twice"), "{e}");
         assert_eq!(duration_or_zero("0s"), Ok(Duration::ZERO));
