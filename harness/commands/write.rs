@@ -172,9 +172,7 @@ pub fn configs(a: &WriteArgs) -> anyhow::Result<Vec<WriteConfig>> {
             a.format
         )));
     }
-    if a.repeat == 0 {
-        return Err(bad_input("--repeat 0: need at least one repetition"));
-    }
+    crate::parse::repeat(a.repeat).map_err(bad_input)?;
     if let Some(round) = a.until_steady {
         crate::runner::steady::check_round("--until-steady", round, a.duration)
             .map_err(bad_input)?;

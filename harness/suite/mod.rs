@@ -320,6 +320,17 @@ mod tests {
         }
     }
 
+    /// A suite's repetitions are bounded as `--repeat` is, named in the suite's words.
+    #[test]
+    fn a_suite_repeat_past_the_bound_is_refused() {
+        let text = "name = \"s\"\nrepeat = 1000000\n[[workload]]\nkind = \"write\"\nname = \"w\"\nengines = [\"null\"]\nsize = \"1MiB\"\n";
+        let e = parse(text, Path::new("s.toml")).unwrap_err().0;
+        assert!(
+            e.starts_with("s.toml, line 2: repeat = 1000000: at most 200"),
+            "{e}"
+        );
+    }
+
     /// A key a replicate workload does not take is named alone; engines are mentioned only
     /// when the key is about engines.
     #[test]

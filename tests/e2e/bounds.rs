@@ -2,7 +2,7 @@
 //! full disk a clear error for every engine, inputs bounded before they cost memory or CPU,
 //! impossible figures refused as damaged input.
 
-use crate::util::{segbench_in, small_tmpfs};
+use crate::util::{assert_bad_input, segbench_in, small_tmpfs};
 
 /// The `mmap` engine on a full file system: one clear "no space" line, exit 1 (not SIGBUS's
 /// 135), partial results written, the data directory removed.
@@ -49,4 +49,33 @@ fn mmap_on_a_full_tmpfs_is_a_clear_enospc_not_sigbus() {
         results::Status::Failed { .. }
     ));
     assert!(!mnt.join("d").exists(), "data removed after the failure");
+}
+
+/// Counts and sizes past their stated bounds are refused before anything is allocated or run,
+/// and command-line errors speak in flags, not in suite-file syntax.
+#[test]
+fn bounds_are_refused_up_front_in_the_words_of_the_command_line() {
+    let t = tempfile::tempdir().unwrap();
+    let quick = ["--no-probe", "--quiet", "--dir", "d"];
+    let run = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend_from_slice(&quick);
+        segbench_in(t.path(), &all)
+    };
+    let out = run(&[
+        "write", "--engine", "null", "--size", "1MiB", "--repeat", "1000000",
+    ]);
+    assert_bad_input(&out, "--repeat 1000000: at most 200");
+    for cmd in ["write", "replicate"] {
+        let out = run(&[cmd, "--batch-size", "1GiB", "--size", "2GiB"]);
+        assert_bad_input(&out, "--batch-size 1073741824: at most 67108864 bytes");
+    }
+    let out = run(&["mixed", "--duration", "1s", "--write", "engine=null"]);
+    assert_bad_input(&out, "give at least two parts");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--read") && !err.contains("[[workload.part]]"),
+        "{err}"
+    );
+    assert!(!t.path().join("d").exists(), "nothing created");
 }

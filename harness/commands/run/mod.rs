@@ -126,9 +126,7 @@ pub fn load_suite(a: &RunArgs) -> anyhow::Result<(Suite, String, Vec<String>)> {
         suite::set_duration(&mut s, &crate::parse::duration_text(d));
     }
     if let Some(r) = a.repeat {
-        if r == 0 {
-            return Err(bad_input("--repeat 0: need at least one repetition"));
-        }
+        crate::parse::repeat(r).map_err(bad_input)?;
         s.repeat = Some(r);
         for w in &mut s.workloads {
             *w.repeat_mut() = None;

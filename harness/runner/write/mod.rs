@@ -34,6 +34,10 @@ pub use results::schema::SLOW_FLUSH_NS;
 pub const DEFAULT_RECORD_SIZE: u64 = 1024;
 /// Producer `batch.size` unless given, 16 KiB (Kafka's default).
 pub const DEFAULT_BATCH_SIZE: u64 = 16 * 1024;
+/// The largest batch (`--batch-size`, `batch_size`) accepted, 64 MiB: each partition holds one
+/// (an io_uring queue `qd` of them) in memory, and Kafka's own limit (`message.max.bytes`) is
+/// 1 MiB by default.
+pub const MAX_BATCH_SIZE: usize = 64 << 20;
 /// Segment size unless given, 1 GiB (Kafka's `log.segment.bytes`).
 pub const DEFAULT_SEGMENT_SIZE: u64 = 1 << 30;
 /// Bytes between sparse index entries unless given, 4 KiB (Kafka's `log.index.interval.bytes`).
@@ -97,6 +101,12 @@ impl WriteConfig {
                 "neither --size nor --duration given: say how much to write, e.g. --size 1GiB"
                     .into(),
             );
+        }
+        if self.batch_size > MAX_BATCH_SIZE {
+            return Err(format!(
+                "--batch-size {}: at most {MAX_BATCH_SIZE} bytes (64 MiB); lower it",
+                self.batch_size
+            ));
         }
         let shape = match self.format {
             LogFormat::Kafka => {
