@@ -79,3 +79,21 @@ fn bounds_are_refused_up_front_in_the_words_of_the_command_line() {
     );
     assert!(!t.path().join("d").exists(), "nothing created");
 }
+
+/// `compare` refuses a results file holding an impossible figure (a −1e9 MB/s row was "no
+/// significant change", exit 0): exit 2, one line naming the file, the row and the field.
+#[test]
+fn compare_refuses_impossible_figures_as_damaged_input() {
+    let t = tempfile::tempdir().unwrap();
+    let base = results::testing::results();
+    let mut bad = base.clone();
+    let row = bad.workloads[0].name.clone();
+    bad.workloads[0].repetitions[0].throughput_bytes_per_s = -1e15;
+    results::io::write_results(&t.path().join("base.json"), &base).unwrap();
+    results::io::write_results(&t.path().join("new.json"), &bad).unwrap();
+    let out = segbench_in(t.path(), &["compare", "base.json", "new.json"]);
+    assert_bad_input(
+        &out,
+        &format!("new.json is damaged: workload '{row}', repetition 0: throughput_bytes_per_s is -1000000000000000, and a figure cannot be negative"),
+    );
+}
