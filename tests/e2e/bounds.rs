@@ -97,3 +97,82 @@ fn compare_refuses_impossible_figures_as_damaged_input() {
         &format!("new.json is damaged: workload '{row}', repetition 0: throughput_bytes_per_s is -1000000000000000, and a figure cannot be negative"),
     );
 }
+
+/// Every writer checks the free space before it starts, with or without the probe: `write
+/// --size`, `read --size` (the log it writes first), `mixed` read and snapshot parts, and
+/// `replicate --size` (the leader's log plus each follower's on this host). Exit 2, one line
+/// with the size, the free space and the fix; nothing left behind.
+#[test]
+fn every_writer_checks_free_space_before_it_starts() {
+    let t = tempfile::tempdir().unwrap();
+    let mnt = t.path().join("small");
+    let Some(_mounted) = small_tmpfs(&mnt, "4m") else {
+        return;
+    };
+    let quiet = ["--no-probe", "--quiet"];
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &[
+                "write", "--engine", "buffered", "--size", "64MiB", "--dir", "small/d",
+            ],
+            "64.0 MiB",
+        ),
+        (
+            &["read", "--size", "64MiB", "--data-dir", "small/d"],
+            "64.0 MiB",
+        ),
+        (
+            &[
+                "mixed",
+                "--duration",
+                "1s",
+                "--write",
+                "engine=null",
+                "--read",
+                "engine=sendfile,size=64MiB",
+                "--dir",
+                "small/d",
+            ],
+            "64.0 MiB",
+        ),
+        (
+            &[
+                "mixed",
+                "--duration",
+                "1s",
+                "--write",
+                "engine=null",
+                "--snapshot",
+                "size=64MiB",
+                "--dir",
+                "small/d",
+            ],
+            "64.0 MiB",
+        ),
+        // 3 MiB fits, but not once for the leader and once for the follower.
+        (
+            &[
+                "replicate",
+                "--size",
+                "3MiB",
+                "--rf",
+                "2",
+                "--dir",
+                "small/d",
+            ],
+            "6.00 MiB",
+        ),
+    ];
+    for (args, size) in cases {
+        let mut all = args.to_vec();
+        all.extend_from_slice(&quiet);
+        let out = segbench_in(t.path(), &all);
+        assert_bad_input(&out, "not enough free space");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(size) && err.contains("available"),
+            "{args:?}: {err}"
+        );
+        assert!(!mnt.join("d").exists(), "{args:?}: nothing left behind");
+    }
+}
