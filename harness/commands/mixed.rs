@@ -109,7 +109,7 @@ pub fn workload(a: &MixedArgs) -> anyhow::Result<MixedSpec> {
     }
     if parts.len() < 2 {
         return Err(bad_input(format!(
-            "{} part(s) given: give at least two parts, e.g. --write engine=buffered --read engine=sendfile",
+            "mixed workload 'mixed' has {} part(s): give at least two, e.g. --write engine=buffered --read engine=sendfile",
             parts.len()
         )));
     }

@@ -181,24 +181,44 @@ pub fn read_results(path: impl AsRef<Path>) -> Result<ResultsFile, ResultsFileEr
     parse_results(path, &bytes)
 }
 
+/// What [`parse_results`] reads of a file before the whole of it: the fields that say whether it
+/// is a segbench results file of this version. Every other field is skipped unbuilt.
+#[derive(serde::Deserialize)]
+struct Head {
+    schema_version: Option<serde_json::Value>,
+    tool: Option<serde_json::Value>,
+}
+
 /// [`read_results`] on bytes already read; `path` is only used in messages.
 pub fn parse_results(path: &Path, bytes: &[u8]) -> Result<ResultsFile, ResultsFileError> {
     let not_results = |reason: String| ResultsFileError::NotResults {
         path: path.to_path_buf(),
         reason,
     };
-    let value: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|e| not_results(format!("not JSON ({e})")))?;
-    let obj = value
-        .as_object()
-        .ok_or_else(|| not_results("the JSON is not an object".to_string()))?;
-    let version = match obj.get("schema_version") {
+    // Only the head is read first: the rest of the document is skipped, not built as a
+    // `serde_json::Value` (a tree of several times the file's size, on top of the typed file).
+    let object = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    let head: Head = match serde_json::from_slice(bytes) {
+        Ok(h) if object => h,
+        Err(e) if object && e.classify() != serde_json::error::Category::Data => {
+            return Err(not_results(format!("not JSON ({e})")))
+        }
+        _ => {
+            return Err(
+                match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+                    Ok(_) => not_results("the JSON is not an object".to_string()),
+                    Err(e) => not_results(format!("not JSON ({e})")),
+                },
+            )
+        }
+    };
+    let version = match &head.schema_version {
         None => return Err(not_results("it has no schema_version field".to_string())),
         Some(v) => v
             .as_u64()
             .ok_or_else(|| not_results(format!("schema_version is {v}, not a version number")))?,
     };
-    if let Some(name) = obj.get("tool").and_then(|t| t.get("name")) {
+    if let Some(name) = head.tool.as_ref().and_then(|t| t.get("name")) {
         if name.as_str() != Some("segbench") {
             return Err(not_results(format!("it was written by {name}")));
         }

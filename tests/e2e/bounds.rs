@@ -71,7 +71,7 @@ fn bounds_are_refused_up_front_in_the_words_of_the_command_line() {
         assert_bad_input(&out, "--batch-size 1073741824: at most 67108864 bytes");
     }
     let out = run(&["mixed", "--duration", "1s", "--write", "engine=null"]);
-    assert_bad_input(&out, "give at least two parts");
+    assert_bad_input(&out, "give at least two, e.g. --write");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("--read") && !err.contains("[[workload.part]]"),
