@@ -4,51 +4,62 @@
 
 use crate::util::{assert_bad_input, segbench_in, small_tmpfs};
 
-/// The `mmap` engine on a full file system: one clear "no space" line, exit 1 (not SIGBUS's
-/// 135), partial results written, the data directory removed.
+/// Every write engine on a full file system: one clear "no space" line, exit 1 (the `mmap`
+/// engine died of SIGBUS, 135, with its data left), partial results written, the data
+/// directory removed.
 #[test]
-fn mmap_on_a_full_tmpfs_is_a_clear_enospc_not_sigbus() {
+fn a_full_tmpfs_is_a_clear_enospc_for_every_engine_not_sigbus() {
     let t = tempfile::tempdir().unwrap();
     let mnt = t.path().join("small");
     let Some(_mounted) = small_tmpfs(&mnt, "4m") else {
         return;
     };
-    let out = segbench_in(
-        t.path(),
-        &[
-            "write",
-            "--engine",
-            "mmap",
-            "--duration",
-            "10s",
-            "--segment-size",
-            "64MiB",
-            "--warmup",
-            "0",
-            "--repeat",
-            "1",
-            "--dir",
-            "small/d",
-            "--out",
-            "r.json",
-            "--no-probe",
-            "--quiet",
-        ],
-    );
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "exit code; stderr: {err}");
-    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("segbench:")).collect();
-    assert_eq!(lines.len(), 1, "{err}");
-    assert!(
-        lines[0].contains("no space left on the device holding") && lines[0].contains(".log"),
-        "{err}"
-    );
-    let r = results::io::read_results(t.path().join("r.json")).unwrap();
-    assert!(matches!(
-        r.workloads[0].status,
-        results::Status::Failed { .. }
-    ));
-    assert!(!mnt.join("d").exists(), "data removed after the failure");
+    for engine in ["mmap", "buffered", "direct", "uring"] {
+        let out_file = format!("{engine}.json");
+        let out = segbench_in(
+            t.path(),
+            &[
+                "write",
+                "--engine",
+                engine,
+                "--duration",
+                "10s",
+                "--segment-size",
+                "64MiB",
+                "--warmup",
+                "0",
+                "--repeat",
+                "1",
+                "--dir",
+                "small/d",
+                "--out",
+                &out_file,
+                "--no-probe",
+                "--quiet",
+            ],
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{engine}: exit code; stderr: {err}"
+        );
+        let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("segbench:")).collect();
+        assert_eq!(lines.len(), 1, "{engine}: {err}");
+        assert!(
+            lines[0].contains("no space left on the device holding") && lines[0].contains(".log"),
+            "{engine}: {err}"
+        );
+        let r = results::io::read_results(t.path().join(&out_file)).unwrap();
+        assert!(
+            matches!(r.workloads[0].status, results::Status::Failed { .. }),
+            "{engine}"
+        );
+        assert!(
+            !mnt.join("d").exists(),
+            "{engine}: data removed after the failure"
+        );
+    }
 }
 
 /// Counts and sizes past their stated bounds are refused before anything is allocated or run,
