@@ -191,3 +191,22 @@ fn every_writer_checks_free_space_before_it_starts() {
         assert!(!mnt.join("d").exists(), "{args:?}: nothing left behind");
     }
 }
+
+/// `run` checks a suite's free space before its first workload: the largest workload's data.
+#[test]
+fn a_suite_checks_free_space_before_it_starts() {
+    let t = tempfile::tempdir().unwrap();
+    let mnt = t.path().join("small");
+    let Some(_mounted) = small_tmpfs(&mnt, "4m") else {
+        return;
+    };
+    std::fs::write(
+        t.path().join("s.toml"),
+        "name = \"s\"\nrepeat = 1\nwarmup = \"0s\"\n[[workload]]\nkind = \"write\"\nname = \"w\"\nengines = [\"buffered\"]\nsize = \"64MiB\"\n",
+    )
+    .unwrap();
+    let out = segbench_in(t.path(), &["run", "s.toml", "--dir", "small/d", "--quiet"]);
+    assert_bad_input(&out, "not enough free space");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("64.0 MiB"));
+    assert!(!mnt.join("d").exists(), "nothing left behind");
+}

@@ -182,6 +182,12 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
             );
         }
     }
+    // Every data directory takes its share of the partitions (rounded up).
+    let share = suite::jobs::data_bytes(&jobs, a.keep).div_ceil(data.len() as u64);
+    for d in &data {
+        let fix = "lower the workloads' sizes, or use --dir on a larger file system";
+        crate::budget::check_space(d.path(), share, fix).map_err(bad_input)?;
+    }
     let snap = crate::commands::mixed::snap_dir(a.snap_dir.as_deref(), &meta.id, a.keep)?;
     let to = crate::output::Destination {
         json: a.json,
