@@ -124,63 +124,19 @@ fn every_writer_checks_free_space_before_it_starts() {
     let Some(_mounted) = small_tmpfs(&mnt, "4m") else {
         return;
     };
-    let quiet = ["--no-probe", "--quiet"];
-    let cases: [(&[&str], &str); 5] = [
-        (
-            &[
-                "write", "--engine", "buffered", "--size", "64MiB", "--dir", "small/d",
-            ],
-            "64.0 MiB",
-        ),
-        (
-            &["read", "--size", "64MiB", "--data-dir", "small/d"],
-            "64.0 MiB",
-        ),
-        (
-            &[
-                "mixed",
-                "--duration",
-                "1s",
-                "--write",
-                "engine=null",
-                "--read",
-                "engine=sendfile,size=64MiB",
-                "--dir",
-                "small/d",
-            ],
-            "64.0 MiB",
-        ),
-        (
-            &[
-                "mixed",
-                "--duration",
-                "1s",
-                "--write",
-                "engine=null",
-                "--snapshot",
-                "size=64MiB",
-                "--dir",
-                "small/d",
-            ],
-            "64.0 MiB",
-        ),
+    // Each command line is split at spaces; the size the line must name.
+    let cases = [
+        ("write --engine buffered --size 64MiB --dir small/d", "64.0 MiB"),
+        ("read --size 64MiB --data-dir small/d", "64.0 MiB"),
+        ("mixed --duration 1s --write engine=null --read engine=sendfile,size=64MiB --dir small/d", "64.0 MiB"),
+        ("mixed --duration 1s --write engine=null --snapshot size=64MiB --dir small/d", "64.0 MiB"),
         // 3 MiB fits, but not once for the leader and once for the follower.
-        (
-            &[
-                "replicate",
-                "--size",
-                "3MiB",
-                "--rf",
-                "2",
-                "--dir",
-                "small/d",
-            ],
-            "6.00 MiB",
-        ),
+        ("replicate --size 3MiB --rf 2 --dir small/d", "6.00 MiB"),
     ];
-    for (args, size) in cases {
-        let mut all = args.to_vec();
-        all.extend_from_slice(&quiet);
+    for (line, size) in cases {
+        let args: Vec<&str> = line.split(' ').collect();
+        let mut all = args.clone();
+        all.extend_from_slice(&["--no-probe", "--quiet"]);
         let out = segbench_in(t.path(), &all);
         assert_bad_input(&out, "not enough free space");
         let err = String::from_utf8_lossy(&out.stderr);
