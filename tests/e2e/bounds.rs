@@ -166,3 +166,66 @@ fn a_suite_checks_free_space_before_it_starts() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("64.0 MiB"));
     assert!(!mnt.join("d").exists(), "nothing left behind");
 }
+
+/// `report` holds about the file's size, not a decoded histogram per workload (each ~264 KB:
+/// 2.8 GB for a 47 MB file before): peak RSS of the child under 8x the file plus 40 MB.
+#[test]
+fn report_memory_is_bounded_by_the_file_size() {
+    let t = tempfile::tempdir().unwrap();
+    let sample = results::testing::results();
+    let mut r = sample.clone();
+    r.workloads.clear();
+    for i in 0..800 {
+        let mut w = sample.workloads[i % 2].clone();
+        w.name = format!("{}-{i}", w.name);
+        r.workloads.push(w);
+    }
+    let path = t.path().join("big.json");
+    results::io::write_results(&path, &r).unwrap();
+    let file_bytes = std::fs::metadata(&path).unwrap().len();
+    let mut child = std::process::Command::new(crate::util::BIN)
+        .args([
+            "report",
+            "big.json",
+            "--html",
+            "r.html",
+            "--markdown",
+            "r.md",
+        ])
+        .current_dir(t.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // The kernel's high-water mark of the child's resident memory, sampled until it exits
+    // (a sample can only miss a late peak, never report one that was not there).
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut peak = 0u64;
+    let t0 = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(300),
+            "report ran 5 min"
+        );
+        let hwm_kb = std::fs::read_to_string(&status_file)
+            .ok()
+            .and_then(|t| {
+                t.lines()
+                    .find_map(|l| l.strip_prefix("VmHWM:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            })
+            .unwrap_or(0);
+        peak = peak.max(hwm_kb * 1024);
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    assert!(status.success(), "{status}");
+    let bound = 8 * file_bytes + (40 << 20);
+    eprintln!("report: peak RSS {peak} bytes for a {file_bytes}-byte results file");
+    assert!(
+        peak < bound,
+        "peak RSS {peak} bytes for a {file_bytes}-byte file (bound {bound})"
+    );
+}
