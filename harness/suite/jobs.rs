@@ -80,7 +80,8 @@ pub fn jobs<'a>(s: &'a Suite, snap_dir: Option<&PathBuf>) -> Result<Vec<Job<'a>>
 /// Bytes the suite's data directories hold at once, known before it runs, for the free-space
 /// check ([`crate::budget::check_space`]): the largest workload's (they run one after another
 /// and each removes its data), or with `keep` every workload's, all repetitions. A write
-/// workload holds its `size` (`best` and duration-bound rows are not known in advance), a read
+/// workload holds its `size`, or what its retention keeps when less (`best` and duration-bound
+/// rows are not known in advance), a read
 /// workload its log, a replicate workload its log once per replica, a mixed workload its read
 /// parts' logs and its snapshots and checkpoints.
 pub fn data_bytes(jobs: &[Job<'_>], keep: bool) -> u64 {
@@ -90,7 +91,7 @@ pub fn data_bytes(jobs: &[Job<'_>], keep: bool) -> u64 {
             let mut rows = 0u64;
             for e in w.engines.iter().filter(|e| *e != "best") {
                 for p in &w.points {
-                    let size = (w.config)(e, p).ok().and_then(|c| c.size).unwrap_or(0);
+                    let size = (w.config)(e, p).map_or(0, |c| c.held_bytes());
                     largest = largest.max(size);
                     rows += 1;
                 }
@@ -138,5 +139,9 @@ mod tests {
         assert_eq!(data_bytes(&j, false), 16 << 20);
         // 8 MiB x 2 engines x 2 repetitions + 16 MiB + 4 MiB x 3 replicas x 3 acks modes x 2.
         assert_eq!(data_bytes(&j, true), (32 << 20) + (16 << 20) + (72 << 20));
+        // A retention keeps less than the size: (8 MiB + one 4 MiB segment) x 2 partitions.
+        let kept = "name = \"s\"\n[[workload]]\nkind = \"write\"\nname = \"w\"\nengines = [\"null\"]\nsize = \"1GiB\"\nretention = \"8MiB\"\nsegment_size = \"4MiB\"\npartitions = 2\n";
+        let s = super::super::parse(kept, Path::new("s.toml")).unwrap();
+        assert_eq!(data_bytes(&jobs(&s, None).unwrap(), false), 24 << 20);
     }
 }

@@ -145,6 +145,20 @@ impl WriteConfig {
         Ok(shape)
     }
 
+    /// Bytes one repetition holds on disk at most, known before it runs: its `size`, or with
+    /// a retention what retention keeps (whole segments past it, per partition) when less; 0
+    /// when only a duration bounds it.
+    pub fn held_bytes(&self) -> u64 {
+        let size = self.size.unwrap_or(0);
+        match self.retention {
+            Some(r) => size.min(
+                r.saturating_add(self.segment_size)
+                    .saturating_mul(u64::from(self.partitions)),
+            ),
+            None => size,
+        }
+    }
+
     /// Every option, for the results file.
     pub fn config_map(&self) -> BTreeMap<String, serde_json::Value> {
         use serde_json::json;
