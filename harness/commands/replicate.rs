@@ -230,6 +230,19 @@ pub fn run(a: ReplicateArgs) -> anyhow::Result<u8> {
     let meta = RunMeta::now();
     let data = DataDir::acquire(a.dir.as_deref(), &meta.id, a.keep)
         .map_err(|e| bad_input(e.to_string()))?;
+    // The leader's log and, unless they run elsewhere, every follower's, all on this host.
+    let here = if addr.is_some() {
+        1
+    } else {
+        u64::from(cfgs[0].rf)
+    };
+    let needed = cfgs[0].size.unwrap_or(0).saturating_mul(here);
+    crate::budget::check_space(
+        data.path(),
+        needed,
+        "lower --size or --rf, or use --dir on a larger file system",
+    )
+    .map_err(bad_input)?;
     let progress = Progress::new(a.output.quiet);
     let signals = crate::signals::install();
     let clock = workloads::pacing::best_clock().0;

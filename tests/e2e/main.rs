@@ -1,6 +1,7 @@
 //! End-to-end tests of the `segbench` binary.
 
 mod args;
+mod bounds;
 mod cluster;
 mod compare;
 mod crosscheck;
