@@ -146,6 +146,20 @@ fn lead(cfg: FleetConfig, stop: Arc<AtomicBool>) -> anyhow::Result<u8> {
     let (members, missing) =
         rendezvous::admit(&listener, &meta.id, &cfg.token, p.size, deadline, &stop)?;
     drop(listener);
+    if !missing.is_empty() && stop.load(std::sync::atomic::Ordering::Relaxed) {
+        // A signal during the join: not a rank's fault, the run was interrupted.
+        members.broadcast(&Msg::Abort {
+            reason: "rank 0 was interrupted by a signal during the join".into(),
+        });
+        drop(members);
+        let _ = own.join();
+        eprintln!(
+            "segbench fleet: interrupted during the join ({} of {} ranks had joined); nothing was run",
+            p.size as usize - missing.len(),
+            p.size
+        );
+        return Ok(interrupted(0));
+    }
     if !missing.is_empty() {
         let list: Vec<String> = missing.iter().map(|r| r.to_string()).collect();
         let reason = format!(
