@@ -289,3 +289,29 @@ fn drive(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_open_file_limit_is_raised_or_the_size_refused_naming_the_fix() {
+        use nix::sys::resource::{getrlimit, Resource};
+        assert!(fds_needed(256) > 512);
+        let (_, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
+        let size = rank::MAX_RANKS;
+        match raise_fd_limit(size) {
+            Ok(()) => assert!(hard >= fds_needed(size)),
+            Err(e) => {
+                assert!(hard < fds_needed(size));
+                assert!(
+                    e.contains("ulimit -n") && e.contains(&hard.to_string()),
+                    "{e}"
+                );
+            }
+        }
+        assert!(raise_fd_limit(4).is_ok());
+        let (soft, _) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
+        assert!(soft >= fds_needed(4));
+    }
+}
