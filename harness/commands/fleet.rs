@@ -42,8 +42,10 @@ Examples:
   srun -N 3 --ntasks-per-node=1 segbench fleet run --quick --replicate   (rank 0 leads, 1 and 2 follow)
   srun -N 3 segbench fleet run --replicate --replicate-args \"--partitions 8 --acks all\"
 
-Exit codes: 0 every phase ran; 1 a rank failed, vanished, never joined or was interrupted
-(rank 0 still writes what it gathered, naming the host and the reason); 2 bad input.";
+Exit codes: 0 every phase ran; 1 a rank failed, vanished or never joined (rank 0 still writes
+what it gathered, naming the host and the reason); 2 bad input (a token shorter than 16
+characters, more than 65536 ranks); 130 / 143 / 129 interrupted by SIGINT / SIGTERM / SIGHUP
+(also during the join).";
 
 /// `segbench fleet`.
 #[derive(Debug, Args, Clone)]
