@@ -24,6 +24,8 @@ pub mod rank;
 pub mod rendezvous;
 pub mod report;
 pub mod retrans;
+#[cfg(test)]
+pub mod sim;
 pub mod ssh;
 pub mod sync;
 pub mod worker;
@@ -125,10 +127,38 @@ fn listen(coordinator: &str) -> anyhow::Result<(TcpListener, SocketAddr, SocketA
     Ok((listener, local, connect))
 }
 
+/// File descriptors rank 0 needs for `size` ranks: each link holds its socket and a clone
+/// (reader and writer), plus the listener, the unauthenticated connections, the children and
+/// their pipes, and the results files.
+pub fn fds_needed(size: u32) -> u64 {
+    2 * u64::from(size) + crate::auth::MAX_UNAUTHENTICATED as u64 + 64
+}
+
+/// Raises the soft limit of open files to what `size` ranks need (up to the hard limit); one
+/// line naming the limit and the fix when the hard limit is too low.
+pub fn raise_fd_limit(size: u32) -> Result<(), String> {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    let need = fds_needed(size);
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE)
+        .map_err(|e| format!("cannot read the open-file limit: {e}"))?;
+    if soft >= need {
+        return Ok(());
+    }
+    if hard < need {
+        return Err(format!(
+            "{size} ranks need about {need} open files on rank 0 and the limit is {hard}: \
+             raise it (ulimit -n {need}, or LimitNOFILE= for a service) or use fewer ranks"
+        ));
+    }
+    setrlimit(Resource::RLIMIT_NOFILE, hard, hard)
+        .map_err(|e| format!("cannot raise the open-file limit to {hard}: {e}"))
+}
+
 /// Rank 0: listen, run its own worker in a thread, admit, measure clocks, drive the steps,
 /// write the results.
 fn lead(cfg: FleetConfig, stop: Arc<AtomicBool>) -> anyhow::Result<u8> {
     let p = &cfg.placement;
+    raise_fd_limit(p.size).map_err(bad_input)?;
     let (listener, local, connect) = listen(&p.coordinator)?;
     let meta = RunMeta::now();
     eprintln!(
@@ -146,6 +176,20 @@ fn lead(cfg: FleetConfig, stop: Arc<AtomicBool>) -> anyhow::Result<u8> {
     let (members, missing) =
         rendezvous::admit(&listener, &meta.id, &cfg.token, p.size, deadline, &stop)?;
     drop(listener);
+    if !missing.is_empty() && stop.load(std::sync::atomic::Ordering::Relaxed) {
+        // A signal during the join: not a rank's fault, the run was interrupted.
+        members.broadcast(&Msg::Abort {
+            reason: "rank 0 was interrupted by a signal during the join".into(),
+        });
+        drop(members);
+        let _ = own.join();
+        eprintln!(
+            "segbench fleet: interrupted during the join ({} of {} ranks had joined); nothing was run",
+            p.size as usize - missing.len(),
+            p.size
+        );
+        return Ok(interrupted(0));
+    }
     if !missing.is_empty() {
         let list: Vec<String> = missing.iter().map(|r| r.to_string()).collect();
         let reason = format!(
@@ -165,7 +209,11 @@ fn lead(cfg: FleetConfig, stop: Arc<AtomicBool>) -> anyhow::Result<u8> {
         ))));
     }
     let mut c = Coordinator::new(members, &stop);
-    let mut gathered = report::Gathered::default();
+    let dir = cfg
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("segbench-results").join(&meta.id));
+    let mut gathered = report::Gathered::new(&dir);
     let outcome = drive(&cfg, &mut c, &mut gathered);
     match &outcome {
         Ok(()) => c.members.broadcast(&Msg::Finish),
@@ -194,12 +242,8 @@ fn lead(cfg: FleetConfig, stop: Arc<AtomicBool>) -> anyhow::Result<u8> {
         baseline: cfg.baseline.clone(),
     };
     let failure = outcome.err();
-    let (file, hosts) = report::build(&facts, &c, &gathered, failure.clone());
-    let dir = cfg
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("segbench-results").join(&meta.id));
-    report::write(&dir, &file, &hosts)?;
+    let file = report::build(&facts, &c, gathered, failure.clone());
+    report::write(&dir, &file)?;
     crate::output::print(&report::summary(&file))?;
     eprintln!("segbench fleet: results in {}/results.json", dir.display());
     match failure {
@@ -238,10 +282,36 @@ fn drive(
             .iter()
             .find(|d| d.result.is_none() && d.error.is_some() && produces(d.rank))
             .map(|d| (d.rank, d.error.clone().unwrap_or_default()));
-        g.steps.push((name.clone(), kind, done));
+        g.add(&name, &kind, done, c);
         if let Some((rank, e)) = broken {
             return Err(c.failure(Some(rank), format!("phase {name}: {e}")));
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_open_file_limit_is_raised_or_the_size_refused_naming_the_fix() {
+        use nix::sys::resource::{getrlimit, Resource};
+        assert!(fds_needed(256) > 512);
+        let (_, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
+        let size = rank::MAX_RANKS;
+        match raise_fd_limit(size) {
+            Ok(()) => assert!(hard >= fds_needed(size)),
+            Err(e) => {
+                assert!(hard < fds_needed(size));
+                assert!(
+                    e.contains("ulimit -n") && e.contains(&hard.to_string()),
+                    "{e}"
+                );
+            }
+        }
+        assert!(raise_fd_limit(4).is_ok());
+        let (soft, _) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
+        assert!(soft >= fds_needed(4));
+    }
 }

@@ -102,7 +102,7 @@ fn three_ranks_on_loopback_make_one_cluster_result_and_refuse_a_wrong_token() {
     let mut intruder = Rank::start(
         root.path(),
         "bad",
-        "wrong-token",
+        "wrong-token-0123456789",
         &args(&suite, 1, 3, port, &quick),
     );
     assert_eq!(

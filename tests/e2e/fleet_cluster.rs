@@ -285,7 +285,7 @@ fn srun_on_the_namespace_slurm_cluster_leaves_one_result_at_rank_0() {
         "-c",
         &rank,
     ])
-    .env("SEGBENCH_FLEET_TOKEN", "e2e-srun-token")
+    .env("SEGBENCH_FLEET_TOKEN", "e2e-srun-token-0123")
     .envs(cluster.slurm_env())
     .current_dir(root.path());
     let ran = run_bounded(c, root.path(), "srun", Duration::from_secs(160));
@@ -366,7 +366,7 @@ fn mpirun_ranks_are_detected_from_open_mpi() {
         "3",
     ])
     .args(["sh", "-c", &rank])
-    .env("SEGBENCH_FLEET_TOKEN", "e2e-mpi-token")
+    .env("SEGBENCH_FLEET_TOKEN", "e2e-mpi-token-01234")
     .current_dir(root.path());
     let ran = run_bounded(c, root.path(), "mpirun", Duration::from_secs(100));
     assert_eq!(ran.code, Some(0), "{}\n{}", ran.stdout, ran.stderr);

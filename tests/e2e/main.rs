@@ -11,6 +11,7 @@ mod fleet;
 mod fleet_cluster;
 mod fleet_rank;
 mod fleet_replicate;
+mod fleet_trust;
 mod mixed;
 mod ownership;
 mod plan;
