@@ -5,17 +5,17 @@
 //!   token` makes one from [`TOKEN_BYTES`] random bytes ([`new_token`]).
 //! - Tokens are compared in time independent of where they differ ([`token_matches`]).
 //! - A new connection presents its token within [`AUTH_DEADLINE`] or is closed.
-//! - At most [`MAX_UNAUTHENTICATED`] connections wait to authenticate at once ([`Gate`]); the
-//!   rest are closed at once, so strangers cannot hold a port. A [`WaitingRoom`] instead
-//!   shuts the oldest waiting connection down for a new one, so silent ones cannot keep a
-//!   real peer out (the replication leader and the sink use it).
+//! - At most [`MAX_UNAUTHENTICATED`] connections wait to authenticate at once ([`WaitingRoom`]):
+//!   a new one shuts the oldest waiting one down, so strangers can neither hold a port nor,
+//!   by connecting again and again, keep a real peer out (the fleet's rendezvous, the
+//!   replication leader and the sink all use it).
 //! - Each failed attempt slows the next answer to a failure ([`Failures`]), so guessing is slow
 //!   even for a weak token.
 
 use std::collections::VecDeque;
 use std::io::{self, Read};
 use std::net::TcpStream;
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -63,69 +63,6 @@ pub fn token_matches(expected: &str, given: &str) -> bool {
         return false;
     }
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// Counts connections waiting to authenticate; [`Gate::enter`] refuses past the cap.
-#[derive(Debug, Clone)]
-pub struct Gate {
-    waiting: Arc<AtomicUsize>,
-    cap: usize,
-}
-
-/// One connection's place in a [`Gate`], given back on drop.
-#[derive(Debug)]
-pub struct GatePass {
-    waiting: Arc<AtomicUsize>,
-}
-
-impl Gate {
-    /// A gate admitting at most `cap` waiting connections.
-    pub fn new(cap: usize) -> Self {
-        Gate {
-            waiting: Arc::new(AtomicUsize::new(0)),
-            cap,
-        }
-    }
-
-    /// A place for one more waiting connection, or `None` when `cap` are already waiting.
-    pub fn enter(&self) -> Option<GatePass> {
-        let mut now = self.waiting.load(Ordering::Relaxed);
-        loop {
-            if now >= self.cap {
-                return None;
-            }
-            match self.waiting.compare_exchange_weak(
-                now,
-                now + 1,
-                Ordering::AcqRel,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => {
-                    return Some(GatePass {
-                        waiting: Arc::clone(&self.waiting),
-                    })
-                }
-                Err(seen) => now = seen,
-            }
-        }
-    }
-
-    /// Connections waiting now.
-    pub fn waiting(&self) -> usize {
-        self.waiting.load(Ordering::Relaxed)
-    }
-}
-
-impl Default for Gate {
-    fn default() -> Self {
-        Gate::new(MAX_UNAUTHENTICATED)
-    }
-}
-
-impl Drop for GatePass {
-    fn drop(&mut self) {
-        self.waiting.fetch_sub(1, Ordering::AcqRel);
-    }
 }
 
 /// Failed attempts so far; each one lengthens the wait before the next failure is answered
@@ -231,6 +168,18 @@ impl Default for WaitingRoom {
     }
 }
 
+impl Seat {
+    /// Leaves the room: `true` when the connection is still open, `false` when it was shut
+    /// down to make room for a newer one (its failure to authenticate, or its success, is then
+    /// void: the peer retries). Once left, the room can no longer shut it down.
+    pub fn leave(self) -> bool {
+        let mut room = self.room.lock().unwrap_or_else(|e| e.into_inner());
+        let before = room.waiting.len();
+        room.waiting.retain(|(id, _)| *id != self.id);
+        room.waiting.len() < before
+    }
+}
+
 impl Drop for Seat {
     fn drop(&mut self) {
         let mut room = self.room.lock().unwrap_or_else(|e| e.into_inner());
@@ -261,7 +210,13 @@ mod tests {
             .set_read_timeout(Some(Duration::from_secs(5)))
             .unwrap();
         assert_eq!(clients[0].read(&mut b).unwrap(), 0);
-        seats.truncate(1);
+        let mut seats = seats.into_iter().map(|(seat, _)| seat.leave());
+        assert_eq!(
+            (seats.next(), seats.next()),
+            (Some(false), Some(true)),
+            "the evicted seat leaves as evicted, the others as open"
+        );
+        drop(seats);
         assert_eq!(
             room.waiting(),
             0,
@@ -290,17 +245,6 @@ mod tests {
         let fresh = new_token().unwrap();
         assert_eq!(fresh.len(), 2 * TOKEN_BYTES);
         assert!(check_token("fresh", &fresh).is_ok());
-    }
-
-    #[test]
-    fn the_gate_holds_at_most_its_cap_and_frees_on_drop() {
-        let g = Gate::new(2);
-        let a = g.enter().unwrap();
-        let _b = g.enter().unwrap();
-        assert!(g.enter().is_none());
-        drop(a);
-        assert_eq!(g.waiting(), 1);
-        assert!(g.enter().is_some());
     }
 
     #[test]

@@ -16,7 +16,7 @@ use super::clock::realtime_ns;
 use super::proto::{
     read_msg, write_msg, Msg, ProtoError, MAX_FRAME_BYTES, MAX_RESULTS_FRAME_BYTES,
 };
-use crate::auth::{token_matches, Failures, Gate, AUTH_DEADLINE, MAX_UNAUTHENTICATED};
+use crate::auth::{token_matches, Failures, WaitingRoom, AUTH_DEADLINE};
 
 /// Heartbeat period, both ways.
 pub const HEARTBEAT: Duration = Duration::from_secs(1);
@@ -217,7 +217,8 @@ pub fn bind_address(coordinator: &str) -> Result<SocketAddr, String> {
 ///
 /// Nothing holds the port before it authenticates: each new connection is authenticated on a
 /// thread of its own within [`AUTH_DEADLINE`] (the whole Hello and Register, not per byte), at
-/// most [`MAX_UNAUTHENTICATED`] at once ([`Gate`]; the rest are closed at once), and each wrong
+/// most [`MAX_UNAUTHENTICATED`](crate::auth::MAX_UNAUTHENTICATED) at once ([`WaitingRoom`]: a new one shuts the oldest down, so
+/// strangers that keep connecting cannot keep a rank out), and each wrong
 /// token is answered later than the one before ([`Failures`]). This loop only accepts and
 /// admits, so the deadline and `stop` are seen every [`ACCEPT_TICK`].
 pub fn admit(
@@ -231,7 +232,7 @@ pub fn admit(
     listener.set_nonblocking(true)?;
     let (tx, rx) = std::sync::mpsc::channel();
     let (greeted_tx, greeted) = std::sync::mpsc::channel::<Greeted>();
-    let gate = Gate::new(MAX_UNAUTHENTICATED);
+    let room = WaitingRoom::default();
     let failures = Failures::default();
     let mut m = Members {
         links: BTreeMap::new(),
@@ -239,31 +240,25 @@ pub fn admit(
         rx,
         refused: 0,
     };
-    let mut turned_away = 0u64;
     while (m.members.len() as u32) < size
         && Instant::now() < deadline
         && !stop.load(Ordering::Relaxed)
     {
         match listener.accept() {
-            Ok((stream, from)) => match gate.enter() {
-                Some(pass) => {
+            Ok((stream, from)) => match room.admit(&stream) {
+                Ok(seat) => {
                     let (token, out) = (token.to_string(), greeted_tx.clone());
                     let failures = failures.clone();
                     std::thread::spawn(move || {
                         let g = authenticate(stream, from, &token, size, &failures);
-                        drop(pass);
-                        let _ = out.send(g);
+                        // A connection shut down to make room is neither a refusal nor a
+                        // member: its rank retries.
+                        if seat.leave() {
+                            let _ = out.send(g);
+                        }
                     });
                 }
-                None => {
-                    turned_away += 1;
-                    if turned_away == 1 {
-                        eprintln!(
-                            "segbench fleet: closing connections from {from} and others: \
-                             {MAX_UNAUTHENTICATED} are already waiting to authenticate"
-                        );
-                    }
-                }
+                Err(e) => eprintln!("segbench fleet: cannot take a connection from {from}: {e}"),
             },
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 if let Ok(g) = greeted.recv_timeout(ACCEPT_TICK) {
@@ -277,9 +272,10 @@ pub fn admit(
             admit_one(g, run_id, &mut m, &tx);
         }
     }
-    if turned_away > 0 {
+    if room.evicted() > 0 {
         eprintln!(
-            "segbench fleet: {turned_away} connection(s) closed unauthenticated: too many waiting at once"
+            "segbench fleet: {} connection(s) closed unauthenticated to make room for newer ones",
+            room.evicted()
         );
     }
     let missing = (0..size).filter(|r| !m.members.contains_key(r)).collect();

@@ -122,7 +122,9 @@ pub fn accept_followers(
                         .name("replica-auth".into())
                         .spawn(move || {
                             let authenticated = authenticate(&stream, &token, &failures);
-                            drop(seat);
+                            if !seat.leave() {
+                                return; // shut down to make room: the follower retries
+                            }
                             match authenticated {
                                 Ok(()) => {
                                     let _ = tx.send((stream, peer));

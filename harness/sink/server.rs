@@ -312,7 +312,9 @@ fn serve(mut stream: TcpStream, peer: SocketAddr, seat: Seat, shared: &Shared) {
         shared.log(&format!("{peer}: {msg}; connection closed"));
     };
     let handshake = handshake(&mut stream, cfg);
-    drop(seat);
+    if !seat.leave() {
+        return; // shut down to make room for a newer connection
+    }
     let (hello, verify) = match handshake {
         Ok(Some(h)) => h,
         Ok(None) => return, // connected and left: a reachability check
