@@ -5,14 +5,18 @@
 //!   token` makes one from [`TOKEN_BYTES`] random bytes ([`new_token`]).
 //! - Tokens are compared in time independent of where they differ ([`token_matches`]).
 //! - A new connection presents its token within [`AUTH_DEADLINE`] or is closed.
-//! - At most [`MAX_UNAUTHENTICATED`] connections wait to authenticate at once ([`Gate`]); the
-//!   rest are closed at once, so strangers cannot hold a port.
+//! - At most [`MAX_UNAUTHENTICATED`] connections wait to authenticate at once ([`WaitingRoom`]):
+//!   a new one shuts the oldest waiting one down, so strangers can neither hold a port nor,
+//!   by connecting again and again, keep a real peer out (the fleet's rendezvous, the
+//!   replication leader and the sink all use it).
 //! - Each failed attempt slows the next answer to a failure ([`Failures`]), so guessing is slow
 //!   even for a weak token.
 
+use std::collections::VecDeque;
 use std::io::{self, Read};
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Bytes of randomness in a token from [`new_token`] (hex: twice as many characters).
@@ -61,69 +65,6 @@ pub fn token_matches(expected: &str, given: &str) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Counts connections waiting to authenticate; [`Gate::enter`] refuses past the cap.
-#[derive(Debug, Clone)]
-pub struct Gate {
-    waiting: Arc<AtomicUsize>,
-    cap: usize,
-}
-
-/// One connection's place in a [`Gate`], given back on drop.
-#[derive(Debug)]
-pub struct GatePass {
-    waiting: Arc<AtomicUsize>,
-}
-
-impl Gate {
-    /// A gate admitting at most `cap` waiting connections.
-    pub fn new(cap: usize) -> Self {
-        Gate {
-            waiting: Arc::new(AtomicUsize::new(0)),
-            cap,
-        }
-    }
-
-    /// A place for one more waiting connection, or `None` when `cap` are already waiting.
-    pub fn enter(&self) -> Option<GatePass> {
-        let mut now = self.waiting.load(Ordering::Relaxed);
-        loop {
-            if now >= self.cap {
-                return None;
-            }
-            match self.waiting.compare_exchange_weak(
-                now,
-                now + 1,
-                Ordering::AcqRel,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => {
-                    return Some(GatePass {
-                        waiting: Arc::clone(&self.waiting),
-                    })
-                }
-                Err(seen) => now = seen,
-            }
-        }
-    }
-
-    /// Connections waiting now.
-    pub fn waiting(&self) -> usize {
-        self.waiting.load(Ordering::Relaxed)
-    }
-}
-
-impl Default for Gate {
-    fn default() -> Self {
-        Gate::new(MAX_UNAUTHENTICATED)
-    }
-}
-
-impl Drop for GatePass {
-    fn drop(&mut self) {
-        self.waiting.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
 /// Failed attempts so far; each one lengthens the wait before the next failure is answered
 /// (10 ms doubling, at most [`MAX_FAILURE_DELAY`]).
 #[derive(Debug, Clone, Default)]
@@ -139,15 +80,149 @@ impl Failures {
         Duration::from_millis(ms).min(MAX_FAILURE_DELAY)
     }
 
+    /// How long to wait before checking the next attempt, whatever it brings: the delay the
+    /// last failure was answered after (zero before any failure). Waiting before the check,
+    /// not only before answering a failure, bounds how fast guesses are checked.
+    pub fn delay(&self) -> Duration {
+        match self.count.load(Ordering::Acquire) {
+            0 => Duration::ZERO,
+            k => {
+                let ms = 10u64.saturating_mul(1u64 << (k - 1).min(20));
+                Duration::from_millis(ms).min(MAX_FAILURE_DELAY)
+            }
+        }
+    }
+
     /// Failed attempts recorded.
     pub fn count(&self) -> u32 {
         self.count.load(Ordering::Relaxed)
     }
 }
 
+/// Connections waiting to authenticate, at most a cap: one more arriving when the room is
+/// full shuts the oldest waiting one down and takes its seat, so connections that stay silent
+/// (or trickle) cannot keep a real peer out, and the waiting ones stay bounded. A [`Seat`]
+/// leaves the room when dropped (authenticated, refused or closed).
+#[derive(Debug, Clone)]
+pub struct WaitingRoom {
+    inner: Arc<Mutex<Room>>,
+    cap: usize,
+}
+
+#[derive(Debug, Default)]
+struct Room {
+    next: u64,
+    waiting: VecDeque<(u64, TcpStream)>,
+    evicted: u64,
+}
+
+/// One connection's place in a [`WaitingRoom`].
+#[derive(Debug)]
+pub struct Seat {
+    id: u64,
+    room: Arc<Mutex<Room>>,
+}
+
+impl WaitingRoom {
+    /// A room for `cap` (at least 1) waiting connections.
+    pub fn new(cap: usize) -> Self {
+        WaitingRoom {
+            inner: Arc::default(),
+            cap: cap.max(1),
+        }
+    }
+
+    /// Seats `stream`, shutting the oldest waiting connection down when the room is full.
+    pub fn admit(&self, stream: &TcpStream) -> io::Result<Seat> {
+        let handle = stream.try_clone()?;
+        let mut room = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        while room.waiting.len() >= self.cap {
+            if let Some((_, oldest)) = room.waiting.pop_front() {
+                let _ = oldest.shutdown(std::net::Shutdown::Both);
+                room.evicted += 1;
+            }
+        }
+        let id = room.next;
+        room.next += 1;
+        room.waiting.push_back((id, handle));
+        Ok(Seat {
+            id,
+            room: Arc::clone(&self.inner),
+        })
+    }
+
+    /// Connections waiting now.
+    pub fn waiting(&self) -> usize {
+        self.inner.lock().map_or(0, |r| r.waiting.len())
+    }
+
+    /// Connections shut down to make room so far.
+    pub fn evicted(&self) -> u64 {
+        self.inner.lock().map_or(0, |r| r.evicted)
+    }
+}
+
+impl Default for WaitingRoom {
+    fn default() -> Self {
+        WaitingRoom::new(MAX_UNAUTHENTICATED)
+    }
+}
+
+impl Seat {
+    /// Leaves the room: `true` when the connection is still open, `false` when it was shut
+    /// down to make room for a newer one (its failure to authenticate, or its success, is then
+    /// void: the peer retries). Once left, the room can no longer shut it down.
+    pub fn leave(self) -> bool {
+        let mut room = self.room.lock().unwrap_or_else(|e| e.into_inner());
+        let before = room.waiting.len();
+        room.waiting.retain(|(id, _)| *id != self.id);
+        room.waiting.len() < before
+    }
+}
+
+impl Drop for Seat {
+    fn drop(&mut self) {
+        let mut room = self.room.lock().unwrap_or_else(|e| e.into_inner());
+        room.waiting.retain(|(id, _)| *id != self.id);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_full_waiting_room_shuts_its_oldest_connection_down() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let room = WaitingRoom::new(2);
+        let mut clients = Vec::new();
+        let mut seats = Vec::new();
+        for _ in 0..3 {
+            clients.push(TcpStream::connect(addr).unwrap());
+            let (s, _) = l.accept().unwrap();
+            seats.push((room.admit(&s).unwrap(), s));
+        }
+        assert_eq!((room.waiting(), room.evicted()), (2, 1));
+        // The first one was shut down: its client reads the end at once.
+        let mut b = [0u8; 1];
+        clients[0]
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        assert_eq!(clients[0].read(&mut b).unwrap(), 0);
+        let mut seats = seats.into_iter().map(|(seat, _)| seat.leave());
+        assert_eq!(
+            (seats.next(), seats.next()),
+            (Some(false), Some(true)),
+            "the evicted seat leaves as evicted, the others as open"
+        );
+        drop(seats);
+        assert_eq!(
+            room.waiting(),
+            0,
+            "dropped seats leave (the evicted one too)"
+        );
+    }
 
     #[test]
     fn tokens_must_match_exactly() {
@@ -173,17 +248,6 @@ mod tests {
     }
 
     #[test]
-    fn the_gate_holds_at_most_its_cap_and_frees_on_drop() {
-        let g = Gate::new(2);
-        let a = g.enter().unwrap();
-        let _b = g.enter().unwrap();
-        assert!(g.enter().is_none());
-        drop(a);
-        assert_eq!(g.waiting(), 1);
-        assert!(g.enter().is_some());
-    }
-
-    #[test]
     fn failures_slow_down_to_a_bound() {
         let f = Failures::default();
         let first = f.record();
@@ -194,5 +258,14 @@ mod tests {
         }
         assert_eq!(f.record(), MAX_FAILURE_DELAY);
         assert_eq!(f.count(), 43);
+        assert_eq!(f.delay(), MAX_FAILURE_DELAY);
+        let fresh = Failures::default();
+        assert_eq!(fresh.delay(), Duration::ZERO);
+        let first = fresh.record();
+        assert_eq!(
+            fresh.delay(),
+            first,
+            "the next attempt waits as the last failure did"
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! What a run will take of the machine, checked before anything is written: memory for its
-//! buffers, open files against `RLIMIT_NOFILE`, threads and sweep points. A run that would not
+//! buffers, open files against `RLIMIT_NOFILE`, threads and sweep points, and the free space
+//! of the data directory ([`check_space`], the one check every writer makes). A run that would not
 //! fit is bad input (exit 2) with one line naming the limit and the fix, never an OOM kill or
 //! "Too many open files" halfway through.
 
@@ -119,6 +120,39 @@ pub fn read_needs(cfg: &ReadConfig, segments: u64) -> Needs {
     }
 }
 
+/// Bytes the file system holding `dir` gives an unprivileged writer (`statvfs`: available
+/// blocks × fragment size); `None` when it cannot be asked.
+pub fn available_bytes(dir: &std::path::Path) -> Option<u64> {
+    let v = nix::sys::statvfs::statvfs(dir).ok()?;
+    Some((v.blocks_available() as u64).saturating_mul(v.fragment_size() as u64))
+}
+
+/// Refuses a run that will hold `needed_bytes` at once in `dir` (its data, repetitions kept,
+/// logs written first, every replica on this host) when the file system has less available:
+/// one line with the size, the free space and `fix`. Every writer calls it before it starts,
+/// probe or not; unknown free space passes. A duration-bound writer's bytes (and a warm-up's)
+/// are not known in advance: a full disk mid-run is an ENOSPC error with partial results.
+pub fn check_space(dir: &std::path::Path, needed_bytes: u64, fix: &str) -> Result<(), String> {
+    space_verdict(dir, needed_bytes, available_bytes(dir), fix)
+}
+
+fn space_verdict(
+    dir: &std::path::Path,
+    needed_bytes: u64,
+    available: Option<u64>,
+    fix: &str,
+) -> Result<(), String> {
+    match available {
+        Some(avail) if avail < needed_bytes => Err(format!(
+            "not enough free space in {}: the run needs {} but only {} is available; {fix}",
+            dir.display(),
+            results::format::bytes_iec(needed_bytes),
+            results::format::bytes_iec(avail)
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Refuses `needs` of workload `name` that this `room` cannot give, with the fix.
 pub fn check(name: &str, needs: Needs, room: Room) -> Result<(), String> {
     if needs.threads > MAX_THREADS {
@@ -189,6 +223,19 @@ mod tests {
             ROOM
         )
         .is_ok());
+    }
+
+    #[test]
+    fn free_space_is_checked_with_the_size_the_room_and_the_fix() {
+        let d = std::path::Path::new("/data");
+        let e = space_verdict(d, 64 << 20, Some(4 << 20), "lower --size").unwrap_err();
+        assert_eq!(
+            e,
+            "not enough free space in /data: the run needs 64.0 MiB but only 4.00 MiB is available; lower --size"
+        );
+        assert!(space_verdict(d, 1 << 20, Some(4 << 20), "x").is_ok());
+        assert!(space_verdict(d, u64::MAX, None, "x").is_ok());
+        assert!(available_bytes(std::path::Path::new("/")).is_some());
     }
 
     #[test]

@@ -21,8 +21,12 @@ use crate::meta::{self, RunMeta};
 
 /// Marker file segbench writes into every results directory (`run --out DIR`) it fills.
 pub const RESULTS_DIR_MARKER: &str = ".segbench-results";
-/// The files `segbench run` writes into its results directory.
-pub const RUN_OUTPUTS: [&str; 3] = ["results.json", "summary.md", "report.html"];
+/// The files `segbench run` (and `fleet run`) writes into its results directory.
+pub const RUN_OUTPUTS: [(&str, OutputKind); 3] = [
+    ("results.json", OutputKind::Results),
+    ("summary.md", OutputKind::MarkdownReport),
+    ("report.html", OutputKind::HtmlReport),
+];
 
 static CLOSED: AtomicBool = AtomicBool::new(false);
 
@@ -69,9 +73,103 @@ fn resolved(p: &Path) -> PathBuf {
     }
 }
 
-/// True when `p` holds a segbench results file.
-fn is_results_file(p: &Path) -> bool {
-    results::io::read_results(p).is_ok()
+/// What segbench writes at an output path: the kinds it tells apart to recognise its own
+/// earlier output (which it may replace) from anything else (which it never does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputKind {
+    /// A results file (JSON): `--out` of the measuring commands, `merge -o`, results.json.
+    Results,
+    /// The HTML report (`report --html`, report.html).
+    HtmlReport,
+    /// The Markdown summary (`report --markdown`, summary.md).
+    MarkdownReport,
+    /// A comparison in Markdown (`compare --markdown`).
+    CompareMarkdown,
+}
+
+/// The last line of the Markdown `compare --markdown` writes: how segbench knows its own.
+pub const COMPARE_MARK: &str = "<!-- segbench compare -->";
+
+/// How many bytes of a file's head and tail are read to recognise segbench's own output.
+const SNIFF: u64 = 4096;
+
+impl OutputKind {
+    /// Every kind.
+    pub const ALL: [OutputKind; 4] = [
+        OutputKind::Results,
+        OutputKind::HtmlReport,
+        OutputKind::MarkdownReport,
+        OutputKind::CompareMarkdown,
+    ];
+
+    /// What it is, for messages.
+    fn what(self) -> &'static str {
+        match self {
+            OutputKind::Results => "results file",
+            OutputKind::HtmlReport => "HTML report",
+            OutputKind::MarkdownReport => "Markdown summary",
+            OutputKind::CompareMarkdown => "Markdown comparison",
+        }
+    }
+
+    /// True when the file at `p` is segbench's own output of this kind (read through a bounded
+    /// head and tail, whatever the file's size).
+    pub fn written_by_segbench(self, p: &Path) -> bool {
+        let Ok((head, tail)) = head_and_tail(p) else {
+            return false;
+        };
+        let has =
+            |bytes: &[u8], mark: &str| bytes.windows(mark.len()).any(|w| w == mark.as_bytes());
+        match self {
+            OutputKind::Results => is_results_head(&head),
+            OutputKind::HtmlReport => has(&head, results::export::HTML_MARK),
+            OutputKind::MarkdownReport => has(&tail, results::export::MARKDOWN_MARK),
+            OutputKind::CompareMarkdown => has(&tail, COMPARE_MARK),
+        }
+    }
+}
+
+/// The first and the last [`SNIFF`] bytes of the file at `p`.
+fn head_and_tail(p: &Path) -> io::Result<(Vec<u8>, Vec<u8>)> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = fs::File::open(p)?;
+    let len = f.metadata()?.len();
+    let mut head = Vec::new();
+    (&mut f).take(SNIFF).read_to_end(&mut head)?;
+    let mut tail = Vec::new();
+    f.seek(SeekFrom::Start(len.saturating_sub(SNIFF)))?;
+    f.take(SNIFF).read_to_end(&mut tail)?;
+    Ok((head, tail))
+}
+
+/// True when `head` starts as segbench writes a results file: a JSON object whose first
+/// fields are `schema_version` (a number) and `tool` named `segbench`, whitespace aside.
+fn is_results_head(head: &[u8]) -> bool {
+    let compact: Vec<u8> = head
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    let Some(rest) = compact.strip_prefix(br#"{"schema_version":"#.as_slice()) else {
+        return false;
+    };
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    digits > 0 && rest[digits..].starts_with(br#","tool":{"name":"segbench""#)
+}
+
+/// The device and inode of the file `p` names (links followed), when it exists.
+fn identity(p: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(p).ok().map(|m| (m.dev(), m.ino()))
+}
+
+/// True when `out` and `input` are the same file: the same device and inode (through `./`,
+/// a link or a hard link), or the same resolved path.
+fn same_file(out: &Path, input: &Path) -> bool {
+    match (identity(out), identity(input)) {
+        (Some(a), Some(b)) => a == b,
+        _ => resolved(out) == resolved(input),
+    }
 }
 
 /// Proves that `dir` takes a new file: creates one of segbench's own and removes it.
@@ -93,25 +191,50 @@ fn check_writable_dir(flag: &str, dir: &Path) -> anyhow::Result<()> {
     }
 }
 
-/// Checks, before any work, that the output file `path` (given as `flag`) can be written: its
-/// directory exists and takes a new file, it is not a directory, it is none of the command's
-/// `inputs`, and — for a report (`results == false`) — it does not replace a results file.
-pub fn check_file(flag: &str, path: &Path, inputs: &[&Path], results: bool) -> anyhow::Result<()> {
+/// Why the entry at `path` may not be replaced by an output of `kind`: it is a link, or a file
+/// that is not segbench's own output of that kind; `None` when there is nothing or it may.
+fn not_replaceable(path: &Path, kind: OutputKind) -> Option<String> {
+    let md = fs::symlink_metadata(path).ok()?;
+    if md.file_type().is_symlink() {
+        return Some("is a link, which segbench never replaces".into());
+    }
+    if kind.written_by_segbench(path) {
+        return None;
+    }
+    Some(
+        match OutputKind::ALL.iter().find(|k| k.written_by_segbench(path)) {
+            Some(other) => format!("holds a segbench {}, not a {}", other.what(), kind.what()),
+            None => format!("exists and is not a segbench {}", kind.what()),
+        },
+    )
+}
+
+/// The one check of every output file, made before any work: `path` (given as `flag`) is not a
+/// directory, not one of the command's `inputs` (same device and inode, however spelled: `./`,
+/// a link, a hard link — even when it is a segbench file), and when it exists it is segbench's
+/// own output of the same `kind` (never a user's file, a link, or another kind of output); its
+/// directory exists and takes a new file.
+pub fn check_file(
+    flag: &str,
+    path: &Path,
+    inputs: &[&Path],
+    kind: OutputKind,
+) -> anyhow::Result<()> {
     let shown = path.display();
     if path.is_dir() {
         return Err(bad_input(format!(
             "{flag} {shown}: is a directory; name a file"
         )));
     }
-    let target = resolved(path);
-    if inputs.iter().any(|i| resolved(i) == target) {
+    if let Some(i) = inputs.iter().find(|i| same_file(path, i)) {
         return Err(bad_input(format!(
-            "{flag} {shown}: is an input of this command; name another file"
+            "{flag} {shown}: is the input {} of this command; choose another path",
+            i.display()
         )));
     }
-    if !results && path.exists() && is_results_file(path) {
+    if let Some(why) = not_replaceable(path, kind) {
         return Err(bad_input(format!(
-            "{flag} {shown}: holds a segbench results file, which a report never replaces; name another file"
+            "{flag} {shown}: {why} (segbench replaces only its own); choose another path or remove it"
         )));
     }
     let dir = match path.parent() {
@@ -141,21 +264,25 @@ pub fn check_dir(flag: &str, dir: &Path) -> anyhow::Result<()> {
     check_writable_dir(flag, dir)
 }
 
-/// Creates (or takes) the output directory `dir` (given as `flag`) before any work: refused
-/// when it already holds one of `names` that segbench did not write there (no
-/// [`RESULTS_DIR_MARKER`]); marked as segbench's otherwise.
-pub fn prepare_dir(flag: &str, dir: &Path, names: &[&str]) -> anyhow::Result<()> {
+/// Creates (or takes) the output directory `dir` (given as `flag`) before any work: refused,
+/// unless segbench marked it as its results directory ([`RESULTS_DIR_MARKER`]), when one of the
+/// files segbench will write there (`names`, each with its kind) exists and is not segbench's
+/// own output of that kind ([`check_file`]); marked as segbench's otherwise.
+pub fn prepare_dir(flag: &str, dir: &Path, names: &[(&str, OutputKind)]) -> anyhow::Result<()> {
     let shown = dir.display();
     if dir.exists() && !dir.is_dir() {
         return Err(bad_input(format!(
             "{flag} {shown}: not a directory; give a directory"
         )));
     }
-    if !dir.join(RESULTS_DIR_MARKER).exists() {
-        if let Some(n) = names.iter().find(|n| dir.join(n).exists()) {
-            return Err(bad_input(format!(
-                "{flag} {shown}: already holds {n}, which segbench did not write there; give a new or empty directory"
-            )));
+    // A directory segbench marked as its results directory holds segbench's outputs.
+    if dir.is_dir() && !dir.join(RESULTS_DIR_MARKER).exists() {
+        for (name, kind) in names {
+            if not_replaceable(&dir.join(name), *kind).is_some() {
+                return Err(bad_input(format!(
+                    "{flag} {shown}: already holds {name}, which segbench did not write there; give a new or empty directory, or remove {name}"
+                )));
+            }
         }
     }
     fs::create_dir_all(dir)
@@ -218,7 +345,7 @@ pub struct Destination {
 /// work, so a run never ends with its results lost.
 pub fn check(to: &Destination) -> anyhow::Result<()> {
     if let Some(out) = &to.file {
-        check_file("--out", out, &[], true)?;
+        check_file("--out", out, &[], OutputKind::Results)?;
     }
     if let Some(dir) = &to.dir {
         prepare_dir("--out", dir, &RUN_OUTPUTS)?;
@@ -277,33 +404,75 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_report_never_replaces_a_results_file_or_an_input() {
+    fn an_output_replaces_only_segbench_s_own_file_of_its_kind_and_never_an_input() {
         let t = tempfile::tempdir().unwrap();
         let r = t.path().join("base.json");
         results::io::write_results(&r, &results::testing::results()).unwrap();
-        let e = check_file("--markdown", &r, &[], false).unwrap_err();
+        let e = check_file("--markdown", &r, &[], OutputKind::MarkdownReport).unwrap_err();
         assert!(
-            e.to_string().contains("holds a segbench results file"),
+            e.to_string()
+                .contains("holds a segbench results file, not a Markdown summary"),
             "{e}"
         );
-        // An input, even spelled another way.
-        let other = t.path().join("notes.md");
-        fs::write(&other, "x").unwrap();
-        let spelled = t.path().join(".").join("notes.md");
-        let e = check_file("--out", &spelled, &[&other], true).unwrap_err();
-        assert!(e.to_string().contains("is an input"), "{e}");
-        // A plain file or a new one is fine; a missing directory is not.
-        check_file("--markdown", &other, &[], false).unwrap();
-        check_file("--out", &t.path().join("new.json"), &[], true).unwrap();
-        let e = check_file("--out", &t.path().join("nope/r.json"), &[], true).unwrap_err();
+        // Its own kind: replaced; an input, however spelled, never (even a results file).
+        check_file("--out", &r, &[], OutputKind::Results).unwrap();
+        let spelled = t.path().join(".").join("base.json");
+        let e = check_file("-o", &spelled, &[&r], OutputKind::Results).unwrap_err();
+        assert!(e.to_string().contains("is the input"), "{e}");
+        let hard = t.path().join("hard.json");
+        fs::hard_link(&r, &hard).unwrap();
+        assert!(check_file("-o", &hard, &[&r], OutputKind::Results).is_err());
+        let link = t.path().join("link.json");
+        std::os::unix::fs::symlink("base.json", &link).unwrap();
+        assert!(check_file("-o", &link, &[&r], OutputKind::Results).is_err());
+        let e = check_file("--out", &link, &[], OutputKind::Results).unwrap_err();
+        assert!(e.to_string().contains("is a link"), "{e}");
+        // A user's file is never replaced, whatever the kind.
+        let notes = t.path().join("notes.md");
+        fs::write(&notes, "x").unwrap();
+        for kind in [
+            OutputKind::Results,
+            OutputKind::HtmlReport,
+            OutputKind::MarkdownReport,
+            OutputKind::CompareMarkdown,
+        ] {
+            let e = check_file("--out", &notes, &[], kind).unwrap_err();
+            assert!(e.to_string().contains("remove it"), "{e}");
+        }
+        // segbench's own reports are recognised by their marks.
+        let html = t.path().join("r.html");
+        let md = t.path().join("s.md");
+        use results::export::ExportFormat;
+        let file = results::testing::results();
+        fs::write(&html, ExportFormat::Html.exporter().export(&file).unwrap()).unwrap();
+        fs::write(
+            &md,
+            ExportFormat::Markdown.exporter().export(&file).unwrap(),
+        )
+        .unwrap();
+        check_file("--html", &html, &[], OutputKind::HtmlReport).unwrap();
+        check_file("--markdown", &md, &[], OutputKind::MarkdownReport).unwrap();
+        assert!(check_file("--markdown", &md, &[], OutputKind::CompareMarkdown).is_err());
+        // A new file is fine; a missing directory or a directory is not.
+        check_file(
+            "--out",
+            &t.path().join("new.json"),
+            &[],
+            OutputKind::Results,
+        )
+        .unwrap();
+        let e = check_file(
+            "--out",
+            &t.path().join("nope/r.json"),
+            &[],
+            OutputKind::Results,
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("does not exist"), "{e}");
-        assert!(
-            check_file("--out", t.path(), &[], true).is_err(),
-            "a directory"
-        );
+        assert!(check_file("--out", t.path(), &[], OutputKind::Results).is_err());
         assert_eq!(
             fs::read_dir(t.path()).unwrap().count(),
-            2,
+            6,
             "no check file left"
         );
     }
@@ -315,7 +484,7 @@ mod tests {
         fs::create_dir(&mine).unwrap();
         fs::write(mine.join("report.html"), "my report").unwrap();
         let e = prepare_dir("--out", &mine, &RUN_OUTPUTS).unwrap_err();
-        assert!(e.to_string().contains("already holds report.html"), "{e}");
+        assert!(e.to_string().contains("report.html"), "{e}");
         assert_eq!(fs::read(mine.join("report.html")).unwrap(), b"my report");
         // A new directory, then the same one again (segbench's own now).
         let fresh = t.path().join("a/b");

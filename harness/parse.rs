@@ -140,6 +140,23 @@ pub fn engine(
     Ok(spec)
 }
 
+/// The most measured repetitions a workload may have. Every repetition's figures (histograms,
+/// timeline, per-thread rows: about 1.3 MB each for a default write) are held until the results
+/// file is written, so the count bounds the run's memory (200 × 1.3 MB ≈ 260 MB); more
+/// repetitions are more runs, merged with `segbench merge`.
+pub const MAX_REPEAT: u32 = 200;
+
+/// Checks a repetition count given to `--repeat` (or a suite's `repeat`): 1 ..= [`MAX_REPEAT`].
+pub fn repeat(n: u32) -> Result<u32, String> {
+    match n {
+        0 => Err("--repeat 0: need at least one repetition".into()),
+        n if n > MAX_REPEAT => Err(format!(
+            "--repeat {n}: at most {MAX_REPEAT} repetitions per run (each is held in memory until the results are written); run more times and combine them with segbench merge"
+        )),
+        n => Ok(n),
+    }
+}
+
 /// Refuses an engine given twice (`--engine buffered --engine buffered`, or the same spec
 /// spelled twice): two rows of one engine could not be told apart, nor matched by `compare`.
 /// Names that do not parse are left to the engine checks.
@@ -218,6 +235,15 @@ mod tests {
     }
 
     #[test]
+    fn repetitions_are_bounded_with_the_limit_named() {
+        assert_eq!(repeat(3), Ok(3));
+        assert_eq!(repeat(MAX_REPEAT), Ok(MAX_REPEAT));
+        assert!(repeat(0).unwrap_err().starts_with("--repeat 0"));
+        let e = repeat(1_000_000).unwrap_err();
+        assert!(e.starts_with("--repeat 1000000: at most 200"), "{e}");
+    }
+
+    #[test]
     fn an_engine_given_twice_is_refused() {
         let v = |xs: &[&str]| xs.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert!(unique_engines(&v(&["buffered", "mmap", "uring:qd=8"])).is_ok());
@@ -225,6 +251,9 @@ mod tests {
         let e =
             unique_engines(&v(&["uring:qd=8,direct", "mmap", "uring:direct,qd=8"])).unwrap_err();
         assert!(e.contains("--engine uring:direct,qd=8: given twice"), "{e}");
+        // The same number spelled with a leading zero is the same engine too.
+        let e = unique_engines(&v(&["uring:qd=8", "uring:qd=08"])).unwrap_err();
+        assert!(e.contains("--engine uring:qd=08: given twice"), "{e}");
         let e = unique_engines(&v(&["buffered", "buffered"])).unwrap_err();
         assert!(e.contains("--engine buffered: given twice"), "{e}");
         assert_eq!(duration_or_zero("0s"), Ok(Duration::ZERO));

@@ -62,11 +62,16 @@ pub struct CompareArgs {
 
 /// Runs `segbench compare`.
 pub fn run(a: CompareArgs) -> anyhow::Result<u8> {
+    if let Some(path) = &a.markdown {
+        crate::output::check_file(
+            "--markdown",
+            path,
+            &[&a.base, &a.new],
+            crate::output::OutputKind::CompareMarkdown,
+        )?;
+    }
     let base = read_results(&a.base).map_err(|e| bad_input(e.to_string()))?;
     let new = read_results(&a.new).map_err(|e| bad_input(e.to_string()))?;
-    if let Some(path) = &a.markdown {
-        crate::output::check_file("--markdown", path, &[&a.base, &a.new], false)?;
-    }
     let mut opts = CompareOptions {
         metrics: a.metrics.clone(),
         allow_different_hardware: a.allow_different_hardware,
@@ -89,7 +94,9 @@ pub fn run(a: CompareArgs) -> anyhow::Result<u8> {
         ))
     })?;
     if let Some(path) = &a.markdown {
-        write_atomic(path, c.render_markdown().as_bytes()).map_err(|e| bad_input(e.to_string()))?;
+        // The mark line tells this file from a user's the next time (see `output::check_file`).
+        let md = format!("{}\n{}\n", c.render_markdown(), crate::output::COMPARE_MARK);
+        write_atomic(path, md.as_bytes()).map_err(|e| bad_input(e.to_string()))?;
     }
     crate::output::print(&c.render_terminal())?;
     Ok(c.exit_code())

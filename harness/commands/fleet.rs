@@ -3,7 +3,6 @@
 //! OpenSSH), `k8s` (a Kubernetes Indexed Job's manifest). The command lines of `fleet run`'s
 //! children are built in [`crate::commands::fleet_child`].
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -43,8 +42,10 @@ Examples:
   srun -N 3 --ntasks-per-node=1 segbench fleet run --quick --replicate   (rank 0 leads, 1 and 2 follow)
   srun -N 3 segbench fleet run --replicate --replicate-args \"--partitions 8 --acks all\"
 
-Exit codes: 0 every phase ran; 1 a rank failed, vanished, never joined or was interrupted
-(rank 0 still writes what it gathered, naming the host and the reason); 2 bad input.";
+Exit codes: 0 every phase ran; 1 a rank failed, vanished or never joined (rank 0 still writes
+what it gathered, naming the host and the reason); 2 bad input (a token shorter than 16
+characters, more than 65536 ranks); 130 / 143 / 129 interrupted by SIGINT / SIGTERM / SIGHUP
+(also during the join).";
 
 /// `segbench fleet`.
 #[derive(Debug, Args, Clone)]
@@ -326,6 +327,9 @@ fn replicate_rf(a: &FleetRunArgs, size: u32) -> anyhow::Result<Option<u32>> {
     Ok(Some(rf))
 }
 
+/// Most ranks `--network matrix` measures (every ordered pair, one after another).
+const MAX_MATRIX_RANKS: u32 = 64;
+
 /// Checks everything before any work: placement, token, suite, baseline.
 pub fn config(a: &FleetRunArgs) -> anyhow::Result<FleetConfig> {
     const RESULTS: &str = "use it with segbench run, or read rank 0's results file";
@@ -355,7 +359,7 @@ pub fn config(a: &FleetRunArgs) -> anyhow::Result<FleetConfig> {
             "--join-timeout 0: give the ranks time to join, e.g. 60s",
         ));
     }
-    let env: BTreeMap<String, String> = std::env::vars().collect();
+    let env = crate::fleet::rank::utf8_env(std::env::vars_os()).map_err(|e| bad_input(e.0))?;
     let flags = RankFlags {
         rank: a.rank,
         size: a.size,
@@ -365,6 +369,13 @@ pub fn config(a: &FleetRunArgs) -> anyhow::Result<FleetConfig> {
         k8s_service: a.k8s_service.clone(),
     };
     let placement = discover(&env, &flags).map_err(|e| bad_input(e.0))?;
+    if a.network == NetworkMode::Matrix && placement.size > MAX_MATRIX_RANKS {
+        return Err(bad_input(format!(
+            "--network matrix on {} ranks: {} pairs one at a time; use --network ring (or matrix on at most {MAX_MATRIX_RANKS} ranks)",
+            placement.size,
+            u64::from(placement.size) * u64::from(placement.size - 1)
+        )));
+    }
     let replicate = replicate_rf(a, placement.size)?;
     let options = match replicate {
         Some(rf) => replicate_options(a.replicate_args.as_deref(), a.run.quick, rf)?,
@@ -375,6 +386,9 @@ pub fn config(a: &FleetRunArgs) -> anyhow::Result<FleetConfig> {
         .get(TOKEN_ENV)
         .map(|t| t.trim().to_string())
         .unwrap_or_default();
+    if !token.is_empty() {
+        crate::auth::check_token(TOKEN_ENV, &token).map_err(bad_input)?;
+    }
     if placement.size > 1 && token.is_empty() {
         return Err(bad_input(format!(
             "{TOKEN_ENV} is not set: a run of {} ranks needs the same token on every rank; \
@@ -389,6 +403,10 @@ pub fn config(a: &FleetRunArgs) -> anyhow::Result<FleetConfig> {
         token
     };
     load_suite(&a.run)?;
+    if let (0, Some(out)) = (placement.rank, &a.run.out) {
+        // Rank 0 writes the results there: never over a user's file (issue 22, item 1).
+        crate::output::prepare_dir("--out", out, &crate::output::RUN_OUTPUTS)?;
+    }
     let baseline = a.run.baseline.cluster.clone();
     let cwd = std::env::current_dir()
         .map_err(|e| bad_input(format!("the current directory is not usable: {e}")))?;

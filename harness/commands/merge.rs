@@ -46,6 +46,8 @@ pub struct MergeArgs {
 
 /// Runs `segbench merge`.
 pub fn run(a: MergeArgs) -> anyhow::Result<u8> {
+    let named: Vec<&std::path::Path> = a.inputs.iter().map(PathBuf::as_path).collect();
+    crate::output::check_file("-o", &a.out, &named, crate::output::OutputKind::Results)?;
     let mut inputs = Vec::with_capacity(a.inputs.len());
     for p in &a.inputs {
         inputs.push(read_results(p).map_err(|e| bad_input(e.to_string()))?);

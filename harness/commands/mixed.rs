@@ -95,9 +95,7 @@ pub struct MixedArgs {
 
 /// The mixed workload the arguments describe, checked; bad input names the flag.
 pub fn workload(a: &MixedArgs) -> anyhow::Result<MixedSpec> {
-    if a.repeat == 0 {
-        return Err(bad_input("--repeat 0: need at least one repetition"));
-    }
+    crate::parse::repeat(a.repeat).map_err(bad_input)?;
     let mut parts = Vec::new();
     for (kind, specs) in [
         ("write", &a.writes),
@@ -108,6 +106,12 @@ pub fn workload(a: &MixedArgs) -> anyhow::Result<MixedSpec> {
         for s in specs {
             parts.push(spec::from_cli(kind, s).map_err(bad_input)?);
         }
+    }
+    if parts.len() < 2 {
+        return Err(bad_input(format!(
+            "mixed workload 'mixed' has {} part(s): give at least two, e.g. --write engine=buffered --read engine=sendfile",
+            parts.len()
+        )));
     }
     let w = MixedSpec {
         name: "mixed".into(),

@@ -105,9 +105,7 @@ pub struct ReadArgs {
 /// Turns the arguments into one configuration per engine and cache state (engines inner, so
 /// `--cache hot --cache cold` runs every engine hot, then every engine cold, per repetition).
 pub fn configs(a: &ReadArgs) -> anyhow::Result<Vec<ReadConfig>> {
-    if a.repeat == 0 {
-        return Err(bad_input("--repeat 0: need at least one repetition"));
-    }
+    crate::parse::repeat(a.repeat).map_err(bad_input)?;
     if let Some(round) = a.until_steady {
         crate::runner::steady::check_round("--until-steady", round, a.duration)
             .map_err(bad_input)?;

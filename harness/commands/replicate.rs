@@ -31,8 +31,12 @@ CPU per role) in each repetition's extra.
 Separate processes: `--role leader --listen ADDR` runs the producer and the leader and waits
 (--join-timeout) for rf - 1 `--role follower --leader ADDR` processes; the leader sends them every
 setting and writes the results. A follower prints a line per repetition on stderr and one JSON
-summary on stdout, and exits 0 (1 with its partial figures when the leader went away). A follower
-lost mid-run leaves the ISR after --replica-lag-time-max-ms and the results say so.
+summary on stdout, and exits 0 (1 with its partial figures when the leader went away or sent a
+batch that fails its checks). A follower lost mid-run leaves the ISR after
+--replica-lag-time-max-ms and the results say so. Followers join with the run's token: the
+leader and its followers take it from SEGBENCH_FLEET_TOKEN (set by `fleet run --replicate`), else
+SEGBENCH_REPLICATION_TOKEN (at least 16 characters: `segbench fleet token` makes one); a leader
+with neither makes one and prints it for its followers.
 
 The pipeline alone: `--leader-engine null --follower-engine null --size N` writes (and syncs) the
 leader's N bytes before the clock starts; the producer then names batches without sending bytes
@@ -50,8 +54,9 @@ Examples:
   segbench replicate --flush batch --sync fdatasync --acks 1,all
   segbench replicate --fetch-engine splice --follower-engine null
   segbench replicate --leader-engine null --follower-engine null --size 4GiB --no-consumer
-  sudo ip netns exec sb-a segbench replicate --role leader --listen 198.18.1.1:7879 --rf 2
-  sudo ip netns exec sb-b segbench replicate --role follower --leader 198.18.1.1:7879";
+  export SEGBENCH_REPLICATION_TOKEN=$(segbench fleet token)
+  sudo -E ip netns exec sb-a segbench replicate --role leader --listen 198.18.1.1:7879 --rf 2
+  sudo -E ip netns exec sb-b segbench replicate --role follower --leader 198.18.1.1:7879";
 
 /// `segbench replicate`.
 #[derive(Debug, Args, Clone)]
@@ -67,7 +72,7 @@ pub struct ReplicateArgs {
     /// Producer acks to compare, comma-separated: 0, 1, all.
     #[arg(long, default_value = "0,1,all", value_name = "LIST")]
     pub acks: String,
-    /// Partitions (one log per replica each).
+    /// Partitions (one log per replica each; at most 4096).
     #[arg(
         long,
         default_value = "1",
@@ -130,7 +135,7 @@ pub struct ReplicateArgs {
     /// replica.fetch.min.bytes: the leader holds a fetch until this much is there, or the wait ends.
     #[arg(long, default_value = "1", value_parser = size, allow_hyphen_values = true, value_name = "BYTES")]
     pub replica_fetch_min_bytes: u64,
-    /// replica.fetch.wait.max.ms.
+    /// replica.fetch.wait.max.ms (at most 30000).
     #[arg(
         long,
         default_value = "500",
@@ -215,26 +220,45 @@ pub fn configs(a: &ReplicateArgs) -> anyhow::Result<Vec<ReplicaConfig>> {
 pub fn run(a: ReplicateArgs) -> anyhow::Result<u8> {
     let cfgs = configs(&a)?;
     let addr = replicate_role::check(&a.roles)?;
-    if let (Role::Follower, Some(leader)) = (a.roles.role, addr) {
+    let token = replicate_role::run_token(a.roles.role)?;
+    if let (Role::Follower, Some(leader), Some(token)) = (a.roles.role, addr, &token) {
         let quiet = a.output.quiet;
-        return replicate_role::run_follower(&a.roles, a.dir.as_deref(), a.keep, quiet, leader);
+        let dir = a.dir.as_deref();
+        return replicate_role::run_follower(&a.roles, dir, a.keep, quiet, leader, token);
     }
     common::check_outputs(&a.output)?;
     let meta = RunMeta::now();
     let data = DataDir::acquire(a.dir.as_deref(), &meta.id, a.keep)
         .map_err(|e| bad_input(e.to_string()))?;
+    // The leader's log and, unless they run elsewhere, every follower's, all on this host.
+    let here = if addr.is_some() {
+        1
+    } else {
+        u64::from(cfgs[0].rf)
+    };
+    let needed = cfgs[0].size.unwrap_or(0).saturating_mul(here);
+    crate::budget::check_space(
+        data.path(),
+        needed,
+        "lower --size or --rf, or use --dir on a larger file system",
+    )
+    .map_err(bad_input)?;
     let progress = Progress::new(a.output.quiet);
     let signals = crate::signals::install();
     let clock = workloads::pacing::best_clock().0;
-    let mut place = match Placement::set_up(
-        addr.filter(|_| a.roles.role == Role::Leader),
-        cfgs[0].rf,
-        a.roles.join_timeout,
-        &signals.stop,
-    ) {
+    let listen = addr
+        .filter(|_| a.roles.role == Role::Leader)
+        .zip(token.as_ref());
+    let mut place = match Placement::set_up(listen, cfgs[0].rf, a.roles.join_timeout, &signals.stop)
+    {
         Ok(p) => p,
         Err(e) => {
             data.finish();
+            // A signal while waiting for the followers is an interruption, not a failure.
+            if let Some(code) = signals.exit_code() {
+                eprintln!("segbench: interrupted while waiting for followers; nothing measured");
+                return Ok(code);
+            }
             return Err(e);
         }
     };

@@ -14,11 +14,14 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use serde_json::json;
 
+use crate::auth::{check_token, new_token};
 use crate::bad_input;
 use crate::datadir::DataDir;
+use crate::fleet::proto::TOKEN_ENV;
 use crate::meta::RunMeta;
 use crate::replicate::follower;
 use crate::replicate::wire::FollowerReport;
+use crate::replicate::{RunToken, REPLICATION_TOKEN_ENV};
 use crate::runner::progress::Progress;
 
 /// Where the roles run.
@@ -68,6 +71,46 @@ pub fn check(a: &RoleArgs) -> anyhow::Result<Option<SocketAddr>> {
     }
 }
 
+/// The run's token for `role` (none for `all`: its followers are its own threads, which use
+/// a fresh one): `SEGBENCH_FLEET_TOKEN` (set when `fleet run --replicate` launched this
+/// process), else `SEGBENCH_REPLICATION_TOKEN`, else a leader makes one (and prints it) and a
+/// follower is refused. A token too short or not text is bad input (exit 2).
+pub fn run_token(role: Role) -> anyhow::Result<Option<RunToken>> {
+    if role == Role::All {
+        return Ok(None);
+    }
+    for name in [TOKEN_ENV, REPLICATION_TOKEN_ENV] {
+        let Some(raw) = std::env::var_os(name) else {
+            continue;
+        };
+        let Some(value) = raw.to_str().map(|t| t.trim().to_string()) else {
+            return Err(bad_input(format!(
+                "{name} is not valid UTF-8: use a token from `segbench fleet token`"
+            )));
+        };
+        if value.is_empty() {
+            continue;
+        }
+        check_token(name, &value).map_err(bad_input)?;
+        return Ok(Some(RunToken {
+            value,
+            generated: false,
+        }));
+    }
+    match role {
+        Role::Follower => Err(bad_input(format!(
+            "--role follower needs the leader's token: set {REPLICATION_TOKEN_ENV} (the leader prints it when it makes one) or {TOKEN_ENV}"
+        ))),
+        _ => {
+            let value = new_token().map_err(|e| bad_input(format!("/dev/urandom: {e}")))?;
+            Ok(Some(RunToken {
+                value,
+                generated: true,
+            }))
+        }
+    }
+}
+
 /// A name the leader may give a repetition's directory: one plain path component.
 fn safe_name(s: &str) -> bool {
     !s.is_empty()
@@ -97,15 +140,20 @@ pub fn run_follower(
     keep: bool,
     quiet: bool,
     leader: SocketAddr,
+    token: &RunToken,
 ) -> anyhow::Result<u8> {
     let meta = RunMeta::now();
     let data = DataDir::acquire(dir, &meta.id, keep).map_err(|e| bad_input(e.to_string()))?;
     let progress = Progress::new(quiet);
     let signals = crate::signals::install();
-    let (stream, n) = match follower::join(leader, a.join_timeout) {
+    let (stream, n) = match follower::join(leader, a.join_timeout, &token.value, &signals.stop) {
         Ok(j) => j,
         Err(e) => {
             data.finish();
+            if let Some(code) = signals.exit_code() {
+                eprintln!("segbench: interrupted while joining the leader at {leader}");
+                return Ok(code);
+            }
             return Err(anyhow::anyhow!(e));
         }
     };

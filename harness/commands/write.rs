@@ -172,9 +172,7 @@ pub fn configs(a: &WriteArgs) -> anyhow::Result<Vec<WriteConfig>> {
             a.format
         )));
     }
-    if a.repeat == 0 {
-        return Err(bad_input("--repeat 0: need at least one repetition"));
-    }
+    crate::parse::repeat(a.repeat).map_err(bad_input)?;
     if let Some(round) = a.until_steady {
         crate::runner::steady::check_round("--until-steady", round, a.duration)
             .map_err(bad_input)?;
@@ -254,6 +252,13 @@ pub fn run(a: WriteArgs) -> anyhow::Result<u8> {
     for s in skips.iter().flatten() {
         progress.line(&format!("skipping: {s}"));
     }
+    let plan = run_plan(&cfgs, &a, data.path());
+    crate::budget::check_space(
+        data.path(),
+        plan.data_bytes,
+        "lower --size (or --repeat with --keep), or use --dir on a larger file system",
+    )
+    .map_err(bad_input)?;
     let mut run_warnings = Vec::new();
     let probe = if a.output.no_probe {
         None
@@ -262,8 +267,6 @@ pub fn run(a: WriteArgs) -> anyhow::Result<u8> {
             dir: data.path().to_path_buf(),
             micro: false,
         });
-        let plan = run_plan(&cfgs, &a, data.path());
-        crate::probe::check_free_space(&p, plan.data_bytes).map_err(bad_input)?;
         run_warnings = crate::probe::warnings(&p, &plan);
         Some(p)
     };

@@ -1,5 +1,7 @@
 //! The data directory: segbench writes only inside a directory it created or that was empty,
-//! marks it with a file of its own ([`marker`]), and removes only the files it wrote ([`sweep`]).
+//! marks it with a file of its own ([`marker`]) that records every child directory it creates
+//! (the ledger `segbench clean` goes by), and removes only the files it wrote, in the layout it
+//! makes ([`sweep`]).
 
 pub mod marker;
 pub mod sweep;
@@ -137,9 +139,13 @@ impl DataDir {
                     if !path.join(MARKER).exists() {
                         return Err(DataDirError::Foreign(path));
                     }
-                    return Err(match Marker::read(&path).ok().flatten() {
-                        // A marker segbench cannot read: its run is no longer around.
-                        None => DataDirError::Stale(path),
+                    let text = fs::read_to_string(path.join(MARKER)).unwrap_or_default();
+                    return Err(match Marker::parse(&text) {
+                        // A marker cut short (a full disk): its run is no longer around, and
+                        // `segbench clean` takes it.
+                        None if Marker::is_truncated(&text) => DataDirError::Stale(path),
+                        // A file of that name segbench did not write.
+                        None => DataDirError::Foreign(path),
                         Some(m) => match m.owner() {
                             Owner::Live { pid } => DataDirError::InUse { path, pid },
                             Owner::ThisProcess => DataDirError::GivenTwice(path),
@@ -161,6 +167,9 @@ impl DataDir {
         };
         let marker = Marker::for_this_process(run_id, created_dir);
         if let Err(e) = marker.write(&path) {
+            // A full disk may leave the marker empty or cut short: it goes, and the directory
+            // this run created with it, so nothing is left that `clean` would have to judge.
+            let _ = fs::remove_file(path.join(MARKER));
             if created_dir {
                 let _ = fs::remove_dir(&path);
             }
@@ -189,9 +198,17 @@ impl DataDir {
         &self.path
     }
 
-    /// Creates a new child directory (it must not exist) and remembers it for removal.
+    /// Creates a new child directory `name` (one plain name; it must not exist), recorded first
+    /// in the marker's ledger (for `segbench clean` after a kill) and remembered for removal.
     pub fn create_child(&self, name: &str) -> io::Result<PathBuf> {
+        if !marker::is_plain_name(name) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("'{name}' is not a plain directory name"),
+            ));
+        }
         let p = self.path.join(name);
+        Marker::record_child(&self.path, name)?;
         fs::create_dir(&p)?;
         if let Ok(mut c) = self.children.lock() {
             c.push(p.clone());
@@ -248,9 +265,14 @@ impl DataDir {
     }
 
     fn mark_kept(&self) {
+        // The marker on disk holds the ledger of the children made since: keep it.
+        let current = Marker::read(&self.path)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| self.marker.clone());
         let kept = Marker {
             kept: true,
-            ..self.marker.clone()
+            ..current
         };
         if let Err(e) = kept.write(&self.path) {
             eprintln!(
@@ -304,6 +326,25 @@ mod tests {
         fs::write(c.join("00000000000000000000.log"), b"1").unwrap();
         drop(dd.finish());
         assert!(!d.exists());
+    }
+
+    #[test]
+    fn every_child_is_in_the_ledger_before_it_exists_and_kept_data_keeps_it() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path().join("data");
+        let dd = DataDir::acquire(Some(&d), "id", true).unwrap();
+        for name in ["acks1-r0", "m0-r0-with-w", "rep-acksall-r0"] {
+            dd.create_child(name).unwrap();
+        }
+        for bad in ["../x", "a/b", ".", "..", MARKER, ""] {
+            assert!(dd.create_child(bad).is_err(), "{bad}");
+        }
+        let m = Marker::read(&d).unwrap().unwrap();
+        assert_eq!(m.children, ["acks1-r0", "m0-r0-with-w", "rep-acksall-r0"]);
+        drop(dd.finish());
+        let kept = Marker::read(&d).unwrap().unwrap();
+        assert!(kept.kept && kept.ledger);
+        assert_eq!(kept.children, m.children);
     }
 
     #[test]
@@ -390,11 +431,18 @@ mod tests {
 
         let s = t.path().join("stale");
         fs::create_dir(&s).unwrap();
-        fs::write(s.join(MARKER), b"x").unwrap();
+        // A marker cut short (a full disk): stale, for `segbench clean`.
+        fs::write(s.join(MARKER), b"segbench data dir").unwrap();
         fs::create_dir(s.join("w0-r0")).unwrap();
         assert!(matches!(
             DataDir::acquire(Some(&s), "id", false).unwrap_err(),
             DataDirError::Stale(_)
+        ));
+        // A file of the marker's name that segbench did not write: not segbench's directory.
+        fs::write(s.join(MARKER), b"x").unwrap();
+        assert!(matches!(
+            DataDir::acquire(Some(&s), "id", false).unwrap_err(),
+            DataDirError::Foreign(_)
         ));
 
         let f = t.path().join("precious.txt");

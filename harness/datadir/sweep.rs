@@ -1,7 +1,11 @@
-//! Removing a run's data the safe way: only the files segbench writes (Kafka segment, offset
-//! index and time index files, named by their 20-digit base offset), then the directories left
-//! empty. Anything else — a user's file put inside a run directory, a link — stays, and is listed
-//! with the reason. Links are never followed.
+//! Removing a run's data the safe way: inside a child directory the run created (its ledger,
+//! [`super::marker`]), only the files segbench writes (Kafka segment, offset index and time
+//! index files, named by their 20-digit base offset; a mixed workload's snapshots and
+//! checkpoints), and only in the directories of the layout segbench makes there ([`Level`]: a
+//! replica's `leader` / `follower-<i>`, a partition's `<topic>-<p>`), then the directories left
+//! empty. Anything else stays and is listed with the reason: a user's file or directory put
+//! inside a run directory (never descended into), a link (never followed), and a directory
+//! holding a data-directory marker — another run's, started inside this one: a fence.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -76,9 +80,70 @@ pub fn is_segbench_file(name: &str) -> bool {
         || (PERIODIC_PREFIXES.contains(&stem) && digits(ext))
 }
 
-/// Removes from `dir` every file segbench writes, at any depth, then every directory that is
-/// empty afterwards, `dir` included. Whatever else is found stays and is recorded in `out`.
+/// Where in a child directory a sweep is, by what segbench makes at that depth: a child holds
+/// replicas (`leader`, `follower-<i>`: replication), partitions (`<topic>-<p>`) and a mixed
+/// workload's periodic files; a replica holds partitions; a partition holds segments only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// A child directory of a data directory (`w0-r0`, `acks1-r0`, `m0-r0-with-w`, …).
+    Child,
+    /// A replica's directory inside a replication repetition's child.
+    Replica,
+    /// A partition's directory: segment files, nothing below.
+    Partition,
+}
+
+impl Level {
+    /// The level of the directory `name` found at this level, or `None` when segbench makes
+    /// no such directory here (the sweep then leaves it, unopened).
+    pub fn below(self, name: &str) -> Option<Level> {
+        let numbered = |prefix: &str| {
+            name.strip_prefix(prefix)
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        };
+        match self {
+            Level::Child if name == "leader" || numbered("follower-") => Some(Level::Replica),
+            Level::Child | Level::Replica if is_partition_dir(name) => Some(Level::Partition),
+            _ => None,
+        }
+    }
+}
+
+/// True for a partition directory's name as the log writes it: `<topic>-<partition>`, the
+/// topic of Kafka's legal characters.
+pub fn is_partition_dir(name: &str) -> bool {
+    name.rsplit_once('-').is_some_and(|(topic, p)| {
+        !topic.is_empty()
+            && topic
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+            && !p.is_empty()
+            && p.bytes().all(|b| b.is_ascii_digit())
+    })
+}
+
+/// True when `dir` holds a data-directory marker: another run's directory, a fence.
+fn fenced(dir: &Path) -> bool {
+    fs::symlink_metadata(dir.join(super::MARKER)).is_ok()
+}
+
+/// Removes from the child directory `dir` every file segbench writes in the layout it makes
+/// there ([`Level`]), then every directory that is empty afterwards, `dir` included. Whatever
+/// else is found stays and is recorded in `out`.
 pub fn sweep_dir(dir: &Path, out: &mut Sweep) {
+    sweep_at(dir, Level::Child, out);
+}
+
+fn sweep_at(dir: &Path, level: Level, out: &mut Sweep) {
+    // A child replaced by a link since the run made it is never followed.
+    match fs::symlink_metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+        Ok(m) if !m.is_dir() => return out.leave(dir, "a link"),
+        _ => {}
+    }
+    if fenced(dir) {
+        return out.leave(dir, "another segbench run's data directory");
+    }
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
         // Gone already (moved away or removed by hand): nothing of it is left here.
@@ -97,7 +162,10 @@ pub fn sweep_dir(dir: &Path, out: &mut Sweep) {
         let name = entry.file_name();
         let name = name.to_string_lossy();
         match entry.file_type() {
-            Ok(t) if t.is_dir() => sweep_dir(&path, out),
+            Ok(t) if t.is_dir() => match level.below(&name) {
+                Some(next) => sweep_at(&path, next, out),
+                None => out.leave(&path, "a directory segbench does not make there"),
+            },
             Ok(t) if t.is_file() && is_segbench_file(&name) => match fs::remove_file(&path) {
                 Ok(()) => out.removed_files += 1,
                 Err(e) => out.leave(&path, format!("cannot remove it: {e}")),
@@ -168,6 +236,85 @@ mod tests {
             "{line}"
         );
         assert!(line.contains("link (a link)"), "{line}");
+    }
+
+    #[test]
+    fn a_users_directory_and_a_nested_run_are_never_entered() {
+        let t = tempfile::tempdir().unwrap();
+        let run = t.path().join("acks1-r0");
+        let part = run.join("leader/t-0");
+        fs::create_dir_all(&part).unwrap();
+        fs::write(part.join("00000000000000000000.log"), b"x").unwrap();
+        for mine in [
+            run.join("mine"),
+            part.join("deeper"),
+            run.join("leader/notes"),
+        ] {
+            fs::create_dir_all(&mine).unwrap();
+            fs::write(mine.join("00000000000000000000.log"), b"mine").unwrap();
+        }
+        // Another run's data directory, named like a partition.
+        let nested = run.join("t-1");
+        fs::create_dir_all(nested.join("w0-r0/t-0")).unwrap();
+        fs::write(
+            nested.join(super::super::MARKER),
+            b"segbench data directory\n",
+        )
+        .unwrap();
+        fs::write(nested.join("w0-r0/t-0/00000000000000000000.log"), b"its").unwrap();
+        let mut s = Sweep::default();
+        sweep_dir(&run, &mut s);
+        assert_eq!(s.removed_files, 1);
+        assert!(!part.join("00000000000000000000.log").exists());
+        for mine in [
+            run.join("mine"),
+            part.join("deeper"),
+            run.join("leader/notes"),
+        ] {
+            assert_eq!(
+                fs::read(mine.join("00000000000000000000.log")).unwrap(),
+                b"mine"
+            );
+        }
+        assert_eq!(
+            fs::read(nested.join("w0-r0/t-0/00000000000000000000.log")).unwrap(),
+            b"its"
+        );
+        let line = s.left_line().unwrap();
+        assert!(line.contains("another segbench run's"), "{line}");
+        assert!(
+            line.contains("a directory segbench does not make there"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn a_child_replaced_by_a_link_is_not_followed() {
+        let t = tempfile::tempdir().unwrap();
+        let elsewhere = t.path().join("elsewhere/t-0");
+        fs::create_dir_all(&elsewhere).unwrap();
+        fs::write(elsewhere.join("00000000000000000000.log"), b"mine").unwrap();
+        std::os::unix::fs::symlink(t.path().join("elsewhere"), t.path().join("w0-r0")).unwrap();
+        let mut s = Sweep::default();
+        sweep_dir(&t.path().join("w0-r0"), &mut s);
+        assert_eq!(
+            fs::read(elsewhere.join("00000000000000000000.log")).unwrap(),
+            b"mine"
+        );
+        assert_eq!(s.left.len(), 1);
+    }
+
+    #[test]
+    fn the_layout_segbench_makes() {
+        assert_eq!(Level::Child.below("leader"), Some(Level::Replica));
+        assert_eq!(Level::Child.below("follower-2"), Some(Level::Replica));
+        assert_eq!(Level::Child.below("segbench-0"), Some(Level::Partition));
+        assert_eq!(Level::Replica.below("my.topic-12"), Some(Level::Partition));
+        assert_eq!(Level::Replica.below("leader"), None);
+        assert_eq!(Level::Partition.below("t-0"), None);
+        for no in ["mine", "t-", "-0", "t-0x", "a b-0"] {
+            assert_eq!(Level::Child.below(no), None, "{no}");
+        }
     }
 
     #[test]

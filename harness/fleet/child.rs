@@ -98,6 +98,19 @@ fn scratch_prefix(pid: i64) -> String {
     format!("segbench-fleet-{pid}-rank")
 }
 
+/// The pid of the rank whose scratch directory `path` is, when it is named as
+/// [`Scratch::create`] names them (`segbench clean` takes one a process-group SIGKILL left).
+pub fn scratch_owner(path: &Path) -> Option<i32> {
+    let name = path.file_name()?.to_str()?;
+    let pid: i32 = name
+        .strip_prefix("segbench-fleet-")?
+        .split_once("-rank")?
+        .0
+        .parse()
+        .ok()?;
+    is_scratch_of(&std::path::absolute(path).ok()?, pid).then_some(pid)
+}
+
 /// True when `path` is an absolute `<dir>/segbench-fleet-<pid>-rank<N>`.
 fn is_scratch_of(path: &Path, pid: i32) -> bool {
     path.is_absolute()

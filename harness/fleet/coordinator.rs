@@ -15,7 +15,6 @@ use results::ResultsFile;
 use super::clock::{self, estimate, realtime_ns, Offset, PINGS};
 use super::proto::{Msg, Task};
 use super::rendezvous::{Event, Members};
-use super::spool::Spool;
 use super::sync::Barrier;
 
 /// Longest wait for every rank to be ready for a step (a sink to start).
@@ -138,8 +137,6 @@ pub struct Coordinator<'a> {
     pub sink_ports: BTreeMap<u32, u16>,
     /// The replication leader's port on rank 0, once started.
     pub leader_port: Option<u16>,
-    /// Where the hosts' own results go as they arrive (none: they are not kept).
-    pub spool: Option<Spool>,
     /// How long the last start took to send, per rank.
     send_per_rank: Duration,
     stop: &'a AtomicBool,
@@ -153,7 +150,6 @@ impl<'a> Coordinator<'a> {
             offsets: BTreeMap::new(),
             sink_ports: BTreeMap::new(),
             leader_port: None,
-            spool: None,
             send_per_rank: SEND_PER_RANK,
             stop,
         }
@@ -431,11 +427,6 @@ impl<'a> Coordinator<'a> {
                 })?;
                 if let Some(why) = follower_never_joined(kind, r, &follower, &done) {
                     return Err(self.failure(Some(r), format!("phase {phase}: {why}")));
-                }
-                if let (Some(spool), Some(f)) = (self.spool.as_mut(), result.as_deref()) {
-                    let host = self.members.members.get(&r).map_or("", |m| m.host.as_str());
-                    let kept = spool.keep(phase, r, host, f);
-                    kept.map_err(|e| self.failure(Some(0), e))?;
                 }
                 let o = self.offsets.get(&r).copied().unwrap_or_default();
                 done.insert(

@@ -11,7 +11,6 @@
 //! - [`child`]: the phase's child processes; [`retrans`]: the kernel's TCP retransmissions;
 //! - [`sync`]: the barrier before every measured repetition of a local phase;
 //! - [`worker`]: one rank's side; [`coordinator`]: rank 0's; [`report`]: the results;
-//!   [`spool`]: each host's own results, written as they arrive;
 //! - [`ssh`]: `segbench fleet ssh`, a launcher over OpenSSH ([`exec`]: its bounded commands); [`k8s`]: `segbench fleet k8s`, an
 //!   Indexed Job's manifest.
 
@@ -26,8 +25,7 @@ pub mod rendezvous;
 pub mod report;
 pub mod retrans;
 #[cfg(test)]
-mod sim;
-pub mod spool;
+pub mod sim;
 pub mod ssh;
 pub mod sync;
 pub mod worker;
@@ -129,12 +127,37 @@ fn listen(coordinator: &str) -> anyhow::Result<(TcpListener, SocketAddr, SocketA
     Ok((listener, local, connect))
 }
 
-/// Files rank 0 keeps open per rank: a link's socket and its writer's clone.
-const FILES_PER_RANK: u64 = 2;
-/// Threads rank 0 starts per rank: a link's reader and its heartbeat.
-const THREADS_PER_RANK: u64 = 2;
-/// Files and threads rank 0 needs besides (stdio, the listener, its own worker and child).
-const BESIDE: u64 = 64;
+/// File descriptors rank 0 needs for `size` ranks: each link holds its socket and a clone
+/// (reader and writer), plus the listener, the unauthenticated connections, the children and
+/// their pipes, and the results files.
+pub fn fds_needed(size: u32) -> u64 {
+    2 * u64::from(size) + crate::auth::MAX_UNAUTHENTICATED as u64 + 64
+}
+
+/// Raises the soft limit of open files to what `size` ranks need (up to the hard limit); one
+/// line naming the limit and the fix when the hard limit is too low.
+pub fn raise_fd_limit(size: u32) -> Result<(), String> {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    let need = fds_needed(size);
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE)
+        .map_err(|e| format!("cannot read the open-file limit: {e}"))?;
+    if soft >= need {
+        return Ok(());
+    }
+    if hard < need {
+        return Err(format!(
+            "{size} ranks need about {need} open files on rank 0 and the limit is {hard}: \
+             raise it (ulimit -n {need}, or LimitNOFILE= for a service) or use fewer ranks"
+        ));
+    }
+    setrlimit(Resource::RLIMIT_NOFILE, hard, hard)
+        .map_err(|e| format!("cannot raise the open-file limit to {hard}: {e}"))
+}
+
+/// Threads rank 0 starts for `size` ranks: each link's reader and heartbeat, and a margin.
+fn threads_needed(size: u32) -> u64 {
+    2 * u64::from(size) + 64
+}
 
 /// The most threads this process may have: the kernel's `threads-max` and `pid_max` (a thread
 /// takes a pid) and `RLIMIT_NPROC`, whichever is lowest.
@@ -152,24 +175,16 @@ fn thread_limit() -> u64 {
         .min(nproc)
 }
 
-/// Refuses a run of `size` ranks whose links rank 0 could not hold under `files`
-/// (RLIMIT_NOFILE, already raised to the hard limit) or `threads` ([`thread_limit`]): "Too
-/// many open files" or a failed thread while ranks join.
-fn check_room(size: u32, files: u64, threads: u64) -> anyhow::Result<()> {
-    let need = FILES_PER_RANK * u64::from(size) + BESIDE;
-    if need > files {
-        return Err(bad_input(format!(
-            "--size {size}: rank 0 keeps {FILES_PER_RANK} files open per rank, about {need}, more \
-             than this process may open ({files}, RLIMIT_NOFILE); raise the limit (ulimit -n {need})"
-        )));
-    }
-    let need = THREADS_PER_RANK * u64::from(size) + BESIDE;
-    if need > threads {
-        return Err(bad_input(format!(
-            "--size {size}: rank 0 starts {THREADS_PER_RANK} threads per rank, about {need}, more \
-             than this machine allows ({threads}: kernel.threads-max, kernel.pid_max, ulimit -u); \
-             raise them or run fewer ranks"
-        )));
+/// Refuses `size` ranks whose link threads rank 0 could not start under `limit` (a failed
+/// thread spawn while ranks join), naming the limits and the fix.
+fn check_threads(size: u32, limit: u64) -> Result<(), String> {
+    let need = threads_needed(size);
+    if need > limit {
+        return Err(format!(
+            "{size} ranks need about {need} threads on rank 0 (2 per rank) and this machine \
+             allows {limit} (kernel.threads-max, kernel.pid_max, ulimit -u): raise them or use \
+             fewer ranks"
+        ));
     }
     Ok(())
 }
@@ -178,11 +193,8 @@ fn check_room(size: u32, files: u64, threads: u64) -> anyhow::Result<()> {
 /// write the results.
 fn lead(cfg: FleetConfig, stop: Arc<AtomicBool>) -> anyhow::Result<u8> {
     let p = &cfg.placement;
-    check_room(
-        p.size,
-        crate::budget::Room::here().open_files,
-        thread_limit(),
-    )?;
+    raise_fd_limit(p.size).map_err(bad_input)?;
+    check_threads(p.size, thread_limit()).map_err(bad_input)?;
     let (listener, local, connect) = listen(&p.coordinator)?;
     let meta = RunMeta::now();
     eprintln!(
@@ -191,10 +203,6 @@ fn lead(cfg: FleetConfig, stop: Arc<AtomicBool>) -> anyhow::Result<u8> {
         p.launcher.name(),
         meta.id
     );
-    let dir = cfg
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("segbench-results").join(&meta.id));
     let mut own_cfg = cfg.worker.clone();
     own_cfg.coordinator = connect.to_string();
     let own_stop = stop.clone();
@@ -204,6 +212,20 @@ fn lead(cfg: FleetConfig, stop: Arc<AtomicBool>) -> anyhow::Result<u8> {
     let (members, missing) =
         rendezvous::admit(&listener, &meta.id, &cfg.token, p.size, deadline, &stop)?;
     drop(listener);
+    if !missing.is_empty() && stop.load(std::sync::atomic::Ordering::Relaxed) {
+        // A signal during the join: not a rank's fault, the run was interrupted.
+        members.broadcast(&Msg::Abort {
+            reason: "rank 0 was interrupted by a signal during the join".into(),
+        });
+        drop(members);
+        let _ = own.join();
+        eprintln!(
+            "segbench fleet: interrupted during the join ({} of {} ranks had joined); nothing was run",
+            p.size as usize - missing.len(),
+            p.size
+        );
+        return Ok(interrupted(0));
+    }
     if !missing.is_empty() {
         let list: Vec<String> = missing.iter().map(|r| r.to_string()).collect();
         let reason = format!(
@@ -222,17 +244,12 @@ fn lead(cfg: FleetConfig, stop: Arc<AtomicBool>) -> anyhow::Result<u8> {
             proto::TOKEN_ENV
         ))));
     }
-    if let Err(e) = report::create_dir(&dir) {
-        members.broadcast(&Msg::Abort {
-            reason: format!("rank 0 cannot write its results: {e}"),
-        });
-        drop(members);
-        let _ = own.join();
-        return Err(e);
-    }
     let mut c = Coordinator::new(members, &stop);
-    c.spool = Some(spool::Spool::new(&dir));
-    let mut gathered = report::Gathered::default();
+    let dir = cfg
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("segbench-results").join(&meta.id));
+    let mut gathered = report::Gathered::new(&dir);
     let outcome = drive(&cfg, &mut c, &mut gathered);
     match &outcome {
         Ok(()) => c.members.broadcast(&Msg::Finish),
@@ -314,15 +331,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_rank_count_must_fit_rank_0s_files_and_threads() {
-        assert!(check_room(256, 1024, 32_768).is_ok());
-        let e = check_room(500, 1024, 32_768).unwrap_err().to_string();
-        assert!(
-            e.contains("--size 500") && e.contains("ulimit -n 1064"),
-            "{e}"
-        );
-        // 65,536 ranks: 131,136 threads, past a pid_max of 32,768.
-        let e = check_room(65_536, 1 << 20, 32_768).unwrap_err().to_string();
+    fn the_open_file_limit_is_raised_or_the_size_refused_naming_the_fix() {
+        use nix::sys::resource::{getrlimit, Resource};
+        assert!(fds_needed(256) > 512);
+        let (_, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
+        let size = rank::MAX_RANKS;
+        match raise_fd_limit(size) {
+            Ok(()) => assert!(hard >= fds_needed(size)),
+            Err(e) => {
+                assert!(hard < fds_needed(size));
+                assert!(
+                    e.contains("ulimit -n") && e.contains(&hard.to_string()),
+                    "{e}"
+                );
+            }
+        }
+        assert!(raise_fd_limit(4).is_ok());
+        // Threads: 65,536 ranks need 131,136, past a pid_max of 32,768.
+        assert!(check_threads(256, 32_768).is_ok());
+        let e = check_threads(65_536, 32_768).unwrap_err();
         assert!(e.contains("131136") && e.contains("pid_max"), "{e}");
+        let (soft, _) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
+        assert!(soft >= fds_needed(4));
     }
 }

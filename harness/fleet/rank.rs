@@ -5,6 +5,10 @@
 
 use std::collections::BTreeMap;
 
+/// Most ranks in one run: rank 0 keeps a link (a socket and two threads) per rank, and a
+/// size beyond this is a typo, refused before anything is sized by it.
+pub const MAX_RANKS: u32 = 65_536;
+
 /// The rendezvous port when none is given.
 pub const DEFAULT_PORT: u16 = 7879;
 
@@ -76,6 +80,40 @@ pub struct RankError(pub String);
 
 fn err<T>(msg: impl Into<String>) -> Result<T, RankError> {
     Err(RankError(msg.into()))
+}
+
+/// The environment as text, from `std::env::vars_os()`: a variable whose name or value is
+/// not UTF-8 is left out (segbench reads none such), unless it is one segbench reads, which is
+/// refused by name.
+pub fn utf8_env(
+    vars: impl IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+) -> Result<BTreeMap<String, String>, RankError> {
+    const READ: [&str; 9] = [
+        "SEGBENCH_",
+        "SLURM_",
+        "OMPI_",
+        "PMIX_",
+        "PMI_",
+        "JOB_COMPLETION_INDEX",
+        "HOSTNAME",
+        "MPI_",
+        "OMPI",
+    ];
+    let mut env = BTreeMap::new();
+    for (k, v) in vars {
+        match (k.into_string(), v.into_string()) {
+            (Ok(k), Ok(v)) => {
+                env.insert(k, v);
+            }
+            (Ok(k), Err(_)) if READ.iter().any(|p| k.starts_with(p)) => {
+                return err(format!(
+                    "{k} is not valid UTF-8: set it to text (a token from `segbench fleet token`, a rank, a host name)"
+                ))
+            }
+            _ => {}
+        }
+    }
+    Ok(env)
 }
 
 /// Parses a non-negative integer environment variable or flag value.
@@ -241,6 +279,11 @@ pub fn discover(env: &BTreeMap<String, String>, flags: &RankFlags) -> Result<Pla
     if size == 0 {
         return err("size 0: a run needs at least one rank");
     }
+    if size > MAX_RANKS {
+        return err(format!(
+            "size {size}: a run has at most {MAX_RANKS} ranks; give the number of hosts (--size or the launcher's task count)"
+        ));
+    }
     if rank >= size {
         return err(format!(
             "rank {rank} of size {size}: ranks go from 0 to {}",
@@ -316,6 +359,44 @@ mod tests {
             port: DEFAULT_PORT,
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn non_utf8_variables_are_left_out_unless_segbench_reads_them() {
+        use std::ffi::OsString;
+        use std::os::unix::ffi::OsStringExt;
+        let bad = || OsString::from_vec(b"\xff\xfe".to_vec());
+        let vars = vec![
+            (OsString::from("PMI_RANK"), OsString::from("1")),
+            (OsString::from("UNRELATED"), bad()),
+            (OsString::from_vec(b"K\xff".to_vec()), OsString::from("v")),
+        ];
+        let e = utf8_env(vars).unwrap();
+        assert_eq!(e.len(), 1);
+        assert_eq!(e["PMI_RANK"], "1");
+        let read = vec![(OsString::from("SEGBENCH_FLEET_TOKEN"), bad())];
+        let err = utf8_env(read).unwrap_err().0;
+        assert!(
+            err.contains("SEGBENCH_FLEET_TOKEN is not valid UTF-8"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn sizes_past_the_bound_are_refused_before_anything_is_sized_by_them() {
+        let f = RankFlags {
+            rank: Some(0),
+            size: Some(4_000_000_000),
+            coordinator: Some("h:1".into()),
+            ..flags()
+        };
+        let e = discover(&BTreeMap::new(), &f).unwrap_err().0;
+        assert!(e.contains("at most 65536 ranks"), "{e}");
+        let f = RankFlags {
+            size: Some(MAX_RANKS),
+            ..f
+        };
+        assert_eq!(discover(&BTreeMap::new(), &f).unwrap().size, MAX_RANKS);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use super::clock::realtime_ns;
 use super::proto::{
     read_msg, write_msg, Msg, ProtoError, MAX_FRAME_BYTES, MAX_RESULTS_FRAME_BYTES,
 };
-use crate::auth::token_matches;
+use crate::auth::{token_matches, Failures, WaitingRoom, AUTH_DEADLINE};
 
 /// Heartbeat period, both ways.
 pub const HEARTBEAT: Duration = Duration::from_secs(1);
@@ -24,7 +24,8 @@ pub const HEARTBEAT: Duration = Duration::from_secs(1);
 pub const SILENCE_LIMIT: Duration = Duration::from_secs(3);
 /// Writes that block this long fail.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
-/// Time a new connection has to say Hello and Register.
+/// How long a joining rank waits for rank 0's answer (rank 0 may delay it a little, see
+/// [`crate::auth::Failures`]).
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Longest pause between two connection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
@@ -213,6 +214,13 @@ pub fn bind_address(coordinator: &str) -> Result<SocketAddr, String> {
 
 /// Admits ranks on `listener` until all `size` have registered, `deadline` passes or `stop` is
 /// set. Returns the members and, when incomplete, the ranks that never came.
+///
+/// Nothing holds the port before it authenticates: each new connection is authenticated on a
+/// thread of its own within [`AUTH_DEADLINE`] (the whole Hello and Register, not per byte), at
+/// most [`MAX_UNAUTHENTICATED`](crate::auth::MAX_UNAUTHENTICATED) at once ([`WaitingRoom`]: a new one shuts the oldest down, so
+/// strangers that keep connecting cannot keep a rank out), and each wrong
+/// token is answered later than the one before ([`Failures`]). This loop only accepts and
+/// admits, so the deadline and `stop` are seen every [`ACCEPT_TICK`].
 pub fn admit(
     listener: &TcpListener,
     run_id: &str,
@@ -223,6 +231,9 @@ pub fn admit(
 ) -> io::Result<(Members, Vec<u32>)> {
     listener.set_nonblocking(true)?;
     let (tx, rx) = std::sync::mpsc::channel();
+    let (greeted_tx, greeted) = std::sync::mpsc::channel::<Greeted>();
+    let room = WaitingRoom::default();
+    let failures = Failures::default();
     let mut m = Members {
         links: BTreeMap::new(),
         members: BTreeMap::new(),
@@ -233,48 +244,174 @@ pub fn admit(
         && Instant::now() < deadline
         && !stop.load(Ordering::Relaxed)
     {
-        let (stream, from) = match listener.accept() {
-            Ok(c) => c,
+        match listener.accept() {
+            Ok((stream, from)) => match room.admit(&stream) {
+                Ok(seat) => {
+                    let (token, out) = (token.to_string(), greeted_tx.clone());
+                    let failures = failures.clone();
+                    std::thread::spawn(move || {
+                        let g = authenticate(stream, from, &token, size, &failures);
+                        // A connection shut down to make room is neither a refusal nor a
+                        // member: its rank retries.
+                        if seat.leave() {
+                            let _ = out.send(g);
+                        }
+                    });
+                }
+                Err(e) => eprintln!("segbench fleet: cannot take a connection from {from}: {e}"),
+            },
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                std::thread::sleep(Duration::from_millis(20));
-                continue;
+                if let Ok(g) = greeted.recv_timeout(ACCEPT_TICK) {
+                    admit_one(g, run_id, &mut m, &tx);
+                }
             }
+            Err(e) if is_transient(&e) => std::thread::sleep(ACCEPT_TICK),
             Err(e) => return Err(e),
-        };
-        match handshake(stream, run_id, token, size, &m.members) {
-            Ok((stream, member)) => {
-                let link = Link::start(stream, member.rank, MAX_RESULTS_FRAME_BYTES, tx.clone())?;
-                eprintln!(
-                    "segbench fleet: rank {} joined from {} ({})",
-                    member.rank, from, member.host
-                );
-                m.links.insert(member.rank, link);
-                m.members.insert(member.rank, member);
-            }
-            Err(why) => {
-                m.refused += 1;
-                eprintln!("segbench fleet: refused a connection from {from}: {why}");
-            }
         }
+        while let Ok(g) = greeted.try_recv() {
+            admit_one(g, run_id, &mut m, &tx);
+        }
+    }
+    if room.evicted() > 0 {
+        eprintln!(
+            "segbench fleet: {} connection(s) closed unauthenticated to make room for newer ones",
+            room.evicted()
+        );
     }
     let missing = (0..size).filter(|r| !m.members.contains_key(r)).collect();
     Ok((m, missing))
 }
 
-/// Reads Hello and Register from a new connection; answers Welcome or Abort.
-fn handshake(
+/// How often the accept loop looks at the deadline, the stop flag and finished handshakes.
+const ACCEPT_TICK: Duration = Duration::from_millis(20);
+
+/// Errors of `accept` that concern one connection or a passing shortage (too many open
+/// files), not the listener.
+fn is_transient(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::Interrupted
+    ) || matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+    )
+}
+
+/// An authenticated connection and its registration, or why a connection was refused.
+type Greeted = Result<(TcpStream, Member), (SocketAddr, String)>;
+
+/// Admits one authenticated rank (Welcome, its link) unless its rank has already joined.
+fn admit_one(g: Greeted, run_id: &str, m: &mut Members, tx: &Sender<Event>) {
+    let (mut s, member) = match g {
+        Ok(ok) => ok,
+        Err((from, why)) => {
+            m.refused += 1;
+            eprintln!("segbench fleet: refused a connection from {from}: {why}");
+            return;
+        }
+    };
+    let from = s
+        .peer_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_else(|_| member.peer_ip.to_string());
+    if m.members.contains_key(&member.rank) {
+        let why = format!("rank {} has already joined", member.rank);
+        let _ = write_msg(
+            &mut s,
+            &Msg::Abort {
+                reason: why.clone(),
+            },
+        );
+        m.refused += 1;
+        eprintln!("segbench fleet: refused a connection from {from}: {why}");
+        return;
+    }
+    let welcome = Msg::Welcome {
+        run_id: run_id.to_string(),
+    };
+    let started = write_msg(&mut s, &welcome)
+        .map_err(|e| e.to_string())
+        .and_then(|()| {
+            Link::start(s, member.rank, MAX_RESULTS_FRAME_BYTES, tx.clone())
+                .map_err(|e| e.to_string())
+        });
+    match started {
+        Ok(link) => {
+            eprintln!(
+                "segbench fleet: rank {} joined from {from} ({})",
+                member.rank, member.host
+            );
+            m.links.insert(member.rank, link);
+            m.members.insert(member.rank, member);
+        }
+        Err(e) => {
+            m.refused += 1;
+            eprintln!(
+                "segbench fleet: rank {} could not be welcomed: {e}",
+                member.rank
+            );
+        }
+    }
+}
+
+/// Reads from a stream until a fixed instant: each read waits at most the time left, so a
+/// peer sending a byte at a time cannot stretch the handshake.
+struct UntilDeadline<'a> {
+    s: &'a TcpStream,
+    deadline: Instant,
+}
+
+impl io::Read for UntilDeadline<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let late = || {
+            io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("not authenticated within {} s", AUTH_DEADLINE.as_secs()),
+            )
+        };
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(late());
+        }
+        self.s.set_read_timeout(Some(left))?;
+        let mut s = self.s;
+        match io::Read::read(&mut s, buf) {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                Err(late())
+            }
+            r => r,
+        }
+    }
+}
+
+/// Reads Hello and Register from a new connection within [`AUTH_DEADLINE`]; a wrong token is
+/// answered with Abort after the [`Failures`] delay. The caller answers Welcome.
+fn authenticate(
     stream: TcpStream,
-    run_id: &str,
+    from: SocketAddr,
     token: &str,
     size: u32,
-    members: &BTreeMap<u32, Member>,
-) -> Result<(TcpStream, Member), String> {
+    failures: &Failures,
+) -> Greeted {
     let mut s = stream;
+    let fail = |why: String| Err((from, why));
     let setup = s
         .set_nonblocking(false)
-        .and_then(|_| s.set_read_timeout(Some(HANDSHAKE_TIMEOUT)))
-        .and_then(|_| s.set_write_timeout(Some(HANDSHAKE_TIMEOUT)));
-    setup.map_err(|e| e.to_string())?;
+        .and_then(|_| s.set_write_timeout(Some(AUTH_DEADLINE)));
+    if let Err(e) = setup {
+        return fail(e.to_string());
+    }
+    let mut r = UntilDeadline {
+        s: &s,
+        deadline: Instant::now() + AUTH_DEADLINE,
+    };
     let refuse = |s: &mut TcpStream, why: String| {
         let _ = write_msg(
             s,
@@ -282,15 +419,21 @@ fn handshake(
                 reason: why.clone(),
             },
         );
-        Err(why)
+        Err((from, why))
     };
-    match read_msg(&mut s, MAX_FRAME_BYTES) {
+    match read_msg(&mut r, MAX_FRAME_BYTES) {
         Ok(Msg::Hello { token: t, .. }) if token_matches(token, &t) => {}
-        Ok(Msg::Hello { .. }) => return refuse(&mut s, "wrong token".into()),
-        Ok(_) => return refuse(&mut s, "no Hello with the run's token".into()),
-        Err(e) => return Err(format!("no Hello: {e}")),
+        Ok(Msg::Hello { .. }) => {
+            std::thread::sleep(failures.record());
+            return refuse(&mut s, "wrong token".into());
+        }
+        Ok(_) => {
+            std::thread::sleep(failures.record());
+            return refuse(&mut s, "no Hello with the run's token".into());
+        }
+        Err(e) => return fail(format!("no Hello: {e}")),
     }
-    let (rank, rsize, host, fingerprint) = match read_msg(&mut s, MAX_FRAME_BYTES) {
+    let (rank, rsize, host, fingerprint) = match read_msg(&mut r, MAX_FRAME_BYTES) {
         Ok(Msg::Register {
             rank,
             size,
@@ -299,7 +442,7 @@ fn handshake(
             ..
         }) => (rank, size, host, fingerprint),
         Ok(_) => return refuse(&mut s, "expected Register".into()),
-        Err(e) => return Err(format!("no Register: {e}")),
+        Err(e) => return fail(format!("no Register: {e}")),
     };
     if rsize != size {
         return refuse(
@@ -310,20 +453,10 @@ fn handshake(
     if rank >= size {
         return refuse(&mut s, format!("rank {rank} is out of range 0..{size}"));
     }
-    if members.contains_key(&rank) {
-        return refuse(&mut s, format!("rank {rank} has already joined"));
-    }
     let (peer_ip, local_ip) = match (s.peer_addr(), s.local_addr()) {
         (Ok(p), Ok(l)) => (p.ip(), l.ip()),
-        _ => return Err("the connection closed during the handshake".into()),
+        _ => return fail("the connection closed during the handshake".into()),
     };
-    write_msg(
-        &mut s,
-        &Msg::Welcome {
-            run_id: run_id.to_string(),
-        },
-    )
-    .map_err(|e| e.to_string())?;
     Ok((
         s,
         Member {

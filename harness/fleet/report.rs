@@ -2,7 +2,8 @@
 //! `results::merge`), the cluster view in its `fleet` field, each host's own results beside it,
 //! and a short summary on stdout.
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use results::fleet::{
     aggregate_phase, hardware_warning, network_rows, scaling_rows, skew_warnings, FleetFailure,
@@ -12,31 +13,123 @@ use results::format::mb_per_s;
 use results::{Baseline, ResultsFile};
 
 use super::coordinator::{Coordinator, RankDone, StepKind};
-use super::spool::KEPT_PHASE;
 use crate::meta::RunMeta;
 
-/// What the steps gathered so far, each step aggregated as it ends ([`Gathered::add`]), so the
-/// hosts' files of one step are held only until then (their own copies went to disk as they
-/// arrived: [`super::spool`]).
-#[derive(Debug, Default)]
+/// What the steps gathered so far, folded in as each step ends ([`Gathered::add`]): a step's
+/// results files are aggregated and dropped (each host's own `local` file written to disk at
+/// once), so rank 0 holds one step's files at a time, not every step's.
+#[derive(Debug)]
 pub struct Gathered {
-    /// The cluster view so far: phases, network rows, replication, the phases' warnings.
+    /// The results directory; created with the first file written to it.
+    dir: PathBuf,
+    /// The cluster view so far (phases, network rows, replication, warnings); its hosts and
+    /// scaling rows are filled in by [`build`].
     info: FleetInfo,
-    /// What the steps gathered besides it.
-    steps: Steps,
+    /// The `local` phase's results merged over hosts.
+    merged: Option<ResultsFile>,
+    /// The replication leader's workloads.
+    replicated: Vec<results::WorkloadResult>,
+    /// Every local phase (the full one and the scaling subsets), in run order.
+    local_phases: Vec<FleetPhase>,
+    /// Each host's own `local` results file, written, by rank.
+    host_files: BTreeMap<u32, String>,
 }
 
 impl Gathered {
-    /// Aggregates one step's answers (`done`, dropped after) into its phase.
+    /// Nothing gathered yet; hosts' files will go to `dir`.
+    pub fn new(dir: &Path) -> Self {
+        Gathered {
+            dir: dir.to_path_buf(),
+            info: FleetInfo::default(),
+            merged: None,
+            replicated: Vec::new(),
+            local_phases: Vec::new(),
+            host_files: BTreeMap::new(),
+        }
+    }
+
+    /// The results directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Folds in one step's answers (then dropped): its phase, its warnings, and for the `local`
+    /// phase the merge and each host's own file, written now.
     pub fn add(&mut self, name: &str, kind: &StepKind, done: Vec<RankDone>, c: &Coordinator<'_>) {
-        if let Some(phase) = self.steps.phase(name, kind, &done, c, &mut self.info) {
+        let phase = match kind {
+            StepKind::Local { .. } => self.local(name, &done, c),
+            StepKind::Replicate { rf } => {
+                let (phase, workloads, r) = replication(name, *rf, c, &done);
+                self.replicated = workloads;
+                self.info.replication = Some(r);
+                Some(phase)
+            }
+            StepKind::Pairs(pairs) => Some(network(name, pairs, &done, &mut self.info)),
+            StepKind::Sinks | StepKind::StopSinks | StepKind::ReplicaListen => None,
+        };
+        if let Some(phase) = phase {
             push_phase(&mut self.info, name, &done, phase);
         }
     }
 
-    /// Phases aggregated so far.
-    pub fn phases(&self) -> usize {
-        self.info.phases.len()
+    /// A local step merged over the hosts that sent results; the `local` phase's merge is the
+    /// cluster file's body, and each host's own file is written beside it.
+    fn local(&mut self, name: &str, done: &[RankDone], c: &Coordinator<'_>) -> Option<FleetPhase> {
+        let parts: Vec<HostPart<'_>> = done
+            .iter()
+            .filter_map(|d| {
+                d.result.as_ref().map(|f| HostPart {
+                    rank: d.rank,
+                    file: f,
+                    window: d.window,
+                })
+            })
+            .collect();
+        if parts.is_empty() {
+            return None;
+        }
+        match aggregate_phase(name, &parts) {
+            Ok((file, phase)) => {
+                if name == "local" {
+                    self.write_host_files(done, c);
+                    self.merged = Some(file);
+                }
+                self.local_phases.push(phase.clone());
+                Some(phase)
+            }
+            Err(e) => {
+                self.info.warnings.push(format!(
+                    "phase {name}: the hosts' results do not merge: {e}"
+                ));
+                None
+            }
+        }
+    }
+
+    /// Writes each host's own results as `rank<k>-<host>.json` (a warning when one cannot be).
+    fn write_host_files(&mut self, done: &[RankDone], c: &Coordinator<'_>) {
+        if let Err(e) = std::fs::create_dir_all(&self.dir) {
+            self.info.warnings.push(format!(
+                "the hosts' own results were not kept: cannot create {}: {e}",
+                self.dir.display()
+            ));
+            return;
+        }
+        for d in done {
+            let (Some(f), Some(m)) = (&d.result, c.members.members.get(&d.rank)) else {
+                continue;
+            };
+            let fname = host_file_name(d.rank, &m.host);
+            match results::io::write_results(&self.dir.join(&fname), f) {
+                Ok(()) => {
+                    self.host_files.insert(d.rank, fname);
+                }
+                Err(e) => self.info.warnings.push(format!(
+                    "rank {}: its own results were not kept: {e}",
+                    d.rank
+                )),
+            }
+        }
     }
 }
 
@@ -55,31 +148,34 @@ pub struct RunFacts<'a> {
     pub baseline: Baseline,
 }
 
-/// The cluster results file: the hosts (each naming its own file, written by the spool), each
-/// step's phase (in run order), the run's warnings, then the file around them.
+/// The cluster results file: the hosts (each naming its own file), the phases gathered (in
+/// run order), the scaling series, the run's warnings, then the file around them.
 pub fn build(
     facts: &RunFacts<'_>,
     c: &Coordinator<'_>,
     g: Gathered,
     failure: Option<FleetFailure>,
 ) -> ResultsFile {
-    let Gathered { mut info, steps } = g;
+    let mut info = g.info;
     info.size = facts.size;
     info.launcher = facts.launcher.to_string();
     info.coordinator = facts.coordinator.to_string();
     info.failure = failure;
     info.hosts = hosts(c);
-    info.scaling = if steps.local_phases.len() > 1 {
-        scaling_rows(&steps.local_phases.iter().collect::<Vec<_>>())
+    for h in &mut info.hosts {
+        h.results_file = g.host_files.get(&h.rank).cloned();
+    }
+    info.scaling = if g.local_phases.len() > 1 {
+        scaling_rows(&g.local_phases.iter().collect::<Vec<_>>())
     } else {
         vec![]
     };
     run_warnings(&mut info, c);
-    cluster_file(facts, steps.merged, steps.replicated, info)
+    cluster_file(facts, g.merged, g.replicated, info)
 }
 
 /// Each admitted rank as a host of the report, with its clock offset (zero when none was
-/// measured) and its own results file, when the spool wrote one.
+/// measured); its results file is named later, by the local phase.
 fn hosts(c: &Coordinator<'_>) -> Vec<FleetHost> {
     c.members
         .members
@@ -93,84 +189,25 @@ fn hosts(c: &Coordinator<'_>) -> Vec<FleetHost> {
                 offset_ns: o.offset_ns,
                 uncertainty_ns: o.uncertainty_ns,
                 fingerprint: m.fingerprint.clone(),
-                results_file: c
-                    .spool
-                    .as_ref()
-                    .and_then(|s| s.written(m.rank))
-                    .map(str::to_string),
+                results_file: None,
             }
         })
         .collect()
 }
 
-/// What the steps gathered besides the cluster view: the local phase merged over hosts, the
-/// leader's replication workloads and every local phase (the scaling series).
-#[derive(Debug, Default)]
-struct Steps {
-    /// The `local` phase's results merged over hosts.
-    merged: Option<ResultsFile>,
-    /// The replication leader's workloads.
-    replicated: Vec<results::WorkloadResult>,
-    /// Every local phase (the full one and the scaling subsets), in run order.
-    local_phases: Vec<FleetPhase>,
-}
-
-impl Steps {
-    /// One step's phase, or none for a step with no phase of its own (sinks, the leader's
-    /// listen) or a local step with no results (or whose results do not merge: a warning).
-    fn phase(
-        &mut self,
-        name: &str,
-        kind: &StepKind,
-        done: &[RankDone],
-        c: &Coordinator<'_>,
-        info: &mut FleetInfo,
-    ) -> Option<FleetPhase> {
-        match kind {
-            StepKind::Local { .. } => self.local(name, done, info),
-            StepKind::Replicate { rf } => {
-                let (phase, workloads, r) = replication(name, *rf, c, done);
-                self.replicated = workloads;
-                info.replication = Some(r);
-                Some(phase)
+/// `rank<k>-<host>.json`, the host name (a peer's word) reduced to a file name's characters.
+fn host_file_name(rank: u32, host: &str) -> String {
+    let host: String = host
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
             }
-            StepKind::Pairs(pairs) => Some(network(name, pairs, done, info)),
-            StepKind::Sinks | StepKind::StopSinks | StepKind::ReplicaListen => None,
-        }
-    }
-
-    /// A local step merged over the hosts that sent results; the `local` phase's merge is the
-    /// cluster file's body.
-    fn local(&mut self, name: &str, done: &[RankDone], info: &mut FleetInfo) -> Option<FleetPhase> {
-        let parts: Vec<HostPart<'_>> = done
-            .iter()
-            .filter_map(|d| {
-                d.result.as_ref().map(|f| HostPart {
-                    rank: d.rank,
-                    file: f,
-                    window: d.window,
-                })
-            })
-            .collect();
-        if parts.is_empty() {
-            return None;
-        }
-        match aggregate_phase(name, &parts) {
-            Ok((file, phase)) => {
-                if name == KEPT_PHASE {
-                    self.merged = Some(file);
-                }
-                self.local_phases.push(phase.clone());
-                Some(phase)
-            }
-            Err(e) => {
-                info.warnings.push(format!(
-                    "phase {name}: the hosts' results do not merge: {e}"
-                ));
-                None
-            }
-        }
-    }
+        })
+        .collect();
+    format!("rank{rank}-{}.json", host.trim_start_matches('.'))
 }
 
 /// The network phase: each sending pair's rows into `info.network`, and the phase of the
@@ -322,16 +359,11 @@ fn replication(
     (phase, workloads, r)
 }
 
-/// Creates rank 0's results directory, before the run (the hosts' files go there as they
-/// arrive).
-pub fn create_dir(dir: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| crate::bad_input(format!("--out {}: cannot create it: {e}", dir.display())))
-}
-
-/// Writes the cluster file (results.json, summary.md, report.html); the hosts' files are
-/// already there.
+/// Writes the cluster file (results.json, summary.md, report.html); the hosts' own files were
+/// written as they were gathered ([`Gathered::add`]).
 pub fn write(dir: &Path, file: &ResultsFile) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| crate::bad_input(format!("--out {}: cannot create it: {e}", dir.display())))?;
     crate::output::write_outputs(file, dir)
 }
 
@@ -426,4 +458,16 @@ pub fn summary(file: &ResultsFile) -> String {
         ));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_host_name_cannot_leave_the_results_directory() {
+        assert_eq!(host_file_name(3, "node-a.lan"), "rank3-node-a.lan.json");
+        assert_eq!(host_file_name(1, "../../etc/x"), "rank1-_.._etc_x.json");
+        assert_eq!(host_file_name(2, "..x"), "rank2-x.json");
+    }
 }

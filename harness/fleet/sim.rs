@@ -232,14 +232,13 @@ fn at_scale(size: u32, reps: u32, real: bool, out: &Path) -> Figures {
     let (fds, threads) = (fds(), status("Threads"));
     let rss_joined_kb = status("VmRSS");
     let mut c = Coordinator::new(members, &stop);
-    c.spool = Some(super::spool::Spool::new(out));
     let t1 = Instant::now();
     c.measure_clocks().unwrap();
     assert_eq!(c.offsets.len(), size as usize);
     let clocks_s = t1.elapsed().as_secs_f64();
     eprintln!("fleet at scale: clock offsets of {size} ranks in {clocks_s:.2} s");
     let t2 = Instant::now();
-    let mut g = report::Gathered::default();
+    let mut g = report::Gathered::new(out);
     for (i, (name, kind)) in plan_steps(size, NetworkMode::Off, None, true)
         .into_iter()
         .enumerate()

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::*;
+use workloads::skip::{skip, Skip};
 
 fn fixture(case: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -441,9 +442,12 @@ fn live_probe_finds_this_machine() {
             assert!(p.io_uring.registered_buffers_allowed.is_some());
             assert!(p.io_uring.memlock_unlimited || p.io_uring.memlock_limit_bytes.is_some());
         }
-        _ => println!(
-            "SKIP: io_uring opcodes: io_uring unavailable: {:?}",
-            p.io_uring.disabled_reason
+        _ => skip(
+            Skip::Platform,
+            &format!(
+                "io_uring opcodes: io_uring unavailable: {:?}",
+                p.io_uring.disabled_reason
+            ),
         ),
     }
 
@@ -478,10 +482,16 @@ fn live_storage_of_a_temporary_directory() {
     );
     match (p.storage.direct_io, p.storage.dio_offset_align_bytes) {
         (Some(true), Some(a)) => assert!(a.is_power_of_two() && a <= 4096, "offset alignment {a}"),
-        (Some(true), None) => println!("SKIP: no STATX_DIOALIGN on {:?}", p.storage.fs_type),
-        (d, _) => println!(
-            "SKIP: O_DIRECT not available here ({d:?}, {:?})",
-            p.storage.fs_type
+        (Some(true), None) => skip(
+            Skip::Platform,
+            &format!("no STATX_DIOALIGN on {:?}", p.storage.fs_type),
+        ),
+        (d, _) => skip(
+            Skip::Platform,
+            &format!(
+                "O_DIRECT not available here ({d:?}, {:?})",
+                p.storage.fs_type
+            ),
         ),
     }
     // The same machine and directory give the same fingerprint.

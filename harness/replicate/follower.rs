@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use workloads::kafka::batch::{parse_header, BATCH_HEADER_LEN};
+use workloads::kafka::batch::{parse_header, verify_batch, BATCH_HEADER_LEN};
 use workloads::pacing::MonotonicClock;
 use workloads::EngineError;
 
@@ -45,43 +45,72 @@ pub struct FollowerFailure {
     pub done: Vec<FollowerReport>,
 }
 
-/// Connects to the leader at `addr` (retrying until `timeout`: it may not listen yet) and
-/// joins; returns the connection and the follower's number.
-pub fn join(addr: SocketAddr, timeout: Duration) -> Result<(TcpStream, u32), String> {
+/// Connects to the leader at `addr` and joins with the run's `token`, retrying until
+/// `timeout` while it does not listen yet or closes the connection without an answer (its
+/// room for unauthenticated connections was full); returns the connection and the
+/// follower's number. A refusal (wrong token, other version) is final; `stop` (a signal)
+/// ends the wait within [`STOP_POLL`].
+pub fn join(
+    addr: SocketAddr,
+    timeout: Duration,
+    token: &str,
+    stop: &AtomicBool,
+) -> Result<(TcpStream, u32), String> {
     let deadline = Instant::now() + timeout;
-    let stream = loop {
-        match TcpStream::connect_timeout(&addr, Duration::from_secs(1)) {
-            Ok(s) => break s,
+    loop {
+        match try_join(addr, timeout, token, stop) {
+            Ok(Ok(joined)) => return Ok(joined),
+            Ok(Err(refused)) => return Err(refused),
+            Err(_) if stop.load(Ordering::Acquire) => {
+                return Err(format!("{STOPPED} while joining the leader at {addr}"))
+            }
             Err(e) if Instant::now() >= deadline => {
                 return Err(format!(
-                    "cannot reach the leader at {addr} within {timeout:?}: {e}"
+                    "cannot join the leader at {addr} within {timeout:?}: {e}"
                 ))
             }
             Err(_) => std::thread::sleep(Duration::from_millis(50)),
         }
+    }
+}
+
+/// One attempt of [`join`]: an I/O error (worth retrying), or the leader's answer.
+fn try_join(
+    addr: SocketAddr,
+    timeout: Duration,
+    token: &str,
+    stop: &AtomicBool,
+) -> std::io::Result<Result<(TcpStream, u32), String>> {
+    let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(1))?;
+    stream.set_nodelay(true)?;
+    stream.set_read_timeout(Some(STOP_POLL))?;
+    stream.set_write_timeout(Some(LEADER_SILENCE))?;
+    let join = Join {
+        version: WIRE_VERSION,
+        token: token.to_string(),
     };
-    let io = |e: std::io::Error| format!("joining the leader at {addr}: {e}");
-    stream.set_nodelay(true).map_err(io)?;
-    stream
-        .set_read_timeout(Some(timeout.max(Duration::from_secs(1))))
-        .map_err(io)?;
-    stream.set_write_timeout(Some(LEADER_SILENCE)).map_err(io)?;
-    wire::send_json(
-        &stream,
-        FrameKind::Hello,
-        &Join {
-            version: WIRE_VERSION,
-        },
-    )
-    .map_err(io)?;
-    let joined: Joined = wire::expect_json(&stream, FrameKind::Hello).map_err(io)?;
+    wire::send_json(&stream, FrameKind::Hello, &join)?;
+    // The leader answers within its deadline and failure back-off.
+    let patience = timeout.clamp(
+        Duration::from_secs(1),
+        crate::auth::AUTH_DEADLINE + crate::auth::MAX_FAILURE_DELAY + LEADER_SILENCE,
+    );
+    let asked = Instant::now();
+    let give_up = || stop.load(Ordering::Acquire) || asked.elapsed() >= patience;
+    let h = match wire::read_header(&stream, &give_up)? {
+        Ok(h) if h.kind == FrameKind::Hello => h,
+        Ok(h) => return Err(wire::protocol(format!("expected HELLO, got {:?}", h.kind))),
+        Err(Filled::Closed) => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+        Err(_) => return Err(std::io::ErrorKind::TimedOut.into()),
+    };
+    let joined: Joined = wire::read_json(&stream, &h)?;
     if !joined.ok {
-        return Err(format!(
+        return Ok(Err(format!(
             "the leader at {addr} refused: {}",
             joined.error.unwrap_or_default()
-        ));
+        )));
     }
-    Ok((stream, joined.follower))
+    Ok(Ok((stream, joined.follower)))
 }
 
 /// Runs the joined follower `follower` until the leader ends the session: each repetition's
@@ -140,6 +169,9 @@ pub fn run_session(
                 let start: Start = wire::read_json(stream, &h).map_err(|e| {
                     fail(format!("the leader: {e}"), FollowerReport::default(), &done)
                 })?;
+                start
+                    .check()
+                    .map_err(|e| fail(e, FollowerReport::default(), &done))?;
                 let mut report = FollowerReport::default();
                 let dir = rep_dir(&start.rep)
                     .map_err(|e| fail(e, report.clone(), &done))?
@@ -187,7 +219,8 @@ fn run_repetition(
     let mut parts =
         create_replicas(&layout, dir, &spec, region, &flush).map_err(|e| e.to_string())?;
     let silence = Duration::from_millis(start.fetch_wait_max_ms) + LEADER_SILENCE;
-    s.set_read_timeout(Some(silence))
+    // Reads wake every STOP_POLL to look at `stop`; the leader is gone after `silence`.
+    s.set_read_timeout(Some(STOP_POLL))
         .map_err(|e| e.to_string())?;
     let mut done = Vec::new();
     let leader = |e: std::io::Error| format!("the leader: {e}");
@@ -207,14 +240,17 @@ fn run_repetition(
             }
             let mut got = false;
             loop {
-                let h = match wire::read_header(s, &|| true).map_err(leader)? {
+                let asked = Instant::now();
+                let give_up = || stop.load(Ordering::Acquire) || asked.elapsed() >= silence;
+                let h = match wire::read_header(s, &give_up).map_err(leader)? {
                     Ok(h) => h,
                     Err(Filled::Closed) => return Err("the leader closed the connection".into()),
+                    Err(_) if stop.load(Ordering::Acquire) => return Err(STOPPED.into()),
                     Err(_) => return Err(format!("no answer from the leader within {silence:?}")),
                 };
                 match h.kind {
                     FrameKind::Data => {
-                        receive(s, &h, start, &mut parts, dir, &mut done, report)?;
+                        receive(s, &h, start, &mut parts, dir, &mut done, report, &give_up)?;
                         got = true;
                     }
                     FrameKind::FetchEnd => break,
@@ -238,6 +274,23 @@ fn run_repetition(
     wire::send_json(s, FrameKind::End, report).map_err(leader)
 }
 
+/// What a follower checks of each whole batch before appending it: the CRC-32C, the record
+/// count against the batch's length (records tile the body, `recordsCount` of them) and
+/// against its offsets (`lastOffsetDelta + 1`, at least one record).
+pub fn check_batch(batch: &[u8]) -> Result<(), String> {
+    let b = verify_batch(batch).map_err(|e| e.to_string())?;
+    if b.records_count < 1 || i64::from(b.last_offset_delta) + 1 != i64::from(b.records_count) {
+        return Err(format!(
+            "records count {} does not match last offset delta {} (offsets {}..={})",
+            b.records_count,
+            b.last_offset_delta,
+            b.base_offset,
+            b.last_offset()
+        ));
+    }
+    Ok(())
+}
+
 /// Whether the socket has something to read within `wait`.
 fn readable(s: &TcpStream, wait: Duration) -> std::io::Result<bool> {
     use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -255,6 +308,8 @@ fn readable(s: &TcpStream, wait: Duration) -> std::io::Result<bool> {
 /// batch's header (to roll where the leader did), then the rest of the frame in one go into
 /// the engine's region, each batch header checked (offset, length inside the frame), and the
 /// whole batches appended as one write (a run cut short appends what came whole, then fails).
+/// A socket timeout asks `give_up` whether to stop waiting (a signal, or the leader silent).
+#[allow(clippy::too_many_arguments)]
 fn receive(
     s: &TcpStream,
     h: &FrameHeader,
@@ -263,6 +318,7 @@ fn receive(
     dir: &Path,
     done: &mut Vec<workloads::write::Completion>,
     report: &mut FollowerReport,
+    give_up: &dyn Fn() -> bool,
 ) -> Result<(), String> {
     let n = h.payload_len as usize;
     if n as u64 > start.fetch_max_bytes.max(start.batch_bytes as u64) {
@@ -275,23 +331,26 @@ fn receive(
         return Err(format!("the leader sent partition {}", h.partition));
     };
     let path: PathBuf = dir.join(format!("{}-{}", start.topic, h.partition));
+    let p = h.partition;
     let corrupt = |at: usize, reason: String| EngineError::Corrupt {
         path: path.clone(),
         position: h.position + at as u64,
-        reason,
+        reason: format!("refused from the leader: partition {p}: {reason}"),
     };
     if n < BATCH_HEADER_LEN {
         return Err(format!("{n} bytes in a frame: not a whole batch"));
     }
     let mut first = [0u8; BATCH_HEADER_LEN];
-    wire::read_body(s, &mut first).map_err(|e| format!("the leader: {e}"))?;
-    let first_len = parse_header(&first)
-        .map_err(|e| corrupt(0, e.to_string()).to_string())?
-        .total_len();
+    wire::read_body_counting(s, &mut first, give_up)
+        .1
+        .map_err(|e| format!("the leader: {e}"))?;
     let next = part.log.next_offset();
+    let first_len = parse_header(&first)
+        .map_err(|e| corrupt(0, format!("batch at offset {next}: {e}")).to_string())?
+        .total_len();
     let appended = part.append_run(n, first_len.min(n), start.segment_size, done, |buf| {
         buf[..BATCH_HEADER_LEN].copy_from_slice(&first);
-        let (got, recv) = wire::read_body_counting(s, &mut buf[BATCH_HEADER_LEN..]);
+        let (got, recv) = wire::read_body_counting(s, &mut buf[BATCH_HEADER_LEN..], give_up);
         let got = BATCH_HEADER_LEN + got;
         let (mut batches, mut pos, mut expect) = (Vec::new(), 0usize, next);
         let mut bad = None;
@@ -299,15 +358,22 @@ fn receive(
             let b = match parse_header(&buf[pos..got]) {
                 Ok(b) => b,
                 Err(e) => {
-                    bad = Some(corrupt(pos, e.to_string()));
+                    bad = Some(corrupt(pos, format!("batch at offset {expect}: {e}")));
                     break;
                 }
             };
             let total = b.total_len();
-            if b.base_offset != expect || pos + total > n {
+            if b.base_offset != expect {
                 let why = format!(
-                    "batch at offset {} of {total} bytes does not follow offset {expect} inside the frame",
+                    "batch at offset {} where the log ends at offset {expect} (offsets must continue the log)",
                     b.base_offset
+                );
+                bad = Some(corrupt(pos, why));
+                break;
+            }
+            if pos + total > n {
+                let why = format!(
+                    "batch at offset {expect} of {total} bytes runs past the frame's {n} bytes"
                 );
                 bad = Some(corrupt(pos, why));
                 break;
@@ -315,7 +381,11 @@ fn receive(
             if pos + total > got {
                 break; // cut short: the rest never arrived
             }
-            let records = b.records_count.max(1) as u32;
+            if let Err(why) = check_batch(&buf[pos..pos + total]) {
+                bad = Some(corrupt(pos, format!("batch at offset {expect}: {why}")));
+                break;
+            }
+            let records = b.records_count as u32;
             batches.push(BatchInfo {
                 len: total,
                 records,

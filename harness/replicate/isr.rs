@@ -49,6 +49,41 @@ pub struct PartState {
 }
 
 impl PartState {
+    /// Whether a follower may fetch from `offset`: not negative, not past the log end, and
+    /// on a batch boundary (the log end, or a batch's first offset); why not otherwise.
+    pub fn check_fetch_offset(&self, offset: i64) -> Result<(), String> {
+        if offset < 0 {
+            return Err(format!("offset {offset} is negative"));
+        }
+        if offset > self.leo {
+            return Err(format!(
+                "offset {offset} is beyond the log end offset {}",
+                self.leo
+            ));
+        }
+        if offset == self.leo {
+            return Ok(());
+        }
+        let on_boundary = self
+            .segments
+            .iter()
+            .rev()
+            .find(|s| s.base_offset <= offset)
+            .is_some_and(|s| {
+                s.map
+                    .records_before
+                    .binary_search(&((offset - s.base_offset) as u64))
+                    .is_ok()
+            });
+        if on_boundary {
+            Ok(())
+        } else {
+            Err(format!(
+                "offset {offset} is inside a batch, not where one starts"
+            ))
+        }
+    }
+
     /// Whole batches from the batch at `offset` (a batch start), at most `max_bytes` (at
     /// least one batch), none ending past offset `upto` (a batch boundary above `offset`).
     fn range(&self, offset: i64, max_bytes: u64, upto: i64) -> Option<FetchRange> {

@@ -14,6 +14,18 @@
 //! engine's region and appends it — the bytes a follower appends are always bytes the leader
 //! sent.
 //!
+//! Trust: a leader admits a follower only with the run's token in its [`wire::Join`]
+//! (`SEGBENCH_FLEET_TOKEN` under `fleet run --replicate`, else `SEGBENCH_REPLICATION_TOKEN`,
+//! else one the leader makes and prints; a fresh one in one process), read by
+//! [`crate::auth::AUTH_DEADLINE`] while strangers wait in a bounded
+//! [`crate::auth::WaitingRoom`] ([`serve::accept_followers`]). The leader refuses a FETCH
+//! offset that is negative, past its log end or inside a batch, and a report whose bytes are
+//! not what it sent or whose CPU is impossible ([`serve::check_report`]): the repetition
+//! fails naming the follower. A follower refuses a [`wire::Start`] past the limits below
+//! ([`wire::Start::check`]) and every batch whose CRC-32C, record count or offsets are wrong
+//! ([`follower::check_batch`]), naming partition and offset, and exits 1. Either side stops
+//! within 2 s of a signal whatever the other does.
+//!
 //! Placement: by default every role runs in this process, the followers as threads connected
 //! over loopback TCP ([`run_repetition`]); with `segbench replicate --role leader --listen
 //! ADDR` and `--role follower --leader ADDR` the leader (with the producer) and each follower
@@ -62,6 +74,27 @@ use workloads::{EngineSpec, FlushPolicy, SyncKind};
 pub use repetition::{lead, run_repetition, Faults, RepOutcome};
 pub use replica::LogLayout;
 
+/// The environment variable a `--role leader` and its `--role follower`s take the run's token
+/// from (when not launched by `fleet run --replicate`, whose token is `SEGBENCH_FLEET_TOKEN`).
+pub const REPLICATION_TOKEN_ENV: &str = "SEGBENCH_REPLICATION_TOKEN";
+
+/// The token a leader admits its followers with.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RunToken {
+    /// The token.
+    pub value: String,
+    /// True when the leader made it (none in the environment): it is printed for the followers.
+    pub generated: bool,
+}
+
+impl fmt::Debug for RunToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunToken")
+            .field("generated", &self.generated)
+            .finish_non_exhaustive()
+    }
+}
+
 /// How the results name the default placement (every role in this process).
 pub const PLACEMENT_IN_PROCESS: &str = "in-process, loopback TCP";
 /// Kafka's `replica.fetch.max.bytes` default, per partition.
@@ -69,6 +102,14 @@ pub const DEFAULT_FETCH_MAX_BYTES: u64 = 1 << 20;
 /// The largest `--replica-fetch-max-bytes`: a follower's engine region holds one fetch per
 /// partition.
 pub const MAX_FETCH_MAX_BYTES: u64 = 64 << 20;
+/// The longest `--replica-fetch-wait-max-ms`.
+pub const MAX_FETCH_WAIT_MAX: Duration = Duration::from_secs(30);
+/// The most partitions a replication workload (and a leader's Start) may have.
+pub const MAX_PARTITIONS: u32 = 4096;
+/// The most memory a follower's engines may hold for fetches: partitions × one fetch.
+pub const MAX_FETCH_REGIONS_BYTES: u64 = 4 << 30;
+/// The largest segment (Kafka's `log.segment.bytes` is an int).
+pub const MAX_SEGMENT_SIZE: u64 = i32::MAX as u64;
 /// Kafka's `replica.fetch.min.bytes` default.
 pub const DEFAULT_FETCH_MIN_BYTES: u64 = 1;
 /// Kafka's `replica.fetch.wait.max.ms` default.
@@ -177,6 +218,25 @@ impl ReplicaConfig {
         if self.partitions == 0 {
             return Err("--partitions 0: need at least one partition".into());
         }
+        if self.partitions > MAX_PARTITIONS {
+            return Err(format!(
+                "--partitions {}: use at most {MAX_PARTITIONS}",
+                self.partitions
+            ));
+        }
+        if self.fetch_wait_max > MAX_FETCH_WAIT_MAX {
+            return Err(format!(
+                "--replica-fetch-wait-max-ms {}: use at most {} (a leader holds a fetch no longer)",
+                self.fetch_wait_max.as_millis(),
+                MAX_FETCH_WAIT_MAX.as_millis()
+            ));
+        }
+        if self.segment_size > MAX_SEGMENT_SIZE {
+            return Err(format!(
+                "--segment-size {}: use at most {MAX_SEGMENT_SIZE} (2 GiB - 1, Kafka's largest log.segment.bytes)",
+                self.segment_size
+            ));
+        }
         if self.producers == 0 || self.producers > self.partitions {
             return Err(format!(
                 "--producers {} with --partitions {}: use 1..={} (each producer owns whole partitions)",
@@ -211,6 +271,13 @@ impl ReplicaConfig {
             return Err(format!(
                 "--replica-fetch-max-bytes {}: use at most {} (64 MiB): each follower partition's engine holds one whole fetch",
                 self.fetch_max_bytes, MAX_FETCH_MAX_BYTES
+            ));
+        }
+        let regions = u64::from(self.partitions) * self.fetch_max_bytes;
+        if regions > MAX_FETCH_REGIONS_BYTES {
+            return Err(format!(
+                "--partitions {} × --replica-fetch-max-bytes {} is {regions} bytes of fetch buffers per follower: keep it at most {MAX_FETCH_REGIONS_BYTES} (4 GiB)",
+                self.partitions, self.fetch_max_bytes
             ));
         }
         if self.fetch_min_bytes == 0 {

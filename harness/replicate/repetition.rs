@@ -42,6 +42,9 @@ use crate::usage::CpuSnapshot;
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// Produce requests the leader's channel holds (the producer's in-flight limit for acks=0).
 pub const REQUEST_QUEUE: usize = 64;
+/// After a stop (a signal), how long the followers get to end the repetition before the
+/// leader shuts their connections down.
+pub const STOP_GRACE: Duration = Duration::from_millis(800);
 /// How long the in-process followers get to connect and join.
 pub const LOCAL_JOIN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -94,6 +97,9 @@ pub fn run_repetition(
         .local_addr()
         .map_err(|e| io_error("loopback listener", dir, e))?;
     let never = &AtomicBool::new(false);
+    // The followers are this process's threads; a fresh token keeps any other peer out.
+    let token = crate::auth::new_token().map_err(|e| io_error("a run token", dir, e))?;
+    let token = token.as_str();
     std::thread::scope(|s| {
         let mut links = Vec::new();
         let mut threads = Vec::new();
@@ -104,10 +110,12 @@ pub fn run_repetition(
                 .map_or(never, |a| a.as_ref());
             threads.push(s.spawn(move || {
                 let (stream, n) =
-                    follower::join(addr, LOCAL_JOIN_TIMEOUT).map_err(|reason| FollowerFailure {
-                        reason,
-                        partial: Default::default(),
-                        done: Vec::new(),
+                    follower::join(addr, LOCAL_JOIN_TIMEOUT, token, never).map_err(|reason| {
+                        FollowerFailure {
+                            reason,
+                            partial: Default::default(),
+                            done: Vec::new(),
+                        }
                     })?;
                 follower::run_session(
                     &stream,
@@ -119,7 +127,7 @@ pub fn run_repetition(
                 )
             }));
             // One at a time, so follower f is thread f.
-            match serve::accept_followers(&listener, f, 1, LOCAL_JOIN_TIMEOUT, stop) {
+            match serve::accept_followers(&listener, f, 1, LOCAL_JOIN_TIMEOUT, stop, token) {
                 Ok(l) => links.extend(l),
                 Err(e) => {
                     serve::goodbye(&links);
@@ -185,6 +193,13 @@ pub fn lead(
     };
     let ran = roles.run(leader_log, links, &mut engines);
     let finished = ran.finish(dir, cfg.rf - 1, prewritten_bytes, leader_flushes.times())?;
+    if let Some(why) = finished.by_follower.iter().find_map(|f| f.refused.clone()) {
+        return Err(RunError::Engine(EngineError::Corrupt {
+            path: dir.to_path_buf(),
+            position: 0,
+            reason: why,
+        }));
+    }
     let lost: Vec<(u32, String)> = links
         .iter()
         .filter_map(|l| l.lost.clone().map(|why| (l.follower, why)))
@@ -371,7 +386,14 @@ impl Roles<'_> {
         let (announce_tx, announce_rx) = mpsc::channel();
 
         let cpu0 = CpuSnapshot::process();
+        let sockets: Vec<std::net::TcpStream> = links
+            .iter()
+            .filter(|l| l.lost.is_none())
+            .filter_map(|l| l.stream.try_clone().ok())
+            .collect();
+        let joined = AtomicBool::new(false);
         std::thread::scope(|s| {
+            s.spawn(|| cut_after_stop(self.stop, &joined, &sockets));
             let leader = {
                 let clock = clock.clone();
                 s.spawn(move || {
@@ -421,6 +443,8 @@ impl Roles<'_> {
             let caught_up_ns = behind.is_empty().then(|| clock.now_ns());
             self.followers_stop.store(true, Ordering::Release);
             shared.data.notify_all();
+            let served = handles.into_iter().map(|h| h.join()).collect();
+            joined.store(true, Ordering::Release);
             Ran {
                 produced,
                 cpu,
@@ -428,7 +452,7 @@ impl Roles<'_> {
                 leader,
                 behind,
                 caught_up_ns,
-                served: handles.into_iter().map(|h| h.join()).collect(),
+                served,
                 consumed: consumer.map(|c| c.join()),
                 lag: lag.join(),
             }
@@ -501,11 +525,34 @@ impl Roles<'_> {
                     .map(|f| f as u32 + 1)
                     .collect()
             };
-            if behind.is_empty() || t0.elapsed() >= DRAIN_TIMEOUT {
+            // A stop (a signal) does not wait for the followers.
+            if behind.is_empty()
+                || t0.elapsed() >= DRAIN_TIMEOUT
+                || self.stop.load(Ordering::Relaxed)
+            {
                 return behind;
             }
             std::thread::sleep(Duration::from_millis(1));
         }
+    }
+}
+
+/// Once `stop` is set (a signal), the followers get [`STOP_GRACE`] to end the repetition;
+/// after it their connections are shut down, so no peer (silent, or not reading) holds the
+/// leader past it. Ends when `joined` is set.
+fn cut_after_stop(stop: &AtomicBool, joined: &AtomicBool, sockets: &[std::net::TcpStream]) {
+    let mut stopped_at = None;
+    while !joined.load(Ordering::Acquire) {
+        if stop.load(Ordering::Relaxed) {
+            let t = *stopped_at.get_or_insert_with(Instant::now);
+            if t.elapsed() >= STOP_GRACE {
+                for s in sockets {
+                    let _ = s.shutdown(std::net::Shutdown::Both);
+                }
+                return;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

@@ -13,6 +13,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use workloads::pacing::Clock;
@@ -21,6 +22,7 @@ use workloads::EngineError;
 
 use super::isr::{FetchRange, Shared};
 use super::wire::{self, Filled, FollowerReport, Join, Joined, WIRE_VERSION};
+use crate::auth::{token_matches, Failures, WaitingRoom, AUTH_DEADLINE};
 use crate::sink::protocol::{FrameHeader, FrameKind};
 
 /// How often a leader waiting for a fetch checks whether the repetition ended.
@@ -63,84 +65,162 @@ pub struct Served {
     pub report: Option<FollowerReport>,
     /// CPU of the serving thread, seconds (the leader's, for this follower).
     pub cpu_s: f64,
+    /// Why the follower's input was refused (a FETCH outside the log, an impossible report):
+    /// the repetition is an error naming it.
+    pub refused: Option<String>,
 }
 
 /// Accepts followers on `listener` until `n` have joined, `timeout` passed or `stop` is set
 /// (a signal: a fleet rank stops its leader when a follower failed); each gets its number in
-/// the order it joined, from `first`. Connections that do not speak the exchange are dropped.
+/// the order it joined, from `first`. Nothing holds the port before it is authenticated: each
+/// connection is read on its own thread and must present its [`Join`] with `token` within
+/// [`AUTH_DEADLINE`]; at most [`MAX_UNAUTHENTICATED`](crate::auth::MAX_UNAUTHENTICATED) wait at
+/// once (a new one shuts the oldest down: [`WaitingRoom`]); a wrong token is logged and answered after a delay that
+/// grows with each failure ([`Failures`]).
 pub fn accept_followers(
     listener: &TcpListener,
     first: u32,
     n: u32,
     timeout: Duration,
-    stop: &std::sync::atomic::AtomicBool,
+    stop: &AtomicBool,
+    token: &str,
 ) -> Result<Vec<Link>, String> {
     let deadline = Instant::now() + timeout;
     listener
         .set_nonblocking(true)
         .map_err(|e| format!("listener: {e}"))?;
+    let room = WaitingRoom::default();
+    let failures = Failures::default();
+    let token: Arc<str> = Arc::from(token);
+    let (tx, rx) = mpsc::channel::<(TcpStream, SocketAddr)>();
     let mut links = Vec::new();
     while (links.len() as u32) < n {
-        let (stream, peer) = match listener.accept() {
-            Ok(a) => a,
+        // Checked at every turn: a flood of connections does not hold off a stop or the
+        // deadline.
+        if stop.load(Ordering::Relaxed) {
+            return Err(format!(
+                "stopped while waiting for followers ({} of {n} joined)",
+                links.len()
+            ));
+        }
+        if Instant::now() >= deadline {
+            let crowd = match room.evicted() {
+                0 => String::new(),
+                k => format!(" ({k} connections closed unauthenticated to make room)"),
+            };
+            return Err(format!(
+                "{} of {n} followers joined within {timeout:?} on {}{crowd}",
+                links.len(),
+                listener.local_addr().map_or("?".into(), |a| a.to_string())
+            ));
+        }
+        match listener.accept() {
+            Ok((stream, peer)) => match room.admit(&stream) {
+                Ok(seat) => {
+                    let (token, failures, tx) = (token.clone(), failures.clone(), tx.clone());
+                    let spawned = std::thread::Builder::new()
+                        .name("replica-auth".into())
+                        .spawn(move || {
+                            let authenticated = authenticate(&stream, &token, &failures);
+                            if !seat.leave() {
+                                return; // shut down to make room: the follower retries
+                            }
+                            match authenticated {
+                                Ok(()) => {
+                                    let _ = tx.send((stream, peer));
+                                }
+                                Err(why) => {
+                                    eprintln!("segbench replicate: refused {peer}: {why}")
+                                }
+                            }
+                        });
+                    if let Err(e) = spawned {
+                        eprintln!("segbench replicate: cannot read {peer}: {e}");
+                    }
+                }
+                Err(e) => eprintln!("segbench replicate: cannot hold {peer}: {e}"),
+            },
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                if stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    return Err(format!(
-                        "stopped while waiting for followers ({} of {n} joined)",
-                        links.len()
-                    ));
-                }
-                if Instant::now() >= deadline {
-                    return Err(format!(
-                        "{} of {n} followers joined within {timeout:?} on {}",
-                        links.len(),
-                        listener.local_addr().map_or("?".into(), |a| a.to_string())
-                    ));
-                }
                 std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => {
+                // EMFILE and friends (a flood): wait a little rather than give up or spin.
+                eprintln!("segbench replicate: accept: {e}");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        while let Ok((stream, peer)) = rx.try_recv() {
+            if links.len() as u32 >= n {
+                let _ = refuse(&stream, "the leader has all its followers".into());
                 continue;
             }
-            Err(e) => return Err(format!("accept: {e}")),
-        };
-        let follower = first + links.len() as u32;
-        if let Ok(link) = handshake(stream, peer, follower) {
-            links.push(link);
+            let follower = first + links.len() as u32;
+            let yes = Joined {
+                ok: true,
+                follower,
+                error: None,
+            };
+            match wire::send_json(&stream, FrameKind::Hello, &yes) {
+                Ok(()) => links.push(Link {
+                    stream,
+                    follower,
+                    peer,
+                    lost: None,
+                }),
+                Err(e) => eprintln!("segbench replicate: {peer} left while joining: {e}"),
+            }
         }
     }
     Ok(links)
 }
 
-fn handshake(stream: TcpStream, peer: SocketAddr, follower: u32) -> std::io::Result<Link> {
-    stream.set_nonblocking(false)?;
-    stream.set_nodelay(true)?;
-    stream.set_read_timeout(Some(REPORT_TIMEOUT))?;
-    stream.set_write_timeout(Some(SEND_TIMEOUT))?;
-    let join: Join = wire::expect_json(&stream, FrameKind::Hello)?;
+/// Reads a connection's [`Join`] (by [`AUTH_DEADLINE`]) and checks its version and token
+/// (after the back-off of [`Failures`], once an attempt failed); a refusal is answered and
+/// says why.
+fn authenticate(stream: &TcpStream, token: &str, failures: &Failures) -> Result<(), String> {
+    let deadline = Instant::now() + AUTH_DEADLINE;
+    let setup = stream
+        .set_nonblocking(false)
+        .and_then(|_| stream.set_nodelay(true))
+        .and_then(|_| stream.set_write_timeout(Some(AUTH_DEADLINE)));
+    setup.map_err(|e| e.to_string())?;
+    let join: Join = wire::json_by(stream, FrameKind::Hello, wire::MAX_JOIN_BYTES, deadline)
+        .map_err(|e| format!("no valid join within {AUTH_DEADLINE:?}: {e}"))?;
     if join.version != WIRE_VERSION {
-        let error = format!(
+        let why = format!(
             "follower speaks version {}, this leader {WIRE_VERSION}",
             join.version
         );
-        let no = Joined {
-            ok: false,
-            follower: 0,
-            error: Some(error.clone()),
-        };
-        wire::send_json(&stream, FrameKind::Hello, &no)?;
-        return Err(wire::protocol(error));
+        let _ = refuse(stream, why.clone());
+        return Err(why);
     }
-    let yes = Joined {
-        ok: true,
-        follower,
-        error: None,
+    // After failures, every attempt waits before its check (holding its seat in the room),
+    // so guesses are checked at most MAX_UNAUTHENTICATED per delay.
+    std::thread::sleep(failures.delay());
+    if !token_matches(token, &join.token) {
+        failures.record();
+        let why =
+            "wrong token (use the leader's: SEGBENCH_FLEET_TOKEN or SEGBENCH_REPLICATION_TOKEN)";
+        let _ = refuse(stream, why.into());
+        return Err(format!(
+            "{why}; {} failed attempts so far",
+            failures.count()
+        ));
+    }
+    stream
+        .set_read_timeout(Some(REPORT_TIMEOUT))
+        .and_then(|_| stream.set_write_timeout(Some(SEND_TIMEOUT)))
+        .map_err(|e| e.to_string())
+}
+
+/// Answers a join with a refusal.
+fn refuse(stream: &TcpStream, error: String) -> std::io::Result<()> {
+    let no = Joined {
+        ok: false,
+        follower: 0,
+        error: Some(error),
     };
-    wire::send_json(&stream, FrameKind::Hello, &yes)?;
-    Ok(Link {
-        stream,
-        follower,
-        peer,
-        lost: None,
-    })
+    wire::send_json(stream, FrameKind::Hello, &no)
 }
 
 /// Serves `link`'s fetches until `stop`, then ends the repetition (END, the follower's report).
@@ -155,14 +235,26 @@ pub fn serve(
     clock: &dyn Clock,
 ) -> Result<Served, EngineError> {
     let cpu0 = crate::usage::CpuSnapshot::thread();
+    let t0 = Instant::now();
     let mut out = Served::default();
     let result = fetch_loop(link, shared, engine, limits, stop, clock, &mut out);
     match result {
         Ok(()) => match finish(&link.stream, shared.lock().parts.len() as u32) {
-            Ok(r) => out.report = Some(r),
+            Ok(r) => match check_report(&r, out.bytes_sent, t0.elapsed()) {
+                Ok(()) => out.report = Some(r),
+                Err(why) => {
+                    let why = format!("follower {} reported {why}: report refused", link.follower);
+                    link.lost = Some(why.clone());
+                    out.refused = Some(why);
+                }
+            },
             Err(e) => link.lost = Some(format!("no report after the repetition: {e}")),
         },
         Err(Fetching::Gone(why)) => link.lost = Some(why),
+        Err(Fetching::Refused(why)) => {
+            link.lost = Some(why.clone());
+            out.refused = Some(why);
+        }
         Err(Fetching::Engine(e)) => return Err(e),
     }
     out.cpu_s = {
@@ -172,8 +264,33 @@ pub fn serve(
     Ok(out)
 }
 
+/// Whether a follower's report is possible: it appended exactly the bytes it was sent, and
+/// its CPU is a number between 0 and the time it was served (plus a little: its clock
+/// started when it was told to start, just before). Why not otherwise.
+pub fn check_report(r: &FollowerReport, bytes_sent: u64, served: Duration) -> Result<(), String> {
+    if r.bytes != bytes_sent {
+        return Err(format!(
+            "{} bytes appended where the leader sent it {bytes_sent}",
+            r.bytes
+        ));
+    }
+    let most = served.as_secs_f64() * 1.1 + 1.0;
+    if !r.cpu_s.is_finite() || r.cpu_s < 0.0 || r.cpu_s > most {
+        return Err(format!(
+            "{} s of CPU in {:.3} s served (possible: 0 to {most:.3} s)",
+            r.cpu_s,
+            served.as_secs_f64()
+        ));
+    }
+    if r.appends > r.fetches.saturating_mul(super::MAX_PARTITIONS as u64) {
+        return Err(format!("{} appends in {} fetches", r.appends, r.fetches));
+    }
+    Ok(())
+}
+
 enum Fetching {
     Gone(String),
+    Refused(String),
     Engine(EngineError),
 }
 
@@ -210,6 +327,7 @@ fn fetch_loop(
             ))));
         }
         let offsets = wire::read_fetch(s, &h, partitions).map_err(gone)?;
+        check_fetch(shared, link.follower, &offsets)?;
         let ranges = long_poll(shared, f, &offsets, limits, stop, clock);
         if ranges.is_empty() && stop.load(Ordering::Acquire) {
             return Ok(());
@@ -246,6 +364,20 @@ fn fetch_loop(
         }
         wire::send_control(s, FrameKind::FetchEnd).map_err(gone)?;
     }
+}
+
+/// A FETCH's offsets must each be a place in the partition's log (see
+/// [`PartState::check_fetch_offset`](super::isr::PartState::check_fetch_offset)).
+fn check_fetch(shared: &Shared, follower: u32, offsets: &[i64]) -> Result<(), Fetching> {
+    let st = shared.lock();
+    for (p, (&o, part)) in offsets.iter().zip(&st.parts).enumerate() {
+        part.check_fetch_offset(o).map_err(|why| {
+            Fetching::Refused(format!(
+                "follower {follower}: a FETCH of partition {p} from {why}: refused"
+            ))
+        })?;
+    }
+    Ok(())
 }
 
 /// Books the fetch and waits (at most `replica.fetch.wait.max.ms`, or until `stop`) until

@@ -3,7 +3,7 @@
 //!
 //! | from     | frame                          | payload                                         |
 //! |----------|--------------------------------|-------------------------------------------------|
-//! | follower | HELLO                          | JSON [`Join`]                                   |
+//! | follower | HELLO                          | JSON [`Join`] (version, the run's token)        |
 //! | leader   | HELLO                          | JSON [`Joined`]: accepted as follower *i*, or why not |
 //! | leader   | HELLO (per repetition)         | JSON [`Start`]: the logs to create, the limits  |
 //! | follower | FETCH                          | each partition's fetch offset (its LEO), 8 bytes big-endian |
@@ -17,22 +17,28 @@
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
+use std::time::Instant;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::sink::protocol::{is_timeout, FrameHeader, FrameKind, HEADER_LEN};
 
-/// Version of this exchange, checked at [`Join`].
-pub const WIRE_VERSION: u32 = 1;
+/// Version of this exchange, checked at [`Join`] (2: the run's token in [`Join`]).
+pub const WIRE_VERSION: u32 = 2;
 /// Largest JSON payload accepted.
 pub const MAX_JSON_BYTES: u32 = 1 << 20;
+/// Largest [`Join`] accepted (before the peer is authenticated).
+pub const MAX_JOIN_BYTES: u32 = 4096;
 
 /// A follower asks to join (HELLO payload).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Join {
     /// [`WIRE_VERSION`] of the follower.
     pub version: u32,
+    /// The run's token ([`crate::auth`]): the leader admits no follower without it.
+    #[serde(default)]
+    pub token: String,
 }
 
 /// The leader's answer to [`Join`].
@@ -73,6 +79,75 @@ pub struct Start {
     pub flush: String,
     /// The sync call (`fsync`, `fdatasync`, `dsync`).
     pub sync: String,
+}
+
+impl Start {
+    /// Whether a follower may act on this Start: every size within the limits a leader's own
+    /// options have ([`super::ReplicaConfig::check`]), the topic a plain name; the error names
+    /// the field, its value and the limit.
+    pub fn check(&self) -> Result<(), String> {
+        use super::{MAX_FETCH_MAX_BYTES, MAX_FETCH_REGIONS_BYTES, MAX_FETCH_WAIT_MAX};
+        use super::{MAX_PARTITIONS, MAX_SEGMENT_SIZE};
+        use workloads::kafka::batch::BATCH_HEADER_LEN;
+        let bad = |what: &str, v: u64, limit: String| {
+            Err(format!(
+                "the leader's start: {what} {v} is out of bounds ({limit})"
+            ))
+        };
+        if self.partitions == 0 || self.partitions > MAX_PARTITIONS {
+            return bad(
+                "partitions",
+                self.partitions.into(),
+                format!("1..={MAX_PARTITIONS}"),
+            );
+        }
+        let batch = self.batch_bytes as u64;
+        if batch < BATCH_HEADER_LEN as u64 || batch > MAX_FETCH_MAX_BYTES {
+            let limit = format!("{BATCH_HEADER_LEN}..={MAX_FETCH_MAX_BYTES}");
+            return bad("batch_bytes", batch, limit);
+        }
+        if self.fetch_max_bytes == 0 || self.fetch_max_bytes > MAX_FETCH_MAX_BYTES {
+            let limit = format!("1..={MAX_FETCH_MAX_BYTES}");
+            return bad("fetch_max_bytes", self.fetch_max_bytes, limit);
+        }
+        let regions = u64::from(self.partitions) * self.fetch_max_bytes.max(batch);
+        if regions > MAX_FETCH_REGIONS_BYTES {
+            let limit = format!("partitions × fetch at most {MAX_FETCH_REGIONS_BYTES}");
+            return bad("partitions × fetch_max_bytes", regions, limit);
+        }
+        if self.segment_size < batch || self.segment_size > MAX_SEGMENT_SIZE {
+            let limit = format!("{batch}..={MAX_SEGMENT_SIZE}");
+            return bad("segment_size", self.segment_size, limit);
+        }
+        if self.index_interval == 0 || self.index_interval > MAX_SEGMENT_SIZE {
+            return bad(
+                "index_interval",
+                self.index_interval,
+                format!("1..={MAX_SEGMENT_SIZE}"),
+            );
+        }
+        let wait_max = MAX_FETCH_WAIT_MAX.as_millis() as u64;
+        if self.fetch_wait_max_ms > wait_max {
+            return bad(
+                "fetch_wait_max_ms",
+                self.fetch_wait_max_ms,
+                format!("0..={wait_max}"),
+            );
+        }
+        let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+        if self.topic.is_empty()
+            || self.topic.len() > 249
+            || self.topic == "."
+            || self.topic == ".."
+            || !self.topic.chars().all(plain)
+        {
+            return Err(format!(
+                "the leader's start: topic {:?} is not a Kafka topic name (1..=249 of [a-zA-Z0-9._-])",
+                self.topic.chars().take(64).collect::<String>()
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// What a follower did in one repetition, its own figures.
@@ -185,15 +260,82 @@ pub fn read_header(
     }
 }
 
-/// Reads exactly `buf.len()` bytes of a message under way: a timeout or an end is an error.
-pub fn read_body(s: &TcpStream, buf: &mut [u8]) -> io::Result<()> {
-    read_body_counting(s, buf).1
+/// Reads exactly `buf.len()` bytes before `deadline` (a peer trickling bytes is cut off at
+/// it): [`Filled::GaveUp`] when no byte came by then, an error when a message was under way.
+pub fn fill_by(s: &TcpStream, buf: &mut [u8], deadline: Instant) -> io::Result<Filled> {
+    let mut got = 0;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return if got == 0 {
+                Ok(Filled::GaveUp)
+            } else {
+                Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the peer did not finish its message in time",
+                ))
+            };
+        }
+        s.set_read_timeout(Some(left))?;
+        match fill_counting(s, buf, &|| Instant::now() >= deadline, &mut got)? {
+            Filled::Full => return Ok(Filled::Full),
+            Filled::Closed => return Ok(Filled::Closed),
+            Filled::GaveUp => {}
+        }
+    }
 }
 
-/// [`read_body`], also saying how many bytes arrived (all of `buf` when it succeeded).
-pub fn read_body_counting(s: &TcpStream, buf: &mut [u8]) -> (usize, io::Result<()>) {
+/// Reads one frame with a JSON payload of at most `max` bytes, all of it before `deadline`.
+pub fn json_by<T: DeserializeOwned>(
+    s: &TcpStream,
+    kind: FrameKind,
+    max: u32,
+    deadline: Instant,
+) -> io::Result<T> {
+    let mut b = [0u8; HEADER_LEN];
+    let late = || io::Error::new(io::ErrorKind::TimedOut, format!("no {kind:?} in time"));
+    match fill_by(s, &mut b, deadline)? {
+        Filled::Full => {}
+        Filled::Closed => {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the peer closed the connection",
+            ))
+        }
+        Filled::GaveUp => return Err(late()),
+    }
+    let h = FrameHeader::decode(&b).map_err(|e| protocol(e.to_string()))?;
+    if h.kind != kind {
+        return Err(protocol(format!("expected {kind:?}, got {:?}", h.kind)));
+    }
+    if h.payload_len > max {
+        return Err(protocol(format!(
+            "a {kind:?} payload of {} bytes, over the limit of {max}",
+            h.payload_len
+        )));
+    }
+    let mut payload = vec![0u8; h.payload_len as usize];
+    if fill_by(s, &mut payload, deadline)? != Filled::Full {
+        return Err(late());
+    }
+    serde_json::from_slice(&payload)
+        .map_err(|e| protocol(format!("a {kind:?} payload that does not parse: {e}")))
+}
+
+/// Reads exactly `buf.len()` bytes of a message under way: a timeout or an end is an error.
+pub fn read_body(s: &TcpStream, buf: &mut [u8]) -> io::Result<()> {
+    read_body_counting(s, buf, &|| true).1
+}
+
+/// [`read_body`], also saying how many bytes arrived (all of `buf` when it succeeded); on a
+/// socket timeout it asks `give_up` (true: the read fails; false: it waits on).
+pub fn read_body_counting(
+    s: &TcpStream,
+    buf: &mut [u8],
+    give_up: &dyn Fn() -> bool,
+) -> (usize, io::Result<()>) {
     let mut got = 0;
-    let r = match fill_counting(s, buf, &|| true, &mut got) {
+    let r = match fill_counting(s, buf, give_up, &mut got) {
         Ok(Filled::Full) => Ok(()),
         Ok(_) => Err(io::Error::new(
             io::ErrorKind::UnexpectedEof,

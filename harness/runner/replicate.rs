@@ -15,7 +15,7 @@ use workloads::pacing::Clock;
 use crate::bad_input;
 use crate::datadir::DataDir;
 use crate::replicate::serve::{self, Link};
-use crate::replicate::{self, Faults, RepOutcome, ReplicaConfig};
+use crate::replicate::{self, Faults, RepOutcome, ReplicaConfig, RunToken};
 use crate::runner::progress::Progress;
 use crate::runner::{settle, Interleaved, RunError};
 
@@ -28,16 +28,17 @@ pub enum Placement {
 }
 
 impl Placement {
-    /// No `listen` address (`--role all`): nothing to set up. With one (`--role leader`):
-    /// listens there and waits up to `join_timeout` for the `rf - 1` followers (a line on
-    /// stderr says where, before waiting), until `stop` is set.
+    /// No `listen` address (`--role all`): nothing to set up. With one and its token (`--role
+    /// leader`): listens there and waits up to `join_timeout` for the `rf - 1` followers
+    /// presenting the token (a line on stderr says where, before waiting, and gives the token
+    /// when this process made it), until `stop` is set.
     pub fn set_up(
-        listen: Option<SocketAddr>,
+        listen: Option<(SocketAddr, &RunToken)>,
         rf: u32,
         join_timeout: Duration,
         stop: &AtomicBool,
     ) -> anyhow::Result<Placement> {
-        let Some(addr) = listen else {
+        let Some((addr, token)) = listen else {
             return Ok(Placement::InProcess);
         };
         let listener = TcpListener::bind(addr)
@@ -47,7 +48,15 @@ impl Placement {
             "segbench replicate: listening on {local} (waiting up to {join_timeout:?} for {} followers)",
             rf - 1
         );
-        let links = serve::accept_followers(&listener, 1, rf - 1, join_timeout, stop)
+        if token.generated {
+            eprintln!(
+                "segbench replicate: followers join with {}={} in their environment (made here: neither SEGBENCH_FLEET_TOKEN nor {} is set)",
+                replicate::REPLICATION_TOKEN_ENV,
+                token.value,
+                replicate::REPLICATION_TOKEN_ENV
+            );
+        }
+        let links = serve::accept_followers(&listener, 1, rf - 1, join_timeout, stop, &token.value)
             .map_err(anyhow::Error::msg)?;
         let peers: Vec<String> = links.iter().map(|l| l.peer.to_string()).collect();
         eprintln!(
@@ -121,7 +130,12 @@ pub struct ModesRun<'a> {
 /// What a repetition's outcome warns of: followers behind at the end, followers lost.
 fn repetition_warnings(rep: u32, o: &RepOutcome) -> Vec<String> {
     let mut out = Vec::new();
-    if !o.behind.is_empty() {
+    if !o.behind.is_empty() && o.interrupted {
+        out.push(format!(
+            "rep {rep}: followers {:?} had not reached the leader's log end when the run was stopped",
+            o.behind
+        ));
+    } else if !o.behind.is_empty() {
         out.push(format!(
             "rep {rep}: followers {:?} had not reached the leader's log end {}s after the producer stopped",
             o.behind,

@@ -1,6 +1,9 @@
 //! The sink server: an accept thread and a thread per connection (bounded connections and
 //! idle time, bounded memory), each draining its session into a `Session` and answering END
-//! with the session's summary.
+//! with the session's summary. A connection holds nothing before its HELLO: it waits in a
+//! [`WaitingRoom`] of at most [`MAX_UNAUTHENTICATED`](crate::auth::MAX_UNAUTHENTICATED) (a new
+//! one pushes the oldest out) and must say HELLO within [`AUTH_DEADLINE`]; only then does it
+//! take one of the `--max-connections` session slots.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -17,6 +20,7 @@ use super::protocol::{
     MAX_HELLO_BYTES,
 };
 use super::session::Session;
+use crate::auth::{Seat, WaitingRoom, AUTH_DEADLINE};
 use crate::usage::CpuSnapshot;
 
 /// Where `segbench sink` listens unless told otherwise (loopback only).
@@ -56,6 +60,9 @@ impl Default for SinkConfig {
 
 struct Shared {
     cfg: SinkConfig,
+    /// Connections waiting to say HELLO.
+    room: WaitingRoom,
+    /// Sessions being served (past their HELLO).
     active: AtomicUsize,
     finished: AtomicU64,
     refused: AtomicU64,
@@ -94,6 +101,7 @@ impl Sink {
         let stop = Arc::new(AtomicBool::new(false));
         let shared = Arc::new(Shared {
             cfg,
+            room: WaitingRoom::default(),
             active: AtomicUsize::new(0),
             finished: AtomicU64::new(0),
             refused: AtomicU64::new(0),
@@ -177,46 +185,38 @@ fn accept_loop(listener: TcpListener, stop: &AtomicBool, shared: &Arc<Shared>) {
                 continue;
             }
         };
-        if shared.active.load(Ordering::Relaxed) >= shared.cfg.max_connections {
-            shared.refused.fetch_add(1, Ordering::Relaxed);
-            shared.log(&format!(
-                "refused {peer}: {} connections already (--max-connections)",
-                shared.cfg.max_connections
-            ));
-            refuse(stream, shared.cfg.max_connections);
-            continue;
-        }
-        shared.active.fetch_add(1, Ordering::Relaxed);
+        // Nothing holds a connection slot before its HELLO: it waits in the room (a new one
+        // pushes the oldest waiting out) and has AUTH_DEADLINE to say HELLO.
+        let seat = match shared.room.admit(&stream) {
+            Ok(seat) => seat,
+            Err(e) => {
+                shared.log(&format!("cannot hold {peer}: {e}"));
+                continue;
+            }
+        };
         let sh = shared.clone();
         let spawned = std::thread::Builder::new()
             .name("sink-conn".into())
-            .spawn(move || {
-                serve(stream, peer, &sh);
-                sh.active.fetch_sub(1, Ordering::Relaxed);
-            });
+            .spawn(move || serve(stream, peer, seat, &sh));
         if let Err(e) = spawned {
-            shared.active.fetch_sub(1, Ordering::Relaxed);
             shared.log(&format!("cannot start a thread for {peer}: {e}"));
         }
     }
 }
 
-/// Answers a connection over the limit with a refusal line, after reading its HELLO briefly
-/// (so that closing does not reset the connection before the reader sees the answer).
-fn refuse(mut stream: TcpStream, max: usize) {
-    let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
-    let _ = stream.set_write_timeout(Some(Duration::from_millis(200)));
-    let mut hdr = [0u8; HEADER_LEN];
-    if read_full(&mut stream, &mut hdr).is_ok() {
-        if let Ok(h) = FrameHeader::decode(&hdr) {
-            if h.kind == FrameKind::Hello && h.payload_len <= MAX_HELLO_BYTES {
-                let _ = io::copy(
-                    &mut (&mut stream).take(u64::from(h.payload_len)),
-                    &mut io::sink(),
-                );
-            }
-        }
-    }
+/// Takes a session slot (`active` below `--max-connections`), or says the sink is full.
+fn take_slot(shared: &Shared) -> bool {
+    let max = shared.cfg.max_connections;
+    shared
+        .active
+        .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |n| {
+            (n < max).then_some(n + 1)
+        })
+        .is_ok()
+}
+
+/// Answers a HELLO over the limit with a refusal line.
+fn refuse(stream: &mut TcpStream, max: usize) {
     let reply = HelloReply {
         ok: false,
         verify: false,
@@ -224,14 +224,20 @@ fn refuse(mut stream: TcpStream, max: usize) {
             "the sink serves at most {max} connections at once; try again later"
         )),
     };
-    let _ = write_line(&mut stream, &reply);
+    let _ = write_line(stream, &reply);
     let _ = stream.shutdown(Shutdown::Write);
 }
 
-/// Reads exactly `buf.len()` bytes. `Ok(false)` on a clean end of stream before the first byte.
-fn read_full(stream: &mut TcpStream, buf: &mut [u8]) -> io::Result<bool> {
+/// Reads exactly `buf.len()` bytes by `deadline` (a peer trickling bytes is cut off there).
+/// `Ok(false)` on a clean end of stream before the first byte.
+fn read_full_by(stream: &mut TcpStream, buf: &mut [u8], deadline: Instant) -> io::Result<bool> {
     let mut got = 0;
     while got < buf.len() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::Error::new(io::ErrorKind::TimedOut, "deadline passed"));
+        }
+        stream.set_read_timeout(Some(left))?;
         match stream.read(&mut buf[got..]) {
             Ok(0) if got == 0 => return Ok(false),
             Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
@@ -249,15 +255,16 @@ fn write_line<T: Serialize>(stream: &mut TcpStream, v: &T) -> io::Result<()> {
     stream.write_all(&line)
 }
 
-/// Reads a session's HELLO and answers it: the HELLO and whether the session is verified
-/// (asked by the reader or by `--verify`); none when the peer connected and left (a
-/// reachability check); why the connection is broken otherwise.
+/// Reads a session's HELLO, all of it within [`AUTH_DEADLINE`]: the HELLO and whether the
+/// session is verified (asked by the reader or by `--verify`); none when the peer connected
+/// and left (a reachability check); why the connection is broken otherwise.
 fn handshake(stream: &mut TcpStream, cfg: &SinkConfig) -> Result<Option<(Hello, bool)>, String> {
+    let deadline = Instant::now() + AUTH_DEADLINE;
     let mut hdr = [0u8; HEADER_LEN];
-    match read_full(stream, &mut hdr) {
+    match read_full_by(stream, &mut hdr, deadline) {
         Ok(true) => {}
         Ok(false) => return Ok(None),
-        Err(e) if is_timeout(&e) => return Err(format!("no HELLO within {:?}", cfg.idle_timeout)),
+        Err(e) if is_timeout(&e) => return Err(format!("no HELLO within {AUTH_DEADLINE:?}")),
         Err(e) => return Err(format!("reading HELLO: {e}")),
     }
     let h = match FrameHeader::decode(&hdr) {
@@ -272,8 +279,11 @@ fn handshake(stream: &mut TcpStream, cfg: &SinkConfig) -> Result<Option<(Hello, 
         ));
     }
     let mut payload = vec![0u8; h.payload_len as usize];
-    if let Err(e) = read_full(stream, &mut payload) {
-        return Err(format!("reading HELLO: {e}"));
+    match read_full_by(stream, &mut payload, deadline) {
+        Ok(true) => {}
+        Ok(false) => return Err("reading HELLO: the peer closed the connection".into()),
+        Err(e) if is_timeout(&e) => return Err(format!("no whole HELLO within {AUTH_DEADLINE:?}")),
+        Err(e) => return Err(format!("reading HELLO: {e}")),
     }
     let hello: Hello = match serde_json::from_slice(&payload) {
         Ok(h) => h,
@@ -288,37 +298,58 @@ fn handshake(stream: &mut TcpStream, cfg: &SinkConfig) -> Result<Option<(Hello, 
         }
     };
     let verify = cfg.verify || hello.verify;
-    if let Err(e) = write_line(
-        stream,
-        &HelloReply {
-            ok: true,
-            verify,
-            error: None,
-        },
-    ) {
-        return Err(format!("answering HELLO: {e}"));
-    }
     Ok(Some((hello, verify)))
 }
 
-/// Serves one connection to its end; never panics on what the peer sends.
-fn serve(mut stream: TcpStream, peer: SocketAddr, shared: &Shared) {
+/// Serves one connection to its end (its HELLO while it holds `seat`, then its session in
+/// one of the `--max-connections` slots); never panics on what the peer sends.
+fn serve(mut stream: TcpStream, peer: SocketAddr, seat: Seat, shared: &Shared) {
     let cfg = &shared.cfg;
-    let t0 = Instant::now();
-    let cpu0 = CpuSnapshot::thread();
-    let _ = stream.set_read_timeout(Some(cfg.idle_timeout));
     let _ = stream.set_write_timeout(Some(SINK_WRITE_TIMEOUT));
     let _ = stream.set_nodelay(true);
     let broken = |msg: String| {
         shared.broken.fetch_add(1, Ordering::Relaxed);
         shared.log(&format!("{peer}: {msg}; connection closed"));
     };
-
-    let (hello, verify) = match handshake(&mut stream, cfg) {
+    let handshake = handshake(&mut stream, cfg);
+    if !seat.leave() {
+        return; // shut down to make room for a newer connection
+    }
+    let (hello, verify) = match handshake {
         Ok(Some(h)) => h,
         Ok(None) => return, // connected and left: a reachability check
         Err(msg) => return broken(msg),
     };
+    if !take_slot(shared) {
+        shared.refused.fetch_add(1, Ordering::Relaxed);
+        shared.log(&format!(
+            "refused {peer}: {} connections already (--max-connections)",
+            cfg.max_connections
+        ));
+        return refuse(&mut stream, cfg.max_connections);
+    }
+    session(stream, peer, hello, verify, shared);
+    shared.active.fetch_sub(1, Ordering::Relaxed);
+}
+
+/// Drains one session after its HELLO: answers it, reads until END, answers the summary.
+fn session(mut stream: TcpStream, peer: SocketAddr, hello: Hello, verify: bool, shared: &Shared) {
+    let cfg = &shared.cfg;
+    let t0 = Instant::now();
+    let cpu0 = CpuSnapshot::thread();
+    let broken = |msg: String| {
+        shared.broken.fetch_add(1, Ordering::Relaxed);
+        shared.log(&format!("{peer}: {msg}; connection closed"));
+    };
+    let _ = stream.set_read_timeout(Some(cfg.idle_timeout));
+    let ok = HelloReply {
+        ok: true,
+        verify,
+        error: None,
+    };
+    if let Err(e) = write_line(&mut stream, &ok) {
+        return broken(format!("answering HELLO: {e}"));
+    }
 
     let mut session = Session::new(verify, &hello);
     let mut buf = vec![0u8; READ_BUF_BYTES];

@@ -265,3 +265,43 @@ fn an_idle_connection_is_closed_after_the_timeout() {
     assert!(t.elapsed() < Duration::from_secs(5));
     assert_eq!(sink.refused_or_broken().1, 1);
 }
+
+/// Issue 22, item 9: connections that never say HELLO (or trickle it) hold no session slot
+/// and leave within AUTH_DEADLINE; a real reader arriving after 64 + 8 of them is served at
+/// once.
+#[test]
+fn silent_and_trickling_connections_cannot_lock_a_reader_out() {
+    let sink = start(SinkConfig::default());
+    let addr = sink.local_addr();
+    let silent: Vec<TcpStream> = (0..DEFAULT_MAX_CONNECTIONS)
+        .map(|_| TcpStream::connect(addr).unwrap())
+        .collect();
+    let mut trickling: Vec<TcpStream> = (0..8).map(|_| TcpStream::connect(addr).unwrap()).collect();
+    for t in &mut trickling {
+        t.write_all(b"S").unwrap();
+    }
+    let t0 = Instant::now();
+    let sum = good_session(addr, true);
+    assert!(sum.ok && sum.verified);
+    assert!(
+        t0.elapsed() < Duration::from_secs(3),
+        "the reader waited {:?}",
+        t0.elapsed()
+    );
+    // Every stranger is closed within the deadline (plus slack), whatever it does.
+    let deadline = Instant::now() + crate::auth::AUTH_DEADLINE + Duration::from_secs(3);
+    for mut c in silent.into_iter().chain(trickling) {
+        let _ = c.set_read_timeout(Some(deadline.saturating_duration_since(Instant::now())));
+        let _ = c.write_all(b"x");
+        let mut b = [0u8; 64];
+        let n = c.read(&mut b);
+        assert!(
+            matches!(n, Ok(0))
+                || n.as_ref()
+                    .is_err_and(|e| !crate::sink::protocol::is_timeout(e)),
+            "a stranger still held after {:?}: {n:?}",
+            t0.elapsed()
+        );
+    }
+    assert_eq!(sink.finished_sessions(), 1);
+}

@@ -24,6 +24,26 @@ pub(super) fn check(s: &Suite, text: &str, origin: &Path) -> Result<(), SuiteErr
             line_with(text, needle)
         ))
     };
+    if s.workloads.is_empty() {
+        return Err(SuiteError(format!(
+            "{}: suite '{}' has no workloads: add at least one [[workload]] (e.g. kind = \"write\", engines = [\"buffered\"])",
+            origin.display(),
+            s.name
+        )));
+    }
+    let repeat = |r: Option<u32>| match r {
+        Some(n) => crate::parse::repeat(n).map(drop).map_err(|m| {
+            err(
+                &format!("repeat = {n}"),
+                m.replace("--repeat ", "repeat = "),
+            )
+        }),
+        None => Ok(()),
+    };
+    repeat(s.repeat)?;
+    for w in &s.workloads {
+        repeat(w.repeat())?;
+    }
     let mut names = std::collections::BTreeSet::new();
     if let Some(w) = &s.warmup {
         workloads::units::parse_duration_or_zero(w).map_err(|e| err(w, e.0))?;

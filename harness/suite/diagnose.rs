@@ -102,9 +102,12 @@ fn foreign_key(place: &Place, key: &str) -> Option<String> {
         ("write" | "read", k) if keys::replicate_only(k) => format!(
             "workload '{name}': rf, acks, leader_engine, follower_engine, min_insync_replicas and replica_* apply to kind = \"replicate\" only"
         ),
-        ("replicate", k) if known(k) => format!(
-            "workload '{name}': {k} does not apply to replicate workloads (leader_engine and follower_engine name the engines)"
+        ("replicate", "engines") => format!(
+            "workload '{name}': engines does not apply to replicate workloads (leader_engine and follower_engine name the engines)"
         ),
+        ("replicate", k) if known(k) => {
+            format!("workload '{name}': {k} does not apply to replicate workloads")
+        }
         ("mixed", "engines" | "sweep") => format!(
             "mixed workload '{name}': engines and sweep belong to its parts, not to the mixed workload"
         ),

@@ -76,3 +76,72 @@ pub fn jobs<'a>(s: &'a Suite, snap_dir: Option<&PathBuf>) -> Result<Vec<Job<'a>>
     }
     Ok(out)
 }
+
+/// Bytes the suite's data directories hold at once, known before it runs, for the free-space
+/// check ([`crate::budget::check_space`]): the largest workload's (they run one after another
+/// and each removes its data), or with `keep` every workload's, all repetitions. A write
+/// workload holds its `size`, or what its retention keeps when less (`best` and duration-bound
+/// rows are not known in advance), a read
+/// workload its log, a replicate workload its log once per replica, a mixed workload its read
+/// parts' logs and its snapshots and checkpoints.
+pub fn data_bytes(jobs: &[Job<'_>], keep: bool) -> u64 {
+    let each = jobs.iter().map(|j| match j {
+        Job::Write(w) => {
+            let mut largest = 0u64;
+            let mut rows = 0u64;
+            for e in w.engines.iter().filter(|e| *e != "best") {
+                for p in &w.points {
+                    let size = (w.config)(e, p).map_or(0, |c| c.held_bytes());
+                    largest = largest.max(size);
+                    rows += 1;
+                }
+            }
+            if keep {
+                largest.saturating_mul(rows.saturating_mul(u64::from(w.repeat)))
+            } else {
+                largest
+            }
+        }
+        Job::Read(r) => r.log_size,
+        Job::Replicate(r) => {
+            let one = r
+                .cfgs
+                .first()
+                .map_or(0, |c| c.size.unwrap_or(0).saturating_mul(u64::from(c.rf)));
+            if keep {
+                one.saturating_mul(r.cfgs.len() as u64 * u64::from(r.repeat))
+            } else {
+                one
+            }
+        }
+        Job::Mixed(m) => m.cfg.data_bytes(),
+    });
+    if keep {
+        each.fold(0, u64::saturating_add)
+    } else {
+        each.max().unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    /// A suite's data at once: its largest workload (each removes its data), every workload's
+    /// with `keep`; a replicate workload counts once per replica.
+    #[test]
+    fn a_suite_needs_its_largest_workload_or_all_of_them_kept() {
+        let text = "name = \"s\"\nrepeat = 2\n\n[[workload]]\nkind = \"write\"\nname = \"w\"\nengines = [\"null\", \"buffered\"]\nsize = \"8MiB\"\n\n[[workload]]\nkind = \"read\"\nname = \"r\"\nengines = [\"sendfile\"]\nsize = \"16MiB\"\n\n[[workload]]\nkind = \"replicate\"\nname = \"p\"\nrf = 3\nsize = \"4MiB\"\n";
+        let s = super::super::parse(text, Path::new("s.toml")).unwrap();
+        let j = jobs(&s, None).unwrap();
+        assert_eq!(data_bytes(&j, false), 16 << 20);
+        // 8 MiB x 2 engines x 2 repetitions + 16 MiB + 4 MiB x 3 replicas x 3 acks modes x 2.
+        assert_eq!(data_bytes(&j, true), (32 << 20) + (16 << 20) + (72 << 20));
+        // A retention keeps less than the size: (8 MiB + one 4 MiB segment) x 2 partitions.
+        let kept = "name = \"s\"\n[[workload]]\nkind = \"write\"\nname = \"w\"\nengines = [\"null\"]\nsize = \"1GiB\"\nretention = \"8MiB\"\nsegment_size = \"4MiB\"\npartitions = 2\n";
+        let s = super::super::parse(kept, Path::new("s.toml")).unwrap();
+        assert_eq!(data_bytes(&jobs(&s, None).unwrap(), false), 24 << 20);
+    }
+}

@@ -308,6 +308,52 @@ pub fn with_qd(engine: &str, qd: u32) -> String {
 mod tests {
     use super::*;
 
+    /// A suite that would run nothing is refused, not a run of nothing with exit 0.
+    #[test]
+    fn a_suite_with_no_workloads_is_refused() {
+        for text in ["name = \"s\"\n", "name = \"s\"\nworkload = []\n"] {
+            let e = parse(text, Path::new("s.toml")).unwrap_err().0;
+            assert!(
+                e.starts_with("s.toml: suite 's' has no workloads") && e.contains("[[workload]]"),
+                "{e}"
+            );
+        }
+    }
+
+    /// A suite's repetitions are bounded as `--repeat` is, named in the suite's words.
+    #[test]
+    fn a_suite_repeat_past_the_bound_is_refused() {
+        let text = "name = \"s\"\nrepeat = 1000000\n[[workload]]\nkind = \"write\"\nname = \"w\"\nengines = [\"null\"]\nsize = \"1MiB\"\n";
+        let e = parse(text, Path::new("s.toml")).unwrap_err().0;
+        assert!(
+            e.starts_with("s.toml, line 2: repeat = 1000000: at most 200"),
+            "{e}"
+        );
+    }
+
+    /// A key a replicate workload does not take is named alone; engines are mentioned only
+    /// when the key is about engines.
+    #[test]
+    fn a_replicate_workload_refusing_a_key_names_engines_only_for_engines() {
+        let suite = |key: &str| {
+            format!("name = \"s\"\n[[workload]]\nkind = \"replicate\"\nname = \"r\"\n{key}\n")
+        };
+        let e = parse(&suite("cache = \"hot\""), Path::new("s.toml"))
+            .unwrap_err()
+            .0;
+        assert_eq!(
+            e,
+            "s.toml, line 5: workload 'r': cache does not apply to replicate workloads"
+        );
+        let e = parse(&suite("engines = [\"mmap\"]"), Path::new("s.toml"))
+            .unwrap_err()
+            .0;
+        assert!(
+            e.contains("leader_engine and follower_engine name the engines"),
+            "{e}"
+        );
+    }
+
     #[test]
     fn presets_parse_and_round_trip_through_print() {
         for name in preset_names() {

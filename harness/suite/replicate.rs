@@ -114,9 +114,7 @@ impl ReplicateSettings {
         if self.rf < 1 || self.rf > 64 {
             return Err(format!("--rf {}: use 1..=64", self.rf));
         }
-        if self.repeat == 0 {
-            return Err("--repeat 0: need at least one repetition".into());
-        }
+        crate::parse::repeat(self.repeat)?;
         let mut modes = Vec::new();
         for m in self.acks.split(',') {
             let acks: Acks = m.parse().map_err(|e: String| format!("--acks {e}"))?;
@@ -176,8 +174,8 @@ impl ReplicateSettings {
                 consumer: self.consumer,
                 producers: self.producers,
             };
-            c.check()?;
             check_room(&c, room)?;
+            c.check()?;
             out.push(c);
         }
         Ok(out)

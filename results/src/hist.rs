@@ -81,6 +81,12 @@ pub const MAX_STORED_BYTES: usize = 16 << 20;
 const MAX_HIGHEST: u64 = 1 << 62;
 /// HdrHistogram's limit on significant digits.
 const MAX_SIGFIG: u32 = 5;
+/// The most counts (8 bytes each: 4 MiB) a stored histogram's range × precision may need. A
+/// decoded histogram allocates its whole counts array whatever its data holds, so the header is
+/// bounded, not only the bytes: 5 significant digits over 2^62 would take 48 MB (6.0 M counts).
+/// segbench's own (1 ns .. 1 h, 3 digits) take 33 K counts; 3 digits over all of 2^62, 54 K;
+/// 4 digits over 1 µs .. 1 h (in ns), 328 K.
+pub const MAX_COUNTS: u64 = 1 << 19;
 
 fn be_u32(b: &[u8], at: usize) -> u32 {
     u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
@@ -90,6 +96,22 @@ fn be_u64(b: &[u8], at: usize) -> u64 {
     let mut a = [0u8; 8];
     a.copy_from_slice(&b[at..at + 8]);
     u64::from_be_bytes(a)
+}
+
+/// The length of the counts array HdrHistogram allocates for `lowest ..= highest` at `sigfig`
+/// significant digits (its `Histogram::new_with_bounds` sizing), without allocating it.
+fn counts_len(lowest: u64, highest: u64, sigfig: u32) -> u64 {
+    let single_unit = 2 * 10u64.pow(sigfig.min(MAX_SIGFIG));
+    let sub_bucket_magnitude = 64 - (single_unit - 1).leading_zeros();
+    let half_count = 1u64 << sub_bucket_magnitude.max(1).saturating_sub(1);
+    let unit_magnitude = lowest.max(1).ilog2();
+    let mut untrackable = (1u128 << sub_bucket_magnitude) << unit_magnitude;
+    let mut buckets = 1u64;
+    while untrackable <= u128::from(highest) {
+        untrackable <<= 1;
+        buckets += 1;
+    }
+    (buckets + 1) * half_count
 }
 
 /// Checks an uncompressed V2 encoding's header against the bytes that follow it, so a header
@@ -113,6 +135,13 @@ fn check_v2(b: &[u8]) -> Result<(), HistError> {
     if sigfig > MAX_SIGFIG || highest > MAX_HIGHEST {
         return Err(HistError::Implausible(format!(
             "{sigfig} significant digits up to {highest}"
+        )));
+    }
+    let lowest = be_u64(b, 16);
+    let counts = counts_len(lowest, highest, sigfig);
+    if counts > MAX_COUNTS {
+        return Err(HistError::Implausible(format!(
+            "{sigfig} significant digits over {lowest}..{highest} need {counts} counts, more than {MAX_COUNTS}"
         )));
     }
     Ok(())
@@ -275,6 +304,41 @@ mod tests {
             decode(&huge).unwrap_err(),
             HistError::Implausible(_)
         ));
+    }
+
+    /// A 56-byte header with 5 significant digits over 2^62 would allocate 48 MB of counts:
+    /// refused as damaged before anything is allocated; segbench's own range passes.
+    #[test]
+    fn a_range_times_precision_past_the_bound_is_refused_before_allocating() {
+        let mut v2 = Vec::new();
+        hdrhistogram::serialization::V2Serializer::new()
+            .serialize(&new_hist(), &mut v2)
+            .unwrap();
+        assert!(decode(&b64(&v2)).is_ok());
+        assert!(counts_len(LOWEST_NS, HIGHEST_NS, u32::from(SIGFIG)) <= MAX_COUNTS);
+        for (lo, hi, sf) in [
+            (1, 3_600_000_000_000, 3),
+            (1000, 1 << 40, 4),
+            (1, 2, 0),
+            (7, 1 << 30, 2),
+        ] {
+            let h: Hist = Histogram::new_with_bounds(lo, hi, sf as u8).unwrap();
+            assert_eq!(
+                counts_len(lo, hi, sf),
+                h.distinct_values() as u64,
+                "{lo} {hi} {sf}"
+            );
+        }
+        let mut wide = v2.clone();
+        wide[12..16].copy_from_slice(&5u32.to_be_bytes());
+        wide[24..32].copy_from_slice(&(1u64 << 62).to_be_bytes());
+        let e = decode(&b64(&wide)).unwrap_err();
+        assert!(matches!(e, HistError::Implausible(_)), "{e}");
+        assert!(e.to_string().contains("counts"), "{e}");
+        // 3 digits over the whole 2^62 range (what other tools write) still decodes.
+        let mut other = v2;
+        other[24..32].copy_from_slice(&(1u64 << 62).to_be_bytes());
+        assert!(decode(&b64(&other)).is_ok());
     }
 
     #[test]

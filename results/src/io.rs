@@ -55,6 +55,14 @@ pub enum ResultsFileError {
         /// The version this build reads ([`SCHEMA_VERSION`]).
         expected: u32,
     },
+    /// A results file holding a figure no run can produce (negative, infinite).
+    #[error("{} is damaged: {reason}", path.display())]
+    Damaged {
+        /// The file.
+        path: PathBuf,
+        /// The row, the field and its value.
+        reason: String,
+    },
     /// A results file of the right version whose content does not match the schema.
     #[error("{} does not match results schema_version {version}: {reason}", path.display())]
     Invalid {
@@ -173,24 +181,44 @@ pub fn read_results(path: impl AsRef<Path>) -> Result<ResultsFile, ResultsFileEr
     parse_results(path, &bytes)
 }
 
+/// What [`parse_results`] reads of a file before the whole of it: the fields that say whether it
+/// is a segbench results file of this version. Every other field is skipped unbuilt.
+#[derive(serde::Deserialize)]
+struct Head {
+    schema_version: Option<serde_json::Value>,
+    tool: Option<serde_json::Value>,
+}
+
 /// [`read_results`] on bytes already read; `path` is only used in messages.
 pub fn parse_results(path: &Path, bytes: &[u8]) -> Result<ResultsFile, ResultsFileError> {
     let not_results = |reason: String| ResultsFileError::NotResults {
         path: path.to_path_buf(),
         reason,
     };
-    let value: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|e| not_results(format!("not JSON ({e})")))?;
-    let obj = value
-        .as_object()
-        .ok_or_else(|| not_results("the JSON is not an object".to_string()))?;
-    let version = match obj.get("schema_version") {
+    // Only the head is read first: the rest of the document is skipped, not built as a
+    // `serde_json::Value` (a tree of several times the file's size, on top of the typed file).
+    let object = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    let head: Head = match serde_json::from_slice(bytes) {
+        Ok(h) if object => h,
+        Err(e) if object && e.classify() != serde_json::error::Category::Data => {
+            return Err(not_results(format!("not JSON ({e})")))
+        }
+        _ => {
+            return Err(
+                match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+                    Ok(_) => not_results("the JSON is not an object".to_string()),
+                    Err(e) => not_results(format!("not JSON ({e})")),
+                },
+            )
+        }
+    };
+    let version = match &head.schema_version {
         None => return Err(not_results("it has no schema_version field".to_string())),
         Some(v) => v
             .as_u64()
             .ok_or_else(|| not_results(format!("schema_version is {v}, not a version number")))?,
     };
-    if let Some(name) = obj.get("tool").and_then(|t| t.get("name")) {
+    if let Some(name) = head.tool.as_ref().and_then(|t| t.get("name")) {
         if name.as_str() != Some("segbench") {
             return Err(not_results(format!("it was written by {name}")));
         }
@@ -211,7 +239,69 @@ pub fn parse_results(path: &Path, bytes: &[u8]) -> Result<ResultsFile, ResultsFi
     };
     let file: ResultsFile = serde_json::from_slice(bytes).map_err(|e| invalid(e.to_string()))?;
     check_histograms(&file).map_err(invalid)?;
+    check_figures(&file).map_err(|reason| ResultsFileError::Damaged {
+        path: path.to_path_buf(),
+        reason,
+    })?;
     Ok(file)
+}
+
+/// A figure that a run can produce: finite and not negative. (NaN is written as `null`, which
+/// the schema already refuses for a figure.)
+fn possible(field: &str, v: f64) -> Result<(), String> {
+    if v.is_finite() && v >= 0.0 {
+        Ok(())
+    } else if v.is_finite() {
+        Err(format!("{field} is {v}, and a figure cannot be negative"))
+    } else {
+        Err(format!("{field} is {v}, not a finite figure"))
+    }
+}
+
+/// Refuses a file whose measured figures no run can produce (a −1e9 MB/s row would otherwise
+/// compare as "no significant change"): every repetition's rates, times and CPU, and every
+/// summary statistic (median, min, max, mean), named by workload, row and field.
+fn check_figures(file: &ResultsFile) -> Result<(), String> {
+    for w in &file.workloads {
+        for (i, r) in w.repetitions.iter().enumerate() {
+            let row = |e: String| format!("workload '{}', repetition {i}: {e}", w.name);
+            for (field, v) in [
+                ("elapsed_s", r.elapsed_s),
+                ("throughput_bytes_per_s", r.throughput_bytes_per_s),
+                ("records_per_s", r.records_per_s),
+                ("cpu_user_s", r.cpu_user_s),
+                ("cpu_sys_s", r.cpu_sys_s),
+                ("latency_ns.mean", r.latency_ns.mean),
+            ]
+            .into_iter()
+            .chain(r.cpu_s_per_gb.map(|v| ("cpu_s_per_gb", v)))
+            {
+                possible(field, v).map_err(row)?;
+            }
+        }
+        let Some(s) = &w.summary else { continue };
+        let row = |e: String| format!("workload '{}', summary: {e}", w.name);
+        for (name, st) in [
+            ("throughput_bytes_per_s", &s.throughput_bytes_per_s),
+            ("records_per_s", &s.records_per_s),
+            ("p50_ns", &s.p50_ns),
+            ("p99_ns", &s.p99_ns),
+            ("p999_ns", &s.p999_ns),
+        ]
+        .into_iter()
+        .chain(s.cpu_s_per_gb.as_ref().map(|c| ("cpu_s_per_gb", c)))
+        {
+            for (stat, v) in [
+                ("median", st.median),
+                ("min", st.min),
+                ("max", st.max),
+                ("mean", st.mean),
+            ] {
+                possible(&format!("{name}.{stat}"), v).map_err(row)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Decodes every stored histogram once (each bounded by [`crate::hist::MAX_STORED_BYTES`]), so
@@ -248,6 +338,44 @@ mod tests {
         let s = e.to_string();
         assert!(!s.contains('\n'), "not one line: {s}");
         s
+    }
+
+    /// A negative, infinite or NaN figure cannot come from a run: the file is refused as damaged,
+    /// naming the file, the workload, the repetition (or summary) and the field.
+    #[test]
+    fn impossible_figures_refuse_the_file_naming_row_and_field() {
+        let r = crate::testing::results();
+        let w = r.workloads[0].name.clone();
+        let e = |f: &dyn Fn(&mut ResultsFile)| {
+            let mut bad = r.clone();
+            f(&mut bad);
+            let text = serde_json::to_vec(&bad).unwrap();
+            one_line(&parse_results(Path::new("r.json"), &text).unwrap_err())
+        };
+        let line = e(&|x| x.workloads[0].repetitions[1].throughput_bytes_per_s = -1e9);
+        assert_eq!(
+            line,
+            format!("r.json is damaged: workload '{w}', repetition 1: throughput_bytes_per_s is -1000000000, and a figure cannot be negative")
+        );
+        let line = e(&|x| x.workloads[0].repetitions[0].cpu_sys_s = -0.5);
+        assert!(line.contains("repetition 0: cpu_sys_s is -0.5"), "{line}");
+        let line = e(&|x| {
+            if let Some(s) = x.workloads[0].summary.as_mut() {
+                s.throughput_bytes_per_s.median = -3.0;
+            }
+        });
+        assert!(
+            line.contains(&format!(
+                "workload '{w}', summary: throughput_bytes_per_s.median is -3"
+            )),
+            "{line}"
+        );
+        // NaN is written as null, which a figure cannot be either.
+        let mut nan = serde_json::to_value(&r).unwrap();
+        nan["workloads"][0]["repetitions"][0]["elapsed_s"] = serde_json::Value::Null;
+        let text = serde_json::to_vec(&nan).unwrap();
+        assert!(parse_results(Path::new("r.json"), &text).is_err());
+        assert!(parse_results(Path::new("r.json"), &serde_json::to_vec(&r).unwrap()).is_ok());
     }
 
     #[test]

@@ -126,12 +126,12 @@ fn runs_that_would_not_fit_the_machine_are_refused_before_they_start() {
         a.extend_from_slice(extra);
         segbench_in(t.path(), &a)
     };
-    // 64 partitions × 1 GiB batches: an OOM kill halfway, before.
+    // 1024 partitions × 64 MiB batches (the largest batch): an OOM kill halfway, before.
     let out = write(&[
         "--partitions",
-        "64",
+        "1024",
         "--batch-size",
-        "1GiB",
+        "64MiB",
         "--record-size",
         "1KiB",
     ]);

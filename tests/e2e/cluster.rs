@@ -8,6 +8,7 @@ use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use nix::fcntl::{Flock, FlockArg};
+use workloads::skip::{skip, Skip};
 
 /// The script's exit code for "a cluster cannot be made on this machine".
 const CANNOT_HERE: i32 = 3;
@@ -129,8 +130,7 @@ fn a_three_node_cluster_answers_over_ssh_and_slurm() {
     let cluster = match Cluster::up(3, true) {
         Ok(c) => c,
         Err(reason) => {
-            eprintln!("SKIP: a_three_node_cluster_answers_over_ssh_and_slurm: {reason}");
-            return;
+            return skip(Skip::Prerequisite, &reason);
         }
     };
     let config = cluster.ssh_config();

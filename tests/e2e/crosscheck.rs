@@ -6,6 +6,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use workloads::skip::{skip, Skip};
+
 use crate::util::{can_make_netns, wait_within, BIN};
 
 /// Whether `cmd --version` runs; if not, says so as a SKIP of `test`.
@@ -17,7 +19,7 @@ fn have(cmd: &str, test: &str) -> bool {
         .status()
         .is_ok();
     if !ok {
-        eprintln!("SKIP: {test} needs {cmd}");
+        skip(Skip::Prerequisite, &format!("{test} needs {cmd}"));
     }
     ok
 }

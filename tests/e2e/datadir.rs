@@ -80,7 +80,9 @@ fn kept_data_is_named_as_kept_and_clean_removes_only_segbench_files() {
     fs::write(part.join("analysis.csv"), b"mine").unwrap();
     let out = segbench_in(t.path(), &["clean", "d"]);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{err}");
+    // Something is left: the marker stays and clean says so (issue 22, item 3).
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(t.path().join("d/.segbench-data").exists(), "{err}");
     assert!(
         err.contains("analysis.csv (not a file segbench writes)"),
         "{err}"

@@ -12,7 +12,7 @@ pub(crate) use super::fleet_rank::{
     start_ranks, Rank,
 };
 
-pub(crate) const TOKEN: &str = "e2e-fleet-token";
+pub(crate) const TOKEN: &str = "e2e-fleet-token-0123";
 
 /// A quick suite: one small buffered write workload (the cluster tests use it too).
 pub(crate) const TINY: &str = r#"name = "tiny"
@@ -102,7 +102,7 @@ fn three_ranks_on_loopback_make_one_cluster_result_and_refuse_a_wrong_token() {
     let mut intruder = Rank::start(
         root.path(),
         "bad",
-        "wrong-token",
+        "wrong-token-0123456789",
         &args(&suite, 1, 3, port, &quick),
     );
     assert_eq!(

@@ -8,6 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use results::fleet::FleetInfo;
+use workloads::skip::{skip, Skip};
 
 use crate::cluster::Cluster;
 use crate::fleet::{free_port, TINY};
@@ -140,8 +141,7 @@ fn fleet_ssh_starts_three_namespaces_and_fetches_one_result() {
     let cluster = match Cluster::up(3, false) {
         Ok(c) => c,
         Err(reason) => {
-            eprintln!("SKIP: fleet_ssh_starts_three_namespaces_and_fetches_one_result: {reason}");
-            return;
+            return skip(Skip::Prerequisite, &reason);
         }
     };
     let root = tempfile::tempdir().unwrap();
@@ -259,10 +259,7 @@ fn srun_on_the_namespace_slurm_cluster_leaves_one_result_at_rank_0() {
     let cluster = match Cluster::up(3, true) {
         Ok(c) => c,
         Err(reason) => {
-            eprintln!(
-                "SKIP: srun_on_the_namespace_slurm_cluster_leaves_one_result_at_rank_0: {reason}"
-            );
-            return;
+            return skip(Skip::Prerequisite, &reason);
         }
     };
     let root = tempfile::tempdir().unwrap();
@@ -288,7 +285,7 @@ fn srun_on_the_namespace_slurm_cluster_leaves_one_result_at_rank_0() {
         "-c",
         &rank,
     ])
-    .env("SEGBENCH_FLEET_TOKEN", "e2e-srun-token")
+    .env("SEGBENCH_FLEET_TOKEN", "e2e-srun-token-0123")
     .envs(cluster.slurm_env())
     .current_dir(root.path());
     let ran = run_bounded(c, root.path(), "srun", Duration::from_secs(160));
@@ -346,8 +343,7 @@ fn open_mpi() -> Result<(), String> {
 #[test]
 fn mpirun_ranks_are_detected_from_open_mpi() {
     if let Err(reason) = open_mpi() {
-        eprintln!("SKIP: mpirun_ranks_are_detected_from_open_mpi: {reason}");
-        return;
+        return skip(Skip::Prerequisite, &reason);
     }
     let root = tempfile::tempdir().unwrap();
     let suite = root.path().join("tiny.toml");
@@ -370,7 +366,7 @@ fn mpirun_ranks_are_detected_from_open_mpi() {
         "3",
     ])
     .args(["sh", "-c", &rank])
-    .env("SEGBENCH_FLEET_TOKEN", "e2e-mpi-token")
+    .env("SEGBENCH_FLEET_TOKEN", "e2e-mpi-token-01234")
     .current_dir(root.path());
     let ran = run_bounded(c, root.path(), "mpirun", Duration::from_secs(100));
     assert_eq!(ran.code, Some(0), "{}\n{}", ran.stdout, ran.stderr);

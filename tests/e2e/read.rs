@@ -7,8 +7,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::util::{
-    assert_bad_input, assert_success, results, segbench_in, spawn_in, wait_within, Listening,
-    NetnsPair, BIN,
+    assert_bad_input, assert_success, results, segbench_in, spawn_in, wait_for_connection_to,
+    wait_within, Listening, NetnsPair, BIN,
 };
 use results::{Kind, ResultsFile, Status};
 use workloads::kafka::batch::{batch_len, encode_batch};
@@ -172,7 +172,8 @@ fn a_sink_that_dies_mid_run_stops_the_reader_with_partial_results() {
             "--no-probe",
         ],
     );
-    std::thread::sleep(Duration::from_millis(1500));
+    let port: u16 = sink.addr.rsplit(':').next().unwrap().parse().unwrap();
+    wait_for_connection_to(port);
     let _ = sink.child.kill();
     let killed = Instant::now();
     let Some(status) = wait_within(&mut reader, Duration::from_secs(20)) else {

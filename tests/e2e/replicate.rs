@@ -142,7 +142,7 @@ fn replicate_refuses_bad_options_with_one_line() {
 
 /// A leader process listening on `listen` (in `netns` when given) for `rf - 1` followers,
 /// with its results JSON on stdout.
-fn start_leader(netns: Option<&str>, cwd: &Path, listen: &str, extra: &[&str]) -> Listening {
+pub fn start_leader(netns: Option<&str>, cwd: &Path, listen: &str, extra: &[&str]) -> Listening {
     let mut args = vec![
         "replicate",
         "--role",
@@ -160,8 +160,34 @@ fn start_leader(netns: Option<&str>, cwd: &Path, listen: &str, extra: &[&str]) -
     Listening::start_in(netns, &args, Some(cwd))
 }
 
-/// A follower process joining `leader`, its data in `cwd/follower-data`.
-fn follower_cmd(netns: Option<&str>, cwd: &Path, leader: &str, extra: &[&str]) -> Command {
+/// The token a leader made and printed (none in its environment), for its followers.
+pub fn leader_token(leader: &Listening) -> String {
+    let line = leader.wait_line("SEGBENCH_REPLICATION_TOKEN=", Duration::from_secs(10));
+    line.split("SEGBENCH_REPLICATION_TOKEN=")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// A follower process joining `leader` with the token it printed, its data in
+/// `cwd/follower-data`.
+pub fn follower_cmd(
+    netns: Option<&str>,
+    cwd: &Path,
+    leader: &Listening,
+    extra: &[&str],
+) -> Command {
+    let mut cmd = follower_cmd_with(netns, cwd, &leader.addr, extra);
+    cmd.env("SEGBENCH_REPLICATION_TOKEN", leader_token(leader));
+    cmd
+}
+
+/// A follower process joining the leader at `leader` (no token given), its data in
+/// `cwd/follower-data`.
+pub fn follower_cmd_with(netns: Option<&str>, cwd: &Path, leader: &str, extra: &[&str]) -> Command {
     let mut cmd = match netns {
         Some(ns) => {
             let mut c = Command::new("ip");
@@ -180,12 +206,14 @@ fn follower_cmd(netns: Option<&str>, cwd: &Path, leader: &str, extra: &[&str]) -
         "follower-data",
     ])
     .args(extra)
-    .current_dir(cwd);
+    .current_dir(cwd)
+    .env_remove("SEGBENCH_REPLICATION_TOKEN")
+    .env_remove("SEGBENCH_FLEET_TOKEN");
     cmd
 }
 
 /// The leader's results, once it exited 0 (at most 60 s).
-fn leader_results(mut leader: Listening) -> results::ResultsFile {
+pub fn leader_results(mut leader: Listening) -> results::ResultsFile {
     let status = leader.wait(Duration::from_secs(60));
     let mut stdout = String::new();
     if let Some(mut o) = leader.child.stdout.take() {
@@ -222,7 +250,7 @@ fn leader_and_follower(netns: Option<(&str, &str)>, listen: &str) {
             "--quiet",
         ],
     );
-    let out = follower_cmd(netns.map(|n| n.1), t.path(), &leader.addr, &["--keep"])
+    let out = follower_cmd(netns.map(|n| n.1), t.path(), &leader, &["--keep"])
         .output()
         .unwrap();
     assert_success(&out);
@@ -292,7 +320,7 @@ fn a_killed_follower_leaves_the_isr_and_acks_all_fails_below_min_insync() {
             "2s",
         ],
     );
-    let mut follower = follower_cmd(None, t.path(), &leader.addr, &[])
+    let mut follower = follower_cmd(None, t.path(), &leader, &[])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -334,7 +362,7 @@ fn a_killed_leader_stops_the_follower_with_exit_1_and_partial_figures() {
         "127.0.0.1:0",
         &["--rf", "2", "--acks", "1", "--duration", "60s"],
     );
-    let mut follower = follower_cmd(None, t.path(), &leader.addr, &[])
+    let mut follower = follower_cmd(None, t.path(), &leader, &[])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -84,8 +84,7 @@ fn an_open_loop_at_a_crawl_ends_on_time_and_stops_on_a_signal() {
     let mut long: Vec<&str> = args.to_vec();
     long.push("60s");
     let mut child = spawn_in(t.path(), &long);
-    wait_for(&t.path().join("d/w0-r0"));
-    std::thread::sleep(Duration::from_millis(300));
+    wait_for_log_bytes(&t.path().join("d/w0-r0"));
     let sent = Instant::now();
     kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
     let status = wait_within(&mut child, Duration::from_secs(5)).expect("segbench stops in time");
@@ -162,13 +161,23 @@ fn a_killed_run_is_recognised_and_clean_removes_only_its_files() {
     assert_bad_input(&out, "segbench clean");
     fs::write(d.join("notes.txt"), b"mine").unwrap();
     let out = segbench_in(t.path(), &["clean", "d"]);
-    assert_success(&out);
-    let left: Vec<String> = fs::read_dir(&d)
+    // Something is left: the marker stays, exit 1 (issue 22, item 3); without it, exit 0.
+    assert_eq!(out.status.code(), Some(1));
+    let mut left: Vec<String> = fs::read_dir(&d)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into())
         .collect();
-    assert_eq!(left, vec!["notes.txt".to_string()]);
+    left.sort();
+    assert_eq!(
+        left,
+        vec![".segbench-data".to_string(), "notes.txt".to_string()]
+    );
     assert_eq!(fs::read(d.join("notes.txt")).unwrap(), b"mine");
+    fs::rename(d.join("notes.txt"), t.path().join("notes.txt")).unwrap();
+    assert_success(&segbench_in(t.path(), &["clean", "d"]));
+    assert!(!d.exists());
+    fs::create_dir(&d).unwrap();
+    fs::rename(t.path().join("notes.txt"), d.join("notes.txt")).unwrap();
     // Not a segbench directory: nothing removed, exit 2.
     let out = segbench_in(t.path(), &["clean", "d"]);
     assert_bad_input(&out, "not a segbench data directory");
@@ -188,8 +197,8 @@ fn a_full_disk_fails_with_one_line_and_partial_results() {
             "write",
             "--engine",
             "buffered",
-            "--size",
-            "64MiB",
+            "--duration",
+            "10s",
             "--warmup",
             "0",
             "--repeat",

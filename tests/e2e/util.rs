@@ -6,6 +6,8 @@ use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use workloads::skip::{skip, Skip};
+
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_segbench");
 
@@ -110,6 +112,36 @@ pub fn wait_for_log_bytes(dir: &Path) {
     }
 }
 
+/// Waits until a TCP connection to local port `port` is established in this network namespace
+/// (the peer has connected and been accepted), at most 20 s: read from /proc/net/tcp{,6}.
+pub fn wait_for_connection_to(port: u16) {
+    fn established(port: u16) -> bool {
+        ["/proc/net/tcp", "/proc/net/tcp6"].iter().any(|f| {
+            std::fs::read_to_string(f).is_ok_and(|t| {
+                t.lines().skip(1).any(|l| {
+                    let cols: Vec<&str> = l.split_whitespace().collect();
+                    // local_address is "ADDR:PORT" in hex; state 01 is ESTABLISHED.
+                    cols.len() > 3
+                        && cols[3] == "01"
+                        && cols[1]
+                            .rsplit(':')
+                            .next()
+                            .and_then(|p| u16::from_str_radix(p, 16).ok())
+                            == Some(port)
+                })
+            })
+        })
+    }
+    let t0 = Instant::now();
+    while !established(port) {
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "no connection to port {port} in 20 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Decodes every partition directory under `dir` with `scripts/check-kafka-format.py` (an
 /// independent implementation, kafka-python) and asserts it passes; prints SKIP when no Python
 /// here has kafka-python (`apt-get install python3-kafka`; .ci/run installs it as root).
@@ -121,8 +153,10 @@ pub fn check_kafka_format(dir: &Path) {
             .is_ok_and(|o| o.status.success())
     });
     let Some(python) = python else {
-        eprintln!("SKIP: kafka-python is not installed: scripts/check-kafka-format.py not run");
-        return;
+        return skip(
+            Skip::Prerequisite,
+            "kafka-python is not installed: scripts/check-kafka-format.py not run",
+        );
     };
     let parts: Vec<std::path::PathBuf> = workloads::kafka::reader::list_partitions(dir)
         .unwrap()
@@ -297,11 +331,17 @@ pub fn can_make_netns(test: &str) -> bool {
         })
         .unwrap_or(false);
     if !root {
-        eprintln!("SKIP: {test} needs root (network namespaces)");
+        skip(
+            Skip::Prerequisite,
+            &format!("{test} needs root (network namespaces)"),
+        );
         return false;
     }
     if Command::new("ip").arg("-V").output().is_err() {
-        eprintln!("SKIP: {test} needs ip(8) (iproute2)");
+        skip(
+            Skip::Prerequisite,
+            &format!("{test} needs ip(8) (iproute2)"),
+        );
         return false;
     }
     true
@@ -329,9 +369,12 @@ impl NetnsPair {
         };
         let up = pair.run("up");
         if !up.status.success() {
-            eprintln!(
-                "SKIP: {test}: cannot create network namespaces here: {}",
-                String::from_utf8_lossy(&up.stderr).trim()
+            skip(
+                Skip::Platform,
+                &format!(
+                    "{test}: cannot create network namespaces here: {}",
+                    String::from_utf8_lossy(&up.stderr).trim()
+                ),
             );
             return None;
         }
@@ -358,7 +401,7 @@ impl Drop for NetnsPair {
 /// when not root or the mount fails.
 pub fn small_tmpfs(dir: &Path, size: &str) -> Option<Tmpfs> {
     if !nix::unistd::geteuid().is_root() {
-        eprintln!("SKIP: mounting a small tmpfs needs root");
+        skip(Skip::Prerequisite, "mounting a small tmpfs needs root");
         return None;
     }
     std::fs::create_dir_all(dir).expect("mount point");
@@ -367,7 +410,7 @@ pub fn small_tmpfs(dir: &Path, size: &str) -> Option<Tmpfs> {
         .arg(dir)
         .status();
     if !matches!(ok, Ok(s) if s.success()) {
-        eprintln!("SKIP: cannot mount a tmpfs here");
+        skip(Skip::Platform, "cannot mount a tmpfs here");
         return None;
     }
     Some(Tmpfs(dir.to_path_buf()))

@@ -7,6 +7,7 @@ use crate::util::{assert_bad_input, assert_success, results, segbench_in};
 use results::{Kind, Status};
 use workloads::kafka::reader::list_partitions;
 use workloads::kafka::verify_partition;
+use workloads::skip::{skip, Skip};
 
 const SMALL: &[&str] = &[
     "--size",
@@ -40,8 +41,7 @@ fn write_and_reread(engine: &str, extra: &[&str]) {
     let r = results(&out);
     let w = &r.workloads[0];
     if let Status::Skipped { reason } = &w.status {
-        eprintln!("SKIP {engine}: {reason}");
-        return;
+        return skip(Skip::Platform, &format!("{engine}: {reason}"));
     }
     assert_success(&out);
     assert_eq!(w.kind, Kind::Write);
@@ -180,8 +180,7 @@ fn bad_input_exits_2_with_one_line() {
 fn direct_on_tmpfs_is_refused() {
     let shm = std::path::Path::new("/dev/shm");
     if !shm.is_dir() {
-        eprintln!("SKIP: no /dev/shm");
-        return;
+        return skip(Skip::Platform, "no /dev/shm");
     }
     let t = tempfile::tempdir_in(shm).unwrap();
     let out = segbench_in(
@@ -198,8 +197,7 @@ fn direct_on_tmpfs_is_refused() {
         ],
     );
     if out.status.code() == Some(0) {
-        eprintln!("SKIP: this kernel's tmpfs supports O_DIRECT");
-        return;
+        return skip(Skip::Platform, "this kernel's tmpfs supports O_DIRECT");
     }
     assert_bad_input(&out, "O_DIRECT");
     assert!(

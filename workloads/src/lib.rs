@@ -14,6 +14,7 @@ pub mod kafka;
 pub mod pacing;
 pub mod payload;
 pub mod read;
+pub mod skip;
 pub mod spec;
 pub mod sys;
 pub mod units;

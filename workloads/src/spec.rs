@@ -102,7 +102,7 @@ impl FromStr for EngineSpec {
         if let Some(rest) = rest {
             for opt in rest.split(',') {
                 let (k, v) = match opt.split_once('=') {
-                    Some((k, v)) => (k.trim(), Some(v.trim().to_string())),
+                    Some((k, v)) => (k.trim(), Some(canonical_value(v.trim()))),
                     None => (opt.trim(), None),
                 };
                 if k.is_empty() || v.as_deref() == Some("") {
@@ -119,6 +119,17 @@ impl FromStr for EngineSpec {
             name: name.to_string(),
             options,
         })
+    }
+}
+
+/// An option's value as the engines read it: a whole number without its leading zeros
+/// (`qd=08` is `qd=8`), so two spellings of one engine are one spec, one row name.
+fn canonical_value(v: &str) -> String {
+    if v.len() > 1 && v.bytes().all(|b| b.is_ascii_digit()) {
+        let t = v.trim_start_matches('0');
+        if t.is_empty() { "0" } else { t }.to_string()
+    } else {
+        v.to_string()
     }
 }
 

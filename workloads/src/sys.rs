@@ -321,6 +321,32 @@ pub fn fallocate(file: &File, len: u64, path: &Path) -> Result<(), EngineError> 
     Ok(())
 }
 
+/// `posix_fallocate` of `len` bytes at `offset`: the blocks are allocated on return, so a store
+/// into a mapping of them cannot fault for want of space (SIGBUS). Where the file system has no
+/// `fallocate`, the C library writes the blocks instead, with the same guarantee. ENOSPC /
+/// EDQUOT come back as [`EngineError::NoSpace`] with `written_bytes` = `offset`.
+pub fn reserve(file: &File, offset: u64, len: u64, path: &Path) -> Result<(), EngineError> {
+    let (Ok(off), Ok(n)) = (libc::off_t::try_from(offset), libc::off_t::try_from(len)) else {
+        return Err(invalid_use(
+            "posix_fallocate",
+            path,
+            format!("{len} bytes at {offset} is beyond a file offset"),
+        ));
+    };
+    // SAFETY: posix_fallocate on an fd we own; no memory is passed. It returns the error
+    // number instead of setting errno.
+    let r = unsafe { libc::posix_fallocate(file.as_raw_fd(), off, n) };
+    if r != 0 {
+        return Err(EngineError::io(
+            "posix_fallocate",
+            path,
+            std::io::Error::from_raw_os_error(r),
+            offset,
+        ));
+    }
+    Ok(())
+}
+
 /// `posix_fadvise(POSIX_FADV_DONTNEED)` over the whole file: drops its clean pages from the cache.
 pub fn evict(file: &File, path: &Path) -> Result<(), EngineError> {
     // SAFETY: no memory is passed.

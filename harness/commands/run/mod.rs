@@ -126,9 +126,7 @@ pub fn load_suite(a: &RunArgs) -> anyhow::Result<(Suite, String, Vec<String>)> {
         suite::set_duration(&mut s, &crate::parse::duration_text(d));
     }
     if let Some(r) = a.repeat {
-        if r == 0 {
-            return Err(bad_input("--repeat 0: need at least one repetition"));
-        }
+        crate::parse::repeat(r).map_err(bad_input)?;
         s.repeat = Some(r);
         for w in &mut s.workloads {
             *w.repeat_mut() = None;
@@ -183,6 +181,12 @@ pub fn run(a: RunArgs) -> anyhow::Result<u8> {
                     .map_err(|e| bad_input(e.to_string()))?,
             );
         }
+    }
+    // Every data directory takes its share of the partitions (rounded up).
+    let share = suite::jobs::data_bytes(&jobs, a.keep).div_ceil(data.len() as u64);
+    for d in &data {
+        let fix = "lower the workloads' sizes, or use --dir on a larger file system";
+        crate::budget::check_space(d.path(), share, fix).map_err(bad_input)?;
     }
     let snap = crate::commands::mixed::snap_dir(a.snap_dir.as_deref(), &meta.id, a.keep)?;
     let to = crate::output::Destination {

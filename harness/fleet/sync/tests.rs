@@ -135,17 +135,19 @@ fn a_child_waiting_at_the_barrier_stops_on_its_stop_flag_or_a_closed_link() {
     let (_d, path) = socket();
     let relay = Arc::new(Relay::bind(&path).unwrap());
     let done = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(AtomicBool::new(false));
+    // The stop flag is raised once the child is waiting at the barrier (its ready reached the
+    // relay), not after a fixed delay.
     let server = {
-        let (relay, done) = (relay.clone(), done.clone());
-        std::thread::spawn(move || relay.serve(&done, &|_| Ok(())))
+        let (relay, done, flag) = (relay.clone(), done.clone(), stop.clone());
+        std::thread::spawn(move || {
+            relay.serve(&done, &|_| {
+                flag.store(true, std::sync::atomic::Ordering::Relaxed);
+                Ok(())
+            })
+        })
     };
     let c = SyncClient::connect(&path).unwrap();
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(150));
-        flag.store(true, std::sync::atomic::Ordering::Relaxed);
-    });
     let t0 = Instant::now();
     let e = c.wait("w0-warmup", &stop).unwrap_err();
     assert!(e.contains("stopped"), "{e}");

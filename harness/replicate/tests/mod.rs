@@ -13,6 +13,27 @@ use super::*;
 use super::{follower, serve, wire};
 
 mod pipeline;
+mod trust;
+
+/// The token of the tests' leaders and followers.
+const TEST_TOKEN: &str = "0123456789abcdef-test";
+
+/// A one-partition Start of `batch_bytes` batches, as the tests' fake leaders send it.
+fn test_start(batch_bytes: usize) -> wire::Start {
+    wire::Start {
+        rep: String::new(),
+        partitions: 1,
+        topic: "t".into(),
+        segment_size: 1 << 20,
+        index_interval: 4096,
+        engine: "buffered".into(),
+        batch_bytes,
+        fetch_max_bytes: 1 << 20,
+        fetch_wait_max_ms: 100,
+        flush: "never".into(),
+        sync: "fdatasync".into(),
+    }
+}
 
 fn cfg(acks: Acks) -> ReplicaConfig {
     ReplicaConfig {
@@ -335,7 +356,7 @@ fn every_fetch_engine_delivers_the_leaders_bytes() {
         ) {
             Ok(o) => o,
             Err(crate::runner::RunError::Unsupported(why)) => {
-                eprintln!("SKIP {engine}: {why}");
+                workloads::skip::skip(workloads::skip::Skip::Platform, &format!("{engine}: {why}"));
                 continue;
             }
             Err(e) => panic!("{engine}: {e}"),
@@ -387,22 +408,11 @@ fn a_follower_never_appends_a_batch_the_leader_did_not_send_whole() {
             1,
             Duration::from_secs(10),
             &AtomicBool::new(false),
+            TEST_TOKEN,
         )
         .unwrap();
         let s = &links[0].stream;
-        let start = wire::Start {
-            rep: String::new(),
-            partitions: 1,
-            topic: "t".into(),
-            segment_size: 1 << 20,
-            index_interval: 4096,
-            engine: "buffered".into(),
-            batch_bytes: len,
-            fetch_max_bytes: 1 << 20,
-            fetch_wait_max_ms: 100,
-            flush: "never".into(),
-            sync: "fdatasync".into(),
-        };
+        let start = test_start(len);
         wire::send_json(s, FrameKind::Hello, &start).unwrap();
         let h = wire::read_header(s, &|| true).unwrap().unwrap();
         assert_eq!(wire::read_fetch(s, &h, 1).unwrap(), vec![0]);
@@ -413,7 +423,13 @@ fn a_follower_never_appends_a_batch_the_leader_did_not_send_whole() {
         msg.extend_from_slice(&two[..len + len / 2]);
         (&links[0].stream).write_all(&msg).unwrap();
     });
-    let (stream, n) = follower::join(addr, Duration::from_secs(10)).unwrap();
+    let (stream, n) = follower::join(
+        addr,
+        Duration::from_secs(10),
+        TEST_TOKEN,
+        &AtomicBool::new(false),
+    )
+    .unwrap();
     assert_eq!(n, 1);
     let never = AtomicBool::new(false);
     let failed = follower::run_session(

@@ -75,6 +75,20 @@ pub struct MixedConfig {
 }
 
 impl MixedConfig {
+    /// Bytes the workload holds at once in its data directories, known before it runs: each
+    /// read part's log and each snapshot or checkpoint file (write parts run for the duration,
+    /// their bytes are not known in advance).
+    pub fn data_bytes(&self) -> u64 {
+        self.parts
+            .iter()
+            .map(|(_, p)| match p {
+                Part::Write(_) => 0,
+                Part::Read { log_bytes, .. } => *log_bytes,
+                Part::Periodic(c) => c.bytes,
+            })
+            .fold(0, u64::saturating_add)
+    }
+
     /// The names of the parts whose presence tells part `i`'s "with" run from its "alone"
     /// run: the other parts, less the background ones unless `i` is one itself.
     pub fn beside(&self, i: usize) -> Vec<String> {

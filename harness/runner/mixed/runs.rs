@@ -57,6 +57,14 @@ pub fn run_mixed(
     stop: &AtomicBool,
     progress: &Progress,
 ) -> anyhow::Result<MixedOutcome> {
+    if let Some(first) = data.first() {
+        crate::budget::check_space(
+            first.path(),
+            cfg.data_bytes(),
+            "lower the read parts' size and the snapshot and checkpoint sizes, or use --dir on a larger file system",
+        )
+        .map_err(crate::bad_input)?;
+    }
     let env = Env::set_up(cfg, opts, data, snap, clock, stop, progress)?;
     let mut tally = Tally::new(cfg.parts.len());
     env.warm_up(opts.warmup, &mut tally, progress);

@@ -141,6 +141,12 @@ pub fn write_log_in(
     stop: &AtomicBool,
     progress: &Progress,
 ) -> anyhow::Result<PathBuf> {
+    crate::budget::check_space(
+        data.path(),
+        size,
+        "lower --size, or use --data-dir on a larger file system",
+    )
+    .map_err(bad_input)?;
     let dir = data.create_child(child).map_err(|e| {
         bad_input(format!(
             "cannot create {}/{child}: {e}",

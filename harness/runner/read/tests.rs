@@ -15,6 +15,7 @@ use workloads::kafka::batch::{batch_len, encode_batch};
 use workloads::pacing::MonotonicClock;
 use workloads::payload::PayloadPool;
 use workloads::read;
+use workloads::skip::{skip, Skip};
 
 /// Writes a partition directory `<topic>-<p>` with segments of `batches_per_segment`
 /// batches of `records` records (100-byte values), offsets continuing across segments.
@@ -153,7 +154,7 @@ fn every_engine_delivers_the_whole_log_verified() {
         let m = match serve(&log, engine, 2, 2, true) {
             Ok(m) => m,
             Err(ReadError::Unsupported(r)) => {
-                eprintln!("SKIP: {engine}: {r}");
+                skip(Skip::Platform, &format!("{engine}: {r}"));
                 continue;
             }
             Err(e) => panic!("{engine}: {e}"),
@@ -290,8 +291,10 @@ fn cold_mode_evicts_the_log() {
     let cold = prepare_cache(&log, CacheMode::Cold).unwrap();
     let fs = crate::runner::storage::StorageContext::for_dir(t.path()).fs_type;
     if cold.ratio() > 0.5 {
-        eprintln!("SKIP: the file system here ({fs:?}) does not evict with POSIX_FADV_DONTNEED");
-        return;
+        return skip(
+            Skip::Platform,
+            &format!("the file system here ({fs:?}) does not evict with POSIX_FADV_DONTNEED"),
+        );
     }
     assert!(cold.ratio() < 0.05, "{cold:?}");
     assert_eq!(cold.file_bytes, hot.file_bytes);

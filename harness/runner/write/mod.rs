@@ -34,6 +34,10 @@ pub use results::schema::SLOW_FLUSH_NS;
 pub const DEFAULT_RECORD_SIZE: u64 = 1024;
 /// Producer `batch.size` unless given, 16 KiB (Kafka's default).
 pub const DEFAULT_BATCH_SIZE: u64 = 16 * 1024;
+/// The largest batch (`--batch-size`, `batch_size`) accepted, 64 MiB: each partition holds one
+/// (an io_uring queue `qd` of them) in memory, and Kafka's own limit (`message.max.bytes`) is
+/// 1 MiB by default.
+pub const MAX_BATCH_SIZE: usize = 64 << 20;
 /// Segment size unless given, 1 GiB (Kafka's `log.segment.bytes`).
 pub const DEFAULT_SEGMENT_SIZE: u64 = 1 << 30;
 /// Bytes between sparse index entries unless given, 4 KiB (Kafka's `log.index.interval.bytes`).
@@ -98,6 +102,12 @@ impl WriteConfig {
                     .into(),
             );
         }
+        if self.batch_size > MAX_BATCH_SIZE {
+            return Err(format!(
+                "--batch-size {}: at most {MAX_BATCH_SIZE} bytes (64 MiB); lower it",
+                self.batch_size
+            ));
+        }
         let shape = match self.format {
             LogFormat::Kafka => {
                 let records = records_per_batch(self.batch_size, self.record_size).ok_or_else(|| {
@@ -133,6 +143,20 @@ impl WriteConfig {
             }
         }
         Ok(shape)
+    }
+
+    /// Bytes one repetition holds on disk at most, known before it runs: its `size`, or with
+    /// a retention what retention keeps (whole segments past it, per partition) when less; 0
+    /// when only a duration bounds it.
+    pub fn held_bytes(&self) -> u64 {
+        let size = self.size.unwrap_or(0);
+        match self.retention {
+            Some(r) => size.min(
+                r.saturating_add(self.segment_size)
+                    .saturating_mul(u64::from(self.partitions)),
+            ),
+            None => size,
+        }
     }
 
     /// Every option, for the results file.

@@ -206,6 +206,17 @@ fn bad_shapes_are_refused_with_the_value() {
     let mut cfg = null_cfg(LogFormat::Kafka);
     cfg.retention = Some(10);
     assert!(cfg.shape().unwrap_err().contains("--retention"));
+    // A batch past the stated maximum is refused before any buffer is sized for it.
+    for format in [LogFormat::Kafka, LogFormat::Raw] {
+        let mut cfg = null_cfg(format);
+        cfg.batch_size = 1 << 30;
+        cfg.segment_size = (1 << 30) + (1 << 20);
+        let e = cfg.shape().unwrap_err();
+        assert!(
+            e.starts_with("--batch-size 1073741824: at most 67108864 bytes (64 MiB)"),
+            "{e}"
+        );
+    }
 }
 
 mod kernel_feature_tests {
@@ -222,7 +233,7 @@ mod kernel_feature_tests {
         let t = tempfile::tempdir().unwrap();
         let outcome = std::thread::spawn(move || {
             if let Err(e) = workloads::sys::deny_io_uring_in_this_thread() {
-                return Err(format!("SKIP: cannot install a seccomp filter here: {e}"));
+                return Err(format!("cannot install a seccomp filter here: {e}"));
             }
             let read_uring = workloads::read::build(&"uring".parse().unwrap());
             assert!(
@@ -279,10 +290,7 @@ mod kernel_feature_tests {
         .unwrap();
         let outcome = match outcome {
             Ok(o) => o,
-            Err(skip) => {
-                eprintln!("{skip}");
-                return;
-            }
+            Err(why) => return workloads::skip::skip(workloads::skip::Skip::Platform, &why),
         };
         let w = &outcome.workloads;
         assert_eq!(w[0].status, Status::Completed);

@@ -9,13 +9,18 @@ use super::{ExportError, Exporter};
 use crate::schema::ResultsFile;
 use crate::table::{escape_markdown, Table};
 
-/// The Markdown summary ([`render`]) as UTF-8 bytes.
+/// The Markdown summary ([`render`]) as UTF-8 bytes, ending with [`super::MARKDOWN_MARK`] (the
+/// line that tells segbench's summary file from a user's).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct MarkdownExporter;
 
 impl Exporter for MarkdownExporter {
     fn export(&self, r: &ResultsFile) -> Result<Vec<u8>, ExportError> {
-        Ok(render(r).into_bytes())
+        let mut text = render(r);
+        text.push('\n');
+        text.push_str(super::MARKDOWN_MARK);
+        text.push('\n');
+        Ok(text.into_bytes())
     }
 }
 
@@ -210,6 +215,16 @@ mod tests {
 
     fn table_lines(md: &str) -> Vec<&str> {
         md.lines().filter(|l| l.starts_with('|')).collect()
+    }
+
+    #[test]
+    fn the_summary_file_ends_with_segbench_s_mark() {
+        let bytes = MarkdownExporter.export(&crate::testing::results()).unwrap();
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(
+            text.ends_with(&format!("\n{}\n", super::super::MARKDOWN_MARK)),
+            "{text}"
+        );
     }
 
     #[test]

@@ -31,6 +31,14 @@ pub mod terminal;
 /// fails, on a figure that would not read back).
 pub use crate::io::ResultsFileError as ExportError;
 
+/// The comment line every HTML report carries right after its doctype: how segbench knows a
+/// report it may replace from a user's page.
+pub const HTML_MARK: &str = "<!-- segbench report -->";
+
+/// The comment line that ends every Markdown summary (invisible when rendered): how segbench
+/// knows a summary it may replace from a user's notes.
+pub const MARKDOWN_MARK: &str = "<!-- segbench summary -->";
+
 /// Turns finished results into the bytes of one format.
 pub trait Exporter {
     /// The whole document for `r`.

@@ -36,7 +36,12 @@ fn refused(op: &'static str, path: &Path, msg: String) -> EngineError {
     )
 }
 
-/// A preallocated, memory-mapped index file of fixed-size entries.
+/// Bytes of an index file allocated (`posix_fallocate`) at a time ahead of its next entry.
+const INDEX_RESERVE_STEP: usize = 64 << 10;
+
+/// A memory-mapped index file of fixed-size entries, sized to its maximum (sparse) and
+/// allocated [`INDEX_RESERVE_STEP`] bytes at a time before entries are stored there: a store
+/// into a hole of a full file system would be a SIGBUS, an allocation is an ENOSPC error.
 #[derive(Debug)]
 struct MappedIndex {
     path: PathBuf,
@@ -45,6 +50,8 @@ struct MappedIndex {
     entry_len: usize,
     entries: usize,
     max_entries: usize,
+    /// Bytes from the start of the file that are allocated.
+    reserved: usize,
 }
 
 impl MappedIndex {
@@ -76,6 +83,7 @@ impl MappedIndex {
             entry_len,
             entries: 0,
             max_entries,
+            reserved: 0,
         })
     }
 
@@ -83,6 +91,20 @@ impl MappedIndex {
     fn next_slot(&mut self, op: &'static str) -> Result<&mut [u8], EngineError> {
         let at = self.entries * self.entry_len;
         let len = self.entry_len;
+        if at + len > self.reserved {
+            if let (Some(file), Some(map)) = (&self.file, &self.map) {
+                let to = (at + len)
+                    .max(self.reserved.saturating_add(INDEX_RESERVE_STEP))
+                    .min(map.len());
+                crate::sys::reserve(
+                    file,
+                    self.reserved as u64,
+                    (to - self.reserved) as u64,
+                    &self.path,
+                )?;
+                self.reserved = to;
+            }
+        }
         match self.map.as_mut() {
             Some(m) => Ok(&mut m.as_mut_slice()[at..at + len]),
             None => Err(refused(op, &self.path, "the index is closed".into())),

@@ -225,6 +225,7 @@ pub(crate) fn size_option(spec: &EngineSpec, key: &str, default: u64) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::skip::{skip, Skip};
     use std::io::{Read, Write};
     use std::net::{TcpListener, TcpStream};
     use std::os::fd::AsFd;
@@ -252,7 +253,7 @@ mod tests {
         let mut engine = match build(&spec) {
             Ok(e) => e,
             Err(e) if e.is_unsupported() => {
-                eprintln!("SKIP: {spec}: {e}");
+                skip(Skip::Platform, &format!("{spec}: {e}"));
                 return None;
             }
             Err(e) => panic!("{e}"),
@@ -382,7 +383,7 @@ mod tests {
             let mut engine = match build(&spec) {
                 Ok(e) => e,
                 Err(e) if e.is_unsupported() => {
-                    eprintln!("SKIP {spec}: {e}");
+                    skip(Skip::Platform, &format!("{spec}: {e}"));
                     continue;
                 }
                 Err(e) => panic!("{e}"),

@@ -321,8 +321,7 @@ mod tests {
         let d = match Direct::new(&spec, dir.path(), 128 * 1024) {
             Ok(d) => d,
             Err(e) if e.is_unsupported() => {
-                println!("SKIP: {e}");
-                return;
+                return crate::skip::skip(crate::skip::Skip::Platform, &e.to_string());
             }
             Err(e) => panic!("{e}"),
         };

@@ -1,6 +1,10 @@
 //! `mmap`: the segment is sized to its capacity up front (`fallocate`, or `ftruncate` when not
 //! preallocating), mapped shared and writable, and the runner encodes each batch straight into
-//! the mapping (zero copy). A flush is `msync(MS_SYNC)` over the pages dirtied since the last
+//! the mapping (zero copy). Only allocated blocks are ever handed out: without `preallocate` the
+//! file is sparse, and a store into a hole on a full file system is a SIGBUS (the process dies
+//! with no message and leaves its data), so `buffer` first reserves the next [`RESERVE_STEP`]
+//! bytes with `posix_fallocate` whenever an append would pass the reserved end; a full file
+//! system is then an ordinary [`EngineError::NoSpace`]. A flush is `msync(MS_SYNC)` over the pages dirtied since the last
 //! flush (plus `fsync` for [`SyncKind::Fsync`]). `close` unmaps and trims the file to its data.
 //!
 //! `O_DSYNC` has no effect on stores to a mapping, so for a [`FileTarget::dsync`] target every
@@ -13,6 +17,10 @@ use std::path::{Path, PathBuf};
 use super::{trim, Caps, Completion, FileTarget, Submitted, WriteEngine};
 use crate::sys::{self, MmapMut};
 use crate::{EngineError, EngineSpec, SyncKind};
+
+/// Bytes reserved (`posix_fallocate`) at a time ahead of the append position when the file was
+/// not preallocated: one call per MiB appended.
+pub const RESERVE_STEP: usize = 1 << 20;
 
 /// The mmap engine: one mapped file at a time.
 #[derive(Debug)]
@@ -30,6 +38,8 @@ struct Open {
     pos: usize,
     /// Everything before this offset was synced.
     synced: usize,
+    /// Everything before this offset is allocated (`fallocate`d); only that is handed out.
+    reserved: usize,
     /// Length of the region last handed out by `buffer`.
     staged: usize,
     /// Sync every append (the target asked for O_DSYNC).
@@ -96,6 +106,7 @@ impl WriteEngine for Mmap {
             path: path.to_path_buf(),
             pos: 0,
             synced: 0,
+            reserved: if target.preallocate { cap } else { 0 },
             staged: 0,
             dsync: target.dsync,
         });
@@ -115,6 +126,18 @@ impl WriteEngine for Mmap {
                 ),
             )
         })?;
+        if end > f.reserved {
+            let to = end
+                .max(f.reserved.saturating_add(RESERVE_STEP))
+                .min(f.map.len());
+            sys::reserve(
+                &f.file,
+                f.reserved as u64,
+                (to - f.reserved) as u64,
+                &f.path,
+            )?;
+            f.reserved = to;
+        }
         f.staged = len;
         Ok(Some(&mut f.map.as_mut_slice()[f.pos..end]))
     }

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use workloads::skip::{skip, Skip};
 use workloads::write::{build, Completion, FileTarget, Submitted, WriteEngine};
 use workloads::{EngineError, EngineSpec, SyncKind};
 
@@ -87,7 +88,7 @@ pub(crate) fn build_or_skip(spec: &str, dir: &Path) -> Option<Box<dyn WriteEngin
     match build(&spec, dir, MAX_APPEND) {
         Ok(e) => Some(e),
         Err(e @ EngineError::Unsupported { .. }) => {
-            println!("SKIP: {e}");
+            skip(Skip::Platform, &e.to_string());
             None
         }
         Err(e) => panic!("{spec}: {e}"),

@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use workloads::skip::{skip, Skip};
 use workloads::write::direct::Direct;
 use workloads::write::{build, FileTarget, WriteEngine};
 use workloads::{EngineError, EngineSpec, SyncKind};
@@ -84,7 +85,7 @@ fn direct_writes_exact_files_and_reports_amplification() {
     let spec: EngineSpec = "direct".parse().unwrap();
     let engine = match Direct::new(&spec, dir.path(), MAX_APPEND) {
         Ok(e) => e,
-        Err(e @ EngineError::Unsupported { .. }) => return println!("SKIP: {e}"),
+        Err(e @ EngineError::Unsupported { .. }) => return skip(Skip::Platform, &e.to_string()),
         Err(e) => panic!("{e}"),
     };
     let align = engine.alignment();
@@ -129,7 +130,10 @@ fn direct_device_bytes_match_a_hand_computed_case() {
         // every append rewrites the first 4 KiB block
         4096 => vec![4096; 5],
         other => {
-            return println!("SKIP: hand-computed case is for 512 or 4096-byte blocks, not {other}")
+            return skip(
+                Skip::Platform,
+                &format!("hand-computed case is for 512 or 4096-byte blocks, not {other}"),
+            )
         }
     };
     assert_eq!(direct_device_bytes(block, &appends), want);
@@ -145,7 +149,7 @@ fn direct_on_tmpfs_is_unsupported_when_it_refuses_o_direct() {
     let tmpfs = nix::sys::statfs::statfs(shm)
         .is_ok_and(|st| st.filesystem_type() == nix::sys::statfs::TMPFS_MAGIC);
     if !tmpfs {
-        return println!("SKIP: /dev/shm is not a tmpfs here");
+        return skip(Skip::Platform, "/dev/shm is not a tmpfs here");
     }
     let probe = tempfile::tempdir_in(shm).unwrap();
     let refused = std::fs::OpenOptions::new()
@@ -170,7 +174,10 @@ fn direct_on_tmpfs_is_unsupported_when_it_refuses_o_direct() {
         // Linux 6.6+ tmpfs accepts O_DIRECT: then the engine must work there.
         let e = got.unwrap();
         println!("O_DIRECT alignment on tmpfs: {:?}", e.alignment());
-        println!("SKIP: tmpfs accepts O_DIRECT on this kernel; the Unsupported path is not reachable here");
+        skip(
+            Skip::Platform,
+            "tmpfs accepts O_DIRECT on this kernel; the Unsupported path is not reachable here",
+        );
     }
     // The probe file is gone either way.
     let left: Vec<_> = std::fs::read_dir(probe.path())

@@ -51,14 +51,18 @@ pub(super) fn percentile_curve(h: &Histogram<u64>, decades: usize) -> Vec<(f64, 
 
 /// Latency percentile curves of the workloads of `kind`, or `None` without histograms.
 fn latency_chart(r: &ResultsFile, kind: Kind, problems: &mut Vec<String>) -> Option<String> {
-    let mut curves: Vec<(&WorkloadResult, Histogram<u64>)> = Vec::new();
+    let mut curves: Vec<LatencyCurve> = Vec::new();
     for w in charted(r, Some(kind)) {
         let Some(s) = &w.summary else { continue };
         if s.latency_ns.count == 0 || s.latency_ns.hdr.is_empty() {
             continue;
         }
         match hist::decode(&s.latency_ns.hdr) {
-            Ok(h) if !h.is_empty() => curves.push((w, h)),
+            Ok(h) if !h.is_empty() => curves.push((
+                chart_label(w),
+                series_stroke(curves.len(), 2.0),
+                Curve::of(&h),
+            )),
             Ok(_) => {}
             Err(e) => problems.push(format!("{}: {e}", w.name)),
         }
@@ -67,11 +71,6 @@ fn latency_chart(r: &ResultsFile, kind: Kind, problems: &mut Vec<String>) -> Opt
         Kind::Write => "per batch, submit to acknowledgement",
         Kind::Read => "per fetch",
     };
-    let curves = curves
-        .into_iter()
-        .enumerate()
-        .map(|(i, (w, h))| (chart_label(w), series_stroke(i, 2.0), h))
-        .collect();
     percentile_chart(
         format!("{} latency by percentile", capitalised(kind_name(kind))),
         format!("latency {unit}; all repetitions' histograms merged; log scales"),
@@ -80,8 +79,60 @@ fn latency_chart(r: &ResultsFile, kind: Kind, problems: &mut Vec<String>) -> Opt
     )
 }
 
-/// One curve of a percentile chart: its label, its stroke and its histogram.
-pub(super) type LatencyCurve = (String, Stroke, Histogram<u64>);
+/// The deepest nines axis a chart draws ([`nines_decades`] of any count).
+const MAX_DECADES: usize = 5;
+/// The quantiles a chart's labels may name.
+const LABEL_QUANTILES: [f64; 4] = [0.5, 0.9, 0.99, 0.999];
+
+/// What a chart draws of one histogram, taken from it as soon as it is decoded so that a
+/// chart of many workloads holds a few hundred bytes per curve rather than every histogram
+/// (each up to [`hist::MAX_COUNTS`] counts): its count, min and max, the labels' quantiles,
+/// and its percentile curve to the deepest nines axis.
+pub(super) struct Curve {
+    len: u64,
+    min: u64,
+    max: u64,
+    quantiles: [u64; LABEL_QUANTILES.len()],
+    points: Vec<(f64, f64)>,
+}
+
+impl Curve {
+    /// The curve of `h`.
+    pub(super) fn of(h: &Histogram<u64>) -> Curve {
+        Curve {
+            len: h.len(),
+            min: h.min(),
+            max: h.max(),
+            quantiles: LABEL_QUANTILES.map(|q| h.value_at_quantile(q)),
+            points: percentile_curve(h, MAX_DECADES),
+        }
+    }
+
+    /// The value at `q`, one of [`LABEL_QUANTILES`].
+    fn at(&self, q: f64) -> u64 {
+        LABEL_QUANTILES
+            .iter()
+            .position(|x| *x == q)
+            .map_or(self.max, |i| self.quantiles[i])
+    }
+
+    /// The curve up to `decades`: what [`percentile_curve`] gives at `decades` (the samples lie
+    /// on one grid and a dropped sample is inside a flat run, so the value at the cut is the
+    /// last kept one's).
+    fn up_to(&self, decades: usize) -> Vec<(f64, f64)> {
+        let end = decades as f64 + 1e-9;
+        let mut out: Vec<(f64, f64)> = self.points.iter().copied().filter(|p| p.0 <= end).collect();
+        if let Some(&(x, y)) = out.last() {
+            if x < decades as f64 - 1e-9 {
+                out.push((decades as f64, y));
+            }
+        }
+        out
+    }
+}
+
+/// One curve of a percentile chart: its label, its stroke and what is drawn of its histogram.
+pub(super) type LatencyCurve = (String, Stroke, Curve);
 
 /// The curve of latency summary `s`, or `None` when its histogram is empty or cannot be read.
 pub(super) fn latency_curve(
@@ -90,12 +141,12 @@ pub(super) fn latency_curve(
     s: &LatencySummary,
 ) -> Option<LatencyCurve> {
     let h = hist::decode(&s.hdr).ok().filter(|h| !h.is_empty())?;
-    Some((label, stroke, h))
+    Some((label, stroke, Curve::of(&h)))
 }
 
 /// A latency-by-percentile chart of `curves` on log scales, the nines axis as deep as the
 /// largest histogram allows; each curve's label is followed by the `quantiles` named (e.g.
-/// `("p99", 0.99)`) and the max. `None` without a curve.
+/// `("p99", 0.99)`, among [`LABEL_QUANTILES`]) and the max. `None` without a curve.
 pub(super) fn percentile_chart(
     title: String,
     subtitle: String,
@@ -107,31 +158,32 @@ pub(super) fn percentile_chart(
     }
     let decades = curves
         .iter()
-        .map(|c| nines_decades(c.2.len()))
+        .map(|c| nines_decades(c.2.len))
         .max()
         .unwrap_or(2);
     let lo = curves
         .iter()
-        .map(|c| c.2.min().max(1) as f64)
+        .map(|c| c.2.min.max(1) as f64)
         .fold(f64::INFINITY, f64::min);
     let hi = curves
         .iter()
-        .map(|c| c.2.max().max(1) as f64)
+        .map(|c| c.2.max.max(1) as f64)
         .fold(0.0, f64::max);
     let (y_domain, y_ticks) = log_ticks(lo, hi, latency_label);
     let (x_domain, x_ticks) = nines_ticks(decades);
     let series = curves
         .into_iter()
-        .map(|(label, stroke, h)| {
+        .map(|(label, stroke, c)| {
             let mut figures: Vec<String> = quantiles
                 .iter()
-                .map(|(name, q)| format!("{name} {}", format::latency(h.value_at_quantile(*q))))
+                .map(|(name, q)| format!("{name} {}", format::latency(c.at(*q))))
                 .collect();
-            figures.push(format!("max {}", format::latency(h.max())));
+            figures.push(format!("max {}", format::latency(c.max)));
             Series {
                 label: format!("{label}  ({})", figures.join(", ")),
                 stroke,
-                points: percentile_curve(&h, decades)
+                points: c
+                    .up_to(decades)
                     .into_iter()
                     .map(|(x, y)| Point::at(x, y))
                     .collect(),
@@ -575,5 +627,39 @@ mod tests {
         // Without a write figure, no section.
         let none = results_with(vec![], None);
         assert!(capacity(&none).is_none());
+    }
+}
+
+#[cfg(test)]
+mod curve_tests {
+    use super::*;
+
+    /// A curve kept without its histogram draws exactly what the histogram would, at every
+    /// depth of the nines axis.
+    #[test]
+    fn a_reduced_curve_draws_what_its_histogram_draws() {
+        for (n, spread) in [
+            (1u64, 1u64),
+            (7, 3),
+            (500, 1000),
+            (20_000, 50_000),
+            (300_000, 7),
+        ] {
+            let mut h = hist::new_hist();
+            for k in 0..n {
+                hist::record(&mut h, 1000 + (k * 7919) % spread.max(1));
+            }
+            let c = Curve::of(&h);
+            for d in 1..=MAX_DECADES {
+                assert_eq!(
+                    c.up_to(d),
+                    percentile_curve(&h, d),
+                    "n {n} spread {spread} decades {d}"
+                );
+            }
+            for q in LABEL_QUANTILES {
+                assert_eq!(c.at(q), h.value_at_quantile(q));
+            }
+        }
     }
 }

@@ -162,7 +162,7 @@ mod tests {
         let r = with_sweeps();
         let html = render(&r);
         check_well_formed(&html).unwrap_or_else(|e| panic!("{e}"));
-        assert!(html.starts_with("<!DOCTYPE html>"));
+        assert!(html.starts_with(&format!("<!DOCTYPE html>\n{}\n", crate::export::HTML_MARK)));
         assert!(!html.contains("<script"), "no scripts");
         // Nothing is fetched: the only URL is the SVG namespace name.
         let urls = html.replace("http://www.w3.org/2000/svg", "");

@@ -66,7 +66,9 @@ summary { cursor: pointer; color: #2f5d8a; }
 pub(super) fn document(r: &ResultsFile, sections: &[Section]) -> String {
     let mut out = String::new();
     let title = format!("segbench report · {} · {}", r.run.host, r.run.id);
-    out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n");
+    out.push_str("<!DOCTYPE html>\n");
+    out.push_str(crate::export::HTML_MARK);
+    out.push_str("\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n");
     out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n");
     out.push_str("<meta name=\"generator\" content=\"segbench\"/>\n");
     let _ = writeln!(out, "<title>{}</title>", escape(&title));
