@@ -253,7 +253,7 @@ pub fn admit(
                         let g = authenticate(stream, from, &token, size, &failures);
                         // A connection shut down to make room is neither a refusal nor a
                         // member: its rank retries.
-                        if seat.leave() {
+                        if let (true, Some(g)) = (seat.leave(), g) {
                             let _ = out.send(g);
                         }
                     });
@@ -361,6 +361,8 @@ fn admit_one(g: Greeted, run_id: &str, m: &mut Members, tx: &Sender<Event>) {
 struct UntilDeadline<'a> {
     s: &'a TcpStream,
     deadline: Instant,
+    /// Bytes read so far.
+    got: usize,
 }
 
 impl io::Read for UntilDeadline<'_> {
@@ -386,22 +388,27 @@ impl io::Read for UntilDeadline<'_> {
             {
                 Err(late())
             }
+            Ok(n) => {
+                self.got += n;
+                Ok(n)
+            }
             r => r,
         }
     }
 }
 
 /// Reads Hello and Register from a new connection within [`AUTH_DEADLINE`]; a wrong token is
-/// answered with Abort after the [`Failures`] delay. The caller answers Welcome.
+/// answered with Abort after the [`Failures`] delay. The caller answers Welcome. `None`: the
+/// connection closed before sending a byte.
 fn authenticate(
     stream: TcpStream,
     from: SocketAddr,
     token: &str,
     size: u32,
     failures: &Failures,
-) -> Greeted {
+) -> Option<Greeted> {
     let mut s = stream;
-    let fail = |why: String| Err((from, why));
+    let fail = |why: String| Some(Err((from, why)));
     let setup = s
         .set_nonblocking(false)
         .and_then(|_| s.set_write_timeout(Some(AUTH_DEADLINE)));
@@ -411,6 +418,7 @@ fn authenticate(
     let mut r = UntilDeadline {
         s: &s,
         deadline: Instant::now() + AUTH_DEADLINE,
+        got: 0,
     };
     let refuse = |s: &mut TcpStream, why: String| {
         let _ = write_msg(
@@ -419,7 +427,7 @@ fn authenticate(
                 reason: why.clone(),
             },
         );
-        Err((from, why))
+        Some(Err((from, why)))
     };
     match read_msg(&mut r, MAX_FRAME_BYTES) {
         Ok(Msg::Hello { token: t, .. }) if token_matches(token, &t) => {}
@@ -430,6 +438,11 @@ fn authenticate(
         Ok(_) => {
             std::thread::sleep(failures.record());
             return refuse(&mut s, "no Hello with the run's token".into());
+        }
+        // Closed before saying anything: a reachability check, or a rank that gave up this
+        // connect and retries; neither a refusal nor a member.
+        Err(ProtoError::Io(e)) if r.got == 0 && e.kind() == io::ErrorKind::UnexpectedEof => {
+            return None
         }
         Err(e) => return fail(format!("no Hello: {e}")),
     }
@@ -457,7 +470,7 @@ fn authenticate(
         (Ok(p), Ok(l)) => (p.ip(), l.ip()),
         _ => return fail("the connection closed during the handshake".into()),
     };
-    Ok((
+    Some(Ok((
         s,
         Member {
             rank,
@@ -466,7 +479,7 @@ fn authenticate(
             local_ip,
             fingerprint,
         },
-    ))
+    )))
 }
 
 /// Why a rank could not join.
@@ -593,6 +606,26 @@ mod tests {
             host: format!("h{rank}"),
             addr: String::new(),
             fingerprint: None,
+        }
+    }
+
+    /// A connection closed before sending a byte (a reachability check, a rank that gave up a
+    /// connect) is neither a refusal nor a member; one that sends garbage is refused.
+    #[test]
+    fn a_connection_closed_before_a_byte_is_not_a_refusal() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let failures = Failures::default();
+        let silent = TcpStream::connect(addr).unwrap();
+        drop(silent);
+        let (s, from) = listener.accept().unwrap();
+        assert!(authenticate(s, from, "secret", 1, &failures).is_none());
+        let mut garbage = TcpStream::connect(addr).unwrap();
+        io::Write::write_all(&mut garbage, &[0, 0, 0, 2, b'{', b'}']).unwrap();
+        let (s, from) = listener.accept().unwrap();
+        match authenticate(s, from, "secret", 1, &failures) {
+            Some(Err((_, why))) => assert!(why.contains("no Hello"), "{why}"),
+            other => panic!("garbage not refused: {:?}", other.map(|g| g.is_ok())),
         }
     }
 
