@@ -9,8 +9,8 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
 use crate::util::{
-    assert_bad_input, assert_success, segbench_in, small_tmpfs, spawn_in, spawn_long_write,
-    wait_for, wait_for_log_bytes, wait_within,
+    assert_bad_input, assert_success, segbench_in, spawn_in, spawn_long_write, wait_for,
+    wait_for_log_bytes, wait_within,
 };
 
 fn interrupted_run_keeps_partial_results(signal: Signal, code: i32) {
@@ -182,49 +182,6 @@ fn a_killed_run_is_recognised_and_clean_removes_only_its_files() {
     let out = segbench_in(t.path(), &["clean", "d"]);
     assert_bad_input(&out, "not a segbench data directory");
     assert!(d.join("notes.txt").exists());
-}
-
-#[test]
-fn a_full_disk_fails_with_one_line_and_partial_results() {
-    let t = tempfile::tempdir().unwrap();
-    let mnt = t.path().join("small");
-    let Some(_mounted) = small_tmpfs(&mnt, "4m") else {
-        return;
-    };
-    let out = segbench_in(
-        t.path(),
-        &[
-            "write",
-            "--engine",
-            "buffered",
-            "--duration",
-            "10s",
-            "--warmup",
-            "0",
-            "--repeat",
-            "1",
-            "--dir",
-            "small/d",
-            "--out",
-            "r.json",
-            "--no-probe",
-            "--quiet",
-        ],
-    );
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("segbench:")).collect();
-    assert_eq!(lines.len(), 1, "{err}");
-    assert!(
-        lines[0].contains("no space left on the device holding") && lines[0].contains(".log"),
-        "{err}"
-    );
-    let r = results::io::read_results(t.path().join("r.json")).unwrap();
-    assert!(matches!(
-        r.workloads[0].status,
-        results::Status::Failed { .. }
-    ));
-    assert!(!mnt.join("d").exists(), "data removed after the failure");
 }
 
 mod fuzz {
