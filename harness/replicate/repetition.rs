@@ -110,7 +110,7 @@ pub fn run_repetition(
                 .map_or(never, |a| a.as_ref());
             threads.push(s.spawn(move || {
                 let (stream, n) =
-                    follower::join(addr, LOCAL_JOIN_TIMEOUT, token, never).map_err(|reason| {
+                    follower::join(addr, LOCAL_JOIN_TIMEOUT, token, stop).map_err(|reason| {
                         FollowerFailure {
                             reason,
                             partial: Default::default(),
@@ -129,6 +129,12 @@ pub fn run_repetition(
             // One at a time, so follower f is thread f.
             match serve::accept_followers(&listener, f, 1, LOCAL_JOIN_TIMEOUT, stop, token) {
                 Ok(l) => links.extend(l),
+                Err(e) if stop.load(Ordering::Relaxed) => {
+                    serve::goodbye(&links);
+                    return Err(RunError::Interrupted(format!(
+                        "while the in-process followers joined: {e}"
+                    )));
+                }
                 Err(e) => {
                     serve::goodbye(&links);
                     return Err(RunError::Engine(EngineError::Corrupt {

@@ -42,6 +42,25 @@ pub enum RunError {
     /// An engine or file-system error mid-run.
     #[error(transparent)]
     Engine(#[from] workloads::EngineError),
+    /// The stop flag (a signal) ended it before it measured anything: what it was doing.
+    #[error("interrupted {0}")]
+    Interrupted(String),
+}
+
+impl RunError {
+    /// The workload's status after this error: skipped when the engine is not supported here,
+    /// interrupted when a signal stopped it, else failed.
+    pub fn status(&self) -> Status {
+        match self {
+            RunError::Unsupported(reason) => Status::Skipped {
+                reason: reason.clone(),
+            },
+            RunError::Engine(err) => Status::Failed {
+                error: err.to_string(),
+            },
+            RunError::Interrupted(_) => Status::Interrupted,
+        }
+    }
 }
 
 /// A barrier before each measured unit (a measured repetition, a workload's warm-up), for a

@@ -197,12 +197,8 @@ pub fn run_modes(
             }
             Err(e) => {
                 progress.line(&format!("{label}: {e}"));
-                status[w] = match e {
-                    RunError::Unsupported(reason) => Status::Skipped { reason },
-                    RunError::Engine(err) => Status::Failed {
-                        error: err.to_string(),
-                    },
-                };
+                interrupted |= matches!(e, RunError::Interrupted(_));
+                status[w] = e.status();
             }
         }
         if !keep {

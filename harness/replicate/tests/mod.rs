@@ -339,6 +339,29 @@ fn a_follower_that_resumes_rejoins_the_isr_when_caught_up() {
     assert!(files(&o.leader_dir) == files(&o.follower_dirs[0]));
 }
 
+/// A signal that lands while the in-process followers join ends the repetition as
+/// interrupted, not as a failure of the run (it used to be "in-process followers: stopped
+/// while waiting for followers", a failed row).
+#[test]
+fn a_stop_while_the_in_process_followers_join_is_an_interruption() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = cfg(Acks::All);
+    let clock: Arc<dyn workloads::pacing::Clock> = Arc::new(MonotonicClock::new());
+    let stopped = AtomicBool::new(true);
+    let t0 = std::time::Instant::now();
+    let ended = run_repetition(&c, dir.path(), clock, &stopped, &Faults::default());
+    // The in-process followers stop joining too (they waited out the 10 s join timeout).
+    assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
+    match ended {
+        Err(e @ crate::runner::RunError::Interrupted(_)) => {
+            assert_eq!(e.status(), results::Status::Interrupted);
+            assert!(e.to_string().contains("followers joined"), "{e}");
+        }
+        Err(e) => panic!("not an interruption: {e}"),
+        Ok(_) => panic!("a stopped repetition ran"),
+    }
+}
+
 #[test]
 fn every_fetch_engine_delivers_the_leaders_bytes() {
     for engine in ["sendfile", "readwrite", "splice", "mmap", "uring"] {

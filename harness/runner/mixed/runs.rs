@@ -20,7 +20,7 @@ use super::{rows, MixedConfig, Part, PeriodicConfig};
 use crate::datadir::DataDir;
 use crate::runner::progress::Progress;
 use crate::runner::read::{self, prepare_cache, LogSet};
-use crate::runner::write::runs::{create_children, err_status, remove_children, verify_written};
+use crate::runner::write::runs::{create_children, remove_children, verify_written};
 use crate::runner::write::{self, RunOptions};
 use crate::runner::{Limit, LiveCounters, RunError};
 
@@ -154,7 +154,7 @@ impl<'a> Env<'a> {
         let all: Vec<usize> = (0..self.cfg.parts.len()).collect();
         let label = format!("mixed {} warm-up", self.cfg.name);
         if let Err((i, e)) = self.run_set(&all, warmup, "warmup", progress, &label) {
-            tally.status[i] = err_status(&e);
+            tally.status[i] = e.status();
             tally.failed = true;
         }
     }
@@ -186,7 +186,7 @@ impl<'a> Env<'a> {
                     Ok(runs) => tally.keep(cfg, rep, alone, runs, progress, &label),
                     Err((i, e)) => {
                         progress.line(&format!("{label}: {}: {e}", cfg.parts[i].0));
-                        tally.status[i] = err_status(&e);
+                        tally.status[i] = e.status();
                         tally.failed = true;
                         return;
                     }

@@ -197,6 +197,7 @@ pub fn write_log_in(
     .map_err(|e| match e {
         RunError::Unsupported(m) => bad_input(format!("writing the log: {m}")),
         RunError::Engine(e) => anyhow::anyhow!("writing the log: {e}"),
+        e @ RunError::Interrupted(_) => anyhow::anyhow!("writing the log: {e}"),
     })?;
     Ok(dir)
 }

@@ -80,7 +80,7 @@ pub fn run_writes(
             match warm_up(cfg, w, opts, data, clock.clone(), stop, progress) {
                 Ok(()) => {}
                 Err(OneError::Run(e)) => {
-                    tally.status[w] = err_status(&e);
+                    tally.status[w] = e.status();
                     continue;
                 }
                 Err(OneError::Sync(e)) => {
@@ -135,7 +135,7 @@ pub fn run_writes(
             Err(OneError::Run(e)) => {
                 progress.line(&format!("{label}: {e}"));
                 // run_one removed the repetition's data.
-                tally.status[w] = err_status(&e);
+                tally.status[w] = e.status();
             }
             Err(OneError::Sync(e)) => {
                 progress.line(&format!("{label}: {e}"));
@@ -250,18 +250,6 @@ fn warm_up(
 enum OneError {
     Run(RunError),
     Sync(String),
-}
-
-/// A workload's status after `e`: skipped when the engine is not supported here, else failed.
-pub fn err_status(e: &RunError) -> Status {
-    match e {
-        RunError::Unsupported(reason) => Status::Skipped {
-            reason: reason.clone(),
-        },
-        RunError::Engine(err) => Status::Failed {
-            error: err.to_string(),
-        },
-    }
 }
 
 /// Appends timed when measuring the runner's own cost per append.
