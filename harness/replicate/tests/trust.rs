@@ -12,7 +12,7 @@ use workloads::kafka::batch::{batch_len, encode_batch};
 
 use super::super::follower::FollowerFailure;
 use super::super::isr::ReplicaState;
-use super::super::serve::{accept_followers, check_report};
+use super::super::serve::{accept_followers, check_report, Link};
 use super::super::wire::{self, FollowerReport, Start};
 use super::super::{follower, ReplicaConfig};
 use super::{cfg, test_start, TEST_TOKEN};
@@ -45,6 +45,19 @@ fn listener() -> (TcpListener, SocketAddr) {
     let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
     let a = l.local_addr().unwrap();
     (l, a)
+}
+
+/// A real leader's join on a thread, waiting up to `timeout` for one follower (the run's token).
+fn a_leader_waiting_for_one(
+    timeout: Duration,
+) -> (
+    SocketAddr,
+    std::thread::JoinHandle<Result<Vec<Link>, String>>,
+) {
+    let (l, addr) = listener();
+    let stop = AtomicBool::new(false);
+    let leader = std::thread::spawn(move || accept_followers(&l, 1, 1, timeout, &stop, TEST_TOKEN));
+    (addr, leader)
 }
 
 /// A fake leader: admits one follower, sends `start`, answers its first FETCH with one DATA
@@ -221,17 +234,7 @@ fn a_follower_refuses_a_start_beyond_the_limits_before_making_anything() {
 
 #[test]
 fn a_leader_admits_only_the_runs_token() {
-    let (l, addr) = listener();
-    let leader = std::thread::spawn(move || {
-        accept_followers(
-            &l,
-            1,
-            1,
-            Duration::from_secs(10),
-            &AtomicBool::new(false),
-            TEST_TOKEN,
-        )
-    });
+    let (addr, leader) = a_leader_waiting_for_one(Duration::from_secs(10));
     let wrong = follower::join(
         addr,
         Duration::from_secs(5),
@@ -250,17 +253,7 @@ fn a_leader_admits_only_the_runs_token() {
 
 #[test]
 fn silent_connections_do_not_keep_a_follower_out() {
-    let (l, addr) = listener();
-    let leader = std::thread::spawn(move || {
-        accept_followers(
-            &l,
-            1,
-            1,
-            Duration::from_secs(20),
-            &AtomicBool::new(false),
-            TEST_TOKEN,
-        )
-    });
+    let (addr, leader) = a_leader_waiting_for_one(Duration::from_secs(20));
     let strangers: Vec<TcpStream> = (0..64).map(|_| TcpStream::connect(addr).unwrap()).collect();
     let t0 = Instant::now();
     let (_s, n) = follower::join(addr, Duration::from_secs(10), TEST_TOKEN, &NEVER).unwrap();
@@ -335,17 +328,7 @@ fn the_fetch_wait_and_other_sizes_are_bounded_on_the_command_line() {
 
 #[test]
 fn wrong_tokens_are_checked_ever_more_slowly() {
-    let (l, addr) = listener();
-    let leader = std::thread::spawn(move || {
-        accept_followers(
-            &l,
-            1,
-            1,
-            Duration::from_secs(20),
-            &AtomicBool::new(false),
-            TEST_TOKEN,
-        )
-    });
+    let (addr, leader) = a_leader_waiting_for_one(Duration::from_secs(20));
     let t0 = Instant::now();
     for k in 0..8 {
         let guess = format!("guess-{k:016}");
