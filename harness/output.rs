@@ -352,6 +352,25 @@ pub fn check(to: &Destination) -> anyhow::Result<()> {
     }
     if let Some(dir) = &to.hdr_log {
         check_dir("--hdr-log", dir)?;
+        check_hdr_logs(dir)?;
+    }
+    Ok(())
+}
+
+/// Refuses an `--hdr-log` directory holding a `.hlog` file segbench did not write (one of the
+/// run's logs could have its name); the names themselves are checked again when written.
+fn check_hdr_logs(dir: &Path) -> anyhow::Result<()> {
+    let entries =
+        fs::read_dir(dir).map_err(|e| bad_input(format!("--hdr-log {}: {e}", dir.display())))?;
+    for p in entries.flatten().map(|e| e.path()) {
+        if p.extension().is_some_and(|x| x == "hlog") && !results::hdrlog::is_ours(&p) {
+            return Err(bad_input(format!(
+                "--hdr-log {}: {} is not a segbench interval log (segbench replaces only its \
+                 own); choose another directory or move it",
+                dir.display(),
+                p.display()
+            )));
+        }
     }
     Ok(())
 }

@@ -76,6 +76,16 @@ pub enum HdrLogError {
         /// The cause.
         reason: String,
     },
+    /// A file of that name is in the directory and segbench did not write it: nothing written.
+    #[error(
+        "{} exists and is not a segbench interval log (segbench replaces only its own); \
+         choose another --hdr-log directory or move it",
+        path.display()
+    )]
+    NotOurs {
+        /// The file.
+        path: PathBuf,
+    },
     /// Writing the file (or creating its directory) failed.
     #[error("cannot write HdrHistogram log {}: {source}", path.display())]
     Io {
@@ -262,13 +272,45 @@ pub fn write_interval_logs(dir: &Path, r: &ResultsFile) -> Result<Vec<PathBuf>, 
         path: dir.to_path_buf(),
         source,
     })?;
+    let logged: Vec<&WorkloadResult> = (r.workloads.iter())
+        .filter(|w| !w.repetitions.is_empty())
+        .collect();
+    // A user's file under one of the names: nothing is written, nothing replaced.
+    for w in &logged {
+        let path = dir.join(file_name(w));
+        if path.symlink_metadata().is_ok() && !is_ours(&path) {
+            return Err(HdrLogError::NotOurs { path });
+        }
+    }
     let mut written = Vec::new();
-    for w in r.workloads.iter().filter(|w| !w.repetitions.is_empty()) {
+    for w in logged {
         let path = dir.join(file_name(w));
         write_interval_log(&path, &r.run, w)?;
         written.push(path);
     }
     Ok(written)
+}
+
+/// True when `path` is a regular file that starts as [`interval_log`] writes one (its first two
+/// lines: the format version, then segbench's own comment).
+pub fn is_ours(path: &Path) -> bool {
+    use std::io::Read;
+    let regular = path
+        .symlink_metadata()
+        .is_ok_and(|m| m.file_type().is_file());
+    let mut head = [0u8; 512];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    let text = String::from_utf8_lossy(&head[..n]);
+    let mut lines = text.lines();
+    regular
+        && lines
+            .next()
+            .is_some_and(|l| l.starts_with("#[Histogram log format version"))
+        && lines
+            .next()
+            .is_some_and(|l| l.starts_with("#[segbench workload "))
 }
 
 #[cfg(test)]
@@ -433,6 +475,14 @@ mod tests {
         assert_eq!(files, vec![out.join("write_uring_qd=8_direct.hlog")]);
         let text = std::fs::read_to_string(&files[0]).unwrap();
         assert_eq!(text, interval_log(&r.run, &r.workloads[0]).unwrap());
+        // Its own earlier log is replaced; a user's file of that name never is.
+        assert_eq!(write_interval_logs(&out, &r).unwrap(), files);
+        std::fs::write(&files[0], "my notes\n").unwrap();
+        assert!(matches!(
+            write_interval_logs(&out, &r),
+            Err(HdrLogError::NotOurs { .. })
+        ));
+        assert_eq!(std::fs::read_to_string(&files[0]).unwrap(), "my notes\n");
         let mut bad = r.run.clone();
         bad.start_time = "yesterday".into();
         assert!(matches!(

@@ -98,6 +98,33 @@ fn measuring_commands_never_replace_a_users_file_with_their_results() {
     results::io::read_results(t.path().join("r.json")).unwrap();
 }
 
+/// `--hdr-log DIR` never replaces a user's `.hlog` file there, and replaces its own.
+#[test]
+fn interval_logs_replace_only_segbench_s_own() {
+    let t = tempfile::tempdir().unwrap();
+    let logs = t.path().join("logs");
+    fs::create_dir(&logs).unwrap();
+    let mine = logs.join("write_null.hlog");
+    fs::write(&mine, "my notes\n").unwrap();
+    let args = [
+        "write",
+        "--engine",
+        "null",
+        "--size",
+        "1MiB",
+        "--no-probe",
+        "-q",
+        "--hdr-log",
+        "logs",
+    ];
+    assert_bad_input(&segbench_in(t.path(), &args), "not a segbench interval log");
+    assert_eq!(fs::read_to_string(&mine).unwrap(), "my notes\n");
+    fs::remove_file(&mine).unwrap();
+    assert_success(&segbench_in(t.path(), &args));
+    assert!(results::hdrlog::is_ours(&mine));
+    assert_success(&segbench_in(t.path(), &args));
+}
+
 #[test]
 fn reports_and_comparisons_replace_only_their_own_earlier_output() {
     let t = tempfile::tempdir().unwrap();
