@@ -15,8 +15,9 @@ use crate::parse::{duration, rate, size};
 /// Examples shown by `segbench plan --help`.
 pub const PLAN_HELP: &str =
     "Per-node limits come from --from RESULTS.json (disk write: the chosen --engine or the best
-device-medium write; read path: the best read; disk size and NIC speed: the embedded probe)
-unless given explicitly. NIC speeds take bits too: 10Gbit/s = 1250MB/s.
+device-medium write in Kafka's format, never --format raw; read path: the best sendfile read,
+the path a broker serves consumers by; disk size and NIC speed: the embedded probe) unless
+given explicitly. NIC speeds take bits too: 10Gbit/s = 1250MB/s.
 
 Brokers = ceil(max(r·W/(D·U), r·W/(NICin·U), (r−1+c)·W/(NICout·U), r·W·T/(S·F), r)) + spare
 
@@ -51,7 +52,8 @@ pub struct PlanArgs {
     /// Sustained disk write bandwidth per node (D).
     #[arg(long, value_parser = rate, allow_hyphen_values = true, value_name = "RATE")]
     pub disk_bw: Option<f64>,
-    /// Read-path (serving) throughput per node (R); default: the best read result, if any.
+    /// Read-path (serving) throughput per node (R); default: the best sendfile read result (else
+    /// the best read), if any.
     #[arg(long, value_parser = rate, allow_hyphen_values = true, value_name = "RATE")]
     pub read_path: Option<f64>,
     /// NIC speed per node, both directions (e.g. 10Gbit/s or 1250MB/s).

@@ -1,6 +1,6 @@
 //! Per-node limits taken from a results file: the disk write figure of the best (or the
-//! chosen) write workload, the read path of the best read workload, and the disk capacity
-//! and NIC speed from the hardware probe.
+//! chosen) write workload in Kafka's format, the read path of the best sendfile read (the path
+//! a broker serves consumers by), and the disk capacity and NIC speed from the hardware probe.
 
 use super::inputs::{CapacityError, Figure, NodeLimits};
 use crate::figures::RowKind;
@@ -85,9 +85,49 @@ fn steady_note(w: &WorkloadResult, m: f64, short: Option<(&WorkloadResult, f64)>
     )
 }
 
+/// True when `w` wrote `--format raw`: no record batches and no indexes, a path no Kafka broker
+/// runs (a row without the key wrote the default, Kafka's format).
+fn is_raw_format(w: &WorkloadResult) -> bool {
+    w.config.get("format").and_then(|v| v.as_str()) == Some("raw")
+}
+
+/// The write rows a broker's disk limit may come from: plain writes in Kafka's format; raw-format
+/// rows only when the results hold no other write (with a note). The note also names a faster
+/// raw row left out.
+fn broker_writes<'a>(r: &'a ResultsFile, notes: &mut Vec<String>) -> Vec<&'a WorkloadResult> {
+    let writes: Vec<&WorkloadResult> = (r.workloads.iter())
+        .filter(|w| RowKind::of(w) == RowKind::Write)
+        .collect();
+    let (raw, kafka): (Vec<&WorkloadResult>, Vec<&WorkloadResult>) =
+        writes.iter().partition(|w| is_raw_format(w));
+    if kafka.is_empty() {
+        if !raw.is_empty() {
+            notes.push(
+                "disk write: only --format raw writes in the results (no record batches, no \
+                 indexes): the figure overstates what a broker's log appends sustain"
+                    .to_string(),
+            );
+        }
+        return raw;
+    }
+    // A faster raw row is named, against the Kafka rows of its own medium.
+    if let Some((rw, rm)) = best(raw.iter().copied()) {
+        let km = best(kafka.iter().copied().filter(|k| k.medium == rw.medium)).map(|x| x.1);
+        if !matches!(km, Some(km) if km >= rm) {
+            notes.push(format!(
+                "disk write: left out {} ({}), a --format raw row: a broker writes Kafka's \
+                 record batches and indexes",
+                rw.name,
+                format::mb_per_s(rm)
+            ));
+        }
+    }
+    kafka
+}
+
 /// The disk write figure: the chosen engine's (its steady result first), else the best steady
 /// device-medium write, else the best device-medium write, else the best page-cache write
-/// (labelled as such).
+/// (labelled as such); among Kafka-format rows ([`broker_writes`]).
 fn disk_write(
     r: &ResultsFile,
     engine: Option<&str>,
@@ -96,20 +136,25 @@ fn disk_write(
     // A replication workload's produce rate (`segbench replicate`) is not a disk's write
     // bandwidth, nor is a mixed workload's part (paced, or sharing the disk): only plain
     // writes set the disk limit ([`replication_cost`] weighs replication).
-    let writes = || {
-        r.workloads
-            .iter()
-            .filter(|w| RowKind::of(w) == RowKind::Write)
-    };
+    let broker = broker_writes(r, notes);
+    let writes = || broker.iter().copied();
     if let Some(e) = engine {
         let matches: Vec<&WorkloadResult> = writes()
             .filter(|w| w.engine == e || w.name == e || w.name == format!("write/{e}"))
             .collect();
         if matches.is_empty() {
             let names: Vec<&str> = writes().map(|w| w.engine.as_str()).collect();
+            let only_raw = r
+                .workloads
+                .iter()
+                .any(|w| RowKind::of(w) == RowKind::Write && is_raw_format(w) && w.engine == e);
             return Err(CapacityError::Engine {
                 engine: e.to_string(),
-                reason: if names.is_empty() {
+                reason: if only_raw {
+                    "is in the results only as --format raw writes, a path no broker runs; \
+                     run it in Kafka's format"
+                        .to_string()
+                } else if names.is_empty() {
                     "is not in the results: they hold no write workload".to_string()
                 } else {
                     format!(
@@ -187,6 +232,39 @@ fn disk_write(
     }
 }
 
+/// The read path's figure: the best `sendfile` read, the path a Kafka broker serves plaintext
+/// consumers by; another engine only when the results hold no sendfile read. A note names a
+/// faster engine left out, or says no sendfile row was there.
+fn read_path(r: &ResultsFile, notes: &mut Vec<String>) -> Option<Figure> {
+    let reads = || (r.workloads.iter()).filter(|w| RowKind::of(w) == RowKind::Read);
+    let is_sendfile = |w: &&WorkloadResult| w.engine.split(':').next() == Some("sendfile");
+    let any = best(reads());
+    let (w, m) = match best(reads().filter(is_sendfile)) {
+        Some((w, m)) => {
+            if let Some((fw, fm)) = any.filter(|(_, fm)| *fm > m) {
+                notes.push(format!(
+                    "read path: {} ({}), the path a broker serves consumers by, over the faster {} \
+                     ({})",
+                    w.name,
+                    format::mb_per_s(m),
+                    fw.name,
+                    format::mb_per_s(fm)
+                ));
+            }
+            (w, m)
+        }
+        None => {
+            let (w, m) = any?;
+            notes.push(format!(
+                "read path: no sendfile read in the results (Kafka's consumer path); using {}",
+                w.name
+            ));
+            (w, m)
+        }
+    };
+    Some(measured(w, m, format::medium_label(w.medium)))
+}
+
 /// A probe's count or size when it is known and positive.
 fn positive(v: Option<u64>) -> Option<u64> {
     v.filter(|x| *x > 0)
@@ -261,7 +339,9 @@ fn nic_speed(probe: &Probe) -> Option<Figure> {
 ///   completed write whose medium is the device (page-cache results only when no device result
 ///   exists, with a note); results run until steady (all repetitions steady) are preferred over
 ///   short runs, with a note;
-/// - read path: the median of the best completed read workload;
+/// - read path: the median of the best completed `sendfile` read (Kafka's consumer path; another
+///   engine only when there is none, with a note); write rows in `--format raw` are left out
+///   of the disk write (used only when nothing else was written, with a note);
 /// - disk capacity: the probe's storage `total_bytes` (else available or free bytes);
 /// - NIC in and out: the probe's fastest non-loopback interface speed (full duplex).
 pub fn limits_from_results_for(
@@ -270,12 +350,7 @@ pub fn limits_from_results_for(
 ) -> Result<NodeLimits, CapacityError> {
     let mut notes = Vec::new();
     let disk_write_bytes_per_s = disk_write(r, engine, &mut notes)?;
-    let read_path_bytes_per_s = best(
-        r.workloads
-            .iter()
-            .filter(|w| RowKind::of(w) == RowKind::Read),
-    )
-    .map(|(w, m)| measured(w, m, format::medium_label(w.medium)));
+    let read_path_bytes_per_s = read_path(r, &mut notes);
     let probe = r.probe.as_ref();
     let nic = probe.and_then(nic_speed);
     if r.interrupted {

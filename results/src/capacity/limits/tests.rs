@@ -297,3 +297,77 @@ fn more_bytes_to_followers_than_r_minus_1_scales_the_nic_out_limit() {
     assert!(crate::testing::close(out.value, nic_in * 0.8), "{out:?}");
     assert!(out.source.contains("measured"), "{}", out.source);
 }
+
+/// A write row as `--format raw` wrote it.
+fn raw(mut w: WorkloadResult) -> WorkloadResult {
+    w.config.insert("format".into(), serde_json::json!("raw"));
+    w
+}
+
+#[test]
+fn a_raw_format_row_never_sets_a_brokers_disk_limit_while_kafka_rows_exist() {
+    let kafka = workload("write/direct", Kind::Write, Medium::Device, 250.0 * MB);
+    let mut fast_raw = raw(workload(
+        "scale-qd/qd=64/uring:direct,qd=64",
+        Kind::Write,
+        Medium::Device,
+        1000.0 * MB,
+    ));
+    fast_raw.engine = "uring:direct,qd=64".into();
+    let r = results_with(vec![kafka.clone(), fast_raw.clone()], None);
+    let l = limits_from_results(&r).unwrap();
+    let d = l.disk_write_bytes_per_s.unwrap();
+    assert_eq!(d.value, 250.0 * MB);
+    assert!(d.source.contains("write/direct"), "{}", d.source);
+    assert!(
+        l.notes
+            .iter()
+            .any(|n| n.contains("left out scale-qd/qd=64")),
+        "{:?}",
+        l.notes
+    );
+    // Naming the raw row's engine is refused with the reason.
+    let e = limits_from_results_for(&r, Some("uring:direct,qd=64")).unwrap_err();
+    assert!(e.to_string().contains("--format raw"), "{e}");
+    // Raw rows alone: used, and said.
+    let only = results_with(vec![fast_raw], None);
+    let l = limits_from_results(&only).unwrap();
+    assert_eq!(l.disk_write_bytes_per_s.unwrap().value, 1000.0 * MB);
+    assert!(l.notes.iter().any(|n| n.contains("only --format raw")));
+}
+
+#[test]
+fn the_read_path_is_sendfile_even_beside_a_faster_hot_mmap_read() {
+    let r = results_with(
+        vec![
+            workload("read-hot/mmap", Kind::Read, Medium::PageCache, 4400.0 * MB),
+            workload(
+                "read-hot/sendfile",
+                Kind::Read,
+                Medium::PageCache,
+                2900.0 * MB,
+            ),
+        ],
+        None,
+    );
+    let l = limits_from_results_for(&r, None).unwrap();
+    let p = l.read_path_bytes_per_s.unwrap();
+    assert_eq!(p.value, 2900.0 * MB);
+    assert!(l
+        .notes
+        .iter()
+        .any(|n| n.contains("over the faster read-hot/mmap")));
+    // No sendfile row: the best read, said.
+    let r = results_with(
+        vec![workload(
+            "read/readwrite",
+            Kind::Read,
+            Medium::Network,
+            1000.0 * MB,
+        )],
+        None,
+    );
+    let l = limits_from_results_for(&r, None).unwrap();
+    assert_eq!(l.read_path_bytes_per_s.unwrap().value, 1000.0 * MB);
+    assert!(l.notes.iter().any(|n| n.contains("no sendfile read")));
+}
