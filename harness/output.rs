@@ -294,15 +294,17 @@ pub fn prepare_dir(flag: &str, dir: &Path, names: &[(&str, OutputKind)]) -> anyh
     .map_err(|e| bad_input(format!("{flag} {shown}: cannot write into it: {e}")))
 }
 
-/// A results file for finished workloads.
+/// A results file for finished workloads; the run's warnings gain any device reads a cache
+/// below the system may have served ([`results::host_cache::suspects`]).
 pub fn results_file(
     meta: &RunMeta,
     probe: Option<results::probe::Probe>,
     baseline: Baseline,
     workloads: Vec<WorkloadResult>,
-    warnings: Vec<String>,
+    mut warnings: Vec<String>,
     interrupted: bool,
 ) -> ResultsFile {
+    warnings.extend(results::host_cache::suspects(&workloads, probe.as_ref()));
     ResultsFile {
         schema_version: SCHEMA_VERSION,
         tool: meta::tool(),

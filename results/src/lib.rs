@@ -32,6 +32,7 @@ pub mod fleet_schema;
 pub mod format;
 pub mod hdrlog;
 pub mod hist;
+pub mod host_cache;
 pub mod identity;
 pub mod interference;
 pub mod io;

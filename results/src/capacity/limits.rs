@@ -351,6 +351,7 @@ pub fn limits_from_results_for(
     let mut notes = Vec::new();
     let disk_write_bytes_per_s = disk_write(r, engine, &mut notes)?;
     let read_path_bytes_per_s = read_path(r, &mut notes);
+    notes.extend(crate::host_cache::suspects(&r.workloads, r.probe.as_ref()));
     let probe = r.probe.as_ref();
     let nic = probe.and_then(nic_speed);
     if r.interrupted {
