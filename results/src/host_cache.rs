@@ -5,15 +5,10 @@
 use crate::figures::RowKind;
 use crate::format;
 use crate::probe::Probe;
-use crate::schema::{Medium, Status, WorkloadResult};
+use crate::schema::{Medium, WorkloadResult};
 
 /// How many times the fastest device write a device read must reach to be suspect.
 pub const SUSPECT_RATIO: f64 = 3.0;
-
-fn median(w: &WorkloadResult) -> Option<f64> {
-    let m = w.summary.as_ref()?.throughput_bytes_per_s.median;
-    (matches!(w.status, Status::Completed) && m.is_finite() && m > 0.0).then_some(m)
-}
 
 /// One warning per device-medium read row whose median is at least [`SUSPECT_RATIO`] times the
 /// fastest device-medium plain write in `workloads` (the row each compares against is named;
@@ -21,7 +16,7 @@ fn median(w: &WorkloadResult) -> Option<f64> {
 pub fn suspects(workloads: &[WorkloadResult], probe: Option<&Probe>) -> Vec<String> {
     let fastest_write = (workloads.iter())
         .filter(|w| RowKind::of(w) == RowKind::Write && w.medium == Medium::Device)
-        .filter_map(|w| median(w).map(|m| (w, m)))
+        .filter_map(|w| crate::merge::usable_median(w).map(|m| (w, m)))
         .max_by(|a, b| a.1.total_cmp(&b.1));
     let Some((ww, wm)) = fastest_write else {
         return Vec::new();
@@ -33,7 +28,7 @@ pub fn suspects(workloads: &[WorkloadResult], probe: Option<&Probe>) -> Vec<Stri
         .unwrap_or_default();
     (workloads.iter())
         .filter(|w| RowKind::of(w) == RowKind::Read && w.medium == Medium::Device)
-        .filter_map(|w| median(w).map(|m| (w, m)))
+        .filter_map(|w| crate::merge::usable_median(w).map(|m| (w, m)))
         .filter(|(_, m)| *m >= SUSPECT_RATIO * wm)
         .map(|(w, m)| {
             format!(

@@ -8,45 +8,19 @@ use crate::format;
 use crate::probe::Probe;
 use crate::schema::{Medium, ResultsFile, Status, WorkloadResult};
 
-fn usable_median(w: &WorkloadResult) -> Option<f64> {
-    if !matches!(w.status, Status::Completed) {
-        return None;
-    }
-    let m = match hosts_median(w) {
-        Some((m, _)) => m,
-        None => w.summary.as_ref()?.throughput_bytes_per_s.median,
-    };
-    (m.is_finite() && m > 0.0).then_some(m)
-}
-
-/// For a result merged from several hosts (`segbench merge`, `segbench fleet`), whose own
-/// throughput is the hosts' sum: the median of the hosts' own figures over all repetitions,
-/// and how many hosts there were. `None` for a single host's result.
-fn hosts_median(w: &WorkloadResult) -> Option<(f64, usize)> {
-    let hosts = crate::merge::host_count(w);
-    (hosts > 1).then(|| {
-        let figures: Vec<f64> = w
-            .repetitions
-            .iter()
-            .flat_map(crate::merge::host_figures)
-            .map(|f| f.throughput_bytes_per_s)
-            .collect();
-        (crate::stats::median(&figures), hosts)
-    })
-}
-
 fn best<'a>(ws: impl Iterator<Item = &'a WorkloadResult>) -> Option<(&'a WorkloadResult, f64)> {
-    ws.filter_map(|w| usable_median(w).map(|m| (w, m))).fold(
-        None,
-        |acc: Option<(&WorkloadResult, f64)>, (w, m)| match acc {
-            Some((_, b)) if b >= m => acc,
-            _ => Some((w, m)),
-        },
-    )
+    ws.filter_map(|w| crate::merge::usable_median(w).map(|m| (w, m)))
+        .fold(
+            None,
+            |acc: Option<(&WorkloadResult, f64)>, (w, m)| match acc {
+                Some((_, b)) if b >= m => acc,
+                _ => Some((w, m)),
+            },
+        )
 }
 
 fn measured(w: &WorkloadResult, m: f64, what: &str) -> Figure {
-    match hosts_median(w) {
+    match crate::merge::hosts_median(w) {
         Some((_, n)) => Figure::new(
             m,
             format!(

@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::hist;
-use crate::schema::{LatencySummary, Repetition, RunInfo, ThreadStats, Timeline, WorkloadResult};
+use crate::schema::{
+    LatencySummary, Repetition, RunInfo, Status, ThreadStats, Timeline, WorkloadResult,
+};
 
 use super::MergeError;
 
@@ -103,6 +105,36 @@ pub fn host_count(w: &WorkloadResult) -> usize {
         .max()
         .unwrap_or(0)
         .max(1)
+}
+
+/// The median throughput of `w` to plan or judge with: per host for a result merged from
+/// several hosts ([`hosts_median`]), else its summary's; `None` unless completed, finite and
+/// positive.
+pub fn usable_median(w: &WorkloadResult) -> Option<f64> {
+    if !matches!(w.status, Status::Completed) {
+        return None;
+    }
+    let m = match hosts_median(w) {
+        Some((m, _)) => m,
+        None => w.summary.as_ref()?.throughput_bytes_per_s.median,
+    };
+    (m.is_finite() && m > 0.0).then_some(m)
+}
+
+/// For a result merged from several hosts (`segbench merge`, `segbench fleet`), whose own
+/// throughput is the hosts' sum: the median of the hosts' own figures over all repetitions,
+/// and how many hosts there were. `None` for a single host's result.
+pub fn hosts_median(w: &WorkloadResult) -> Option<(f64, usize)> {
+    let hosts = host_count(w);
+    (hosts > 1).then(|| {
+        let figures: Vec<f64> = w
+            .repetitions
+            .iter()
+            .flat_map(host_figures)
+            .map(|f| f.throughput_bytes_per_s)
+            .collect();
+        (crate::stats::median(&figures), hosts)
+    })
 }
 
 /// Sums timelines bucket by bucket (aligned at their start); the result is as long as the
