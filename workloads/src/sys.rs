@@ -347,6 +347,27 @@ pub fn reserve(file: &File, offset: u64, len: u64, path: &Path) -> Result<(), En
     Ok(())
 }
 
+/// Makes sure the first `need` bytes of `file` (mapped, `cap` bytes long) are allocated before a
+/// store: when `need` passes `*reserved`, reserves ([`reserve`]) up to `need` or `step` past
+/// `*reserved`, whichever is further, at most `cap`, and moves `*reserved` there.
+#[inline]
+pub fn reserve_ahead(
+    file: &File,
+    reserved: &mut usize,
+    need: usize,
+    step: usize,
+    cap: usize,
+    path: &Path,
+) -> Result<(), EngineError> {
+    if need <= *reserved {
+        return Ok(());
+    }
+    let to = need.max(reserved.saturating_add(step)).min(cap);
+    reserve(file, *reserved as u64, (to - *reserved) as u64, path)?;
+    *reserved = to;
+    Ok(())
+}
+
 /// `posix_fadvise(POSIX_FADV_DONTNEED)` over the whole file: drops its clean pages from the cache.
 pub fn evict(file: &File, path: &Path) -> Result<(), EngineError> {
     // SAFETY: no memory is passed.

@@ -91,19 +91,15 @@ impl MappedIndex {
     fn next_slot(&mut self, op: &'static str) -> Result<&mut [u8], EngineError> {
         let at = self.entries * self.entry_len;
         let len = self.entry_len;
-        if at + len > self.reserved {
-            if let (Some(file), Some(map)) = (&self.file, &self.map) {
-                let to = (at + len)
-                    .max(self.reserved.saturating_add(INDEX_RESERVE_STEP))
-                    .min(map.len());
-                crate::sys::reserve(
-                    file,
-                    self.reserved as u64,
-                    (to - self.reserved) as u64,
-                    &self.path,
-                )?;
-                self.reserved = to;
-            }
+        if let (Some(file), Some(map)) = (&self.file, &self.map) {
+            crate::sys::reserve_ahead(
+                file,
+                &mut self.reserved,
+                at + len,
+                INDEX_RESERVE_STEP,
+                map.len(),
+                &self.path,
+            )?;
         }
         match self.map.as_mut() {
             Some(m) => Ok(&mut m.as_mut_slice()[at..at + len]),

@@ -3,8 +3,9 @@
 //! the mapping (zero copy). Only allocated blocks are ever handed out: without `preallocate` the
 //! file is sparse, and a store into a hole on a full file system is a SIGBUS (the process dies
 //! with no message and leaves its data), so `buffer` first reserves the next [`RESERVE_STEP`]
-//! bytes with `posix_fallocate` whenever an append would pass the reserved end; a full file
-//! system is then an ordinary [`EngineError::NoSpace`]. A flush is `msync(MS_SYNC)` over the pages dirtied since the last
+//! bytes with `posix_fallocate` whenever an append would pass the reserved end
+//! ([`sys::reserve_ahead`]); a full file system is then an ordinary [`EngineError::NoSpace`].
+//! A flush is `msync(MS_SYNC)` over the pages dirtied since the last
 //! flush (plus `fsync` for [`SyncKind::Fsync`]). `close` unmaps and trims the file to its data.
 //!
 //! `O_DSYNC` has no effect on stores to a mapping, so for a [`FileTarget::dsync`] target every
@@ -126,18 +127,8 @@ impl WriteEngine for Mmap {
                 ),
             )
         })?;
-        if end > f.reserved {
-            let to = end
-                .max(f.reserved.saturating_add(RESERVE_STEP))
-                .min(f.map.len());
-            sys::reserve(
-                &f.file,
-                f.reserved as u64,
-                (to - f.reserved) as u64,
-                &f.path,
-            )?;
-            f.reserved = to;
-        }
+        let cap = f.map.len();
+        sys::reserve_ahead(&f.file, &mut f.reserved, end, RESERVE_STEP, cap, &f.path)?;
         f.staged = len;
         Ok(Some(&mut f.map.as_mut_slice()[f.pos..end]))
     }
