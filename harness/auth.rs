@@ -17,7 +17,7 @@ use std::io::{self, Read};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Bytes of randomness in a token from [`new_token`] (hex: twice as many characters).
 pub const TOKEN_BYTES: usize = 16;
@@ -184,6 +184,69 @@ impl Drop for Seat {
     fn drop(&mut self) {
         let mut room = self.room.lock().unwrap_or_else(|e| e.into_inner());
         room.waiting.retain(|(id, _)| *id != self.id);
+    }
+}
+
+/// Reads from a stream until a fixed instant: each read waits at most the time left, so a peer
+/// sending a byte at a time cannot stretch a handshake past it. Past the instant a read fails
+/// with `TimedOut` ("`what` within N s"). Counts the bytes read, so a caller can tell a
+/// connection closed before its first byte from one cut off mid-message.
+#[derive(Debug)]
+pub struct ByDeadline<'a> {
+    s: &'a TcpStream,
+    within: Duration,
+    deadline: Instant,
+    what: &'static str,
+    got: usize,
+}
+
+impl<'a> ByDeadline<'a> {
+    /// Reads `s` for at most `within` from now; `what` names what did not happen in time.
+    pub fn new(s: &'a TcpStream, within: Duration, what: &'static str) -> Self {
+        ByDeadline {
+            s,
+            within,
+            deadline: Instant::now() + within,
+            what,
+            got: 0,
+        }
+    }
+
+    /// Bytes read so far.
+    pub fn got(&self) -> usize {
+        self.got
+    }
+}
+
+impl io::Read for ByDeadline<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let late = || {
+            io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("{} within {} s", self.what, self.within.as_secs()),
+            )
+        };
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(late());
+        }
+        self.s.set_read_timeout(Some(left))?;
+        let mut s = self.s;
+        match io::Read::read(&mut s, buf) {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                Err(late())
+            }
+            Ok(n) => {
+                self.got += n;
+                Ok(n)
+            }
+            r => r,
+        }
     }
 }
 

@@ -16,7 +16,7 @@ use super::clock::realtime_ns;
 use super::proto::{
     read_msg, write_msg, Msg, ProtoError, MAX_FRAME_BYTES, MAX_RESULTS_FRAME_BYTES,
 };
-use crate::auth::{token_matches, Failures, WaitingRoom, AUTH_DEADLINE};
+use crate::auth::{token_matches, ByDeadline, Failures, WaitingRoom, AUTH_DEADLINE};
 
 /// Heartbeat period, both ways.
 pub const HEARTBEAT: Duration = Duration::from_secs(1);
@@ -356,47 +356,6 @@ fn admit_one(g: Greeted, run_id: &str, m: &mut Members, tx: &Sender<Event>) {
     }
 }
 
-/// Reads from a stream until a fixed instant: each read waits at most the time left, so a
-/// peer sending a byte at a time cannot stretch the handshake.
-struct UntilDeadline<'a> {
-    s: &'a TcpStream,
-    deadline: Instant,
-    /// Bytes read so far.
-    got: usize,
-}
-
-impl io::Read for UntilDeadline<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let late = || {
-            io::Error::new(
-                io::ErrorKind::TimedOut,
-                format!("not authenticated within {} s", AUTH_DEADLINE.as_secs()),
-            )
-        };
-        let left = self.deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(late());
-        }
-        self.s.set_read_timeout(Some(left))?;
-        let mut s = self.s;
-        match io::Read::read(&mut s, buf) {
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                Err(late())
-            }
-            Ok(n) => {
-                self.got += n;
-                Ok(n)
-            }
-            r => r,
-        }
-    }
-}
-
 /// Reads Hello and Register from a new connection within [`AUTH_DEADLINE`]; a wrong token is
 /// answered with Abort after the [`Failures`] delay. The caller answers Welcome. `None`: the
 /// connection closed before sending a byte.
@@ -415,11 +374,7 @@ fn authenticate(
     if let Err(e) = setup {
         return fail(e.to_string());
     }
-    let mut r = UntilDeadline {
-        s: &s,
-        deadline: Instant::now() + AUTH_DEADLINE,
-        got: 0,
-    };
+    let mut r = ByDeadline::new(&s, AUTH_DEADLINE, "not authenticated");
     let refuse = |s: &mut TcpStream, why: String| {
         let _ = write_msg(
             s,
@@ -441,7 +396,7 @@ fn authenticate(
         }
         // Closed before saying anything: a reachability check, or a rank that gave up this
         // connect and retries; neither a refusal nor a member.
-        Err(ProtoError::Io(e)) if r.got == 0 && e.kind() == io::ErrorKind::UnexpectedEof => {
+        Err(ProtoError::Io(e)) if r.got() == 0 && e.kind() == io::ErrorKind::UnexpectedEof => {
             return None
         }
         Err(e) => return fail(format!("no Hello: {e}")),

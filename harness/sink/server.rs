@@ -20,7 +20,7 @@ use super::protocol::{
     MAX_HELLO_BYTES,
 };
 use super::session::Session;
-use crate::auth::{Seat, WaitingRoom, AUTH_DEADLINE};
+use crate::auth::{ByDeadline, Seat, WaitingRoom, AUTH_DEADLINE};
 use crate::usage::CpuSnapshot;
 
 /// Where `segbench sink` listens unless told otherwise (loopback only).
@@ -228,25 +228,13 @@ fn refuse(stream: &mut TcpStream, max: usize) {
     let _ = stream.shutdown(Shutdown::Write);
 }
 
-/// Reads exactly `buf.len()` bytes by `deadline` (a peer trickling bytes is cut off there).
-/// `Ok(false)` on a clean end of stream before the first byte.
-fn read_full_by(stream: &mut TcpStream, buf: &mut [u8], deadline: Instant) -> io::Result<bool> {
-    let mut got = 0;
-    while got < buf.len() {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(io::Error::new(io::ErrorKind::TimedOut, "deadline passed"));
-        }
-        stream.set_read_timeout(Some(left))?;
-        match stream.read(&mut buf[got..]) {
-            Ok(0) if got == 0 => return Ok(false),
-            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
-            Ok(n) => got += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
+/// Fills `buf` through `r`: `Ok(false)` on a clean end of stream before the first byte.
+fn read_full(r: &mut ByDeadline<'_>, buf: &mut [u8]) -> io::Result<bool> {
+    match r.read_exact(buf) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof && r.got() == 0 => Ok(false),
+        Err(e) => Err(e),
     }
-    Ok(true)
 }
 
 fn write_line<T: Serialize>(stream: &mut TcpStream, v: &T) -> io::Result<()> {
@@ -259,9 +247,9 @@ fn write_line<T: Serialize>(stream: &mut TcpStream, v: &T) -> io::Result<()> {
 /// session is verified (asked by the reader or by `--verify`); none when the peer connected
 /// and left (a reachability check); why the connection is broken otherwise.
 fn handshake(stream: &mut TcpStream, cfg: &SinkConfig) -> Result<Option<(Hello, bool)>, String> {
-    let deadline = Instant::now() + AUTH_DEADLINE;
+    let mut r = ByDeadline::new(stream, AUTH_DEADLINE, "no HELLO");
     let mut hdr = [0u8; HEADER_LEN];
-    match read_full_by(stream, &mut hdr, deadline) {
+    match read_full(&mut r, &mut hdr) {
         Ok(true) => {}
         Ok(false) => return Ok(None),
         Err(e) if is_timeout(&e) => return Err(format!("no HELLO within {AUTH_DEADLINE:?}")),
@@ -279,7 +267,7 @@ fn handshake(stream: &mut TcpStream, cfg: &SinkConfig) -> Result<Option<(Hello, 
         ));
     }
     let mut payload = vec![0u8; h.payload_len as usize];
-    match read_full_by(stream, &mut payload, deadline) {
+    match read_full(&mut r, &mut payload) {
         Ok(true) => {}
         Ok(false) => return Err("reading HELLO: the peer closed the connection".into()),
         Err(e) if is_timeout(&e) => return Err(format!("no whole HELLO within {AUTH_DEADLINE:?}")),
